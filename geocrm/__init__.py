@@ -1,0 +1,93 @@
+"""GeoCRM: a self-hosted geographic field-visit CRM.
+
+``create_app`` is the only way to get an application: it binds the extensions, registers
+the blueprints and the CLI, and configures SQLite (WAL, foreign keys) when that is the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from geocrm.config import build_config
+from geocrm.extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent
+TEMPLATES = ROOT.parent / "templates"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """WAL lets the map read while an import writes; SQLite ignores foreign keys unless asked."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build a GeoCRM application.
+
+    Parameters
+    ----------
+    config
+        Settings that override the defaults and the environment, e.g.
+        ``{"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}``.
+    """
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(TEMPLATES),
+        static_folder=str(ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(build_config(Path(app.instance_path), config))
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri in ("sqlite://", "sqlite:///:memory:"):
+        # One in-memory database shared by every thread (the browser tests serve from one).
+        from sqlalchemy.pool import StaticPool
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "poolclass": StaticPool,
+            "connect_args": {"check_same_thread": False},
+        }
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    from geocrm import models  # noqa: F401  (register the tables)
+    from geocrm.accounts.views import bp as accounts_bp
+    from geocrm.api.views import bp as api_bp
+    from geocrm.auth.views import bp as auth_bp
+    from geocrm.cli import register_cli
+    from geocrm.errors import register_error_handlers
+    from geocrm.imports.views import bp as imports_bp
+    from geocrm.main.views import bp as main_bp
+    from geocrm.maps.views import bp as maps_bp
+    from geocrm.security import register_security_headers
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(maps_bp)
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(api_bp)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_cli(app)
+    return app

@@ -1,0 +1,1 @@
+"""Accounts: list, detail, edit, contacts; always scoped to the current user."""

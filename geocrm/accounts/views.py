@@ -1,0 +1,85 @@
+"""Account pages: parse the request, call a service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from geocrm.access import get_account_or_404, scope_territories
+from geocrm.accounts import services
+from geocrm.accounts.forms import AccountForm, ContactForm
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.models import Territory
+
+bp = Blueprint("accounts", __name__, url_prefix="/accounts")
+
+
+@bp.route("/")
+@login_required
+def index() -> Any:
+    """Accounts the user may see, filtered and paged."""
+    filters = services.AccountFilters.from_args(request.args)
+    page = request.args.get("page", 1, type=int) or 1
+    rows, total = services.list_accounts(current_user, filters, page=page)
+    territories = db.session.scalars(
+        scope_territories(select(Territory), current_user).order_by(Territory.name)
+    ).all()
+    return render_template(
+        "accounts/index.html",
+        accounts=rows,
+        total=total,
+        page=page,
+        filters=filters,
+        territories=territories,
+        per_page=50,
+    )
+
+
+@bp.route("/<int:account_id>")
+@login_required
+def detail(account_id: int) -> Any:
+    """The account card."""
+    card = services.account_detail(account_id, current_user)
+    return render_template("accounts/detail.html", card=card, contact_form=ContactForm())
+
+
+@bp.route("/<int:account_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(account_id: int) -> Any:
+    """Edit an account's fields."""
+    account = get_account_or_404(account_id, current_user)
+    form = AccountForm(obj=account)
+    if request.method == "GET":
+        form.stage.data = account.stage.value
+    if form.validate_on_submit():
+        values = {name: form[name].data for name in services.EDITABLE}
+        values["stage"] = form.stage.data
+        try:
+            services.update_account(account_id, current_user, values)
+        except ValidationError as err:
+            form[err.field].errors = [*form[err.field].errors, err.reason]
+        else:
+            flash("Saved.", "info")
+            return redirect(url_for("accounts.detail", account_id=account_id))
+    return render_template("accounts/edit.html", form=form, account=account), (
+        422 if request.method == "POST" else 200
+    )
+
+
+@bp.route("/<int:account_id>/contacts", methods=["POST"])
+@login_required
+def add_contact(account_id: int) -> Any:
+    """Add a contact to the account."""
+    get_account_or_404(account_id, current_user)
+    form = ContactForm()
+    if form.validate_on_submit():
+        services.add_contact(account_id, current_user, form.data)
+        flash("Contact added.", "info")
+    else:
+        for field, errors in form.errors.items():
+            flash(f"{field}: {'; '.join(errors)}", "error")
+    return redirect(url_for("accounts.detail", account_id=account_id))

@@ -1,0 +1,153 @@
+"""JSON API: the same services as the pages, problem documents on bad input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user, login_required
+
+from geocrm.accounts import services
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.models import Account
+from geocrm.spatial import SpatialRepository
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def account_json(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "address": a.address,
+        "city": a.city,
+        "lat": a.lat,
+        "lon": a.lon,
+        "stage": a.stage.value,
+        "territory_id": a.territory_id,
+        "owner_id": a.owner_id,
+        "opening_hours": a.opening_hours,
+        "visit_minutes": a.visit_minutes,
+        "cadence_days": a.cadence_days,
+        "priority": a.priority,
+        "value": str(a.value) if a.value is not None else None,
+        "phone": a.phone,
+        "email": a.email,
+        "tags": a.tag_names,
+        "last_visit_at": a.last_visit_at.isoformat() if a.last_visit_at else None,
+        "version": a.version,
+    }
+
+
+@bp.route("/accounts")
+@login_required
+def accounts() -> Any:
+    """A page of the accounts the user may see."""
+    filters = services.AccountFilters.from_args(request.args)
+    page = _int_arg("page", 1, 1, 100_000)
+    per_page = _int_arg("per_page", 100, 1, 1000)
+    rows, total = services.list_accounts(current_user, filters, page=page, per_page=per_page)
+    return jsonify(
+        {
+            "total": total,
+            "page": page,
+            "per_page": per_page,
+            "items": [account_json(a) for a in rows],
+        }
+    )
+
+
+@bp.route("/accounts/<int:account_id>")
+@login_required
+def account(account_id: int) -> Any:
+    """One account with contacts, recent interactions and open tasks."""
+    card = services.account_detail(account_id, current_user)
+    body = account_json(card.account)
+    body["contacts"] = [
+        {"id": c.id, "name": c.name, "title": c.title, "phone": c.phone, "email": c.email}
+        for c in card.account.contacts
+    ]
+    body["interactions"] = [
+        {
+            "uuid": i.uuid,
+            "kind": i.kind.value,
+            "occurred_at": i.occurred_at.isoformat(),
+            "outcome": i.outcome,
+            "notes": i.notes,
+            "next_step": i.next_step,
+            "distance_m": i.distance_m,
+            "location_flag": i.location_flag,
+        }
+        for i in card.interactions
+    ]
+    body["open_tasks"] = [
+        {"id": t.id, "title": t.title, "due_date": t.due_date.isoformat() if t.due_date else None}
+        for t in card.open_tasks
+    ]
+    return jsonify(body)
+
+
+@bp.route("/accounts/<int:account_id>", methods=["PATCH"])
+@login_required
+def patch_account(account_id: int) -> Any:
+    """Edit fields of an account (JSON body); 422 names the bad field."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError("body", "must be a JSON object")
+    return jsonify(account_json(services.update_account(account_id, current_user, data)))
+
+
+@bp.route("/accounts/near")
+@login_required
+def accounts_near() -> Any:
+    """Accounts within ``radius`` metres of ``lat``/``lon``, nearest first."""
+    lat = _float_arg("lat", -90, 90)
+    lon = _float_arg("lon", -180, 180)
+    radius = _float_arg("radius", 1, 200_000, default=2000)
+    limit = _int_arg("limit", 100, 1, 500)
+    from geocrm.access import visible_accounts
+
+    near = SpatialRepository(db.session).accounts_near(
+        lat, lon, radius, base=visible_accounts(current_user), limit=limit
+    )
+    by_id = {
+        a.id: a
+        for a in db.session.query(Account).filter(Account.id.in_([n.account_id for n in near]))
+    }
+    return jsonify(
+        {
+            "items": [
+                {**account_json(by_id[n.account_id]), "distance_m": round(n.distance_m, 1)}
+                for n in near
+            ]
+        }
+    )
+
+
+def _float_arg(name: str, lo: float, hi: float, default: float | None = None) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        if default is None:
+            raise ValidationError(name, "is required")
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValidationError(name, f"not a number: {raw!r}") from exc
+    if not lo <= value <= hi:
+        raise ValidationError(name, f"must be between {lo} and {hi}")
+    return value
+
+
+def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValidationError(name, f"not a whole number: {raw!r}") from exc
+    if not lo <= value <= hi:
+        raise ValidationError(name, f"must be between {lo} and {hi}")
+    return value

@@ -1,0 +1,1 @@
+"""Login, logout, users and the rate limit on password guessing."""

@@ -1,0 +1,71 @@
+"""Login and logout pages."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from geocrm.auth.forms import LoginForm
+from geocrm.auth.services import BadCredentials, TooManyAttempts, authenticate
+from geocrm.extensions import db, login_manager
+from geocrm.models import User
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative redirects after login (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data or "", form.password.data or "", _client_ip())
+        except TooManyAttempts as err:
+            flash(err.message, "error")
+            status = 429
+        except BadCredentials as err:
+            flash(err.message, "error")
+            status = 401
+        else:
+            login_user(user, remember=bool(form.remember.data))
+            return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout() -> Any:
+    """Sign out (POST with CSRF token, so a link elsewhere cannot sign you out)."""
+    logout_user()
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+def _client_ip() -> str:
+    # Behind a proxy, run gunicorn with --forwarded-allow-ips and ProxyFix; remote_addr is
+    # what the WSGI server trusted.
+    return request.remote_addr or "unknown"

@@ -1,0 +1,90 @@
+"""Settings: defaults, then the environment, then the mapping given to ``create_app``.
+
+Secrets never live in the repository: ``SECRET_KEY`` comes from the environment or is
+generated once into ``instance/secret_key`` (which is git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the ``postgres://`` / ``postgresql://`` forms hosting platforms hand out to psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_secret_key(instance_path: Path) -> str:
+    """Return ``SECRET_KEY`` from the environment, or from ``instance/secret_key``, creating it."""
+    env = os.environ.get("SECRET_KEY")
+    if env:
+        return env
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # Create with owner-only permissions: it signs every session cookie.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Assemble the settings for one app instance.
+
+    The environment is read here, when the app is built, never at import time, so tests can
+    pass ``overrides`` without touching ``os.environ``.
+    """
+    overrides = dict(overrides or {})
+    env = os.environ
+    default_db = f"sqlite:///{instance_path / 'geocrm.sqlite'}"
+    cfg: dict[str, Any] = {
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL", default_db)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Behind TLS (any real deployment) set GEOCRM_SECURE_COOKIES=1; plain http on a laptop
+        # (127.0.0.1) cannot carry Secure cookies in every browser.
+        "SESSION_COOKIE_SECURE": _truthy(env.get("GEOCRM_SECURE_COOKIES")),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _truthy(env.get("GEOCRM_SECURE_COOKIES")),
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "WTF_CSRF_TIME_LIMIT": None,  # a rep's form may stay open all day offline
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "GEOCRM_TILE_URL": env.get("GEOCRM_TILE_URL", OSM_TILE_URL),
+        "GEOCRM_TILE_ATTRIBUTION": env.get("GEOCRM_TILE_ATTRIBUTION", OSM_ATTRIBUTION),
+        "GEOCRM_LOGIN_MAX_FAILURES": int(env.get("GEOCRM_LOGIN_MAX_FAILURES", "5")),
+        "GEOCRM_LOGIN_WINDOW_SECONDS": int(env.get("GEOCRM_LOGIN_WINDOW_SECONDS", "900")),
+        "GEOCRM_GEOFENCE_METERS": float(env.get("GEOCRM_GEOFENCE_METERS", "150")),
+        "GEOCRM_REDIS_URL": env.get("GEOCRM_REDIS_URL", ""),
+    }
+    if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
+        overrides["GEOCRM_TILE_URL"] = ""
+    cfg.update(overrides)
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if "SECRET_KEY" not in cfg:
+        cfg["SECRET_KEY"] = load_secret_key(instance_path)
+    return cfg

@@ -1,0 +1,105 @@
+"""The exception hierarchy and the handlers that turn it into pages or JSON problems.
+
+Services raise these; views and the API never build error responses by hand. A 500
+rolls the session back so one failed request cannot leave a half-written transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from geocrm.extensions import db
+
+
+class GeocrmError(Exception):
+    """Root of every domain error; ``status`` is the HTTP status it maps to."""
+
+    status = 400
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ValidationError(GeocrmError):
+    """Bad input: names the field (and the row, for imports) and why."""
+
+    status = 422
+
+    def __init__(self, field: str, reason: str, *, row: int | None = None) -> None:
+        where = f"row {row}, " if row is not None else ""
+        super().__init__(f"{where}{field}: {reason}", field=field, row=row)
+        self.field = field
+        self.reason = reason
+        self.row = row
+
+
+class NotFoundError(GeocrmError):
+    """Missing, or not visible to this user: both answer 404 so ids leak nothing."""
+
+    status = 404
+
+
+class PermissionDenied(GeocrmError):
+    status = 403
+
+
+class ConflictError(GeocrmError):
+    status = 409
+
+
+def wants_json() -> bool:
+    """API routes and clients that ask for JSON get problem documents, others get pages."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
+    """An RFC 9457 problem document."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    response = jsonify({k: v for k, v in body.items() if v is not None})
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render domain and HTTP errors as HTML pages or JSON problems."""
+
+    @app.errorhandler(GeocrmError)
+    def _domain(err: GeocrmError) -> Any:
+        if err.status >= 500:
+            db.session.rollback()
+        if wants_json():
+            return problem(err.status, type(err).__name__, err.message, **err.details)
+        return render_template("errors/error.html", status=err.status, message=err.message), (
+            err.status
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Any:
+        status = err.code or 500
+        if wants_json():
+            return problem(status, err.name, err.description or "")
+        return render_template(
+            "errors/error.html", status=status, message=err.description or err.name
+        ), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Any:
+        db.session.rollback()
+        app.logger.exception("unhandled error")
+        if app.config.get("PROPAGATE_EXCEPTIONS") or app.testing:
+            raise err
+        if wants_json():
+            return problem(500, "Internal Server Error", "The error was logged.")
+        return render_template("errors/error.html", status=500, message="Something broke."), 500

@@ -1,0 +1,1 @@
+"""Account imports: CSV with header mapping, validation, duplicates, snapshots."""

@@ -1,0 +1,60 @@
+"""The home page: what this user should look at today."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from geocrm.access import scope_accounts, scope_territories
+from geocrm.extensions import db
+from geocrm.models import Account, Task, TaskStatus, Territory
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def index() -> Any:
+    """Send visitors to their home page or to the login."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/home")
+@login_required
+def home() -> Any:
+    """Counts by stage, my territories, my open tasks."""
+    stage_counts = dict(
+        db.session.execute(
+            scope_accounts(
+                select(Account.stage, func.count(Account.id)).where(Account.archived.is_(False)),
+                current_user,
+            ).group_by(Account.stage)
+        ).all()
+    )
+    territories = db.session.scalars(
+        scope_territories(select(Territory), current_user).order_by(Territory.name)
+    ).all()
+    tasks = db.session.scalars(
+        select(Task)
+        .where(Task.assignee_id == current_user.id, Task.status == TaskStatus.OPEN)
+        .order_by(Task.due_date)
+        .limit(20)
+    ).all()
+    return render_template(
+        "main/home.html",
+        stage_counts=stage_counts,
+        territories=territories,
+        tasks=tasks,
+        today=date.today(),
+    )
+
+
+@bp.route("/about")
+def about() -> Any:
+    """Licences and attribution (OpenStreetMap data in the demo)."""
+    return render_template("main/about.html")

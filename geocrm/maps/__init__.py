@@ -1,0 +1,1 @@
+"""The territory map page and its data endpoints."""

@@ -1,0 +1,43 @@
+"""The data model, split by feature; import from here."""
+
+from geocrm.models.accounts import Account, Contact, Stage, Tag, account_tags
+from geocrm.models.activity import (
+    Interaction,
+    InteractionKind,
+    Opportunity,
+    OpportunityStage,
+    Task,
+    TaskStatus,
+)
+from geocrm.models.planning import PlanStatus, RoutePlan, RouteStop
+from geocrm.models.records import AssignmentHistory, AuditEntry, ImportBatch
+from geocrm.models.territories import Territory, territory_reps
+from geocrm.models.types import Geometry, utcnow
+from geocrm.models.users import LoginAttempt, Role, User
+
+__all__ = [
+    "Account",
+    "AssignmentHistory",
+    "AuditEntry",
+    "Contact",
+    "Geometry",
+    "ImportBatch",
+    "Interaction",
+    "InteractionKind",
+    "LoginAttempt",
+    "Opportunity",
+    "OpportunityStage",
+    "PlanStatus",
+    "Role",
+    "RoutePlan",
+    "RouteStop",
+    "Stage",
+    "Tag",
+    "Task",
+    "TaskStatus",
+    "Territory",
+    "User",
+    "account_tags",
+    "territory_reps",
+    "utcnow",
+]

@@ -1,0 +1,85 @@
+"""People: users with roles, a rep's home base and working hours, login attempts."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, Enum, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from geocrm.extensions import db
+from geocrm.models.types import utcnow
+
+
+class Role(enum.StrEnum):
+    """What a user may do. Reps are scoped to their territories; the others see the company."""
+
+    ADMIN = "admin"
+    MANAGER = "manager"
+    PLANNER = "planner"
+    REP = "rep"
+
+
+class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+    """A login. Reps also carry a home base and a working day, used by the planner."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    home_address: Mapped[str | None] = mapped_column(String(300))
+    home_lat: Mapped[float | None] = mapped_column(Float)
+    home_lon: Mapped[float | None] = mapped_column(Float)
+    # Working day in minutes after local midnight, and ISO weekdays worked ("1,2,3,4,5").
+    work_start_min: Mapped[int] = mapped_column(Integer, default=8 * 60)
+    work_end_min: Mapped[int] = mapped_column(Integer, default=17 * 60)
+    lunch_start_min: Mapped[int | None] = mapped_column(Integer, default=12 * 60)
+    lunch_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    work_days: Mapped[str] = mapped_column(String(20), default="1,2,3,4,5")
+    max_visits_per_day: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    territories = relationship(
+        "Territory", secondary="territory_reps", back_populates="reps", lazy="selectin"
+    )
+
+    def set_password(self, password: str) -> None:
+        """Store a salted scrypt hash; the password itself is never kept."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
+        return bool(self.active)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return self.role in {Role(r) for r in roles}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class LoginAttempt(db.Model):  # type: ignore[name-defined,misc]
+    """One login try, kept in the database so rate limiting holds across worker processes."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_email_at", "email", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    success: Mapped[bool] = mapped_column(Boolean, default=False)

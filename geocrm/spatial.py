@@ -1,0 +1,210 @@
+"""One spatial repository over two engines.
+
+The services ask spatial questions here and never care which database answers:
+
+* **SQLite**: an indexed bounding-box prefilter in SQL (plain B-tree indexes on the
+  account ``lat``/``lon`` and territory bbox columns), then exact geometry in shapely.
+* **PostgreSQL + PostGIS**: the same questions as GiST-indexed ``ST_*`` queries.
+
+Both implementations return the same answers; the test suite runs them side by side.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Select, and_, bindparam, select, text
+from sqlalchemy.orm import Session
+
+from geocrm.models import Account, Territory
+
+EARTH_RADIUS_M = 6_371_008.8
+# Must match the expression of the ix_accounts_geog_gist index so PostGIS can use it.
+_ACCOUNT_GEOG = "geography(ST_SetSRID(ST_MakePoint(accounts.lon, accounts.lat), 4326))"
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def haversine_many_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Vectorised great-circle distances from one point to many, in metres."""
+    p1, p2 = np.radians(lat), np.radians(lats)
+    dp, dl = p2 - p1, np.radians(lons - lon)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+
+
+def bbox_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
+    """(min_lon, min_lat, max_lon, max_lat) enclosing a circle; safe near the poles."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    coslat = max(math.cos(math.radians(lat)), 1e-6)
+    dlon = min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * coslat)))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
+@dataclass(frozen=True)
+class Near:
+    """An account id and its distance from the query point."""
+
+    account_id: int
+    distance_m: float
+
+
+class SpatialRepository:
+    """Spatial queries for one SQLAlchemy session; picks the engine's implementation."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.postgis = session.get_bind().dialect.name == "postgresql"
+
+    # -- accounts -------------------------------------------------------------------
+    def accounts_near(
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        *,
+        base: Select[tuple[Account]] | None = None,
+        limit: int = 200,
+    ) -> list[Near]:
+        """Accounts within ``radius_m`` of a point, nearest first.
+
+        ``base`` is an already scoped ``select(Account)`` (see :mod:`geocrm.access`);
+        the spatial filter is added to it, so scoping can never be forgotten here.
+        """
+        base = base if base is not None else select(Account)
+        if self.postgis:
+            distance = text(
+                f"ST_Distance({_ACCOUNT_GEOG}, "
+                "geography(ST_SetSRID(ST_MakePoint(:dlon, :dlat), 4326))) AS d"
+            ).bindparams(dlon=lon, dlat=lat)
+            within = text(
+                f"ST_DWithin({_ACCOUNT_GEOG}, "
+                "geography(ST_SetSRID(ST_MakePoint(:wlon, :wlat), 4326)), :wr)"
+            ).bindparams(wlon=lon, wlat=lat, wr=radius_m)
+            stmt = (
+                base.with_only_columns(Account.id, distance)
+                .where(Account.lat.is_not(None), within)
+                .order_by(text("d"), Account.id)
+                .limit(limit)
+            )
+            return [Near(int(i), float(d)) for i, d in self.session.execute(stmt)]
+        min_lon, min_lat, max_lon, max_lat = bbox_around(lat, lon, radius_m)
+        stmt = base.with_only_columns(Account.id, Account.lat, Account.lon).where(
+            Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon)
+        )
+        rows = self.session.execute(stmt).all()
+        if not rows:
+            return []
+        ids = np.array([r[0] for r in rows])
+        d = haversine_many_m(
+            lat, lon, np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+        )
+        keep = np.nonzero(d <= radius_m)[0]
+        order = keep[np.lexsort((ids[keep], d[keep]))][:limit]
+        return [Near(int(ids[i]), float(d[i])) for i in order]
+
+    def account_ids_within(
+        self, geom: BaseGeometry, *, base: Select[tuple[Account]] | None = None
+    ) -> list[int]:
+        """Ids of accounts whose point lies in ``geom`` (boundary included), ascending."""
+        base = base if base is not None else select(Account)
+        if self.postgis:
+            stmt = base.with_only_columns(Account.id).where(
+                Account.lat.is_not(None),
+                text(
+                    "ST_Covers(ST_GeomFromWKB(:g, 4326), ST_SetSRID(ST_MakePoint(accounts.lon,"
+                    " accounts.lat), 4326))"
+                ).bindparams(bindparam("g", bytes(shapely.to_wkb(geom)))),
+            )
+            return sorted(int(i) for i in self.session.scalars(stmt))
+        min_lon, min_lat, max_lon, max_lat = geom.bounds
+        stmt = base.with_only_columns(Account.id, Account.lat, Account.lon).where(
+            Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon)
+        )
+        rows = self.session.execute(stmt).all()
+        if not rows:
+            return []
+        lats = np.array([r[1] for r in rows], dtype=float)
+        lons = np.array([r[2] for r in rows], dtype=float)
+        shapely.prepare(geom)
+        inside = (
+            shapely.covers_xy(geom, lons, lats)
+            if hasattr(shapely, "covers_xy")
+            else (shapely.covers(geom, shapely.points(lons, lats)))
+        )
+        return sorted(int(rows[i][0]) for i in np.nonzero(inside)[0])
+
+    # -- territories -------------------------------------------------------------------
+    def territories_at(self, lat: float, lon: float) -> list[Territory]:
+        """Territories covering a point (several where they overlap), in resolution order."""
+        if self.postgis:
+            stmt = select(Territory).where(
+                text(
+                    "ST_Covers(territories.geom, ST_SetSRID(ST_MakePoint(:plon, :plat), 4326))"
+                ).bindparams(plon=lon, plat=lat)
+            )
+            found = list(self.session.scalars(stmt))
+        else:
+            stmt = select(Territory).where(
+                and_(
+                    Territory.min_lon <= lon,
+                    Territory.max_lon >= lon,
+                    Territory.min_lat <= lat,
+                    Territory.max_lat >= lat,
+                )
+            )
+            pt = shapely.Point(lon, lat)
+            found = [t for t in self.session.scalars(stmt) if t.geom.covers(pt)]
+        return sort_by_overlap_rule(found)
+
+    def territory_for(self, lat: float | None, lon: float | None) -> Territory | None:
+        """The one territory an account at this point belongs to (the overlap rule decides)."""
+        if lat is None or lon is None:
+            return None
+        found = self.territories_at(lat, lon)
+        return found[0] if found else None
+
+
+def sort_by_overlap_rule(territories: Iterable[Territory]) -> list[Territory]:
+    """Higher ``priority`` first, then the smaller area, then the lower id (deterministic)."""
+    return sorted(territories, key=lambda t: (-(t.priority or 0), t.geom.area, t.id))
+
+
+def assign_points(
+    lats: Sequence[float | None], lons: Sequence[float | None], territories: Sequence[Territory]
+) -> list[int | None]:
+    """Territory id for each point, vectorised in shapely (used by imports and re-assignment).
+
+    Same rule as :func:`sort_by_overlap_rule`; points without coordinates get ``None``.
+    """
+    result: list[int | None] = [None] * len(lats)
+    if not territories or not len(lats):
+        return result
+    ordered = sort_by_overlap_rule(territories)
+    geoms = [t.geom for t in ordered]
+    tree = shapely.STRtree(geoms)
+    lat_a = np.array([np.nan if v is None else v for v in lats], dtype=float)
+    lon_a = np.array([np.nan if v is None else v for v in lons], dtype=float)
+    valid = np.nonzero(~(np.isnan(lat_a) | np.isnan(lon_a)))[0]
+    if not len(valid):
+        return result
+    pts = shapely.points(lon_a[valid], lat_a[valid])
+    pidx, gidx = tree.query(pts, predicate="intersects")
+    # The lowest index in ``ordered`` wins: sort pairs by (point, rank) and keep the first.
+    best: dict[int, int] = {}
+    for p, g in sorted(zip(pidx.tolist(), gidx.tolist(), strict=True)):
+        best.setdefault(p, g)
+    for p, g in best.items():
+        result[int(valid[p])] = ordered[g].id
+    return result
