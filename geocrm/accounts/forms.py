@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from geocrm.models import Stage
@@ -25,7 +26,7 @@ class AccountForm(FlaskForm):
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     email = EmailField("Email", validators=[Optional(), Length(max=254)])
     website = StringField("Website", validators=[Optional(), Length(max=300)])
-    stage = SelectField("Stage", choices=[(s.value, s.value.title()) for s in Stage])
+    stage = SelectField("Stage", choices=[SelectChoice(s.value, s.value.title()) for s in Stage])
     opening_hours = StringField("Opening hours", validators=[Optional(), Length(max=300)])
     visit_minutes = IntegerField("Visit minutes", validators=[Optional(), NumberRange(1, 600)])
     cadence_days = IntegerField("Visit every N days", validators=[Optional(), NumberRange(1, 730)])

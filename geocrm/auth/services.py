@@ -83,6 +83,7 @@ def create_user(
     if db.session.scalars(select(User).where(User.email == email)).first() is not None:
         raise ValidationError("email", f"{email} is already registered")
     user = User(email=email, name=name, role=role, **fields)
-    user.set_password(password)
+    # Tests set a cheap method; production keeps werkzeug's default (scrypt).
+    user.set_password(password, current_app.config.get("GEOCRM_PASSWORD_METHOD"))
     db.session.add(user)
     return user

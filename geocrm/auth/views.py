@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from geocrm.auth.forms import LoginForm
 from geocrm.auth.services import BadCredentials, TooManyAttempts, authenticate
+from geocrm.errors import problem, wants_json
 from geocrm.extensions import db, login_manager
 from geocrm.models import User
 
@@ -20,6 +21,14 @@ bp = Blueprint("auth", __name__)
 def _load_user(user_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     return user if user is not None and user.active else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    """Pages send the visitor to the login; the JSON API answers 401 with a problem document."""
+    if wants_json():
+        return problem(401, "Unauthorized", "Sign in first.")
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -54,9 +54,12 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         "Territory", secondary="territory_reps", back_populates="reps", lazy="selectin"
     )
 
-    def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash; the password itself is never kept."""
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, method: str | None = None) -> None:
+        """Store a salted hash (werkzeug's scrypt by default); the password is never kept."""
+        if method:
+            self.password_hash = generate_password_hash(password, method=method)
+        else:
+            self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
