@@ -1,5 +1,7 @@
 """The data model, split by feature; import from here."""
 
+from geocrm.models import crm, field  # noqa: F401  (feature modules register their tables)
+
 from geocrm.models.accounts import Account, Contact, Stage, Tag, account_tags
 from geocrm.models.activity import (
     Interaction,
