@@ -1,6 +1,5 @@
 """The data model, split by feature; import from here."""
 
-from geocrm.models import crm, field  # noqa: F401  (feature modules register their tables)
 
 from geocrm.models.accounts import Account, Contact, Stage, Tag, account_tags
 from geocrm.models.activity import (
@@ -43,3 +42,6 @@ __all__ = [
     "territory_reps",
     "utcnow",
 ]
+
+# Feature modules register their tables; imported last so they may import from here.
+from geocrm.models import crm, field  # noqa: E402,F401
