@@ -1,12 +1,61 @@
-"""``flask --app geocrm import-accounts FILE.csv`` (placeholder until imports land)."""
+"""``flask --app geocrm import-accounts FILE.csv``: the same import as the upload page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from geocrm.errors import ValidationError
 
 
 @click.command("import-accounts")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-def import_accounts_command(path: str) -> None:
-    """Import accounts from a CSV file."""
-    raise click.ClickException("not implemented yet")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default="import", show_default=True,
+              help="Name of the system the file comes from; external ids are unique per source.")
+@click.option("--map", "maps", multiple=True, metavar="FIELD=HEADER",
+              help="Map a column, e.g. --map name=Company (repeatable; others are guessed).")
+@click.option("--snapshot", is_flag=True,
+              help="The file is the whole source: flag accounts of this source it lacks.")
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--reject-report", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write rejected rows (row, field, reason, value) to this CSV file.")
+def import_accounts_command(
+    path: Path, source: str, maps: tuple[str, ...], snapshot: bool, dry_run: bool,
+    reject_report: Path | None,
+) -> None:
+    """Import accounts from a CSV file (all or nothing: any rejected row writes nothing)."""
+    from geocrm.imports.services import guess_mapping, import_accounts, read_table
+
+    data = path.read_bytes()
+    try:
+        mapping = None
+        if maps:
+            headers, _ = read_table(data)
+            mapping = guess_mapping(headers)
+            for item in maps:
+                target, sep, header = item.partition("=")
+                if not sep:
+                    raise click.BadParameter(f"{item!r} is not FIELD=HEADER", param_hint="--map")
+                mapping[target.strip()] = header.strip()
+        result = import_accounts(data, filename=path.name, source=source, mapping=mapping,
+                                 snapshot=snapshot, dry_run=dry_run)
+    except ValidationError as err:
+        raise click.ClickException(err.message) from err
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    click.echo("mapping: " + ", ".join(f"{k}={v}" for k, v in result.mapping.items()))
+    for d in result.duplicates[:20]:
+        click.echo(f"duplicate: row {d.row} {d.name!r} is {d.other} ({d.rule})")
+    if len(result.duplicates) > 20:
+        click.echo(f"... and {len(result.duplicates) - 20} more duplicates")
+    if reject_report is not None and result.rejects:
+        reject_report.write_text(result.reject_report_csv(), encoding="utf-8")
+        click.echo(f"reject report: {reject_report}")
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    if result.status == "rejected":
+        for r in result.rejects[:20]:
+            click.echo(f"rejected: row {r.row}, {r.field}: {r.reason}", err=True)
+        raise click.ClickException(f"{path.name} rejected, nothing imported ({counts}).")
+    verb = "would be" if dry_run else "was"
+    click.echo(f"{path.name} {verb} {result.status}: {counts}.")

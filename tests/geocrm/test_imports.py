@@ -1,0 +1,306 @@
+"""CSV import: rejects naming row and field, all-or-nothing, duplicates, snapshots, page, CLI."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.imports.hours import opening_hours_error
+from geocrm.imports.services import guess_mapping, import_accounts, read_table
+from geocrm.models import Account, ImportBatch
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "geo"
+HEADER = "External ID,Company,Address,Latitude,Longitude,Stage,Opening hours,Tags\n"
+GOOD = HEADER + (
+    "A1,Kahvila Sininen,Mannerheimintie 10,60.1700,24.9400,customer,Mo-Fr 08:00-16:00,horeca\n"
+    "A2,Kirjakauppa Aalto,Pohjoisesplanadi 39,60.1680,24.9450,prospect,,retail;books\n"
+    "A3,Itä Bakery,Itäkatu 3,60.1650,24.9800,lead,\"Mo,We 08:00-12:00,13:00-17:00\",\n"
+)
+
+
+def count() -> int:
+    return db.session.scalar(select(func.count(Account.id))) or 0
+
+
+def run(text: str | bytes, **kw):
+    data = text.encode() if isinstance(text, str) else text
+    return import_accounts(data, filename=kw.pop("filename", "t.csv"), **kw)
+
+
+def test_good_file_imports_and_assigns_territories(app, world):
+    """Rows become accounts with normalised keys, tags, stages and their territory."""
+    before = count()
+    result = run(GOOD)
+    assert result.status == "committed", result.rejects
+    assert (result.inserted, result.updated, result.unchanged) == (3, 0, 0)
+    assert count() == before + 3
+    a = db.session.scalars(select(Account).where(Account.external_id == "A2")).one()
+    assert a.territory_id == world.west.id and a.tag_names == ["books", "retail"]
+    assert a.stage.value == "prospect" and a.name_key == "kirjakauppa aalto"
+    east = db.session.scalars(select(Account).where(Account.external_id == "A3")).one()
+    assert east.territory_id == world.east.id
+    batch = db.session.get(ImportBatch, result.batch_id)
+    assert batch.counts["inserted"] == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "words"),
+    [
+        ("B1,,Street 1,60.17,24.94,lead,,", "name", "missing"),
+        ("B1,Swapped,Street 1,24.94,60.17,lead,,", "lat", "swapped"),
+        ("B1,Far,Street 1,95.0,200.0,lead,,", "lat", "outside"),
+        ("B1,East,Street 1,60.17,190,lead,,", "lon", "outside"),
+        ("B1,Half,Street 1,60.17,,lead,,", "lon", "missing"),
+        ("B1,Zero,Street 1,0,0,lead,,", "lat", "0,0"),
+        ("B1,Text,Street 1,sixty,24.9,lead,,", "lat", "not a number"),
+        ("B1,Hours,Street 1,60.17,24.94,lead,sometimes,", "opening_hours", "cannot read"),
+        ("B1,Hours,Street 1,60.17,24.94,lead,25:00-26:00,", "opening_hours", "24:00"),
+        ("B1,Stage,Street 1,60.17,24.94,hot,,", "stage", "unknown stage"),
+    ],
+)
+def test_bad_rows_are_rejected_by_row_and_field_and_nothing_is_written(app, world, row, field,
+                                                                       words):
+    """Any invalid row rejects the whole file; the report names the row, the field and why."""
+    before = count()
+    result = run(GOOD + row + "\n")
+    assert result.status == "rejected"
+    assert [(r.row, r.field) for r in result.rejects] == [(5, field)]
+    assert words in result.rejects[0].reason
+    assert count() == before
+    assert db.session.scalar(select(func.count(ImportBatch.id))) == 0
+    report = result.reject_report_csv().splitlines()
+    assert report[0] == "row,field,reason,value" and report[1].startswith(f"5,{field},")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "empty"),
+        (b"   \n\n", "empty"),
+        (HEADER.encode(), "no data rows"),
+        (b"Name,Name\nx,y\n", "repeats"),
+    ],
+)
+def test_bad_files_raise_clear_errors(app, content, words):
+    """Empty files, header-only files and repeated headers are refused with a clear message."""
+    with pytest.raises(ValidationError) as err:
+        run(content)
+    assert words in err.value.message
+
+
+def test_mapping_needs_a_name_and_both_coordinates(app):
+    """A mapping without a name column, or with only one coordinate, is refused."""
+    with pytest.raises(ValidationError, match="name"):
+        run(GOOD, mapping={"address": "Address"})
+    with pytest.raises(ValidationError, match="both lat and lon"):
+        run(GOOD, mapping={"name": "Company", "lat": "Latitude"})
+
+
+def test_semicolons_bom_and_windows_1252(app, world):
+    """Semicolon files with a BOM, and Windows-1252 files, are read (the latter with a note)."""
+    text = "\ufeffName;Latitude;Longitude\nCafé Ääni;60,1700;24,9400\n"
+    assert run(text.encode("utf-8")).inserted == 1
+    result = run("Name;Latitude;Longitude\nKahvila Öljy;60.18;24.93\n".encode("cp1252"))
+    assert result.inserted == 1 and "Windows-1252" in result.notes[0]
+    assert db.session.scalars(select(Account.name).where(Account.name == "Kahvila Öljy")).one()
+
+
+def test_duplicates_in_the_file_are_reported_not_doubled(app, world):
+    """Same external id, same name within 50 m, same address + similar name: first row wins."""
+    text = HEADER + (
+        "C1,Alpha Oy,Street 1,60.1700,24.9400,,,\n"
+        "C1,Alpha Again,Other 5,60.1800,24.9300,,,\n"  # same external id
+        "C3,Alpha,Street 9,60.17030,24.94010,,,\n"  # 'alpha' within ~35 m
+        "C4,Beta Shop,Kauppakatu 7,60.1750,24.9350,,,\n"
+        "C5,Beta Shop Ltd,Kauppakatu 7,60.1760,24.9360,,,\n"  # same address, similar name
+        "C6,Gamma,Kauppakatu 7,60.1770,24.9370,,,\n"  # same address, other business: kept
+    )
+    before = count()
+    result = run(text)
+    assert result.inserted == 3
+    assert count() == before + 3
+    rules = {(d.row, d.rule, d.other) for d in result.duplicates}
+    assert (3, "external_id", "row 2") in rules
+    assert (4, "name_within_50m", "row 2") in rules
+    assert (6, "address", "row 5") in rules
+
+
+def test_duplicates_of_existing_accounts_match_them(app, world):
+    """A row naming an existing account within 50 m updates it instead of adding a second one."""
+    existing = world.west_accounts[0]  # Kahvila Aalto at 60.16, 24.91
+    before = count()
+    result = run("Name,Latitude,Longitude,Phone\nKahvila Aalto,60.16020,24.91010,+358 9 123\n")
+    assert result.inserted == 0 and result.updated == 1
+    assert count() == before
+    assert result.duplicates[0].rule == "name_within_50m"
+    assert f"account {existing.id}" in result.duplicates[0].other
+    db.session.refresh(existing)
+    assert existing.phone == "+358 9 123" and existing.version == 2
+
+
+def test_reimporting_the_same_file_changes_nothing(app, world):
+    """The second import of a file finds every row unchanged: no new rows, no version bumps."""
+    run(GOOD)
+    versions = dict(db.session.execute(select(Account.id, Account.version)).all())
+    again = run(GOOD)
+    assert again.status == "unchanged" and again.seen_before
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+    assert dict(db.session.execute(select(Account.id, Account.version)).all()) == versions
+
+
+def test_snapshot_updates_adds_and_flags_missing(app, world):
+    """A newer snapshot updates matched rows, adds new ones and flags (never deletes) the gone."""
+    run(GOOD, source="erp", snapshot=True)
+    newer = HEADER + (
+        "A1,Kahvila Sininen,Mannerheimintie 12,60.1700,24.9400,customer,Mo-Fr 08:00-16:00,\n"
+        "A4,New Place,Uusikatu 1,60.1690,24.9410,lead,,\n"
+    )
+    before = count()
+    result = run(newer, source="erp", snapshot=True)
+    assert (result.inserted, result.updated, result.flagged_missing) == (1, 1, 2)
+    assert count() == before + 1
+    flagged = set(db.session.scalars(
+        select(Account.external_id).where(Account.missing_since.is_not(None))))
+    assert flagged == {"A2", "A3"}
+    assert world.west_accounts[0].missing_since is None  # other sources are untouched
+    back = run(GOOD, source="erp", snapshot=True)
+    assert back.unflagged == 2
+    flagged = set(db.session.scalars(
+        select(Account.external_id).where(Account.missing_since.is_not(None))))
+    assert flagged == {"A4"}
+
+
+def test_opening_hours_checker():
+    """Real-world forms pass; garbage and impossible times do not."""
+    for ok in ["Mo-Fr 09:00-17:00; Sa 10:00-14:00", "24/7", "Mo,We 08:00-12:00,13:00-17:00",
+               "off", "PH off", "Mo-Th 11:00-23:00; Fr 11:00-24:00", "Fr-Sa 10:00-03:00",
+               "We-Sa 08:00-24:00, Su 09:00-22:00", "Jan-Mar Mo-Fr 10:00-16:00"]:
+        assert opening_hours_error(ok) is None, ok
+    for bad in ["sometimes", "25:00-26:00", "Mo-Fr 9:75-17:00", "Mo-Fr", "call first"]:
+        assert opening_hours_error(bad) is not None, bad
+
+
+def test_header_guessing():
+    """Common English and Finnish header names are mapped without help."""
+    assert guess_mapping(["Nimi", "Osoite", "Leveysaste", "Pituusaste"]) == {
+        "name": "Nimi", "address": "Osoite", "lat": "Leveysaste", "lon": "Pituusaste"}
+    headers, _ = read_table(GOOD.encode())
+    assert guess_mapping(headers)["external_id"] == "External ID"
+
+
+def test_cli_imports_and_writes_a_reject_report(runner, app, world, tmp_path):
+    """The CLI imports a good file, and for a bad one writes the reject report and fails."""
+    good = tmp_path / "good.csv"
+    good.write_text(GOOD)
+    r = runner.invoke(args=["import-accounts", str(good), "--source", "erp"])
+    assert r.exit_code == 0, r.output
+    assert "committed" in r.output and "inserted 3" in r.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text(GOOD + "B9,,x,60.1,24.9,,,\n")
+    report = tmp_path / "rejects.csv"
+    r = runner.invoke(args=["import-accounts", str(bad), "--reject-report", str(report)])
+    assert r.exit_code != 0 and "rejected" in r.output
+    assert "5,name,is missing" in report.read_text()
+
+
+def _upload(client, text: str, **form):
+    data = {"file": (io.BytesIO(text.encode()), "accounts.csv"), "source": "erp", **form}
+    return client.post("/imports/", data=data, content_type="multipart/form-data")
+
+
+def test_upload_page_flow(client, auth, app, world):
+    """Upload → mapping page with guessed columns → import → result page with counts."""
+    auth.login("manager@example.com")
+    r = _upload(client, GOOD)
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"])
+    assert page.status_code == 200 and b'<option selected value="Company">' in page.data
+    mapping = {"name": "Company", "external_id": "External ID", "lat": "Latitude",
+               "lon": "Longitude", "address": "Address", "stage": "Stage",
+               "opening_hours": "Opening hours", "tags": "Tags"}
+    done = client.post(r.headers["Location"], data=mapping)
+    assert done.status_code == 200
+    assert b"inserted: <strong>3</strong>" in done.data
+    # The upload is gone once imported.
+    assert client.get(r.headers["Location"]).status_code == 404
+
+
+def test_upload_with_bad_rows_offers_the_reject_report(client, auth, app, world):
+    """A rejected upload answers 422, lists the rows and serves the reject report as CSV."""
+    auth.login("admin@example.com")
+    r = _upload(client, GOOD + "B9,Swapped,x,24.9,60.1,,,\n")
+    url = r.headers["Location"]
+    done = client.post(url, data={"name": "Company", "lat": "Latitude", "lon": "Longitude"})
+    assert done.status_code == 422 and b"swapped" in done.data
+    token = url.split("/")[2]
+    report = client.get(f"/imports/{token}/rejects.csv")
+    assert report.status_code == 200 and report.mimetype == "text/csv"
+    assert "5,lat," in report.get_data(as_text=True)
+    # Another importer cannot reach this upload by its token.
+    auth.logout()
+    auth.login("manager@example.com")
+    assert client.get(url).status_code == 404
+    assert client.get(f"/imports/{token}/rejects.csv").status_code == 404
+    assert client.get("/imports/../../etc/passwd/map").status_code == 404
+
+
+def test_empty_upload_is_refused_on_the_page(client, auth, world):
+    """An empty file gets a clear message on the upload page, not a crash."""
+    auth.login("manager@example.com")
+    r = _upload(client, "")
+    assert r.status_code == 422 and b"is empty" in r.data
+
+
+def test_reps_cannot_import(client, auth, world):
+    """Imports are for admins and managers only."""
+    auth.login("west@example.com")
+    assert client.get("/imports/").status_code == 403
+    assert _upload(client, GOOD).status_code == 403
+
+
+@pytest.fixture
+def csrf_config(app_config):
+    app_config["WTF_CSRF_ENABLED"] = True
+    return app_config
+
+
+def test_upload_needs_csrf_token(csrf_config, app, world):
+    """With CSRF on, an upload without the token is refused."""
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(world.manager.id)
+        sess["_fresh"] = True
+    assert _upload(client, GOOD).status_code == 400
+
+
+@pytest.mark.skipif(not (DATA / "pittsburgh_snap_stores").exists(), reason="shared data absent")
+def test_real_snap_stores_import(app):
+    """The 929 Pittsburgh SNAP stores import with guessed columns; a re-import changes nothing."""
+    data = (DATA / "pittsburgh_snap_stores" / "SNAP_Store_Locations.csv").read_bytes()
+    result = import_accounts(data, filename="snap.csv", source="snap")
+    assert result.status == "committed", result.rejects[:3]
+    assert result.rows == 929
+    assert result.inserted + len(result.duplicates) >= 929 - 5
+    assert count() == result.inserted
+    again = import_accounts(data, filename="snap.csv", source="snap")
+    assert again.status == "unchanged" and again.inserted == 0
+
+
+@pytest.mark.skipif(not (DATA / "sf_food_trucks_neighborhoods").exists(),
+                    reason="shared data absent")
+def test_real_food_trucks_with_zero_coordinates_are_rejected(app):
+    """The 33 permits at 0/0 are rejected by row and field; nothing is written."""
+    data = (DATA / "sf_food_trucks_neighborhoods" / "Mobile_Food_Facility_Permit.csv").read_bytes()
+    headers, _ = read_table(data)
+    mapping = guess_mapping(headers)
+    mapping.pop("stage", None)  # Status holds permit states, not sales stages
+    result = import_accounts(data, filename="trucks.csv", source="sf", mapping=mapping)
+    assert result.status == "rejected"
+    zero = [r for r in result.rejects if "0,0" in r.reason]
+    assert len(zero) == 33 and all(r.field == "lat" and r.row >= 2 for r in zero)
+    assert count() == 0
