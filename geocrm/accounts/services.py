@@ -42,7 +42,10 @@ def normalise_name(name: str | None) -> str:
     """A key for duplicate detection: case, accents, punctuation and legal forms folded."""
     if not name:
         return ""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    if name.isascii():
+        text = name.lower()
+    else:
+        text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
     text = _PUNCT.sub(" ", text)
     text = _LEGAL.sub(" ", text)
     return _SPACE.sub(" ", text).strip()

@@ -8,6 +8,7 @@ including the common "Mo-Fr 09:00-17:00, Sa 10:00-14:00" with a comma between ru
 
 from __future__ import annotations
 
+import functools
 import re
 
 _TOKEN = re.compile(
@@ -26,6 +27,7 @@ _TOKEN = re.compile(
 _RANGE = re.compile(r"(\d{1,2}):(\d{2})\+?\s*-\s*(\d{1,2}):(\d{2})")
 
 
+@functools.lru_cache(maxsize=4096)  # shops share a few dozen distinct values
 def opening_hours_error(value: str) -> str | None:
     """``None`` when ``value`` looks like valid opening_hours, else the reason it does not."""
     text = value.strip()

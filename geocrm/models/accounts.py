@@ -92,13 +92,13 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     stage: Mapped[Stage] = mapped_column(
         Enum(Stage, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]),
         default=Stage.LEAD,
-        index=True,
     )
     owner_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # Indexed by ix_accounts_territory_stage (territory_id first).
     territory_id: Mapped[int | None] = mapped_column(
-        ForeignKey("territories.id", ondelete="SET NULL"), index=True
+        ForeignKey("territories.id", ondelete="SET NULL")
     )
     # OpenStreetMap opening_hours syntax, e.g. "Mo-Fr 09:00-17:00; Sa 10:00-14:00".
     opening_hours: Mapped[str | None] = mapped_column(String(300))

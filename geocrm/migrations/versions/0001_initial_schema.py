@@ -181,8 +181,6 @@ def upgrade():
         batch_op.create_index('ix_accounts_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_name_key'), ['name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_accounts_owner_id'), ['owner_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_accounts_stage'), ['stage'], unique=False)
-        batch_op.create_index(batch_op.f('ix_accounts_territory_id'), ['territory_id'], unique=False)
         batch_op.create_index('ix_accounts_territory_stage', ['territory_id', 'stage'], unique=False)
 
     op.create_table('territory_reps',
@@ -369,8 +367,6 @@ def downgrade():
     op.drop_table('territory_reps')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.drop_index('ix_accounts_territory_stage')
-        batch_op.drop_index(batch_op.f('ix_accounts_territory_id'))
-        batch_op.drop_index(batch_op.f('ix_accounts_stage'))
         batch_op.drop_index(batch_op.f('ix_accounts_owner_id'))
         batch_op.drop_index(batch_op.f('ix_accounts_name_key'))
         batch_op.drop_index('ix_accounts_lat_lon')
