@@ -1,19 +1,83 @@
-"""Territory map (placeholder until the map module lands)."""
+"""Territory map: the page, its compact points endpoint and the lazy popup endpoint."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_login import current_user
 
 from geocrm.access import roles_required
+from geocrm.maps import services
+from geocrm.maps.build import MapAssets, Tiles, build_territory_map, render_parts
 from geocrm.models import Role
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
 
+MAP_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER)
+
+
+def _assets() -> MapAssets:
+    def static(path: str) -> str:
+        return url_for("static", filename=f"vendor/{path}")
+
+    return MapAssets(
+        leaflet_js=static("leaflet/leaflet.js"),
+        leaflet_css=static("leaflet/leaflet.css"),
+        markercluster_js=static("leaflet.markercluster/leaflet.markercluster.js"),
+        markercluster_css=static("leaflet.markercluster/MarkerCluster.css"),
+        markercluster_default_css=static("leaflet.markercluster/MarkerCluster.Default.css"),
+    )
+
 
 @bp.route("/territories")
-@roles_required(Role.ADMIN, Role.MANAGER, Role.PLANNER)
+@roles_required(*MAP_ROLES)
 def territories() -> Any:
     """Prospects on a map by territory."""
-    return "map coming", 200
+    choices = services.filter_choices(current_user)
+    filters = services.parse_filters(request.args, choices)
+    layers = services.territory_layers(current_user, filters)
+    bounds = services.map_bounds(current_user, filters, layers)
+    fmap = build_territory_map(
+        layers,
+        bounds,
+        assets=_assets(),
+        tiles=Tiles(
+            current_app.config.get("GEOCRM_TILE_URL") or "",
+            current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "",
+        ),
+        show_unassigned_toggle=not filters.territory_ids,
+    )
+    args = services.filter_args(filters)
+    return render_template(
+        "maps/territories.html",
+        parts=render_parts(fmap),
+        layers=layers,
+        choices=choices,
+        filters=filters,
+        config={
+            "pointsUrl": url_for("maps.points", **args),
+            # Filled in by the script with an account id (ids are integers, nothing to escape).
+            "popupUrl": url_for("maps.popup", account_id=0).replace("/0/", "/{id}/"),
+            "accountUrl": url_for("accounts.detail", account_id=0)[:-1] + "{id}",
+        },
+    )
+
+
+@bp.route("/territories/points.json")
+@roles_required(*MAP_ROLES)
+def points() -> Any:
+    """The filtered, scoped accounts as compact columnar JSON for the cluster layer."""
+    choices = services.filter_choices(current_user)
+    filters = services.parse_filters(request.args, choices)
+    body = services.points_json(current_user, filters)
+    response = Response(body, mimetype="application/json")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/accounts/<int:account_id>/popup.json")
+@roles_required(*MAP_ROLES)
+def popup(account_id: int) -> Any:
+    """Name, stage and last visit of one visible account, for its marker's popup."""
+    return jsonify(services.popup_details(account_id, current_user))

@@ -1,0 +1,182 @@
+"""Build the territory map as a ``folium.Map``: plain data in, map out.
+
+No request, no query and no ``current_app`` here (geopandas ``explore`` style): the view
+hands in territory layers, bounds, the tile settings and the URLs of the app's own copies
+of Leaflet and Leaflet.markercluster. The accounts are *not* in the map: at 100,000 of them
+one JS statement per marker is far too heavy, so ``territory_map.js`` loads them as data
+and clusters them; this module only registers the map and the territory layers for it.
+
+folium's CDN links live in class-level ``default_js``/``default_css`` lists shared by every
+map in the process. We never mutate those: the map instance gets its own lists pointing at
+the app's static files, so nothing else can inherit or leak a CDN URL.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
+
+from geocrm.maps.services import TerritoryLayer
+
+UNASSIGNED_LABEL = "Unassigned accounts"
+
+
+@dataclass(frozen=True)
+class MapAssets:
+    """Where the browser fetches Leaflet and its plugins: the app's static URLs."""
+
+    leaflet_js: str
+    leaflet_css: str
+    markercluster_js: str
+    markercluster_css: str
+    markercluster_default_css: str
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """The base layer; an empty ``url`` means no tiles at all (tests, offline demos)."""
+
+    url: str = ""
+    attribution: str = ""
+
+
+class _PageMap(folium.Map):
+    """A ``folium.Map`` meant to live inside one of our pages rather than own the document.
+
+    folium's own header makes the map the whole page (``html, body {height: 100%}``, a
+    viewport that forbids zooming, global Leaflet switches); we replace that header entry
+    with nothing and size the map from ``map.css`` instead.
+    """
+
+    def render(self, **kwargs: object) -> None:
+        super().render(**kwargs)
+        figure = self.get_root()
+        assert isinstance(figure, Figure)
+        # Same name as folium's entry, so add_child replaces it in place.
+        figure.header.add_child(Element(""), name=self.get_name())
+        for name in ("css_style", "map_style", "global_switches"):
+            if name in figure.header._children:
+                figure.header.add_child(Element(""), name=name)
+
+
+class _LayerRegistry(MacroElement):
+    """Expose the map and its territory layers to ``territory_map.js``.
+
+    folium names its JS variables at random; this publishes them under stable names:
+    ``window.geocrmMap`` and ``window.geocrmTerritoryLayers`` (territory id → layer, with
+    the key ``"unassigned"`` for the accounts outside every territory).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.geocrmMap = {{ this.map_name }};
+        window.geocrmTerritoryLayers = {
+        {%- for key, var in this.layers %}
+            {{ key|tojson }}: {{ var }},
+        {%- endfor %}
+        };
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, map_name: str, layers: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "LayerRegistry"
+        self.map_name = map_name
+        self.layers = list(layers)
+
+
+def _label(name: str, colour: str) -> str:
+    """A layer-control label: a colour swatch and the escaped name.
+
+    Leaflet puts overlay names into the control with ``innerHTML``, so the territory name
+    must be HTML-escaped here; the colour was checked to be ``#rrggbb`` by the service.
+    """
+    return f'<span class="territory-swatch" style="background:{colour}"></span> {html.escape(name)}'
+
+
+def build_territory_map(
+    layers: Sequence[TerritoryLayer],
+    bounds: tuple[tuple[float, float], tuple[float, float]],
+    *,
+    assets: MapAssets,
+    tiles: Tiles,
+    show_unassigned_toggle: bool = True,
+) -> folium.Map:
+    """The territory map: coloured polygons, one toggle per territory, no markers.
+
+    Parameters
+    ----------
+    layers
+        Territories to draw, in legend order.
+    bounds
+        ``((south, west), (north, east))`` the map opens on.
+    assets
+        The app's URLs for Leaflet and Leaflet.markercluster (never a CDN).
+    tiles
+        The configured tile layer; empty URL → none.
+    show_unassigned_toggle
+        Add an (empty) overlay whose toggle shows/hides the accounts outside every territory.
+    """
+    m = _PageMap(location=None, tiles=None, control_scale=True, zoom_start=None)
+    m.default_js = [("leaflet", assets.leaflet_js), ("markercluster_js", assets.markercluster_js)]
+    m.default_css = [
+        ("leaflet_css", assets.leaflet_css),
+        ("markercluster_css", assets.markercluster_css),
+        ("markercluster_default_css", assets.markercluster_default_css),
+    ]
+    if tiles.url:
+        folium.TileLayer(
+            tiles=tiles.url, attr=tiles.attribution or " ", name="Map", control=False
+        ).add_to(m)
+    registry: list[tuple[str, str]] = []
+    for layer in layers:
+        group = folium.FeatureGroup(name=_label(layer.name, layer.color), show=True)
+        style = {"color": layer.color, "weight": 2, "fillColor": layer.color, "fillOpacity": 0.15}
+        folium.GeoJson(
+            {
+                "type": "Feature",
+                "geometry": layer.geojson,
+                "properties": {"territory_id": layer.id},
+            },
+            style_function=lambda _feature, style=style: style,
+            highlight_function=None,
+            embed=True,
+        ).add_to(group)
+        group.add_to(m)
+        registry.append((str(layer.id), group.get_name()))
+    if show_unassigned_toggle:
+        unassigned = folium.FeatureGroup(
+            name=_label(UNASSIGNED_LABEL, "#6b7280"), show=True
+        ).add_to(m)
+        registry.append(("unassigned", unassigned.get_name()))
+    if layers or show_unassigned_toggle:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    m.fit_bounds([list(bounds[0]), list(bounds[1])])
+    # Last child, so its script runs after every layer it names is defined.
+    _LayerRegistry(m.get_name(), registry).add_to(m)
+    return m
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    """The three parts of a rendered map, to place into our own template."""
+
+    header: str
+    html: str
+    script: str
+
+
+def render_parts(m: folium.Map) -> RenderedMap:
+    """Render ``m`` and split it into header (asset links), body html and script."""
+    root = m.get_root()
+    root.render()
+    return RenderedMap(
+        header=root.header.render(), html=root.html.render(), script=root.script.render()
+    )
