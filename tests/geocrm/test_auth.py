@@ -133,3 +133,14 @@ def test_create_user_cli(runner, world):
               "--password", "long-enough-pw"],
     )
     assert r.exit_code != 0 and "already registered" in r.output
+
+
+def test_login_accepts_private_domain_addresses(client, app):
+    """Sign-in works for addresses on private domains such as .local (the demo's logins)."""
+    from geocrm.models import Role
+    from tests.factories import make_user
+
+    make_user("rep1@demo.geocrm.local", Role.REP, PASSWORD)
+    db.session.commit()
+    r = client.post("/login", data={"email": "rep1@demo.geocrm.local", "password": PASSWORD})
+    assert r.status_code == 302
