@@ -90,6 +90,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(maps_bp)
     app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(__import__("geocrm.field.views", fromlist=["bp"]).bp)
     register_error_handlers(app)
     register_security_headers(app)
     register_cli(app)

@@ -8,12 +8,14 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 
 from geocrm.accounts import services
+from geocrm.api import tokens
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account
 from geocrm.spatial import SpatialRepository
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+tokens.install(bp)
 
 
 def account_json(a: Account) -> dict[str, Any]:
@@ -101,16 +103,20 @@ def patch_account(account_id: int) -> Any:
 @bp.route("/accounts/near")
 @login_required
 def accounts_near() -> Any:
-    """Accounts within ``radius`` metres of ``lat``/``lon``, nearest first."""
+    """Accounts within ``radius`` metres of ``lat``/``lon``, nearest first.
+
+    Takes the list's filters too (``stage``, ``q``, ``territory``...), applied in SQL
+    before the spatial filter.
+    """
     lat = _float_arg("lat", -90, 90)
     lon = _float_arg("lon", -180, 180)
     radius = _float_arg("radius", 1, 200_000, default=2000)
     limit = _int_arg("limit", 100, 1, 500)
+    filters = services.AccountFilters.from_args(request.args)
     from geocrm.access import visible_accounts
 
-    near = SpatialRepository(db.session).accounts_near(
-        lat, lon, radius, base=visible_accounts(current_user), limit=limit
-    )
+    base = filters.apply(visible_accounts(current_user).where(Account.archived.is_(False)))
+    near = SpatialRepository(db.session).accounts_near(lat, lon, radius, base=base, limit=limit)
     by_id = {
         a.id: a
         for a in db.session.query(Account).filter(Account.id.in_([n.account_id for n in near]))
@@ -151,3 +157,7 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
     if not lo <= value <= hi:
         raise ValidationError(name, f"must be between {lo} and {hi}")
     return value
+
+
+# The field app's endpoints and the OpenAPI document live in their own modules.
+from geocrm.api import field, openapi  # noqa: E402,F401

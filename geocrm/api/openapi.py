@@ -1,0 +1,215 @@
+"""The OpenAPI 3.1 document of ``/api/v1``, served at ``/api/v1/openapi.json``.
+
+Paths come from the URL map (so a new route cannot be forgotten) with the view's docstring
+as summary; request bodies of the writes are described here by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app, jsonify
+
+from geocrm.api.views import bp
+from geocrm.field.services import OUTCOMES
+from geocrm.field.sync import OPS
+
+_UUID = {"type": "string", "format": "uuid"}
+_TIME = {"type": "string", "format": "date-time"}
+_POSITION = {
+    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+    "accuracy": {"type": "number", "minimum": 0, "description": "metres"},
+}
+SCHEMAS: dict[str, Any] = {
+    "Problem": {
+        "type": "object",
+        "description": "RFC 9457 problem document; `field` names the bad input.",
+        "properties": {
+            "type": {"type": "string"},
+            "title": {"type": "string"},
+            "status": {"type": "integer"},
+            "detail": {"type": "string"},
+            "field": {"type": "string"},
+        },
+    },
+    "CheckIn": {
+        "type": "object",
+        "required": ["uuid", "account_id"],
+        "description": "Without lat/lon the visit is kept and flagged `no_location`; farther "
+        "than GEOCRM_GEOFENCE_METERS it is kept and flagged `outside_geofence`.",
+        "properties": {
+            "uuid": _UUID,
+            "account_id": {"type": "integer"},
+            "route_stop_id": {"type": "integer"},
+            "at": _TIME,
+            **_POSITION,
+        },
+    },
+    "CheckOut": {
+        "type": "object",
+        "required": ["uuid"],
+        "properties": {"uuid": _UUID, "at": _TIME, **_POSITION},
+    },
+    "Interaction": {
+        "type": "object",
+        "required": ["uuid", "account_id", "outcome"],
+        "properties": {
+            "uuid": {**_UUID, "description": "a visit's uuid completes that visit"},
+            "account_id": {"type": "integer"},
+            "kind": {"enum": ["visit", "call", "email", "note", "campaign_response"]},
+            "outcome": {"enum": list(OUTCOMES)},
+            "notes": {"type": "string", "maxLength": 4000},
+            "next_step": {"type": "string", "maxLength": 1000},
+            "at": _TIME,
+            "task": {
+                "type": "object",
+                "properties": {
+                    "uuid": _UUID,
+                    "title": {"type": "string"},
+                    "due_date": {"type": "string", "format": "date"},
+                },
+            },
+            "photo": {
+                "type": "object",
+                "properties": {
+                    "data": {"type": "string", "contentEncoding": "base64"},
+                    "width": {"type": "integer"},
+                    "height": {"type": "integer"},
+                },
+            },
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["uuid", "account_id", "title"],
+        "properties": {
+            "uuid": _UUID,
+            "account_id": {"type": "integer"},
+            "title": {"type": "string", "maxLength": 200},
+            "notes": {"type": "string"},
+            "due_date": {"type": "string", "format": "date"},
+        },
+    },
+    "AccountHere": {
+        "type": "object",
+        "required": ["uuid", "name", "lat", "lon"],
+        "properties": {
+            "uuid": _UUID,
+            "name": {"type": "string"},
+            "address": {"type": "string"},
+            "phone": {"type": "string"},
+            "email": {"type": "string"},
+            "contact_name": {"type": "string"},
+            **_POSITION,
+        },
+    },
+    "SyncBatch": {
+        "type": "object",
+        "required": ["ops"],
+        "properties": {
+            "ops": {
+                "type": "array",
+                "maxItems": 2000,
+                "items": {
+                    "type": "object",
+                    "required": ["id", "op", "data"],
+                    "properties": {
+                        "id": {**_UUID, "description": "client-generated; applied once"},
+                        "op": {"enum": list(OPS)},
+                        "data": {
+                            "type": "object",
+                            "description": "the body of the matching single endpoint; "
+                            "account_edit: {account_id, changes, edited_at, seen_at}",
+                        },
+                    },
+                },
+            }
+        },
+    },
+}
+BODIES = {
+    ("/api/v1/checkins", "post"): "CheckIn",
+    ("/api/v1/checkouts", "post"): "CheckOut",
+    ("/api/v1/interactions", "post"): "Interaction",
+    ("/api/v1/tasks", "post"): "Task",
+    ("/api/v1/accounts", "post"): "AccountHere",
+    ("/api/v1/sync", "post"): "SyncBatch",
+}
+
+
+def build_document() -> dict[str, Any]:
+    """Walk the URL map of the current app and describe every ``/api/v1`` route."""
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in current_app.url_map.iter_rules():
+        if not rule.endpoint.startswith("api."):
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        view = current_app.view_functions[rule.endpoint]
+        summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            m = method.lower()
+            op: dict[str, Any] = {
+                "operationId": rule.endpoint.removeprefix("api.") + "_" + m,
+                "summary": summary,
+                "responses": {
+                    "200": {"description": "OK"},
+                    "401": {"$ref": "#/components/responses/Problem"},
+                    "404": {"$ref": "#/components/responses/Problem"},
+                    "422": {"$ref": "#/components/responses/Problem"},
+                },
+            }
+            params = [
+                {"name": a, "in": "path", "required": True, "schema": {"type": "integer"}}
+                for a in sorted(rule.arguments)
+            ]
+            if params:
+                op["parameters"] = params
+            schema = BODIES.get((path, m))
+            if schema:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                    },
+                }
+                op["responses"]["201"] = {"description": "Applied"}
+            paths.setdefault(path, {})[m] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "GeoCRM field API",
+            "version": "1",
+            "description": "Session cookie (unsafe methods need the X-CSRFToken header) or "
+            "`Authorization: Bearer <token>` (no CSRF; not both). Writes carry a "
+            "client-generated UUID and are applied exactly once.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": {
+                "Problem": {
+                    "description": "Problem document",
+                    "content": {
+                        "application/problem+json": {
+                            "schema": {"$ref": "#/components/schemas/Problem"}
+                        }
+                    },
+                }
+            },
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "csrfHeader": {"type": "apiKey", "in": "header", "name": "X-CSRFToken"},
+            },
+        },
+    }
+
+
+@bp.route("/openapi.json")
+def openapi_document() -> object:
+    """This API described as OpenAPI 3.1."""
+    return jsonify(build_document())

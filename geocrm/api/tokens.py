@@ -1,0 +1,162 @@
+"""Bearer tokens for the JSON API, and the CSRF rule that goes with them.
+
+* A request with ``Authorization: Bearer <token>`` is authenticated by the token alone;
+  browsers never attach that header by themselves, so such requests are exempt from CSRF.
+  Sending a token *and* a session cookie is refused: the cookie could otherwise ride
+  along on a forged request with a junk token.
+* Every other unsafe API request is session-authenticated and must carry the
+  ``X-CSRFToken`` header (the value of the page's ``csrf-token`` meta tag), checked by
+  Flask-WTF exactly like a form.
+
+Tokens are shown once at creation; the database keeps their SHA-256 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import click
+from flask import Blueprint, current_app, request, session
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from geocrm.errors import NotFoundError, ValidationError, problem
+from geocrm.extensions import csrf, db, login_manager
+from geocrm.models import User, utcnow
+from geocrm.models.field import ApiToken
+
+TOKEN_PREFIX = "gcrm_"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for ``user``; returns the row and the plain token (shown once)."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("name", "is required")
+    if days is not None and not 1 <= days <= 3650:
+        raise ValidationError("days", "must be between 1 and 3650")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=name[:80],
+        token_hash=hash_token(plain),
+        prefix=plain[:12],
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
+    db.session.add(row)
+    db.session.commit()
+    return row, plain
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id)
+        )
+    )
+
+
+def revoke_token(user: User, token_id: int) -> None:
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        raise NotFoundError(f"No token {token_id}.")
+    row.revoked_at = utcnow()
+    db.session.commit()
+
+
+def user_for_token(plain: str) -> User | None:
+    """The active user behind a live token, or ``None``; touches ``last_used_at`` hourly."""
+    row = db.session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(plain))
+    ).one_or_none()
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
+        row.last_used_at = now
+        db.session.commit()
+    return user
+
+
+def token_json(row: ApiToken) -> dict[str, Any]:
+    def iso(v: datetime | None) -> str | None:
+        return v.isoformat() if v else None
+
+    return {
+        "id": row.id,
+        "name": row.name,
+        "prefix": row.prefix,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "expires_at": iso(row.expires_at),
+    }
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip()
+
+
+@login_manager.request_loader
+def _load_user_from_bearer(req: Any) -> User | None:
+    """Flask-Login asks here when there is no session user: API requests with a token."""
+    if not req.path.startswith("/api/"):
+        return None
+    token = _bearer()
+    return user_for_token(token) if token else None
+
+
+def install(bp: Blueprint) -> None:
+    """Exempt ``bp`` from the global CSRF hook and apply the rule above instead."""
+    csrf.exempt(bp)
+
+    @bp.before_request
+    def _authenticate_and_check_csrf() -> Any:
+        header = request.headers.get("Authorization")
+        if header is not None:
+            token = _bearer()
+            if not token:
+                return problem(401, "Unauthorized", "Authorization must be 'Bearer <token>'.")
+            if "_user_id" in session:
+                return problem(
+                    400, "Bad Request", "Send either a session cookie or a bearer token, not both."
+                )
+            if user_for_token(token) is None:
+                return problem(401, "Unauthorized", "The token is unknown, revoked or expired.")
+            return None  # token-authenticated: CSRF does not apply
+        if request.method not in SAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()
+        return None
+
+
+@click.command("create-token")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", required=True, help="A label, e.g. the device or the integration.")
+@click.option("--days", type=int, default=None, help="Expire after this many days.")
+@with_appcontext
+def create_token_command(email: str, name: str, days: int | None) -> None:
+    """Create an API bearer token for a user and print it (shown only once)."""
+    user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise click.ClickException(f"No user {email}.")
+    try:
+        _, plain = create_token(user, name, days)
+    except ValidationError as err:
+        raise click.ClickException(err.message) from err
+    click.echo(plain)

@@ -1,0 +1,1 @@
+"""The field rep app: an installable offline-first PWA and the rules behind its writes."""

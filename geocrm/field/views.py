@@ -1,0 +1,107 @@
+"""The field app's pages: one app shell at ``/app/``, its manifest and its service worker.
+
+The screens are drawn on the phone from the API (and from the worker's cache when
+offline), so a reload without signal still shows the app, not a browser error page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, render_template, send_from_directory, url_for
+from flask_login import login_required
+
+from geocrm.field.services import OUTCOMES
+
+bp = Blueprint("field", __name__)
+THEME = "#0b5394"
+ASSET_VERSION = "1"  # bump to make phones fetch a new app shell
+
+
+def shell_assets() -> list[str]:
+    """What the worker precaches: the shell, its scripts and styles, icons and Leaflet."""
+    static = [
+        "field/app.css",
+        "field/app.js",
+        "field/outbox.js",
+        "field/icons/icon-192.png",
+        "field/icons/icon-512.png",
+        "field/icons/maskable-512.png",
+        "vendor/leaflet/leaflet.js",
+        "vendor/leaflet/leaflet.css",
+        "vendor/leaflet/images/marker-icon.png",
+        "vendor/leaflet/images/marker-icon-2x.png",
+        "vendor/leaflet/images/marker-shadow.png",
+    ]
+    return [url_for("field.shell"), url_for("field.manifest")] + [
+        url_for("static", filename=f) for f in static
+    ]
+
+
+@bp.route("/app/")
+@login_required
+def shell() -> Any:
+    """The field app (Today, Near me, Account, Check in/out, Log, Add account here)."""
+    return render_template(
+        "field/app.html",
+        theme=THEME,
+        outcomes=OUTCOMES,
+        tile_url=current_app.config.get("GEOCRM_TILE_URL", ""),
+        tile_attribution=current_app.config.get("GEOCRM_TILE_ATTRIBUTION", ""),
+        geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
+    )
+
+
+@bp.route("/app/manifest.webmanifest")
+def manifest() -> Any:
+    """The web app manifest: what makes the app installable."""
+    icon = lambda name, size, purpose: {  # noqa: E731
+        "src": url_for("static", filename=f"field/icons/{name}"),
+        "sizes": f"{size}x{size}",
+        "type": "image/png",
+        "purpose": purpose,
+    }
+    body = {
+        "name": "GeoCRM Field",
+        "short_name": "GeoCRM",
+        "description": "Today's route, accounts near you, visits and notes - offline too.",
+        "id": url_for("field.shell"),
+        "start_url": url_for("field.shell") + "#/today",
+        "scope": url_for("field.shell"),
+        "display": "standalone",
+        "orientation": "portrait",
+        "background_color": "#ffffff",
+        "theme_color": THEME,
+        "icons": [
+            icon("icon-192.png", 192, "any"),
+            icon("icon-512.png", 512, "any"),
+            icon("maskable-512.png", 512, "maskable"),
+        ],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    return response
+
+
+@bp.route("/sw.js")
+def service_worker() -> Any:
+    """The service worker, served from the root so it may control ``/app/`` and the API."""
+    response = current_app.make_response(
+        render_template(
+            "field/sw.js",
+            version=f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}",
+            assets=shell_assets(),
+            outbox_js=url_for("static", filename="field/outbox.js"),
+            tile_url=current_app.config.get("GEOCRM_TILE_URL", ""),
+        )
+    )
+    response.mimetype = "text/javascript"
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/app/icon.png")
+def icon() -> Any:
+    """The 192 px icon at a stable address (apple-touch-icon)."""
+    return send_from_directory(current_app.static_folder + "/field/icons", "icon-192.png")
