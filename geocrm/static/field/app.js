@@ -527,6 +527,12 @@
   Outbox.setMeta("csrf", csrf).then(refreshBadge);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register(CFG.swUrl, { scope: "/" }).catch(function () {});
+    // The first visit loads data before the worker controls the page: fetch it again
+    // through the worker so it is in the offline cache.
+    navigator.serviceWorker.addEventListener("controllerchange", function () {
+      loadBundle().then(function () { document.body.setAttribute("data-cached", "1"); }, function () {});
+    });
+    if (navigator.serviceWorker.controller) document.body.setAttribute("data-cached", "1");
   }
   loadBundle().then(function () {
     state.fromCache = !navigator.onLine;

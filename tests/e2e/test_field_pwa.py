@@ -1,0 +1,216 @@
+"""The field PWA in a real Chromium on a phone profile: offline writes, exactly-once sync,
+geofence and denied-location paths, installability and accessibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from geocrm.models import Interaction
+from geocrm.models.field import SyncRecord
+from tests.e2e import field_fixtures
+from tests.e2e.field_fixtures import (
+    ARGS,
+    CHROMIUM,
+    LiveField,
+    axe_violations,
+    guard,
+    pending,
+    phone_context,
+    sign_in,
+    wait_for_worker,
+    wait_pending,
+)
+
+# The fixtures live in our own module (see its docstring); expose them to pytest here.
+pw = field_fixtures.pw
+chromium = field_fixtures.chromium
+field_server = field_fixtures.field_server
+
+pytestmark = pytest.mark.browser
+
+AALTO = (60.16, 24.91)  # "Kahvila Aalto", west territory
+KIRJA = (60.18, 24.93)  # "Kirja & Co", west territory
+
+
+def open_account(page: Any, account_id: int) -> None:
+    page.evaluate(f"location.hash = '#/account/{account_id}'")
+    page.wait_for_selector("#log-link")
+
+
+def log_interaction(page: Any, account_id: int, outcome: str, notes: str, kind: str) -> None:
+    page.click("#log-link")
+    page.wait_for_selector("#log-form")
+    page.select_option("#kind", kind)
+    page.select_option("#outcome", outcome)
+    page.fill("#notes", notes)
+    page.click("#log-form button[type=submit]")
+    page.wait_for_url(f"**/app/#/account/{account_id}")
+    page.wait_for_selector("#log-link")
+
+
+def test_offline_visit_survives_reload_and_syncs_exactly_once(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """Offline: check in, log three interactions, reload (served from the cache); online:
+    the server holds exactly three; replaying the same outbox again changes nothing."""
+    live = field_server
+    email = "west@example.com"
+    aalto = live.accounts["Kahvila Aalto"]
+    context = phone_context(pw, chromium, live, at=AALTO)
+    page = context.new_page()
+    sign_in(page, live, email)
+    before = len(live.interactions(email))
+
+    context.set_offline(True)
+    open_account(page, aalto)
+    page.click("#checkin")
+    page.wait_for_selector("#checkout")
+    log_interaction(page, aalto, "interested", "Visit notes <b>not bold</b>", "visit")
+    log_interaction(page, aalto, "follow_up", "Called the owner", "call")
+    log_interaction(page, aalto, "no_answer", "Left a note", "note")
+    assert pending(page) == 4  # check-in + three interactions
+    assert len(live.interactions(email)) == before
+
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("#checkout")  # still the account card, visit still open
+    assert pending(page) == 4
+    assert page.locator(".timeline li.pending").count() == 4
+    assert "<b>" in page.locator(".timeline").inner_text()  # user text is text, not markup
+    ops = page.evaluate("GeoOutbox.all()")
+    assert len(ops) == 4 and len({o["id"] for o in ops}) == 4
+    assert len(live.interactions(email)) == before
+
+    context.set_offline(False)
+    wait_pending(page, 0)
+    rows = live.interactions(email)[before:]
+    assert len(rows) == 3
+    visit = rows[0]
+    assert visit.kind.value == "visit" and visit.outcome == "interested"
+    assert visit.checkin_lat == pytest.approx(AALTO[0]) and visit.distance_m is not None
+    assert visit.distance_m < 1 and visit.location_flag is None
+    assert sorted(r.outcome for r in rows) == ["follow_up", "interested", "no_answer"]
+    records = live.count(SyncRecord)
+
+    # The same outbox, sent again (a lost response, a second tab...): still three.
+    page.evaluate(
+        "ops => Promise.all(ops.map(o => GeoOutbox.put(o))).then(() => GeoOutbox.replay())", ops
+    )
+    wait_pending(page, 0)
+    assert len(live.interactions(email)[before:]) == 3
+    assert live.count(SyncRecord) == records
+    assert live.blocked == []
+    context.close()
+
+
+def test_check_in_500_m_away_is_kept_and_flagged(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """A check-in 500 m from the account is accepted and flagged ``outside_geofence``."""
+    live = field_server
+    email = "west@example.com"
+    kirja = live.accounts["Kirja & Co"]
+    far = (KIRJA[0] + 500 / 111_195, KIRJA[1])
+    context = phone_context(pw, chromium, live, at=far)
+    page = context.new_page()
+    sign_in(page, live, email)
+    open_account(page, kirja)
+    page.click("#checkin")
+    page.wait_for_selector("#checkout")
+    assert "outside" in page.locator("main").inner_text()
+    wait_pending(page, 0)
+    visit = [i for i in live.interactions(email) if i.account_id == kirja][-1]
+    assert visit.location_flag == "outside_geofence"
+    assert visit.distance_m == pytest.approx(500, abs=5)
+    assert live.blocked == []
+    context.close()
+
+
+def test_denied_location_still_logs_a_flagged_visit(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """Without location permission the rep checks in and logs; the visit says ``no_location``,
+    Near me explains instead of failing, and sign-out warns while writes are unsent."""
+    live = field_server
+    email = "east@example.com"
+    bakery = live.accounts["Itä Bakery"]
+    context = phone_context(pw, chromium, live, at=None, allow_location=False)
+    page = context.new_page()
+    sign_in(page, live, email)
+    open_account(page, bakery)
+    page.click("#checkin")
+    page.wait_for_selector("#checkout")
+    assert "permission is denied" in page.locator("main").inner_text()
+    log_interaction(page, bakery, "order_placed", "Order by phone later", "visit")
+    wait_pending(page, 0)
+    visit = [i for i in live.interactions(email) if i.account_id == bakery][-1]
+    assert visit.location_flag == "no_location" and visit.checkin_lat is None
+    assert visit.outcome == "order_placed"
+
+    page.evaluate("location.hash = '#/near'")
+    page.wait_for_selector("#near-results [role=alert]")
+
+    context.set_offline(True)
+    open_account(page, bakery)
+    page.click("#checkout")
+    wait_pending(page, 1)
+    page.click("#logout-form button")
+    page.wait_for_selector("#dialog:not([hidden])")
+    assert "not on the server yet" in page.locator("#dialog-text").inner_text()
+    page.click("#dialog-cancel")
+    page.wait_for_url("**/app/#/sync")
+    context.set_offline(False)
+    wait_pending(page, 0)
+    assert live.blocked == []
+    context.close()
+
+
+def test_screens_have_no_axe_violations(pw: Any, chromium: Any, field_server: LiveField) -> None:
+    """axe-core (WCAG 2 A + AA) finds nothing on Today, Near me, Account, Log, Add, Sync."""
+    live = field_server
+    context = phone_context(pw, chromium, live, at=AALTO)
+    page = context.new_page()
+    sign_in(page, live, "west@example.com")
+    aalto = live.accounts["Kahvila Aalto"]
+    found = {}
+    for hash_, ready in (
+        ("#/today", "#map"),
+        ("#/near", "#near-results ul"),
+        (f"#/account/{aalto}", "#log-link"),
+        (f"#/log/{aalto}", "#log-form"),
+        ("#/add", "#add-form"),
+        ("#/sync", "#outbox-list li"),
+    ):
+        page.evaluate(f"location.hash = '{hash_}'")
+        page.wait_for_selector(ready)
+        found[hash_] = axe_violations(page)
+    assert found == {k: [] for k in found}
+    assert live.blocked == []
+    context.close()
+
+
+def test_installable(pw: Any, field_server: LiveField, tmp_path: Any) -> None:
+    """Chromium's own install criteria: no installability errors, a manifest without errors."""
+    live = field_server
+    context = pw.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=ARGS, headless=True
+    )
+    guard(context, live)
+    page = context.new_page()
+    sign_in(page, live, "west@example.com")
+    wait_for_worker(page)
+    cdp = context.new_cdp_session(page)
+    manifest = cdp.send("Page.getAppManifest")
+    assert manifest["errors"] == []
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    assert errors == []
+    assert live.blocked == []
+    context.close()
+
+
+def test_interaction_model_unchanged() -> None:
+    """The offline flow relies on the phone-generated uuid being unique on the server."""
+    assert Interaction.__table__.c.uuid.unique
