@@ -24,6 +24,7 @@ from jinja2 import Template
 from geocrm.maps.services import TerritoryLayer
 
 UNASSIGNED_LABEL = "Unassigned accounts"
+MAX_ZOOM = 19
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,10 @@ def build_territory_map(
     show_unassigned_toggle
         Add an (empty) overlay whose toggle shows/hides the accounts outside every territory.
     """
-    m = _PageMap(location=None, tiles=None, control_scale=True, zoom_start=None)
+    m = _PageMap(location=None, tiles=None, control_scale=True)
+    # On the map itself (folium's max_zoom only reaches a tile layer): markercluster needs
+    # a maxZoom even when there are no tiles.
+    m.options["maxZoom"] = MAX_ZOOM
     m.default_js = [("leaflet", assets.leaflet_js), ("markercluster_js", assets.markercluster_js)]
     m.default_css = [
         ("leaflet_css", assets.leaflet_css),
@@ -133,7 +137,11 @@ def build_territory_map(
     ]
     if tiles.url:
         folium.TileLayer(
-            tiles=tiles.url, attr=tiles.attribution or " ", name="Map", control=False
+            tiles=tiles.url,
+            attr=tiles.attribution or " ",
+            name="Map",
+            control=False,
+            max_zoom=MAX_ZOOM,
         ).add_to(m)
     registry: list[tuple[str, str]] = []
     for layer in layers:
@@ -157,7 +165,7 @@ def build_territory_map(
         ).add_to(m)
         registry.append(("unassigned", unassigned.get_name()))
     if layers or show_unassigned_toggle:
-        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+        folium.LayerControl(collapsed=True, position="topright").add_to(m)
     m.fit_bounds([list(bounds[0]), list(bounds[1])])
     # Last child, so its script runs after every layer it names is defined.
     _LayerRegistry(m.get_name(), registry).add_to(m)

@@ -30,12 +30,17 @@
     }
   }
 
+  var loadedCount = null; // set once the points have arrived
+
   var cluster = L.markerClusterGroup({
     chunkedLoading: true,
     chunkInterval: 150,
     showCoverageOnHover: false,
     removeOutsideVisibleBounds: true,
     chunkProgress: function (processed, total) {
+      if (loadedCount === null) {
+        return; // the empty initial pass when the group joins the map
+      }
       if (processed < total) {
         setStatus("Loading accounts… " + Math.round((100 * processed) / total) + "%");
       } else {
@@ -45,7 +50,6 @@
   });
   cluster.addTo(map);
 
-  var loadedCount = 0;
   var markersByKey = {}; // "12" (territory id) or "unassigned" -> [marker]
   var markersById = {};
   var hiddenKeys = {};

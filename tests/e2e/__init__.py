@@ -1,0 +1,1 @@
+"""Browser tests: real headless Chromium (Debian's /usr/bin/chromium) against a live app."""
