@@ -109,12 +109,10 @@ def field_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveField
 
 
 @pytest.fixture(scope="module")
-def pw() -> Iterator[Any]:
+def pw(playwright: Any) -> Any:
+    """pytest-playwright's session-wide Playwright (one sync driver per test process)."""
     require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
+    return playwright
 
 
 @pytest.fixture(scope="module")
