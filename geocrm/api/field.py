@@ -4,6 +4,7 @@ the batch (``Idempotency-Key`` header, defaulting to the body's ``uuid``)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -114,9 +115,13 @@ def interactions() -> Any:
 def _single(op: str) -> Any:
     """One write through the exactly-once path; the answer mirrors the stored result."""
     data = _body()
-    key = request.headers.get("Idempotency-Key") or data.get("uuid")
-    if not key:
-        raise ValidationError("uuid", "is required (or send an Idempotency-Key header)")
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        # A visit's check-in, log and check-out share its uuid: the key is per operation.
+        entity = data.get("uuid")
+        if not isinstance(entity, str) or not entity:
+            raise ValidationError("uuid", "is required (or send an Idempotency-Key header)")
+        key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"geocrm:{op}:{entity}"))
     answer = apply_op(current_user, {"id": key, "op": op, "data": data})
     if not answer["ok"]:
         body = answer["problem"]

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import click
-from flask import Blueprint, current_app, request, session
+from flask import Blueprint, current_app, g, request, session
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -113,15 +113,6 @@ def _bearer() -> str | None:
     return value.strip()
 
 
-@login_manager.request_loader
-def _load_user_from_bearer(req: Any) -> User | None:
-    """Flask-Login asks here when there is no session user: API requests with a token."""
-    if not req.path.startswith("/api/"):
-        return None
-    token = _bearer()
-    return user_for_token(token) if token else None
-
-
 def install(bp: Blueprint) -> None:
     """Exempt ``bp`` from the global CSRF hook and apply the rule above instead."""
     csrf.exempt(bp)
@@ -137,12 +128,24 @@ def install(bp: Blueprint) -> None:
                 return problem(
                     400, "Bad Request", "Send either a session cookie or a bearer token, not both."
                 )
-            if user_for_token(token) is None:
+            user = user_for_token(token)
+            if user is None:
                 return problem(401, "Unauthorized", "The token is unknown, revoked or expired.")
+            # Make the token's user current for this request only: no session is written,
+            # and Flask-Login's session protection never sees a half-empty cookie.
+            login_manager._update_request_context_with_user(user)
+            g.api_token_auth = True
             return None  # token-authenticated: CSRF does not apply
         if request.method not in SAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
         return None
+
+    @bp.teardown_request
+    def _forget_token_user(exc: BaseException | None) -> None:
+        # ``g`` outlives the request when an app context was already pushed (tests, CLI):
+        # the token's user must not leak into the next request.
+        if g.pop("api_token_auth", False):
+            g.pop("_login_user", None)
 
 
 @click.command("create-token")
