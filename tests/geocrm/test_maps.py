@@ -143,6 +143,7 @@ def test_filters_by_stage_territory_owner(
     assert set(point_ids(client, f"?territory={world.west.id}")) == {kahvila.id, kirja.id}
     assert set(point_ids(client, f"?owner={world.rep_west.id}")) == {kahvila.id}
     assert set(point_ids(client, "?unassigned=1")) == {world.unassigned.id}
+    assert point_ids(client, "?stage=lost") == []
     html = client.get(f"{PAGE}?stage=customer&territory={world.west.id}").get_data(as_text=True)
     assert f"/maps/territories/points.json?stage=customer\\u0026territory={world.west.id}" in html
     # Only the chosen territory is drawn.
