@@ -40,33 +40,40 @@ def test_upgrade_matches_models_and_downgrades(engine, tmp_path):
     url = f"sqlite:///{tmp_path / 'm.sqlite'}" if engine == "sqlite" else _fresh_postgres_database()
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t"})
     with app.app_context():
-        upgrade()
-        from geocrm.migrations_support import include_object
+        try:
+            _check_upgrade_and_downgrade(engine)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
+
+def _check_upgrade_and_downgrade(engine: str) -> None:
+    upgrade()
+    from geocrm.migrations_support import include_object
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
+        diff = compare_metadata(ctx, db.metadata)
+    assert diff == []
+    names = set(inspect(db.engine).get_table_names())
+    assert {"accounts", "territories", "interactions", "route_plans"} <= names
+    if engine == "postgres":
+        indexes = {i["name"] for i in inspect(db.engine).get_indexes("territories")}
+        assert "ix_territories_geom_gist" in indexes
         with db.engine.connect() as conn:
-            ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": include_object}
-            )
-            diff = compare_metadata(ctx, db.metadata)
-        assert diff == []
-        names = set(inspect(db.engine).get_table_names())
-        assert {"accounts", "territories", "interactions", "route_plans"} <= names
-        if engine == "postgres":
-            indexes = {i["name"] for i in inspect(db.engine).get_indexes("territories")}
-            assert "ix_territories_geom_gist" in indexes
-            with db.engine.connect() as conn:
-                kind = conn.execute(
-                    text(
-                        "SELECT udt_name FROM information_schema.columns "
-                        "WHERE table_name='territories' AND column_name='geom'"
-                    )
-                ).scalar()
-            assert kind == "geometry"
-        else:
-            with db.engine.connect() as conn:
-                assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-                assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        downgrade(revision="base")
-        left = set(inspect(db.engine).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
-        assert left == set()
-        db.engine.dispose()
+            kind = conn.execute(
+                text(
+                    "SELECT udt_name FROM information_schema.columns "
+                    "WHERE table_name='territories' AND column_name='geom'"
+                )
+            ).scalar()
+        assert kind == "geometry"
+    else:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    downgrade(revision="base")
+    left = set(inspect(db.engine).get_table_names()) - {"alembic_version", "spatial_ref_sys"}
+    assert left == set()
