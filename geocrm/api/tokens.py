@@ -21,7 +21,7 @@ from typing import Any
 import click
 from flask import Blueprint, current_app, g, request, session
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from geocrm.errors import NotFoundError, ValidationError, problem
 from geocrm.extensions import csrf, db, login_manager
@@ -75,18 +75,24 @@ def revoke_token(user: User, token_id: int) -> None:
 
 
 def user_for_token(plain: str) -> User | None:
-    """The active user behind a live token, or ``None``; touches ``last_used_at`` hourly."""
-    row = db.session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(plain))
-    ).one_or_none()
+    """The active user behind a live token, or ``None`` (one query); touches
+    ``last_used_at`` at most hourly so reads stay reads."""
     now = utcnow()
-    if row is None or row.revoked_at is not None or (row.expires_at and row.expires_at < now):
+    found = db.session.execute(
+        select(User, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == hash_token(plain),
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            User.active.is_(True),
+        )
+    ).one_or_none()
+    if found is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    if row.last_used_at is None or now - row.last_used_at > timedelta(hours=1):
-        row.last_used_at = now
+    user, token_id, last_used = found
+    if last_used is None or now - last_used > timedelta(hours=1):
+        db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
         db.session.commit()
     return user
 

@@ -6,13 +6,15 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from geocrm.access import visible_accounts
 from geocrm.accounts import services
 from geocrm.api import tokens
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account
-from geocrm.spatial import SpatialRepository
+from geocrm.spatial import SpatialRepository, bbox_around
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 tokens.install(bp)
@@ -100,35 +102,74 @@ def patch_account(account_id: int) -> Any:
     return jsonify(account_json(services.update_account(account_id, current_user, data)))
 
 
+NEAR_COLUMNS = (
+    Account.id,
+    Account.name,
+    Account.address,
+    Account.city,
+    Account.lat,
+    Account.lon,
+    Account.stage,
+    Account.territory_id,
+    Account.owner_id,
+    Account.phone,
+    Account.priority,
+    Account.last_visit_at,
+)
+
+
 @bp.route("/accounts/near")
 @login_required
 def accounts_near() -> Any:
     """Accounts within ``radius`` metres of ``lat``/``lon``, nearest first.
 
-    Takes the list's filters too (``stage``, ``q``, ``territory``...), applied in SQL
-    before the spatial filter.
+    Takes the list's filters too (``stage``, ``q``, ``territory``...). Answers the
+    short form of each account (what a list on the phone shows); the card has the rest.
     """
     lat = _float_arg("lat", -90, 90)
     lon = _float_arg("lon", -180, 180)
     radius = _float_arg("radius", 1, 200_000, default=2000)
     limit = _int_arg("limit", 100, 1, 500)
     filters = services.AccountFilters.from_args(request.args)
-    from geocrm.access import visible_accounts
-
     base = filters.apply(visible_accounts(current_user).where(Account.archived.is_(False)))
-    near = SpatialRepository(db.session).accounts_near(lat, lon, radius, base=base, limit=limit)
-    by_id = {
-        a.id: a
-        for a in db.session.query(Account).filter(Account.id.in_([n.account_id for n in near]))
+    repo = SpatialRepository(db.session)
+    if not repo.postgis:
+        # Without statistics SQLite prefers the scoping's territory index (every account of
+        # the rep) over the lat/lon index; a primary-key IN over the bounding box steers it
+        # to the box first (70 ms -> 4 ms at 100k accounts).
+        min_lon, min_lat, max_lon, max_lat = bbox_around(lat, lon, radius)
+        box = select(Account.id).where(
+            Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon)
+        )
+        base = base.where(Account.id.in_(box))
+    near = repo.accounts_near(lat, lon, radius, base=base, limit=limit)
+    rows = {
+        r.id: r
+        for r in db.session.execute(
+            select(*NEAR_COLUMNS).where(Account.id.in_([n.account_id for n in near]))
+        )
     }
-    return jsonify(
-        {
-            "items": [
-                {**account_json(by_id[n.account_id]), "distance_m": round(n.distance_m, 1)}
-                for n in near
-            ]
-        }
-    )
+    items = []
+    for n in near:
+        r = rows[n.account_id]
+        items.append(
+            {
+                "id": r.id,
+                "name": r.name,
+                "address": r.address,
+                "city": r.city,
+                "lat": r.lat,
+                "lon": r.lon,
+                "stage": r.stage.value,
+                "territory_id": r.territory_id,
+                "owner_id": r.owner_id,
+                "phone": r.phone,
+                "priority": r.priority,
+                "last_visit_at": r.last_visit_at.isoformat() if r.last_visit_at else None,
+                "distance_m": round(n.distance_m, 1),
+            }
+        )
+    return jsonify({"items": items})
 
 
 def _float_arg(name: str, lo: float, hi: float, default: float | None = None) -> float:

@@ -1,0 +1,370 @@
+"""Near-me API latency under load, and one big outbox sync.
+
+1. Seeds ``--accounts`` (default 100,000) accounts over a 45 x 45 km region, all in one
+   territory worked by one rep, so every query goes through the rep's scoping.
+2. Serves the app with gunicorn (``gthread`` workers) on 127.0.0.1, then runs
+   ``--clients`` (default 20) concurrent keep-alive clients for ``--seconds`` (default 30),
+   each asking ``GET /api/v1/accounts/near`` at a random point (radius 2 km, 100 nearest)
+   with a bearer token. Prints p50/p95/p99 latency and throughput. Goal: p95 <= 50 ms.
+3. Sends 1,000 queued interactions in one ``POST /api/v1/sync`` and then the same batch
+   again. Goal: <= 10 s, exactly 1,000 rows after both.
+
+Runs on SQLite (a temp file) and, when ``GEOCRM_TEST_POSTGRES_URL`` is set, on PostgreSQL +
+PostGIS in a separate ``<db>_bench`` database (created and dropped here). The clients run
+in this process and share the machine with the server: the latency includes them.
+
+    .venv/bin/python benchmarks/near_me.py [--accounts 100000 --clients 20 --seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BOX = (24.60, 60.05, 25.40, 60.45)  # min_lon, min_lat, max_lon, max_lat (~45 x 45 km)
+
+
+def seed(url: str, n: int) -> tuple[str, list[int]]:
+    """Create the schema and the accounts; return a bearer token of the rep and some ids."""
+    import shapely
+    from sqlalchemy import insert
+
+    from geocrm import create_app
+    from geocrm.api.tokens import create_token
+    from geocrm.auth.services import create_user
+    from geocrm.extensions import db
+    from geocrm.models import Account, Role, Territory
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "bench",
+            "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        rep = create_user("rep@bench.example.com", "Bench Rep", "bench-password-1", Role.REP)
+        territory = Territory(name="Everything", color="#123456")
+        territory.set_geometry(shapely.box(*BOX))
+        db.session.add(territory)
+        db.session.flush()
+        territory.reps.append(rep)
+        db.session.flush()
+        rng = random.Random(42)
+        rows = []
+        for i in range(n):
+            rows.append(
+                {
+                    "name": f"Account {i}",
+                    "name_key": f"account {i}",
+                    "lat": rng.uniform(BOX[1], BOX[3]),
+                    "lon": rng.uniform(BOX[0], BOX[2]),
+                    "territory_id": territory.id,
+                    "stage": "prospect" if i % 3 else "customer",
+                    "visit_minutes": 30,
+                    "priority": 3,
+                    "source": "bench",
+                    "custom_fields": {},
+                    "archived": False,
+                    "version": 1,
+                }
+            )
+            if len(rows) == 10_000:
+                db.session.execute(insert(Account), rows)
+                rows = []
+        if rows:
+            db.session.execute(insert(Account), rows)
+        db.session.commit()
+        _, token = create_token(rep, "bench")
+        ids = [a for (a,) in db.session.execute(db.select(Account.id).limit(50))]
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                conn.exec_driver_sql("ANALYZE accounts")
+        db.session.remove()
+        db.engine.dispose()
+    return token, ids
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(url: str, workers: int, threads: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "GEOCRM_TILE_URL": ""}
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--keep-alive",
+            "30",
+            "geocrm:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def load(
+    port: int, token: str, clients: int, seconds: float, think_s: float = 0.0
+) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors = [0] * clients
+    counts: list[int] = []
+    stop_at = [0.0]
+    warm_until = [0.0]
+
+    def client(k: int) -> None:
+        rng = random.Random(k)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            now = time.perf_counter()
+            if now >= stop_at[0]:
+                break
+            lat = rng.uniform(BOX[1] + 0.02, BOX[3] - 0.02)
+            lon = rng.uniform(BOX[0] + 0.04, BOX[2] - 0.04)
+            path = f"/api/v1/accounts/near?lat={lat:.6f}&lon={lon:.6f}&radius=2000&limit=100"
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                res = conn.getresponse()
+                body = res.read()
+                ok = res.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                ok = False
+                body = b""
+            t1 = time.perf_counter()
+            if think_s:
+                time.sleep(rng.uniform(0.5, 1.5) * think_s)
+            if t0 < warm_until[0]:
+                continue
+            if ok:
+                latencies[k].append(t1 - t0)
+                if k == 0 and len(counts) < 200:
+                    counts.append(len(json.loads(body)["items"]))
+            else:
+                errors[k] += 1
+        conn.close()
+
+    start = time.perf_counter()
+    warm_until[0] = start + 3
+    stop_at[0] = start + 3 + seconds
+    pool = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    flat = sorted(x for per in latencies for x in per)
+    q = statistics.quantiles(flat, n=100) if len(flat) > 1 else [float("nan")] * 99
+    return {
+        "requests": len(flat),
+        "errors": sum(errors),
+        "rps": len(flat) / seconds,
+        "p50_ms": q[49] * 1000,
+        "p95_ms": q[94] * 1000,
+        "p99_ms": q[98] * 1000,
+        "max_ms": flat[-1] * 1000 if flat else float("nan"),
+        "mean_items": statistics.mean(counts) if counts else 0,
+    }
+
+
+def sync_1000(port: int, token: str, account_ids: list[int], url: str) -> dict[str, Any]:
+    ops = [
+        {
+            "id": str(uuid.uuid4()),
+            "op": "interaction",
+            "data": {
+                "uuid": str(uuid.uuid4()),
+                "account_id": account_ids[i % len(account_ids)],
+                "kind": "visit",
+                "outcome": "interested",
+                "notes": f"queued offline #{i}",
+                "lat": 60.2,
+                "lon": 25.0,
+                "accuracy": 12,
+            },
+        }
+        for i in range(1000)
+    ]
+    body = json.dumps({"ops": ops})
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    timings = []
+    answers = []
+    for _ in range(2):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        t0 = time.perf_counter()
+        conn.request("POST", "/api/v1/sync", body=body, headers=headers)
+        res = conn.getresponse()
+        answer = json.loads(res.read())
+        timings.append(time.perf_counter() - t0)
+        answers.append(answer)
+        conn.close()
+    from sqlalchemy import create_engine, text
+
+    from geocrm.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM interactions")).scalar_one()
+    engine.dispose()
+    return {
+        "first_s": timings[0],
+        "first_applied": answers[0]["applied"],
+        "replay_s": timings[1],
+        "replay_replayed": answers[1]["replayed"],
+        "rows": rows,
+    }
+
+
+def pg_bench_url(base: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    from geocrm.config import normalise_database_url
+
+    base = normalise_database_url(base)
+    root, _, name = base.rpartition("/")
+    bench = f"{name}_bench"
+    admin = create_engine(f"{root}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{bench}"'))
+        conn.execute(text(f'CREATE DATABASE "{bench}"'))
+    admin.dispose()
+    url = f"{root}/{bench}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+    return url
+
+
+def drop_pg(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    root, _, name = url.rpartition("/")
+    admin = create_engine(f"{root}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def near_report(engine: str, r: dict[str, Any], args: argparse.Namespace, think: float) -> None:
+    verdict = "OK" if r["p95_ms"] <= 50 else "over the 50 ms goal"
+    mode = f"think {think * 1000:.0f} ms (+-50 %)" if think else "closed loop, no think time"
+    print(
+        f"[{engine}] near me: {args.clients} clients, {mode}, {args.seconds:.0f} s: "
+        f"{r['requests']:,} requests ({r['rps']:.0f}/s), errors {r['errors']}, "
+        f"~{r['mean_items']:.0f} accounts per answer; latency p50 {r['p50_ms']:.1f} ms, "
+        f"p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms "
+        f"-> {verdict}",
+        flush=True,
+    )
+
+
+def run(engine: str, url: str, args: argparse.Namespace) -> None:
+    t0 = time.perf_counter()
+    token, ids = seed(url, args.accounts)
+    print(
+        f"[{engine}] seeded {args.accounts:,} accounts in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
+    proc, port = serve(url, args.workers, args.threads)
+    try:
+        for think in sorted({0.0, args.think_ms / 1000}):
+            near_report(engine, load(port, token, args.clients, args.seconds, think), args, think)
+        s = sync_1000(port, token, ids, url)
+        verdict = "OK" if s["first_s"] <= 10 and s["rows"] == 1000 else "goal missed"
+        print(
+            f"[{engine}] sync: 1,000 queued interactions in one batch {s['first_s']:.2f} s "
+            f"(applied {s['first_applied']}); same batch again {s['replay_s']:.2f} s "
+            f"(replayed {s['replay_replayed']}); interactions on the server: {s['rows']} "
+            f"-> {verdict}",
+            flush=True,
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn process")
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=1000,
+        help="also run with each client pausing ~this long between requests (a phone, not a "
+        "load generator); 0 runs only the closed loop",
+    )
+    parser.add_argument("--engine", choices=["sqlite", "postgres", "all"], default="all")
+    args = parser.parse_args()
+    print(
+        f"near_me: {os.cpu_count()} CPUs, gunicorn {args.workers} x {args.threads} threads",
+        flush=True,
+    )
+    if args.engine in ("sqlite", "all"):
+        tmp = Path(tempfile.mkdtemp(prefix="geocrm-near-"))
+        try:
+            run("sqlite", f"sqlite:///{tmp / 'bench.sqlite'}", args)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    pg = os.environ.get("GEOCRM_TEST_POSTGRES_URL")
+    if args.engine in ("postgres", "all"):
+        if not pg:
+            print("[postgres] skipped: set GEOCRM_TEST_POSTGRES_URL to run it")
+        else:
+            url = pg_bench_url(pg)
+            try:
+                run("postgres", url, args)
+            finally:
+                drop_pg(url)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
