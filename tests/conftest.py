@@ -55,8 +55,9 @@ def _prepare_postgres(url: str) -> None:
 
 
 def _truncate_postgres() -> None:
-    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-    db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    """Empty every table between tests: DELETE beats TRUNCATE on tables this small."""
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
     db.session.commit()
 
 
