@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
+from tests.e2e import conftest as e2e
 from tests.e2e.conftest import ExternalRequests, LiveWorld
-
-pytestmark = pytest.mark.browser
 
 MAP = "/maps/territories"
 TERRITORY_PATHS = "#territory-map .leaflet-overlay-pane path.leaflet-interactive"
@@ -54,6 +54,7 @@ def inside_map(page: Page, selector: str) -> list[Locator]:
     return found
 
 
+@pytest.mark.browser
 def test_manager_opens_map_popup_and_account(
     phone: Page,
     login: Callable[[Page, str], None],
@@ -99,6 +100,7 @@ def test_manager_opens_map_popup_and_account(
     assert external_requests.urls == []
 
 
+@pytest.mark.browser
 def test_script_named_account_shows_literally(
     phone: Page,
     login: Callable[[Page, str], None],
@@ -132,6 +134,7 @@ def test_script_named_account_shows_literally(
     assert external_requests.urls == []
 
 
+@pytest.mark.browser
 def test_territory_toggle_hides_its_accounts(
     phone: Page,
     login: Callable[[Page, str], None],
@@ -154,6 +157,7 @@ def test_territory_toggle_hides_its_accounts(
     assert external_requests.urls == []
 
 
+@pytest.mark.browser
 def test_stage_filter_reaches_the_data(
     phone: Page,
     login: Callable[[Page, str], None],
@@ -172,3 +176,15 @@ def test_stage_filter_reaches_the_data(
     expect(phone.locator(CLUSTERS)).to_have_count(0)
     expect(phone.locator(MARKERS)).to_have_count(2)
     assert external_requests.urls == []
+
+
+def test_missing_chromium_skips_or_fails(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without Debian's Chromium, browser tests skip with the reason, or fail when CI
+    requires a browser (GEOCRM_REQUIRE_BROWSER=1)."""
+    monkeypatch.setattr(e2e, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("GEOCRM_REQUIRE_BROWSER", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium"):
+        e2e.chromium_or_skip()
+    monkeypatch.setenv("GEOCRM_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="GEOCRM_REQUIRE_BROWSER=1"):
+        e2e.chromium_or_skip()
