@@ -39,6 +39,8 @@
   }
 
   var loadedCount = null; // set once the points have arrived
+  var clusteredCount = 0;
+  var pendingKeys = []; // territories whose markers still wait to be clustered
 
   // Allow zooming out a few levels beyond the territories, not to the whole world: every
   // zoom level between minZoom and disableClusteringAtZoom costs markercluster work for
@@ -61,11 +63,12 @@
         return; // the empty initial pass when the group joins the map
       }
       if (processed < total) {
-        setStatus("Loading accounts… " + Math.round((100 * processed) / total) + "%");
-      } else {
-        mark("geocrm:clustered");
-        setStatus(loadedCount.toLocaleString() + " accounts", "ready");
+        var share = loadedCount ? (clusteredCount + processed) / loadedCount : 1;
+        setStatus("Loading accounts… " + Math.min(99, Math.round(100 * share)) + "%");
+        return;
       }
+      clusteredCount += total;
+      window.setTimeout(addNextBatch, 0); // not from inside the plugin's own loop
     },
   });
   cluster.addTo(map);
@@ -169,39 +172,47 @@
       });
     });
     var scale = data.scale;
-    var visible = [];
     var id = 0;
     for (var i = 0; i < data.count; i++) {
       id += data.id[i];
       var t = data.territory[i];
-      var key = t < 0 ? "unassigned" : String(data.territories[t]);
+      var key = t === 0 ? "unassigned" : String(t);
       var marker = L.marker([data.lat[i] / scale, data.lon[i] / scale], {
         icon: icons[data.stage[i]],
         keyboard: false,
       });
       marker.accountId = id;
       markersById[id] = marker;
-      (markersByKey[key] = markersByKey[key] || []).push(marker);
+      if (!markersByKey[key]) {
+        markersByKey[key] = [];
+        pendingKeys.push(key);
+      }
+      markersByKey[key].push(marker);
+    }
+  }
+
+  // Cluster one territory at a time: markercluster draws only when a whole addLayers call
+  // is done, so the first territory's clusters show long before the last one is ready.
+  function addNextBatch() {
+    while (pendingKeys.length) {
+      var key = pendingKeys.shift();
       if (!hiddenKeys[key]) {
-        visible.push(marker);
+        cluster.addLayers(markersByKey[key], true); // true: no "layeradd" event per marker
+        return;
       }
     }
-    return visible;
+    if (container.getAttribute("data-state") !== "ready") {
+      mark("geocrm:clustered");
+      setStatus(loadedCount.toLocaleString() + " accounts", "ready");
+    }
   }
 
   function fillLegendCounts(data) {
-    var counts = data.territories.map(function () {
-      return 0;
-    });
-    for (var i = 0; i < data.count; i++) {
-      if (data.territory[i] >= 0) {
-        counts[data.territory[i]] += 1;
-      }
-    }
     var byId = {};
-    data.territories.forEach(function (id, index) {
-      byId[String(id)] = counts[index];
-    });
+    for (var i = 0; i < data.count; i++) {
+      var t = data.territory[i];
+      byId[t] = (byId[t] || 0) + 1;
+    }
     document.querySelectorAll(".legend-count[data-territory]").forEach(function (node) {
       node.textContent = "(" + (byId[node.getAttribute("data-territory")] || 0) + ")";
     });
@@ -221,15 +232,14 @@
     })
     .then(function (data) {
       mark("geocrm:data");
-      var markers = buildMarkers(data);
+      buildMarkers(data);
       mark("geocrm:markers");
       fillLegendCounts(data);
       loadedCount = data.count;
-      if (markers.length === 0) {
+      if (data.count === 0) {
         setStatus("No accounts match.", "ready");
       } else {
-        // Finishes asynchronously in chunks; chunkProgress marks the map ready at the end.
-        cluster.addLayers(markers, true); // true: no "layeradd" event per marker
+        addNextBatch(); // chunked; chunkProgress moves on to the next territory
       }
     })
     .catch(function (err) {
