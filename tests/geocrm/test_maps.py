@@ -174,6 +174,19 @@ def test_bad_filters_are_422_naming_the_field(
     assert data.get_json()["field"] == field
 
 
+def test_map_opens_on_accounts_when_no_territory_is_drawn(
+    client: FlaskClient, auth: AuthActions, world: World
+) -> None:
+    """With only unassigned accounts asked for, no territory is drawn and the map opens
+    around those accounts."""
+    auth.login("planner@example.com")
+    html = client.get(f"{PAGE}?unassigned=1").get_data(as_text=True)
+    registry = html.split("window.geocrmTerritoryLayers")[1].split("};")[0]
+    assert re.findall(r'"(\w+)": feature_group_', registry) == ["unassigned"]
+    assert "[[61.0, 26.0], [61.0, 26.0]]" in html
+    assert "No territories to show." in html
+
+
 def test_popup_details_and_404_for_invisible(
     client: FlaskClient, auth: AuthActions, world: World, north: North
 ) -> None:
