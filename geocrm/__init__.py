@@ -71,7 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "strong"
+    # "basic", not "strong": a rep's phone changes IP address between cell towers, and a
+    # strong check would sign them out mid-route (and drop the service worker's requests).
+    login_manager.session_protection = "basic"
 
     from geocrm import models  # noqa: F401  (register the tables)
     from geocrm.accounts.views import bp as accounts_bp

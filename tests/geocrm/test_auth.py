@@ -144,3 +144,12 @@ def test_login_accepts_private_domain_addresses(client, app):
     db.session.commit()
     r = client.post("/login", data={"email": "rep1@demo.geocrm.local", "password": PASSWORD})
     assert r.status_code == 302
+
+
+def test_session_survives_a_new_address_or_user_agent(client, auth, world):
+    """A rep's phone changes IP between cell towers (and its service worker may send another
+    User-Agent): the session must survive both."""
+    auth.login("west@example.com")
+    r = client.get("/home", headers={"User-Agent": "ServiceWorker/1.0"},
+                   environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert r.status_code == 200
