@@ -60,9 +60,6 @@ class _PageMap(folium.Map):
         assert isinstance(figure, Figure)
         # Same name as folium's entry, so add_child replaces it in place.
         figure.header.add_child(Element(""), name=self.get_name())
-        # Older folium versions add the page-wide styles as separate header entries.
-        for name in ("css_style", "map_style", "global_switches"):
-            figure.header.add_child(Element(""), name=name)
 
 
 class _LayerRegistry(MacroElement):
