@@ -18,11 +18,14 @@ const TILE_HOST = TILE_URL ? new URL(TILE_URL.replace("{s}", "a")).hostname.spli
 const DATA_PATHS = [/^\/api\/v1\/(bundle|today|tasks|interactions)$/, /^\/api\/v1\/accounts\/\d+$/];
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(
-    caches.open(SHELL_CACHE)
-      .then((cache) => cache.addAll(SHELL.map((u) => new Request(u, { credentials: "same-origin" }))))
-      .then(() => self.skipWaiting())
-  );
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL_CACHE);
+    await cache.addAll(SHELL.slice(1));
+    // The shell needs the session: never keep a login page (a redirect) as the app.
+    const shell = await fetch(APP_URL, { credentials: "same-origin" });
+    if (shell.ok && !shell.redirected) await cache.put(APP_URL, shell);
+    await self.skipWaiting();
+  })());
 });
 
 self.addEventListener("activate", (event) => {

@@ -58,6 +58,7 @@ class LiveField:
     accounts: dict[str, int]
     users: dict[str, int]
     blocked: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
 
     def interactions(self, email: str) -> list[Interaction]:
         """Read the server's state from the test process (works while the browser is offline)."""
@@ -160,7 +161,9 @@ def phone_context(
 
 def sign_in(page: Any, live: LiveField, email: str) -> None:
     """Through the real login form, then wait until the worker controls the app and the
-    data went through it (so it is cached for offline use)."""
+    data went through it (so it is cached for offline use). Uncaught page errors are kept
+    in ``live.page_errors``."""
+    page.on("pageerror", lambda err: live.page_errors.append(str(err)))
     page.goto(f"{live.url}/login?next=/app/")
     page.fill("#email", email)
     page.fill("#password", PASSWORD)

@@ -103,6 +103,7 @@ def test_offline_visit_survives_reload_and_syncs_exactly_once(
     assert len(live.interactions(email)[before:]) == 3
     assert live.count(SyncRecord) == records
     assert live.blocked == []
+    assert live.page_errors == []
     context.close()
 
 
@@ -126,6 +127,7 @@ def test_check_in_500_m_away_is_kept_and_flagged(
     assert visit.location_flag == "outside_geofence"
     assert visit.distance_m == pytest.approx(500, abs=5)
     assert live.blocked == []
+    assert live.page_errors == []
     context.close()
 
 
@@ -165,6 +167,7 @@ def test_denied_location_still_logs_a_flagged_visit(
     context.set_offline(False)
     wait_pending(page, 0)
     assert live.blocked == []
+    assert live.page_errors == []
     context.close()
 
 
@@ -187,8 +190,11 @@ def test_screens_have_no_axe_violations(pw: Any, chromium: Any, field_server: Li
         page.evaluate(f"location.hash = '{hash_}'")
         page.wait_for_selector(ready)
         found[hash_] = axe_violations(page)
+        if hash_ == "#/today":  # the route on the map: numbered pins, one per stop
+            assert page.locator("#map .pin").all_inner_texts() == ["1", "2"]
     assert found == {k: [] for k in found}
     assert live.blocked == []
+    assert live.page_errors == []
     context.close()
 
 
@@ -208,6 +214,7 @@ def test_installable(pw: Any, field_server: LiveField, tmp_path: Any) -> None:
     errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
     assert errors == []
     assert live.blocked == []
+    assert live.page_errors == []
     context.close()
 
 

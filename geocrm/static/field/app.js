@@ -149,15 +149,15 @@
     if (state.map) { state.map.remove(); state.map = null; }
     var map = L.map(el, { zoomControl: true, attributionControl: !!CFG.tileUrl });
     if (CFG.tileUrl) L.tileLayer(CFG.tileUrl, { attribution: CFG.tileAttribution, crossOrigin: true, maxZoom: 19 }).addTo(map);
-    var bounds = [];
+    var bounds = points.map(function (p) { return [p.lat, p.lon]; });
+    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15 });
     points.forEach(function (p) {
       var icon = L.divIcon({ className: "pin" + (p.done ? " done" : ""), html: "", iconSize: [28, 28] });
-      var m = L.marker([p.lat, p.lon], { icon: icon, title: p.title, alt: p.title, keyboard: false }).addTo(map);
-      m.getElement().textContent = String(p.label);
+      var m = L.marker([p.lat, p.lon], { icon: icon, title: p.title, keyboard: false }).addTo(map);
+      var el = m.getElement();
+      if (el) el.textContent = String(p.label);
       m.on("click", function () { location.hash = "#/account/" + p.id; });
-      bounds.push([p.lat, p.lon]);
     });
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15 });
     state.map = map;
   }
 
