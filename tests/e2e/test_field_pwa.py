@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from geocrm.models import Interaction
-from geocrm.models.field import SyncRecord
+from geocrm.models.field import SyncRecord, VisitPhoto
 from tests.e2e import field_fixtures
 from tests.e2e.field_fixtures import (
     ARGS,
@@ -108,9 +109,10 @@ def test_offline_visit_survives_reload_and_syncs_exactly_once(
 
 
 def test_check_in_500_m_away_is_kept_and_flagged(
-    pw: Any, chromium: Any, field_server: LiveField
+    pw: Any, chromium: Any, field_server: LiveField, tmp_path: Any
 ) -> None:
-    """A check-in 500 m from the account is accepted and flagged ``outside_geofence``."""
+    """A check-in 500 m from the account is accepted and flagged ``outside_geofence``; the
+    visit's photo is shrunk on the phone before it is stored."""
     live = field_server
     email = "west@example.com"
     kirja = live.accounts["Kirja & Co"]
@@ -122,10 +124,67 @@ def test_check_in_500_m_away_is_kept_and_flagged(
     page.click("#checkin")
     page.wait_for_selector("#checkout")
     assert "outside" in page.locator("main").inner_text()
+    # Log the visit with a photo from the "camera": shrunk on the phone to <= 1280 px JPEG.
+    photo = tmp_path / "shop.png"
+    Image.new("RGB", (2400, 1800), (30, 120, 200)).save(photo)
+    page.click("#log-link")
+    page.select_option("#outcome", "interested")
+    page.set_input_files("#photo", str(photo))
+    page.click("#log-form button[type=submit]")
+    page.wait_for_url(f"**/app/#/account/{kirja}")
     wait_pending(page, 0)
     visit = [i for i in live.interactions(email) if i.account_id == kirja][-1]
     assert visit.location_flag == "outside_geofence"
     assert visit.distance_m == pytest.approx(500, abs=5)
+    assert visit.outcome == "interested"
+    with live.app.app_context():
+        from geocrm.extensions import db
+
+        stored = db.session.query(VisitPhoto).filter_by(interaction_id=visit.id).one()
+        assert stored.content_type == "image/jpeg" and stored.width == 1280
+        assert len(stored.data) < 600 * 1024
+        db.session.remove()
+    assert live.blocked == []
+    assert live.page_errors == []
+    context.close()
+
+
+def test_offline_edit_merges_field_by_field_with_a_managers_change(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """Offline the rep edits phone and city; then a manager changes the phone on the server.
+    On sync the manager's later phone wins (conflict recorded), the rep's city is applied."""
+    from geocrm.accounts.services import update_account
+    from geocrm.extensions import db
+    from geocrm.models import Account, User
+    from geocrm.models.field import SyncConflict
+
+    live = field_server
+    kirja = live.accounts["Kirja & Co"]
+    context = phone_context(pw, chromium, live, at=KIRJA)
+    page = context.new_page()
+    sign_in(page, live, "west@example.com")
+    context.set_offline(True)
+    page.evaluate(f"location.hash = '#/edit/{kirja}'")
+    page.wait_for_selector("#edit-form")
+    page.fill("#edit_phone", "+358 40 rep")
+    page.fill("#edit_city", "Helsinki")
+    page.click("#edit-form button[type=submit]")
+    page.wait_for_selector("#log-link")
+    wait_pending(page, 1)
+    with live.app.app_context():
+        manager = db.session.get(User, live.users["manager@example.com"])
+        update_account(kirja, manager, {"phone": "+358 9 manager"})
+        db.session.remove()
+    context.set_offline(False)
+    wait_pending(page, 0)
+    with live.app.app_context():
+        account = db.session.get(Account, kirja)
+        assert (account.phone, account.city) == ("+358 9 manager", "Helsinki")
+        conflict = db.session.query(SyncConflict).filter_by(account_id=kirja).one()
+        assert (conflict.field, conflict.winner) == ("phone", "server")
+        assert conflict.client_value == "+358 40 rep"
+        db.session.remove()
     assert live.blocked == []
     assert live.page_errors == []
     context.close()

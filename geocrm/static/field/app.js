@@ -275,7 +275,8 @@
       h("div", { class: "row actions" },
         visit ? h("button", { type: "button", class: "primary", id: "checkout", on: { click: function () { checkOut(a); } } }, "Check out") :
           h("button", { type: "button", class: "primary", id: "checkin", on: { click: function () { checkIn(a); } } }, "Check in"),
-        h("a", { class: "button", href: "#/log/" + a.id, id: "log-link" }, "Log interaction")),
+        h("a", { class: "button", href: "#/log/" + a.id, id: "log-link" }, "Log interaction"),
+        h("a", { class: "button", href: "#/edit/" + a.id, id: "edit-link" }, "Edit")),
       visit ? h("p", { class: "flash " + (visit.flag ? "warn" : "info"), role: "status", text: visitText(a, visit) }) : null,
       h("p", { class: "row" },
         a.phone ? h("a", { class: "button", href: "tel:" + a.phone }, "Call") : null,
@@ -424,6 +425,42 @@
     show(h("h1", {}, "Log interaction"), h("p", { class: "meta", text: a.name + (visit ? " · during your visit" : "") }), form);
   }
 
+  var EDITABLE = [["phone", "Phone", "tel"], ["email", "Email", "email"], ["address", "Address", "text"],
+    ["city", "City", "text"], ["opening_hours", "Opening hours", "text"]];
+
+  function viewEdit(id) {
+    var a = state.byId[id];
+    if (!a) { show(h("h1", {}, "Edit account"), h("p", { text: "Unknown account." })); return; }
+    var inputs = {};
+    var stage = h("select", { id: "edit_stage", name: "stage" }, ["lead", "prospect", "customer", "lost"].map(function (s) {
+      return h("option", { value: s, selected: s === a.stage }, label(s));
+    }));
+    var form = h("form", { id: "edit-form", novalidate: true, on: { submit: function (e) {
+      e.preventDefault();
+      // Only the fields the rep changed travel; the server merges them one by one
+      // (last writer wins per field) against what a manager changed meanwhile.
+      var changes = {};
+      EDITABLE.forEach(function (f) {
+        var v = inputs[f[0]].value.trim();
+        if (v !== (a[f[0]] || "")) changes[f[0]] = v || null;
+      });
+      if (stage.value !== a.stage) changes.stage = stage.value;
+      if (!Object.keys(changes).length) { location.hash = "#/account/" + id; return; }
+      queue("account_edit", { account_id: id, changes: changes, edited_at: new Date().toISOString(),
+        seen_at: state.bundle.generated_at }).then(function () {
+        Object.assign(a, changes);
+        location.hash = "#/account/" + id;
+      });
+    } } },
+      EDITABLE.map(function (f) {
+        inputs[f[0]] = h("input", { id: "edit_" + f[0], name: f[0], type: f[2], value: a[f[0]] || "" });
+        return field("edit_" + f[0], f[1], inputs[f[0]]);
+      }),
+      field("edit_stage", "Stage", stage),
+      h("button", { type: "submit", class: "primary" }, "Save changes"));
+    show(h("h1", {}, "Edit account"), h("p", { class: "meta", text: a.name }), form);
+  }
+
   function viewAdd() {
     var inputs = {
       name: h("input", { id: "acc_name", name: "name", type: "text", required: true, maxlength: 200, autocomplete: "organization" }),
@@ -486,6 +523,7 @@
     });
     if ((m = hash.match(/^#\/account\/(\d+)/))) viewAccount(Number(m[1]));
     else if ((m = hash.match(/^#\/log\/(\d+)/))) viewLog(Number(m[1]));
+    else if ((m = hash.match(/^#\/edit\/(\d+)/))) viewEdit(Number(m[1]));
     else if (hash.indexOf("#/near") === 0) viewNear();
     else if (hash.indexOf("#/add") === 0) viewAdd();
     else if (hash.indexOf("#/sync") === 0) viewSync();
