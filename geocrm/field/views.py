@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, render_template, send_from_di
 from flask_login import login_required
 
 from geocrm.field.services import OUTCOMES
+from geocrm.security import tile_origin
 
 bp = Blueprint("field", __name__)
 THEME = "#0b5394"
@@ -93,9 +94,17 @@ def service_worker() -> Any:
             assets=shell_assets(),
             outbox_js=url_for("static", filename="field/outbox.js"),
             tile_url=current_app.config.get("GEOCRM_TILE_URL", ""),
+            tile_cache_max=int(current_app.config.get("GEOCRM_TILE_CACHE_MAX", 400)),
         )
     )
     response.mimetype = "text/javascript"
+    # The worker fetches tiles itself: its own policy must let it reach the tile server.
+    tiles = tile_origin(current_app.config.get("GEOCRM_TILE_URL", ""))
+    response.headers["Content-Security-Policy"] = (
+        (f"default-src 'self'; connect-src 'self' {tiles}; img-src 'self' data: blob: {tiles}")
+        .replace("  ", " ")
+        .replace(" ;", ";")
+    )
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response

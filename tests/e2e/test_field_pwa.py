@@ -280,3 +280,66 @@ def test_installable(pw: Any, field_server: LiveField, tmp_path: Any) -> None:
 def test_interaction_model_unchanged() -> None:
     """The offline flow relies on the phone-generated uuid being unique on the server."""
     assert Interaction.__table__.c.uuid.unique
+
+
+class TileServer:
+    """A local stand-in for the tile server (CORS-enabled PNGs), counting requests."""
+
+    def __init__(self) -> None:
+        import io
+        import threading
+
+        from werkzeug.serving import make_server
+
+        buf = io.BytesIO()
+        Image.new("RGB", (256, 256), (200, 220, 200)).save(buf, "PNG")
+        self.png = buf.getvalue()
+        self.hits: list[str] = []
+        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/tiles/{{z}}/{{x}}/{{y}}.png"
+
+    def wsgi(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.hits.append(environ["PATH_INFO"])
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "image/png"),
+                ("Access-Control-Allow-Origin", "*"),
+                ("Cache-Control", "no-store"),
+            ],
+        )
+        return [self.png]
+
+
+def test_seen_tiles_are_cached_bounded_and_shown_offline(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """Tiles the rep has seen come from the worker's cache offline; the cache keeps at most
+    GEOCRM_TILE_CACHE_MAX tiles (least recently used evicted); nothing is prefetched."""
+    live = field_server
+    tiles = TileServer()
+    old = {k: live.app.config.get(k) for k in ("GEOCRM_TILE_URL", "GEOCRM_TILE_CACHE_MAX")}
+    live.app.config.update(GEOCRM_TILE_URL=tiles.url, GEOCRM_TILE_CACHE_MAX=4)
+    try:
+        context = phone_context(pw, chromium, live, at=AALTO)
+        page = context.new_page()
+        sign_in(page, live, "west@example.com")
+        page.wait_for_selector("#map img.leaflet-tile-loaded")
+        page.wait_for_timeout(500)
+        shown = page.locator("#map img.leaflet-tile").count()
+        cached = "caches.open('geocrm-tiles-v1').then(c => c.keys()).then(k => k.length)"
+        assert 0 < page.evaluate(cached) <= 4
+        # Only tiles the map asked for were fetched (two page loads), never a bulk download.
+        assert 0 < len(tiles.hits) <= 2 * shown
+        context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("#map img.leaflet-tile-loaded")  # from the cache
+        assert page.evaluate(cached) <= 4
+        assert live.blocked == []
+        assert live.page_errors == []
+        context.close()
+    finally:
+        live.app.config.update(old)
+        tiles.server.shutdown()
