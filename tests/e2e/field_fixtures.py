@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,6 +185,17 @@ def wait_for_worker(page: Any) -> None:
 
 def pending(page: Any) -> int:
     return int(page.get_attribute("#sync-badge", "data-pending") or "-1")
+
+
+def wait_outbox_empty(page: Any, timeout: int = 15_000) -> None:
+    """Until the IndexedDB outbox is empty: every queued write got the server's answer."""
+    # wait_for_function does not await promises: poll with evaluate, which does.
+    deadline = time.monotonic() + timeout / 1000
+    while page.evaluate("GeoOutbox.all().then(items => items.length)"):
+        if time.monotonic() > deadline:
+            raise AssertionError("the outbox did not empty")
+        page.wait_for_timeout(100)
+    wait_pending(page, 0, timeout)
 
 
 def wait_pending(page: Any, n: int, timeout: int = 15_000) -> None:

@@ -21,6 +21,7 @@ from tests.e2e.field_fixtures import (
     phone_context,
     sign_in,
     wait_for_worker,
+    wait_outbox_empty,
     wait_pending,
 )
 
@@ -86,7 +87,7 @@ def test_offline_visit_survives_reload_and_syncs_exactly_once(
     assert len(live.interactions(email)) == before
 
     context.set_offline(False)
-    wait_pending(page, 0)
+    wait_outbox_empty(page)
     rows = live.interactions(email)[before:]
     assert len(rows) == 3
     visit = rows[0]
@@ -100,7 +101,7 @@ def test_offline_visit_survives_reload_and_syncs_exactly_once(
     page.evaluate(
         "ops => Promise.all(ops.map(o => GeoOutbox.put(o))).then(() => GeoOutbox.replay())", ops
     )
-    wait_pending(page, 0)
+    wait_outbox_empty(page)
     assert len(live.interactions(email)[before:]) == 3
     assert live.count(SyncRecord) == records
     assert live.blocked == []
@@ -132,7 +133,7 @@ def test_check_in_500_m_away_is_kept_and_flagged(
     page.set_input_files("#photo", str(photo))
     page.click("#log-form button[type=submit]")
     page.wait_for_url(f"**/app/#/account/{kirja}")
-    wait_pending(page, 0)
+    wait_outbox_empty(page)
     visit = [i for i in live.interactions(email) if i.account_id == kirja][-1]
     assert visit.location_flag == "outside_geofence"
     assert visit.distance_m == pytest.approx(500, abs=5)
@@ -177,7 +178,7 @@ def test_offline_edit_merges_field_by_field_with_a_managers_change(
         update_account(kirja, manager, {"phone": "+358 9 manager"})
         db.session.remove()
     context.set_offline(False)
-    wait_pending(page, 0)
+    wait_outbox_empty(page)
     with live.app.app_context():
         account = db.session.get(Account, kirja)
         assert (account.phone, account.city) == ("+358 9 manager", "Helsinki")
@@ -206,7 +207,7 @@ def test_denied_location_still_logs_a_flagged_visit(
     page.wait_for_selector("#checkout")
     assert "permission is denied" in page.locator("main").inner_text()
     log_interaction(page, bakery, "order_placed", "Order by phone later", "visit")
-    wait_pending(page, 0)
+    wait_outbox_empty(page)
     visit = [i for i in live.interactions(email) if i.account_id == bakery][-1]
     assert visit.location_flag == "no_location" and visit.checkin_lat is None
     assert visit.outcome == "order_placed"
@@ -224,7 +225,7 @@ def test_denied_location_still_logs_a_flagged_visit(
     page.click("#dialog-cancel")
     page.wait_for_url("**/app/#/sync")
     context.set_offline(False)
-    wait_pending(page, 0)
+    wait_outbox_empty(page)
     assert live.blocked == []
     assert live.page_errors == []
     context.close()
