@@ -48,7 +48,8 @@ def make_csv(rows: int) -> bytes:
         lat = 60.10 + rng.random() * 0.20
         lon = 24.70 + rng.random() * 0.50
         out.write(
-            f"E{i},{name},{rng.choice(STREETS)} {i // 10 + 1} {chr(65 + i % 10)},00{rng.randint(100, 990)},"
+            f"E{i},{name},{rng.choice(STREETS)} {i // 10 + 1} {chr(65 + i % 10)},"
+            f"00{rng.randint(100, 990)},"
             f"{lat:.6f},{lon:.6f},{rng.choice(stages)},Mo-Fr 09:00-17:00,"
             f"{rng.choice(['retail', 'horeca', 'health'])},{rng.randint(0, 50000)}\n"
         )
