@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from geocrm.access import get_account_or_404
 from geocrm.accounts.services import EDITABLE, update_account
@@ -196,8 +196,11 @@ def _update_without_commit(account_id: int, user: User, values: dict[str, Any]) 
         del session.commit
 
 
-def apply_op(user: User, op: Any) -> dict[str, Any]:
-    """Apply one outbox write (or answer its stored result); commits its own transaction."""
+def apply_op(user: User, op: Any, known: dict[str, SyncRecord] | None = None) -> dict[str, Any]:
+    """Apply one outbox write (or answer its stored result); commits its own transaction.
+
+    ``known`` are records already looked up for a batch (saves a query per replayed write).
+    """
     if not isinstance(op, dict):
         return _answer(None, 422, _problem("op", "must be an object"))
     raw_id = op.get("id")
@@ -207,7 +210,7 @@ def apply_op(user: User, op: Any) -> dict[str, Any]:
         client_id = None
     if client_id is None:
         return _answer(None, 422, _problem("id", "must be a client-generated UUID"))
-    stored = _stored(client_id)
+    stored = known.get(client_id) if known is not None else _stored(client_id)
     if stored is not None:
         return _replayed(stored, user)
     kind = op.get("op")
@@ -218,8 +221,9 @@ def apply_op(user: User, op: Any) -> dict[str, Any]:
         )
     if not isinstance(data, dict):
         return _remember(client_id, user, kind, 422, _problem("data", "must be an object"))
+    record = SyncRecord(client_id=client_id, user_id=user.id, op=kind, status=0)
     try:
-        db.session.add(SyncRecord(client_id=client_id, user_id=user.id, op=kind, status=0))
+        db.session.add(record)
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
@@ -241,7 +245,22 @@ def apply_op(user: User, op: Any) -> dict[str, Any]:
             err.status,
             {"title": type(err).__name__, "detail": err.message, **err.details},
         )
-    record = db.session.scalars(select(SyncRecord).where(SyncRecord.client_id == client_id)).one()
+    except (IntegrityError, DataError) as err:
+        # e.g. a task uuid already used: the data clashes, the write is refused (not a 500).
+        db.session.rollback()
+        stored = _stored(client_id)  # a concurrent replay may have won meanwhile
+        if stored is not None:
+            return _replayed(stored, user)
+        return _remember(
+            client_id,
+            user,
+            kind,
+            409,
+            {
+                "title": "ConflictError",
+                "detail": "conflicts with existing data: " + type(err.orig).__name__,
+            },
+        )
     record.status = status
     record.result = result
     db.session.commit()
@@ -298,4 +317,11 @@ def apply_batch(user: User, ops: Any) -> list[dict[str, Any]]:
         raise ValidationError("ops", "must be a list")
     if len(ops) > MAX_BATCH:
         raise ValidationError("ops", f"at most {MAX_BATCH} writes per batch")
-    return [apply_op(user, op) for op in ops]
+    ids = [op["id"] for op in ops if isinstance(op, dict) and isinstance(op.get("id"), str)]
+    known: dict[str, SyncRecord] = {}
+    for chunk in range(0, len(ids), 500):
+        for record in db.session.scalars(
+            select(SyncRecord).where(SyncRecord.client_id.in_(ids[chunk : chunk + 500]))
+        ):
+            known[record.client_id] = record
+    return [apply_op(user, op, known) for op in ops]

@@ -260,3 +260,26 @@ def test_field_app_pages(client, auth, world):
     auth.login("west@example.com")
     page = client.get("/app/").get_data(as_text=True)
     assert 'rel="manifest"' in page and "cdn" not in page.lower()
+
+
+def test_clashing_task_uuid_is_a_409_not_a_500(client, auth, world):
+    """A follow-up task reusing an existing task's uuid is refused; nothing half-written."""
+    auth.login("west@example.com")
+    a = world.west_accounts[0].id
+    task_uuid = uid()
+    ops = [
+        {"id": uid(), "op": "task", "data": {"uuid": task_uuid, "account_id": a, "title": "T"}},
+        {
+            "id": uid(),
+            "op": "interaction",
+            "data": {
+                "uuid": uid(),
+                "account_id": a,
+                "outcome": "follow_up",
+                "task": {"uuid": task_uuid, "title": "again"},
+            },
+        },
+    ]
+    body = client.post("/api/v1/sync", json={"ops": ops}).get_json()
+    assert [r["status"] for r in body["results"]] == [201, 409]
+    assert count(Task) == 1 and count(Interaction) == 0
