@@ -196,10 +196,39 @@ def _update_without_commit(account_id: int, user: User, values: dict[str, Any]) 
         del session.commit
 
 
-def apply_op(user: User, op: Any, known: dict[str, SyncRecord] | None = None) -> dict[str, Any]:
-    """Apply one outbox write (or answer its stored result); commits its own transaction.
+class _Unit:
+    """One write's transaction.
 
-    ``known`` are records already looked up for a batch (saves a query per replayed write).
+    On PostgreSQL a SAVEPOINT inside the batch's transaction (one durable commit per chunk
+    instead of one per write); on SQLite a transaction of its own, because the pysqlite
+    driver's savepoints are unreliable and SQLite commits are cheap anyway. Either way
+    the sync record and the write it stands for are kept or dropped together.
+    """
+
+    def __init__(self, nested: bool) -> None:
+        self.nested = nested
+        self.savepoint = db.session.begin_nested() if nested else None
+
+    def rollback(self) -> None:
+        if self.savepoint is not None:
+            self.savepoint.rollback()
+        else:
+            db.session.rollback()
+
+    def done(self) -> None:
+        if self.savepoint is not None:
+            self.savepoint.commit()
+        else:
+            db.session.commit()
+
+
+def apply_op(
+    user: User, op: Any, known: dict[str, SyncRecord] | None = None, *, nested: bool = False
+) -> dict[str, Any]:
+    """Apply one outbox write (or answer its stored result).
+
+    ``known`` are records already looked up for a batch (saves a query per replayed write);
+    ``nested`` runs the write in a savepoint and leaves the commit to the caller.
     """
     if not isinstance(op, dict):
         return _answer(None, 422, _problem("op", "must be an object"))
@@ -213,20 +242,21 @@ def apply_op(user: User, op: Any, known: dict[str, SyncRecord] | None = None) ->
     stored = known.get(client_id) if known is not None else _stored(client_id)
     if stored is not None:
         return _replayed(stored, user)
+    user_id = user.id
     kind = op.get("op")
     data = op.get("data")
     if kind not in OPS:
-        return _remember(
-            client_id, user, str(kind)[:24], 422, _problem("op", f"must be one of {', '.join(OPS)}")
-        )
+        problem = _problem("op", f"must be one of {', '.join(OPS)}")
+        return _remember(client_id, user, str(kind)[:24], 422, problem, nested)
     if not isinstance(data, dict):
-        return _remember(client_id, user, kind, 422, _problem("data", "must be an object"))
-    record = SyncRecord(client_id=client_id, user_id=user.id, op=kind, status=0)
+        return _remember(client_id, user, kind, 422, _problem("data", "must be an object"), nested)
+    unit = _Unit(nested)
+    record = SyncRecord(client_id=client_id, user_id=user_id, op=kind, status=0)
     try:
         db.session.add(record)
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
+        unit.rollback()
         stored = _stored(client_id)
         assert stored is not None
         return _replayed(stored, user)
@@ -237,33 +267,23 @@ def apply_op(user: User, op: Any, known: dict[str, SyncRecord] | None = None) ->
             result = HANDLERS[kind](user, data)
         status = 201
     except GeocrmError as err:
-        db.session.rollback()
-        return _remember(
-            client_id,
-            user,
-            kind,
-            err.status,
-            {"title": type(err).__name__, "detail": err.message, **err.details},
-        )
+        unit.rollback()
+        body = {"title": type(err).__name__, "detail": err.message, **err.details}
+        return _remember(client_id, user, kind, err.status, body, nested)
     except (IntegrityError, DataError) as err:
         # e.g. a task uuid already used: the data clashes, the write is refused (not a 500).
-        db.session.rollback()
+        unit.rollback()
         stored = _stored(client_id)  # a concurrent replay may have won meanwhile
         if stored is not None:
             return _replayed(stored, user)
-        return _remember(
-            client_id,
-            user,
-            kind,
-            409,
-            {
-                "title": "ConflictError",
-                "detail": "conflicts with existing data: " + type(err.orig).__name__,
-            },
-        )
+        body = {
+            "title": "ConflictError",
+            "detail": "conflicts with existing data: " + type(err.orig).__name__,
+        }
+        return _remember(client_id, user, kind, 409, body, nested)
     record.status = status
     record.result = result
-    db.session.commit()
+    unit.done()
     return _answer(client_id, status, result)
 
 
@@ -284,19 +304,21 @@ def _replayed(record: SyncRecord, user: User) -> dict[str, Any]:
 
 
 def _remember(
-    client_id: str, user: User, kind: str, status: int, body: dict[str, Any]
+    client_id: str, user: User, kind: str, status: int, body: dict[str, Any], nested: bool
 ) -> dict[str, Any]:
     """Store a rejected write's answer, so its replay gets the same answer."""
+    unit = _Unit(nested)
     try:
         db.session.add(
             SyncRecord(client_id=client_id, user_id=user.id, op=kind, status=status, result=body)
         )
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
-        db.session.rollback()
+        unit.rollback()
         stored = _stored(client_id)
         assert stored is not None
         return _replayed(stored, user)
+    unit.done()
     return _answer(client_id, status, body)
 
 
@@ -311,8 +333,16 @@ def _answer(client_id: str | None, status: int, body: dict[str, Any]) -> dict[st
     }
 
 
+COMMIT_EVERY = 200
+
+
 def apply_batch(user: User, ops: Any) -> list[dict[str, Any]]:
-    """Apply a batch in order; one bad write never blocks the others."""
+    """Apply a batch in order; one bad write never blocks the others.
+
+    The answer is sent only after everything it reports is committed, so a write the
+    phone saw as applied is durable, and one it did not see is retried (and then answered
+    from its record if it was in fact applied).
+    """
     if not isinstance(ops, list):
         raise ValidationError("ops", "must be a list")
     if len(ops) > MAX_BATCH:
@@ -324,4 +354,12 @@ def apply_batch(user: User, ops: Any) -> list[dict[str, Any]]:
             select(SyncRecord).where(SyncRecord.client_id.in_(ids[chunk : chunk + 500]))
         ):
             known[record.client_id] = record
-    return [apply_op(user, op, known) for op in ops]
+    nested = db.session.get_bind().dialect.name == "postgresql"
+    results = []
+    for n, op in enumerate(ops, 1):
+        results.append(apply_op(user, op, known, nested=nested))
+        if nested and n % COMMIT_EVERY == 0:
+            db.session.commit()
+    if nested:
+        db.session.commit()
+    return results

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from geocrm.extensions import db
-from geocrm.field.sync import apply_op
+from geocrm.field.sync import apply_batch, apply_op
 from geocrm.models import Account, Interaction, Task, utcnow
 from geocrm.models.field import SyncConflict, SyncRecord
 
@@ -126,7 +126,8 @@ def test_sync_rejects_bad_batches(client, auth, world):
 
 
 def test_concurrent_replays_apply_once(app, world, engine_name):
-    """Two threads replaying the same outbox at once: each write exists once."""
+    """Two threads replaying the same outbox at once (as a batch, then write by write):
+    each write exists once."""
     rep_id = world.rep_west.id
     ops = outbox(world.west_accounts[0].id)
     errors: list[BaseException] = []
@@ -137,7 +138,8 @@ def test_concurrent_replays_apply_once(app, world, engine_name):
                 from geocrm.models import User
 
                 user = db.session.get(User, rep_id)
-                for op in ops:
+                apply_batch(user, ops)
+                for op in ops:  # and one by one, as the single-write endpoints do
                     apply_op(user, op)
                 db.session.remove()
         except BaseException as exc:  # pragma: no cover - reported below
