@@ -252,6 +252,7 @@ def test_screens_have_no_axe_violations(pw: Any, chromium: Any, field_server: Li
         found[hash_] = axe_violations(page)
         if hash_ == "#/today":  # the route on the map: numbered pins, one per stop
             assert page.locator("#map .pin").all_inner_texts() == ["1", "2"]
+            assert "null" not in page.locator("main").inner_text()
     assert found == {k: [] for k in found}
     assert live.blocked == []
     assert live.page_errors == []

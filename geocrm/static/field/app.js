@@ -31,7 +31,8 @@
     return el;
   }
   function show() {
-    screen.replaceChildren.apply(screen, arguments);
+    var parts = Array.prototype.filter.call(arguments, function (x) { return x !== null && x !== undefined && x !== false; });
+    screen.replaceChildren.apply(screen, parts);
     screen.focus({ preventScroll: true });
   }
   function say(msg, kind) {
@@ -183,7 +184,7 @@
       state.fromCache ? h("p", { class: "flash info", role: "status", text: "Showing saved data from " + fmtTime(state.bundle.generated_at) }) : null,
       next ? h("section", { class: "card next", "aria-labelledby": "next-h" },
         h("h2", { id: "next-h" }, "Next: ", h("span", { text: next.account.name })),
-        h("p", { text: next.account.address || "" }),
+        next.account.address ? h("p", { text: next.account.address }) : null,
         navLinks(next.account),
         h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, "Open account"))) :
         h("p", { class: "card", text: stops.length ? "All stops visited." : "No stops for today." }),
