@@ -15,13 +15,16 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, and_, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from geocrm.models import Account, Territory
+from territories import assign
 
 EARTH_RADIUS_M = 6_371_008.8
 # Must match the expression of the ix_accounts_geog_gist index so PostGIS can use it.
@@ -184,27 +187,25 @@ def sort_by_overlap_rule(territories: Iterable[Territory]) -> list[Territory]:
 def assign_points(
     lats: Sequence[float | None], lons: Sequence[float | None], territories: Sequence[Territory]
 ) -> list[int | None]:
-    """Territory id for each point, vectorised in shapely (used by imports and re-assignment).
+    """Territory id for each point, vectorised (imports, demo, re-assignment).
 
-    Same rule as :func:`sort_by_overlap_rule`; points without coordinates get ``None``.
+    Delegates to the pure :func:`territories.assign` with the same rule as
+    :func:`sort_by_overlap_rule`: higher priority, then smaller area, then lower id.
+    Points without coordinates get ``None``.
     """
-    result: list[int | None] = [None] * len(lats)
     if not territories or not len(lats):
-        return result
-    ordered = sort_by_overlap_rule(territories)
-    geoms = [t.geom for t in ordered]
-    tree = shapely.STRtree(geoms)
+        return [None] * len(lats)
     lat_a = np.array([np.nan if v is None else v for v in lats], dtype=float)
     lon_a = np.array([np.nan if v is None else v for v in lons], dtype=float)
-    valid = np.nonzero(~(np.isnan(lat_a) | np.isnan(lon_a)))[0]
-    if not len(valid):
-        return result
-    pts = shapely.points(lon_a[valid], lat_a[valid])
-    pidx, gidx = tree.query(pts, predicate="intersects")
-    # The lowest index in ``ordered`` wins: sort pairs by (point, rank) and keep the first.
-    best: dict[int, int] = {}
-    for p, g in sorted(zip(pidx.tolist(), gidx.tolist(), strict=True)):
-        best.setdefault(p, g)
-    for p, g in best.items():
-        result[int(valid[p])] = ordered[g].id
-    return result
+    missing = np.isnan(lat_a) | np.isnan(lon_a)
+    geoms = shapely.points(np.where(missing, 0.0, lon_a), np.where(missing, 0.0, lat_a))
+    geoms[missing] = None
+    points = gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326")
+    polygons = gpd.GeoDataFrame(
+        {"priority": [t.priority or 0 for t in territories]},
+        geometry=[t.geom for t in territories],
+        index=pd.Index([t.id for t in territories]),
+        crs="EPSG:4326",
+    )
+    result = assign(points, polygons)
+    return [None if pd.isna(v) else int(v) for v in result.tolist()]
