@@ -68,7 +68,7 @@ DISTRICTS = {
     "Kluuvi": (60.1712, 24.9470), "Kaartinkaupunki": (60.1660, 24.9480),
     "Kamppi": (60.1685, 24.9330), "Punavuori": (60.1615, 24.9410),
     "Kruununhaka": (60.1725, 24.9560), "Hakaniemi": (60.1790, 24.9510),
-    "Kaisaniemi": (60.1760, 24.9440), "Etu-Töölö": (60.1740, 24.9310),
+    "Kaisaniemi": (60.1755, 24.9460), "Etu-Töölö": (60.1740, 24.9310),
     "Ullanlinna": (60.1600, 24.9500),
 }
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
@@ -240,21 +240,30 @@ def build_territories(places: tuple[Place, ...], k: int, rng: np.random.Generato
     for centre in centres:
         cell = next(g for g in cells.geoms if g.contains(shapely.Point(centre)))
         shapes.append(_to_degrees(cell).intersection(area))
-    # Honest names: each territory takes the nearest still-unused district centre.
-    dx, dy = _TO_M.transform([v[1] for v in DISTRICTS.values()], [v[0] for v in DISTRICTS.values()])
-    names = list(DISTRICTS)
-    pairs = sorted(
-        (float(np.hypot(cx - dx[j], cy - dy[j])), i, j)
-        for i, (cx, cy) in enumerate(centres)
-        for j in range(len(names))
-    )
-    taken_i: dict[int, str] = {}
-    taken_j: set[int] = set()
-    for _, i, j in pairs:
-        if i not in taken_i and j not in taken_j:
-            taken_i[i] = names[j]
-            taken_j.add(j)
-    out = [(taken_i[i], s) for i, s in enumerate(shapes)]
+    # Honest names: each territory is named after the district centre nearest its centroid.
+    # When two territories share a nearest district (the dense core does), they are told apart
+    # by where they lie relative to each other ("Kluuvi West", "Kluuvi East") rather than
+    # being handed a district they are not in.
+    centroids = [g.centroid for g in shapes]
+    nearest = [
+        min(DISTRICTS, key=lambda d, c=c: haversine_m(c.y, c.x, *DISTRICTS[d])) for c in centroids
+    ]
+    names = list(nearest)
+    for district in set(nearest):
+        group = [i for i, n in enumerate(nearest) if n == district]
+        if len(group) < 2:
+            continue
+        xs = [centroids[i].x for i in group]
+        ys = [centroids[i].y for i in group]
+        # Compare spreads in metres (a degree of longitude is half a degree of latitude here).
+        east_west = (max(xs) - min(xs)) * 0.5 >= max(ys) - min(ys)
+        group.sort(key=lambda i: centroids[i].x if east_west else centroids[i].y)
+        labels = {2: ["West", "East"], 3: ["West", "Central", "East"]} if east_west else {
+            2: ["South", "North"], 3: ["South", "Central", "North"]}
+        for k, i in enumerate(group):
+            label = labels.get(len(group), [str(n + 1) for n in range(len(group))])[k]
+            names[i] = f"{district} {label}"
+    out = list(zip(names, shapes, strict=True))
     return sorted(out, key=lambda t: t[0])
 
 
@@ -319,7 +328,7 @@ def _load(places: tuple[Place, ...], today: date, rng: np.random.Generator) -> d
     reps = []
     for i, name in enumerate(rep_names):
         t = territories[i]
-        home = _random_point_in(t.geom, rng)
+        home = _home_in(t.geom, places, rng)
         rep = create_user(
             f"rep{i + 1}@demo.geocrm.local", name, DEMO_PASSWORD, Role.REP,
             home_lat=round(home.y, 6), home_lon=round(home.x, 6),
@@ -376,12 +385,23 @@ def _load(places: tuple[Place, ...], today: date, rng: np.random.Generator) -> d
     }
 
 
-def _random_point_in(geom: BaseGeometry, rng: np.random.Generator) -> shapely.Point:
-    minx, miny, maxx, maxy = geom.bounds
+def _home_in(
+    geom: BaseGeometry, places: tuple[Place, ...], rng: np.random.Generator
+) -> shapely.Point:
+    """A home base on land: 30–120 m from a real place in the territory, inside it.
+
+    A uniform point in the polygon could fall in the harbour (the service area is a hull).
+    """
+    lats = np.array([p.lat for p in places])
+    lons = np.array([p.lon for p in places])
+    inside = np.flatnonzero(shapely.contains_xy(geom, lons, lats))
     while True:
-        p = shapely.Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
-        if geom.contains(p):
-            return p
+        i = int(inside[rng.integers(len(inside))])
+        lat, lon = _offset(lats[i], lons[i], float(rng.uniform(30, 120)),
+                           float(rng.uniform(0, 2 * np.pi)))
+        point = shapely.Point(lon, lat)
+        if geom.contains(point):
+            return point
 
 
 def _add_tags(accounts: list[Account]) -> None:
@@ -471,6 +491,14 @@ def _history(
                 "kind": InteractionKind.CALL if rng.random() < 0.6 else InteractionKind.EMAIL,
                 "occurred_at": when, "outcome": "follow-up needed",
                 "notes": "Checked in about the last order.",
+            })
+        if a.stage != Stage.LEAD and rng.random() < 0.1:
+            interactions.append({
+                "uuid": str(uuid.UUID(bytes=rng.bytes(16), version=4)), "user_id": a.owner_id,
+                "account_id": a.id, "kind": InteractionKind.NOTE,
+                "occurred_at": _ts(today - timedelta(days=int(rng.integers(1, HISTORY_DAYS))),
+                                   15 * 60),
+                "notes": NOTES[int(rng.integers(len(NOTES)))],
             })
         if a.stage == Stage.PROSPECT and rng.random() < 0.35:
             opportunities.append({

@@ -139,7 +139,26 @@ def test_accounts_are_placed_and_history_is_consistent(app, demo):
     for account_id, last in visits:
         assert by_id[account_id].last_visit_at == last
         assert TODAY - timedelta(days=43) <= last.date() < TODAY
+    kinds = set(db.session.scalars(select(Interaction.kind).distinct()))
+    assert kinds == {InteractionKind.VISIT, InteractionKind.CALL, InteractionKind.EMAIL,
+                     InteractionKind.NOTE}
     flagged = db.session.scalars(
         select(Interaction).where(Interaction.location_flag == "outside_geofence")
     ).all()
     assert flagged and all(i.distance_m > 150 for i in flagged)
+
+
+def test_tasks_contacts_and_opportunities(app, demo):
+    """Some open tasks are overdue relative to the load day; contacts and opportunities exist."""
+    from geocrm.models import Contact, Opportunity, Task, TaskStatus
+
+    overdue = db.session.scalar(
+        select(func.count(Task.id)).where(Task.status == TaskStatus.OPEN, Task.due_date < TODAY)
+    )
+    upcoming = db.session.scalar(
+        select(func.count(Task.id)).where(Task.status == TaskStatus.OPEN, Task.due_date >= TODAY)
+    )
+    assert overdue > 0 and upcoming > 0
+    assert db.session.scalar(select(func.count(Contact.id))) > 100
+    assert db.session.scalar(select(func.count(Opportunity.id))) > 10
+    assert demo["places"] > 1000 and demo["accounts"] == 500
