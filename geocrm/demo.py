@@ -63,12 +63,13 @@ AMENITIES = {
 }
 VISIT_MINUTES = {"horeca": 30, "health": 25, "services": 30, "leisure": 40, "public": 30,
                  "retail": 20, "office": 45, "craft": 30}
-# District centres (approximate, WGS84) used only to give territories honest local names.
+# District and area centres (approximate, WGS84), used only to give territories local names.
+# Töölönlahti is an area (the bay with Oodi, Kiasma, Musiikkitalo), not an official district.
 DISTRICTS = {
     "Kluuvi": (60.1712, 24.9470), "Kaartinkaupunki": (60.1660, 24.9480),
     "Kamppi": (60.1685, 24.9330), "Punavuori": (60.1615, 24.9410),
     "Kruununhaka": (60.1725, 24.9560), "Hakaniemi": (60.1790, 24.9510),
-    "Kaisaniemi": (60.1755, 24.9460), "Etu-Töölö": (60.1740, 24.9310),
+    "Töölönlahti": (60.1745, 24.9385), "Etu-Töölö": (60.1740, 24.9310),
     "Ullanlinna": (60.1600, 24.9500),
 }
 # Okabe–Ito: distinguishable with the common colour-vision deficiencies.
