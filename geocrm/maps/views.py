@@ -55,7 +55,8 @@ def territories() -> Any:
         layers=layers,
         choices=choices,
         filters=filters,
-        config={
+        # Not ``config``: that name is Flask's app config in every template.
+        map_config={
             "pointsUrl": url_for("maps.points", **args),
             # Filled in by the script with an account id (ids are integers, nothing to escape).
             "popupUrl": url_for("maps.popup", account_id=0).replace("/0/", "/{id}/"),
