@@ -48,7 +48,9 @@ def log_interaction(page: Any, account_id: int, outcome: str, notes: str, kind: 
     page.select_option("#outcome", outcome)
     page.fill("#notes", notes)
     page.click("#log-form button[type=submit]")
-    page.wait_for_url(f"**/app/#/account/{account_id}")
+    # A same-document (hash) navigation: wait on the hash itself, generously, since the
+    # outbox write under a loaded CI machine can take a while.
+    page.wait_for_function(f"() => location.hash === '#/account/{account_id}'", timeout=60_000)
     page.wait_for_selector("#log-link")
 
 
