@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["map_load", "import", "territories", "near_me", "reports", "solomon"]
+ORDER = ["map_load", "import", "territories", "near_me", "lighthouse_today", "reports", "solomon"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
