@@ -93,6 +93,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(imports_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(__import__("geocrm.field.views", fromlist=["bp"]).bp)
+    for feature in ("crm", "territory_admin", "planning"):
+        app.register_blueprint(__import__(f"geocrm.{feature}.views", fromlist=["bp"]).bp)
     register_error_handlers(app)
     register_security_headers(app)
     register_cli(app)

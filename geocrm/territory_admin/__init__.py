@@ -1,0 +1,1 @@
+"""Territory management (issue 4): editor, import/export, balance wizard, reassignment."""
