@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -13,8 +12,9 @@ from geocrm.extensions import db
 from geocrm.imports.hours import opening_hours_error
 from geocrm.imports.services import guess_mapping, import_accounts, read_table
 from geocrm.models import Account, ImportBatch
+from tests.shared_data import shared_data
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "geo"
+DATA = shared_data("geo")
 HEADER = "External ID,Company,Address,Latitude,Longitude,Stage,Opening hours,Tags\n"
 GOOD = HEADER + (
     "A1,Kahvila Sininen,Mannerheimintie 10,60.1700,24.9400,customer,Mo-Fr 08:00-16:00,horeca\n"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -27,8 +26,9 @@ from territories import (
     workload,
     write_territories,
 )
+from tests.shared_data import shared_data
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "geo"
+DATA = shared_data("geo")
 M = "EPSG:3067"  # metres, so areas in tests are easy to check
 
 
