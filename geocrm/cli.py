@@ -44,3 +44,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(import_accounts_command)
     app.cli.add_command(__import__("geocrm.api.tokens", fromlist=["x"]).create_token_command)
+    app.cli.add_command(__import__("geocrm.jobs", fromlist=["x"]).worker_command)

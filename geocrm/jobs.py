@@ -1,0 +1,386 @@
+"""Background jobs: one API, two backends, one status table.
+
+``submit_job(kind, "module:function", kwargs, user_id)`` stores a :class:`Job` row and hands
+its id to a backend:
+
+* **in-process** (default): a small thread pool inside the web process; each job runs in its
+  own application context (so its own database session). No service to install, which is
+  what ``make run`` and the tests want.
+* **RQ** (``GEOCRM_REDIS_URL`` set): the id goes onto a Redis queue
+  (``GEOCRM_RQ_QUEUE``, default ``geocrm``) and separate worker processes run it —
+  ``flask --app geocrm worker`` (app context included), or a plain ``rq worker`` (the job
+  then builds the app from the environment). This is the scale-out path.
+
+Either way the job function runs through :func:`run_job`, which records status, progress,
+result and error in the ``jobs`` table, so the UI polls the same JSON on both backends.
+
+The transaction rule: a job function *does not commit*. :func:`run_job` commits its writes
+together with the ``done`` status, or rolls all of them back and records ``failed``: a job
+that breaks halfway never leaves half a plan behind. :func:`report_progress` writes on its own
+connection, so progress shows while the job's own transaction is still open (call it before
+the function starts writing: on SQLite a pending write would hold the database lock).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import importlib
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+
+from geocrm.errors import GeocrmError, NotFoundError, ValidationError
+from geocrm.extensions import db
+from geocrm.models import Role, User, utcnow
+from geocrm.models.planning import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "geocrm_jobs"
+DEFAULT_QUEUE = "geocrm"
+FUNC_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_current_job: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "geocrm_current_job", default=None
+)
+
+
+# -- public API -----------------------------------------------------------------------------
+def submit_job(kind: str, func: str, kwargs: dict[str, Any], user_id: int | None) -> Job:
+    """Record a job and queue it; returns the (committed) :class:`Job` row.
+
+    Commits the session: the worker, in another thread or process, must see the row. If the
+    queue cannot be reached the job is returned already ``failed``, with the reason.
+    """
+    if not kind or len(kind) > 40:
+        raise ValidationError("kind", "must be 1 to 40 characters")
+    _check_func(func)
+    try:
+        json.dumps(kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("kwargs", f"must be JSON-serialisable ({exc})") from exc
+    backend = _backend(current_app._get_current_object())  # type: ignore[attr-defined]
+    job = Job(
+        kind=kind,
+        func=func,
+        kwargs=kwargs,
+        backend=backend.name,
+        status=JobStatus.QUEUED,
+        progress=0.0,
+        message="queued",
+        created_by_id=user_id,
+    )
+    db.session.add(job)
+    db.session.commit()
+    try:
+        backend.enqueue(job.id)
+    except Exception as exc:  # noqa: BLE001 - any queue failure is recorded on the job
+        log.exception("could not queue job %s", job.id)
+        job.status = JobStatus.FAILED
+        job.error = f"could not queue the job: {type(exc).__name__}: {exc}"
+        job.finished_at = utcnow()
+        db.session.commit()
+    return job
+
+
+def report_progress(fraction: float, message: str) -> None:
+    """Inside a job function: record how far it got (0..1) and what it is doing.
+
+    Outside a job it does nothing, so a service that reports progress can also be called
+    directly (a CLI command, a test). Never raises: progress is worth less than the job.
+    """
+    job_id = _current_job.get()
+    if job_id is None:
+        return
+    fraction = min(1.0, max(0.0, float(fraction)))
+    values = {"progress": fraction, "message": str(message)[:300]}
+    stmt = update(Job).where(Job.id == job_id).values(**values)
+    try:
+        if isinstance(db.engine.pool, StaticPool):
+            # One shared in-memory connection: a second "connection" is the same one, and
+            # committing it would commit the job's own writes early. Readers share it anyway.
+            db.session.execute(stmt)
+            return
+        with db.engine.begin() as conn:
+            conn.execute(stmt)
+    except SQLAlchemyError:
+        log.warning("could not record progress of job %s", job_id, exc_info=True)
+
+
+def current_job_id() -> int | None:
+    """The id of the job running in this context, if any."""
+    return _current_job.get()
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    """What ``/planning/jobs/<id>`` answers: the same shape on both backends."""
+
+    def iso(value: Any) -> str | None:
+        return value.isoformat() + "Z" if value else None
+
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status.value,
+        "finished": job.finished,
+        "progress": round(float(job.progress or 0.0), 4),
+        "message": job.message,
+        "result": job.result,
+        "error": job.error,
+        "backend": job.backend,
+        "created_by": job.created_by_id,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+    }
+
+
+def get_job_for(job_id: int, user: User) -> Job:
+    """The job if ``user`` started it (admins see every job); a 404 otherwise."""
+    job = db.session.get(Job, job_id)
+    if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
+        raise NotFoundError(f"No job {job_id}.")
+    return job
+
+
+def wait_for_job(job_id: int, timeout: float = 60.0, poll: float = 0.05) -> Job:
+    """Block until the job has finished (either backend) or ``timeout`` passes; returns it.
+
+    For the CLI and tests. Reads the row on a fresh transaction each time, so it sees the
+    worker's commits.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        db.session.commit()  # end the read transaction so the next read is fresh
+        job = db.session.get(Job, job_id)
+        if job is None:
+            raise NotFoundError(f"No job {job_id}.")
+        if job.finished or time.monotonic() >= deadline:
+            return job
+        time.sleep(poll)
+
+
+def drain(app: Flask | None = None, timeout: float | None = None) -> None:
+    """Wait for every in-process job submitted so far (no-op on the RQ backend)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    backend = app.extensions.get(EXTENSION_KEY)
+    if isinstance(backend, ThreadBackend):
+        backend.wait(timeout)
+
+
+def ping(delay: float = 0.0) -> dict[str, Any]:
+    """A job that proves a worker is alive: reports progress, answers with its process id."""
+    import os
+    import socket
+
+    report_progress(0.5, "pinging")
+    if delay > 0:
+        time.sleep(min(float(delay), 30.0))
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+# -- running a job --------------------------------------------------------------------------
+def run_job(job_id: int) -> None:
+    """Run one job in the current app context and record how it ended.
+
+    Idempotent for finished jobs (a redelivered RQ message does nothing). The function's
+    pending writes are committed with the ``done`` status, or rolled back on failure.
+    """
+    job = db.session.get(Job, job_id)
+    if job is None:
+        log.error("job %s does not exist (database mismatch between web and worker?)", job_id)
+        return
+    if job.finished:
+        return
+    job.status = JobStatus.RUNNING
+    job.started_at = utcnow()
+    job.message = "started"
+    func, kwargs = job.func, dict(job.kwargs or {})
+    db.session.commit()
+    token = _current_job.set(job_id)
+    try:
+        result = _resolve(func)(**kwargs)
+        json.dumps(result)  # a result that cannot be stored fails the job, not the worker
+        job = db.session.get(Job, job_id)
+        assert job is not None
+        job.status = JobStatus.DONE
+        job.progress = 1.0
+        job.message = "done"
+        job.result = result
+        job.finished_at = utcnow()
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the job
+        db.session.rollback()
+        log.exception("job %s (%s) failed", job_id, func)
+        _record_failure(job_id, exc)
+    finally:
+        _current_job.reset(token)
+
+
+def _record_failure(job_id: int, exc: BaseException) -> None:
+    if isinstance(exc, GeocrmError):
+        error = exc.message
+    else:
+        error = f"{type(exc).__name__}: {exc}"
+    job = db.session.get(Job, job_id)
+    if job is None:
+        return
+    job.status = JobStatus.FAILED
+    job.error = error[:4000]
+    job.message = "failed"
+    job.finished_at = utcnow()
+    db.session.commit()
+
+
+def execute(job_id: int) -> None:
+    """The RQ entry point: run the job in the worker's app context, or build one.
+
+    ``flask --app geocrm worker`` provides the context; a plain ``rq worker`` does not, so
+    the app is then built from the environment (``DATABASE_URL`` and friends).
+    """
+    if has_app_context():
+        run_job(job_id)
+        return
+    from geocrm import create_app
+
+    app = create_app()
+    with app.app_context():
+        try:
+            run_job(job_id)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _check_func(func: str) -> None:
+    if not FUNC_RE.match(func or ""):
+        raise ValidationError("func", "must be 'module:function'")
+    module = func.split(":", 1)[0]
+    allowed = ("geocrm.", *current_app.config.get("GEOCRM_JOB_MODULES", ()))
+    if not any(module == p.rstrip(".") or module.startswith(p) for p in allowed):
+        raise ValidationError("func", f"module {module!r} is not allowed to run as a job")
+
+
+def _resolve(func: str) -> Callable[..., Any]:
+    _check_func(func)
+    module_name, name = func.split(":", 1)
+    target = getattr(importlib.import_module(module_name), name, None)
+    if not callable(target):
+        raise ValidationError("func", f"{func} is not a function")
+    return target  # type: ignore[no-any-return]
+
+
+# -- backends -------------------------------------------------------------------------------
+class ThreadBackend:
+    """Jobs on a thread pool inside this process, each in its own app context."""
+
+    name = "thread"
+
+    def __init__(self, app: Flask, workers: int) -> None:
+        self.app = app
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geocrm-job")
+        self.futures: list[Future[None]] = []
+
+    def enqueue(self, job_id: int) -> None:
+        self.futures = [f for f in self.futures if not f.done()]
+        self.futures.append(self.executor.submit(self._run, job_id))
+
+    def _run(self, job_id: int) -> None:
+        with self.app.app_context():
+            try:
+                run_job(job_id)
+            finally:
+                db.session.remove()
+
+    def wait(self, timeout: float | None = None) -> None:
+        wait_futures(list(self.futures), timeout=timeout)
+
+
+class RqBackend:
+    """Jobs on a Redis-backed RQ queue, run by separate worker processes."""
+
+    name = "rq"
+
+    def __init__(self, url: str, queue: str, timeout: int) -> None:
+        self.url = url
+        self.queue_name = queue
+        self.timeout = timeout
+
+    def queue(self) -> Any:
+        from redis import Redis
+        from rq import Queue
+
+        return Queue(self.queue_name, connection=Redis.from_url(self.url))
+
+    def enqueue(self, job_id: int) -> None:
+        self.queue().enqueue(
+            "geocrm.jobs.execute",
+            job_id,
+            job_timeout=self.timeout,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            description=f"geocrm job {job_id}",
+        )
+
+
+def _backend(app: Flask) -> ThreadBackend | RqBackend:
+    """The app's backend, chosen once from its settings."""
+    backend = app.extensions.get(EXTENSION_KEY)
+    if backend is None:
+        url = app.config.get("GEOCRM_REDIS_URL") or ""
+        if url:
+            backend = RqBackend(
+                url,
+                app.config.get("GEOCRM_RQ_QUEUE") or DEFAULT_QUEUE,
+                int(app.config.get("GEOCRM_JOB_TIMEOUT", 1800)),
+            )
+        else:
+            backend = ThreadBackend(app, int(app.config.get("GEOCRM_JOB_THREADS", 1)))
+        app.extensions[EXTENSION_KEY] = backend
+    return backend
+
+
+# -- the worker command ---------------------------------------------------------------------
+def _worker_class() -> type:
+    from rq import Worker
+
+    class AppWorker(Worker):  # type: ignore[misc]
+        """An RQ worker whose forked work horse gets fresh database connections."""
+
+        def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
+            # The horse is a fork: never reuse the parent's pooled connections.
+            db.engine.dispose(close=False)
+            super().main_work_horse(*args, **kwargs)
+
+    return AppWorker
+
+
+@click.command("worker")
+@click.option("--queue", "queue_name", default=None, help="Queue name (default GEOCRM_RQ_QUEUE).")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in this process (no fork per job).")
+def worker_command(queue_name: str | None, burst: bool, simple: bool) -> None:
+    """Run background jobs from the Redis queue (needs GEOCRM_REDIS_URL)."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    url = current_app.config.get("GEOCRM_REDIS_URL") or ""
+    if not url:
+        raise click.ClickException("GEOCRM_REDIS_URL is not set: jobs run in-process instead.")
+    name = queue_name or current_app.config.get("GEOCRM_RQ_QUEUE") or DEFAULT_QUEUE
+    connection = Redis.from_url(url)
+    cls = SimpleWorker if simple else _worker_class()
+    worker = cls([Queue(name, connection=connection)], connection=connection)
+    click.echo(f"worker on queue {name!r} ({'burst' if burst else 'until stopped'})")
+    worker.work(burst=burst, with_scheduler=False)
