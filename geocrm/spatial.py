@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -57,10 +58,11 @@ def bbox_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, 
 
 @dataclass(frozen=True)
 class Near:
-    """An account id and its distance from the query point."""
+    """An account id, its distance from the query point and the extra columns asked for."""
 
     account_id: int
     distance_m: float
+    row: Any = None
 
 
 class SpatialRepository:
@@ -71,6 +73,7 @@ class SpatialRepository:
         self.postgis = session.get_bind().dialect.name == "postgresql"
 
     # -- accounts -------------------------------------------------------------------
+
     def accounts_near(
         self,
         lat: float,
@@ -79,43 +82,93 @@ class SpatialRepository:
         *,
         base: Select[tuple[Account]] | None = None,
         limit: int = 200,
+        columns: Sequence[Any] = (),
     ) -> list[Near]:
-        """Accounts within ``radius_m`` of a point, nearest first.
+        """Accounts within ``radius_m`` of a point, nearest first (ties by id).
 
         ``base`` is an already scoped ``select(Account)`` (see :mod:`geocrm.access`);
         the spatial filter is added to it, so scoping can never be forgotten here.
+        ``columns`` come back on each :class:`Near` as ``row`` from the same query: the
+        phone's list needs a dozen columns, and a second round trip doubled the cost.
         """
         base = base if base is not None else select(Account)
         if self.postgis:
+            # use_spheroid=false: the same sphere as haversine_m, so both engines agree on
+            # who is inside the radius and in which order (the spheroid differs by ~0.3%).
             distance = text(
                 f"ST_Distance({_ACCOUNT_GEOG}, "
-                "geography(ST_SetSRID(ST_MakePoint(:dlon, :dlat), 4326))) AS d"
+                "geography(ST_SetSRID(ST_MakePoint(:dlon, :dlat), 4326)), false) AS d"
             ).bindparams(dlon=lon, dlat=lat)
             within = text(
                 f"ST_DWithin({_ACCOUNT_GEOG}, "
-                "geography(ST_SetSRID(ST_MakePoint(:wlon, :wlat), 4326)), :wr)"
+                "geography(ST_SetSRID(ST_MakePoint(:wlon, :wlat), 4326)), :wr, false)"
             ).bindparams(wlon=lon, wlat=lat, wr=radius_m)
             stmt = (
-                base.with_only_columns(Account.id, distance)
+                base.with_only_columns(Account.id, distance, *columns)
                 .where(Account.lat.is_not(None), within)
                 .order_by(text("d"), Account.id)
                 .limit(limit)
             )
-            return [Near(int(i), float(d)) for i, d in self.session.execute(stmt)]
+            return [Near(int(r[0]), float(r[1]), r[2:]) for r in self.session.execute(stmt)]
+        return self._accounts_near_sqlite(lat, lon, radius_m, base, limit, columns)
+
+    def _accounts_near_sqlite(
+        self,
+        lat: float,
+        lon: float,
+        radius_m: float,
+        base: Select[tuple[Account]],
+        limit: int,
+        columns: Sequence[Any],
+    ) -> list[Near]:
+        """Bounding box in SQL, ordered by a planar distance that SQLite can compute, then
+        exact great-circle distances in Python on the few rows fetched.
+
+        Sorting in SQL means ~``limit`` rows cross into Python instead of the whole box
+        (about 8x fewer at 100k accounts). The planar metric underestimates the true
+        distance by at most the factor ``shrink`` below (the cosine of latitude changes
+        across the box), so the answer is provably the exact top ``limit``; when that proof
+        fails (huge radius near a pole) the whole box is fetched instead.
+        """
         min_lon, min_lat, max_lon, max_lat = bbox_around(lat, lon, radius_m)
-        stmt = base.with_only_columns(Account.id, Account.lat, Account.lon).where(
-            Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon)
+        in_box = and_(Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon))
+        m_per_deg = math.radians(EARTH_RADIUS_M)
+        cos0 = max(math.cos(math.radians(lat)), 1e-6)
+        far_lat = max(abs(min_lat), abs(max_lat))
+        shrink = min(1.0, max(math.cos(math.radians(min(far_lat, 90.0))), 0.0) / cos0)
+        shrink = max(0.0, shrink * (1 - 1e-3) - 1e-6)  # room for the sphere's curvature
+        dlat = (Account.lat - lat) * m_per_deg
+        dlon = (Account.lon - lon) * (m_per_deg * cos0)
+        planar2 = dlat * dlat + dlon * dlon
+        fetch = limit + 16
+        stmt = (
+            base.with_only_columns(Account.id, Account.lat, Account.lon, planar2, *columns)
+            .where(in_box)
+            .order_by(planar2, Account.id)
+            .limit(fetch)
         )
         rows = self.session.execute(stmt).all()
-        if not rows:
-            return []
-        ids = np.array([r[0] for r in rows])
-        d = haversine_many_m(
-            lat, lon, np.array([r[1] for r in rows]), np.array([r[2] for r in rows])
+        found = sorted(
+            ((haversine_m(lat, lon, r[1], r[2]), int(r[0]), tuple(r[4:])) for r in rows),
+            key=lambda t: (t[0], t[1]),
         )
-        keep = np.nonzero(d <= radius_m)[0]
-        order = keep[np.lexsort((ids[keep], d[keep]))][:limit]
-        return [Near(int(ids[i]), float(d[i])) for i in order]
+        hits = [t for t in found if t[0] <= radius_m][:limit]
+        if len(rows) == fetch:
+            # Anything not fetched is at least this far away, exactly.
+            floor = math.sqrt(max(float(rows[-1][3]), 0.0)) * shrink
+            need = hits[-1][0] if len(hits) == limit else radius_m
+            if need > floor:
+                stmt = base.with_only_columns(Account.id, Account.lat, Account.lon, *columns)
+                everything = self.session.execute(stmt.where(in_box)).all()
+                found = sorted(
+                    (
+                        (haversine_m(lat, lon, r[1], r[2]), int(r[0]), tuple(r[3:]))
+                        for r in everything
+                    ),
+                    key=lambda t: (t[0], t[1]),
+                )
+                hits = [t for t in found if t[0] <= radius_m][:limit]
+        return [Near(i, d, row) for d, i, row in hits]
 
     def account_ids_within(
         self, geom: BaseGeometry, *, base: Select[tuple[Account]] | None = None

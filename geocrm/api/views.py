@@ -116,6 +116,7 @@ NEAR_COLUMNS = (
     Account.priority,
     Account.last_visit_at,
 )
+NEAR_KEYS = tuple(c.key for c in NEAR_COLUMNS)
 
 
 @bp.route("/accounts/near")
@@ -142,33 +143,15 @@ def accounts_near() -> Any:
             Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon)
         )
         base = base.where(Account.id.in_(box))
-    near = repo.accounts_near(lat, lon, radius, base=base, limit=limit)
-    rows = {
-        r.id: r
-        for r in db.session.execute(
-            select(*NEAR_COLUMNS).where(Account.id.in_([n.account_id for n in near]))
-        )
-    }
+    near = repo.accounts_near(lat, lon, radius, base=base, limit=limit, columns=NEAR_COLUMNS)
     items = []
     for n in near:
-        r = rows[n.account_id]
-        items.append(
-            {
-                "id": r.id,
-                "name": r.name,
-                "address": r.address,
-                "city": r.city,
-                "lat": r.lat,
-                "lon": r.lon,
-                "stage": r.stage.value,
-                "territory_id": r.territory_id,
-                "owner_id": r.owner_id,
-                "phone": r.phone,
-                "priority": r.priority,
-                "last_visit_at": r.last_visit_at.isoformat() if r.last_visit_at else None,
-                "distance_m": round(n.distance_m, 1),
-            }
-        )
+        r = n.row
+        item = dict(zip(NEAR_KEYS, r, strict=True))
+        item["stage"] = item["stage"].value
+        item["last_visit_at"] = r[11].isoformat() if r[11] else None
+        item["distance_m"] = round(n.distance_m, 1)
+        items.append(item)
     return jsonify({"items": items})
 
 

@@ -51,7 +51,7 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     territories = relationship(
-        "Territory", secondary="territory_reps", back_populates="reps", lazy="selectin"
+        "Territory", secondary="territory_reps", back_populates="reps", lazy="select"
     )
 
     def set_password(self, password: str, method: str | None = None) -> None:

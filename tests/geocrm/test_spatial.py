@@ -102,3 +102,31 @@ def test_assign_points_matches_repository(app, world):
     want = [(t.id if (t := repo.territory_for(a.lat, a.lon)) else None) for a in accounts]
     assert got == want
     assert assign_points([None], [None], ts) == [None]
+
+
+def test_accounts_near_top_k_matches_brute_force(app):
+    """Nearest-first with a limit equals a brute-force sort by great-circle distance (ties by
+    id), with the phone's columns riding along, for small and large radii and limits."""
+    import random
+
+    rng = random.Random(7)
+    accounts = [
+        make_account(f"P{i}", rng.uniform(69.0, 70.5), rng.uniform(18.0, 30.0)) for i in range(300)
+    ]
+    db.session.commit()
+    repo = SpatialRepository(db.session)
+    for lat, lon, radius, limit in [
+        (69.7, 24.0, 5_000, 3),
+        (69.7, 24.0, 60_000, 10),
+        (70.0, 20.0, 200_000, 25),
+        (69.2, 29.0, 200_000, 500),
+    ]:
+        expected = sorted((haversine_m(lat, lon, a.lat, a.lon), a.id) for a in accounts)
+        expected = [(d, i) for d, i in expected if d <= radius][:limit]
+        near = repo.accounts_near(lat, lon, radius, limit=limit, columns=(Account.name,))
+        assert [n.account_id for n in near] == [i for _, i in expected]
+        assert all(abs(n.distance_m - d) < 0.5 for n, (d, _) in zip(near, expected, strict=True))
+        assert all(
+            n.row[0] == f"P{accounts.index(db.session.get(Account, n.account_id))}"
+            for n in near[:3]
+        )
