@@ -1,0 +1,298 @@
+"""The balance wizard: choose area, reps and units; preview before/after; apply; undo.
+
+The proposal comes from :func:`territories.balance` (routed-workload estimate, contiguous
+and compact territories built from grid cells or imported units). It is stored as a
+:class:`BalanceProposal` so the manager applies exactly what they previewed. Apply is one
+:class:`geocrm.territory_admin.services.Change`: each rep's territory is reshaped (the
+territory the rep already works, when there is one) or created, the replaced territories
+no rep keeps are deleted, the accounts are re-assigned, and the revision makes it undoable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import func, select
+
+import territories as terr
+from geocrm.access import scope_accounts
+from geocrm.errors import ConflictError, NotFoundError, ValidationError
+from geocrm.extensions import db
+from geocrm.models import Account, Role, Territory, User
+from geocrm.models.territory_admin import BalanceProposal, TerritoryRevision
+from geocrm.spatial import SpatialRepository
+from geocrm.territory_admin import services as svc
+from geocrm.territory_admin.transfer import read_file
+
+UNIT_KINDS = ("hex", "square", "upload")
+MAX_UNITS = 5000  # past this the wizard is a batch job, not a page
+
+
+@dataclass(frozen=True)
+class BalanceRequest:
+    """What the wizard's form chose; checked by :func:`preview_balance`."""
+
+    territory_ids: tuple[int, ...] = ()
+    area_path: Path | None = None  # an uploaded service area instead of the territories
+    rep_ids: tuple[int, ...] = ()
+    units: str = "hex"
+    cell_km: float | None = None
+    units_path: Path | None = None
+    target: float = 1.10
+
+
+def _fingerprint(items: list[Territory]) -> str:
+    digest = hashlib.sha256()
+    for t in sorted(items, key=lambda t: t.id):
+        digest.update(str(t.id).encode())
+        digest.update(shapely.to_wkb(t.geom))
+    return digest.hexdigest()
+
+
+def _area(request: BalanceRequest, user: User) -> tuple[BaseGeometry, list[Territory]]:
+    """The service area and the user's territories the proposal replaces."""
+    mine = svc.visible_territories(user)
+    if request.area_path is not None:
+        read = read_file(request.area_path, label="area file")
+        area = shapely.make_valid(shapely.union_all(read.frame.geometry.values))
+        replaced = [t for t in mine
+                    if svc.area_m2(shapely.intersection(t.geom, area)) >= svc.MIN_AREA_M2]
+        return area, replaced
+    chosen = set(request.territory_ids)
+    replaced = [t for t in mine if not chosen or t.id in chosen]
+    if chosen - {t.id for t in replaced}:
+        raise ValidationError("territories", "choose among your own territories")
+    if not replaced:
+        raise ValidationError("area", "no territories to balance: draw or import some first")
+    return shapely.make_valid(shapely.union_all([t.geom for t in replaced])), replaced
+
+
+def _reps(rep_ids: tuple[int, ...]) -> list[User]:
+    if not rep_ids:
+        raise ValidationError("reps", "choose at least one rep")
+    found = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(rep_ids)))}
+    reps = []
+    for rid in rep_ids:
+        u = found.get(rid)
+        if u is None or u.role != Role.REP or not u.active:
+            raise ValidationError("reps", f"user {rid} is not an active rep")
+        if u.home_lat is None or u.home_lon is None:
+            raise ValidationError("reps", f"{u.name} has no home location: set it first")
+        reps.append(u)
+    return reps
+
+
+def _units(request: BalanceRequest, area: BaseGeometry) -> gpd.GeoDataFrame | None:
+    if request.units not in UNIT_KINDS:
+        raise ValidationError("units", "hex, square or upload")
+    if request.units != "upload":
+        return None
+    if request.units_path is None:
+        raise ValidationError("units", "upload a units file (postal areas, municipalities)")
+    frame = read_file(request.units_path, label="units file").frame
+    clipped = shapely.intersection(frame.geometry.values, area)
+    keep = [g for g in (terr.io.polygonal(shapely.make_valid(c)) for c in clipped)
+            if g is not None]
+    if not keep:
+        raise ValidationError("units", "no unit overlaps the service area")
+    if len(keep) > MAX_UNITS:
+        raise ValidationError("units", f"{len(keep)} units; at most {MAX_UNITS}")
+    return gpd.GeoDataFrame(geometry=keep, crs="EPSG:4326")
+
+
+def _ratio(values: list[float]) -> float | None:
+    positive = [v for v in values if v > 0]
+    if not positive or len(positive) < len(values):
+        return None if not values else math.inf if min(values) <= 0 else None
+    return max(values) / min(values)
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 3)
+
+
+def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
+    """Compute a balance and store it for preview; the territories are not touched."""
+    if not svc.can_edit(user):
+        raise NotFoundError("No such page.")
+    if not 1.0 < request.target <= 3.0:
+        raise ValidationError("target", "a max/min workload ratio between 1.01 and 3")
+    if request.cell_km is not None and not 0.05 <= request.cell_km <= 100:
+        raise ValidationError("cell_km", "a cell width between 0.05 and 100 km")
+    area, replaced = _area(request, user)
+    reps = _reps(request.rep_ids)
+    units = _units(request, area)
+    base = scope_accounts(select(Account), user).where(Account.archived.is_(False))
+    inside = SpatialRepository(db.session).account_ids_within(area, base=base)
+    accounts = svc.accounts_frame(select(Account).where(Account.id.in_(inside))) if inside \
+        else svc.accounts_frame(select(Account).where(Account.id < 0))
+    homes = gpd.GeoSeries([shapely.Point(u.home_lon, u.home_lat) for u in reps],
+                          crs="EPSG:4326")
+    if units is None:
+        metric_area = svc.area_m2(area)
+        cell = request.cell_km * 1000 if request.cell_km else None
+        cells = metric_area / (cell**2 if cell else metric_area / (50 * len(reps)))
+        if cells > MAX_UNITS * 1.5:
+            raise ValidationError("cell_km", f"about {cells:.0f} cells; choose wider cells")
+    try:
+        result = terr.balance(area, accounts, homes, units=units,
+                              cell=request.cell_km * 1000 if request.cell_km else None,
+                              shape="square" if request.units == "square" else "hex",
+                              target=request.target)
+    except terr.TerritoryError as exc:
+        raise ValidationError("reps", str(exc)) from exc
+
+    # Before: today's territories in the area, their reps' homes, the same estimate.
+    before_rows = []
+    if replaced:
+        frame = svc.territory_frame(replaced)
+        load = terr.workload(frame, accounts, homes=svc.rep_homes(replaced))
+        compact = terr.polsby_popper(frame)
+        for t in replaced:
+            before_rows.append({
+                "territory_id": t.id, "name": t.name,
+                "reps": ", ".join(u.name for u in t.reps) or "—",
+                "accounts": int(load.loc[t.id, "accounts"]),
+                "workload_hours": _num(load.loc[t.id, "workload_hours"]),
+                "compactness": _num(compact.loc[t.id]),
+            })
+
+    # After: one territory per rep, matched to the territory the rep works today.
+    proposed = result.territories
+    reused: set[int] = set()
+    proposal = []
+    taken = {t.name for t in replaced}
+    for r, rep in enumerate(reps):
+        if r not in proposed.index:
+            raise ValidationError("reps", f"no territory could be made for {rep.name}")
+        row = proposed.loc[r]
+        target = next((t for t in sorted(replaced, key=lambda t: t.id)
+                       if t.id not in reused and rep in t.reps), None)
+        if target is not None:
+            reused.add(target.id)
+        name = target.name if target else _fresh_name(f"{rep.name} territory", taken)
+        taken.add(name)
+        geom, _ = svc.check_polygon(row.geometry, field_name="proposal")
+        proposal.append({
+            "rep_id": rep.id, "rep_name": rep.name, "territory_id": target.id if target else None,
+            "name": name, "geometry": mapping(geom),
+            "workload_hours": _num(row["workload_hours"]), "accounts": int(row["accounts"]),
+            "compactness": _num(row["compactness"]),
+        })
+
+    moved, newly = _moved_accounts(accounts, replaced, proposal)
+    stats = {
+        "before": before_rows,
+        "before_max_min": _num(_ratio([b["workload_hours"] or 0 for b in before_rows]))
+        if before_rows else None,
+        "after_max_min": _num(result.max_min),
+        "contiguous": bool(result.contiguous),
+        "moved_accounts": moved,
+        "newly_assigned": newly,
+        "accounts": len(accounts),
+        "units": len(result.units),
+        "deleted": [{"id": t.id, "name": t.name} for t in replaced if t.id not in reused],
+    }
+    params = {
+        "territory_ids": list(request.territory_ids), "rep_ids": list(request.rep_ids),
+        "units": request.units, "cell_km": request.cell_km, "target": request.target,
+        "area": "upload" if request.area_path else "territories",
+        "fingerprint": _fingerprint(replaced),
+    }
+    row_ = BalanceProposal(created_by_id=user.id, params=params, proposal=proposal,
+                           stats=stats, replaces=[t.id for t in replaced], status="preview")
+    db.session.add(row_)
+    db.session.commit()
+    return row_
+
+
+def _fresh_name(base: str, taken: set[str]) -> str:
+    name, n = base[:110], 2
+    exists = set(db.session.scalars(select(Territory.name).where(
+        Territory.name.like(f"{name}%"))))
+    while name in taken or name in exists:
+        name = f"{base[:110]} {n}"
+        n += 1
+    return name
+
+
+def _moved_accounts(accounts: gpd.GeoDataFrame, replaced: list[Territory],
+                    proposal: list[dict[str, Any]]) -> tuple[int, int]:
+    """Accounts whose rep changes (their new rep is not among their territory's reps), and
+    accounts that had no territory and get one."""
+    if not len(accounts) or not proposal:
+        return 0, 0
+    polys = gpd.GeoDataFrame({"rep": [p["rep_id"] for p in proposal]},
+                             geometry=[shape(p["geometry"]) for p in proposal], crs="EPSG:4326")
+    where = terr.assign(accounts, polys)
+    reps_of = {t.id: {u.id for u in t.reps} for t in replaced}
+    moved = newly = 0
+    for old_tid, new_pos in zip(accounts["territory_id"].tolist(), where.tolist(), strict=True):
+        if pd.isna(new_pos):
+            continue
+        new_rep = int(polys.iloc[int(new_pos)]["rep"])
+        if old_tid is None or pd.isna(old_tid):
+            newly += 1
+        elif new_rep not in reps_of.get(int(old_tid), set()):
+            moved += 1
+    return moved, newly
+
+
+def get_proposal_or_404(proposal_id: int, user: User) -> BalanceProposal:
+    """A proposal of this user's; others' answer 404."""
+    found = db.session.get(BalanceProposal, proposal_id)
+    if found is None or not svc.can_edit(user) or found.created_by_id != user.id:
+        raise NotFoundError(f"No proposal {proposal_id}.")
+    return found
+
+
+def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
+    """Reshape/create one territory per rep, delete the rest, re-assign: one transaction."""
+    proposal = get_proposal_or_404(proposal_id, user)
+    if proposal.status != "preview":
+        raise ConflictError("This proposal was already applied.")
+    replaced = [svc.get_editable_or_404(i, user) for i in proposal.replaces
+                if db.session.get(Territory, i) is not None]
+    if (len(replaced) != len(proposal.replaces)
+            or _fingerprint(replaced) != proposal.params.get("fingerprint")):
+        raise ConflictError("The territories changed since this preview: preview again.")
+    by_id = {t.id: t for t in replaced}
+    reps = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_([p["rep_id"] for p in proposal.proposal])))}
+    change = svc.Change("balance", user)
+    count = db.session.scalar(select(func.count(Territory.id))) or 0
+    kept = set()
+    for i, p in enumerate(proposal.proposal):
+        geom = shape(p["geometry"])
+        rep = reps.get(p["rep_id"])
+        if rep is None:
+            raise ConflictError("A rep of this proposal no longer exists: preview again.")
+        if p["territory_id"] is not None and p["territory_id"] in by_id:
+            t = change.touch(by_id[p["territory_id"]])
+            t.set_geometry(geom)
+            kept.add(t.id)
+        else:
+            manager = user.id if user.role == Role.MANAGER else (
+                replaced[0].manager_id if replaced else None)
+            t = change.create(name=svc.check_name(p["name"]), color=svc.safe_colour(
+                None, count + i), priority=0, manager_id=manager, geom=geom)
+        t.reps = [rep]
+    for t in replaced:
+        if t.id not in kept:
+            change.delete(t)
+    ratio = proposal.stats.get("after_max_min")
+    revision = change.commit(
+        f"balanced {len(proposal.proposal)} territories (max/min workload {ratio})")
+    proposal.status = "applied"
+    proposal.revision_id = revision.id
+    db.session.commit()
+    return revision

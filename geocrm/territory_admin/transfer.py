@@ -1,0 +1,280 @@
+"""Territory files in and out: upload, preview, apply (one transaction), export.
+
+Reading goes through :func:`territories.read_territories`, so every file ends in EPSG:4326
+with repaired geometry, and a file without a CRS whose coordinates are not degrees is
+refused (a Shapefile in State Plane feet without its ``.prj`` must never be read as
+degrees). The preview shows what apply will do — which names create a territory and
+which replace the outline of an existing one, the repairs, the overlaps inside the file —
+and apply re-reads the same stored upload, so it does exactly what was previewed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from flask import current_app
+from shapely.geometry import mapping
+from sqlalchemy import func, select
+
+import territories as terr
+from geocrm.access import scope_accounts
+from geocrm.errors import NotFoundError, ValidationError
+from geocrm.extensions import db
+from geocrm.models import Account, Territory, User
+from geocrm.models.territory_admin import TerritoryRevision
+from geocrm.territory_admin import services as svc
+
+ALLOWED = (".geojson", ".json", ".zip", ".gpkg", ".kml")
+NAME_COLUMNS = ("name", "Name", "NAME", "LABEL", "label", "HOOD", "title", "territory")
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+MAX_AGE_S = 24 * 3600
+
+
+# --- stored uploads ----------------------------------------------------------------------
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "uploads" / "territories"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save_upload(filename: str, data: bytes, user: User) -> str:
+    """Keep an uploaded file under a random token until it is applied (a day at most)."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in ALLOWED:
+        raise ValidationError(
+            "file", "upload GeoJSON (.geojson/.json), a zipped Shapefile (.zip), "
+            "GeoPackage (.gpkg) or KML (.kml)"
+        )
+    if not data:
+        raise ValidationError("file", "the file is empty")
+    folder = _folder()
+    now = time.time()
+    for old in folder.glob("*"):
+        if now - old.stat().st_mtime > MAX_AGE_S:
+            old.unlink(missing_ok=True)
+    token = secrets.token_hex(16)
+    (folder / f"{token}{suffix}").write_bytes(data)
+    meta = {"user_id": user.id, "filename": Path(filename).name[:200], "suffix": suffix}
+    (folder / f"{token}.meta.json").write_text(json.dumps(meta))
+    return token
+
+
+def load_upload(token: str, user: User) -> tuple[Path, dict[str, Any]]:
+    """The stored file for ``token`` if it is this user's; 404 otherwise."""
+    if not _TOKEN.match(token or ""):
+        raise NotFoundError("No such upload.")
+    folder = _folder()
+    try:
+        meta = json.loads((folder / f"{token}.meta.json").read_text())
+    except FileNotFoundError as exc:
+        raise NotFoundError("This upload has expired or was already applied.") from exc
+    if meta.get("user_id") != user.id:
+        raise NotFoundError("No such upload.")
+    return folder / f"{token}{meta['suffix']}", meta
+
+
+def discard_upload(token: str) -> None:
+    folder = _folder()
+    for path in folder.glob(f"{token}*"):
+        path.unlink(missing_ok=True)
+
+
+def read_file(path: Path, *, assume_crs: str | None = None, label: str = "file",
+              name_column: str | None = None) -> terr.ReadResult:
+    """Read a territory file, turning the library's errors into a clear 422."""
+    if assume_crs:
+        try:
+            from pyproj import CRS
+
+            CRS.from_user_input(assume_crs)
+        except Exception as exc:  # pyproj raises CRSError and friends
+            raise ValidationError("crs", f"{assume_crs!r} is not a known CRS") from exc
+    try:
+        return terr.read_territories(path, assume_crs=assume_crs or None,
+                                     name_column=name_column)
+    except terr.CRSError as exc:
+        raise ValidationError("crs", str(exc).replace(path.name, label)) from exc
+    except terr.TerritoryError as exc:
+        raise ValidationError("file", str(exc).replace(path.name, label)) from exc
+
+
+# --- preview and apply -------------------------------------------------------------------
+
+
+@dataclass
+class ImportFeature:
+    row: int
+    name: str
+    action: str  # create / replace
+    territory_id: int | None
+    geometry: shapely.Geometry
+    area_km2: float
+    accounts: int
+
+
+@dataclass
+class ImportPreview:
+    token: str
+    filename: str
+    name_column: str | None
+    columns: list[str]
+    features: list[ImportFeature] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    overlaps: list[dict[str, Any]] = field(default_factory=list)
+
+    def geojson(self) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": mapping(f.geometry),
+             "properties": {"name": f.name, "action": f.action, "accounts": f.accounts}}
+            for f in self.features]}
+
+
+def _fields(path: Path, label: str) -> dict[str, str]:
+    """Column name → type of the file's first layer, read without the geometries."""
+    try:
+        import pyogrio
+
+        info = pyogrio.read_info(path)
+    except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
+        raise ValidationError("file", f"{label}: cannot read ({exc})") from exc
+    return {str(n): str(t) for n, t in zip(info["fields"], info["dtypes"], strict=True)}
+
+
+def _guess_name_column(fields: dict[str, str]) -> str | None:
+    for name in NAME_COLUMNS:
+        if name in fields:
+            return name
+    return next((n for n, t in fields.items() if t == "object"), None)
+
+
+def preview_import(
+    token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None
+) -> ImportPreview:
+    """What applying the upload would do; nothing is written."""
+    if not svc.can_edit(user):
+        raise NotFoundError("No such upload.")
+    path, meta = load_upload(token, user)
+    fields = _fields(path, meta["filename"])
+    column = name_column or _guess_name_column(fields)
+    if column and column not in fields:
+        raise ValidationError("name_column", f"the file has no column {column!r}")
+    # Read with the name column, so repair notes name the feature, not its row number.
+    result = read_file(path, assume_crs=assume_crs, label=meta["filename"], name_column=column)
+    frame = result.frame.reset_index(drop=True)
+    columns = list(fields)
+    preview = ImportPreview(token, meta["filename"], column, columns, notes=list(result.notes))
+    mine = {t.name: t for t in svc.visible_territories(user)}
+    seen: dict[str, int] = {}
+    for pos, geom in enumerate(frame.geometry):
+        row = pos + 1
+        raw = frame[column].iloc[pos] if column else None
+        name = "" if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw).strip()
+        name = name or f"Territory {row}"
+        if len(name) > 120:
+            raise ValidationError("name", "at most 120 characters", row=row)
+        if name in seen:
+            raise ValidationError("name", f"{name!r} is also in row {seen[name]}", row=row)
+        seen[name] = row
+        geom, notes = svc.check_polygon(geom, field_name=f"row {row} geometry")
+        preview.notes += [f"{name!r}: {n}" for n in notes]
+        existing = mine.get(name)
+        if existing is None and db.session.scalar(select(Territory.id).where(
+                Territory.name == name)) is not None:
+            raise ValidationError(
+                "name", f"a territory named {name!r} exists and is not yours to replace", row=row
+            )
+        preview.features.append(ImportFeature(
+            row, name, "replace" if existing else "create",
+            existing.id if existing else None, geom, round(svc.area_m2(geom) / 1e6, 3), 0))
+    polys = gpd.GeoDataFrame(
+        {"name": [f.name for f in preview.features]},
+        geometry=[f.geometry for f in preview.features], crs="EPSG:4326")
+    accounts = _accounts_in(user, shapely.union_all(polys.geometry.values))
+    if len(accounts):
+        where = terr.assign(accounts, polys)
+        counts = where.dropna().astype(int).value_counts()
+        for i, f in enumerate(preview.features):
+            f.accounts = int(counts.get(i, 0))
+    for o in terr.overlaps(polys, accounts if len(accounts) else None).itertuples():
+        preview.overlaps.append({"a": polys.loc[o.a, "name"], "b": polys.loc[o.b, "name"],
+                                 "area_m2": round(o.area_m2, 1), "accounts": int(o.accounts)})
+    return preview
+
+
+def _accounts_in(user: User, area: shapely.Geometry) -> gpd.GeoDataFrame:
+    minx, miny, maxx, maxy = area.bounds
+    stmt = scope_accounts(select(Account), user).where(
+        Account.lat.between(miny, maxy), Account.lon.between(minx, maxx))
+    return svc.accounts_frame(stmt)
+
+
+def apply_import(
+    token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None
+) -> TerritoryRevision:
+    """Create or reshape the previewed territories and re-assign, in one transaction."""
+    preview = preview_import(token, user, assume_crs=assume_crs, name_column=name_column)
+    change = svc.Change("import", user, notes=list(preview.notes)[:200])
+    base = db.session.scalar(select(func.count(Territory.id))) or 0
+    for i, f in enumerate(preview.features):
+        if f.territory_id is not None:
+            t = change.touch(svc.get_editable_or_404(f.territory_id, user))
+            t.set_geometry(f.geometry)
+        else:
+            change.create(name=f.name, color=svc.safe_colour(None, base + i), priority=0,
+                          manager_id=svc.manager_for(user, None), geom=f.geometry)
+    for o in preview.overlaps:
+        change.notes.append(f"{o['a']!r} overlaps {o['b']!r} ({o['area_m2']:.0f} m²)")
+    created = sum(f.action == "create" for f in preview.features)
+    revision = change.commit(
+        f"imported {preview.filename}: {created} new, {len(preview.features) - created} reshaped")
+    discard_upload(token)
+    return revision
+
+
+# --- export ------------------------------------------------------------------------------
+
+EXPORTS = {"geojson": ("GeoJSON", ".geojson", "application/geo+json"),
+           "gpkg": ("GPKG", ".gpkg", "application/geopackage+sqlite3")}
+
+
+def export_territories(user: User, fmt: str) -> tuple[bytes, str, str]:
+    """The user's visible territories as a file: (content, filename, mimetype)."""
+    if fmt not in EXPORTS:
+        raise NotFoundError("No such export format.")
+    items = svc.visible_territories(user)
+    if not items:
+        raise ValidationError("territories", "no territories to export")
+    _, suffix, mimetype = EXPORTS[fmt]
+    counts = dict(db.session.execute(
+        select(Account.territory_id, func.count(Account.id))
+        .where(Account.territory_id.in_([t.id for t in items]))
+        .group_by(Account.territory_id)).all())
+    frame = gpd.GeoDataFrame(
+        {
+            "territory_id": [t.id for t in items],
+            "name": [t.name for t in items],
+            "color": [t.color for t in items],
+            "priority": [t.priority for t in items],
+            "manager": [t.manager.email if t.manager else "" for t in items],
+            "reps": [";".join(u.email for u in sorted(t.reps, key=lambda u: u.id))
+                     for t in items],
+            "accounts": [int(counts.get(t.id, 0)) for t in items],
+        },
+        geometry=[t.geom for t in items], crs="EPSG:4326",
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"territories{suffix}"
+        terr.write_territories(frame, path)
+        return path.read_bytes(), path.name, mimetype
