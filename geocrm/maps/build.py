@@ -62,6 +62,10 @@ class _PageMap(folium.Map):
         figure.header.add_child(Element(""), name=self.get_name())
 
 
+# Public name for other features' map builders (territory editor, previews).
+PageMap = _PageMap
+
+
 class _LayerRegistry(MacroElement):
     """Expose the map and its territory layers to ``territory_map.js``.
 

@@ -1,7 +1,384 @@
-"""Territory management pages (issue 4). Thin views over ``geocrm.territory_admin.services``."""
+"""Territory management pages (issue 4). Thin views over ``geocrm.territory_admin.services``.
+
+The map editor talks JSON to the ``/territories/api/...`` endpoints (POST, CSRF token in
+the ``X-CSRFToken`` header); domain errors come back as problem documents naming the field.
+Import and the balance wizard are ordinary forms with a preview step.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from pathlib import Path
+from typing import Any
+
+import shapely
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from shapely.geometry import mapping, shape
+
+from geocrm.access import roles_required
+from geocrm.errors import ValidationError
+from geocrm.maps.build import Tiles, render_parts
+from geocrm.maps.services import DEFAULT_BOUNDS
+from geocrm.models.territory_admin import TerritoryRevision
+from geocrm.territory_admin import balancing, transfer
+from geocrm.territory_admin import services as svc
+from geocrm.territory_admin.maps import (
+    EditorAssets,
+    PreviewLayer,
+    build_editor_map,
+    build_preview_map,
+)
 
 bp = Blueprint("territory_admin", __name__, url_prefix="/territories")
+
+EDIT = svc.EDIT_ROLES
+VIEW = svc.VIEW_ROLES
+
+
+def _assets() -> EditorAssets:
+    def static(path: str) -> str:
+        return url_for("static", filename=f"vendor/{path}")
+
+    return EditorAssets(
+        leaflet_js=static("leaflet/leaflet.js"), leaflet_css=static("leaflet/leaflet.css"),
+        draw_js=static("leaflet-draw/leaflet.draw.js"),
+        draw_css=static("leaflet-draw/leaflet.draw.css"),
+    )
+
+
+def _tiles() -> Tiles:
+    return Tiles(current_app.config.get("GEOCRM_TILE_URL") or "",
+                 current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "")
+
+
+def _bounds(geoms: list[Any]) -> tuple[tuple[float, float], tuple[float, float]]:
+    if not geoms:
+        return DEFAULT_BOUNDS
+    minx, miny, maxx, maxy = shapely.union_all(geoms).bounds
+    return (miny, minx), (maxy, maxx)
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("body", "send a JSON object")
+    return body
+
+
+def _done(revision: TerritoryRevision, **extra: Any) -> Any:
+    """What every editor change answers: the revision to undo, its notes and moves."""
+    return jsonify({
+        "ok": True, "revision": revision.id, "summary": revision.summary,
+        "notes": revision.notes, "moved": len(revision.moved),
+        "undo_url": url_for("territory_admin.undo", revision_id=revision.id), **extra,
+    })
+
+
+# --- the editor ------------------------------------------------------------------------
+
+
+@bp.route("/")
+@roles_required(*VIEW)
+def editor() -> Any:
+    """The territory map editor (read-only for reps and planners)."""
+    items = svc.visible_territories(current_user)
+    editable = svc.can_edit(current_user)
+    fmap = build_editor_map(_bounds([t.geom for t in items]), assets=_assets(),
+                            tiles=_tiles(), editable=editable)
+    config = {
+        "editable": editable,
+        "dataUrl": url_for("territory_admin.data"),
+        "unassignedUrl": url_for("territory_admin.unassigned"),
+        "createUrl": url_for("territory_admin.api_create"),
+        "countUrl": url_for("territory_admin.api_count"),
+        "territoryUrl": url_for("territory_admin.api_geometry", territory_id=0).replace(
+            "/0/geometry", "/{id}/"),
+        "reps": [{"id": u.id, "name": u.name} for u in svc.rep_choices()] if editable else [],
+    }
+    return render_template("territory_admin/editor.html", parts=render_parts(fmap),
+                           editor_config=config, editable=editable)
+
+
+@bp.route("/data.json")
+@roles_required(*VIEW)
+def data() -> Any:
+    """Territories with stats, overlaps and gaps for the editor."""
+    response = jsonify(svc.editor_data(current_user))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/unassigned.json")
+@roles_required(*VIEW)
+def unassigned() -> Any:
+    """Accounts in no territory (editors only; empty for others)."""
+    response = jsonify(svc.unassigned_points(current_user))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/api/count", methods=["POST"])
+@roles_required(*EDIT)
+def api_count() -> Any:
+    """How many visible accounts a drawn shape covers (before saving it)."""
+    geom = svc.parse_geojson(_json().get("geometry"))
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return jsonify({"accounts": 0})
+    geom = shapely.make_valid(geom)
+    return jsonify({"accounts": svc.accounts_inside(geom, current_user)})
+
+
+@bp.route("/api/territories", methods=["POST"])
+@roles_required(*EDIT)
+def api_create() -> Any:
+    """Save a drawn polygon as a new territory (cut out of the user's overlapping ones)."""
+    body = _json()
+    t, rev = svc.create_territory(
+        current_user, name=body.get("name"), geometry=body.get("geometry"),
+        color=body.get("color"), priority=body.get("priority") or 0,
+        manager_id=body.get("manager_id"), carve=bool(body.get("carve", True)),
+        repair=bool(body.get("repair", True)),
+    )
+    return _done(rev, territory=t.id)
+
+
+@bp.route("/api/territories/<int:territory_id>/geometry", methods=["POST"])
+@roles_required(*EDIT)
+def api_geometry(territory_id: int) -> Any:
+    """Save an edited outline."""
+    body = _json()
+    rev = svc.update_geometry(current_user, territory_id, body.get("geometry"),
+                              carve=bool(body.get("carve", False)),
+                              repair=bool(body.get("repair", True)))
+    return _done(rev, territory=territory_id)
+
+
+@bp.route("/api/territories/<int:territory_id>/properties", methods=["POST"])
+@roles_required(*EDIT)
+def api_properties(territory_id: int) -> Any:
+    """Rename, recolour, change priority (admins: manager)."""
+    body = _json()
+    rev = svc.update_properties(current_user, territory_id, name=body.get("name"),
+                                color=body.get("color"), priority=body.get("priority"),
+                                manager_id=body.get("manager_id", "keep"))
+    return _done(rev, territory=territory_id)
+
+
+@bp.route("/api/territories/<int:territory_id>/delete", methods=["POST"])
+@roles_required(*EDIT)
+def api_delete(territory_id: int) -> Any:
+    """Delete a territory; its accounts are re-assigned."""
+    return _done(svc.delete_territory(current_user, territory_id))
+
+
+@bp.route("/api/territories/<int:territory_id>/split", methods=["POST"])
+@roles_required(*EDIT)
+def api_split(territory_id: int) -> Any:
+    """Split with a drawn line or polygon."""
+    body = _json()
+    t, rev = svc.split_territory(current_user, territory_id, body.get("cutter"),
+                                 new_name=body.get("name"), color=body.get("color"))
+    return _done(rev, territory=t.id)
+
+
+@bp.route("/api/territories/<int:territory_id>/reps", methods=["POST"])
+@roles_required(*EDIT)
+def api_reps(territory_id: int) -> Any:
+    """Set the reps who work a territory."""
+    ids = _json().get("rep_ids") or []
+    if not isinstance(ids, list):
+        raise ValidationError("rep_ids", "a list of user ids")
+    return _done(svc.set_reps(current_user, territory_id, ids), territory=territory_id)
+
+
+# --- history and undo ------------------------------------------------------------------
+
+
+@bp.route("/history")
+@roles_required(*EDIT)
+def history() -> Any:
+    """Recent territory changes with their undo buttons."""
+    return render_template("territory_admin/history.html",
+                           revisions=svc.revisions_for(current_user))
+
+
+@bp.route("/revisions/<int:revision_id>/undo", methods=["POST"])
+@roles_required(*EDIT)
+def undo(revision_id: int) -> Any:
+    """Undo one change (JSON for the editor, a redirect for the history page)."""
+    rev = svc.undo(current_user, revision_id)
+    if request.accept_mimetypes.best == "application/json" or request.is_json:
+        return jsonify({"ok": True, "revision": rev.id, "summary": f"undone: {rev.summary}"})
+    flash(f"Undone: {rev.summary}", "success")
+    return redirect(url_for("territory_admin.history"))
+
+
+# --- import and export -------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*EDIT)
+def import_upload() -> Any:
+    """Upload a territory file; the next page previews it."""
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            if upload is None or not upload.filename:
+                raise ValidationError("file", "choose a file")
+            token = transfer.save_upload(upload.filename, upload.read(), current_user)
+        except ValidationError as err:
+            flash(err.message, "error")
+            return render_template("territory_admin/import.html"), 422
+        return redirect(url_for("territory_admin.import_preview", token=token))
+    return render_template("territory_admin/import.html")
+
+
+def _import_options() -> dict[str, str | None]:
+    source = request.form if request.method == "POST" else request.args
+    return {"assume_crs": (source.get("assume_crs") or "").strip() or None,
+            "name_column": (source.get("name_column") or "").strip() or None}
+
+
+@bp.route("/import/<token>")
+@roles_required(*EDIT)
+def import_preview(token: str) -> Any:
+    """What the upload would create and reshape, on a map, before anything is written."""
+    options = _import_options()
+    try:
+        preview = transfer.preview_import(token, current_user, **options)
+    except ValidationError as err:
+        transfer.load_upload(token, current_user)  # 404 for someone else's token
+        return render_template("territory_admin/import_preview.html", preview=None,
+                               error=err, token=token, options=options), 422
+    fmap = build_preview_map(
+        [PreviewLayer("File", preview.geojson(), "#7c3aed")],
+        _bounds([f.geometry for f in preview.features]), assets=_assets(), tiles=_tiles())
+    return render_template("territory_admin/import_preview.html", preview=preview,
+                           parts=render_parts(fmap), token=token, options=options, error=None)
+
+
+@bp.route("/import/<token>/apply", methods=["POST"])
+@roles_required(*EDIT)
+def import_apply(token: str) -> Any:
+    """Apply the previewed file in one transaction."""
+    options = _import_options()
+    try:
+        rev = transfer.apply_import(token, current_user, **options)
+    except ValidationError as err:
+        flash(err.message, "error")
+        return redirect(url_for("territory_admin.import_preview", token=token, **{
+            k: v for k, v in options.items() if v}))
+    flash(f"{rev.summary}; {len(rev.moved)} account(s) re-assigned.", "success")
+    return redirect(url_for("territory_admin.editor"))
+
+
+@bp.route("/export.<fmt>")
+@roles_required(*VIEW)
+def export(fmt: str) -> Any:
+    """The visible territories as GeoJSON or GeoPackage."""
+    content, filename, mimetype = transfer.export_territories(current_user, fmt)
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "private, no-store"})
+
+
+# --- balance wizard ------------------------------------------------------------------------
+
+
+def _save_temp(field: str) -> Path | None:
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        return None
+    token = transfer.save_upload(upload.filename, upload.read(), current_user)
+    path, _ = transfer.load_upload(token, current_user)
+    return path
+
+
+def _ints(values: list[str], field: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in values if v)
+    except ValueError as exc:
+        raise ValidationError(field, "ids must be whole numbers") from exc
+
+
+def _float(value: str | None, field: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ValidationError(field, "a number") from exc
+
+
+@bp.route("/balance", methods=["GET", "POST"])
+@roles_required(*EDIT)
+def balance() -> Any:
+    """Step 1: area, reps, units, target; POST computes a proposal to preview."""
+    items = svc.visible_territories(current_user)
+    reps = svc.rep_choices()
+    form = request.form
+    if request.method == "POST":
+        try:
+            area_path = _save_temp("area_file") if form.get("area") == "upload" else None
+            if form.get("area") == "upload" and area_path is None:
+                raise ValidationError("area_file", "upload the service area file")
+            units_path = _save_temp("units_file") if form.get("units") == "upload" else None
+            req = balancing.BalanceRequest(
+                territory_ids=_ints(form.getlist("territory"), "territory"),
+                area_path=area_path,
+                rep_ids=_ints(form.getlist("rep"), "rep"),
+                units=form.get("units") or "hex",
+                cell_km=_float(form.get("cell_km"), "cell_km"),
+                units_path=units_path,
+                target=_float(form.get("target"), "target") or 1.10,
+            )
+            proposal = balancing.preview_balance(current_user, req)
+        except ValidationError as err:
+            flash(err.message, "error")
+            return render_template("territory_admin/balance.html", territories=items,
+                                   reps=reps, form=form), 422
+        return redirect(url_for("territory_admin.balance_preview", proposal_id=proposal.id))
+    return render_template("territory_admin/balance.html", territories=items, reps=reps,
+                           form=form)
+
+
+@bp.route("/balance/<int:proposal_id>")
+@roles_required(*EDIT)
+def balance_preview(proposal_id: int) -> Any:
+    """Step 2: before and after on the map, with the numbers; apply or go back."""
+    proposal = balancing.get_proposal_or_404(proposal_id, current_user)
+    before = [t for t in svc.visible_territories(current_user) if t.id in proposal.replaces]
+    after = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": p["geometry"],
+         "properties": {"color": svc.PALETTE[i % len(svc.PALETTE)]}}
+        for i, p in enumerate(proposal.proposal)]}
+    before_fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": mapping(t.geom), "properties": {}} for t in before]}
+    geoms = [t.geom for t in before] + [shape(p["geometry"]) for p in proposal.proposal]
+    fmap = build_preview_map(
+        [PreviewLayer("Before", before_fc, "#111827", dashed=True, fill_opacity=0.0),
+         PreviewLayer("After", after, "#2563eb", fill_opacity=0.3)],
+        _bounds(geoms), assets=_assets(), tiles=_tiles())
+    colours = [svc.PALETTE[i % len(svc.PALETTE)] for i in range(len(proposal.proposal))]
+    return render_template("territory_admin/balance_preview.html", proposal=proposal,
+                           parts=render_parts(fmap), colours=colours)
+
+
+@bp.route("/balance/<int:proposal_id>/apply", methods=["POST"])
+@roles_required(*EDIT)
+def balance_apply(proposal_id: int) -> Any:
+    """Step 3: apply in one transaction; the editor offers the undo."""
+    rev = balancing.apply_balance(current_user, proposal_id)
+    flash(f"{rev.summary}; {len(rev.moved)} account(s) re-assigned. "
+          "Undo it from the history page.", "success")
+    return redirect(url_for("territory_admin.history"))

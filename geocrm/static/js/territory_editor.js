@@ -1,0 +1,462 @@
+/* Territory editor: territories in Leaflet.draw's editable group, stats, overlaps, gaps.
+ *
+ * The folium part of the page made the map, the Draw toolbar and the editable group and
+ * published them as window.geocrmEditorMap / window.geocrmEditableGroup. Here we load the
+ * territories from the data endpoint, and turn the toolbar's events into JSON posts:
+ *   draw:created  -> a pending shape: save as a new territory, or split the selected one;
+ *   draw:edited   -> new outlines; draw:deleted -> deletions.
+ * Every post carries the CSRF token in X-CSRFToken and asks for JSON, so a refusal comes
+ * back as a problem document whose detail names the problem; it is shown as text.
+ * User text (territory, rep and account names) only ever goes through textContent.
+ */
+(function () {
+  "use strict";
+
+  var configEl = document.getElementById("editor-config");
+  var container = document.getElementById("editor-map");
+  if (!configEl || !container || !window.geocrmEditorMap || !window.L) {
+    return;
+  }
+  var config = JSON.parse(configEl.textContent);
+  var map = window.geocrmEditorMap;
+  var editable = window.geocrmEditableGroup;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var statusEl = document.getElementById("editor-status");
+
+  var overlapsLayer = L.featureGroup().addTo(map);
+  var gapsLayer = L.featureGroup().addTo(map);
+  var unassignedLayer = L.featureGroup().addTo(map);
+  L.control
+    .layers(null, { Overlaps: overlapsLayer, Gaps: gapsLayer, "Unassigned accounts": unassignedLayer },
+      { collapsed: false, position: "topright" })
+    .addTo(map);
+
+  var byId = {}; // territory id -> {layer, props}
+  var selectedId = null;
+  var pending = null; // the last drawn shape, not yet saved
+  var busy = false;
+
+  function $(id) {
+    return document.getElementById(id);
+  }
+  function text(node, value) {
+    node.textContent = value === null || value === undefined ? "" : String(value);
+    return node;
+  }
+  function el(tag, value) {
+    return text(document.createElement(tag), value);
+  }
+  function setStatus(message, state) {
+    text(statusEl, message);
+    if (state) {
+      container.setAttribute("data-state", state);
+    }
+  }
+  function fmt(value, digits) {
+    if (value === null || value === undefined) {
+      return "—";
+    }
+    return Number(value).toLocaleString(undefined, { maximumFractionDigits: digits });
+  }
+
+  function request(url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body || {}),
+    }).then(function (r) {
+      return r.json().then(
+        function (data) {
+          if (!r.ok) {
+            throw new Error(data.detail || data.title || "HTTP " + r.status);
+          }
+          return data;
+        },
+        function () {
+          throw new Error("HTTP " + r.status);
+        }
+      );
+    });
+  }
+  function territoryUrl(id, action) {
+    return config.territoryUrl.replace("{id}", String(id)) + action;
+  }
+
+  // --- results and undo -------------------------------------------------------------
+  function showResult(message, notes, undoUrl, isError) {
+    var panel = $("result-panel");
+    panel.hidden = false;
+    panel.setAttribute("data-kind", isError ? "error" : "ok");
+    text($("result-text"), message);
+    var list = $("result-notes");
+    list.textContent = "";
+    (notes || []).forEach(function (n) {
+      list.appendChild(el("li", n));
+    });
+    var undo = $("result-undo");
+    undo.hidden = !undoUrl;
+    undo.onclick = function () {
+      run(request(undoUrl), function (d) {
+        return d.summary;
+      }, false);
+    };
+  }
+
+  function run(promise, describe, keepPending) {
+    busy = true;
+    setStatus("Saving…", "saving");
+    return promise
+      .then(function (d) {
+        if (!keepPending) {
+          clearPending();
+        }
+        showResult(describe(d), d.notes, d.undo_url, false);
+        if (d.territory) {
+          selectedId = d.territory;
+        }
+        return reload();
+      })
+      .catch(function (err) {
+        showResult("Not saved: " + err.message, [], null, true);
+        setStatus("Not saved.", "ready");
+        return reload();
+      })
+      .then(function () {
+        busy = false;
+      });
+  }
+
+  function changed(d) {
+    return d.summary + " — " + d.moved + " account(s) re-assigned.";
+  }
+
+  // --- territories ----------------------------------------------------------------------
+  function styleFor(props, selected) {
+    return {
+      color: props.color,
+      weight: selected ? 5 : 2,
+      fillColor: props.color,
+      fillOpacity: selected ? 0.3 : 0.15,
+    };
+  }
+
+  function addTerritory(feature) {
+    var props = feature.properties;
+    L.geoJSON(feature, { style: styleFor(props, props.id === selectedId) }).eachLayer(function (layer) {
+      layer.territoryId = props.id;
+      layer.on("click", function (e) {
+        if (pending || busy) {
+          return;
+        }
+        L.DomEvent.stopPropagation(e);
+        select(props.id);
+      });
+      editable.addLayer(layer);
+      byId[props.id] = { layer: layer, props: props };
+    });
+  }
+
+  function select(id) {
+    selectedId = id;
+    Object.keys(byId).forEach(function (key) {
+      var item = byId[key];
+      item.layer.setStyle(styleFor(item.props, Number(key) === id));
+    });
+    var item = byId[id];
+    var panel = $("selected-panel");
+    if (!item) {
+      panel.hidden = true;
+      return;
+    }
+    var p = item.props;
+    panel.hidden = false;
+    panel.setAttribute("data-territory", String(id));
+    text($("selected-name"), p.name);
+    var stats = $("selected-stats");
+    stats.textContent = "";
+    [
+      ["Accounts", fmt(p.accounts, 0)],
+      ["Value", fmt(p.value, 0)],
+      ["Workload", fmt(p.workload_hours, 1) + " h / 4 weeks"],
+      ["Visiting", fmt(p.visit_hours, 1) + " h"],
+      ["Travel", fmt(p.travel_hours, 1) + " h"],
+      ["Compactness", fmt(p.compactness, 2)],
+      ["Parts", fmt(p.parts, 0)],
+      ["Area", fmt(p.area_km2, 2) + " km²"],
+      ["Reps", p.reps.map(function (r) { return r.name; }).join(", ") || "nobody"],
+      ["Manager", p.manager || "—"],
+    ].forEach(function (pair) {
+      var dt = el("dt", pair[0]);
+      var dd = el("dd", pair[1]);
+      dd.setAttribute("data-stat", pair[0].toLowerCase());
+      stats.appendChild(dt);
+      stats.appendChild(dd);
+    });
+    $("selected-edit").hidden = !config.editable;
+    if (config.editable) {
+      $("selected-rename").value = p.name;
+      $("selected-color").value = p.color;
+      $("selected-priority").value = p.priority;
+      var box = $("selected-reps");
+      box.querySelectorAll("label").forEach(function (n) {
+        n.remove();
+      });
+      var mine = {};
+      p.reps.forEach(function (r) {
+        mine[r.id] = true;
+      });
+      config.reps.forEach(function (r) {
+        var label = document.createElement("label");
+        label.className = "check";
+        var input = document.createElement("input");
+        input.type = "checkbox";
+        input.value = String(r.id);
+        input.checked = !!mine[r.id];
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(" " + r.name));
+        box.appendChild(label);
+      });
+    }
+    updatePendingButtons();
+  }
+
+  function fillTable(data) {
+    var body = document.querySelector("#stats-table tbody");
+    body.textContent = "";
+    data.territories.features.forEach(function (f) {
+      var p = f.properties;
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-territory", String(p.id));
+      [p.name, p.reps.map(function (r) { return r.name; }).join(", ") || "—", fmt(p.accounts, 0),
+        fmt(p.value, 0), fmt(p.workload_hours, 1), fmt(p.compactness, 2), fmt(p.parts, 0)]
+        .forEach(function (v, i) {
+          var td = el("td", v);
+          td.setAttribute("data-col", ["name", "reps", "accounts", "value", "workload", "compactness", "parts"][i]);
+          tr.appendChild(td);
+        });
+      body.appendChild(tr);
+    });
+    text($("unassigned-line"), config.editable ? data.unassigned + " account(s) in no territory (grey dots)." : "");
+    var ol = $("overlap-list");
+    ol.textContent = "";
+    data.overlaps.forEach(function (o) {
+      ol.appendChild(el("li", o.a_name + " and " + o.b_name + ": " + fmt(o.area_m2 / 1e6, 3) + " km², " +
+        o.accounts + " account(s)"));
+    });
+    if (!data.overlaps.length) {
+      ol.appendChild(el("li", "None."));
+    }
+    var gl = $("gap-list");
+    gl.textContent = "";
+    data.gaps.forEach(function (g) {
+      gl.appendChild(el("li", fmt(g.area_m2 / 1e6, 3) + " km² enclosed by territories but in none"));
+    });
+    if (!data.gaps.length) {
+      gl.appendChild(el("li", "None."));
+    }
+  }
+
+  function drawDiagnostics(data) {
+    overlapsLayer.clearLayers();
+    gapsLayer.clearLayers();
+    data.overlaps.forEach(function (o) {
+      L.geoJSON(o.geometry, {
+        style: { color: "#dc2626", weight: 2, dashArray: "4 3", fillColor: "#dc2626", fillOpacity: 0.45 },
+        interactive: false,
+      }).addTo(overlapsLayer);
+    });
+    data.gaps.forEach(function (g) {
+      L.geoJSON(g.geometry, {
+        style: { color: "#111827", weight: 2, dashArray: "2 4", fillColor: "#fbbf24", fillOpacity: 0.5 },
+        interactive: false,
+      }).addTo(gapsLayer);
+    });
+  }
+
+  function loadUnassigned() {
+    if (!config.editable) {
+      return Promise.resolve();
+    }
+    return fetch(config.unassignedUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        return r.json();
+      })
+      .then(function (d) {
+        unassignedLayer.clearLayers();
+        for (var i = 0; i < d.count; i++) {
+          var dot = L.circleMarker([d.lat[i], d.lon[i]], {
+            radius: 5, color: "#fff", weight: 1, fillColor: "#6b7280", fillOpacity: 0.9,
+            className: "unassigned-dot",
+          });
+          dot.bindTooltip(document.createTextNode(d.name[i]));
+          dot.addTo(unassignedLayer);
+        }
+      });
+  }
+
+  function reload() {
+    setStatus("Loading territories…", "loading");
+    return fetch(config.dataUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) {
+        if (!r.ok) {
+          throw new Error("HTTP " + r.status);
+        }
+        return r.json();
+      })
+      .then(function (data) {
+        editable.clearLayers();
+        byId = {};
+        data.territories.features.forEach(addTerritory);
+        fillTable(data);
+        drawDiagnostics(data);
+        overlapsLayer.bringToFront();
+        select(selectedId);
+        return loadUnassigned().then(function () {
+          setStatus(data.territories.features.length + " territories", "ready");
+        });
+      })
+      .catch(function (err) {
+        setStatus("Could not load territories (" + err.message + ").", "error");
+      });
+  }
+
+  // --- drawing ------------------------------------------------------------------------------
+  function clearPending() {
+    if (pending) {
+      map.removeLayer(pending.layer);
+      editable.removeLayer(pending.layer);
+    }
+    pending = null;
+    $("pending-panel").hidden = true;
+  }
+
+  function updatePendingButtons() {
+    if (!pending) {
+      return;
+    }
+    var line = pending.type === "polyline";
+    $("pending-create").hidden = line;
+    var split = $("pending-split");
+    split.hidden = !(selectedId && byId[selectedId]);
+    if (!split.hidden) {
+      text(split, "Split " + byId[selectedId].props.name + " with it");
+    }
+  }
+
+  if (config.editable && L.Draw) {
+    map.on(L.Draw.Event.CREATED, function (e) {
+      // folium's handler already put the layer into the editable group: keep it apart.
+      editable.removeLayer(e.layer);
+      clearPending();
+      pending = { layer: e.layer, type: e.layerType, geometry: e.layer.toGeoJSON().geometry };
+      e.layer.addTo(map);
+      $("pending-panel").hidden = false;
+      $("pending-name").value = "";
+      var countEl = $("pending-count");
+      if (e.layerType === "polyline") {
+        text(countEl, "A line: select a territory it crosses, then split it.");
+      } else {
+        text(countEl, "Counting accounts…");
+        request(config.countUrl, { geometry: pending.geometry })
+          .then(function (d) {
+            text(countEl, d.accounts + " account(s) inside.");
+            countEl.setAttribute("data-accounts", String(d.accounts));
+          })
+          .catch(function (err) {
+            text(countEl, err.message);
+          });
+      }
+      updatePendingButtons();
+      (e.layerType === "polyline" ? $("pending-discard") : $("pending-name")).focus();
+    });
+
+    map.on(L.Draw.Event.EDITED, function (e) {
+      var posts = [];
+      e.layers.eachLayer(function (layer) {
+        if (layer.territoryId) {
+          posts.push(request(territoryUrl(layer.territoryId, "geometry"), { geometry: layer.toGeoJSON().geometry }));
+        }
+      });
+      if (posts.length) {
+        run(Promise.all(posts).then(function (all) {
+          var last = all[all.length - 1];
+          return {
+            summary: all.map(function (d) { return d.summary; }).join("; "),
+            moved: all.reduce(function (n, d) { return n + d.moved; }, 0),
+            notes: [].concat.apply([], all.map(function (d) { return d.notes; })),
+            undo_url: all.length === 1 ? last.undo_url : null,
+          };
+        }), changed, true);
+      }
+    });
+
+    map.on(L.Draw.Event.DELETED, function (e) {
+      var posts = [];
+      e.layers.eachLayer(function (layer) {
+        if (layer.territoryId) {
+          posts.push(request(territoryUrl(layer.territoryId, "delete")));
+        }
+      });
+      if (posts.length) {
+        selectedId = null;
+        run(Promise.all(posts).then(function (all) {
+          return {
+            summary: all.map(function (d) { return d.summary; }).join("; "),
+            moved: all.reduce(function (n, d) { return n + d.moved; }, 0),
+            notes: [],
+            undo_url: all.length === 1 ? all[0].undo_url : null,
+          };
+        }), changed, true);
+      }
+    });
+
+    $("pending-save").addEventListener("click", function () {
+      if (!pending) {
+        return;
+      }
+      run(request(config.createUrl, {
+        name: $("pending-name").value,
+        geometry: pending.geometry,
+        carve: $("pending-carve").checked,
+      }), changed, false);
+    });
+    $("pending-split").addEventListener("click", function () {
+      if (!pending || !selectedId) {
+        return;
+      }
+      run(request(territoryUrl(selectedId, "split"), { cutter: pending.geometry, name: $("pending-name").value || null }),
+        changed, false);
+    });
+    $("pending-discard").addEventListener("click", clearPending);
+
+    $("selected-save").addEventListener("click", function () {
+      run(request(territoryUrl(selectedId, "properties"), {
+        name: $("selected-rename").value,
+        color: $("selected-color").value,
+        priority: $("selected-priority").value,
+      }), changed, true);
+    });
+    $("selected-reps-save").addEventListener("click", function () {
+      var ids = [];
+      $("selected-reps").querySelectorAll("input:checked").forEach(function (n) {
+        ids.push(Number(n.value));
+      });
+      run(request(territoryUrl(selectedId, "reps"), { rep_ids: ids }), changed, true);
+    });
+    $("selected-delete").addEventListener("click", function () {
+      var id = selectedId;
+      selectedId = null;
+      run(request(territoryUrl(id, "delete")), changed, true);
+    });
+  }
+
+  map.on("click", function () {
+    if (!pending && !busy && selectedId !== null) {
+      select(null);
+    }
+  });
+
+  reload();
+  window.geocrmTerritoryEditor = { map: map, reload: reload, select: select };
+})();

@@ -1,0 +1,144 @@
+"""The editor's and previews' folium maps: plain values in, ``folium.Map`` out, no queries.
+
+The editor map carries no territory data: ``territory_editor.js`` loads it from the data
+endpoint into the Draw plugin's editable group, so that it can reload after every change
+without a page load. folium's Draw plugin points at a CDN by default; here each instance
+gets its own ``default_js``/``default_css`` lists with the app's vendored Leaflet.draw
+(never the class-level lists, which every map in the process shares).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+from branca.element import MacroElement
+from folium.plugins import Draw
+from jinja2 import Template
+
+from geocrm.maps.build import MAX_ZOOM, PageMap, Tiles
+
+
+@dataclass(frozen=True)
+class EditorAssets:
+    """The app's URLs for Leaflet and Leaflet.draw (never a CDN)."""
+
+    leaflet_js: str
+    leaflet_css: str
+    draw_js: str
+    draw_css: str
+
+
+class _Publish(MacroElement):
+    """Publish the map and the editable group under stable names for the page script."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.geocrmEditorMap = {{ this.map_name }};
+        window.geocrmEditableGroup = {{ this.group_name }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, map_name: str, group_name: str) -> None:
+        super().__init__()
+        self._name = "EditorRegistry"
+        self.map_name = map_name
+        self.group_name = group_name
+
+
+def _base(bounds: tuple[tuple[float, float], tuple[float, float]], assets: EditorAssets,
+          tiles: Tiles) -> PageMap:
+    m = PageMap(location=None, tiles=None, control_scale=True)
+    m.options["maxZoom"] = MAX_ZOOM
+    m.default_js = [("leaflet", assets.leaflet_js)]
+    m.default_css = [("leaflet_css", assets.leaflet_css)]
+    if tiles.url:
+        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="Map",
+                         control=False, max_zoom=MAX_ZOOM).add_to(m)
+    m.fit_bounds([list(bounds[0]), list(bounds[1])])
+    return m
+
+
+def build_editor_map(
+    bounds: tuple[tuple[float, float], tuple[float, float]],
+    *,
+    assets: EditorAssets,
+    tiles: Tiles,
+    editable: bool,
+) -> folium.Map:
+    """An empty map with the Draw toolbar (when the user may edit) and an editable group.
+
+    Drawing tools: polygon and rectangle (new territories, or a polygon cut), polyline
+    (a split line). Self-intersecting rings are allowed while drawing on purpose: the
+    server validates on save, repairs with ``make_valid`` and says what it did.
+    """
+    m = _base(bounds, assets, tiles)
+    group = folium.FeatureGroup(name="Territories", control=False).add_to(m)
+    if editable:
+        draw = Draw(
+            feature_group=group,
+            position="topleft",
+            show_geometry_on_click=False,
+            draw_options={
+                "polygon": {"allowIntersection": True, "showArea": False,
+                            "shapeOptions": {"color": "#111827", "weight": 2}},
+                "rectangle": {"showArea": False,
+                              "shapeOptions": {"color": "#111827", "weight": 2}},
+                "polyline": {"shapeOptions": {"color": "#b91c1c", "weight": 3}},
+                "circle": False, "marker": False, "circlemarker": False,
+            },
+            edit_options={"poly": {"allowIntersection": True}},
+        )
+        draw.default_js = [("leaflet_draw_js", assets.draw_js)]
+        draw.default_css = [("leaflet_draw_css", assets.draw_css)]
+        draw.add_to(m)
+    _Publish(m.get_name(), group.get_name()).add_to(m)
+    return m
+
+
+@dataclass(frozen=True)
+class PreviewLayer:
+    """Polygons to show on a preview map: a GeoJSON collection and a style."""
+
+    name: str
+    geojson: dict[str, Any]
+    color: str
+    dashed: bool = False
+    fill_opacity: float = 0.2
+
+
+def build_preview_map(
+    layers: Sequence[PreviewLayer],
+    bounds: tuple[tuple[float, float], tuple[float, float]],
+    *,
+    assets: EditorAssets,
+    tiles: Tiles,
+) -> folium.Map:
+    """Read-only layers (import preview, balance before/after) with a layer switch.
+
+    Feature colours come from each feature's ``color`` property when it has one (checked
+    ``#rrggbb`` by the service); layer names are escaped for the layer control.
+    """
+    m = _base(bounds, assets, tiles)
+    for layer in layers:
+        base = {"color": layer.color, "weight": 2, "fillColor": layer.color,
+                "fillOpacity": layer.fill_opacity}
+        if layer.dashed:
+            base["dashArray"] = "6 4"
+
+        def style(feature: dict[str, Any], base: dict[str, Any] = base) -> dict[str, Any]:
+            colour = feature.get("properties", {}).get("color")
+            return {**base, "color": colour, "fillColor": colour} if colour else base
+
+        group = folium.FeatureGroup(name=html.escape(layer.name), show=True)
+        folium.GeoJson(layer.geojson, style_function=style, highlight_function=None,
+                       embed=True).add_to(group)
+        group.add_to(m)
+    if layers:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    return m
