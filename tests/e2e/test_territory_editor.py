@@ -1,0 +1,135 @@
+"""The territory editor in a real browser: draw a polygon by mouse, save, see it counted.
+
+This module runs its own live server (same recipe and seed as ``tests/e2e/conftest.py``)
+because it changes territories and accounts, which the other browser tests count on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from geocrm import create_app
+from geocrm.extensions import db
+from geocrm.models import Account, AssignmentHistory, Territory, User
+from tests.e2e.conftest import CLUSTER_SIZE, ExternalRequests, LiveServer, seed_live_world
+
+# Around the West cluster: its accounts sit at lat 60.175–60.1765, lon 24.925–24.926.
+VERTICES = [(60.1735, 24.9225), (60.1735, 24.9285), (60.1785, 24.9285), (60.1785, 24.9225)]
+
+
+@pytest.fixture(scope="module")
+def editor_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A private live app on a SQLite file, seeded like the shared one."""
+    path = tmp_path_factory.mktemp("editor") / "geocrm.sqlite"
+    app = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+        "SECRET_KEY": "e2e-editor", "WTF_CSRF_ENABLED": True, "GEOCRM_TILE_URL": "",
+        "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000", "SERVER_NAME": None,
+    })
+    with app.app_context():
+        db.create_all()
+        world = seed_live_world()
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-editor", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{server.server_port}", world)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def editor_page(browser: Browser, editor_server: LiveServer,
+                external_requests: ExternalRequests) -> Iterator[Page]:
+    context = browser.new_context(base_url=editor_server.url, viewport={"width": 1280,
+                                                                        "height": 900})
+    external_requests.guard(context)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+    assert errors == []
+
+
+def pixel(page: Page, lat: float, lon: float) -> tuple[float, float]:
+    """Page coordinates of a map position."""
+    point: dict[str, Any] = page.evaluate(
+        "([lat, lon]) => geocrmEditorMap.latLngToContainerPoint([lat, lon])", [lat, lon])
+    box = page.locator("#editor-map .folium-map").bounding_box()
+    assert box is not None
+    return box["x"] + point["x"], box["y"] + point["y"]
+
+
+@pytest.mark.browser
+def test_manager_draws_a_polygon_by_mouse_and_its_accounts_are_reassigned(
+    editor_page: Page,
+    editor_server: LiveServer,
+    login: Callable[[Page, str], None],
+    external_requests: ExternalRequests,
+) -> None:
+    """Click the polygon tool, click four corners round the West cluster, close the ring on
+    the first vertex, name and save it: the panel counts the cluster's accounts before and
+    after saving, and the database has them in the new territory with an open history row
+    naming the manager, cut out of West."""
+    page = editor_page
+    login(page, "manager@example.com")
+    page.goto("/territories/")
+    expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#stats-table tbody tr")).to_have_count(2)
+    # Zoom to the cluster so the shape is big enough to click precisely.
+    page.evaluate("geocrmEditorMap.setView([60.176, 24.9255], 15, {animate: false})")
+
+    page.click(".leaflet-draw-draw-polygon")
+    for lat, lon in VERTICES:
+        x, y = pixel(page, lat, lon)
+        page.mouse.click(x, y)
+        page.wait_for_timeout(80)  # Leaflet.draw ignores clicks it reads as a double click
+    x, y = pixel(page, *VERTICES[0])
+    page.mouse.click(x, y)  # back on the first vertex: closes the polygon
+
+    count = page.locator("#pending-count")
+    expect(count).to_have_attribute("data-accounts", str(CLUSTER_SIZE))
+    page.fill("#pending-name", "Cluster block")
+    page.click("#pending-save")
+
+    expect(page.locator("#result-text")).to_contain_text(
+        f"created 'Cluster block' — {CLUSTER_SIZE} account(s) re-assigned")
+    expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#selected-name")).to_have_text("Cluster block")
+    expect(page.locator('#selected-stats dd[data-stat="accounts"]')).to_have_text(
+        str(CLUSTER_SIZE))
+    row = page.locator("#stats-table tbody tr", has_text="Cluster block")
+    expect(row.locator('td[data-col="accounts"]')).to_have_text(str(CLUSTER_SIZE))
+    expect(page.locator("#stats-table tbody tr", has_text="West").locator(
+        'td[data-col="accounts"]')).to_have_text("2")
+
+    app = editor_server.app
+    with app.app_context():
+        new = db.session.scalar(select(Territory).where(Territory.name == "Cluster block"))
+        manager = db.session.scalar(select(User).where(User.email == "manager@example.com"))
+        assert new is not None and new.manager_id == manager.id
+        shops = db.session.scalars(select(Account).where(Account.name.like("West Shop %"))).all()
+        assert len(shops) == CLUSTER_SIZE
+        assert {a.territory_id for a in shops} == {new.id}
+        west = db.session.scalar(select(Territory).where(Territory.name == "West"))
+        assert len(west.geom.interiors) == 1  # the new block was cut out of West
+        open_rows = db.session.scalars(select(AssignmentHistory).where(
+            AssignmentHistory.account_id.in_([a.id for a in shops]),
+            AssignmentHistory.until.is_(None))).all()
+        assert len(open_rows) == CLUSTER_SIZE
+        assert {(h.territory_id, h.changed_by_id) for h in open_rows} == {(new.id, manager.id)}
+        db.session.remove()
+    assert external_requests.urls == []
