@@ -79,6 +79,9 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_LOGIN_WINDOW_SECONDS": int(env.get("GEOCRM_LOGIN_WINDOW_SECONDS", "900")),
         "GEOCRM_GEOFENCE_METERS": float(env.get("GEOCRM_GEOFENCE_METERS", "150")),
         "GEOCRM_REDIS_URL": env.get("GEOCRM_REDIS_URL", ""),
+        # Planning: the company's time zone (plans are in local time) and the RQ queue name.
+        "GEOCRM_TIMEZONE": env.get("GEOCRM_TIMEZONE", "UTC"),
+        "GEOCRM_RQ_QUEUE": env.get("GEOCRM_RQ_QUEUE", "geocrm"),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""

@@ -2,16 +2,325 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from geocrm import jobs
+from geocrm.access import roles_required
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.maps.build import MapAssets, Tiles, render_parts
+from geocrm.models import Account, PlanStatus, Role
+from geocrm.planning import exports, services
+from geocrm.planning.maps import LeftOut, MapStop, RouteLayer, build_route_map
 
-bp = Blueprint("planning", __name__, url_prefix="/planning")
+bp = Blueprint(
+    "planning", __name__, url_prefix="/planning", static_folder="static",
+    static_url_path="/static",
+)
+PLANNERS = services.PLANNER_ROLES
 
 
+def _assets() -> MapAssets:
+    def static(path: str) -> str:
+        return url_for("static", filename=f"vendor/{path}")
+
+    return MapAssets(
+        leaflet_js=static("leaflet/leaflet.js"),
+        leaflet_css=static("leaflet/leaflet.css"),
+        markercluster_js=static("leaflet.markercluster/leaflet.markercluster.js"),
+        markercluster_css=static("leaflet.markercluster/MarkerCluster.css"),
+        markercluster_default_css=static("leaflet.markercluster/MarkerCluster.Default.css"),
+    )
+
+
+def _tiles() -> Tiles:
+    return Tiles(current_app.config.get("GEOCRM_TILE_URL") or "",
+                 current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "")
+
+
+def _route_map(plans: list[services.PlanView], left_out: list[LeftOut]) -> Any:
+    layers = [
+        RouteLayer(
+            key=f"plan-{p.id}",
+            label=f"{p.rep_name} · {p.day:%a %d %b}",
+            colour=p.colour,
+            home=p.home,
+            stops=[MapStop(s.seq, s.lat, s.lon, s.name,
+                           f"{services.hhmm(s.start)}–{services.hhmm(s.departure)}",
+                           s.pinned, s.status) for s in p.stops],
+        )
+        for p in plans
+    ]
+    return render_parts(build_route_map(layers, left_out, assets=_assets(), tiles=_tiles()))
+
+
+# -- the planner page -----------------------------------------------------------------------
+@bp.route("/")
+@login_required
+def index() -> Any:
+    """Planner form and recent runs (reps are sent to their own routes)."""
+    if current_user.role == Role.REP:
+        return redirect(url_for("planning.my"))
+    if current_user.role not in PLANNERS:
+        return redirect(url_for("main.home"))
+    return _form_page()
+
+
+def _form_page(error: ValidationError | None = None, status: int = 200) -> Any:
+    tomorrow = services.local_now(services.local_zone()).date() + timedelta(days=1)
+    runs = list(db.session.scalars(
+        services.visible_runs(current_user).order_by(services.PlanRun.id.desc()).limit(15)))
+    form = request.form if request.method == "POST" else None
+    return render_template(
+        "planning/index.html",
+        reps=services.plannable_reps(current_user),
+        territories=services.territory_choices(current_user),
+        segments=services.segment_choices(current_user),
+        segments_available=services.segment_lookup() is not None,
+        runs=runs,
+        default_date=tomorrow.isoformat(),
+        form=form,
+        error=error,
+    ), status
+
+
+@bp.route("/runs", methods=["POST"])
+@roles_required(*PLANNERS)
+def create_run() -> Any:
+    """Check the request, freeze it into a run, start the planning job."""
+    try:
+        req = services.parse_plan_request(request.form, current_user)
+        run = services.start_run(current_user, req)
+    except ValidationError as err:
+        db.session.rollback()
+        return _form_page(err, 422)
+    return redirect(url_for("planning.run", run_id=run.id))
+
+
+@bp.route("/runs/<int:run_id>")
+@roles_required(*PLANNERS)
+def run(run_id: int) -> Any:
+    """Progress while the job runs; then the map, timelines, unassigned list and tweaks."""
+    plan_run = services.get_run_or_404(run_id, current_user)
+    job = plan_run.job
+    if job is None or not job.finished or job.status.value == "failed":
+        return render_template("planning/progress.html", run=plan_run, job=job)
+    plans = services.run_plan_views(plan_run)
+    result = plan_run.result or {}
+    unassigned = result.get("unassigned", [])
+    located = {a.id: a for a in db.session.scalars(
+        select(Account).where(Account.id.in_([u["account_id"] for u in unassigned])))}
+    left_out = [LeftOut(float(located[u["account_id"]].lat), float(located[u["account_id"]].lon),
+                        u["name"], u["text"])
+                for u in unassigned if u["account_id"] in located]
+    days = sorted({p.day for p in plans}) or [plan_run.start_date]
+    reps = services.run_reps(plan_run)
+    calendar = {(p.day, p.rep_id): p for p in plans}
+    return render_template(
+        "planning/run.html",
+        run=plan_run,
+        job=job,
+        plans=plans,
+        timelines={p.id: services.timeline(p) for p in plans},
+        unassigned=unassigned,
+        notes=result.get("notes", []),
+        day_summaries=result.get("days", []),
+        parts=_route_map(plans, left_out),
+        reps=reps,
+        days=days,
+        calendar=calendar,
+        editable=plan_run.status == PlanStatus.DRAFT,
+        hhmm=services.hhmm,
+    )
+
+
+@bp.route("/runs/<int:run_id>/rerun", methods=["POST"])
+@roles_required(*PLANNERS)
+def rerun(run_id: int) -> Any:
+    """Plan again, keeping pinned stops with their rep and day."""
+    plan_run = services.get_run_or_404(run_id, current_user)
+    services.rerun(plan_run, current_user)
+    flash("Re-planning with your pins…", "info")
+    return redirect(url_for("planning.run", run_id=run_id))
+
+
+@bp.route("/runs/<int:run_id>/publish", methods=["POST"])
+@roles_required(*PLANNERS)
+def publish(run_id: int) -> Any:
+    """Publish the run's plans to the reps' phones."""
+    plan_run = services.get_run_or_404(run_id, current_user)
+    count = services.publish(plan_run)
+    flash(f"Published {count} plan{'s' if count != 1 else ''} to the reps.", "info")
+    return redirect(url_for("planning.run", run_id=run_id))
+
+
+@bp.route("/runs/<int:run_id>/assign", methods=["POST"])
+@roles_required(*PLANNERS)
+def assign(run_id: int) -> Any:
+    """Put a left-out account on a rep's day by hand (pinned)."""
+    plan_run = services.get_run_or_404(run_id, current_user)
+    try:
+        account_id = int(request.form.get("account_id", ""))
+        rep_id, day = request.form.get("target", ":").split(":", 1)
+        services.assign_unassigned(plan_run, account_id, int(rep_id), date.fromisoformat(day))
+    except ValueError as exc:
+        raise ValidationError("target", "choose a rep and a day") from exc
+    return redirect(url_for("planning.run", run_id=run_id, _anchor="unassigned"))
+
+
+@bp.route("/stops/<int:stop_id>/move", methods=["POST"])
+@roles_required(*PLANNERS)
+def move_stop(stop_id: int) -> Any:
+    """Move a stop one place up or down in its rep's day."""
+    stop = services.get_stop_for_edit(stop_id, current_user)
+    run_id, plan_id = stop.plan.run_id, stop.plan_id
+    warnings = services.move_stop(stop, request.form.get("direction", ""))
+    for w in warnings:
+        flash(w, "error")
+    return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{plan_id}"))
+
+
+@bp.route("/stops/<int:stop_id>/reassign", methods=["POST"])
+@roles_required(*PLANNERS)
+def reassign_stop(stop_id: int) -> Any:
+    """Move a stop to another rep's plan of the same day (it becomes pinned there)."""
+    stop = services.get_stop_for_edit(stop_id, current_user)
+    run_id = stop.plan.run_id
+    try:
+        rep_id = int(request.form.get("rep_id", ""))
+    except ValueError as exc:
+        raise ValidationError("rep_id", "choose a rep") from exc
+    new = services.reassign_stop(stop, rep_id)
+    return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{new.plan_id}"))
+
+
+@bp.route("/stops/<int:stop_id>/pin", methods=["POST"])
+@roles_required(*PLANNERS)
+def pin_stop(stop_id: int) -> Any:
+    """Pin (or unpin) a stop to its rep and day for the next re-run."""
+    stop = services.get_stop_for_edit(stop_id, current_user)
+    services.toggle_pin(stop)
+    return redirect(url_for("planning.run", run_id=stop.plan.run_id,
+                            _anchor=f"plan-{stop.plan_id}"))
+
+
+# -- one plan: reps and planners ------------------------------------------------------------
+@bp.route("/my")
+@login_required
+def my() -> Any:
+    """A rep's published routes from today on."""
+    plans = services.my_plans(current_user)
+    return render_template("planning/my.html", plans=plans)
+
+
+@bp.route("/plans/<int:plan_id>")
+@login_required
+def plan(plan_id: int) -> Any:
+    """One rep's day: map, timeline, stops, navigation links, exports, re-plan."""
+    route_plan = services.get_plan_or_404(plan_id, current_user)
+    colours = services.rep_colours(route_plan.run) if route_plan.run else {}
+    view = services.plan_view(route_plan, colours.get(route_plan.rep_id, services.PALETTE[0]),
+                              services.local_zone())
+    points = exports.route_points(view)
+    return render_template(
+        "planning/plan.html",
+        plan=view,
+        record=route_plan,
+        timeline=services.timeline(view),
+        parts=_route_map([view], []),
+        google=exports.google_links(points),
+        apple=exports.apple_links(points),
+        waze=exports.waze_links(points),
+        stop_names=[s.name for s in view.stops] + ["Home"],
+        can_replan=services.can_replan(route_plan, current_user),
+        hhmm=services.hhmm,
+    )
+
+
+@bp.route("/plans/<int:plan_id>/route.ics")
+@login_required
+def plan_ics(plan_id: int) -> Any:
+    """The day as an iCalendar file (one event per stop)."""
+    route_plan = services.get_plan_or_404(plan_id, current_user)
+    view = services.plan_view(route_plan, "", services.local_zone())
+    body = exports.plans_ics([view], services.local_zone(), domain=request.host.split(":")[0],
+                             calendar_name=f"{view.rep_name} {view.day.isoformat()}")
+    return _download(body, "text/calendar; charset=utf-8",
+                     exports.export_filename(view.rep_name, view.day, "ics"))
+
+
+@bp.route("/plans/<int:plan_id>/route.csv")
+@login_required
+def plan_csv(plan_id: int) -> Any:
+    """The day's stops as CSV."""
+    route_plan = services.get_plan_or_404(plan_id, current_user)
+    view = services.plan_view(route_plan, "", services.local_zone())
+    return _download(exports.plans_csv([view]), "text/csv; charset=utf-8",
+                     exports.export_filename(view.rep_name, view.day, "csv"))
+
+
+@bp.route("/runs/<int:run_id>/reps/<int:rep_id>/route.ics")
+@roles_required(*PLANNERS)
+def run_rep_ics(run_id: int, rep_id: int) -> Any:
+    """Every day of a run for one rep, as one calendar."""
+    plan_run = services.get_run_or_404(run_id, current_user)
+    views = [p for p in services.run_plan_views(plan_run) if p.rep_id == rep_id]
+    if not views:
+        raise services.NotFoundError(f"No plans for rep {rep_id} in this run.")
+    body = exports.plans_ics(views, services.local_zone(), domain=request.host.split(":")[0],
+                             calendar_name=f"{views[0].rep_name} routes")
+    return _download(body, "text/calendar; charset=utf-8",
+                     exports.export_filename(views[0].rep_name, views[0].day, "ics"))
+
+
+@bp.route("/runs/<int:run_id>/route.csv")
+@roles_required(*PLANNERS)
+def run_csv(run_id: int) -> Any:
+    """Every stop of the run as CSV."""
+    plan_run = services.get_run_or_404(run_id, current_user)
+    return _download(exports.plans_csv(services.run_plan_views(plan_run)),
+                     "text/csv; charset=utf-8", f"plan-run-{plan_run.id}.csv")
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype.split(";")[0])
+    response.headers["Content-Type"] = mimetype
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/plans/<int:plan_id>/replan", methods=["POST"])
+@login_required
+def replan(plan_id: int) -> Any:
+    """Re-plan the rest of a published day from where the rep is now."""
+    route_plan = services.get_plan_or_404(plan_id, current_user)
+    if not services.can_replan(route_plan, current_user):
+        raise services.NotFoundError(f"No plan {plan_id}.")
+    position = services.parse_position(request.form)
+    at = services.parse_clock(request.form.get("at"))
+    summary = services.replan_day(route_plan, position=position, at_s=at)
+    for line in summary:
+        flash(line, "info")
+    return redirect(url_for("planning.plan", plan_id=plan_id))
+
+
+# -- jobs -------------------------------------------------------------------------------------
 @bp.route("/jobs/<int:job_id>")
 @login_required
 def job_status(job_id: int) -> Any:

@@ -1,0 +1,185 @@
+"""Plan exports: navigation links, an iCalendar file per rep, CSV.
+
+Navigation apps cap how much of a route fits in one link, so a day is split into legs
+(checked against each provider's documentation, 2026):
+
+* **Google Maps** (Maps URLs, ``/maps/dir/?api=1``): origin, destination and at most
+  **9 waypoints** per URL (the documented limit; some mobile browsers take fewer, the app
+  takes 9). A leg therefore covers 10 new points and the next leg starts where it ended.
+* **Apple Maps** (Map Links, ``maps.apple.com/?saddr=&daddr=``): directions between **two
+  points**; one link per leg of the chain home → stop 1 → … → home.
+* **Waze** (``waze.com/ul?ll=…&navigate=yes``): **one destination**, from wherever the phone
+  is; one link per stop, and one back home.
+
+The iCalendar output follows RFC 5545: CRLF line ends, lines folded at 75 octets (never
+inside a UTF-8 character), TEXT values escaped (backslash, ``;``, ``,``, newlines), a stable
+UID per stop, DTSTAMP, and times in UTC (``Z``), which every calendar converts to the
+reader's zone without needing a VTIMEZONE block.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from geocrm.planning.services import PlanView, hhmm, to_utc
+
+GOOGLE_MAX_WAYPOINTS = 9
+Point = tuple[float, float]
+
+
+def _ll(p: Point) -> str:
+    return f"{p[0]:.6f},{p[1]:.6f}"
+
+
+def route_points(plan: PlanView) -> list[Point]:
+    """Home, every stop in order, home again."""
+    return [plan.home] + [(s.lat, s.lon) for s in plan.stops] + [plan.home]
+
+
+def split_legs(points: Sequence[Point], max_points: int) -> list[list[Point]]:
+    """Consecutive chunks of at most ``max_points``, each starting where the last ended."""
+    if max_points < 2:
+        raise ValueError("a leg needs at least an origin and a destination")
+    if len(points) < 2:
+        return []
+    legs = []
+    i = 0
+    while i < len(points) - 1:
+        leg = list(points[i : i + max_points])
+        legs.append(leg)
+        i += len(leg) - 1
+    return legs
+
+
+def google_links(points: Sequence[Point], max_waypoints: int = GOOGLE_MAX_WAYPOINTS) -> list[str]:
+    """Google Maps directions URLs covering the whole chain, ``max_waypoints`` per URL."""
+    links = []
+    for leg in split_legs(points, max_waypoints + 2):
+        query = {"api": "1", "origin": _ll(leg[0]), "destination": _ll(leg[-1]),
+                 "travelmode": "driving"}
+        if len(leg) > 2:
+            query["waypoints"] = "|".join(_ll(p) for p in leg[1:-1])
+        links.append("https://www.google.com/maps/dir/?" + urlencode(query, safe=","))
+    return links
+
+
+def apple_links(points: Sequence[Point]) -> list[str]:
+    """Apple Maps driving directions, one link per leg (the scheme takes two points)."""
+    return [
+        "https://maps.apple.com/?" + urlencode(
+            {"saddr": _ll(a), "daddr": _ll(b), "dirflg": "d"}, safe=",")
+        for a, b in split_legs(points, 2)
+    ]
+
+
+def waze_links(points: Sequence[Point]) -> list[str]:
+    """Waze navigation to each point after the first (Waze starts from the phone's position)."""
+    return ["https://waze.com/ul?" + urlencode({"ll": _ll(p), "navigate": "yes"}, safe=",")
+            for p in points[1:]]
+
+
+# -- iCalendar ---------------------------------------------------------------------------------
+def ics_escape(text: str) -> str:
+    """RFC 5545 TEXT escaping (section 3.3.11)."""
+    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
+
+
+def fold(line: str, limit: int = 75) -> str:
+    """Fold a content line into CRLF-joined pieces of at most ``limit`` octets (3.1)."""
+    data = line.encode("utf-8")
+    if len(data) <= limit:
+        return line
+    pieces: list[str] = []
+    start = 0
+    room = limit
+    while start < len(data):
+        end = min(len(data), start + room)
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a character
+            end -= 1
+        pieces.append(data[start:end].decode("utf-8"))
+        start = end
+        room = limit - 1  # continuation lines begin with one space
+    return "\r\n ".join(pieces)
+
+
+def _utc_stamp(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%SZ")
+
+
+def plans_ics(plans: Sequence[PlanView], tz: ZoneInfo, *, domain: str,
+              now: datetime | None = None, calendar_name: str = "Route plan") -> str:
+    """One VCALENDAR with a VEVENT per stop of ``plans`` (a rep's day or days)."""
+    stamp = _utc_stamp(now or datetime.now(UTC).replace(tzinfo=None))
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//GeoCRM//Route plans//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{ics_escape(calendar_name)}",
+    ]
+    for plan in plans:
+        for s in plan.stops:
+            if s.start is None or s.departure is None:
+                continue
+            begin = to_utc(plan.day, s.start, tz)
+            end = to_utc(plan.day, max(s.departure, s.start), tz)
+            description = [f"Stop {s.seq} of {len(plan.stops)} for {plan.rep_name}",
+                           f"Arrive {hhmm(s.arrival)}, visit {hhmm(s.start)}–{hhmm(s.departure)}"]
+            if s.pinned:
+                description.append("Pinned by the planner")
+            lines += [
+                "BEGIN:VEVENT",
+                f"UID:geocrm-plan{plan.id}-stop{s.id}@{domain}",
+                f"DTSTAMP:{stamp}",
+                f"DTSTART:{_utc_stamp(begin)}",
+                f"DTEND:{_utc_stamp(end)}",
+                f"SUMMARY:{ics_escape(f'{s.seq}. {s.name}')}",
+                f"LOCATION:{ics_escape(s.address or s.name)}",
+                f"GEO:{s.lat:.6f};{s.lon:.6f}",
+                f"DESCRIPTION:{ics_escape(chr(10).join(description))}",
+                "STATUS:CONFIRMED",
+                "TRANSP:OPAQUE",
+                "END:VEVENT",
+            ]
+    lines.append("END:VCALENDAR")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+# -- CSV ---------------------------------------------------------------------------------------
+CSV_HEADER = ["date", "rep", "seq", "account_id", "account", "address", "lat", "lon",
+              "arrival", "start", "departure", "wait_min", "travel_min", "distance_km",
+              "pinned", "status"]
+
+
+def _cell(value: object) -> object:
+    """Neutralise spreadsheet formulas in user text (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def plans_csv(plans: Sequence[PlanView]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for plan in plans:
+        for s in plan.stops:
+            writer.writerow([_cell(v) for v in (
+                plan.day.isoformat(), plan.rep_name, s.seq, s.account_id, s.name, s.address,
+                f"{s.lat:.6f}", f"{s.lon:.6f}", hhmm(s.arrival), hhmm(s.start),
+                hhmm(s.departure), round(s.wait_s / 60), round(s.travel_s / 60),
+                f"{s.distance_m / 1000:.2f}", "yes" if s.pinned else "no", s.status,
+            )])
+    return out.getvalue()
+
+
+def export_filename(rep_name: str, day: date, ext: str) -> str:
+    safe = "".join(c if c.isalnum() else "-" for c in rep_name).strip("-").lower() or "rep"
+    return f"route-{safe}-{day.isoformat()}.{ext}"

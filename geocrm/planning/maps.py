@@ -1,0 +1,158 @@
+"""The route map: plain plan data in, ``folium.Map`` out (no request, no query).
+
+One layer per rep and day: a polyline home → stops → home in the rep's colour and a
+numbered marker per stop; the visits left out are grey markers. Leaflet comes from the
+app's own static files (the map instance gets its own asset lists, as in
+``geocrm.maps.build``), and every name put into a popup, tooltip or layer label is
+HTML-escaped here, because Leaflet inserts those strings as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+from branca.element import MacroElement
+from jinja2 import Template
+
+from geocrm.maps.build import MAX_ZOOM, MapAssets, Tiles, _PageMap
+
+UNASSIGNED_COLOUR = "#6b7280"
+
+
+@dataclass(frozen=True)
+class MapStop:
+    seq: int
+    lat: float
+    lon: float
+    name: str
+    times: str  # "09:12–09:42", already formatted
+    pinned: bool = False
+    status: str = "planned"
+
+
+@dataclass(frozen=True)
+class RouteLayer:
+    key: str  # "plan-<id>", a stable id for the page's script and tests
+    label: str  # rep name and day
+    colour: str  # "#rrggbb", from the app's palette
+    home: tuple[float, float]
+    stops: Sequence[MapStop]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    lat: float
+    lon: float
+    name: str
+    reason: str
+
+
+def _stop_icon(seq: int, colour: str, pinned: bool, status: str) -> folium.DivIcon:
+    classes = "route-stop" + (" route-stop-pinned" if pinned else "")
+    classes += f" route-stop-{status}" if status in ("visited", "skipped") else ""
+    return folium.DivIcon(
+        html=f'<span class="{classes}" style="background:{colour}">{int(seq)}</span>',
+        icon_size=(26, 26),
+        icon_anchor=(13, 13),
+        class_name="route-stop-icon",
+    )
+
+
+class _RouteRegistry(MacroElement):
+    """Publish the map and its route layers as ``window.geocrmRouteMap`` for scripts/tests."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.geocrmRouteMap = {map: {{ this.map_name }}, layers: {
+        {%- for key, var in this.layers %}
+            {{ key|tojson }}: {{ var }},
+        {%- endfor %}
+        }};
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, map_name: str, layers: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "RouteRegistry"
+        self.map_name = map_name
+        self.layers = list(layers)
+
+
+def build_route_map(
+    routes: Sequence[RouteLayer],
+    left_out: Sequence[LeftOut],
+    *,
+    assets: MapAssets,
+    tiles: Tiles,
+) -> folium.Map:
+    """Routes (numbered stops, one colour and polyline per rep) and the visits left out."""
+    m = _PageMap(location=None, tiles=None, control_scale=True)
+    m.options["maxZoom"] = MAX_ZOOM
+    m.default_js = [("leaflet", assets.leaflet_js)]
+    m.default_css = [("leaflet_css", assets.leaflet_css)]
+    if tiles.url:
+        folium.TileLayer(
+            tiles=tiles.url, attr=tiles.attribution or " ", name="Map", control=False,
+            max_zoom=MAX_ZOOM,
+        ).add_to(m)
+    points: list[tuple[float, float]] = []
+    registry: list[tuple[str, str]] = []
+    for route in routes:
+        label = (f'<span class="route-swatch" style="background:{route.colour}"></span> '
+                 f"{html.escape(route.label)}")
+        group = folium.FeatureGroup(name=label, show=True)
+        line = [route.home] + [(s.lat, s.lon) for s in route.stops] + [route.home]
+        if route.stops:
+            folium.PolyLine(line, color=route.colour, weight=4, opacity=0.8).add_to(group)
+        folium.Marker(
+            route.home,
+            icon=folium.DivIcon(
+                html=f'<span class="route-home" style="border-color:{route.colour}">⌂</span>',
+                icon_size=(22, 22), icon_anchor=(11, 11), class_name="route-home-icon",
+            ),
+            tooltip=folium.Tooltip(html.escape(f"{route.label}: home base")),
+        ).add_to(group)
+        for s in route.stops:
+            popup = (
+                f'<div class="route-popup"><strong>{int(s.seq)}. {html.escape(s.name)}</strong>'
+                f"<br>{html.escape(s.times)}"
+                f"{' · pinned' if s.pinned else ''}"
+                f"{' · ' + html.escape(s.status) if s.status != 'planned' else ''}</div>"
+            )
+            folium.Marker(
+                (s.lat, s.lon),
+                icon=_stop_icon(s.seq, route.colour, s.pinned, s.status),
+                popup=folium.Popup(popup, max_width=280),
+                tooltip=folium.Tooltip(html.escape(f"{s.seq}. {s.name}")),
+            ).add_to(group)
+        group.add_to(m)
+        registry.append((route.key, group.get_name()))
+        points.extend(line)
+    if left_out:
+        label = (f'<span class="route-swatch" style="background:{UNASSIGNED_COLOUR}"></span> '
+                 "Not planned")
+        group = folium.FeatureGroup(name=label, show=True)
+        for u in left_out:
+            folium.CircleMarker(
+                (u.lat, u.lon), radius=7, color=UNASSIGNED_COLOUR, fill=True,
+                fill_opacity=0.6, class_name="route-unassigned",
+                popup=folium.Popup(
+                    f'<div class="route-popup"><strong>{html.escape(u.name)}</strong><br>'
+                    f"{html.escape(u.reason)}</div>", max_width=280),
+            ).add_to(group)
+            points.append((u.lat, u.lon))
+        group.add_to(m)
+        registry.append(("unassigned", group.get_name()))
+    if len(registry) > 1:
+        folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    if points:
+        lats = [p[0] for p in points]
+        lons = [p[1] for p in points]
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
+    _RouteRegistry(m.get_name(), registry).add_to(m)
+    return m
