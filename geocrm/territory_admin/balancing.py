@@ -255,8 +255,11 @@ def get_proposal_or_404(proposal_id: int, user: User) -> BalanceProposal:
     return found
 
 
-def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
-    """Reshape/create one territory per rep, delete the rest, re-assign: one transaction."""
+def apply_balance(user: User, proposal_id: int, *, commit: bool = True) -> TerritoryRevision:
+    """Reshape/create one territory per rep, delete the rest, re-assign: one transaction.
+
+    ``commit=False`` leaves the commit to the caller (a background job).
+    """
     proposal = get_proposal_or_404(proposal_id, user)
     if proposal.status != "preview":
         raise ConflictError("This proposal was already applied.")
@@ -268,7 +271,7 @@ def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
     by_id = {t.id: t for t in replaced}
     reps = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_([p["rep_id"] for p in proposal.proposal])))}
-    change = svc.Change("balance", user)
+    change = svc.Change("balance", user, commit_at_end=commit)
     count = db.session.scalar(select(func.count(Territory.id))) or 0
     kept = set()
     for i, p in enumerate(proposal.proposal):
@@ -294,5 +297,8 @@ def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
         f"balanced {len(proposal.proposal)} territories (max/min workload {ratio})")
     proposal.status = "applied"
     proposal.revision_id = revision.id
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return revision

@@ -304,6 +304,8 @@ class Change:
     deleted: list[Territory] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reassign: bool = True
+    # False inside a background job: geocrm.jobs.run_job commits with the job's status.
+    commit_at_end: bool = True
 
     def touch(self, t: Territory) -> Territory:
         """Remember ``t`` as it is now, before the caller changes it."""
@@ -348,7 +350,10 @@ class Change:
                 moved={str(k): v for k, v in moved.items()}, notes=self.notes[:200],
             )
             db.session.add(revision)
-            db.session.commit()
+            if self.commit_at_end:
+                db.session.commit()
+            else:
+                db.session.flush()
         except Exception:
             db.session.rollback()
             raise

@@ -221,11 +221,16 @@ def _accounts_in(user: User, area: shapely.Geometry) -> gpd.GeoDataFrame:
 
 
 def apply_import(
-    token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None
+    token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None,
+    commit: bool = True,
 ) -> TerritoryRevision:
-    """Create or reshape the previewed territories and re-assign, in one transaction."""
+    """Create or reshape the previewed territories and re-assign, in one transaction.
+
+    ``commit=False`` leaves the commit to the caller (a background job commits its writes
+    together with its status).
+    """
     preview = preview_import(token, user, assume_crs=assume_crs, name_column=name_column)
-    change = svc.Change("import", user, notes=list(preview.notes)[:200])
+    change = svc.Change("import", user, notes=list(preview.notes)[:200], commit_at_end=commit)
     base = db.session.scalar(select(func.count(Territory.id))) or 0
     for i, f in enumerate(preview.features):
         if f.territory_id is not None:

@@ -27,10 +27,11 @@ from shapely.geometry import mapping, shape
 
 from geocrm.access import roles_required
 from geocrm.errors import ValidationError
+from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.maps.build import Tiles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
 from geocrm.models.territory_admin import TerritoryRevision
-from geocrm.territory_admin import balancing, transfer
+from geocrm.territory_admin import balancing, jobs, transfer
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.maps import (
     EditorAssets,
@@ -273,6 +274,12 @@ def import_apply(token: str) -> Any:
     """Apply the previewed file in one transaction."""
     options = _import_options()
     try:
+        preview = transfer.preview_import(token, current_user, **options)
+        if jobs.use_job(sum(f.accounts for f in preview.features)):
+            job = submit_job("territory_import", "geocrm.territory_admin.jobs:apply_import_job",
+                             {"token": token, "user_id": current_user.id, **options},
+                             current_user.id)
+            return redirect(url_for("territory_admin.job", job_id=job.id))
         rev = transfer.apply_import(token, current_user, **options)
     except ValidationError as err:
         flash(err.message, "error")
@@ -377,8 +384,22 @@ def balance_preview(proposal_id: int) -> Any:
 @bp.route("/balance/<int:proposal_id>/apply", methods=["POST"])
 @roles_required(*EDIT)
 def balance_apply(proposal_id: int) -> Any:
-    """Step 3: apply in one transaction; the editor offers the undo."""
+    """Step 3: apply in one transaction (a background job for large sets); undo from history."""
+    proposal = balancing.get_proposal_or_404(proposal_id, current_user)
+    if jobs.use_job(int(proposal.stats.get("accounts", 0))):
+        job = submit_job("territory_balance", "geocrm.territory_admin.jobs:apply_balance_job",
+                         {"proposal_id": proposal_id, "user_id": current_user.id},
+                         current_user.id)
+        return redirect(url_for("territory_admin.job", job_id=job.id))
     rev = balancing.apply_balance(current_user, proposal_id)
     flash(f"{rev.summary}; {len(rev.moved)} account(s) re-assigned. "
           "Undo it from the history page.", "success")
     return redirect(url_for("territory_admin.history"))
+
+
+@bp.route("/jobs/<int:job_id>")
+@roles_required(*EDIT)
+def job(job_id: int) -> Any:
+    """A territory change running in the background: its progress, then its result."""
+    found = get_job_for(job_id, current_user)
+    return render_template("territory_admin/job.html", job=job_json(found))

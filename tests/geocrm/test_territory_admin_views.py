@@ -179,3 +179,33 @@ def test_balance_wizard_over_http(client, auth, world):
     assert client.get(r.headers["Location"]).status_code == 404
     bad = client.post("/territories/balance", data={"area": "territories", "rep": []})
     assert bad.status_code == 422
+
+
+def test_large_balance_applies_as_a_background_job(app, client, auth, world):
+    """Past the size threshold apply runs through geocrm.jobs: the page shows the job, and
+    when it is done the territories, moves and revision are committed together."""
+    from geocrm.jobs import drain
+    from geocrm.models.territory_admin import TerritoryRevision
+
+    app.config["GEOCRM_TERRITORY_JOB_ACCOUNTS"] = 0
+    auth.login("manager@example.com")
+    r = client.post("/territories/balance", data={
+        "area": "territories", "rep": [str(world.rep_west.id), str(world.rep_east.id)],
+        "units": "square", "cell_km": "0.5"})
+    assert r.status_code == 302
+    west_before = db.session.get(Territory, world.west.id).geom
+    applied = client.post(r.headers["Location"] + "/apply")
+    assert applied.status_code == 302 and "/territories/jobs/" in applied.headers["Location"]
+    drain(app, timeout=60)
+    page = client.get(applied.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="done"' in page, page
+    db.session.expire_all()
+    revision = db.session.scalar(select(TerritoryRevision).where(
+        TerritoryRevision.kind == "balance"))
+    assert revision is not None and revision.created_by_id == world.manager.id
+    assert not db.session.get(Territory, world.west.id).geom.equals(west_before)
+    other = make_user("other@example.com", Role.MANAGER, PASSWORD)
+    db.session.commit()
+    auth.logout()
+    auth.login(other.email)
+    assert client.get(applied.headers["Location"]).status_code == 404
