@@ -2,8 +2,8 @@
 
 Imports: GeoJSON with overlapping features, a zipped Shapefile in projected feet with and
 without its .prj, a GeoJSON that claims degrees but holds feet, GeoPackage and KML, the real
-Pittsburgh neighbourhoods (skipped without /work/shared/data/geo). Balance: preview, apply,
-undo, stale proposals and reps without a home.
+Pittsburgh neighbourhoods (skipped without the shared data, see tests/shared_data.py).
+Balance: preview, apply, undo, stale proposals and reps without a home.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from geocrm.territory_admin import balancing, transfer
 from geocrm.territory_admin import services as svc
 from tests.conftest import PASSWORD
 from tests.factories import make_account, make_user
+from tests.shared_data import shared_data
 
-GEO = Path("/work/shared/data/geo")
+GEO = shared_data("geo")
 NEIGHBOURHOODS = GEO / "pittsburgh_neighborhoods"
 
 
