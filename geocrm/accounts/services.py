@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from geocrm.access import get_account_or_404, visible_accounts
+from geocrm.crm import audit
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
-    AuditEntry,
     Contact,
     Interaction,
     Stage,
@@ -202,6 +202,32 @@ def account_detail(account_id: int, user: User) -> AccountDetail:
     return AccountDetail(account, list(interactions), list(tasks))
 
 
+# Fields whose changes the audit trail records (the editable ones and what follows them).
+AUDITED = (
+    "name",
+    "address",
+    "city",
+    "postcode",
+    "phone",
+    "email",
+    "website",
+    "stage",
+    "opening_hours",
+    "visit_minutes",
+    "cadence_days",
+    "priority",
+    "value",
+    "lat",
+    "lon",
+    "location_source",
+    "location_confidence",
+    "territory_id",
+    "owner_id",
+    "category",
+    "custom_fields",
+    "archived",
+)
+
 EDITABLE = (
     "name",
     "address",
@@ -261,6 +287,7 @@ def update_account(account_id: int, user: User, values: dict[str, Any]) -> Accou
     if "lat" in clean or "lon" in clean:
         coords = check_coordinates(clean.get("lat", account.lat), clean.get("lon", account.lon))
         clean["lat"], clean["lon"] = coords if coords else (None, None)
+    before = audit.snapshot(account, AUDITED)
     changes: dict[str, Any] = {}
     for key, value in clean.items():
         old = getattr(account, key)
@@ -279,15 +306,8 @@ def update_account(account_id: int, user: User, values: dict[str, Any]) -> Accou
         account.territory_id = territory.id if territory else None
     account.version = (account.version or 1) + 1
     account.updated_at = utcnow()
-    db.session.add(
-        AuditEntry(
-            user_id=user.id,
-            entity="account",
-            entity_id=account.id,
-            action="update",
-            changes=changes,
-        )
-    )
+    # Field-level trail, including what the edit moved with it (e.g. the territory).
+    audit.record_changes(user, "account", account.id, before, audit.snapshot(account, AUDITED))
     db.session.commit()
     return account
 

@@ -42,9 +42,35 @@ def index() -> Any:
 @bp.route("/<int:account_id>")
 @login_required
 def detail(account_id: int) -> Any:
-    """The account card."""
-    card = services.account_detail(account_id, current_user)
-    return render_template("accounts/detail.html", card=card, contact_form=ContactForm())
+    """Account 360: details, contacts, the full timeline, tasks, deals, map and audit trail."""
+    from geocrm.crm import services as crm
+    from geocrm.crm.maps import MapPoint, build_points_map
+    from geocrm.crm.views import assets, tiles
+    from geocrm.maps.build import render_parts
+
+    card = crm.account_360(account_id, current_user, page=request.args.get("page", 1, type=int))
+    a = card.account
+    points = [
+        MapPoint(i.checkin_lat, i.checkin_lon,
+                 f"Check-in {i.occurred_at:%Y-%m-%d %H:%M}"
+                 + (f" · {i.user.name}" if i.user else ""), "checkin")
+        for i in card.timeline
+        if i.checkin_lat is not None and i.checkin_lon is not None
+    ]
+    if a.lat is not None and a.lon is not None:
+        points.append(MapPoint(a.lat, a.lon, a.name, "account"))
+    fmap = build_points_map(points, assets=assets(), tiles=tiles()) if points else None
+    return render_template(
+        "accounts/detail.html",
+        card=card,
+        contact_form=ContactForm(),
+        map_parts=render_parts(fmap) if fmap is not None else None,
+        kinds=[k.value for k in crm.DESK_KINDS],
+        outcomes=crm.OUTCOMES,
+        campaign_outcomes=crm.CAMPAIGN_OUTCOMES,
+        opp_stages=[s.value for s in crm.OpportunityStage],
+        today=crm.utcnow().date(),
+    )
 
 
 @bp.route("/<int:account_id>/edit", methods=["GET", "POST"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -10,8 +9,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from geocrm.access import scope_accounts, scope_territories
+from geocrm.crm.services import home_tasks, local_today
 from geocrm.extensions import db
-from geocrm.models import Account, Task, TaskStatus, Territory
+from geocrm.models import Account, Territory
 
 bp = Blueprint("main", __name__)
 
@@ -27,7 +27,7 @@ def index() -> Any:
 @bp.route("/home")
 @login_required
 def home() -> Any:
-    """Counts by stage, my territories, my open tasks."""
+    """Counts by stage, my territories, my tasks due today, overdue and coming up."""
     stage_counts = dict(
         db.session.execute(
             scope_accounts(
@@ -39,18 +39,13 @@ def home() -> Any:
     territories = db.session.scalars(
         scope_territories(select(Territory), current_user).order_by(Territory.name)
     ).all()
-    tasks = db.session.scalars(
-        select(Task)
-        .where(Task.assignee_id == current_user.id, Task.status == TaskStatus.OPEN)
-        .order_by(Task.due_date)
-        .limit(20)
-    ).all()
+    today = local_today()
     return render_template(
         "main/home.html",
         stage_counts=stage_counts,
         territories=territories,
-        tasks=tasks,
-        today=date.today(),
+        tasks=home_tasks(current_user, today),
+        today=today,
     )
 
 

@@ -1,0 +1,475 @@
+"""Segments: saved account filters used as campaign target groups.
+
+A segment stores its filter, never a list of ids. It is evaluated for whoever asks, inside
+that user's scope (:mod:`geocrm.access`), on the day they ask: "not visited for 60 days"
+means 60 days before *today*, and a shared segment shows a rep only their own accounts.
+The planner plans a segment through :func:`segment_account_ids`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid as uuidlib
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from geocrm.access import scope_accounts, visible_accounts
+from geocrm.accounts.services import normalise_name
+from geocrm.crm import audit
+from geocrm.crm.sqltime import days_since, dialect_name
+from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
+from geocrm.extensions import db
+from geocrm.models import (
+    Account,
+    Interaction,
+    InteractionKind,
+    Role,
+    Stage,
+    Tag,
+    Territory,
+    User,
+    account_tags,
+    utcnow,
+)
+from geocrm.models.crm import Segment
+from geocrm.spatial import SpatialRepository
+
+MAX_RADIUS_KM = 500.0
+CAMPAIGN_OUTCOMES = ("responded", "interested", "declined", "unsubscribed", "bounced")
+
+
+@dataclass
+class SegmentFilters:
+    """What a segment selects; every part is optional and the parts are ANDed.
+
+    ``territory_ids``/``unassigned``: in any of these territories (or in none).
+    ``stages``, ``tags``: any of them. ``min_value``/``max_value``: account value bounds.
+    ``not_visited_days``: last visit at least N days ago, or never.
+    ``visited_within_days``: last visit at most N days ago. ``overdue``: more days since
+    the last visit than the account's cadence (never visited counts as overdue).
+    ``near_lat``/``near_lon``/``near_km``: within that great-circle distance of a point.
+    """
+
+    territory_ids: list[int] = field(default_factory=list)
+    unassigned: bool = False
+    stages: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    min_value: str | None = None
+    max_value: str | None = None
+    not_visited_days: int | None = None
+    visited_within_days: int | None = None
+    overdue: bool = False
+    near_lat: float | None = None
+    near_lon: float | None = None
+    near_km: float | None = None
+    q: str = ""
+
+    @classmethod
+    def parse(cls, values: Any) -> SegmentFilters:
+        """From a form (``getlist`` for multi-values) or a stored dict; errors name the field."""
+
+        def many(name: str) -> list[str]:
+            if hasattr(values, "getlist"):
+                raw = values.getlist(name)
+            else:
+                raw = values.get(name) or []
+                raw = raw if isinstance(raw, list) else [raw]
+            out: list[str] = []
+            for item in raw:
+                for part in str(item).split(","):
+                    if part.strip():
+                        out.append(part.strip())
+            return out
+
+        def one(name: str) -> str:
+            raw = values.get(name)
+            return "" if raw is None else str(raw).strip()
+
+        def ints(name: str) -> list[int]:
+            out = []
+            for v in many(name):
+                try:
+                    out.append(int(v))
+                except ValueError as exc:
+                    raise ValidationError(name, f"not an id: {v!r}") from exc
+            return out
+
+        def days(name: str) -> int | None:
+            v = one(name)
+            if not v:
+                return None
+            try:
+                n = int(v)
+            except ValueError as exc:
+                raise ValidationError(name, f"not a whole number of days: {v!r}") from exc
+            if not 0 <= n <= 36500:
+                raise ValidationError(name, "must be between 0 and 36500 days")
+            return n
+
+        def money(name: str) -> str | None:
+            v = one(name).replace(" ", "").replace(",", ".")
+            if not v:
+                return None
+            try:
+                d = Decimal(v)
+            except InvalidOperation as exc:
+                raise ValidationError(name, f"not a number: {v!r}") from exc
+            if not d.is_finite():
+                raise ValidationError(name, "not a number")
+            return str(d)
+
+        def number(name: str, lo: float, hi: float) -> float | None:
+            v = one(name).replace(",", ".")
+            if not v:
+                return None
+            try:
+                f = float(v)
+            except ValueError as exc:
+                raise ValidationError(name, f"not a number: {v!r}") from exc
+            if not lo <= f <= hi:
+                raise ValidationError(name, f"must be between {lo:g} and {hi:g}")
+            return f
+
+        def flag(name: str) -> bool:
+            raw = values.get(name)
+            return raw is True or str(raw).lower() in {"1", "true", "on", "yes"}
+
+        stages = many("stages") or many("stage")
+        for s in stages:
+            if s not in {m.value for m in Stage}:
+                raise ValidationError("stages", f"unknown stage {s!r}")
+        tids = ints("territory_ids") or ints("territory")
+        filters = cls(
+            territory_ids=tids,
+            unassigned=flag("unassigned"),
+            stages=stages,
+            tags=[t[:60] for t in (many("tags") or many("tag"))],
+            min_value=money("min_value"),
+            max_value=money("max_value"),
+            not_visited_days=days("not_visited_days"),
+            visited_within_days=days("visited_within_days"),
+            overdue=flag("overdue"),
+            near_lat=number("near_lat", -90, 90),
+            near_lon=number("near_lon", -180, 180),
+            near_km=number("near_km", 0.001, MAX_RADIUS_KM),
+            q=one("q")[:100],
+        )
+        near = (filters.near_lat, filters.near_lon, filters.near_km)
+        if any(v is not None for v in near) and not all(v is not None for v in near):
+            missing = [n for n, v in zip(("near_lat", "near_lon", "near_km"), near,
+                                         strict=True) if v is None]
+            raise ValidationError(missing[0], "is needed for a distance filter")
+        if (filters.min_value is not None and filters.max_value is not None
+                and Decimal(filters.min_value) > Decimal(filters.max_value)):
+            raise ValidationError("max_value", "is below min_value")
+        return filters
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], "", False)}
+
+    def describe(self) -> list[str]:
+        """Plain-language parts, for the segment list."""
+        parts = []
+        if self.territory_ids or self.unassigned:
+            names = dict(db.session.execute(
+                select(Territory.id, Territory.name).where(Territory.id.in_(self.territory_ids))
+            ).all())
+            shown = [names.get(t, f"#{t}") for t in self.territory_ids]
+            parts.append("territory: " + ", ".join(shown + (["unassigned"] if self.unassigned
+                                                              else [])))
+        if self.stages:
+            parts.append("stage: " + ", ".join(self.stages))
+        if self.tags:
+            parts.append("tags: " + ", ".join(self.tags))
+        if self.min_value is not None:
+            parts.append(f"value ≥ {self.min_value}")
+        if self.max_value is not None:
+            parts.append(f"value ≤ {self.max_value}")
+        if self.not_visited_days is not None:
+            parts.append(f"not visited for {self.not_visited_days} days")
+        if self.visited_within_days is not None:
+            parts.append(f"visited within {self.visited_within_days} days")
+        if self.overdue:
+            parts.append("overdue by cadence")
+        if self.near_km is not None:
+            parts.append(f"within {self.near_km:g} km of {self.near_lat:.4f}, {self.near_lon:.4f}")
+        if self.q:
+            parts.append(f"name contains “{self.q}”")
+        return parts or ["all accounts"]
+
+
+def filtered_accounts(filters: SegmentFilters, user: User, as_of: date) -> Select[Any]:
+    """``select(Account)`` for the filters, scoped to ``user``, without the distance filter
+    (that one needs the spatial repository, see :func:`evaluate`)."""
+    stmt = visible_accounts(user).where(Account.archived.is_(False))
+    if filters.territory_ids or filters.unassigned:
+        conds = []
+        if filters.territory_ids:
+            conds.append(Account.territory_id.in_(filters.territory_ids))
+        if filters.unassigned:
+            conds.append(Account.territory_id.is_(None))
+        stmt = stmt.where(or_(*conds))
+    if filters.stages:
+        stmt = stmt.where(Account.stage.in_([Stage(s) for s in filters.stages]))
+    if filters.tags:
+        tagged = select(account_tags.c.account_id).join(Tag, Tag.id == account_tags.c.tag_id)
+        stmt = stmt.where(Account.id.in_(tagged.where(Tag.name.in_(filters.tags))))
+    if filters.min_value is not None:
+        stmt = stmt.where(Account.value >= Decimal(filters.min_value))
+    if filters.max_value is not None:
+        stmt = stmt.where(Account.value <= Decimal(filters.max_value))
+    dialect = dialect_name(db.session)
+    since = days_since(Account.last_visit_at, as_of, dialect)
+    if filters.not_visited_days is not None:
+        stmt = stmt.where(
+            or_(Account.last_visit_at.is_(None), since >= filters.not_visited_days)
+        )
+    if filters.visited_within_days is not None:
+        stmt = stmt.where(
+            and_(Account.last_visit_at.is_not(None), since <= filters.visited_within_days)
+        )
+    if filters.overdue:
+        stmt = stmt.where(
+            Account.cadence_days.is_not(None),
+            or_(Account.last_visit_at.is_(None), since > Account.cadence_days),
+        )
+    if filters.q:
+        key = normalise_name(filters.q)
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(Account.name).like(like), Account.name_key.like(f"%{key}%"))
+            if key else func.lower(Account.name).like(like)
+        )
+    return stmt
+
+
+def evaluate(filters: SegmentFilters, user: User, as_of: date | None = None) -> list[int]:
+    """Ids of the accounts the filters select for ``user``, ascending."""
+    as_of = as_of or utcnow().date()
+    stmt = filtered_accounts(filters, user, as_of)
+    if filters.near_km is not None:
+        assert filters.near_lat is not None and filters.near_lon is not None
+        near = SpatialRepository(db.session).accounts_near(
+            filters.near_lat, filters.near_lon, filters.near_km * 1000.0,
+            base=stmt, limit=10_000_000,
+        )
+        return sorted(n.account_id for n in near)
+    return sorted(int(i) for i in db.session.scalars(stmt.with_only_columns(Account.id)))
+
+
+# -- saved segments ----------------------------------------
+
+
+def visible_segments(user: User) -> Select[tuple[Segment]]:
+    """Segments ``user`` may open: their own and the shared ones (admins: all)."""
+    stmt = select(Segment)
+    if user.role != Role.ADMIN:
+        stmt = stmt.where(or_(Segment.created_by_id == user.id, Segment.shared.is_(True)))
+    return stmt
+
+
+def get_segment_or_404(segment_id: int, user: User) -> Segment:
+    segment = db.session.scalars(
+        visible_segments(user).where(Segment.id == segment_id)
+    ).one_or_none()
+    if segment is None:
+        raise NotFoundError(f"No segment {segment_id}.")
+    return segment
+
+
+def segment_account_ids(segment_id: int, user: User) -> list[int]:
+    """The accounts of a segment ``user`` may open, within ``user``'s scope, as of today.
+
+    The planner's entry point. Raises :class:`~geocrm.errors.NotFoundError` (404) when
+    the segment does not exist or is neither theirs nor shared.
+    """
+    segment = get_segment_or_404(segment_id, user)
+    return evaluate(SegmentFilters.parse(segment.filters or {}), user)
+
+
+def _editable(segment: Segment, user: User) -> None:
+    if segment.created_by_id != user.id and user.role != Role.ADMIN:
+        raise PermissionDenied("Only whoever made a segment (or an admin) may change it.")
+
+
+def save_segment(user: User, values: Any, segment_id: int | None = None) -> Segment:
+    """Create or update a segment from a form; the filters are validated before any write."""
+    name = str(values.get("name") or "").strip()
+    if not name:
+        raise ValidationError("name", "is required")
+    if len(name) > 120:
+        raise ValidationError("name", "is longer than 120 characters")
+    description = str(values.get("description") or "").strip()[:2000] or None
+    filters = SegmentFilters.parse(values)
+    shared = str(values.get("shared") or "").lower() in {"1", "on", "true", "yes"}
+    if segment_id is None:
+        segment = Segment(created_by_id=user.id)
+        db.session.add(segment)
+        before: dict[str, Any] = {}
+    else:
+        segment = get_segment_or_404(segment_id, user)
+        _editable(segment, user)
+        before = audit.snapshot(segment, ("name", "description", "filters", "shared"))
+    segment.name = name
+    segment.description = description
+    segment.filters = filters.to_json()
+    segment.shared = shared
+    segment.updated_at = utcnow()
+    db.session.flush()
+    after = audit.snapshot(segment, ("name", "description", "filters", "shared"))
+    audit.record_changes(user, "segment", segment.id, before, after,
+                         action="create" if segment_id is None else "update")
+    db.session.commit()
+    return segment
+
+
+def delete_segment(user: User, segment_id: int) -> None:
+    segment = get_segment_or_404(segment_id, user)
+    _editable(segment, user)
+    audit.record(user, "segment", segment.id, "delete", {"name": segment.name})
+    db.session.delete(segment)
+    db.session.commit()
+
+
+# -- using a segment ----------------------------------------
+
+
+def segment_accounts(ids: list[int], *, limit: int | None = None) -> list[Account]:
+    """The accounts for ids already scoped (by :func:`evaluate`), by name."""
+    out: list[Account] = []
+    chunk = 900  # below SQLite's bound-parameter limit
+    for start in range(0, len(ids), chunk):
+        out.extend(db.session.scalars(
+            select(Account)
+            .options(selectinload(Account.territory), selectinload(Account.owner))
+            .where(Account.id.in_(ids[start:start + chunk]))
+        ))
+    out.sort(key=lambda a: (a.name.lower(), a.id))
+    return out[:limit] if limit is not None else out
+
+
+CSV_COLUMNS = (
+    "id", "name", "address", "city", "postcode", "country", "phone", "email", "website",
+    "stage", "territory", "owner", "lat", "lon", "value", "cadence_days", "last_visit_at",
+    "tags",
+)
+
+
+def csv_safe(value: Any) -> str:
+    """A cell a spreadsheet will not run as a formula (leading = + - @ tab are defused)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.replace(microsecond=0).isoformat(sep=" ")
+    elif hasattr(value, "value") and not isinstance(value, Decimal):
+        text = str(value.value)
+    else:
+        text = str(value)
+    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """CSV lines (header first) with every cell made spreadsheet-safe."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(list(header))
+    yield buf.getvalue()
+    for row in rows:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([csv_safe(v) for v in row])
+        yield buf.getvalue()
+
+
+def accounts_csv(accounts: Iterable[Account]) -> Iterator[str]:
+    rows = (
+        (
+            a.id, a.name, a.address, a.city, a.postcode, a.country, a.phone, a.email, a.website,
+            a.stage, a.territory.name if a.territory else "", a.owner.name if a.owner else "",
+            a.lat, a.lon, a.value, a.cadence_days, a.last_visit_at, ";".join(a.tag_names),
+        )
+        for a in accounts
+    )
+    return csv_text(CSV_COLUMNS, rows)
+
+
+def record_campaign_responses(user: User, segment_id: int, values: Any) -> int:
+    """Record a campaign's answers as ``campaign_response`` interactions, all or nothing.
+
+    ``values``: ``campaign`` (name), ``outcome`` (one of :data:`CAMPAIGN_OUTCOMES`),
+    ``notes``, ``occurred_at`` (a date, default today) and ``account_ids`` (each must be
+    in the segment as this user sees it).
+    """
+    ids = set(segment_account_ids(segment_id, user))
+    campaign = str(values.get("campaign") or "").strip()
+    if not campaign:
+        raise ValidationError("campaign", "is required")
+    if len(campaign) > 120:
+        raise ValidationError("campaign", "is longer than 120 characters")
+    outcome = str(values.get("outcome") or "").strip()
+    if outcome not in CAMPAIGN_OUTCOMES:
+        raise ValidationError("outcome", f"must be one of {', '.join(CAMPAIGN_OUTCOMES)}")
+    notes = str(values.get("notes") or "").strip()[:3000]
+    raw_at = str(values.get("occurred_at") or "").strip()
+    try:
+        at = datetime.fromisoformat(raw_at) if raw_at else utcnow()
+    except ValueError as exc:
+        raise ValidationError("occurred_at", f"not a date: {raw_at!r}") from exc
+    raw_ids = values.getlist("account_ids") if hasattr(values, "getlist") else values.get(
+        "account_ids", [])
+    chosen: list[int] = []
+    for raw in raw_ids:
+        try:
+            account_id = int(raw)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError("account_ids", f"not an id: {raw!r}") from exc
+        if account_id not in ids:
+            raise ValidationError("account_ids", f"account {account_id} is not in this segment")
+        if account_id not in chosen:
+            chosen.append(account_id)
+    if not chosen:
+        raise ValidationError("account_ids", "pick at least one account")
+    text = f"Campaign: {campaign}" + (f"\n{notes}" if notes else "")
+    for account_id in chosen:
+        db.session.add(Interaction(
+            uuid=str(uuidlib.uuid4()), user_id=user.id, account_id=account_id,
+            kind=InteractionKind.CAMPAIGN_RESPONSE, occurred_at=at.replace(tzinfo=None),
+            outcome=outcome, notes=text,
+        ))
+    db.session.commit()
+    return len(chosen)
+
+
+def filter_choices(user: User) -> dict[str, Any]:
+    """Territories and tags the segment form offers this user."""
+    from geocrm.access import scope_territories
+
+    territories = db.session.execute(
+        scope_territories(select(Territory.id, Territory.name), user).order_by(Territory.name)
+    ).all()
+    tagged = scope_accounts(
+        select(Tag.name).join(account_tags, account_tags.c.tag_id == Tag.id)
+        .join(Account, Account.id == account_tags.c.account_id), user
+    ).distinct().order_by(Tag.name)
+    return {
+        "territories": [(int(i), str(n)) for i, n in territories],
+        "tags": list(db.session.scalars(tagged)),
+        "stages": [s.value for s in Stage],
+    }
