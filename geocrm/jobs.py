@@ -166,7 +166,13 @@ def wait_for_job(job_id: int, timeout: float = 60.0, poll: float = 0.05) -> Job:
         job = db.session.get(Job, job_id)
         if job is None:
             raise NotFoundError(f"No job {job_id}.")
-        if job.finished or time.monotonic() >= deadline:
+        if job.finished:
+            # In-process: also wait for the worker thread to hand its connection back.
+            backend = current_app.extensions.get(EXTENSION_KEY)
+            if isinstance(backend, ThreadBackend):
+                backend.wait_one(job_id, max(0.0, deadline - time.monotonic()) + 5.0)
+            return job
+        if time.monotonic() >= deadline:
             return job
         time.sleep(poll)
 
@@ -290,11 +296,11 @@ class ThreadBackend:
     def __init__(self, app: Flask, workers: int) -> None:
         self.app = app
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="geocrm-job")
-        self.futures: list[Future[None]] = []
+        self.futures: dict[int, Future[None]] = {}
 
     def enqueue(self, job_id: int) -> None:
-        self.futures = [f for f in self.futures if not f.done()]
-        self.futures.append(self.executor.submit(self._run, job_id))
+        self.futures = {k: f for k, f in self.futures.items() if not f.done()}
+        self.futures[job_id] = self.executor.submit(self._run, job_id)
 
     def _run(self, job_id: int) -> None:
         with self.app.app_context():
@@ -304,7 +310,12 @@ class ThreadBackend:
                 db.session.remove()
 
     def wait(self, timeout: float | None = None) -> None:
-        wait_futures(list(self.futures), timeout=timeout)
+        wait_futures(list(self.futures.values()), timeout=timeout)
+
+    def wait_one(self, job_id: int, timeout: float) -> None:
+        future = self.futures.get(job_id)
+        if future is not None:
+            wait_futures([future], timeout=timeout)
 
 
 class RqBackend:
