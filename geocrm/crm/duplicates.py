@@ -197,11 +197,12 @@ def find_duplicates(
                     for other in blocks.get((cy + dy, cx + dx, token), ()):
                         if other > r.id:
                             pairs.add((r.id, other))
-    dismissed = set(
-        db.session.execute(select(DuplicateDismissal.account_a_id, DuplicateDismissal.account_b_id))
-        .tuples()
-        .all()
-    )
+    dismissed = {
+        (int(a), int(b))
+        for a, b in db.session.execute(
+            select(DuplicateDismissal.account_a_id, DuplicateDismissal.account_b_id)
+        )
+    }
     found = []
     for a, b in pairs:
         if (a, b) in dismissed or (a not in focus and b not in focus):
@@ -343,13 +344,13 @@ def merge_preview(user: User, survivor_id: int, merged_id: int) -> MergePreview:
         counts = dict(db.session.execute(
             select(column, func.count()).select_from(table)
             .where(column.in_([survivor.id, merged.id])).group_by(column)
-        ).tuples().all())
+        ).all())
         history[table.name] = (int(counts.get(survivor.id, 0)), int(counts.get(merged.id, 0)))
     audits = dict(db.session.execute(
         select(AuditEntry.entity_id, func.count()).where(
             AuditEntry.entity == "account", AuditEntry.entity_id.in_([survivor.id, merged.id])
         ).group_by(AuditEntry.entity_id)
-    ).tuples().all())
+    ).all())
     history["audit_entries"] = (int(audits.get(survivor.id, 0)), int(audits.get(merged.id, 0)))
     return MergePreview(survivor, merged, rows, conflicts, history)
 

@@ -118,7 +118,7 @@ def _territory_names(ids: Iterable[int | None]) -> dict[int | None, str]:
     if real:
         names.update(db.session.execute(
             select(Territory.id, Territory.name).where(Territory.id.in_(real))
-        ).tuples().all())
+        ).all())
     return names
 
 
@@ -176,7 +176,7 @@ def visits_per_rep(user: User, start: date, end: date, *, group: str = "day") ->
     if missing:
         names.update(db.session.execute(
             select(User.id, User.name).where(User.id.in_(missing))
-        ).tuples().all())
+        ).all())
     if None in users:
         names[None] = "(deleted user)"
     periods: list[str] = []
