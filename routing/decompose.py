@@ -1,0 +1,237 @@
+"""Large team days, split by territory so that OR-Tools works where it shines.
+
+Measured (ROUTING-NOTES): at 500–1,000 stops OR-Tools does not even finish its first
+improvement pass in 10 s, while 10–25-stop field days for a few reps solve in well under a
+second. So a large day is planned in three steps:
+
+1. **Assign** visits to reps by home proximity under an estimated capacity (the rep's
+   working time, less breaks, against visit time plus a local travel estimate), hardest
+   visits first (must-visit, then priority, then the largest regret between the nearest and
+   the next nearest rep). Pinned visits and skills are respected; a visit a rep cannot reach
+   in their shift is never given to them.
+2. **Solve** neighbouring reps together (groups of about ``group_visits`` visits) so that
+   OR-Tools can still trade visits across a shared border.
+3. **Repair** once: visits a group left out are offered to the nearest other group with
+   time to spare, which is re-solved starting from its current routes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from routing.matrix import Matrices, TravelProvider
+from routing.model import (
+    REASON_TEXT,
+    Location,
+    Plan,
+    Problem,
+    Reason,
+    Rep,
+    RepRoute,
+    Unassigned,
+    Visit,
+)
+from routing.solver import SolveParams, _eligible, _Fixed, _precheck, solve_direct
+
+RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
+REPAIRABLE = {Reason.DROPPED_FOR_PRIORITY, Reason.CAPACITY}
+
+
+def _order_key(v: Visit) -> tuple[int, int]:
+    return (0 if v.must_visit else 1, v.priority)
+
+
+def assign_to_reps(problem: Problem, travel: Matrices) -> tuple[list[int], list[Unassigned]]:
+    """Rep index for every visit (-1: nobody can do it) and the reasons for those.
+
+    ``travel`` covers the rep starts, then rep ends, then visits, in that order, at one
+    speed: it only ranks reps by proximity and estimates local travel.
+    """
+    reps, visits = problem.reps, problem.visits
+    k, n = len(reps), len(visits)
+    t = travel.travel_s
+    start_node, end_node = list(range(k)), list(range(k, 2 * k))
+    owner = [-1] * n
+    reasons: list[Unassigned] = []
+    feasible: list[list[int]] = []
+    for j, v in enumerate(visits):
+        eligible = _eligible(v, reps)
+        ok = [i for i in eligible
+              if _precheck(v, reps, [i], travel, start_node, end_node, 2 * k + j) is None]
+        if not ok:
+            reason = _precheck(v, reps, eligible, travel, start_node, end_node, 2 * k + j)
+            reason = reason or Reason.SHIFT_TOO_SHORT
+            reasons.append(Unassigned(v.id, reason, REASON_TEXT[reason]))
+        feasible.append(ok)
+    if n == 0:
+        return owner, reasons
+    vt = t[2 * k:, 2 * k:].astype(float)
+    np.fill_diagonal(vt, np.inf)
+    nearest = np.where(np.isfinite(vt.min(axis=1)), vt.min(axis=1), 0.0) if n > 1 \
+        else np.zeros(1)
+    cost = np.array([v.duration for v in visits], dtype=float) + nearest
+    capacity = np.array([RESERVE * (r.shift.end - r.shift.start - sum(b.duration
+                                                                      for b in r.breaks))
+                         for r in reps])
+    count_cap = [r.max_visits if r.max_visits is not None else n for r in reps]
+    load = np.zeros(k)
+    count = [0] * k
+
+    def home_time(j: int, i: int) -> int:
+        return int(t[i, 2 * k + j] + t[2 * k + j, k + i])
+
+    regret = []
+    for j in range(n):
+        times = sorted(home_time(j, i) for i in feasible[j])
+        regret.append(times[1] - times[0] if len(times) > 1 else 10**9)
+    order = sorted((j for j in range(n) if feasible[j]),
+                   key=lambda j: (*_order_key(visits[j]), -regret[j], j))
+    for j in order:
+        ranked = sorted(feasible[j], key=lambda i: (home_time(j, i), i))
+        fits = [i for i in ranked if load[i] + cost[j] <= capacity[i] and count[i] < count_cap[i]]
+        i = fits[0] if fits else ranked[0]
+        owner[j] = i
+        load[i] += cost[j]
+        count[i] += 1
+    return owner, reasons
+
+
+def group_reps(problem: Problem, owner: Sequence[int], target: int) -> list[list[int]]:
+    """Neighbouring reps in groups of about ``target`` visits (at least one rep each)."""
+    reps = problem.reps
+    load = [0] * len(reps)
+    for i in owner:
+        if i >= 0:
+            load[i] += 1
+    left = list(range(len(reps)))
+    groups = []
+    while left:
+        lat = np.mean([reps[i].start.lat for i in left])
+        lon = np.mean([reps[i].start.lon for i in left])
+        centre = Location(float(lat), float(lon))
+        seed = max(left, key=lambda i: (_km(reps[i].start, centre), -i))
+        by_near = sorted(left, key=lambda i: (_km(reps[i].start, reps[seed].start), i))
+        group: list[int] = []
+        size = 0
+        for i in by_near:
+            if group and size + load[i] > target * 1.25:
+                break
+            group.append(i)
+            size += load[i]
+            if size >= target:
+                break
+        groups.append(sorted(group))
+        left = [i for i in left if i not in group]
+    return groups
+
+
+def _km(a: Location, b: Location) -> float:
+    dlat = (a.lat - b.lat) * 111.2
+    dlon = (a.lon - b.lon) * 111.2 * float(np.cos(np.radians((a.lat + b.lat) / 2)))
+    return float(np.hypot(dlat, dlon))
+
+
+def _slack(rep: Rep, route: RepRoute) -> int:
+    if rep.max_visits is not None and len(route.stops) >= rep.max_visits:
+        return 0
+    return rep.shift.end - route.end
+
+
+def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams,
+                     provider: TravelProvider) -> Plan:
+    """Assign, solve neighbouring reps together, repair once; see the module docstring."""
+    started = time.perf_counter()
+    reps, visits = problem.reps, problem.visits
+    k = len(reps)
+    locations: list[Location] = [r.start for r in reps] + [r.home_end for r in reps]
+    locations += [v.location for v in visits]
+    speeds = sorted({r.speed_kmh for r in reps})
+    mats = {s: provider.matrices(locations, s) for s in speeds}
+    warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
+    fixed = _Fixed(locations, mats)
+    owner, unassigned = assign_to_reps(problem, mats[speeds[-1]])
+    groups = group_reps(problem, owner, params.group_visits)
+    group_of = {i: g for g, members in enumerate(groups) for i in members}
+    members_visits: list[list[Visit]] = [[] for _ in groups]
+    for j, i in enumerate(owner):
+        if i >= 0:
+            # Pin the visit to its group's reps through the problem: only they are in it.
+            members_visits[group_of[i]].append(visits[j])
+    budget = max(0.1, time_limit - (time.perf_counter() - started))
+    first_share = 0.8 * budget
+    total = max(1, sum(len(vs) for vs in members_visits))
+    plans: list[Plan] = []
+    for g, members in enumerate(groups):
+        sub = Problem(tuple(reps[i] for i in members), tuple(members_visits[g]),
+                      problem.circuity)
+        limit = max(0.1, first_share * max(len(members_visits[g]), 1) / total)
+        plans.append(solve_direct(sub, time_limit=limit, params=params, provider=fixed))
+
+    # Repair: offer repairable left-out visits to the nearest other group with time to spare.
+    by_id = {v.id: v for v in visits}
+    position = {v.id: j for j, v in enumerate(visits)}
+    rep_index = {r.id: i for i, r in enumerate(reps)}
+    slack = {}
+    for plan in plans:
+        for route in plan.routes:
+            i = rep_index[route.rep_id]
+            slack[i] = _slack(reps[i], route)
+    offers: dict[int, list[Visit]] = {}
+    for g, plan in enumerate(plans):
+        for u in plan.unassigned:
+            if u.reason not in REPAIRABLE:
+                continue
+            v = by_id[u.visit_id]
+            j = position[v.id]
+            candidates = sorted(
+                (i for i in _eligible(v, reps) if group_of[i] != g and slack[i] > v.duration),
+                key=lambda i: (int(mats[speeds[-1]].travel_s[i, 2 * k + j]), i))
+            if candidates:
+                i = candidates[0]
+                slack[i] -= v.duration + int(mats[speeds[-1]].travel_s[i, 2 * k + j])
+                offers.setdefault(group_of[i], []).append(v)
+    moved_in: set[str] = set()
+    placed = 0
+    if offers:
+        remaining = max(0.1, time_limit - (time.perf_counter() - started))
+        n_offers = sum(len(vs) + len(members_visits[g]) for g, vs in offers.items())
+        for g, extra in sorted(offers.items()):
+            sub = Problem(tuple(reps[i] for i in groups[g]),
+                          tuple(members_visits[g] + extra), problem.circuity)
+            current = [[s.visit_id for s in r.stops] for r in plans[g].routes]
+            limit = max(0.1, remaining * (len(extra) + len(members_visits[g])) / n_offers)
+            repaired = solve_direct(sub, time_limit=limit, params=params, provider=fixed,
+                                    initial=current)
+            if len(repaired.served) >= len(plans[g].served):
+                plans[g] = repaired
+                ids = {v.id for v in extra}
+                moved_in |= ids
+                placed += len(ids & repaired.served)
+    # Merge: a visit offered to another group is unassigned only if that group left it out.
+    routes = {r.rep_id: r for p in plans for r in p.routes}
+    served = {s for p in plans for s in p.served}
+    seen = {u.visit_id for u in unassigned}
+    for g, plan in enumerate(plans):
+        for u in plan.unassigned:
+            if u.visit_id in served or u.visit_id in seen:
+                continue
+            if u.visit_id in moved_in and u.visit_id not in {v.id for v in offers.get(g, [])}:
+                continue
+            seen.add(u.visit_id)
+            unassigned.append(u)
+    order = {v.id: i for i, v in enumerate(visits)}
+    unassigned.sort(key=lambda u: order[u.visit_id])
+    sizes = [len(gr) for gr in groups]
+    notes = warnings + [
+        f"large problem ({len(visits)} visits, {k} reps): split by territory into "
+        f"{len(groups)} sub-problems of {min(sizes)}–{max(sizes)} reps (visits given to reps "
+        f"by home proximity and capacity, neighbouring reps solved together); "
+        f"repair pass offered {sum(len(v) for v in offers.values())} left-out visits to "
+        f"neighbouring reps and placed {placed}"]
+    notes += [n for p in plans for n in p.notes if n not in notes]
+    return Plan(tuple(routes[r.id] for r in reps), tuple(unassigned),
+                sum(p.objective for p in plans), time.perf_counter() - started, tuple(notes))
+
