@@ -61,6 +61,33 @@ def _stop_icon(seq: int, colour: str, pinned: bool, status: str) -> folium.DivIc
     )
 
 
+class _Bind(MacroElement):
+    """Bind a popup and a tooltip to the parent layer, with the strings passed as JSON.
+
+    Not ``folium.Popup``/``folium.Tooltip``: those paste their HTML into a JavaScript
+    template literal (backticks), where a name containing `` ` `` or ``${...}`` would run as
+    script even after HTML escaping, and the popup needs jQuery. The strings here are
+    HTML-escaped by the caller (Leaflet inserts them as HTML) and JSON-encoded by ``tojson``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.bindPopup({{ this.popup|tojson }}, {maxWidth: 280});
+        {% if this.tooltip %}
+        {{ this._parent.get_name() }}.bindTooltip({{ this.tooltip|tojson }});
+        {% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, popup: str, tooltip: str = "") -> None:
+        super().__init__()
+        self._name = "Bind"
+        self.popup = popup
+        self.tooltip = tooltip
+
+
 class _RouteRegistry(MacroElement):
     """Publish the map and its route layers as ``window.geocrmRouteMap`` for scripts/tests."""
 
@@ -109,14 +136,14 @@ def build_route_map(
         line = [route.home] + [(s.lat, s.lon) for s in route.stops] + [route.home]
         if route.stops:
             folium.PolyLine(line, color=route.colour, weight=4, opacity=0.8).add_to(group)
-        folium.Marker(
+        home = folium.Marker(
             route.home,
             icon=folium.DivIcon(
                 html=f'<span class="route-home" style="border-color:{route.colour}">⌂</span>',
                 icon_size=(22, 22), icon_anchor=(11, 11), class_name="route-home-icon",
             ),
-            tooltip=folium.Tooltip(html.escape(f"{route.label}: home base")),
         ).add_to(group)
+        _Bind(html.escape(f"{route.label}: home base")).add_to(home)
         for s in route.stops:
             popup = (
                 f'<div class="route-popup"><strong>{int(s.seq)}. {html.escape(s.name)}</strong>'
@@ -124,12 +151,10 @@ def build_route_map(
                 f"{' · pinned' if s.pinned else ''}"
                 f"{' · ' + html.escape(s.status) if s.status != 'planned' else ''}</div>"
             )
-            folium.Marker(
-                (s.lat, s.lon),
-                icon=_stop_icon(s.seq, route.colour, s.pinned, s.status),
-                popup=folium.Popup(popup, max_width=280),
-                tooltip=folium.Tooltip(html.escape(f"{s.seq}. {s.name}")),
+            marker = folium.Marker(
+                (s.lat, s.lon), icon=_stop_icon(s.seq, route.colour, s.pinned, s.status)
             ).add_to(group)
+            _Bind(popup, html.escape(f"{s.seq}. {s.name}")).add_to(marker)
         group.add_to(m)
         registry.append((route.key, group.get_name()))
         points.extend(line)
@@ -138,13 +163,12 @@ def build_route_map(
                  "Not planned")
         group = folium.FeatureGroup(name=label, show=True)
         for u in left_out:
-            folium.CircleMarker(
+            dot = folium.CircleMarker(
                 (u.lat, u.lon), radius=7, color=UNASSIGNED_COLOUR, fill=True,
                 fill_opacity=0.6, class_name="route-unassigned",
-                popup=folium.Popup(
-                    f'<div class="route-popup"><strong>{html.escape(u.name)}</strong><br>'
-                    f"{html.escape(u.reason)}</div>", max_width=280),
             ).add_to(group)
+            _Bind(f'<div class="route-popup"><strong>{html.escape(u.name)}</strong><br>'
+                  f"{html.escape(u.reason)}</div>", html.escape(u.name)).add_to(dot)
             points.append((u.lat, u.lon))
         group.add_to(m)
         registry.append(("unassigned", group.get_name()))

@@ -887,6 +887,26 @@ def reassign_stop(stop: RouteStop, rep_id: int) -> RouteStop:
     return new
 
 
+def reassign_options(plans: Sequence[PlanView]) -> dict[int, list[tuple[int, str]]]:
+    """For each stop, the other reps (same day) it may move to: those who cover it."""
+    territories = rep_territory_ids({p.rep_id for p in plans})
+    ids = [s.account_id for p in plans for s in p.stops]
+    owner_territory = {
+        aid: (owner, tid) for aid, owner, tid in db.session.execute(
+            select(Account.id, Account.owner_id, Account.territory_id).where(Account.id.in_(ids)))
+    }
+    out: dict[int, list[tuple[int, str]]] = {}
+    for p in plans:
+        for s in p.stops:
+            owner, tid = owner_territory.get(s.account_id, (None, None))
+            out[s.id] = [
+                (o.rep_id, o.rep_name) for o in plans
+                if o.day == p.day and o.rep_id != p.rep_id
+                and (o.rep_id == owner or (tid is not None and tid in territories[o.rep_id]))
+            ]
+    return out
+
+
 def toggle_pin(stop: RouteStop) -> bool:
     stop.pinned = not stop.pinned
     db.session.commit()

@@ -144,6 +144,7 @@ def run(run_id: int) -> Any:
         reps=reps,
         days=days,
         calendar=calendar,
+        movable=services.reassign_options(plans),
         editable=plan_run.status == PlanStatus.DRAFT,
         hhmm=services.hhmm,
     )

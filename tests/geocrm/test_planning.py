@@ -337,6 +337,7 @@ def test_run_page_shows_map_timelines_and_unassigned(
     the unassigned list with reasons, escaped names, and no external host."""
     make_account("Weekend <b>Shop</b>", 60.175, 24.935, territory_id=world.west.id,
                  opening_hours="Sa 10:00-14:00")
+    make_account("Tick `${alert(3)}`", 60.176, 24.936, territory_id=world.west.id)
     run = run_planning(world, territory_ids=(world.west.id, world.east.id))
     auth.login(world.planner.email)
     page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
@@ -346,6 +347,9 @@ def test_run_page_shows_map_timelines_and_unassigned(
     assert "Weekend &lt;b&gt;Shop&lt;/b&gt;" in page
     assert "<b>Shop</b>" not in page
     assert "<script>alert(1)</script>" not in page
+    # Popups and tooltips go to Leaflet as JSON strings, never inside a JS template literal.
+    assert "$(`" not in page and "bindTooltip(\n" not in page
+    assert re.search(r'bindTooltip\("\d\. Tick `\$\{alert\(3\)\}`"\);', page)
     external = [u for u in _urls(page) if not u.startswith("http://localhost")]
     assert external == []
 
