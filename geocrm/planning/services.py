@@ -140,18 +140,17 @@ def segment_lookup() -> Callable[[int, User], Iterable[int]] | None:
 
 
 def segment_choices(user: User) -> list[tuple[int, str]]:
-    """(id, name) of the segments the planner may pick, if the CRM core has segments."""
+    """(id, name) of the segments ``user`` may open, when the CRM core has segments."""
     if segment_lookup() is None:
         return []
     try:
-        module = importlib.import_module("geocrm.models.crm")
+        module = importlib.import_module("geocrm.crm.segments")
     except ImportError:
         return []
-    segment = getattr(module, "Segment", None)
-    if segment is None or not hasattr(segment, "id") or not hasattr(segment, "name"):
+    visible = getattr(module, "visible_segments", None)
+    if not callable(visible):
         return []
-    rows = db.session.execute(select(segment.id, segment.name).order_by(segment.name)).all()
-    return [(int(i), str(n)) for i, n in rows]
+    return [(int(seg.id), str(seg.name)) for seg in db.session.scalars(visible(user))]
 
 
 def visible_runs(user: User) -> Any:
@@ -290,6 +289,8 @@ def parse_plan_request(form: Any, user: User) -> PlanRequest:
         if segment_lookup() is None:
             raise ValidationError("segment", "segments are not available")
         segment_id = _ints([form.get("segment")], "segment")[0]
+        if segment_id not in {sid for sid, _ in segment_choices(user)}:
+            raise ValidationError("segment", f"segment {segment_id} is not one you can open")
     overdue = str(form.get("overdue", "")).lower() in ("1", "on", "true", "yes")
     account_ids = _ints(getlist("account"), "account")
     return PlanRequest(rep_ids, start, end, territory_ids, segment_id, overdue, account_ids)

@@ -237,6 +237,29 @@ def test_overdue_filter_uses_cadence(app: Flask, world: World) -> None:
     assert {a.id for a in chosen} == {due.id, never.id}
 
 
+def test_segment_selects_its_accounts_and_private_segments_are_refused(
+    app: Flask, world: World, client: FlaskClient, auth: AuthActions
+) -> None:
+    """The CRM core's segments plug in: a shared 'customers' segment plans exactly its
+    accounts; someone else's private segment is a named form error."""
+    from geocrm.crm import segments
+
+    shared = segments.save_segment(world.manager, {"name": "Customers", "stages": "customer",
+                                                   "shared": "1"})
+    private = segments.save_segment(world.manager, {"name": "Mine", "stages": "lead"})
+    db.session.commit()
+    assert (shared.id, "Customers") in services.segment_choices(world.planner)
+    assert private.id not in {i for i, _ in services.segment_choices(world.planner)}
+    run = run_planning(world, segment_id=shared.id)
+    planned = {s.account_id for p in run.plans for s in p.stops}
+    assert planned == {world.west_accounts[0].id, world.east_accounts[1].id}
+    auth.login(world.planner.email)
+    response = client.post("/planning/runs", data={
+        "rep": world.rep_west.id, "start": "2026-05-15", "segment": private.id})
+    assert response.status_code == 422
+    assert f"segment {private.id} is not one you can open" in response.get_data(as_text=True)
+
+
 # -- requests, scope, CSRF ------------------------------------------------------------------
 def test_form_errors_name_the_field(app: Flask, world: World, client: FlaskClient,
                                     auth: AuthActions) -> None:
