@@ -20,6 +20,7 @@ QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
     "solomon": ["--instances", "C101,R101,RC101,R205", "--time-limit", "5"],
+    "reports": ["--quick"],
     "routing_scale": ["--quick"],
 }
 
