@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from geocrm import jobs
 from geocrm.access import roles_required
-from geocrm.errors import ValidationError
+from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.maps.build import MapAssets, Tiles, render_parts
 from geocrm.models import Account, PlanStatus, Role
@@ -282,7 +282,7 @@ def run_rep_ics(run_id: int, rep_id: int) -> Any:
     plan_run = services.get_run_or_404(run_id, current_user)
     views = [p for p in services.run_plan_views(plan_run) if p.rep_id == rep_id]
     if not views:
-        raise services.NotFoundError(f"No plans for rep {rep_id} in this run.")
+        raise NotFoundError(f"No plans for rep {rep_id} in this run.")
     body = exports.plans_ics(views, services.local_zone(), domain=request.host.split(":")[0],
                              calendar_name=f"{views[0].rep_name} routes")
     return _download(body, "text/calendar; charset=utf-8",
@@ -312,7 +312,7 @@ def replan(plan_id: int) -> Any:
     """Re-plan the rest of a published day from where the rep is now."""
     route_plan = services.get_plan_or_404(plan_id, current_user)
     if not services.can_replan(route_plan, current_user):
-        raise services.NotFoundError(f"No plan {plan_id}.")
+        raise NotFoundError(f"No plan {plan_id}.")
     position = services.parse_position(request.form)
     at = services.parse_clock(request.form.get("at"))
     summary = services.replan_day(route_plan, position=position, at_s=at)
