@@ -1,7 +1,16 @@
 """Visit-route planning on OR-Tools: a pure library (no Flask, no database).
 
-``solve(problem) -> Plan`` plans one day for one or more reps; every visit left out comes
-back with its reason.
+Entry points:
+
+* ``solve(problem) -> Plan`` plans one day for one or more reps; every visit left out comes
+  back with its reason. Large team days are split by territory (the plan's notes say so).
+* ``plan_week(WeekProblem) -> WeekPlan`` places cadence visits (weekly, fortnightly,
+  monthly, N per month) on days, balanced and geographically tight, then routes every day.
+* ``replan(rep, remaining, now=..., position=..., current_order=...) -> Replan`` re-plans the
+  rest of a day, keeping the rep's order unless a new one is clearly better, and says what
+  changed.
+* Travel providers: ``GreatCircle`` (default), ``OsrmTable`` (an OSRM-compatible service),
+  ``RoadNetwork`` (a graph built from an OpenStreetMap extract file).
 """
 
 from routing.errors import ModelError, RoutingError
@@ -19,11 +28,28 @@ from routing.model import (
     Unassigned,
     Visit,
 )
+from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
 from routing.solver import SolveParams, VrptwResult, solve, solve_vrptw
+from routing.weekly import (
+    Account,
+    Cadence,
+    DayPlan,
+    Occurrence,
+    Placement,
+    RepWeek,
+    Unplaced,
+    WeekPlan,
+    WeekProblem,
+    WeekReason,
+    occurrences,
+    plan_week,
+)
 
 __all__ = [
-    "Break", "GreatCircle", "Location", "Matrices", "ModelError", "OsrmTable", "Plan", "Problem",
-    "Reason", "Rep", "RepRoute", "RoutingError", "SolveParams", "Stop", "TimeWindow",
-    "TravelProvider", "Unassigned", "Visit", "VrptwResult", "haversine_matrix", "solve",
-    "solve_vrptw",
+    "Account", "Break", "Cadence", "Change", "ChangeKind", "DayPlan", "GreatCircle",
+    "KeepOrder", "Location", "Matrices", "ModelError", "Occurrence", "OsrmTable", "Placement",
+    "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan", "RoutingError",
+    "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
+    "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix", "occurrences",
+    "plan_week", "replan", "rest_of_day", "solve", "solve_vrptw",
 ]

@@ -1,0 +1,642 @@
+"""Weekly (or longer) planning with visit cadences, then a route for every rep and day.
+
+Each account asks for visits at a cadence (weekly, fortnightly, monthly, N per month); its
+last visit tells when the next one is due, and each due visit may happen within a tolerance
+around its due date (an overdue one: as soon as possible). Planning runs in three steps:
+
+1. **Accounts to reps**: the account's own rep (its territory) if given, otherwise the
+   nearest rep with the skills and room for it over the period.
+2. **Visits to days**, per rep: every account gets a preferred weekday by a sweep around
+   the rep's home (sectors of equal weekly workload), so that each day covers one compact
+   part of the patch and the same accounts fall on the same weekday week after week. Visits
+   are then placed, hardest first (pinned, fewest possible days, priority, due date), on the
+   possible day with the lowest cost: extra driving by cheapest insertion into that day's
+   tour, load over the rep's even share of the period, leaving the preferred weekday and
+   distance from the due date. A relocation pass then moves visits while that lowers the
+   total. Days off, holidays, closing days and each day's capacity (shift less breaks, max
+   visits) are respected.
+3. **Routes**: every day is routed with :func:`routing.solve`; what the router leaves out
+   gets one more chance on another possible day with room.
+
+Deterministic: ties are broken by date and id, and routing is reproducible with a
+``solution_limit`` in ``params``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from routing.errors import ModelError
+from routing.matrix import GreatCircle, TravelProvider, haversine_matrix
+from routing.model import DAY, Location, Plan, Problem, Rep, TimeWindow, Visit
+from routing.solver import SolveParams, solve_direct
+
+MONTH_DAYS = 365.25 / 12
+OVERLOAD_WEIGHT = 2.0  # a second over the rep's even share costs two seconds of driving
+OFF_WEEKDAY_S = 600  # cost of placing a visit off its sector's weekday
+PER_DAY_FROM_DUE_S = 120  # cost per day away from the due date
+ALL_DAY = (TimeWindow(0, DAY),)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """How often an account wants a visit: every ``interval_days`` days.
+
+    Use the constructors: :meth:`weekly`, :meth:`fortnightly`, :meth:`monthly`,
+    :meth:`per_month`. A visit may happen ``tolerance_days`` either side of its due date.
+    """
+
+    interval_days: float
+    label: str
+
+    def __post_init__(self) -> None:
+        if not self.interval_days >= 1:
+            raise ModelError("Cadence", "interval_days", "must be at least one day")
+
+    @classmethod
+    def weekly(cls) -> Cadence:
+        return cls(7.0, "weekly")
+
+    @classmethod
+    def fortnightly(cls) -> Cadence:
+        return cls(14.0, "fortnightly")
+
+    @classmethod
+    def monthly(cls) -> Cadence:
+        return cls(MONTH_DAYS, "monthly")
+
+    @classmethod
+    def per_month(cls, n: int) -> Cadence:
+        if n < 1:
+            raise ModelError("Cadence", "per_month", "must be at least 1")
+        return cls(MONTH_DAYS / n, f"{n} per month")
+
+    @property
+    def tolerance_days(self) -> int:
+        # Under half the interval, so two due visits' windows never overlap.
+        return max(1, min(math.floor(self.interval_days * 0.3),
+                          math.ceil(self.interval_days / 2) - 1))
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account to visit at a cadence.
+
+    ``hours`` gives the opening windows for Monday..Sunday (an empty tuple: closed that day;
+    None: open all day every day). ``rep_id`` is the rep whose territory it is (None: the
+    planner chooses). ``pinned_days`` are appointments: visits on exactly those days, which
+    also stand for the cadence visits due around them.
+    """
+
+    id: str
+    location: Location
+    duration: int
+    cadence: Cadence
+    last_visit: date | None = None
+    hours: tuple[tuple[TimeWindow, ...], ...] | None = None
+    priority: int = 3
+    rep_id: str | None = None
+    pinned_days: tuple[date, ...] = ()
+    skills: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        where = f"Account {self.id}"
+        if not self.id:
+            raise ModelError("Account", "id", "is required")
+        if self.duration < 0:
+            raise ModelError(where, "duration", "must not be negative")
+        if self.hours is not None and len(self.hours) != 7:
+            raise ModelError(where, "hours", "needs seven days, Monday first")
+        if not 1 <= self.priority <= 5:
+            raise ModelError(where, "priority", "must be 1 (highest) to 5")
+
+    def windows_on(self, day: date) -> tuple[TimeWindow, ...]:
+        """Opening windows on ``day`` (empty: closed)."""
+        return ALL_DAY if self.hours is None else self.hours[day.weekday()]
+
+
+@dataclass(frozen=True)
+class RepWeek:
+    """A rep over the period: one working day's template and when they work."""
+
+    rep: Rep
+    working_days: frozenset[int] = frozenset(range(5))  # weekday numbers, Monday 0
+    days_off: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        if not self.working_days <= set(range(7)):
+            raise ModelError(f"Rep {self.rep.id}", "working_days", "are weekday numbers 0..6")
+
+
+@dataclass(frozen=True)
+class WeekProblem:
+    """Reps, accounts and the dates to plan (inclusive), with public holidays."""
+
+    reps: tuple[RepWeek, ...]
+    accounts: tuple[Account, ...]
+    start: date
+    end: date
+    holidays: frozenset[date] = frozenset()
+    circuity: float = 1.3
+
+    def __post_init__(self) -> None:
+        if not self.reps:
+            raise ModelError("WeekProblem", "reps", "needs at least one rep")
+        if self.end < self.start:
+            raise ModelError("WeekProblem", "end", "is before start")
+        if (self.end - self.start).days > 92:
+            raise ModelError("WeekProblem", "end", "plan at most three months at a time")
+        for kind, ids in (("reps", [r.rep.id for r in self.reps]),
+                          ("accounts", [a.id for a in self.accounts])):
+            if len(ids) != len(set(ids)):
+                dup = next(i for i in ids if ids.count(i) > 1)
+                raise ModelError("WeekProblem", kind, f"id {dup!r} is used twice")
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def works(self, rep: RepWeek, day: date) -> bool:
+        return (day.weekday() in rep.working_days and day not in rep.days_off
+                and day not in self.holidays)
+
+
+class WeekReason(enum.StrEnum):
+    """Why a due visit is not in the week's plan (routing's own reasons come as they are)."""
+
+    NO_REP = "no_rep"
+    NO_WORKING_DAY = "no_working_day"
+    DAYS_FULL = "days_full"
+
+
+WEEK_REASON_TEXT = {
+    WeekReason.NO_REP: "no rep in this plan can take the account (its rep is absent, or no "
+                       "rep has the skills)",
+    WeekReason.NO_WORKING_DAY: "the rep works no day on which the account is open within "
+                               "the visit's due window",
+    WeekReason.DAYS_FULL: "every day the visit could happen on is already full",
+}
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One visit due: for which account, when it is due, and the days it may happen on."""
+
+    account_id: str
+    due: date
+    earliest: date
+    latest: date
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A due visit placed on a day for a rep (and routed: it is in that day's plan)."""
+
+    account_id: str
+    due: date
+    day: date
+    rep_id: str
+
+
+@dataclass(frozen=True)
+class Unplaced:
+    """A due visit left out of the period, with a reason code and words."""
+
+    account_id: str
+    due: date
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """One day's routes (visit ids are account ids)."""
+
+    day: date
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class WeekPlan:
+    """The period: a routed plan per day, placements, unplaced visits with reasons, notes."""
+
+    days: tuple[DayPlan, ...]
+    placements: tuple[Placement, ...]
+    unplaced: tuple[Unplaced, ...]
+    notes: tuple[str, ...]
+    seconds: float
+    loads: dict[tuple[str, date], int] = field(default_factory=dict)
+
+    def day(self, day: date) -> DayPlan:
+        return next(d for d in self.days if d.day == day)
+
+
+def occurrences(account: Account, start: date, end: date) -> list[Occurrence]:
+    """The visits ``account`` is due between ``start`` and ``end`` (inclusive).
+
+    The first is due one interval after the last visit (at once if never visited; an
+    overdue one as soon as possible); each next one interval later. Appointments
+    (``pinned_days``) are visits of their own and replace the cadence visits due within
+    tolerance of them.
+    """
+    interval, tol = account.cadence.interval_days, account.cadence.tolerance_days
+    out: list[Occurrence] = []
+    due = (start if account.last_visit is None
+           else account.last_visit + timedelta(days=round(interval)))
+    while True:
+        if due < start:  # overdue: as soon as possible, then the cadence from there
+            earliest, latest, anchor = start, start + timedelta(days=tol), start
+        else:
+            earliest, latest, anchor = due - timedelta(days=tol), due + timedelta(days=tol), due
+        if due > end:
+            break
+        out.append(Occurrence(account.id, due, max(earliest, start), min(latest, end)))
+        due = anchor + timedelta(days=round(interval))
+    pins = sorted(set(account.pinned_days))
+    kept = [o for o in out
+            if not any(abs((p - o.due).days) <= tol for p in pins)]
+    kept += [Occurrence(account.id, p, p, p, True) for p in pins if start <= p <= end]
+    return sorted(kept, key=lambda o: (o.due, o.pinned))
+
+
+@dataclass
+class _Day:
+    day: date
+    cap_s: int
+    max_visits: int
+    tour: list[int] = field(default_factory=list)  # matrix indices of accounts, in order
+    travel_s: int = 0
+    service_s: int = 0
+
+    @property
+    def load(self) -> int:
+        return self.travel_s + self.service_s
+
+
+@dataclass
+class _Item:
+    occ: Occurrence
+    node: int
+    duration: int
+    candidates: list[int]  # indices into the rep's days
+    preferred_weekday: int
+    day: int | None = None
+
+
+class _RepPlanner:
+    """Places one rep's due visits on their working days (see the module docstring)."""
+
+    def __init__(self, rep: RepWeek, days: list[date], accounts: list[Account],
+                 items: list[tuple[Occurrence, list[date]]], circuity: float) -> None:
+        r = rep.rep
+        points = [r.start, r.home_end] + [a.location for a in accounts]
+        d = haversine_matrix(points) * circuity
+        self.t = np.rint(d / (r.speed_kmh / 3.6)).astype(np.int64)
+        cap = r.shift.end - r.shift.start - sum(b.duration for b in r.breaks)
+        maxv = r.max_visits if r.max_visits is not None else 10**6
+        self.days = [_Day(day, cap, maxv) for day in days]
+        index = {day: i for i, day in enumerate(days)}
+        node = {a.id: i + 2 for i, a in enumerate(accounts)}
+        by_id = {a.id: a for a in accounts}
+        prefer = self._sectors(r, accounts, items)
+        self.items = [
+            _Item(occ, node[occ.account_id], by_id[occ.account_id].duration,
+                  [index[c] for c in cands], prefer[occ.account_id])
+            for occ, cands in items]
+        self.priority = {a.id: a.priority for a in accounts}
+        nearest = self.t[2:, 2:].astype(float) + np.eye(len(accounts)) * 1e12 \
+            if accounts else np.zeros((0, 0))
+        est = sum(it.duration + (float(nearest[it.node - 2].min()) if len(accounts) > 1 else 0)
+                  for it in self.items)
+        self.target = est / max(1, len(days))
+
+    def _sectors(self, r: Rep, accounts: list[Account],
+                 items: list[tuple[Occurrence, list[date]]]) -> dict[str, int]:
+        """Preferred weekday per account: sweep sectors of equal weekly workload."""
+        weekdays = sorted({d.weekday() for d in (day for _, cands in items for day in cands)})
+        if not accounts or not weekdays:
+            return {a.id: -1 for a in accounts}
+        dy = np.array([a.location.lat - r.start.lat for a in accounts])
+        dx = np.array([(a.location.lon - r.start.lon) * math.cos(math.radians(r.start.lat))
+                       for a in accounts])
+        angle = np.arctan2(dy, dx)
+        order = sorted(range(len(accounts)), key=lambda i: (float(angle[i]), accounts[i].id))
+        if len(order) > 1:  # start the sweep after the widest empty sector
+            angles = [float(angle[i]) for i in order]
+            gaps = [(angles[(i + 1) % len(angles)] - angles[i]) % (2 * math.pi)
+                    for i in range(len(angles))]
+            cut = int(np.argmax(gaps))
+            order = order[cut + 1:] + order[:cut + 1]
+        weight = [accounts[i].duration * 7 / accounts[i].cadence.interval_days + 1
+                  for i in order]
+        total, acc, out = sum(weight), 0.0, {}
+        for i, w in zip(order, weight, strict=True):
+            g = min(len(weekdays) - 1, int((acc + w / 2) / total * len(weekdays)))
+            out[accounts[i].id] = weekdays[g]
+            acc += w
+        return out
+
+    def _insertion(self, day: _Day, node: int) -> tuple[int, int]:
+        """Cheapest extra travel to add ``node`` to ``day``'s tour, and where."""
+        t, tour = self.t, day.tour
+        best, where = 10**12, 0
+        for p in range(len(tour) + 1):
+            prev = 0 if p == 0 else tour[p - 1]
+            nxt = 1 if p == len(tour) else tour[p]
+            delta = int(t[prev, node] + t[node, nxt] - t[prev, nxt])
+            if delta < best:
+                best, where = delta, p
+        return best, where
+
+    def _removal(self, day: _Day, node: int) -> int:
+        tour, t = day.tour, self.t
+        p = tour.index(node)
+        prev = 0 if p == 0 else tour[p - 1]
+        nxt = 1 if p == len(tour) - 1 else tour[p + 1]
+        return int(t[prev, node] + t[node, nxt] - t[prev, nxt])
+
+    def _overload(self, load: float) -> float:
+        return OVERLOAD_WEIGHT * max(0.0, load - self.target)
+
+    def _cost(self, it: _Item, di: int, extra: int) -> float:
+        day = self.days[di]
+        before = self._overload(day.load)
+        after = self._overload(day.load + extra + it.duration)
+        off = OFF_WEEKDAY_S if day.day.weekday() != it.preferred_weekday else 0
+        return extra + after - before + off + PER_DAY_FROM_DUE_S * abs((day.day - it.occ.due).days)
+
+    def _fits(self, it: _Item, di: int, extra: int) -> bool:
+        day = self.days[di]
+        return (it.node not in day.tour and len(day.tour) < day.max_visits
+                and day.load + extra + it.duration <= day.cap_s)
+
+    def _best_day(self, it: _Item, skip: int | None = None) -> tuple[float, int, int] | None:
+        best: tuple[float, int, int] | None = None
+        for di in it.candidates:
+            if di == skip:
+                continue
+            extra, where = self._insertion(self.days[di], it.node)
+            if not self._fits(it, di, extra):
+                continue
+            cost = self._cost(it, di, extra)
+            if best is None or cost < best[0]:
+                best = (cost, di, where)
+        return best
+
+    def _put(self, it: _Item, di: int, where: int, extra: int) -> None:
+        day = self.days[di]
+        day.tour.insert(where, it.node)
+        day.travel_s += extra
+        day.service_s += it.duration
+        it.day = di
+
+    def _take(self, it: _Item) -> None:
+        assert it.day is not None
+        day = self.days[it.day]
+        day.travel_s -= self._removal(day, it.node)
+        day.tour.remove(it.node)
+        day.service_s -= it.duration
+        it.day = None
+
+    def place(self) -> list[_Item]:
+        """Place every item it can; returns those that fit no day."""
+        order = sorted(self.items, key=lambda it: (
+            not it.occ.pinned, len(it.candidates), self.priority[it.occ.account_id],
+            it.occ.due, it.occ.account_id))
+        full = []
+        for it in order:
+            best = self._best_day(it)
+            if best is None:
+                full.append(it)
+                continue
+            _, di, where = best
+            extra, _ = self._insertion(self.days[di], it.node)
+            self._put(it, di, where, extra)
+        for _ in range(3):  # relocation passes
+            moved = False
+            for it in order:
+                if it.day is None or it.occ.pinned or len(it.candidates) < 2:
+                    continue
+                here = it.day
+                removal = self._removal(self.days[here], it.node)
+                stay = self._cost_in_place(it, removal)
+                self._take(it)
+                best = self._best_day(it, skip=here)
+                if best is not None and best[0] < stay - 1:
+                    _, di, where = best
+                    extra, _ = self._insertion(self.days[di], it.node)
+                    self._put(it, di, where, extra)
+                    moved = True
+                else:
+                    extra, where = self._insertion(self.days[here], it.node)
+                    self._put(it, here, where, extra)
+            if not moved:
+                break
+        return full
+
+    def _cost_in_place(self, it: _Item, removal: int) -> float:
+        """What the item costs where it is (as if inserted last), comparable to _cost."""
+        assert it.day is not None
+        day = self.days[it.day]
+        before = self._overload(day.load - removal - it.duration)
+        after = self._overload(day.load)
+        off = OFF_WEEKDAY_S if day.day.weekday() != it.preferred_weekday else 0
+        return removal + after - before + off + PER_DAY_FROM_DUE_S * abs(
+            (day.day - it.occ.due).days)
+
+
+def _assign_accounts(problem: WeekProblem, work_days: dict[str, list[date]]
+                     ) -> tuple[dict[str, str], list[str]]:
+    """Account id → rep id: its own rep, else the nearest able rep with room over the period."""
+    reps = {r.rep.id: r for r in problem.reps}
+    owner: dict[str, str] = {}
+    nobody: list[str] = []
+    capacity = {rid: 0.85 * len(work_days[rid]) * (
+        r.rep.shift.end - r.rep.shift.start - sum(b.duration for b in r.rep.breaks))
+        for rid, r in reps.items()}
+    load = dict.fromkeys(reps, 0.0)
+    days = len(problem.days)
+    free = []
+    for a in problem.accounts:
+        if a.rep_id is not None:
+            if a.rep_id in reps and a.skills <= reps[a.rep_id].rep.skills:
+                owner[a.id] = a.rep_id
+                load[a.rep_id] += a.duration * days / a.cadence.interval_days
+            else:
+                nobody.append(a.id)
+        elif not any(a.skills <= r.rep.skills for r in problem.reps):
+            nobody.append(a.id)
+        else:
+            free.append(a)
+    if free:
+        homes = [r.rep.start for r in problem.reps]
+        dist = haversine_matrix(homes + [a.location for a in free])[len(homes):, :len(homes)]
+        rep_ids = [r.rep.id for r in problem.reps]
+
+        def ranked(j: int) -> list[int]:
+            able = [i for i, r in enumerate(problem.reps) if free[j].skills <= r.rep.skills]
+            return sorted(able, key=lambda i: (float(dist[j, i]), rep_ids[i]))
+
+        def regret(j: int) -> float:
+            r = ranked(j)
+            return float(dist[j, r[1]] - dist[j, r[0]]) if len(r) > 1 else 1e12
+
+        for j in sorted(range(len(free)), key=lambda j: (free[j].priority, -regret(j),
+                                                          free[j].id)):
+            a = free[j]
+            need = a.duration * days / a.cadence.interval_days
+            options = ranked(j)
+            fits = [i for i in options if load[rep_ids[i]] + need <= capacity[rep_ids[i]]]
+            choice = rep_ids[(fits or options)[0]]
+            owner[a.id] = choice
+            load[choice] += need
+    return owner, nobody
+
+
+def plan_week(
+    problem: WeekProblem,
+    *,
+    time_limit_per_day: float = 2.0,
+    params: SolveParams | None = None,
+    provider: TravelProvider | None = None,
+) -> WeekPlan:
+    """Place every due visit of the period on a day and route every day.
+
+    Returns a :class:`WeekPlan`: per day a routed :class:`~routing.Plan` (visit ids are
+    account ids; pinned appointments are must-visits), the placements that made it into a
+    route, every due visit left out with its reason (``WeekReason`` codes, or the router's
+    own ``Reason`` codes for visits a day's route could not fit), and notes on balance.
+    """
+    started = time.perf_counter()
+    params = params or SolveParams()
+    provider = provider or GreatCircle(problem.circuity)
+    days = problem.days
+    reps = {r.rep.id: r for r in problem.reps}
+    work_days = {rid: [d for d in days if problem.works(r, d)] for rid, r in reps.items()}
+    owner, nobody = _assign_accounts(problem, work_days)
+    accounts = {a.id: a for a in problem.accounts}
+    unplaced: list[Unplaced] = []
+    for aid in nobody:
+        for occ in occurrences(accounts[aid], problem.start, problem.end):
+            unplaced.append(Unplaced(aid, occ.due, WeekReason.NO_REP.value,
+                                     WEEK_REASON_TEXT[WeekReason.NO_REP]))
+    placed: dict[tuple[date, str], list[Occurrence]] = {}
+    for rid, rw in reps.items():
+        mine = [accounts[aid] for aid in sorted(owner) if owner[aid] == rid]
+        items: list[tuple[Occurrence, list[date]]] = []
+        for a in mine:
+            for occ in occurrences(a, problem.start, problem.end):
+                cands = [d for d in work_days[rid]
+                         if occ.earliest <= d <= occ.latest and a.windows_on(d)]
+                if cands:
+                    items.append((occ, cands))
+                else:
+                    unplaced.append(Unplaced(a.id, occ.due, WeekReason.NO_WORKING_DAY.value,
+                                             WEEK_REASON_TEXT[WeekReason.NO_WORKING_DAY]))
+        if not items:
+            continue
+        planner = _RepPlanner(rw, work_days[rid], mine, items, problem.circuity)
+        for it in planner.place():
+            unplaced.append(Unplaced(it.occ.account_id, it.occ.due, WeekReason.DAYS_FULL.value,
+                                     WEEK_REASON_TEXT[WeekReason.DAYS_FULL]))
+        for it in planner.items:
+            if it.day is not None:
+                placed.setdefault((planner.days[it.day].day, rid), []).append(it.occ)
+
+    def route_day(day: date, extra: dict[str, list[Occurrence]] | None = None,
+                  initial: Sequence[Sequence[str]] | None = None
+                  ) -> tuple[Plan, dict[str, Occurrence]]:
+        working = [reps[rid].rep for rid in reps if day in work_days[rid]]
+        occ_of: dict[str, Occurrence] = {}
+        visits = []
+        for rep in working:
+            for occ in placed.get((day, rep.id), []) + (extra or {}).get(rep.id, []):
+                a = accounts[occ.account_id]
+                occ_of[a.id] = occ
+                visits.append(Visit(a.id, a.location, a.duration, a.windows_on(day),
+                                    priority=a.priority, must_visit=occ.pinned,
+                                    pinned_rep=rep.id, skills=a.skills))
+        plan = solve_direct(Problem(tuple(working), tuple(visits), problem.circuity),
+                            time_limit=time_limit_per_day if visits else 0.05, params=params,
+                            provider=provider, initial=initial)
+        return plan, occ_of
+
+    plans: dict[date, tuple[Plan, dict[str, Occurrence]]] = {}
+    for day in days:
+        if any(day in work_days[rid] for rid in reps):
+            plans[day] = route_day(day)
+    # One more chance for visits a day's route left out: another possible day with room.
+    retry: dict[date, dict[str, list[Occurrence]]] = {}
+    dropped: list[tuple[Occurrence, str, str, str]] = []
+    for day, (plan, occ_of) in plans.items():
+        for u in plan.unassigned:
+            occ = occ_of[u.visit_id]
+            rid = owner[occ.account_id]
+            a = accounts[occ.account_id]
+            room = [d for d in work_days[rid]
+                    if d != day and occ.earliest <= d <= occ.latest and a.windows_on(d)
+                    and d in plans and a.id not in plans[d][1]
+                    and a.id not in {o.account_id for o in retry.get(d, {}).get(rid, [])}
+                    and _spare(plans[d][0], rid, reps[rid].rep) > a.duration]
+            if room and not occ.pinned:
+                target = min(room, key=lambda d: (abs((d - occ.due).days), d))
+                retry.setdefault(target, {}).setdefault(rid, []).append(occ)
+            dropped.append((occ, u.reason.value, u.text, day.isoformat()))
+    recovered: set[tuple[str, date]] = set()
+    for day, extra in sorted(retry.items()):
+        current = [[s.visit_id for s in r.stops] for r in plans[day][0].routes]
+        plan, occ_of = route_day(day, extra, current)
+        if len(plan.served) >= len(plans[day][0].served):
+            plans[day] = (plan, occ_of)
+            for rid, occs in extra.items():
+                for occ in occs:
+                    if occ.account_id in plan.served:
+                        placed.setdefault((day, rid), []).append(occ)
+                        recovered.add((occ.account_id, occ.due))
+    for occ, code, text, day_s in dropped:
+        if (occ.account_id, occ.due) not in recovered:
+            unplaced.append(Unplaced(occ.account_id, occ.due, code, f"{text} (on {day_s})"))
+
+    placements: list[Placement] = []
+    loads: dict[tuple[str, date], int] = {}
+    for day, (plan, occ_of) in sorted(plans.items()):
+        for route in plan.routes:
+            loads[(route.rep_id, day)] = route.end - route.start if route.stops else 0
+            for s in route.stops:
+                occ = occ_of[s.visit_id]
+                placements.append(Placement(s.visit_id, occ.due, day, route.rep_id))
+    unplaced.sort(key=lambda u: (u.due, u.account_id))
+    notes = [f"{len(placements) + len(unplaced)} visits due for {len(problem.accounts)} accounts "
+             f"between {problem.start.isoformat()} and {problem.end.isoformat()}; "
+             f"{len(placements)} placed, {len(unplaced)} left out"]
+    for rid in reps:
+        lengths = [loads[(rid, d)] for d in work_days[rid] if (rid, d) in loads]
+        if lengths:
+            notes.append(f"{rid}: {len(lengths)} working days, day length "
+                         f"{min(lengths) // 60}–{max(lengths) // 60} min")
+        else:
+            notes.append(f"{rid}: works no day in the period")
+    notes += [n for plan, _ in plans.values() for n in plan.notes
+              if n not in notes]
+    if recovered:
+        notes.append(f"{len(recovered)} visits a route could not fit were moved to another day")
+    day_plans = tuple(DayPlan(d, plans[d][0]) for d in sorted(plans))
+    return WeekPlan(day_plans, tuple(placements), tuple(unplaced), tuple(notes),
+                    time.perf_counter() - started, loads)
+
+
+def _spare(plan: Plan, rep_id: str, rep: Rep) -> int:
+    route = next((r for r in plan.routes if r.rep_id == rep_id), None)
+    if route is None:
+        return 0
+    if rep.max_visits is not None and len(route.stops) >= rep.max_visits:
+        return 0
+    return rep.shift.end - route.end if route.stops else rep.shift.end - rep.shift.start
