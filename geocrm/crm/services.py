@@ -730,3 +730,19 @@ def scoped_account_count(user: User) -> int:
     """How many (non-archived) accounts ``user`` may see."""
     stmt = visible_accounts(user).where(Account.archived.is_(False))
     return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def segment_choices(user: User) -> list[tuple[int, str]]:
+    """(id, name) of the segments ``user`` may open (theirs and the shared ones), by name.
+
+    For pickers in other features (the planner): listing every segment would show the
+    names of other users' private segments, which :func:`segment_account_ids` then refuses.
+    """
+    from geocrm.crm.segments import visible_segments
+    from geocrm.models.crm import Segment
+
+    rows = db.session.execute(
+        visible_segments(user).with_only_columns(Segment.id, Segment.name)
+        .order_by(Segment.name, Segment.id)
+    ).all()
+    return [(int(i), str(n)) for i, n in rows]
