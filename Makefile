@@ -34,7 +34,7 @@ demo: db
 
 ## make run: install, create the SQLite database, load the demo company, serve on 127.0.0.1:5000
 run: install assets demo
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	GEOCRM_TIMEZONE=$${GEOCRM_TIMEZONE:-Europe/Helsinki} $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make test: install and run the whole suite (PostgreSQL/browser suites skip unless configured)
 test: install assets

@@ -12,7 +12,7 @@ import base64
 import binascii
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import current_app
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts.services import check_coordinates, normalise_address, normalise_name
+from geocrm.clock import local_day_bounds_utc, local_today
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -444,7 +445,7 @@ def today_plan(user: User, day: date | None = None, limit: int = 12) -> TodayPla
     The fallback picks overdue accounts first (by their visit cadence), then the nearest
     to the rep's home, and orders the picks as a nearest-neighbour drive from home.
     """
-    day = day or utcnow().date()
+    day = day or local_today()
     plan = db.session.scalars(
         select(RoutePlan)
         .where(
@@ -482,13 +483,13 @@ def today_plan(user: User, day: date | None = None, limit: int = 12) -> TodayPla
 
 
 def _visited_today(user: User, day: date) -> set[int]:
-    start = datetime.combine(day, datetime.min.time())
+    start, end = local_day_bounds_utc(day)
     return set(
         db.session.scalars(
             select(Interaction.account_id).where(
                 Interaction.user_id == user.id,
                 Interaction.occurred_at >= start,
-                Interaction.occurred_at < start + timedelta(days=1),
+                Interaction.occurred_at < end,
             )
         )
     )

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete, false, select
@@ -30,6 +30,7 @@ from sqlalchemy import delete, false, select
 import routing
 from geocrm import jobs
 from geocrm.access import scope_territories, visible_accounts
+from geocrm.clock import local_zone
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -73,15 +74,7 @@ ROUTING_TEXT_OVERRIDES = {
 
 
 # -- time ------------------------------------------------------------------------------------
-def local_zone() -> ZoneInfo:
-    """The company's time zone (``GEOCRM_TIMEZONE``); a wrong name is a clear error."""
-    name = current_app.config.get("GEOCRM_TIMEZONE") or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError("GEOCRM_TIMEZONE", f"{name!r} is not a time zone") from exc
-
-
+# local_zone lives in geocrm.clock (the field app's Today needs the same day boundary).
 def to_utc(day: date, seconds: int, tz: ZoneInfo) -> datetime:
     """Seconds after local midnight of ``day`` → naive UTC (how the database keeps time)."""
     local = datetime.combine(day, time(), tzinfo=tz) + timedelta(seconds=int(seconds))
