@@ -165,8 +165,11 @@ def test_account_360_shows_everything_and_the_audit_trail(world, client, auth):
                  "Manager", "data-crm-map", "vendor/leaflet/leaflet.js"):
         assert text in html, text
     assert "cdn" not in html.lower() and "unpkg" not in html
-    trail = db.session.scalars(select(AuditEntry).where(
-        AuditEntry.entity == "account", AuditEntry.entity_id == w1.id).order_by(AuditEntry.id)).all()
+    trail = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity == "account", AuditEntry.entity_id == w1.id)
+        .order_by(AuditEntry.id)
+    ).all()
     assert trail[0].changes == {"custom_fields": [{}, {"Seats": "40"}]}
     assert trail[1].changes == {"phone": [None, "+358 9 555"], "cadence_days": [None, 21]}
     assert trail[1].user_id == world.manager.id
