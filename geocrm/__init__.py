@@ -38,6 +38,18 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _check_timezone(name: str) -> None:
+    """Refuse to start with a zone nobody can use: every "today" would fail later instead."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise RuntimeError(
+            f"GEOCRM_TIMEZONE={name!r} is not an IANA time zone (e.g. Europe/Helsinki)"
+        ) from exc
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build a GeoCRM application.
 
@@ -55,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(Path(app.instance_path), config))
+    _check_timezone(app.config.get("GEOCRM_TIMEZONE") or "UTC")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri in ("sqlite://", "sqlite:///:memory:"):
         # One in-memory database shared by every thread (the browser tests serve from one).

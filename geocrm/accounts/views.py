@@ -69,7 +69,7 @@ def detail(account_id: int) -> Any:
         outcomes=crm.OUTCOMES,
         campaign_outcomes=crm.CAMPAIGN_OUTCOMES,
         opp_stages=[s.value for s in crm.OpportunityStage],
-        today=crm.utcnow().date(),
+        today=crm.local_today(),
     )
 
 

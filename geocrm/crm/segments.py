@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 
 from geocrm.access import scope_accounts, visible_accounts
 from geocrm.accounts.services import normalise_name
+from geocrm.clock import local_today
 from geocrm.crm import audit
 from geocrm.crm.sqltime import days_since, dialect_name
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
@@ -252,7 +253,7 @@ def filtered_accounts(filters: SegmentFilters, user: User, as_of: date) -> Selec
 
 def evaluate(filters: SegmentFilters, user: User, as_of: date | None = None) -> list[int]:
     """Ids of the accounts the filters select for ``user``, ascending."""
-    as_of = as_of or utcnow().date()
+    as_of = as_of or local_today()
     stmt = filtered_accounts(filters, user, as_of)
     if filters.near_km is not None:
         assert filters.near_lat is not None and filters.near_lon is not None

@@ -20,13 +20,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from geocrm.access import get_account_or_404, scope_accounts, visible_accounts
+from geocrm.clock import local_today  # noqa: F401  (re-exported for views)
 from geocrm.crm import audit
 from geocrm.crm.segments import (  # noqa: F401  (segment_account_ids: the planner's contract)
     CAMPAIGN_OUTCOMES,
@@ -73,20 +72,6 @@ PIN_MIN_OFFSET_M = 30.0
 PIN_MAX_OFFSET_M = 2000.0
 _FIELD_KEY = re.compile(r"^[\w][\w .\-]{0,39}$", re.UNICODE)
 MAX_CUSTOM_FIELDS = 50
-
-
-def local_today() -> date:
-    """Today in the company's time zone (``GEOCRM_TIMEZONE``, UTC by default).
-
-    "Due today" is a calendar day of the people using the app, not of UTC: at 01:00 in
-    Helsinki it is already tomorrow's tasks that are due.
-    """
-    name = current_app.config.get("GEOCRM_TIMEZONE") or "UTC"
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
 
 
 # -- small parsers: every error names its field ---------------------------------------------

@@ -50,3 +50,16 @@ def test_today_plan_uses_the_local_day(client, auth, world, app):
     db.session.add(plan)
     db.session.commit()
     assert today_plan(world.rep_west).plan_id == plan.id
+
+
+def test_app_refuses_to_start_with_an_unknown_zone():
+    from geocrm import create_app
+
+    with pytest.raises(RuntimeError, match="GEOCRM_TIMEZONE='Nowhere/City'"):
+        create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                "GEOCRM_TIMEZONE": "Nowhere/City",
+            }
+        )
