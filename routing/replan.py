@@ -151,8 +151,10 @@ def replan(
     ``remaining`` are the visits still to do (any listed in ``completed`` are ignored; their
     count is taken off the rep's maximum); ``current_order`` is their order in the current
     plan (visits not in it are new and reported as added). ``appointments`` pin visits to a
-    fixed time window and make them must-visit. ``planned_starts`` (visit id → planned start)
-    lets the answer report stops whose start moves by ``keep.report_shift_s`` or more.
+    fixed time window and make them must-visit (the window holds the whole visit: an hour's
+    appointment at 10:00 is ``TimeWindow(36000, 39600)``). ``planned_starts`` (visit id →
+    planned start) lets the answer report stops whose start moves by ``keep.report_shift_s``
+    or more.
 
     Deterministic for a given ``params.solution_limit``; never raises for an infeasible
     day: stops that no longer fit are dropped with their reason.
