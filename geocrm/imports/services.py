@@ -51,6 +51,7 @@ from geocrm.models import (
     account_tags,
     utcnow,
 )
+from geocrm.models.crm import AccountMerge
 from geocrm.spatial import assign_points, haversine_many_m
 
 MAX_FIELD = 10_000
@@ -101,7 +102,7 @@ class Duplicate:
     """A row that is the same account as another row or an existing account."""
 
     row: int
-    rule: str  # external_id / name_within_50m / address / same_address_other_name
+    rule: str  # external_id / merged_into / name_within_50m / address / same_address_other_name
     other: str  # "row 7" or "account 123 'Name'"
     name: str
 
@@ -497,6 +498,19 @@ def _apply(
     keys = list(result_rows.keys())
     existing = [dict(zip(keys, r, strict=True)) for r in result_rows]
     by_ext = {(e["source"], e["external_id"]): e for e in existing if e["external_id"]}
+    # A record merged away into another account must not come back with the next import of
+    # its source system: it lands on the survivor instead (the merge kept its source key).
+    by_id = {e["id"]: e for e in existing}
+    merged_into = {
+        (m_source, m_ext): by_id[survivor]
+        for m_source, m_ext, survivor in db.session.connection().execute(
+            select(AccountMerge.merged_source, AccountMerge.merged_external_id,
+                   AccountMerge.survivor_id)
+            .where(AccountMerge.merged_external_id.is_not(None))
+            .order_by(AccountMerge.id)
+        )
+        if survivor in by_id
+    }
     by_address: dict[str, list[dict[str, Any]]] = {}
     lats = [r["lat"] for _, r in cleaned if r.get("lat") is not None]
     grid = _Grid(sum(lats) / len(lats) if lats else 45.0)
@@ -539,6 +553,8 @@ def _apply(
         match, rule = None, ""
         if ext and (source, ext) in by_ext:
             match, rule = by_ext[(source, ext)], "external_id"
+        elif ext and (source, ext) in merged_into:
+            match, rule = merged_into[(source, ext)], "merged_into"
         elif hit is not None:
             match, rule = hit[1], "name_within_50m"
         elif row["address_key"]:
@@ -549,7 +565,8 @@ def _apply(
             result.duplicates.append(Duplicate(number, rule, label(match), row["name"]))
             continue
         if match is not None and ext and match["external_id"] and (
-                match["source"], match["external_id"]) != (source, ext) and rule != "external_id":
+                match["source"], match["external_id"]) != (source, ext) and rule not in (
+                "external_id", "merged_into"):
             match = None  # another record of the source system: a different account
         if ext:
             file_ext[ext] = number

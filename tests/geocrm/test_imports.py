@@ -304,3 +304,24 @@ def test_real_food_trucks_with_zero_coordinates_are_rejected(app):
     zero = [r for r in result.rejects if "0,0" in r.reason]
     assert len(zero) == 33 and all(r.field == "lat" and r.row >= 2 for r in zero)
     assert count() == 0
+
+
+def test_a_merged_away_record_comes_back_as_its_survivor(app, world):
+    """After A2 is merged into A1, the next import of the source lands A2's row on A1: no
+    resurrected account, and a snapshot does not flag the merged record as missing."""
+    from geocrm.crm.duplicates import merge_accounts
+    from geocrm.models import User
+
+    run(GOOD, source="erp", snapshot=True)
+    a1, a2 = (db.session.scalars(select(Account).where(Account.external_id == e)).one()
+              for e in ("A1", "A2"))
+    admin = db.session.scalars(select(User).where(User.email == "admin@example.com")).one()
+    merge_accounts(admin, a1.id, a2.id, {})
+    before = count()
+    again = run(GOOD, source="erp", snapshot=True, filename="next.csv")
+    assert again.status == "unchanged", again.rejects
+    assert count() == before
+    assert again.inserted == 0 and again.flagged_missing == 0
+    assert [(d.row, d.rule) for d in again.duplicates] == [(3, "merged_into")]
+    assert db.session.scalar(
+        select(func.count(Account.id)).where(Account.missing_since.is_not(None))) == 0
