@@ -29,6 +29,7 @@ from routing.model import (
     Visit,
 )
 from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
+from routing.roadnet import RoadNetwork, highway_speed
 from routing.solver import SolveParams, VrptwResult, solve, solve_vrptw
 from routing.weekly import (
     Account,
@@ -48,8 +49,10 @@ from routing.weekly import (
 __all__ = [
     "Account", "Break", "Cadence", "Change", "ChangeKind", "DayPlan", "GreatCircle",
     "KeepOrder", "Location", "Matrices", "ModelError", "Occurrence", "OsrmTable", "Placement",
-    "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan", "RoutingError",
+    "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan", "RoadNetwork",
+    "RoutingError",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
-    "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix", "occurrences",
+    "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix", "highway_speed",
+    "occurrences",
     "plan_week", "replan", "rest_of_day", "solve", "solve_vrptw",
 ]
