@@ -35,7 +35,7 @@ import numpy as np
 
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider, haversine_matrix
-from routing.model import DAY, Location, Plan, Problem, Rep, TimeWindow, Visit
+from routing.model import DAY, Location, Plan, Problem, Rep, RepRoute, TimeWindow, Visit
 from routing.solver import SolveParams, solve_direct
 
 MONTH_DAYS = 365.25 / 12
@@ -514,6 +514,9 @@ def plan_week(
     account ids; pinned appointments are must-visits), the placements that made it into a
     route, every due visit left out with its reason (``WeekReason`` codes, or the router's
     own ``Reason`` codes for visits a day's route could not fit), and notes on balance.
+
+    Each rep's day is routed on its own (the visits placed for a rep are theirs alone);
+    ``time_limit_per_day`` is shared among the reps with visits that day.
     """
     started = time.perf_counter()
     params = params or SolveParams()
@@ -551,68 +554,84 @@ def plan_week(
             if it.day is not None:
                 placed.setdefault((planner.days[it.day].day, rid), []).append(it.occ)
 
-    def route_day(day: date, extra: dict[str, list[Occurrence]] | None = None,
-                  initial: Sequence[Sequence[str]] | None = None
-                  ) -> tuple[Plan, dict[str, Occurrence]]:
-        working = [reps[rid].rep for rid in reps if day in work_days[rid]]
+    def route(day: date, rid: str, occs: list[Occurrence], limit: float,
+              initial: Sequence[str] | None = None) -> tuple[Plan, dict[str, Occurrence]]:
+        """One rep's day: the visits placed for them are theirs alone, so it stands apart."""
+        rep = reps[rid].rep
         occ_of: dict[str, Occurrence] = {}
         visits = []
-        for rep in working:
-            for occ in placed.get((day, rep.id), []) + (extra or {}).get(rep.id, []):
-                a = accounts[occ.account_id]
-                occ_of[a.id] = occ
-                visits.append(Visit(a.id, a.location, a.duration, a.windows_on(day),
-                                    priority=a.priority, must_visit=occ.pinned,
-                                    pinned_rep=rep.id, skills=a.skills))
-        plan = solve_direct(Problem(tuple(working), tuple(visits), problem.circuity),
-                            time_limit=time_limit_per_day if visits else 0.05, params=params,
-                            provider=provider, initial=initial)
+        for occ in occs:
+            a = accounts[occ.account_id]
+            occ_of[a.id] = occ
+            visits.append(Visit(a.id, a.location, a.duration, a.windows_on(day),
+                                priority=a.priority, must_visit=occ.pinned,
+                                pinned_rep=rep.id, skills=a.skills))
+        if not visits:
+            empty = RepRoute(rep.id, (), rep.shift.start, rep.shift.start, 0, 0, 0, 0)
+            return Plan((empty,), (), 0, 0.0), occ_of
+        plan = solve_direct(Problem((rep,), tuple(visits), problem.circuity), time_limit=limit,
+                            params=params, provider=provider,
+                            initial=None if initial is None else [initial])
         return plan, occ_of
 
-    plans: dict[date, tuple[Plan, dict[str, Occurrence]]] = {}
+    plans: dict[tuple[date, str], tuple[Plan, dict[str, Occurrence]]] = {}
     for day in days:
-        if any(day in work_days[rid] for rid in reps):
-            plans[day] = route_day(day)
-    # One more chance for visits a day's route left out: another possible day with room.
-    retry: dict[date, dict[str, list[Occurrence]]] = {}
+        working = [rid for rid in reps if day in work_days[rid]]
+        busy = [rid for rid in working if placed.get((day, rid))]
+        for rid in working:
+            limit = max(0.05, time_limit_per_day / max(1, len(busy)))
+            plans[(day, rid)] = route(day, rid, placed.get((day, rid), []), limit)
+    # One more chance for visits a route left out: another possible day with room.
+    retry: dict[tuple[date, str], list[Occurrence]] = {}
     dropped: list[tuple[Occurrence, str, str, str]] = []
-    for day, (plan, occ_of) in plans.items():
+    for (day, rid), (plan, occ_of) in plans.items():
         for u in plan.unassigned:
             occ = occ_of[u.visit_id]
-            rid = owner[occ.account_id]
             a = accounts[occ.account_id]
             room = [d for d in work_days[rid]
                     if d != day and occ.earliest <= d <= occ.latest and a.windows_on(d)
-                    and d in plans and a.id not in plans[d][1]
-                    and a.id not in {o.account_id for o in retry.get(d, {}).get(rid, [])}
-                    and _spare(plans[d][0], rid, reps[rid].rep) > a.duration]
+                    and a.id not in plans[(d, rid)][1]
+                    and a.id not in {o.account_id for o in retry.get((d, rid), [])}
+                    and _spare(plans[(d, rid)][0], rid, reps[rid].rep) > a.duration]
             if room and not occ.pinned:
                 target = min(room, key=lambda d: (abs((d - occ.due).days), d))
-                retry.setdefault(target, {}).setdefault(rid, []).append(occ)
+                retry.setdefault((target, rid), []).append(occ)
             dropped.append((occ, u.reason.value, u.text, day.isoformat()))
     recovered: set[tuple[str, date]] = set()
-    for day, extra in sorted(retry.items()):
-        current = [[s.visit_id for s in r.stops] for r in plans[day][0].routes]
-        plan, occ_of = route_day(day, extra, current)
-        if len(plan.served) >= len(plans[day][0].served):
-            plans[day] = (plan, occ_of)
-            for rid, occs in extra.items():
-                for occ in occs:
-                    if occ.account_id in plan.served:
-                        placed.setdefault((day, rid), []).append(occ)
-                        recovered.add((occ.account_id, occ.due))
+    for (day, rid), extra in sorted(retry.items()):
+        before, _ = plans[(day, rid)]
+        current = [s.visit_id for s in before.routes[0].stops]
+        plan, occ_of = route(day, rid, placed.get((day, rid), []) + extra,
+                             max(0.05, time_limit_per_day / 4), current)
+        if len(plan.served) >= len(before.served):
+            plans[(day, rid)] = (plan, occ_of)
+            for occ in extra:
+                if occ.account_id in plan.served:
+                    placed.setdefault((day, rid), []).append(occ)
+                    recovered.add((occ.account_id, occ.due))
     for occ, code, text, day_s in dropped:
         if (occ.account_id, occ.due) not in recovered:
             unplaced.append(Unplaced(occ.account_id, occ.due, code, f"{text} (on {day_s})"))
 
     placements: list[Placement] = []
     loads: dict[tuple[str, date], int] = {}
-    for day, (plan, occ_of) in sorted(plans.items()):
-        for route in plan.routes:
-            loads[(route.rep_id, day)] = route.end - route.start if route.stops else 0
-            for s in route.stops:
-                occ = occ_of[s.visit_id]
-                placements.append(Placement(s.visit_id, occ.due, day, route.rep_id))
+    day_plans = []
+    for day in days:
+        parts = [plans[(day, rid)] for rid in reps if (day, rid) in plans]
+        if not parts:
+            continue
+        for plan, occ_of in parts:
+            route_ = plan.routes[0]
+            loads[(route_.rep_id, day)] = route_.end - route_.start if route_.stops else 0
+            for s in route_.stops:
+                placements.append(Placement(s.visit_id, occ_of[s.visit_id].due, day,
+                                            route_.rep_id))
+        notes_day = list(dict.fromkeys(n for plan, _ in parts for n in plan.notes))
+        day_plans.append(DayPlan(day, Plan(
+            tuple(plan.routes[0] for plan, _ in parts),
+            tuple(u for plan, _ in parts for u in plan.unassigned),
+            sum(plan.objective for plan, _ in parts), sum(plan.seconds for plan, _ in parts),
+            tuple(notes_day))))
     unplaced.sort(key=lambda u: (u.due, u.account_id))
     notes = [f"{len(placements) + len(unplaced)} visits due for {len(problem.accounts)} accounts "
              f"between {problem.start.isoformat()} and {problem.end.isoformat()}; "
@@ -624,12 +643,10 @@ def plan_week(
                          f"{min(lengths) // 60}–{max(lengths) // 60} min")
         else:
             notes.append(f"{rid}: works no day in the period")
-    notes += [n for plan, _ in plans.values() for n in plan.notes
-              if n not in notes]
+    notes += [n for d in day_plans for n in d.plan.notes if n not in notes]
     if recovered:
         notes.append(f"{len(recovered)} visits a route could not fit were moved to another day")
-    day_plans = tuple(DayPlan(d, plans[d][0]) for d in sorted(plans))
-    return WeekPlan(day_plans, tuple(placements), tuple(unplaced), tuple(notes),
+    return WeekPlan(tuple(day_plans), tuple(placements), tuple(unplaced), tuple(notes),
                     time.perf_counter() - started, loads)
 
 
