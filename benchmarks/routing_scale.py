@@ -7,7 +7,9 @@ neighbourhood clusters, 15 minutes each, a third with opening hours closed for l
 08:00–17:00 with a 30-minute lunch, at most 30 visits a rep. Prints CSV
 ``visits,reps,time_limit_s,seconds,served,unassigned,distance_km,decomposed`` and the plan's
 notes on stderr. ``--quick`` plans 200 visits for 10 reps; ``--no-decompose`` solves one
-model for the whole team, for comparison. Seeded: the same instance every run.
+model for the whole team, for comparison. ``--weekly`` plans two weeks of cadence visits
+(weekly, fortnightly, monthly, twice a month) for the same kind of team with ``plan_week``.
+Seeded: the same instance every run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import csv
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +26,18 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from routing import (  # noqa: E402
+    Account,
     Break,
+    Cadence,
     Location,
     Problem,
     Rep,
+    RepWeek,
     SolveParams,
     TimeWindow,
     Visit,
+    WeekProblem,
+    plan_week,
     solve,
 )
 
@@ -64,6 +72,43 @@ def instance(visits: int, reps: int, seed: int = 7) -> Problem:
     return Problem(tuple(team), tuple(items))
 
 
+def week_instance(accounts: int, reps: int, seed: int = 11) -> WeekProblem:
+    """Two weeks of cadence visits: a mix of weekly, fortnightly, monthly and twice a month."""
+    day = instance(accounts, reps, seed)
+    rng = np.random.default_rng(seed)
+    start = date(2025, 3, 3)
+    cadences = [Cadence.weekly(), Cadence.fortnightly(), Cadence.monthly(), Cadence.per_month(2)]
+    team = tuple(RepWeek(r, days_off=frozenset({start + timedelta(days=int(rng.integers(0, 12)))}))
+                 for r in day.reps)
+    mix = [.15, .3, .4, .15]
+    items = tuple(Account(v.id, v.location, 1800, cadences[int(rng.choice(4, p=mix))],
+                          last_visit=start - timedelta(days=int(rng.integers(1, 30))),
+                          priority=v.priority) for v in day.visits)
+    return WeekProblem(team, items, start, start + timedelta(days=11),
+                       holidays=frozenset({start + timedelta(days=4)}))
+
+
+def run_week(args: argparse.Namespace) -> int:
+    problem = week_instance(args.visits, args.reps)
+    started = time.perf_counter()
+    plan = plan_week(problem, time_limit_per_day=args.time_limit)
+    took = time.perf_counter() - started
+    out = csv.writer(sys.stdout)
+    out.writerow(["accounts", "reps", "days", "time_limit_per_day_s", "seconds", "placed",
+                  "unplaced", "distance_km", "day_minutes_min", "day_minutes_max"])
+    busy = [v for v in plan.loads.values() if v]
+    out.writerow([args.visits, args.reps, len(problem.days), args.time_limit, f"{took:.2f}",
+                  len(plan.placements), len(plan.unplaced),
+                  f"{sum(r.distance_m for d in plan.days for r in d.plan.routes) / 1000:.1f}",
+                  min(busy, default=0) // 60, max(busy, default=0) // 60])
+    reasons: dict[str, int] = {}
+    for u in plan.unplaced:
+        reasons[u.reason] = reasons.get(u.reason, 0) + 1
+    print(f"notes: {plan.notes[0]}", file=sys.stderr)
+    print(f"unplaced by reason: {reasons}", file=sys.stderr)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--visits", type=int, default=1000)
@@ -72,7 +117,16 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="200 visits, 10 reps, 10 s")
     parser.add_argument("--no-decompose", action="store_true",
                         help="one OR-Tools model for the whole team (for comparison)")
+    parser.add_argument("--weekly", action="store_true",
+                        help="plan_week over two weeks instead (--visits counts accounts, "
+                        "--time-limit is per day)")
     args = parser.parse_args()
+    if args.weekly:
+        if args.quick:
+            args.visits, args.reps = 200, 10
+        if args.time_limit == 30.0:
+            args.time_limit = 2.0
+        return run_week(args)
     if args.quick:
         args.visits, args.reps, args.time_limit = 200, 10, 10.0
     problem = instance(args.visits, args.reps)
