@@ -23,6 +23,11 @@ _POSITION = {
     "accuracy": {"type": "number", "minimum": 0, "description": "metres"},
 }
 SCHEMAS: dict[str, Any] = {
+    "PinCorrection": {
+        "type": "object",
+        "required": ["interaction_id"],
+        "properties": {"interaction_id": {"type": "integer"}},
+    },
     "Problem": {
         "type": "object",
         "description": "RFC 9457 problem document; `field` names the bad input.",
@@ -136,6 +141,7 @@ BODIES = {
     ("/api/v1/tasks", "post"): "Task",
     ("/api/v1/accounts", "post"): "AccountHere",
     ("/api/v1/sync", "post"): "SyncBatch",
+    ("/api/v1/accounts/{account_id}/pin", "post"): "PinCorrection",
 }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from geocrm.access import visible_accounts
 from geocrm.accounts import services
 from geocrm.api import tokens
+from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account
@@ -89,7 +90,37 @@ def account(account_id: int) -> Any:
         {"id": t.id, "title": t.title, "due_date": t.due_date.isoformat() if t.due_date else None}
         for t in card.open_tasks
     ]
+    pin = crm_services.pin_suggestion(card.account, current_user)
+    body["pin_suggestion"] = (
+        None
+        if pin is None
+        else {
+            "interaction_id": pin.interaction_id,
+            "lat": pin.lat,
+            "lon": pin.lon,
+            "accuracy_m": pin.accuracy_m,
+            "offset_m": pin.offset_m,
+            "at": pin.at.isoformat(),
+        }
+    )
     return jsonify(body)
+
+
+@bp.route("/accounts/<int:account_id>/pin", methods=["POST"])
+@login_required
+def correct_pin(account_id: int) -> Any:
+    """Move the account's pin to a verified check-in (``{"interaction_id": n}``).
+
+    Online only: it answers with the account as it now is, so the phone updates its copy.
+    """
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError("body", "must be a JSON object")
+    interaction_id = data.get("interaction_id")
+    if not isinstance(interaction_id, int) or isinstance(interaction_id, bool):
+        raise ValidationError("interaction_id", "must be an integer")
+    account = crm_services.correct_pin_from_checkin(current_user, account_id, interaction_id)
+    return jsonify(account_json(account))
 
 
 @bp.route("/accounts/<int:account_id>", methods=["PATCH"])

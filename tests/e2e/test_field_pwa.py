@@ -147,6 +147,24 @@ def test_check_in_500_m_away_is_kept_and_flagged(
         assert stored.content_type == "image/jpeg" and stored.width == 1280
         assert len(stored.data) < 600 * 1024
         db.session.remove()
+    # Online, the card offers to move the pin to this verified (±10 m) check-in; doing so
+    # re-places the account. The pin goes back afterwards: other tests visit Kirja & Co.
+    page.evaluate("location.hash = '#/today'")
+    open_account(page, kirja)
+    page.wait_for_selector("#pin-fix-button")
+    assert "500 m from the pin" in page.inner_text("#pin-fix")
+    page.click("#pin-fix-button")
+    page.wait_for_selector("#pin-fix >> text=Pin moved")
+    with live.app.app_context():
+        from geocrm.extensions import db
+        from geocrm.models import Account
+
+        account = db.session.get(Account, kirja)
+        assert (account.lat, account.lon) == pytest.approx(far, abs=1e-6)
+        assert account.location_source == "checkin"
+        account.lat, account.lon = KIRJA
+        db.session.commit()
+        db.session.remove()
     assert live.blocked == []
     assert live.page_errors == []
     context.close()

@@ -443,3 +443,34 @@ def test_openapi_document_lists_the_field_endpoints(client):
         assert path in doc["paths"], path
     assert doc["paths"]["/api/v1/sync"]["post"]["requestBody"]
     assert set(doc["components"]["securitySchemes"]) == {"bearerAuth", "cookieAuth", "csrfHeader"}
+
+
+def test_verified_check_in_offers_and_moves_the_pin(client, auth, world):
+    """A ±8 m check-in 300 m from the pin is offered on the card and moves the pin when asked
+    (re-placing the account); a ±200 m one is not offered and is refused by name."""
+    auth.login("west@example.com")
+    a = world.west_accounts[0]  # 60.16, 24.91
+    north = 60.16 + 300 / 111_195
+    vague, good = uid(), uid()
+    for u, acc in ((vague, 200), (good, 8)):
+        r = client.post("/api/v1/checkins",
+                        json={"uuid": u, "account_id": a.id, "lat": north, "lon": 24.91,
+                              "accuracy": acc})
+        assert r.status_code == 201
+    card = client.get(f"/api/v1/accounts/{a.id}").get_json()
+    offer = card["pin_suggestion"]
+    assert offer["offset_m"] == pytest.approx(300, abs=1) and offer["accuracy_m"] == 8
+    vague_id = db.session.scalars(select(Interaction.id).where(Interaction.uuid == vague)).one()
+    r = client.post(f"/api/v1/accounts/{a.id}/pin", json={"interaction_id": vague_id})
+    assert r.status_code == 422 and r.get_json()["field"] == "interaction_id"
+    r = client.post(f"/api/v1/accounts/{a.id}/pin", json={"interaction_id": "x"})
+    assert r.status_code == 422 and r.get_json()["field"] == "interaction_id"
+    r = client.post(f"/api/v1/accounts/{a.id}/pin",
+                    json={"interaction_id": offer["interaction_id"]})
+    assert r.status_code == 200 and r.get_json()["lat"] == pytest.approx(north)
+    assert client.get(f"/api/v1/accounts/{a.id}").get_json()["pin_suggestion"] is None
+    # Another rep's account: 404, whatever the interaction.
+    east = world.east_accounts[0].id
+    r = client.post(f"/api/v1/accounts/{east}/pin",
+                    json={"interaction_id": offer["interaction_id"]})
+    assert r.status_code == 404

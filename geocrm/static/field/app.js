@@ -303,6 +303,44 @@
       h("h2", {}, "Timeline"),
       timeline
     );
+    if (navigator.onLine) offerPinFix(a);
+  }
+
+  // A verified check-in far from the pin (or at an account without one) offers to move the pin.
+  // Online only: the server checks the check-in and re-places the account in its territory.
+  function offerPinFix(a) {
+    fetch(CFG.api + "/accounts/" + a.id, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        var s = body && body.pin_suggestion;
+        if (!s || location.hash !== "#/account/" + a.id || document.getElementById("pin-fix")) return;
+        var acc = " (GPS ±" + Math.round(s.accuracy_m) + " m)";
+        var text = s.offset_m === null ? "This account has no pin yet; your check-in" + acc + " can set it." :
+          "Your check-in was " + Math.round(s.offset_m) + " m from the pin" + acc + ". Move the pin there?";
+        var msg = h("p", { text: text });
+        var button = h("button", { type: "button", class: "small", id: "pin-fix-button", on: { click: function () {
+          button.disabled = true;
+          fetch(CFG.api + "/accounts/" + a.id + "/pin", {
+            method: "POST", credentials: "same-origin",
+            headers: { "Content-Type": "application/json", Accept: "application/json",
+                       "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').getAttribute("content") },
+            body: JSON.stringify({ interaction_id: s.interaction_id })
+          }).then(function (r) {
+            return r.json().then(function (b) { return { ok: r.ok, body: b }; });
+          }).then(function (res) {
+            if (!res.ok) throw new Error(res.body.detail || res.body.title || "Not moved");
+            a.lat = res.body.lat; a.lon = res.body.lon;
+            msg.textContent = "Pin moved to your check-in position.";
+            button.remove();
+          }).catch(function (err) {
+            msg.textContent = "The pin was not moved: " + err.message;
+            button.disabled = false;
+          });
+        } } }, "Move pin");
+        var box = h("div", { class: "flash info", id: "pin-fix", role: "status" }, msg, button);
+        screen.insertBefore(box, screen.firstChild.nextSibling);
+      })
+      .catch(function () { /* offline after all: nothing to offer */ });
   }
 
   function visitText(a, visit) {
