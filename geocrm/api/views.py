@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from geocrm.access import visible_accounts
+from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts import services
 from geocrm.api import tokens
 from geocrm.crm import services as crm_services
@@ -113,6 +113,7 @@ def correct_pin(account_id: int) -> Any:
 
     Online only: it answers with the account as it now is, so the phone updates its copy.
     """
+    get_account_or_404(account_id, current_user)  # 404 before any word about the body
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
