@@ -6,9 +6,11 @@ second. So a large day is planned in three steps:
 
 1. **Assign** visits to reps by home proximity under an estimated capacity (the rep's
    working time, less breaks, against visit time plus a local travel estimate), hardest
-   visits first (must-visit, then priority, then the largest regret between the nearest and
-   the next nearest rep). Pinned visits and skills are respected; a visit a rep cannot reach
-   in their shift is never given to them.
+   visits first (must-visit, then priority, then the largest regret between the cheapest and
+   the next cheapest rep), then a few capacity-aware k-means rounds that pull each rep's
+   visits round the centre of their cluster (seeded by sweep sectors when reps share one
+   base), so territories come out compact. Pinned visits and skills are respected; a visit a
+   rep cannot reach in their shift is never given to them.
 2. **Solve** neighbouring reps together (groups of about ``group_visits`` visits) so that
    OR-Tools can still trade visits across a shared border.
 3. **Repair** once: visits a group left out are offered to the nearest other group with
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from routing.matrix import Matrices, TravelProvider
+from routing.matrix import EARTH_M, Matrices, TravelProvider, haversine_matrix
 from routing.model import (
     REASON_TEXT,
     Location,
@@ -37,6 +39,7 @@ from routing.model import (
 from routing.solver import SolveParams, _eligible, _Fixed, _precheck, solve_direct
 
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
+ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
 REPAIRABLE = {Reason.DROPPED_FOR_PRIORITY, Reason.CAPACITY}
 
 
@@ -77,26 +80,92 @@ def assign_to_reps(problem: Problem, travel: Matrices) -> tuple[list[int], list[
                                                                       for b in r.breaks))
                          for r in reps])
     count_cap = [r.max_visits if r.max_visits is not None else n for r in reps]
+    home = (t[:k, 2 * k:].T + t[2 * k:, k:2 * k]).astype(float) / 2  # visits × reps
+    able = np.full((n, k), False)
+    for j, ok in enumerate(feasible):
+        able[j, ok] = True
+    lat = np.array([v.location.lat for v in visits])
+    lon = np.array([v.location.lon for v in visits])
+    pace = _pace(visits, t[2 * k:, 2 * k:])
+    centres = _seeds(problem, lat, lon)
+    for _ in range(ITERATIONS):
+        # Cost: half the way from home plus the way from the rep's current cluster centre, so
+        # that territories stay compact even when reps share a home (one depot).
+        near = _metres_to(lat, lon, centres) * pace
+        cost_ij = np.where(able, home / 2 + near, np.inf)
+        new_owner = _regret_fill(cost_ij, visits, cost, capacity, count_cap)
+        if new_owner == owner:
+            break
+        owner = new_owner
+        for i in range(k):
+            mine = [j for j in range(n) if owner[j] == i]
+            if mine:
+                centres[i] = (float(lat[mine].mean()), float(lon[mine].mean()))
+    return owner, reasons
+
+
+def _regret_fill(cost_ij: np.ndarray, visits: Sequence[Visit], load_of: np.ndarray,
+                 capacity: np.ndarray, count_cap: Sequence[int]) -> list[int]:
+    """Hardest visits first (must, priority, regret); each to its cheapest rep with room."""
+    n, k = cost_ij.shape
+    owner = [-1] * n
     load = np.zeros(k)
     count = [0] * k
-
-    def home_time(j: int, i: int) -> int:
-        return int(t[i, 2 * k + j] + t[2 * k + j, k + i])
-
     regret = []
     for j in range(n):
-        times = sorted(home_time(j, i) for i in feasible[j])
-        regret.append(times[1] - times[0] if len(times) > 1 else 10**9)
-    order = sorted((j for j in range(n) if feasible[j]),
+        row = np.sort(cost_ij[j][np.isfinite(cost_ij[j])])
+        regret.append(float(row[1] - row[0]) if len(row) > 1 else 1e18)
+    order = sorted((j for j in range(n) if np.isfinite(cost_ij[j]).any()),
                    key=lambda j: (*_order_key(visits[j]), -regret[j], j))
     for j in order:
-        ranked = sorted(feasible[j], key=lambda i: (home_time(j, i), i))
-        fits = [i for i in ranked if load[i] + cost[j] <= capacity[i] and count[i] < count_cap[i]]
+        ranked = sorted((i for i in range(k) if np.isfinite(cost_ij[j, i])),
+                        key=lambda i: (float(cost_ij[j, i]), i))
+        fits = [i for i in ranked
+                if load[i] + load_of[j] <= capacity[i] and count[i] < count_cap[i]]
         i = fits[0] if fits else ranked[0]
         owner[j] = i
-        load[i] += cost[j]
+        load[i] += load_of[j]
         count[i] += 1
-    return owner, reasons
+    return owner
+
+
+def _pace(visits: Sequence[Visit], travel: np.ndarray) -> float:
+    """Seconds per straight-line metre, read off the travel matrix (circuity and speed)."""
+    if len(visits) < 2:
+        return 0.1
+    straight = haversine_matrix([v.location for v in visits])
+    mask = straight > 1
+    if not mask.any():
+        return 0.1
+    return float(np.median(travel[mask] / straight[mask]))
+
+
+def _seeds(problem: Problem, lat: np.ndarray, lon: np.ndarray) -> list[tuple[float, float]]:
+    """Starting cluster centres: the homes, or sweep sectors when reps share one base."""
+    reps = problem.reps
+    homes = [(r.start.lat, r.start.lon) for r in reps]
+    if len(lat) == 0:
+        return homes
+    spread_homes = max(_km(reps[0].start, r.start) for r in reps)
+    mid = Location(float(np.mean([h[0] for h in homes])), float(np.mean([h[1] for h in homes])))
+    spread_visits = float(np.median(_metres_to(lat, lon, [(mid.lat, mid.lon)]))) / 1000
+    if spread_homes > 0.1 * spread_visits:
+        return homes
+    angle = np.arctan2(lat - mid.lat, (lon - mid.lon) * np.cos(np.radians(mid.lat)))
+    order = np.argsort(angle, kind="stable")
+    sectors = np.array_split(order, len(reps))
+    return [(float(lat[sec].mean()), float(lon[sec].mean())) if len(sec) else homes[i]
+            for i, sec in enumerate(sectors)]
+
+
+def _metres_to(lat: np.ndarray, lon: np.ndarray,
+               centres: Sequence[tuple[float, float]]) -> np.ndarray:
+    """Great-circle metres from each point (rows) to each centre (columns)."""
+    p1 = np.radians(lat)[:, None]
+    p2 = np.radians(np.array([c[0] for c in centres]))[None, :]
+    dl = np.radians(np.array([c[1] for c in centres]))[None, :] - np.radians(lon)[:, None]
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return np.asarray(2 * EARTH_M * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
 
 
 def group_reps(problem: Problem, owner: Sequence[int], target: int) -> list[list[int]]:
@@ -228,7 +297,7 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     notes = warnings + [
         f"large problem ({len(visits)} visits, {k} reps): split by territory into "
         f"{len(groups)} sub-problems of {min(sizes)}–{max(sizes)} reps (visits given to reps "
-        f"by home proximity and capacity, neighbouring reps solved together); "
+        f"by home proximity and capacity in compact clusters, neighbouring reps solved together); "
         f"repair pass offered {sum(len(v) for v in offers.values())} left-out visits to "
         f"neighbouring reps and placed {placed}"]
     notes += [n for p in plans for n in p.notes if n not in notes]

@@ -186,3 +186,18 @@ def test_group_reps_keeps_neighbours_together():
     problem = Problem(tuple(reps), tuple(Visit(f"v{j}", HOME, 60) for j in range(60)))
     groups = group_reps(problem, owner, 30)
     assert sorted(groups) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_reps_sharing_one_base_get_compact_sectors():
+    """Four reps leave from one depot; visits sit in four far-apart clusters round it: each
+    rep gets exactly one whole cluster (sweep seeds, then capacity-aware k-means)."""
+    reps = tuple(Rep(f"r{i}", HOME, TimeWindow(8 * H, 17 * H)) for i in range(4))
+    corners = [(0.1, 0.2), (0.1, -0.2), (-0.1, 0.2), (-0.1, -0.2)]
+    visits = tuple(Visit(f"c{c}-{j}", at(dy + 0.002 * (j % 3), dx + 0.003 * (j // 3)), 600)
+                   for c, (dy, dx) in enumerate(corners) for j in range(6))
+    problem = Problem(reps, visits)
+    locs = [r.start for r in reps] + [r.home_end for r in reps] + [v.location for v in visits]
+    owner, _ = assign_to_reps(problem, GreatCircle().matrices(locs, 30))
+    clusters = [{owner[c * 6 + j] for j in range(6)} for c in range(4)]
+    assert all(len(c) == 1 for c in clusters)
+    assert len({next(iter(c)) for c in clusters}) == 4
