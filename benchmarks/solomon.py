@@ -7,6 +7,13 @@ Prints CSV, one row per instance and solver:
 distance is the sum of Euclidean legs, unrounded, recomputed here from each solver's routes
 (never taken from a solver's own objective); ``served`` counts customers visited. PyVRP
 and VROOM are yardsticks only: the app never calls them. A summary goes to stderr.
+
+    python benchmarks/solomon.py --scaling [--sizes 200x10,500x20,1000x40] [--time-limit 60]
+
+prints the scaling table instead: synthetic field days (``benchmarks/routing_scale.py``'s
+instance, made comparable: one window per visit, no lunch break, at most 30 visits a rep,
+every visit optional with the same prize in both solvers, the same great-circle × 1.3
+matrices): seconds to our first feasible plan, then our plan and PyVRP's at the time limit.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from routing import solve_vrptw  # noqa: E402
 
@@ -97,12 +105,77 @@ def run_vroom(inst: dict[str, object], limit: float) -> list[list[int]]:
     return list(routes.values())
 
 
+def field_day(visits: int, reps: int) -> object:
+    """The scaling instance, made comparable between our planner and PyVRP."""
+    from dataclasses import replace
+
+    from routing_scale import instance
+
+    from routing import TimeWindow
+
+    day = instance(visits, reps)
+    team = tuple(replace(r, breaks=()) for r in day.reps)
+    items = tuple(replace(v, windows=(TimeWindow(v.windows[0].start, v.windows[-1].end),))
+                  for v in day.visits)
+    return replace(day, reps=team, visits=items)
+
+
+def run_scaling(sizes: list[tuple[int, int]], limit: float) -> int:
+    """Seconds to the first feasible plan, then distance and served against PyVRP."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    from routing import GreatCircle, Problem, SolveParams, solve
+    from routing.solver import _penalty
+
+    out = csv.writer(sys.stdout)
+    out.writerow(["instance", "visits", "reps", "time_limit_s", "first_feasible_s",
+                  "first_served", "geocrm_km", "geocrm_served", "pyvrp_km", "pyvrp_served",
+                  "ratio_to_pyvrp"])
+    for n, k in sizes:
+        problem: Problem = field_day(n, k)  # type: ignore[assignment]
+        started = time.perf_counter()
+        first = solve(problem, time_limit=limit, params=SolveParams(solution_limit=1))
+        first_s = time.perf_counter() - started
+        ours = solve(problem, time_limit=limit)
+        ours_km = sum(r.distance_m for r in ours.routes) / 1000
+        locs = [r.start for r in problem.reps] + [v.location for v in problem.visits]
+        m = GreatCircle(problem.circuity).matrices(locs, 30.0)
+        lat0 = problem.reps[0].start.lat
+        pts = [pyvrp.Location(x=(p.lon - 24.94) * 111_200 * np.cos(np.radians(lat0)),
+                              y=(p.lat - lat0) * 111_200) for p in locs]
+        depots = [pyvrp.Depot(location=i) for i in range(k)]
+        clients = [pyvrp.Client(location=k + j, delivery=[1], service_duration=v.duration,
+                                tw_early=v.windows[0].start, tw_late=v.windows[0].end - v.duration,
+                                prize=_penalty(v), required=False)
+                   for j, v in enumerate(problem.visits)]
+        types = [pyvrp.VehicleType(num_available=1, capacity=[r.max_visits or n], start_depot=i,
+                                   end_depot=i, tw_early=r.shift.start, tw_late=r.shift.end)
+                 for i, r in enumerate(problem.reps)]
+        data = pyvrp.ProblemData(pts, clients, depots, types, [m.distance_m], [m.travel_s])
+        res = pyvrp.solve(data, stop=MaxRuntime(limit), seed=0, display=False)
+        best = res.best
+        pv_km = best.distance() / 1000
+        pv_served = sum(r.num_clients() for r in best.routes())
+        out.writerow([f"field-{n}x{k}", n, k, limit, f"{first_s:.2f}", len(first.served),
+                      f"{ours_km:.1f}", len(ours.served), f"{pv_km:.1f}", pv_served,
+                      f"{ours_km / pv_km:.4f}" if pv_km else "nan"])
+        sys.stdout.flush()
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     parser.add_argument("--instances", default="")
     parser.add_argument("--time-limit", type=float, default=10.0)
+    parser.add_argument("--scaling", action="store_true",
+                        help="the field-day scaling table instead of Solomon")
+    parser.add_argument("--sizes", default="200x10,500x20,1000x40")
     args = parser.parse_args()
+    if args.scaling:
+        sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
+        return run_scaling(sizes, args.time_limit)  # type: ignore[arg-type]
     if not args.dir.exists():
         print(f"no instances at {args.dir}", file=sys.stderr)
         return 2

@@ -230,7 +230,7 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
             # Pin the visit to its group's reps through the problem: only they are in it.
             members_visits[group_of[i]].append(visits[j])
     budget = max(0.1, time_limit - (time.perf_counter() - started))
-    first_share = 0.8 * budget
+    first_share = 0.9 * budget
     total = max(1, sum(len(vs) for vs in members_visits))
     plans: list[Plan] = []
     for g, members in enumerate(groups):
