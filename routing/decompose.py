@@ -4,13 +4,14 @@ Measured (ROUTING-NOTES): at 500–1,000 stops OR-Tools does not even finish its
 improvement pass in 10 s, while 10–25-stop field days for a few reps solve in well under a
 second. So a large day is planned in three steps:
 
-1. **Assign** visits to reps by home proximity under an estimated capacity (the rep's
-   working time, less breaks, against visit time plus a local travel estimate), hardest
-   visits first (must-visit, then priority, then the largest regret between the cheapest and
-   the next cheapest rep), then a few capacity-aware k-means rounds that pull each rep's
-   visits round the centre of their cluster (seeded by sweep sectors when reps share one
-   base), so territories come out compact. Pinned visits and skills are respected; a visit a
-   rep cannot reach in their shift is never given to them.
+1. **Assign** visits to reps as a capacitated k-means: each visit costs half its way from
+   the rep's home plus its way from the centre of the rep's cluster (the homes at first, or
+   sweep sectors when reps share one base); an optimal min-cost flow gives every rep at most
+   their estimated number of visits (working time less breaks, over a typical visit's time
+   plus local travel; never above max visits); centres move to their clusters and the
+   assignment is redone a few times. Visits beyond the team's capacity go to their
+   cheapest rep by regret (must-visit, then priority first). Pinned visits and skills are
+   respected; a visit a rep cannot reach in their shift is never given to them.
 2. **Solve** neighbouring reps together (groups of about ``group_visits`` visits) so that
    OR-Tools can still trade visits across a shared border.
 3. **Repair** once: visits a group left out are offered to the nearest other group with
@@ -36,7 +37,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
-from routing.solver import SolveParams, _eligible, _Fixed, _precheck, solve_direct
+from routing.solver import SolveParams, _eligible, _Fixed, _precheck, solve_direct, transport
 
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
 ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
@@ -93,7 +94,16 @@ def assign_to_reps(problem: Problem, travel: Matrices) -> tuple[list[int], list[
         # that territories stay compact even when reps share a home (one depot).
         near = _metres_to(lat, lon, centres) * pace
         cost_ij = np.where(able, home / 2 + near, np.inf)
-        new_owner = _regret_fill(cost_ij, visits, cost, capacity, count_cap)
+        slots = [min(count_cap[i], int(capacity[i] // max(1.0, float(np.median(cost)))))
+                 for i in range(k)]
+        new_owner = transport(np.rint(cost_ij), slots)
+        # Visits that found no slot (the team is over capacity): cheapest rep, by regret.
+        spill = [j for j in range(n) if new_owner[j] < 0 and np.isfinite(cost_ij[j]).any()]
+        if spill:
+            rest = _regret_fill(cost_ij[spill], [visits[j] for j in spill], cost[spill],
+                                capacity * 10, [n] * k)
+            for j, i in zip(spill, rest, strict=True):
+                new_owner[j] = i
         if new_owner == owner:
             break
         owner = new_owner

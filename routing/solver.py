@@ -379,6 +379,56 @@ def solve_direct(problem: Problem, *, time_limit: float, params: SolveParams,
     return model.plan(improved, notes)
 
 
+def transport(cost: np.ndarray, capacity: Sequence[int]) -> list[int]:
+    """Cheapest assignment of rows (visits) to columns (reps) under column capacities.
+
+    ``cost`` is rows × columns, ``inf`` where not allowed. A min-cost flow (OR-Tools'
+    graph solver): optimal, unlike a greedy fill. Rows that find no room keep -1.
+    """
+    from ortools.graph.python import min_cost_flow
+
+    n, k = cost.shape
+    flow = min_cost_flow.SimpleMinCostFlow()
+    source, sink, overflow = n + k, n + k + 1, n + k + 2
+    finite = np.isfinite(cost)
+    big = int(np.max(cost[finite])) * 10 + 1 if finite.any() else 1
+    tails, heads, caps, costs = [], [], [], []
+    for j in range(n):
+        tails.append(source)
+        heads.append(j)
+        caps.append(1)
+        costs.append(0)
+        for col in np.flatnonzero(finite[j]).tolist():
+            tails.append(j)
+            heads.append(n + col)
+            caps.append(1)
+            costs.append(int(cost[j, col]))
+        tails.append(j)  # no room anywhere: the row stays unassigned, at a high price
+        heads.append(overflow)
+        caps.append(1)
+        costs.append(big)
+    for i in range(k):
+        tails.append(n + i)
+        heads.append(sink)
+        caps.append(max(0, int(capacity[i])))
+        costs.append(0)
+    tails.append(overflow)
+    heads.append(sink)
+    caps.append(n)
+    costs.append(0)
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        np.array(tails), np.array(heads), np.array(caps), np.array(costs))
+    flow.set_node_supply(source, n)
+    flow.set_node_supply(sink, -n)
+    owner = [-1] * n
+    if flow.solve() != flow.OPTIMAL:
+        return owner
+    for a in arcs:
+        if flow.flow(a) > 0 and flow.tail(a) < n and n <= flow.head(a) < n + k:
+            owner[int(flow.tail(a))] = int(flow.head(a)) - n
+    return owner
+
+
 @dataclass(frozen=True)
 class VrptwResult:
     """Routes as lists of customer indices (1-based, depot 0 omitted)."""
