@@ -13,7 +13,9 @@ second. So a large day is planned in three steps:
    cheapest rep by regret (must-visit, then priority first). Pinned visits and skills are
    respected; a visit a rep cannot reach in their shift is never given to them.
 2. **Solve** neighbouring reps together (groups of about ``group_visits`` visits) so that
-   OR-Tools can still trade visits across a shared border.
+   OR-Tools can still trade visits across a shared border; then (``rounds``) cut the team
+   along other borders and go on from the current routes, so visits can also move between
+   reps who were in different groups.
 3. **Repair** once: visits a group left out are offered to the nearest other group with
    time to spare, which is re-solved starting from its current routes.
 """
@@ -41,6 +43,7 @@ from routing.solver import SolveParams, _eligible, _Fixed, _precheck, solve_dire
 
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
 ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
+HOME_WEIGHT = 0.5  # of the way from home, against the way from the cluster centre
 REPAIRABLE = {Reason.DROPPED_FOR_PRIORITY, Reason.CAPACITY}
 
 
@@ -93,7 +96,7 @@ def assign_to_reps(problem: Problem, travel: Matrices) -> tuple[list[int], list[
         # Cost: half the way from home plus the way from the rep's current cluster centre, so
         # that territories stay compact even when reps share a home (one depot).
         near = _metres_to(lat, lon, centres) * pace
-        cost_ij = np.where(able, home / 2 + near, np.inf)
+        cost_ij = np.where(able, HOME_WEIGHT * home + near, np.inf)
         slots = [min(count_cap[i], int(capacity[i] // max(1.0, float(np.median(cost)))))
                  for i in range(k)]
         new_owner = transport(np.rint(cost_ij), slots)
@@ -178,8 +181,13 @@ def _metres_to(lat: np.ndarray, lon: np.ndarray,
     return np.asarray(2 * EARTH_M * np.arcsin(np.sqrt(np.clip(a, 0, 1))))
 
 
-def group_reps(problem: Problem, owner: Sequence[int], target: int) -> list[list[int]]:
-    """Neighbouring reps in groups of about ``target`` visits (at least one rep each)."""
+def group_reps(problem: Problem, owner: Sequence[int], target: int,
+               inside_out: bool = False) -> list[list[int]]:
+    """Neighbouring reps in groups of about ``target`` visits (at least one rep each).
+
+    Groups grow from the rep farthest from the others' centre; ``inside_out`` grows them
+    from the nearest instead, which cuts the team along other borders (the second round).
+    """
     reps = problem.reps
     load = [0] * len(reps)
     for i in owner:
@@ -191,7 +199,8 @@ def group_reps(problem: Problem, owner: Sequence[int], target: int) -> list[list
         lat = np.mean([reps[i].start.lat for i in left])
         lon = np.mean([reps[i].start.lon for i in left])
         centre = Location(float(lat), float(lon))
-        seed = max(left, key=lambda i: (_km(reps[i].start, centre), -i))
+        far = -1.0 if inside_out else 1.0
+        seed = max(left, key=lambda i: (far * _km(reps[i].start, centre), -i))
         by_near = sorted(left, key=lambda i: (_km(reps[i].start, reps[seed].start), i))
         group: list[int] = []
         size = 0
@@ -240,19 +249,45 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
             # Pin the visit to its group's reps through the problem: only they are in it.
             members_visits[group_of[i]].append(visits[j])
     budget = max(0.1, time_limit - (time.perf_counter() - started))
-    first_share = 0.9 * budget
+    rounds = max(1, params.rounds)
+    share = 0.9 * budget / rounds
     total = max(1, sum(len(vs) for vs in members_visits))
     plans: list[Plan] = []
     for g, members in enumerate(groups):
         sub = Problem(tuple(reps[i] for i in members), tuple(members_visits[g]),
                       problem.circuity)
-        limit = max(0.1, first_share * max(len(members_visits[g]), 1) / total)
+        limit = max(0.1, share * max(len(members_visits[g]), 1) / total)
         plans.append(solve_direct(sub, time_limit=limit, params=params, provider=fixed))
+    rep_index = {r.id: i for i, r in enumerate(reps)}
+    for round_ in range(1, rounds):
+        # Cut the team along other borders and go on from the current routes, so visits
+        # can move between reps who were in different groups.
+        holder = list(owner)
+        position_of = {v.id: j for j, v in enumerate(visits)}
+        routes_now: dict[int, list[str]] = {}
+        for plan in plans:
+            for route in plan.routes:
+                i = rep_index[route.rep_id]
+                routes_now[i] = [s.visit_id for s in route.stops]
+                for stop in route.stops:
+                    holder[position_of[stop.visit_id]] = i
+        groups = group_reps(problem, holder, params.group_visits, inside_out=round_ % 2 == 1)
+        group_of = {i: g for g, members in enumerate(groups) for i in members}
+        members_visits = [[] for _ in groups]
+        for j, i in enumerate(holder):
+            if i >= 0:
+                members_visits[group_of[i]].append(visits[j])
+        plans = []
+        for g, members in enumerate(groups):
+            sub = Problem(tuple(reps[i] for i in members), tuple(members_visits[g]),
+                          problem.circuity)
+            limit = max(0.1, share * max(len(members_visits[g]), 1) / total)
+            plans.append(solve_direct(sub, time_limit=limit, params=params, provider=fixed,
+                                      initial=[routes_now.get(i, []) for i in members]))
 
     # Repair: offer repairable left-out visits to the nearest other group with time to spare.
     by_id = {v.id: v for v in visits}
     position = {v.id: j for j, v in enumerate(visits)}
-    rep_index = {r.id: i for i, r in enumerate(reps)}
     slack = {}
     for plan in plans:
         for route in plan.routes:
@@ -307,7 +342,8 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     notes = warnings + [
         f"large problem ({len(visits)} visits, {k} reps): split by territory into "
         f"{len(groups)} sub-problems of {min(sizes)}–{max(sizes)} reps (visits given to reps "
-        f"by home proximity and capacity in compact clusters, neighbouring reps solved together); "
+        f"by home proximity and capacity in compact clusters, neighbouring reps solved together, "
+        f"{rounds} round{'s' if rounds > 1 else ''} cut along different borders); "
         f"repair pass offered {sum(len(v) for v in offers.values())} left-out visits to "
         f"neighbouring reps and placed {placed}"]
     notes += [n for p in plans for n in p.notes if n not in notes]

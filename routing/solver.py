@@ -46,6 +46,7 @@ class SolveParams:
     solution_limit: int | None = None  # with it, results do not depend on machine speed
     decompose_above: int = 250  # more visits than this (and several reps): split by territory
     group_visits: int = 100  # target visits per sub-problem when split
+    rounds: int = 2  # when split: solve rounds, each cutting the team along other borders
     # Also build a first solution this way (each descended to a local optimum within
     # ``start_share`` of the time limit) and search on from the best: on field days,
     # PATH_CHEAPEST_ARC (safe here: every visit has a disjunction) often starts far better.
