@@ -360,24 +360,27 @@ def solve_direct(problem: Problem, *, time_limit: float, params: SolveParams,
         start = model.from_routes(known)
     if start is not None or not params.also_try or not model.active:
         return model.plan(model.search(start), notes)
-    # Several first solutions, each descended to a local optimum; search on from the best.
+    return model.plan(_multi_start(model.routing, time_limit, params, started), notes)
+
+
+def _multi_start(routing: Any, time_limit: float, params: SolveParams, started: float) -> Any:
+    """Several first solutions, each descended to a local optimum; search on from the best."""
     best = None
     strategies = list(dict.fromkeys((params.first_solution, *params.also_try)))
     for strategy in strategies:
         descent = replace(params, first_solution=strategy, metaheuristic="GREEDY_DESCENT")
-        found = model.routing.SolveWithParameters(
-            _search(time_limit * params.start_share, descent))
+        found = routing.SolveWithParameters(_search(time_limit * params.start_share, descent))
         if found is not None and (best is None or found.ObjectiveValue() < best.ObjectiveValue()):
             best = found
     remaining = time_limit - (time.perf_counter() - started)
     if best is None:
-        return model.plan(model.search(None), notes)
+        return routing.SolveWithParameters(_search(max(0.01, remaining), params))
     if params.metaheuristic == "GREEDY_DESCENT" or remaining <= 0.01:
-        return model.plan(best, notes)
-    improved = model.routing.SolveFromAssignmentWithParameters(best, _search(remaining, params))
+        return best
+    improved = routing.SolveFromAssignmentWithParameters(best, _search(remaining, params))
     if improved is None or improved.ObjectiveValue() > best.ObjectiveValue():
-        improved = best
-    return model.plan(improved, notes)
+        return best
+    return improved
 
 
 def transport(cost: np.ndarray, capacity: Sequence[int]) -> list[int]:
@@ -479,7 +482,10 @@ def solve_vrptw(
         tdim.CumulVar(routing.End(v)).SetRange(int(windows[0][0] * scale), horizon)
     dem_cb = routing.RegisterUnaryTransitVector([int(x) for x in demand])
     routing.AddDimensionWithVehicleCapacity(dem_cb, 0, [int(capacity)] * vehicles, True, "Load")
-    solution = routing.SolveWithParameters(_search(time_limit, params))
+    search = _search(time_limit, params)
+    routing.CloseModelWithParameters(search)
+    solution = (_multi_start(routing, time_limit, params, started) if params.also_try
+                else routing.SolveWithParameters(search))
     routes: list[list[int]] = []
     if solution is not None:
         for v in range(vehicles):
