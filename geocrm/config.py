@@ -82,6 +82,8 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         # Planning: the company's time zone (plans are in local time) and the RQ queue name.
         "GEOCRM_TIMEZONE": env.get("GEOCRM_TIMEZONE", "UTC"),
         "GEOCRM_RQ_QUEUE": env.get("GEOCRM_RQ_QUEUE", "geocrm"),
+        "GEOCRM_JOB_THREADS": int(env.get("GEOCRM_JOB_THREADS", "1")),
+        "GEOCRM_TERRITORY_JOB_ACCOUNTS": int(env.get("GEOCRM_TERRITORY_JOB_ACCOUNTS", "20000")),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""
