@@ -73,6 +73,26 @@ def main() -> None:
         page.screenshot(path=str(out / "05-account.png"), full_page=True)
         page.goto(f"{base}/imports/")
         page.screenshot(path=str(out / "06-import.png"))
+        page.goto(f"{base}/crm/pipeline")
+        page.screenshot(path=str(out / "08-pipeline.png"))
+        page.goto(f"{base}/crm/reports")
+        page.screenshot(path=str(out / "09-reports.png"), full_page=True)
+        page.goto(f"{base}/territories/")
+        page.wait_for_selector(".leaflet-container")
+        page.wait_for_timeout(2500)
+        page.screenshot(path=str(out / "10-territories.png"))
+        desk.close()
+        # The planner plans tomorrow for two reps as a background job and shows the routes.
+        desk = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = desk.new_page()
+        login(page, "planner@demo.geocrm.local")
+        page.goto(f"{base}/planning/")
+        for box in page.locator("input[name=rep]").all()[:2]:
+            box.check()
+        page.click("#plan-submit")
+        page.wait_for_selector("#route-map .leaflet-container", timeout=120_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / "11-planner.png"))
         desk.close()
         phone = browser.new_context(
             **pw.devices["Pixel 7"], geolocation={"latitude": 60.1690, "longitude": 24.9410,
