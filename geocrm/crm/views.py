@@ -13,7 +13,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -31,7 +30,8 @@ from geocrm.crm.charts import bar_chart
 from geocrm.crm.maps import MapPoint, build_points_map
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.maps.build import MapAssets, Tiles, render_parts
+from geocrm.maps.build import render_parts
+from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Account, Opportunity, Role, Territory
 from geocrm.models.crm import Segment
 
@@ -60,24 +60,9 @@ def _flash_error(err: ValidationError | ConflictError) -> None:
     flash(err.message, "error")
 
 
-def assets() -> MapAssets:
-    def static(path: str) -> str:
-        return url_for("static", filename=f"vendor/{path}")
-
-    return MapAssets(
-        leaflet_js=static("leaflet/leaflet.js"),
-        leaflet_css=static("leaflet/leaflet.css"),
-        markercluster_js=static("leaflet.markercluster/leaflet.markercluster.js"),
-        markercluster_css=static("leaflet.markercluster/MarkerCluster.css"),
-        markercluster_default_css=static("leaflet.markercluster/MarkerCluster.Default.css"),
-    )
-
-
-def tiles() -> Tiles:
-    return Tiles(
-        current_app.config.get("GEOCRM_TILE_URL") or "",
-        current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "",
-    )
+# Map assets and tiles: geocrm.maps.web (shared by every page with a map).
+assets = local_assets
+tiles = configured_tiles
 
 
 def account_url_pattern() -> str:

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from geocrm.access import roles_required
 from geocrm.maps import services
-from geocrm.maps.build import MapAssets, Tiles, build_territory_map, render_parts
+from geocrm.maps.build import build_territory_map, render_parts
+from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role
 
 bp = Blueprint("maps", __name__, url_prefix="/maps")
 
 MAP_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER)
-
-
-def _assets() -> MapAssets:
-    def static(path: str) -> str:
-        return url_for("static", filename=f"vendor/{path}")
-
-    return MapAssets(
-        leaflet_js=static("leaflet/leaflet.js"),
-        leaflet_css=static("leaflet/leaflet.css"),
-        markercluster_js=static("leaflet.markercluster/leaflet.markercluster.js"),
-        markercluster_css=static("leaflet.markercluster/MarkerCluster.css"),
-        markercluster_default_css=static("leaflet.markercluster/MarkerCluster.Default.css"),
-    )
 
 
 @bp.route("/territories")
@@ -41,11 +29,8 @@ def territories() -> Any:
     fmap = build_territory_map(
         layers,
         bounds,
-        assets=_assets(),
-        tiles=Tiles(
-            current_app.config.get("GEOCRM_TILE_URL") or "",
-            current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "",
-        ),
+        assets=local_assets(),
+        tiles=configured_tiles(),
         show_unassigned_toggle=not filters.territory_ids,
     )
     args = services.filter_args(filters)
