@@ -45,9 +45,9 @@ def detail(account_id: int) -> Any:
     """Account 360: details, contacts, the full timeline, tasks, deals, map and audit trail."""
     from geocrm.crm import services as crm
     from geocrm.crm.maps import MapPoint, build_points_map
+    from geocrm.maps.build import render_parts
     from geocrm.maps.web import configured_tiles as tiles
     from geocrm.maps.web import local_assets as assets
-    from geocrm.maps.build import render_parts
 
     card = crm.account_360(account_id, current_user, page=request.args.get("page", 1, type=int))
     a = card.account
