@@ -146,7 +146,7 @@ def test_large_day_is_split_by_territory_and_says_so():
     """Above the threshold, the plan is decomposed, every visit is served once or has a reason."""
     problem = _team(6, 8)
     params = SolveParams(metaheuristic="GREEDY_DESCENT", decompose_above=20, group_visits=16)
-    plan = solve(problem, time_limit=3, params=params)
+    plan = solve(problem, time_limit=10, params=params)  # stops early: local optima
     assert any("split by territory" in n for n in plan.notes)
     served = [s.visit_id for r in plan.routes for s in r.stops]
     assert len(served) == len(set(served))
@@ -169,7 +169,7 @@ def test_decomposed_day_keeps_pins_skills_and_reasons():
                                 skills=frozenset({"crane"})),) + base.reps[3:]
     problem = Problem(reps, base.visits + extra)
     params = SolveParams(metaheuristic="GREEDY_DESCENT", decompose_above=10, group_visits=8)
-    plan = solve(problem, time_limit=3, params=params)
+    plan = solve(problem, time_limit=10, params=params)  # stops early: local optima
     assert any("split by territory" in n for n in plan.notes)
     assert "pinned" in {s.visit_id for s in plan.route("r3").stops}
     assert "skilled" in {s.visit_id for s in plan.route("r2").stops}
