@@ -251,12 +251,19 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     budget = max(0.1, time_limit - (time.perf_counter() - started))
     rounds = max(1, params.rounds)
     share = 0.9 * budget / rounds
-    total = max(1, sum(len(vs) for vs in members_visits))
+    round_start = time.perf_counter()
+
+    def limit_for(g: int, members_visits: list[list[Visit]], deadline: float) -> float:
+        # What is left of the round, shared by visit count among the groups still to solve:
+        # overheads early on come out of the later groups' time, not past the limit.
+        left = max(1, sum(len(vs) for vs in members_visits[g:]))
+        return max(0.05, (deadline - time.perf_counter()) * len(members_visits[g]) / left)
+
     plans: list[Plan] = []
     for g, members in enumerate(groups):
         sub = Problem(tuple(reps[i] for i in members), tuple(members_visits[g]),
                       problem.circuity)
-        limit = max(0.1, share * max(len(members_visits[g]), 1) / total)
+        limit = limit_for(g, members_visits, round_start + share)
         plans.append(solve_direct(sub, time_limit=limit, params=params, provider=fixed))
     rep_index = {r.id: i for i, r in enumerate(reps)}
     for round_ in range(1, rounds):
@@ -278,10 +285,11 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
             if i >= 0:
                 members_visits[group_of[i]].append(visits[j])
         plans = []
+        deadline = round_start + share * (round_ + 1)
         for g, members in enumerate(groups):
             sub = Problem(tuple(reps[i] for i in members), tuple(members_visits[g]),
                           problem.circuity)
-            limit = max(0.1, share * max(len(members_visits[g]), 1) / total)
+            limit = limit_for(g, members_visits, deadline)
             plans.append(solve_direct(sub, time_limit=limit, params=params, provider=fixed,
                                       initial=[routes_now.get(i, []) for i in members]))
 
@@ -310,13 +318,13 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     moved_in: set[str] = set()
     placed = 0
     if offers:
-        remaining = max(0.1, time_limit - (time.perf_counter() - started))
+        remaining = max(0.05, time_limit - (time.perf_counter() - started))
         n_offers = sum(len(vs) + len(members_visits[g]) for g, vs in offers.items())
         for g, extra in sorted(offers.items()):
             sub = Problem(tuple(reps[i] for i in groups[g]),
                           tuple(members_visits[g] + extra), problem.circuity)
             current = [[s.visit_id for s in r.stops] for r in plans[g].routes]
-            limit = max(0.1, remaining * (len(extra) + len(members_visits[g])) / n_offers)
+            limit = max(0.05, remaining * (len(extra) + len(members_visits[g])) / n_offers)
             repaired = solve_direct(sub, time_limit=limit, params=params, provider=fixed,
                                     initial=current)
             if len(repaired.served) >= len(plans[g].served):
