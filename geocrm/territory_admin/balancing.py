@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry import mapping, shape
@@ -48,6 +49,11 @@ class BalanceRequest:
     cell_km: float | None = None
     units_path: Path | None = None
     target: float = 1.10
+    # "rebalance": move the fewest units between today's territories; "scratch": new ones.
+    mode: str = "scratch"
+
+
+MODES = ("rebalance", "scratch")
 
 
 def _fingerprint(items: list[Territory]) -> str:
@@ -128,8 +134,12 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
         raise ValidationError("target", "a max/min workload ratio between 1.01 and 3")
     if request.cell_km is not None and not 0.05 <= request.cell_km <= 100:
         raise ValidationError("cell_km", "a cell width between 0.05 and 100 km")
+    if request.mode not in MODES:
+        raise ValidationError("mode", "rebalance or scratch")
+    if request.mode == "rebalance" and request.area_path is not None:
+        raise ValidationError("area", "a rebalance starts from your territories, not a file")
     area, replaced = _area(request, user)
-    reps = _reps(request.rep_ids)
+    reps = _homes_of(replaced) if request.mode == "rebalance" else _reps(request.rep_ids)
     units = _units(request, area)
     base = scope_accounts(select(Account), user).where(Account.archived.is_(False))
     inside = SpatialRepository(db.session).account_ids_within(area, base=base)
@@ -143,6 +153,8 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
         cells = metric_area / (cell**2 if cell else metric_area / (50 * len(reps)))
         if cells > MAX_UNITS * 1.5:
             raise ValidationError("cell_km", f"about {cells:.0f} cells; choose wider cells")
+    if request.mode == "rebalance":
+        return _preview_rebalance(user, request, area, replaced, reps, units, accounts, homes)
     try:
         result = terr.balance(area, accounts, homes, units=units,
                               cell=request.cell_km * 1000 if request.cell_km else None,
@@ -151,20 +163,7 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
     except terr.TerritoryError as exc:
         raise ValidationError("reps", str(exc)) from exc
 
-    # Before: today's territories in the area, their reps' homes, the same estimate.
-    before_rows = []
-    if replaced:
-        frame = svc.territory_frame(replaced)
-        load = terr.workload(frame, accounts, homes=svc.rep_homes(replaced))
-        compact = terr.polsby_popper(frame)
-        for t in replaced:
-            before_rows.append({
-                "territory_id": t.id, "name": t.name,
-                "reps": ", ".join(u.name for u in t.reps) or "—",
-                "accounts": int(load.loc[t.id, "accounts"]),
-                "workload_hours": _num(load.loc[t.id, "workload_hours"]),
-                "compactness": _num(compact.loc[t.id]),
-            })
+    before_rows = _before_rows(replaced, accounts)
 
     # After: one territory per rep, matched to the territory the rep works today.
     proposed = result.territories
@@ -202,10 +201,15 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
         "units": len(result.units),
         "deleted": [{"id": t.id, "name": t.name} for t in replaced if t.id not in reused],
     }
+    return _store(user, request, replaced, proposal, stats)
+
+
+def _store(user: User, request: BalanceRequest, replaced: list[Territory],
+           proposal: list[dict[str, Any]], stats: dict[str, Any]) -> BalanceProposal:
     params = {
         "territory_ids": list(request.territory_ids), "rep_ids": list(request.rep_ids),
         "units": request.units, "cell_km": request.cell_km, "target": request.target,
-        "area": "upload" if request.area_path else "territories",
+        "area": "upload" if request.area_path else "territories", "mode": request.mode,
         "fingerprint": _fingerprint(replaced),
     }
     row_ = BalanceProposal(created_by_id=user.id, params=params, proposal=proposal,
@@ -213,6 +217,123 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
     db.session.add(row_)
     db.session.commit()
     return row_
+
+
+def _before_rows(replaced: list[Territory], accounts: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Today's territories in the area, their reps' homes, the same workload estimate."""
+    if not replaced:
+        return []
+    frame = svc.territory_frame(replaced)
+    load = terr.workload(frame, accounts, homes=svc.rep_homes(replaced))
+    compact = terr.polsby_popper(frame)
+    return [{
+        "territory_id": t.id, "name": t.name,
+        "reps": ", ".join(u.name for u in t.reps) or "—",
+        "accounts": int(load.loc[t.id, "accounts"]),
+        "workload_hours": _num(load.loc[t.id, "workload_hours"]),
+        "compactness": _num(compact.loc[t.id]),
+    } for t in replaced]
+
+
+def _homes_of(replaced: list[Territory]) -> list[User]:
+    """Per territory the rep whose home anchors its travel estimate (first rep with a home)."""
+    reps = []
+    for t in replaced:
+        rep = next((u for u in sorted(t.reps, key=lambda u: u.id)
+                    if u.home_lat is not None and u.home_lon is not None), None)
+        if rep is None:
+            raise ValidationError(
+                "territories", f"{t.name} has no rep with a home location: assign one first")
+        reps.append(rep)
+    return reps
+
+
+def _grid_units(request: BalanceRequest, area: BaseGeometry, k: int) -> gpd.GeoDataFrame:
+    series = gpd.GeoSeries([area], crs="EPSG:4326")
+    metric = series.estimate_utm_crs()
+    area_m = series.to_crs(metric).iloc[0]
+    size = request.cell_km * 1000 if request.cell_km else math.sqrt(area_m.area / (50 * k))
+    cells = terr.grid(area_m, size, "square" if request.units == "square" else "hex")
+    return gpd.GeoDataFrame(geometry=cells, crs=metric).to_crs("EPSG:4326")
+
+
+def _preview_rebalance(
+    user: User, request: BalanceRequest, area: BaseGeometry, replaced: list[Territory],
+    reps: list[User], units: gpd.GeoDataFrame | None, accounts: gpd.GeoDataFrame,
+    homes: gpd.GeoSeries,
+) -> BalanceProposal:
+    """Move the fewest units between today's territories to reach the target.
+
+    Each unit starts in the territory holding its representative point. Only units that
+    change hands change the map: a territory becomes what it was, minus every unit that
+    moved, plus the units it gained; borders elsewhere stay exactly where they were, and
+    every territory keeps its name, colour and reps.
+    """
+    if len(replaced) < 2:
+        raise ValidationError("territories", "choose at least two territories to rebalance")
+    units = units if units is not None else _grid_units(request, area, len(replaced))
+    units = units.reset_index(drop=True)
+    frame = svc.territory_frame(replaced)
+    points = gpd.GeoDataFrame(geometry=units.geometry.representative_point(), crs="EPSG:4326")
+    owner = terr.assign(points, frame)
+    position = {t.id: i for i, t in enumerate(replaced)}
+    current = []
+    for label, point in zip(owner.tolist(), points.geometry, strict=True):
+        if pd.isna(label):  # a sliver outside every territory: the nearest one keeps it
+            current.append(min(range(len(replaced)),
+                               key=lambda i: replaced[i].geom.distance(point)))
+        else:
+            current.append(position[int(label)])
+    try:
+        result = terr.rebalance(units, pd.Series(current), accounts, homes,
+                                target=request.target)
+    except terr.TerritoryError as exc:
+        raise ValidationError("territories", str(exc)) from exc
+    region = result.units["territory"].to_numpy(dtype=int)
+    changed = region != np.asarray(current, dtype=int)
+    moved_geoms = units.geometry.values[changed]
+    moved_all = shapely.union_all(moved_geoms) if len(moved_geoms) else None
+    proposal = []
+    new_geoms = []
+    for r, (t, rep) in enumerate(zip(replaced, reps, strict=True)):
+        geom = t.geom if moved_all is None else shapely.difference(t.geom, moved_all)
+        gained = units.geometry.values[changed & (region == r)]
+        if len(gained):  # clipped: grid cells made in metres overhang the outline by mm
+            geom = shapely.union(geom, shapely.intersection(shapely.union_all(gained), area))
+        geom = terr.io.polygonal(shapely.make_valid(geom))
+        if geom is None:
+            raise ValidationError("territories", f"{t.name} would be left empty")
+        geom, _ = svc.check_polygon(geom, field_name="proposal")
+        new_geoms.append(geom)
+        proposal.append({
+            "rep_id": rep.id, "rep_name": ", ".join(u.name for u in t.reps) or rep.name,
+            "territory_id": t.id, "name": t.name, "geometry": mapping(geom),
+            "keep_reps": True,
+        })
+    after = gpd.GeoDataFrame(geometry=new_geoms, index=pd.Index([t.id for t in replaced]),
+                             crs="EPSG:4326")
+    load = terr.workload(after, accounts, homes=svc.rep_homes(replaced))
+    compact = terr.polsby_popper(after)
+    for p in proposal:
+        tid = p["territory_id"]
+        p.update(workload_hours=_num(load.loc[tid, "workload_hours"]),
+                 accounts=int(load.loc[tid, "accounts"]), compactness=_num(compact.loc[tid]))
+    before_rows = _before_rows(replaced, accounts)
+    moved, newly = _moved_accounts(accounts, replaced, proposal)
+    stats = {
+        "mode": "rebalance",
+        "before": before_rows,
+        "before_max_min": _num(_ratio([b["workload_hours"] or 0 for b in before_rows])),
+        "after_max_min": _num(_ratio([p["workload_hours"] or 0 for p in proposal])),
+        "contiguous": bool(result.contiguous),
+        "moved_accounts": moved,
+        "newly_assigned": newly,
+        "moved_units": int(changed.sum()),
+        "accounts": len(accounts),
+        "units": len(units),
+        "deleted": [],
+    }
+    return _store(user, request, replaced, proposal, stats)
 
 
 def _fresh_name(base: str, taken: set[str]) -> str:
@@ -288,13 +409,15 @@ def apply_balance(user: User, proposal_id: int, *, commit: bool = True) -> Terri
                 replaced[0].manager_id if replaced else None)
             t = change.create(name=svc.check_name(p["name"]), color=svc.safe_colour(
                 None, count + i), priority=0, manager_id=manager, geom=geom)
-        t.reps = [rep]
+        if not p.get("keep_reps"):
+            t.reps = [rep]
     for t in replaced:
         if t.id not in kept:
             change.delete(t)
     ratio = proposal.stats.get("after_max_min")
+    verb = "rebalanced" if proposal.params.get("mode") == "rebalance" else "balanced"
     revision = change.commit(
-        f"balanced {len(proposal.proposal)} territories (max/min workload {ratio})")
+        f"{verb} {len(proposal.proposal)} territories (max/min workload {ratio})")
     proposal.status = "applied"
     proposal.revision_id = revision.id
     if commit:

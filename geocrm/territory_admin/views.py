@@ -348,6 +348,7 @@ def balance() -> Any:
                 cell_km=_float(form.get("cell_km"), "cell_km"),
                 units_path=units_path,
                 target=_float(form.get("target"), "target") or 1.10,
+                mode=form.get("mode") or "scratch",
             )
             proposal = balancing.preview_balance(current_user, req)
         except ValidationError as err:

@@ -297,3 +297,49 @@ def test_balance_refuses_reps_without_home_and_stale_previews(world):
                         mapping(shapely.box(24.90, 60.15, 24.94, 60.20)))
     with pytest.raises(ConflictError, match="preview again"):
         balancing.apply_balance(world.manager, proposal.id)
+
+
+def test_rebalance_moves_few_units_keeps_names_reps_and_far_borders(world):
+    """East carries weekly accounts, West monthly ones: a rebalance moves border units only
+    (a quarter of the accounts at most), within the target, every account keeps a territory, names
+    and reps stay, the outer edges of the area do not move; undo restores both exactly."""
+    accounts = _spread_accounts(world.admin)
+    west_before = db.session.get(Territory, world.west.id).geom
+    east_before = db.session.get(Territory, world.east.id).geom
+    before = {a.id: territory_of(a.id) for a in accounts}
+    request = balancing.BalanceRequest(
+        territory_ids=(world.west.id, world.east.id), units="square", cell_km=0.5,
+        target=1.10, mode="rebalance")
+    proposal = balancing.preview_balance(world.manager, request)
+    stats = proposal.stats
+    assert stats["mode"] == "rebalance" and stats["deleted"] == []
+    assert stats["before_max_min"] > 1.10 >= stats["after_max_min"]
+    assert 0 < stats["moved_units"] < stats["units"] / 2  # empty units move most freely
+    assert 0 < stats["moved_accounts"] < len(accounts) / 4  # 3.7 -> within 1.10
+    assert sorted(p["name"] for p in proposal.proposal) == ["East", "West"]
+    union = shapely.union_all([shape(p["geometry"]) for p in proposal.proposal])
+    assert union.symmetric_difference(shapely.union(west_before, east_before)).area < 1e-9
+    west_after = next(shape(p["geometry"]) for p in proposal.proposal if p["name"] == "West")
+    assert west_after.area > west_before.area  # the lighter West takes border units from East
+    rev = balancing.apply_balance(world.manager, proposal.id)
+    assert [u.id for u in db.session.get(Territory, world.west.id).reps] == [world.rep_west.id]
+    assert [u.id for u in db.session.get(Territory, world.east.id).reps] == [world.rep_east.id]
+    after = {a.id: territory_of(a.id) for a in accounts}
+    moved = [a for a in accounts if after[a.id] != before[a.id]]
+    assert len(moved) == stats["moved_accounts"] and all(after[a.id] for a in accounts)
+    assert all(after[a.id] == world.west.id for a in moved)  # from East into West only
+    svc.undo(world.manager, rev.id)
+    assert db.session.get(Territory, world.west.id).geom.equals(west_before)
+    assert db.session.get(Territory, world.east.id).geom.equals(east_before)
+    assert {a.id: territory_of(a.id) for a in accounts} == before
+
+
+def test_rebalance_needs_two_territories_with_a_rep_home(world):
+    world.east.reps.clear()
+    db.session.commit()
+    with pytest.raises(ValidationError, match="East has no rep with a home"):
+        balancing.preview_balance(world.manager, balancing.BalanceRequest(
+            territory_ids=(world.west.id, world.east.id), mode="rebalance"))
+    with pytest.raises(ValidationError, match="at least two territories"):
+        balancing.preview_balance(world.manager, balancing.BalanceRequest(
+            territory_ids=(world.west.id,), mode="rebalance"))

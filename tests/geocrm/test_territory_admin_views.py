@@ -181,6 +181,25 @@ def test_balance_wizard_over_http(client, auth, world):
     assert bad.status_code == 422
 
 
+def test_rebalance_is_the_forms_default_and_applies_over_http(client, auth, world):
+    """The wizard opens on "rebalance"; posting it previews, applies and lists it."""
+    auth.login("manager@example.com")
+    form = client.get("/territories/balance").get_data(as_text=True)
+    assert 'value="rebalance" checked' in form
+    r = client.post("/territories/balance", data={
+        "mode": "rebalance", "area": "territories",
+        "territory": [str(world.west.id), str(world.east.id)], "units": "square",
+        "cell_km": "0.5", "target": "1.10"})
+    assert r.status_code == 302, r.data
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Rebalance preview" in page and "unit(s) change territory" in page
+    assert client.post(r.headers["Location"] + "/apply").status_code == 302
+    assert "balance: rebalanced 2 territories" in client.get("/territories/history").get_data(
+        as_text=True)
+    bad = client.post("/territories/balance", data={"mode": "sideways", "area": "territories"})
+    assert bad.status_code == 422 and "rebalance or scratch" in bad.get_data(as_text=True)
+
+
 def test_large_balance_applies_as_a_background_job(app, client, auth, world):
     """Past the size threshold apply runs through geocrm.jobs: the page shows the job, and
     when it is done the territories, moves and revision are committed together."""
