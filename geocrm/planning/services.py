@@ -17,7 +17,6 @@ local zone is ``GEOCRM_TIMEZONE`` (IANA name, default UTC).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -123,27 +122,17 @@ def territory_choices(user: User) -> list[Territory]:
 
 
 def segment_lookup() -> Callable[[int, User], Iterable[int]] | None:
-    """``geocrm.crm.services.segment_account_ids`` when the CRM core provides it."""
-    try:
-        module = importlib.import_module("geocrm.crm.services")
-    except ImportError:
-        return None
-    found = getattr(module, "segment_account_ids", None)
-    return found if callable(found) else None
+    """The CRM core's scoped segment lookup (a segment's accounts that ``user`` may see)."""
+    from geocrm.crm.services import segment_account_ids
+
+    return segment_account_ids
 
 
 def segment_choices(user: User) -> list[tuple[int, str]]:
-    """(id, name) of the segments ``user`` may open, when the CRM core has segments."""
-    if segment_lookup() is None:
-        return []
-    try:
-        module = importlib.import_module("geocrm.crm.segments")
-    except ImportError:
-        return []
-    visible = getattr(module, "visible_segments", None)
-    if not callable(visible):
-        return []
-    return [(int(seg.id), str(seg.name)) for seg in db.session.scalars(visible(user))]
+    """(id, name) of the segments ``user`` may open: theirs and the shared ones."""
+    from geocrm.crm.services import segment_choices as crm_segment_choices
+
+    return crm_segment_choices(user)
 
 
 def visible_runs(user: User) -> Any:
@@ -227,6 +216,8 @@ class PlanRequest:
     segment_id: int | None = None
     overdue_only: bool = False
     account_ids: tuple[int, ...] = ()
+    by_cadence: bool = False  # spread visits over the days by each account's cadence
+    holidays: tuple[date, ...] = ()
 
     @property
     def days(self) -> list[date]:
@@ -286,7 +277,15 @@ def parse_plan_request(form: Any, user: User) -> PlanRequest:
             raise ValidationError("segment", f"segment {segment_id} is not one you can open")
     overdue = str(form.get("overdue", "")).lower() in ("1", "on", "true", "yes")
     account_ids = _ints(getlist("account"), "account")
-    return PlanRequest(rep_ids, start, end, territory_ids, segment_id, overdue, account_ids)
+    by_cadence = str(form.get("cadence", "")).lower() in ("1", "on", "true", "yes")
+    holidays = tuple(
+        _date(v.strip(), "holidays") for v in str(form.get("holidays") or "").split(",")
+        if v.strip())
+    if by_cadence and overdue:
+        raise ValidationError("cadence", "choose either cadence spreading or overdue only: "
+                              "a cadence plan already places each visit when it falls due")
+    return PlanRequest(rep_ids, start, end, territory_ids, segment_id, overdue, account_ids,
+                       by_cadence, holidays)
 
 
 def _check_rep(rep: User) -> None:
@@ -355,6 +354,8 @@ def start_run(user: User, req: PlanRequest) -> PlanRun:
             "territory_ids": list(req.territory_ids),
             "segment_id": req.segment_id,
             "overdue_only": req.overdue_only,
+            "by_cadence": req.by_cadence,
+            "holidays": [d.isoformat() for d in req.holidays],
             "pins": {},
         },
         result={},
@@ -532,6 +533,8 @@ def plan_run_job(run_id: int) -> dict[str, Any]:
     days = [run.start_date + timedelta(days=i)
             for i in range((run.end_date - run.start_date).days + 1)]
     limit, search = solve_params()
+    if params.get("by_cadence"):
+        return _plan_by_cadence(run, reps, accounts, pins, days, limit, search, tz)
     remaining = list(accounts)
     last_reason: dict[int, tuple[str, str, str]] = {}
     notes: list[str] = []
@@ -584,6 +587,131 @@ def plan_run_job(run_id: int) -> dict[str, Any]:
     }
     served_total = sum(d["served"] for d in day_summaries)
     return {"run_id": run.id, "served": served_total, "unassigned": len(unassigned)}
+
+
+CADENCE_NAMES = {7: "weekly", 14: "fortnightly"}
+
+
+def cadence_of(days: int | None) -> routing.Cadence | None:
+    """``Account.cadence_days`` as a routing cadence (None: the account has none)."""
+    if not days or days < 1:
+        return None
+    if days in CADENCE_NAMES:
+        return getattr(routing.Cadence, CADENCE_NAMES[days])()
+    if 28 <= days <= 31:
+        return routing.Cadence.monthly()
+    return routing.Cadence(float(days), f"every {days} days")
+
+
+WeekHours = tuple[tuple[routing.TimeWindow, ...], ...]
+
+
+def _weekly_hours(value: str | None, start: date) -> WeekHours | None:
+    """Opening windows Monday..Sunday from the week starting ``start`` (None: open all day)."""
+    week: dict[int, tuple[routing.TimeWindow, ...]] = {}
+    for i in range(7):
+        day = start + timedelta(days=i)
+        windows = windows_on(value, day)
+        if windows is None:
+            return None
+        week[day.weekday()] = tuple(routing.TimeWindow(a, b) for a, b in windows)
+    return tuple(week[w] for w in range(7))
+
+
+def _plan_by_cadence(
+    run: PlanRun, reps: Sequence[User], accounts: Sequence[Account],
+    pins: Mapping[int, tuple[int, date]], days: Sequence[date], limit: float,
+    search: routing.SolveParams, tz: ZoneInfo,
+) -> dict[str, Any]:
+    """Spread visits over the run's days by cadence with ``routing.plan_week``.
+
+    Each account's visits fall due from its last visit at its cadence; the library places
+    them on the rep's working days (compact days, balanced load, near the due date) and
+    routes every day. An account goes to the chosen rep who works its territory (or owns
+    it); accounts without a cadence or a rep are listed as left out, with the reason.
+    """
+    params = run.params or {}
+    territories_by_rep = rep_territory_ids(r.id for r in reps)
+    rep_for_territory: dict[int, int] = {}
+    for r in reps:
+        for tid in sorted(territories_by_rep[r.id]):
+            rep_for_territory.setdefault(tid, r.id)
+    chosen = {r.id for r in reps}
+    left_out: list[dict[str, Any]] = []
+    week_accounts = []
+    by_key: dict[str, Account] = {}
+    for a in accounts:
+        cadence = cadence_of(a.cadence_days)
+        pin = pins.get(a.id)
+        rep_id = pin[0] if pin else rep_for_territory.get(a.territory_id or -1)
+        if rep_id is None and a.owner_id in chosen:
+            rep_id = a.owner_id
+        if cadence is None:
+            left_out.append({"account_id": a.id, "name": a.name, "date": "",
+                             "reason": "no_cadence",
+                             "text": "no visit cadence set on the account"})
+            continue
+        if rep_id is None:
+            left_out.append({"account_id": a.id, "name": a.name, "date": "",
+                             "reason": NOT_COVERED, "text": APP_REASON_TEXT[NOT_COVERED]})
+            continue
+        key = visit_key(a.id)
+        by_key[key] = a
+        last = a.last_visit_at
+        week_accounts.append(routing.Account(
+            id=key,
+            location=routing.Location(float(a.lat), float(a.lon)),
+            duration=max(0, int(a.visit_minutes or 0)) * 60,
+            cadence=cadence,
+            last_visit=None if last is None else last.replace(tzinfo=UTC).astimezone(tz).date(),
+            hours=_weekly_hours(a.opening_hours, days[0]),
+            priority=min(5, max(1, int(a.priority or 3))),
+            rep_id=rep_key(rep_id),
+            pinned_days=(pin[1],) if pin else (),
+        ))
+    rep_weeks = tuple(
+        routing.RepWeek(
+            rep=routing_rep(r),
+            working_days=frozenset(
+                int(d) - 1 for d in (r.work_days or "").split(",")
+                if d.strip().isdigit() and 1 <= int(d) <= 7),
+        )
+        for r in reps
+    )
+    problem = routing.WeekProblem(
+        reps=rep_weeks, accounts=tuple(week_accounts), start=days[0], end=days[-1],
+        holidays=frozenset(date.fromisoformat(d) for d in params.get("holidays", [])))
+    jobs.report_progress(0.05, f"{len(week_accounts)} accounts by cadence, {len(reps)} reps, "
+                               f"{len(days)} days")
+    week = routing.plan_week(problem, time_limit_per_day=limit, params=search)
+    jobs.report_progress(0.9, "saving the plans")
+    solved: list[tuple[DayProblem, routing.Plan | None]] = []
+    summaries = []
+    for d in week.days:
+        dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
+        solved.append((dp, d.plan))
+        summaries.append({
+            "date": d.day.isoformat(),
+            "reps": len(d.plan.routes),
+            "visits": len(d.plan.served) + len(d.plan.unassigned),
+            "served": len(d.plan.served),
+            "seconds": round(d.plan.seconds, 2),
+        })
+    unassigned = left_out + [
+        {"account_id": by_key[u.account_id].id, "name": by_key[u.account_id].name,
+         "date": u.due.isoformat(), "reason": u.reason, "text": f"due {u.due:%a %d %b}: {u.text}"}
+        for u in week.unplaced
+    ]
+    _write_plans(run, reps, solved, tz)
+    run.result = {
+        "unassigned": unassigned,
+        "notes": list(dict.fromkeys(week.notes)),
+        "days": summaries,
+        "time_limit_s": limit,
+        "mode": "cadence",
+        "planned_at": utcnow().isoformat() + "Z",
+    }
+    return {"run_id": run.id, "served": len(week.placements), "unassigned": len(unassigned)}
 
 
 def _write_plans(run: PlanRun, reps: Sequence[User],

@@ -541,3 +541,62 @@ def _urls(html: str) -> list[str]:
     return re.findall(r"https?://[^\s\"'<>)]+", html)
 
 
+
+
+# -- spreading visits by cadence ---------------------------------------------------------------
+MONDAY = date(2026, 5, 11)
+
+
+def test_cadence_run_spreads_visits_over_two_weeks(app: Flask, world: World, client: FlaskClient,
+                                                   auth: AuthActions) -> None:
+    """Over two working weeks (Mon 11 - Fri 22 May; West works Mon-Thu, with a holiday on
+    Thu 14th): a weekly account is visited once a week, a fortnightly one once, an account
+    without cadence is listed with the reason; nothing on Fridays, weekends or the holiday."""
+    world.rep_west.work_days = "1,2,3,4"
+    weekly = make_account("Weekly Kiosk", 60.17, 24.93, territory_id=world.west.id,
+                          cadence_days=7, last_visit_at=datetime(2026, 5, 8, 9, 0))
+    fortnightly = make_account("Fortnightly Bar", 60.18, 24.92, territory_id=world.west.id,
+                               cadence_days=14, last_visit_at=datetime(2026, 5, 5, 9, 0))
+    none = make_account("No Cadence Oy", 60.175, 24.925, territory_id=world.west.id)
+    db.session.commit()
+    run = run_planning(world, rep_ids=(world.rep_west.id,), start=MONDAY,
+                       end=MONDAY + timedelta(days=11), by_cadence=True,
+                       holidays=(date(2026, 5, 14),),
+                       account_ids=(weekly.id, fortnightly.id, none.id))
+    visits: dict[int, list[date]] = {}
+    for plan in run.plans:
+        assert plan.rep_id == world.rep_west.id and plan.status == PlanStatus.DRAFT
+        assert plan.plan_date.isoweekday() <= 4 and plan.plan_date != date(2026, 5, 14)
+        for stop in plan.stops:
+            visits.setdefault(stop.account_id, []).append(plan.plan_date)
+    weeks = sorted(d.isocalendar().week for d in visits[weekly.id])
+    assert weeks == [20, 21]  # one visit in each week
+    assert len(visits[fortnightly.id]) == 1
+    # Due 14 days after 5 May, on the 19th, give or take the cadence's 4 days.
+    assert abs((visits[fortnightly.id][0] - date(2026, 5, 19)).days) <= 4
+    assert none.id not in visits
+    left = {u["account_id"]: u for u in run.result["unassigned"]}
+    assert left[none.id]["reason"] == "no_cadence"
+    assert run.result["mode"] == "cadence"
+    auth.login("planner@example.com")
+    page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
+    assert "Weekly Kiosk" in page and "no visit cadence set" in page
+
+
+def test_cadence_form_fields(app: Flask, world: World) -> None:
+    from werkzeug.datastructures import MultiDict
+
+    form = MultiDict([("rep", str(world.rep_west.id)), ("start", "2026-05-11"),
+                      ("end", "2026-05-22"), ("cadence", "1"),
+                      ("holidays", "2026-05-14, 2026-05-15")])
+    req = services.parse_plan_request(form, world.planner)
+    assert req.by_cadence and req.holidays == (date(2026, 5, 14), date(2026, 5, 15))
+    form["holidays"] = "next thursday"
+    with pytest.raises(ValidationError) as err:
+        services.parse_plan_request(form, world.planner)
+    assert err.value.field == "holidays"
+    form["holidays"] = ""
+    form["overdue"] = "1"
+    with pytest.raises(ValidationError) as err:
+        services.parse_plan_request(form, world.planner)
+    assert err.value.field == "cadence"
