@@ -17,6 +17,7 @@ local zone is ``GEOCRM_TIMEZONE`` (IANA name, default UTC).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -1150,7 +1151,8 @@ def timeline(plan: PlanView) -> Timeline:
 
 
 # -- mid-day re-plan ---------------------------------------------------------------------------
-KEEP_ORDER_UNLESS_GAIN = 0.10  # a new order must save 10 % of the remaining distance
+# routing.replan keeps the rep's order unless a new one saves 10 % or 15 minutes of travel
+# (routing.KeepOrder), so a rep's day is not reshuffled for a few hundred metres.
 
 
 def can_replan(plan: RoutePlan, user: User) -> bool:
@@ -1196,10 +1198,11 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
                at_s: int | None) -> list[str]:
     """Re-plan what is left of a published day from the rep's position and time.
 
-    Visited and skipped stops stay as they are; pinned stops must stay in the day. The
-    remaining order is kept unless a new one saves at least 10 % of the remaining distance
-    or the old one no longer fits; visits that no longer fit are marked skipped, with the
-    reason. Returns what changed, in words (also kept in the plan's notes).
+    :func:`routing.replan` does the work: visited and skipped stops stay as they are;
+    pinned stops are appointments at their planned time (the window holds the whole visit);
+    the remaining order is kept unless a new one saves enough travel or the old one no
+    longer fits; visits that no longer fit are marked skipped, with the reason. Returns what
+    changed, in words (also kept in the plan's notes).
     """
     tz = local_zone()
     rep = plan.rep
@@ -1222,78 +1225,59 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
         position = ((float(source.lat), float(source.lon)) if source is not None
                     else (float(rep.home_lat), float(rep.home_lon)))
     here = routing.Location(*position)
-    home = routing.Location(float(rep.home_lat), float(rep.home_lon))
     speed = float(p.get("speed_kmh") or 30.0)
     accounts = {visit_key(s.account_id): s.account for s in todo}
-
-    breaks: tuple[routing.Break, ...] = ()
-    lunch_start, lunch_len = rep.lunch_start_min, rep.lunch_minutes or 0
-    if lunch_start is not None and lunch_len > 0 and at_s <= lunch_start * 60 + LUNCH_SLACK_S:
-        earliest = max(lunch_start * 60, at_s)
-        breaks = (routing.Break(earliest, lunch_start * 60 + LUNCH_SLACK_S, lunch_len * 60),)
-    cap = None
-    if rep.max_visits_per_day is not None:
-        cap = max(0, rep.max_visits_per_day - len([s for s in done if s.status == "visited"]))
+    by_key = {visit_key(s.account_id): s for s in todo}
+    day_rep = dataclasses.replace(routing_rep(rep), skills=frozenset(), speed_kmh=speed)
+    lunch_over = (rep.lunch_start_min is not None
+                  and at_s >= rep.lunch_start_min * 60 + LUNCH_SLACK_S)
     visits = []
+    appointments: dict[str, routing.TimeWindow] = {}
+    planned_starts: dict[str, int] = {}
+    closed: list[str] = []
     for key, a in accounts.items():
         hours = windows_on(a.opening_hours, plan.plan_date)
         hours = [(0, DAY)] if hours is None else hours
         if not hours:
+            closed.append(key)
             continue
-        stop = next(s for s in todo if s.account_id == a.id)
+        stop = by_key[key]
+        duration = max(0, int(a.visit_minutes or 0)) * 60
         visits.append(routing.Visit(
-            id=key, location=routing.Location(float(a.lat), float(a.lon)),
-            duration=max(0, int(a.visit_minutes or 0)) * 60,
+            id=key, location=routing.Location(float(a.lat), float(a.lon)), duration=duration,
             windows=tuple(routing.TimeWindow(lo, hi) for lo, hi in hours),
-            priority=min(5, max(1, int(a.priority or 3))), must_visit=bool(stop.pinned)))
-    rep_model = routing.Rep(id=rep_key(rep.id), start=here, end=home,
-                            shift=routing.TimeWindow(at_s, max(at_s, shift_end)),
-                            breaks=breaks, max_visits=cap, speed_kmh=speed)
+            priority=min(5, max(1, int(a.priority or 3)))))
+        start = to_local_seconds(plan.plan_date, stop.start, tz)
+        if start is not None:
+            planned_starts[key] = start
+            if stop.pinned:  # an appointment: the window holds the whole visit
+                appointments[key] = routing.TimeWindow(max(start, at_s),
+                                                       max(start, at_s) + duration)
     limit = float(current_app.config.get("GEOCRM_REPLAN_TIME_LIMIT", 2.0))
     _, search = solve_params()
-    solution = routing.solve(routing.Problem((rep_model,), tuple(visits)), time_limit=limit,
-                             params=search)
-    new_keys = [s.visit_id for s in solution.routes[0].stops]
+    result = routing.replan(
+        day_rep, visits, now=at_s, position=here,
+        current_order=[visit_key(s.account_id) for s in todo if visit_key(s.account_id)
+                       not in closed],
+        completed=[visit_key(s.account_id) for s in done if s.status == "visited"],
+        breaks_taken=1 if lunch_over else 0, appointments=appointments,
+        planned_starts=planned_starts, time_limit=limit, params=search)
+    route = result.plan.routes[0]
     reasons = {u.visit_id: ROUTING_TEXT_OVERRIDES.get(u.reason, u.text)
-               for u in solution.unassigned}
-    for key in accounts:
-        if key not in new_keys and key not in reasons:
-            reasons[key] = APP_REASON_TEXT[CLOSED]
-
-    old_keys = [visit_key(s.account_id) for s in todo]
-    old_timed, old_end, old_dist = simulate(plan.plan_date, here, at_s,
-                                            [accounts[k] for k in old_keys], home, speed)
-    old_fits = all(t.in_window for t in old_timed) and old_end <= shift_end
-    new_timed, _, new_dist = simulate(plan.plan_date, here, at_s,
-                                      [accounts[k] for k in new_keys], home, speed)
-    summary = [f"Re-planned at {hhmm(at_s)} from {position[0]:.5f}, {position[1]:.5f}."]
-    if old_fits and (new_dist >= old_dist * (1 - KEEP_ORDER_UNLESS_GAIN)
-                     or len(new_keys) < len(old_keys)):
-        order, timed = old_keys, old_timed
-        summary.append("Kept the order: every remaining stop still fits"
-                       + (f" (a new order would save only {100 * (1 - new_dist / old_dist):.0f} %)."
-                          if old_dist and new_dist < old_dist else "."))
-        dropped: list[str] = []
-    else:
-        order, timed = new_keys, new_timed
-        dropped = [k for k in old_keys if k not in new_keys]
-        moved = [accounts[k].name for i, k in enumerate(new_keys)
-                 if [x for x in old_keys if x in new_keys].index(k) != i]
-        if moved:
-            summary.append("New order; moved: " + ", ".join(moved) + ".")
-        else:
-            summary.append("Same order, new times.")
-        if old_dist and new_dist < old_dist:
-            summary.append(f"Saves {(old_dist - new_dist) / 1000:.1f} km.")
-    by_key = {visit_key(s.account_id): s for s in todo}
+               for u in result.plan.unassigned}
+    for key in closed:
+        reasons[key] = APP_REASON_TEXT[CLOSED]
+    summary = list(result.summary)
     seq = len(done)
-    for key, t in zip(order, timed, strict=True):
+    order = [st.visit_id for st in route.stops]
+    for st in route.stops:
         seq += 1
-        stop = by_key[key]
+        stop = by_key[st.visit_id]
         stop.seq = seq
-        _set_times(stop, plan.plan_date, t, tz)
+        _set_times(stop, plan.plan_date, Timed(st.arrival, st.start, st.departure,
+                                               st.leg_travel_s, int(st.leg_distance_m), True), tz)
     left_out = list(plan.unassigned or [])
-    for key in dropped:
+    for key in [k for k in by_key if k not in order]:
         seq += 1
         stop = by_key[key]
         stop.seq = seq
@@ -1301,7 +1285,9 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
         text = reasons.get(key, "no longer fits the day")
         left_out.append({"account_id": stop.account_id, "name": stop.account.name,
                          "date": plan.plan_date.isoformat(), "reason": "replan", "text": text})
-        summary.append(f"Skipped {stop.account.name}: {text}.")
+        line = f"Skipped {stop.account.name}: {text}."
+        if line not in summary:
+            summary.append(line)
     for i, s in enumerate(done, start=1):
         s.seq = i
     plan.unassigned = left_out
