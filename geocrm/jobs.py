@@ -27,7 +27,9 @@ import contextvars
 import importlib
 import json
 import logging
+import os
 import re
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -75,6 +77,7 @@ def submit_job(kind: str, func: str, kwargs: dict[str, Any], user_id: int | None
         func=func,
         kwargs=kwargs,
         backend=backend.name,
+        owner=OWNER if backend.name == "thread" else None,
         status=JobStatus.QUEUED,
         progress=0.0,
         message="queued",
@@ -150,7 +153,42 @@ def get_job_for(job_id: int, user: User) -> Job:
     job = db.session.get(Job, job_id)
     if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
         raise NotFoundError(f"No job {job_id}.")
+    reap_if_orphaned(job)
     return job
+
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"[:80]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
+def reap_if_orphaned(job: Job) -> bool:
+    """Fail an in-process job whose server process stopped before it finished.
+
+    In-process jobs live in the threads of the process that queued them; after a restart
+    nobody will ever run or finish them, and a page polling one would wait forever. Only a
+    job owned by a process on this host that no longer exists is failed (another host's, or
+    an RQ job, is left to its own worker). Commits when it changes the job.
+    """
+    if job.backend != "thread" or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return False
+    host, _, pid = (job.owner or "").rpartition(":")
+    if not pid.isdigit() or host != socket.gethostname()[:80 - len(pid) - 1] or (
+            int(pid) == os.getpid() or _process_alive(int(pid))):
+        return False
+    job.status = JobStatus.FAILED
+    job.error = "interrupted: the server restarted before this job finished; run it again"
+    job.finished_at = utcnow()
+    db.session.commit()
+    return True
 
 
 def wait_for_job(job_id: int, timeout: float = 60.0, poll: float = 0.05) -> Job:

@@ -64,6 +64,9 @@ class Job(db.Model):  # type: ignore[name-defined,misc]
     func: Mapped[str] = mapped_column(String(200))
     kwargs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     backend: Mapped[str] = mapped_column(String(16), default="thread")  # thread / rq
+    # In-process jobs: "host:pid" of the server process whose threads run it, so a job left
+    # behind by a process that stopped (a restart) can be told from one still running.
+    owner: Mapped[str | None] = mapped_column(String(80))
     status: Mapped[JobStatus] = mapped_column(_str_enum(JobStatus), default=JobStatus.QUEUED)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(String(300), default="")

@@ -289,3 +289,25 @@ def test_worker_command_needs_redis(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["worker", "--burst"])
     assert result.exit_code != 0
     assert "GEOCRM_REDIS_URL is not set" in result.output
+
+
+def test_an_in_process_job_left_by_a_stopped_process_fails_when_polled(app, world):
+    """A job queued by a server process that no longer exists is failed with the reason the
+    first time someone looks at it; one owned by a live process (this one) is left alone."""
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host = jobs.OWNER.rpartition(":")[0]
+    orphan = Job(kind="plan", func="geocrm.jobs:ping", kwargs={}, backend="thread",
+                 status=JobStatus.RUNNING, owner=f"{host}:{gone}",
+                 created_by_id=world.planner.id)
+    alive = Job(kind="plan", func="geocrm.jobs:ping", kwargs={}, backend="thread",
+                status=JobStatus.QUEUED, owner=jobs.OWNER, created_by_id=world.planner.id)
+    elsewhere = Job(kind="plan", func="geocrm.jobs:ping", kwargs={}, backend="thread",
+                    status=JobStatus.RUNNING, owner=f"another-host:{gone}",
+                    created_by_id=world.planner.id)
+    db.session.add_all([orphan, alive, elsewhere])
+    db.session.commit()
+    assert jobs.get_job_for(orphan.id, world.planner).status == JobStatus.FAILED
+    assert "restarted" in orphan.error
+    assert jobs.get_job_for(alive.id, world.planner).status == JobStatus.QUEUED
+    assert jobs.get_job_for(elsewhere.id, world.planner).status == JobStatus.RUNNING
