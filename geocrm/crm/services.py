@@ -35,6 +35,7 @@ from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
+    AssignmentHistory,
     AuditEntry,
     Interaction,
     InteractionKind,
@@ -247,6 +248,7 @@ class Account360:
     opportunities: list[Opportunity]
     audit: list[tuple[AuditEntry, str]]
     merges: list[AccountMerge]
+    territory_history: list[tuple[AssignmentHistory, str]]  # rows, newest first, and by whom
     pin: PinSuggestion | None
     assignees: list[User]
     tasked_interactions: set[int]
@@ -310,6 +312,16 @@ def account_360(account_id: int, user: User, *, page: int = 1) -> Account360:
         opportunities=opportunities,
         audit=audit.trail("account", account.id),
         merges=merges,
+        territory_history=[
+            (h, who or "")
+            for h, who in db.session.execute(
+                select(AssignmentHistory, User.name)
+                .outerjoin(User, User.id == AssignmentHistory.changed_by_id)
+                .where(AssignmentHistory.account_id == account.id)
+                .order_by(AssignmentHistory.since.desc(), AssignmentHistory.id.desc())
+                .limit(50)
+            )
+        ],
         pin=pin_suggestion(account, user),
         assignees=assignable_users(account),
         tasked_interactions={t.interaction_id for t in tasks if t.interaction_id},
@@ -401,7 +413,14 @@ def correct_pin_from_checkin(user: User, account_id: int, interaction_id: int) -
     # A good GPS fix on site beats any geocoder; the better the fix, the surer.
     account.location_confidence = 0.95 if visit.checkin_accuracy_m <= 20 else 0.9
     territory = SpatialRepository(db.session).territory_for(account.lat, account.lon)
-    account.territory_id = territory.id if territory else None
+    new_territory = territory.id if territory else None
+    if new_territory != account.territory_id:
+        from geocrm.territory_admin.services import record_moves
+
+        db.session.flush()  # record_moves expires the session: write the new pin first
+        record_moves([(account.id, account.territory_id, new_territory)], user_id=user.id,
+                     reason="pin moved to a check-in", now=utcnow())
+        db.session.refresh(account)
     account.version = (account.version or 1) + 1
     account.updated_at = utcnow()
     entry = audit.record_changes(

@@ -57,5 +57,8 @@ class AssignmentHistory(db.Model):  # type: ignore[name-defined,misc]
     )
     since: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     until: Mapped[datetime | None] = mapped_column(DateTime)
+    # The territory's name then: the row still says whose it was after the territory is
+    # deleted (its id goes to NULL with it).
+    territory_name: Mapped[str | None] = mapped_column(String(120))
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(String(60))

@@ -272,11 +272,16 @@ def record_moves(
             .values(until=now)
             .execution_options(synchronize_session=False)
         )
+    targets = {new for _, _, new in moves if new is not None}
+    names = dict(db.session.execute(
+        select(Territory.id, Territory.name).where(Territory.id.in_(targets))).all()
+    ) if targets else {}
     bulk_insert(
         db.session,
         AssignmentHistory.__table__,
-        [{"account_id": aid, "territory_id": new, "since": now, "until": None,
-          "changed_by_id": user_id, "reason": reason[:60]} for aid, _, new in moves],
+        [{"account_id": aid, "territory_id": new, "territory_name": names.get(new),
+          "since": now, "until": None, "changed_by_id": user_id, "reason": reason[:60]}
+         for aid, _, new in moves],
     )
     db.session.expire_all()
 

@@ -195,6 +195,23 @@ def test_delete_unassigns_and_undo_recreates_with_the_same_id_and_reps(world):
     assert [territory_of(a.id) for a in world.west_accounts] == [world.west.id] * 2
 
 
+def test_history_keeps_the_name_of_a_deleted_territory(world, client, auth):
+    """A move into East and East's deletion: the history rows still say "East" (the id goes
+    with the territory), and the account's 360 page lists them with who and why."""
+    kahvila = world.west_accounts[0]  # 24.91
+    svc.update_geometry(world.manager, world.west.id, box(24.92, 60.15, 24.95, 60.20))
+    svc.update_geometry(world.manager, world.east.id, box(24.90, 60.15, 25.00, 60.20))
+    assert territory_of(kahvila.id) == world.east.id
+    svc.delete_territory(world.manager, world.east.id)
+    rows = db.session.scalars(select(AssignmentHistory).where(
+        AssignmentHistory.account_id == kahvila.id).order_by(AssignmentHistory.id)).all()
+    assert [(r.territory_id, r.territory_name) for r in rows] == [
+        (None, None), (None, "East"), (None, None)]  # out of West, into East, East deleted
+    auth.login("manager@example.com")
+    page = client.get(f"/accounts/{kahvila.id}").get_data(as_text=True)
+    assert "Territory history" in page and "East (deleted)" in page
+
+
 def test_undo_refused_when_a_later_change_touched_the_same_territory(world):
     """Undoing an older change would throw away a newer one: refused until that is undone."""
     first = svc.update_geometry(world.manager, world.west.id, box(24.90, 60.15, 24.94, 60.20))
