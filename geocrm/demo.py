@@ -31,6 +31,7 @@ from geocrm.auth.services import create_user
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
+    AssignmentHistory,
     Contact,
     Interaction,
     InteractionKind,
@@ -377,6 +378,15 @@ def _load(places: tuple[Place, ...], today: date, rng: np.random.Generator) -> d
     db.session.execute(insert(Account), rows)
     accounts = list(db.session.scalars(select(Account).order_by(Account.id)))
     _add_tags(accounts)
+    # Who owned what since when: every account has been in its territory since the company
+    # drew its map, eight weeks ago (the 360 page's territory history starts there).
+    names = {t.id: t.name for t in territories}
+    drawn = _ts(today - timedelta(weeks=8), 8 * 60)
+    db.session.execute(insert(AssignmentHistory), [
+        {"account_id": a.id, "territory_id": a.territory_id,
+         "territory_name": names.get(a.territory_id), "since": drawn, "until": None,
+         "changed_by_id": manager.id, "reason": "territories drawn"}
+        for a in accounts if a.territory_id is not None])
     counts = _history(accounts, reps, today, rng)
     return {
         "logins": [(admin.email, "admin", "all"), (manager.email, "manager", "all territories"),

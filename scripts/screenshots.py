@@ -68,14 +68,21 @@ def main() -> None:
         page.screenshot(path=str(out / "03-territory-map.png"))
         page.goto(f"{base}/accounts/")
         page.screenshot(path=str(out / "04-accounts.png"))
-        first = page.locator("table.list a").first
-        first.click()
+        with app.app_context():  # the account with the longest history makes the best 360
+            from sqlalchemy import func, select
+
+            from geocrm.models import Interaction
+
+            busiest = db.session.execute(
+                select(Interaction.account_id, func.count()).group_by(Interaction.account_id)
+                .order_by(func.count().desc(), Interaction.account_id).limit(1)).first()[0]
+        page.goto(f"{base}/accounts/{busiest}")
         page.screenshot(path=str(out / "05-account.png"), full_page=True)
         page.goto(f"{base}/imports/")
         page.screenshot(path=str(out / "06-import.png"))
         page.goto(f"{base}/crm/pipeline")
         page.screenshot(path=str(out / "08-pipeline.png"))
-        page.goto(f"{base}/crm/reports")
+        page.goto(f"{base}/crm/reports/coverage")
         page.screenshot(path=str(out / "09-reports.png"), full_page=True)
         page.goto(f"{base}/territories/")
         page.wait_for_selector(".leaflet-container")
