@@ -27,7 +27,7 @@ from pyproj import Geod
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_geometry
-from sqlalchemy import and_, false, func, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 
 import territories as terr
 from geocrm.access import scope_accounts, scope_territories
@@ -298,6 +298,38 @@ def snapshot(t: Territory) -> dict[str, Any]:
     }
 
 
+def id_runs(ids: Iterable[int]) -> list[list[int]]:
+    """Sorted ids as ``[first, last]`` runs of consecutive ids.
+
+    History rows are written in bulk, so a territory's rows come in long runs: a deleted
+    territory with 100,000 history rows is a handful of runs in its revision, not a list
+    of 100,000 numbers.
+    """
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        elif not runs or i > runs[-1][1]:
+            runs.append([i, i])
+    return runs
+
+
+def relink_history(territory_id: int, runs: Sequence[Sequence[int]]) -> int:
+    """Give back ``territory_id`` to the history rows its deletion nulled; how many."""
+    total = 0
+    for start in range(0, len(runs), 200):  # a few hundred ranges per statement at most
+        ranges = [AssignmentHistory.id.between(int(a), int(b))
+                  for a, b in runs[start:start + 200]]
+        result = db.session.execute(
+            update(AssignmentHistory)
+            .where(or_(*ranges), AssignmentHistory.territory_id.is_(None))
+            .values(territory_id=territory_id)
+            .execution_options(synchronize_session=False)
+        )
+        total += int(getattr(result, "rowcount", 0) or 0)
+    return total
+
+
 @dataclass
 class Change:
     """One territory change in the making: snapshots first, then one commit with the moves."""
@@ -347,6 +379,11 @@ class Change:
                                       reason=f"{self.kind}: {summary}",
                                       exclude_ids=[t.id for t in self.deleted], now=now)
             for t in self.deleted:
+                # The database nulls the history rows that name a deleted territory (ON
+                # DELETE SET NULL); remember which, so that undo can give them their id back.
+                self.before[t.id]["history"] = id_runs(db.session.scalars(
+                    select(AssignmentHistory.id).where(AssignmentHistory.territory_id == t.id)
+                    .order_by(AssignmentHistory.id)))
                 db.session.delete(t)
             revision = TerritoryRevision(
                 kind=self.kind, summary=summary[:300], created_by_id=self.user.id,
@@ -639,6 +676,8 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
             t.set_geometry(geom)
             t.reps = list(db.session.scalars(select(User).where(User.id.in_(entry["reps"]))))
         db.session.flush()
+        relinked = sum(relink_history(entry["id"], entry.get("history") or [])
+                       for entry in rev.before)
         moved: dict[int, int | None] = {}
         if area_parts:
             moved = reassign_area(shapely.union_all(area_parts), set(rev.territory_ids),
@@ -648,7 +687,10 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
             db.session.delete(t)
         rev.undone_at = now
         rev.undone_by_id = user.id
-        rev.notes = [*rev.notes, f"undone: {len(moved)} account(s) moved back"][:200]
+        note = f"undone: {len(moved)} account(s) moved back"
+        if relinked:
+            note += f", {relinked} history row(s) linked to their territory again"
+        rev.notes = [*rev.notes, note][:200]
         db.session.commit()
     except Exception:
         db.session.rollback()

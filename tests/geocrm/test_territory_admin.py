@@ -212,6 +212,46 @@ def test_history_keeps_the_name_of_a_deleted_territory(world, client, auth):
     assert "Territory history" in page and "East (deleted)" in page
 
 
+def test_undo_of_a_delete_links_the_nulled_history_rows_to_the_territory_again(world):
+    """Deleting East nulls the territory id of every history row naming it (the name stays);
+    the revision keeps those rows' ids, and undo gives exactly them their id back: rows of
+    another territory deleted meanwhile stay nulled."""
+    kahvila, kirja = world.west_accounts  # 24.91 and 24.93
+    svc.update_geometry(world.manager, world.west.id, box(24.92, 60.15, 24.95, 60.20))
+    svc.update_geometry(world.manager, world.east.id, box(24.90, 60.15, 25.00, 60.20))
+    temp, _ = svc.create_territory(world.manager, name="Temp",
+                                   geometry=box(24.925, 60.175, 24.935, 60.185))
+    assert territory_of(kirja.id) == temp.id
+    east_rows = db.session.scalars(select(AssignmentHistory.id).where(
+        AssignmentHistory.territory_id == world.east.id).order_by(AssignmentHistory.id)).all()
+    assert len(east_rows) == 1  # Kahvila into East; the others were there from the start
+    rev = svc.delete_territory(world.manager, world.east.id)
+    svc.delete_territory(world.manager, temp.id)
+    assert rev.before[0]["history"] == [[east_rows[0], east_rows[0]]]
+
+    def rows(account_id: int) -> list[tuple[int | None, str | None, bool]]:
+        return [(r.territory_id, r.territory_name, r.until is None)
+                for r in db.session.scalars(select(AssignmentHistory).where(
+                    AssignmentHistory.account_id == account_id).order_by(AssignmentHistory.id))]
+
+    assert rows(kahvila.id) == [(None, None, False), (None, "East", False), (None, None, True)]
+    svc.undo(world.manager, rev.id)
+    db.session.expire_all()
+    assert rows(kahvila.id) == [(None, None, False), (world.east.id, "East", False),
+                                (None, None, False), (world.east.id, "East", True)]
+    assert rows(kirja.id) == [(None, "Temp", False), (None, None, True)]  # Temp is still gone
+    bakery = world.east_accounts[0]
+    assert rows(bakery.id) == [(None, None, False), (world.east.id, "East", True)]
+    assert db.session.get(TerritoryRevision, rev.id).notes[-1] == (
+        "undone: 3 account(s) moved back, 1 history row(s) linked to their territory again")
+
+
+def test_id_runs_compress_consecutive_ids():
+    assert svc.id_runs([]) == []
+    assert svc.id_runs([1, 2, 3, 7, 8, 10]) == [[1, 3], [7, 8], [10, 10]]
+    assert svc.id_runs([5, 5, 6]) == [[5, 6]]
+
+
 def test_undo_refused_when_a_later_change_touched_the_same_territory(world):
     """Undoing an older change would throw away a newer one: refused until that is undone."""
     first = svc.update_geometry(world.manager, world.west.id, box(24.90, 60.15, 24.94, 60.20))
