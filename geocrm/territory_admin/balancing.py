@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -277,22 +278,26 @@ def _preview_rebalance(
     points = gpd.GeoDataFrame(geometry=units.geometry.representative_point(), crs="EPSG:4326")
     owner = terr.assign(points, frame)
     position = {t.id: i for i, t in enumerate(replaced)}
-    current = []
+    holder = []
     for label, point in zip(owner.tolist(), points.geometry, strict=True):
         if pd.isna(label):  # a sliver outside every territory: the nearest one keeps it
-            current.append(min(range(len(replaced)),
-                               key=lambda i: replaced[i].geom.distance(point)))
+            holder.append(min(range(len(replaced)),
+                              key=lambda i: replaced[i].geom.distance(point)))
         else:
-            current.append(position[int(label)])
+            holder.append(position[int(label)])
+    grid_units = len(units)
+    units, current = _catchments(units, np.asarray(holder, dtype=int), accounts)
     try:
         result = terr.rebalance(units, pd.Series(current), accounts, homes,
                                 target=request.target)
     except terr.TerritoryError as exc:
         raise ValidationError("territories", str(exc)) from exc
     region = result.units["territory"].to_numpy(dtype=int)
-    changed = region != np.asarray(current, dtype=int)
+    changed = region != current
     moved_geoms = units.geometry.values[changed]
     moved_all = shapely.union_all(moved_geoms) if len(moved_geoms) else None
+    moved_area = (terr.io.polygonal(shapely.make_valid(shapely.intersection(moved_all, area)))
+                  if moved_all is not None else None)
     proposal = []
     new_geoms = []
     for r, (t, rep) in enumerate(zip(replaced, reps, strict=True)):
@@ -329,11 +334,66 @@ def _preview_rebalance(
         "moved_accounts": moved,
         "newly_assigned": newly,
         "moved_units": int(changed.sum()),
+        # What changes hands, for the preview map (the rest of every border stays put).
+        "moved_area": mapping(moved_area) if moved_area is not None else None,
         "accounts": len(accounts),
         "units": len(units),
+        "cells": grid_units,
         "deleted": [],
     }
     return _store(user, request, replaced, proposal, stats)
+
+
+def _catchments(units: gpd.GeoDataFrame, current: np.ndarray, accounts: gpd.GeoDataFrame
+                ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """Units regrouped so that every unit of a territory with accounts holds some.
+
+    :func:`territories.rebalance` moves the units with the fewest accounts first, so a unit
+    without accounts costs nothing to move; and moving one always helps a little (less
+    area, less travel for the heavier territory). Fed plain grid cells, it strips the
+    heavier territory of every empty cell it can reach before it moves one account, and
+    the territories end up as ribbons wrapped round each other (Polsby-Popper 0.7 -> 0.05
+    on two squares). So each empty unit joins the nearest unit with accounts of the same
+    territory, nearest in steps through neighbouring units (a breadth-first search from
+    all of them at once, so each group is in one piece): a group moves with its accounts,
+    and the border still follows the cells' edges. Units of a territory with no account at
+    all stay as they are. Returns the grouped units (positions 0..m-1) and their territory.
+    """
+    n = len(units)
+    where = terr.assign(accounts, units[["geometry"]]) if len(accounts) else pd.Series(
+        [], dtype=float)
+    placed = where.dropna().astype(int).to_numpy()
+    count = np.bincount(placed, minlength=n) if len(placed) else np.zeros(n, dtype=int)
+    metric = units.geometry.to_crs(units.estimate_utm_crs()).values
+    # Neighbours share a stretch of border: the same test as territories.balancing's.
+    grown = shapely.buffer(metric, 0.5, quad_segs=2)
+    a, b = shapely.STRtree(grown).query(grown, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    shared = shapely.area(shapely.intersection(grown[a], grown[b])) > 2.0
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for i, j in zip(a[shared].tolist(), b[shared].tolist(), strict=True):
+        if current[i] == current[j]:
+            neighbours[i].append(j)
+            neighbours[j].append(i)
+    group = np.full(n, -1, dtype=int)
+    queue = deque(int(u) for u in np.nonzero(count > 0)[0])
+    for u in queue:
+        group[u] = u
+    while queue:
+        u = queue.popleft()
+        for v in sorted(neighbours[u]):
+            if group[v] < 0:
+                group[v] = group[u]
+                queue.append(v)
+    alone = group < 0
+    group[alone] = np.nonzero(alone)[0]
+    labels, position = np.unique(group, return_inverse=True)
+    if len(labels) == n:
+        return units, current
+    geoms = [shapely.union_all(units.geometry.values[position == g]) for g in range(len(labels))]
+    grouped = gpd.GeoDataFrame(geometry=geoms, crs=units.crs)
+    return grouped, current[labels]
 
 
 def _fresh_name(base: str, taken: set[str]) -> str:

@@ -373,10 +373,15 @@ def balance_preview(proposal_id: int) -> Any:
     before_fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": mapping(t.geom), "properties": {}} for t in before]}
     geoms = [t.geom for t in before] + [shape(p["geometry"]) for p in proposal.proposal]
-    fmap = build_preview_map(
-        [PreviewLayer("Before", before_fc, "#111827", dashed=True, fill_opacity=0.0),
-         PreviewLayer("After", after, "#2563eb", fill_opacity=0.3)],
-        _bounds(geoms), assets=_assets(), tiles=_tiles())
+    layers = [PreviewLayer("Before", before_fc, "#111827", dashed=True, fill_opacity=0.0),
+              PreviewLayer("After", after, "#2563eb", fill_opacity=0.3)]
+    moved_area = proposal.stats.get("moved_area")
+    if moved_area:  # a rebalance: what changes hands, on top
+        layers.append(PreviewLayer("Changes territory", {
+            "type": "FeatureCollection",
+            "features": [{"type": "Feature", "geometry": moved_area, "properties": {}}]},
+            "#dc2626", fill_opacity=0.0, dashed=True))
+    fmap = build_preview_map(layers, _bounds(geoms), assets=_assets(), tiles=_tiles())
     colours = [svc.PALETTE[i % len(svc.PALETTE)] for i in range(len(proposal.proposal))]
     return render_template("territory_admin/balance_preview.html", proposal=proposal,
                            parts=render_parts(fmap), colours=colours)

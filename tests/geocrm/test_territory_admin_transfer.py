@@ -17,7 +17,7 @@ import pytest
 import shapely
 from flask import current_app
 from shapely.geometry import mapping, shape
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
@@ -343,3 +343,108 @@ def test_rebalance_needs_two_territories_with_a_rep_home(world):
     with pytest.raises(ValidationError, match="at least two territories"):
         balancing.preview_balance(world.manager, balancing.BalanceRequest(
             territory_ids=(world.west.id,), mode="rebalance"))
+
+
+def _weekly_hour_accounts(world, columns: dict[str, list[float]], lats: list[float]
+                          ) -> dict[str, list[Account]]:
+    """Accounts visited weekly for an hour (4 h a period each, so counts are workload), at
+    every (lon, lat) of each territory's columns; the world's own accounts archived, so the
+    two territories hold exactly these."""
+    db.session.execute(update(Account).values(archived=True))
+    made: dict[str, list[Account]] = {}
+    for name, lons in columns.items():
+        tid = world.west.id if name == "West" else world.east.id
+        made[name] = [make_account(f"{name} {i}-{j}", lat, lon, territory_id=tid,
+                                   cadence_days=7, visit_minutes=60)
+                      for i, lon in enumerate(lons) for j, lat in enumerate(lats)]
+    db.session.commit()
+    return made
+
+
+def _open_territory(account_id: int) -> list[int | None]:
+    return [h.territory_id for h in svc.history_of(account_id) if h.until is None]
+
+
+def test_rebalance_30_against_10_moves_the_ten_accounts_next_to_the_border(world):
+    """West holds 10 accounts, East 30, all alike (4 h a period), in strips of two: five
+    0.01°-wide strips in West, fifteen 0.0033°-wide in East, uploaded as the units. By
+    hand: 20/20 needs 10 accounts to move (4 strips leave 22/18, a ratio of 1.22 even
+    before travel); strips touch only their left and right neighbours, so the only strips
+    that can go are East's five westernmost, one after the other. Apply moves exactly those
+    ten accounts into West, names and reps stay; undo puts back both outlines, every
+    account and its open history row."""
+    east_lons = [24.95 + (i + 0.5) * 0.05 / 15 for i in range(15)]
+    made = _weekly_hour_accounts(
+        world, {"West": [24.905 + i * 0.01 for i in range(5)], "East": east_lons},
+        [60.17, 60.18])
+    strips = ([(f"W{i}", shapely.box(24.90 + i * 0.01, 60.15, 24.91 + i * 0.01, 60.20))
+               for i in range(5)]
+              + [(f"E{i}", shapely.box(24.95 + i * 0.05 / 15, 60.15,
+                                       24.95 + (i + 1) * 0.05 / 15, 60.20)) for i in range(15)])
+    path = Path(current_app.instance_path) / "strips-test.geojson"
+    path.write_bytes(fc(*strips))
+    west_before = db.session.get(Territory, world.west.id).geom
+    east_before = db.session.get(Territory, world.east.id).geom
+    proposal = balancing.preview_balance(world.manager, balancing.BalanceRequest(
+        territory_ids=(world.west.id, world.east.id), units="upload", units_path=path,
+        target=1.10, mode="rebalance"))
+    path.unlink()
+    stats = proposal.stats
+    assert [b["accounts"] for b in stats["before"]] == [30, 10]  # East, West by name
+    assert stats["before_max_min"] > 2.5  # 120 h + travel against 40 h + travel
+    assert stats["after_max_min"] <= 1.10
+    assert (stats["moved_units"], stats["moved_accounts"], stats["units"]) == (5, 10, 20)
+    assert {p["name"]: p["accounts"] for p in proposal.proposal} == {"East": 20, "West": 20}
+    west_after = next(shape(p["geometry"]) for p in proposal.proposal if p["name"] == "West")
+    assert west_after.symmetric_difference(
+        shapely.box(24.90, 60.15, 24.95 + 5 * 0.05 / 15, 60.20)).area < 1e-12
+    assert shape(stats["moved_area"]).symmetric_difference(
+        shapely.box(24.95, 60.15, 24.95 + 5 * 0.05 / 15, 60.20)).area < 1e-12
+
+    rev = balancing.apply_balance(world.manager, proposal.id)
+    moved = {a.name for a in made["East"] if territory_of(a.id) == world.west.id}
+    assert moved == {a.name for a in made["East"] if a.lon < 24.95 + 5 * 0.05 / 15}
+    assert len(moved) == 10 == len(rev.moved)
+    assert all(territory_of(a.id) == world.west.id for a in made["West"])
+    assert [u.id for u in db.session.get(Territory, world.west.id).reps] == [world.rep_west.id]
+    svc.undo(world.manager, rev.id)
+    assert db.session.get(Territory, world.west.id).geom.equals(west_before)
+    assert db.session.get(Territory, world.east.id).geom.equals(east_before)
+    assert all(territory_of(a.id) == world.east.id for a in made["East"])
+    for a in made["East"]:  # moved there and back: the open row is East again
+        assert _open_territory(a.id) == ([world.east.id] if a.name in moved else [])
+
+
+def test_rebalance_on_the_grid_moves_whole_groups_at_the_border(world):
+    """The same 30 against 10 on a lattice (East 6 columns x 5 rows, West 2 x 5) with the
+    default hexagon grid. Cells without accounts join their nearest cell with some, so the
+    library does not strip East of its empty cells first (it did: 42 of 138 cells moved,
+    compactness 0.7 -> 0.06): every unit that moves carries accounts, 9 to 11 of them move
+    (10 by counts; travel shifts it by one), all from East's western half into West, both
+    territories stay in one piece and reasonably compact; undo restores them exactly."""
+    made = _weekly_hour_accounts(
+        world, {"West": [24.9125, 24.9375],
+                "East": [24.95 + (i + 0.5) * 0.05 / 6 for i in range(6)]},
+        [60.155 + j * 0.01 for j in range(5)])
+    west_before = db.session.get(Territory, world.west.id).geom
+    east_before = db.session.get(Territory, world.east.id).geom
+    proposal = balancing.preview_balance(world.manager, balancing.BalanceRequest(
+        territory_ids=(world.west.id, world.east.id), target=1.10, mode="rebalance"))
+    stats = proposal.stats
+    assert stats["before_max_min"] > 2.5 and stats["after_max_min"] <= 1.10
+    assert 9 <= stats["moved_accounts"] <= 11
+    assert 0 < stats["moved_units"] <= stats["moved_accounts"]
+    assert stats["units"] < stats["cells"]  # grouped
+    assert stats["contiguous"] is True
+    assert all(p["compactness"] >= 0.1 for p in proposal.proposal)
+    rev = balancing.apply_balance(world.manager, proposal.id)
+    moved = [a for a in made["East"] if territory_of(a.id) != world.east.id]
+    assert len(moved) == stats["moved_accounts"]
+    assert {int(k) for k in rev.moved} >= {a.id for a in moved}  # archived ones move too
+    assert all(territory_of(a.id) == world.west.id and a.lon < 24.975 for a in moved)
+    assert all(territory_of(a.id) == world.west.id for a in made["West"])
+    assert db.session.get(Territory, world.west.id).geom.geom_type == "Polygon"
+    svc.undo(world.manager, rev.id)
+    assert db.session.get(Territory, world.west.id).geom.equals(west_before)
+    assert db.session.get(Territory, world.east.id).geom.equals(east_before)
+    assert all(territory_of(a.id) == world.east.id for a in made["East"])

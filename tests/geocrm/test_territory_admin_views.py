@@ -13,7 +13,7 @@ from sqlalchemy import select
 from geocrm.extensions import db
 from geocrm.models import Account, Role, Territory
 from tests.conftest import PASSWORD
-from tests.factories import make_user
+from tests.factories import make_account, make_user
 
 SQUARE = mapping(shapely.box(24.955, 60.185, 24.995, 60.195))  # over the script-named one
 
@@ -182,7 +182,12 @@ def test_balance_wizard_over_http(client, auth, world):
 
 
 def test_rebalance_is_the_forms_default_and_applies_over_http(client, auth, world):
-    """The wizard opens on "rebalance"; posting it previews, applies and lists it."""
+    """The wizard opens on "rebalance"; posting it previews (what changes hands outlined in
+    red on the map), applies and lists it."""
+    for i in range(6):  # East twice as heavy: weekly hour-long visits near the border
+        make_account(f"Busy {i}", 60.155 + i * 0.008, 24.953, territory_id=world.east.id,
+                     cadence_days=7, visit_minutes=60)
+    db.session.commit()
     auth.login("manager@example.com")
     form = client.get("/territories/balance").get_data(as_text=True)
     assert 'value="rebalance" checked' in form
@@ -193,6 +198,10 @@ def test_rebalance_is_the_forms_default_and_applies_over_http(client, auth, worl
     assert r.status_code == 302, r.data
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "Rebalance preview" in page and "unit(s) change territory" in page
+    assert "(target 1.1)" in page
+    moved = re.search(r'id="moved-units" data-value="(\d+)"', page)
+    assert moved and int(moved.group(1)) > 0
+    assert "Changes territory" in page and "red outline on the map" in page
     assert client.post(r.headers["Location"] + "/apply").status_code == 302
     assert "balance: rebalanced 2 territories" in client.get("/territories/history").get_data(
         as_text=True)
