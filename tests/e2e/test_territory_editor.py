@@ -133,3 +133,71 @@ def test_manager_draws_a_polygon_by_mouse_and_its_accounts_are_reassigned(
         assert {(h.territory_id, h.changed_by_id) for h in open_rows} == {(new.id, manager.id)}
         db.session.remove()
     assert external_requests.urls == []
+
+
+@pytest.mark.browser
+def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unassigned(
+    editor_page: Page,
+    editor_server: LiveServer,
+    login: Callable[[Page, str], None],
+    external_requests: ExternalRequests,
+) -> None:
+    """Pick the toolbar's delete tool, click East, save: East's 14 accounts (its 2 plus the
+    12-shop cluster) end in no territory, on the page (stats table, unassigned line and grey
+    dots) and in the database (open history rows naming no territory); Undo brings East back
+    under its old id with the same 14 accounts."""
+    page = editor_page
+    login(page, "manager@example.com")
+    page.goto("/territories/")
+    expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
+    east_row = page.locator("#stats-table tbody tr", has_text="East")
+    expect(east_row.locator('td[data-col="accounts"]')).to_have_text(str(CLUSTER_SIZE + 2))
+    expect(page.locator("#unassigned-line")).to_have_text(
+        "1 account(s) in no territory (grey dots).")  # Far Away Ltd
+    east_id = editor_server.world.territories["East"]
+    app = editor_server.app
+    with app.app_context():
+        east_accounts = sorted(db.session.scalars(
+            select(Account.id).where(Account.territory_id == east_id)).all())
+        db.session.remove()
+    assert len(east_accounts) == CLUSTER_SIZE + 2
+
+    page.evaluate("geocrmEditorMap.setView([60.175, 24.95], 13, {animate: false})")
+    page.click(".leaflet-draw-edit-remove")
+    x, y = pixel(page, 60.19, 24.99)  # inside East, away from its markers
+    page.mouse.click(x, y)
+    page.click('.leaflet-draw-actions a[title="Save changes"]')
+
+    expect(page.locator("#result-text")).to_have_text(
+        f"deleted 'East' — {CLUSTER_SIZE + 2} account(s) re-assigned.")
+    expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#stats-table tbody tr")).to_have_count(2)  # West, Cluster block
+    expect(east_row).to_have_count(0)
+    expect(page.locator("#unassigned-line")).to_have_text(
+        f"{CLUSTER_SIZE + 3} account(s) in no territory (grey dots).")
+    expect(page.locator("path.unassigned-dot")).to_have_count(CLUSTER_SIZE + 3)
+    with app.app_context():
+        assert db.session.get(Territory, east_id) is None
+        assert db.session.scalars(select(Account.territory_id).where(
+            Account.id.in_(east_accounts))).all() == [None] * len(east_accounts)
+        open_rows = db.session.scalars(select(AssignmentHistory).where(
+            AssignmentHistory.account_id.in_(east_accounts),
+            AssignmentHistory.until.is_(None))).all()
+        assert sorted(h.account_id for h in open_rows) == east_accounts
+        assert {(h.territory_id, h.reason) for h in open_rows} == {
+            (None, "delete: deleted 'East'")}
+        db.session.remove()
+
+    page.click("#result-undo")
+    expect(page.locator("#result-text")).to_have_text("undone: deleted 'East'")
+    expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
+    expect(east_row.locator('td[data-col="accounts"]')).to_have_text(str(CLUSTER_SIZE + 2))
+    expect(page.locator("#unassigned-line")).to_have_text(
+        "1 account(s) in no territory (grey dots).")
+    with app.app_context():
+        back = db.session.get(Territory, east_id)
+        assert back is not None and back.name == "East"
+        assert sorted(db.session.scalars(select(Account.id).where(
+            Account.territory_id == east_id)).all()) == east_accounts
+        db.session.remove()
+    assert external_requests.urls == []
