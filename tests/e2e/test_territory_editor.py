@@ -154,6 +154,7 @@ def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unass
     expect(east_row.locator('td[data-col="accounts"]')).to_have_text(str(CLUSTER_SIZE + 2))
     expect(page.locator("#unassigned-line")).to_have_text(
         "1 account(s) in no territory (grey dots).")  # Far Away Ltd
+    rows = page.locator("#stats-table tbody tr").count()  # 3 after the drawing test, else 2
     east_id = editor_server.world.territories["East"]
     app = editor_server.app
     with app.app_context():
@@ -171,7 +172,7 @@ def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unass
     expect(page.locator("#result-text")).to_have_text(
         f"deleted 'East' — {CLUSTER_SIZE + 2} account(s) re-assigned.")
     expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
-    expect(page.locator("#stats-table tbody tr")).to_have_count(2)  # West, Cluster block
+    expect(page.locator("#stats-table tbody tr")).to_have_count(rows - 1)
     expect(east_row).to_have_count(0)
     expect(page.locator("#unassigned-line")).to_have_text(
         f"{CLUSTER_SIZE + 3} account(s) in no territory (grey dots).")
@@ -191,6 +192,7 @@ def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unass
     page.click("#result-undo")
     expect(page.locator("#result-text")).to_have_text("undone: deleted 'East'")
     expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#stats-table tbody tr")).to_have_count(rows)
     expect(east_row.locator('td[data-col="accounts"]')).to_have_text(str(CLUSTER_SIZE + 2))
     expect(page.locator("#unassigned-line")).to_have_text(
         "1 account(s) in no territory (grey dots).")
@@ -199,5 +201,10 @@ def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unass
         assert back is not None and back.name == "East"
         assert sorted(db.session.scalars(select(Account.id).where(
             Account.territory_id == east_id)).all()) == east_accounts
+        reopened = db.session.scalars(select(AssignmentHistory).where(
+            AssignmentHistory.account_id.in_(east_accounts),
+            AssignmentHistory.until.is_(None))).all()
+        assert len(reopened) == len(east_accounts)
+        assert {(h.territory_id, h.territory_name) for h in reopened} == {(east_id, "East")}
         db.session.remove()
     assert external_requests.urls == []
