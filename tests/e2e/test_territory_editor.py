@@ -19,6 +19,7 @@ from geocrm import create_app
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, Territory, User
 from tests.e2e.conftest import CLUSTER_SIZE, ExternalRequests, LiveServer, seed_live_world
+from tests.factories import make_account
 
 # Around the West cluster: its accounts sit at lat 60.175–60.1765, lon 24.925–24.926.
 VERTICES = [(60.1735, 24.9225), (60.1735, 24.9285), (60.1785, 24.9285), (60.1785, 24.9225)]
@@ -206,5 +207,78 @@ def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unass
             AssignmentHistory.until.is_(None))).all()
         assert len(reopened) == len(east_accounts)
         assert {(h.territory_id, h.territory_name) for h in reopened} == {(east_id, "East")}
+        db.session.remove()
+    assert external_requests.urls == []
+
+
+@pytest.mark.browser
+def test_manager_rebalances_west_and_east_in_the_wizard_and_undoes_it(
+    editor_page: Page,
+    editor_server: LiveServer,
+    login: Callable[[Page, str], None],
+    external_requests: ExternalRequests,
+) -> None:
+    """Twenty weekly accounts make East much heavier than West. The wizard opens on
+    "rebalance"; with West and East, 0.5 km squares and the default target 1.10 the preview
+    shows both outlines on the map, a ratio from above the target to within it and the
+    accounts that change rep; apply moves exactly those (East to West), names stay, and the
+    history page's Undo puts every account back."""
+    app = editor_server.app
+    ids = editor_server.world.territories
+    with app.app_context():
+        for i in range(5):
+            for j in range(4):
+                make_account(f"Heavy {i}-{j}", 60.155 + j * 0.012, 24.955 + i * 0.009,
+                             territory_id=ids["East"], cadence_days=7, visit_minutes=60)
+        db.session.commit()
+        before = dict(db.session.execute(select(Account.id, Account.territory_id).where(
+            Account.territory_id.in_([ids["West"], ids["East"]]))).all())
+        db.session.remove()
+
+    page = editor_page
+    login(page, "manager@example.com")
+    page.goto("/territories/balance")
+    expect(page.locator('input[name="mode"][value="rebalance"]')).to_be_checked()
+    expect(page.locator("#target")).to_have_value("1.10")
+    boxes = page.locator('input[name="territory"]')
+    for i in range(boxes.count()):  # only West and East (a drawn block has no rep)
+        box = boxes.nth(i)
+        box.set_checked(int(box.get_attribute("value") or 0) in (ids["West"], ids["East"]))
+    page.check('input[name="units"][value="square"]')
+    page.fill("#cell_km", "0.5")
+    page.click("button.primary:has-text('Preview')")
+
+    expect(page.locator("h1")).to_have_text("Rebalance preview")
+    summary = page.locator("#balance-summary")
+    expect(summary).to_contain_text("(target 1.1)")
+    ratios = summary.locator("strong")
+    before_ratio, after_ratio = float(ratios.nth(0).inner_text()), float(ratios.nth(1).inner_text())
+    assert before_ratio > 1.10 >= after_ratio
+    moved = int(page.locator("#moved-accounts").get_attribute("data-value") or -1)
+    assert 0 < moved < len(before) / 2
+    expect(page.locator("#balance-after tbody tr")).to_have_count(2)
+    expect(page.locator("#balance-after tbody tr", has_text="West")).to_have_count(1)
+    expect(page.locator("#balance-after tbody tr", has_text="East")).to_have_count(1)
+    expect(page.locator("#balance-map path.leaflet-interactive")).not_to_have_count(0)
+
+    page.click("button.primary:has-text('Apply')")
+    row = page.locator("tr", has_text="balance: rebalanced 2 territories")
+    expect(row).to_have_count(1)
+    with app.app_context():
+        after = dict(db.session.execute(select(Account.id, Account.territory_id).where(
+            Account.id.in_(list(before)))).all())
+        changed = {a: (before[a], after[a]) for a in before if before[a] != after[a]}
+        assert len(changed) == moved
+        assert set(changed.values()) == {(ids["East"], ids["West"])}
+        assert {t.name for t in db.session.scalars(select(Territory).where(
+            Territory.id.in_([ids["West"], ids["East"]])))} == {"West", "East"}
+        db.session.remove()
+
+    row.locator("button", has_text="Undo").click()
+    expect(page.locator("tr", has_text="balance: rebalanced 2 territories")).to_contain_text(
+        "undone")
+    with app.app_context():
+        assert dict(db.session.execute(select(Account.id, Account.territory_id).where(
+            Account.id.in_(list(before)))).all()) == before
         db.session.remove()
     assert external_requests.urls == []
