@@ -35,6 +35,10 @@
   var selectedId = null;
   var pending = null; // the last drawn shape, not yet saved
   var busy = false;
+  // A Draw toolbar mode is on (drawing, editing vertices, deleting): its clicks on the map
+  // are vertices and picks, not selections. Without this, drawing a line deselected the
+  // territory it was meant to split.
+  var toolbarMode = false;
 
   function $(id) {
     return document.getElementById(id);
@@ -146,7 +150,7 @@
     L.geoJSON(feature, { style: styleFor(props, props.id === selectedId) }).eachLayer(function (layer) {
       layer.territoryId = props.id;
       layer.on("click", function (e) {
-        if (pending || busy) {
+        if (pending || busy || toolbarMode) {
           return;
         }
         L.DomEvent.stopPropagation(e);
@@ -345,6 +349,16 @@
   }
 
   if (config.editable && L.Draw) {
+    [L.Draw.Event.DRAWSTART, L.Draw.Event.EDITSTART, L.Draw.Event.DELETESTART].forEach(function (name) {
+      map.on(name, function () {
+        toolbarMode = true;
+      });
+    });
+    [L.Draw.Event.DRAWSTOP, L.Draw.Event.EDITSTOP, L.Draw.Event.DELETESTOP].forEach(function (name) {
+      map.on(name, function () {
+        toolbarMode = false;
+      });
+    });
     map.on(L.Draw.Event.CREATED, function (e) {
       // folium's handler already put the layer into the editable group: keep it apart.
       editable.removeLayer(e.layer);
@@ -368,7 +382,7 @@
           });
       }
       updatePendingButtons();
-      (e.layerType === "polyline" ? $("pending-discard") : $("pending-name")).focus();
+      $("pending-name").focus();
     });
 
     map.on(L.Draw.Event.EDITED, function (e) {
@@ -452,7 +466,7 @@
   }
 
   map.on("click", function () {
-    if (!pending && !busy && selectedId !== null) {
+    if (!pending && !busy && !toolbarMode && selectedId !== null) {
       select(null);
     }
   });
