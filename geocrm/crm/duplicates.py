@@ -430,7 +430,16 @@ def merge_accounts(
     survivor.address_key = normalise_address(survivor.address)
     if picks["location"] == "merged":
         territory = SpatialRepository(db.session).territory_for(survivor.lat, survivor.lon)
-        survivor.territory_id = territory.id if territory else None
+        new_territory = territory.id if territory else None
+        if new_territory != survivor.territory_id:
+            # A new territory is a new owner: the assignment history says so, by whom, when.
+            from geocrm.territory_admin.services import record_moves
+
+            db.session.flush()  # record_moves expires the session: write the picks first
+            record_moves([(survivor.id, survivor.territory_id, new_territory)],
+                         user_id=user.id, reason="merge: the merged account's pin", now=now)
+            survivor = db.session.get(Account, survivor_id)
+            assert survivor is not None
     survivor.version = (survivor.version or 1) + 1
     survivor.updated_at = now
     record = AccountMerge(

@@ -178,6 +178,22 @@ def test_merge_moves_location_and_territory_together(twins):
     duplicates.merge_accounts(world.admin, w1.id, east_copy.id, {"location": "merged"})
     survivor = db.session.get(Account, w1.id)
     assert (survivor.lat, survivor.lon, survivor.territory_id) == (60.17, 24.97, world.east.id)
+    # The history follows: W1's West row (since 2024) closes, one open row names East.
+    rows = db.session.scalars(select(AssignmentHistory).where(
+        AssignmentHistory.account_id == w1.id).order_by(AssignmentHistory.id)).all()
+    assert [(r.territory_id, r.territory_name, r.until is None, r.changed_by_id, r.reason)
+            for r in rows] == [
+        (world.west.id, None, False, None, None),  # the fixture's row, closed by the move
+        (world.east.id, "East", True, world.admin.id, "merge: the merged account's pin"),
+    ]
+    assert rows[0].until == rows[1].since
+
+
+def test_merge_keeping_the_survivors_pin_writes_no_history_row(twins):
+    world, w1, copy = twins
+    duplicates.merge_accounts(world.admin, w1.id, copy.id, {"location": "survivor"})
+    assert _count(AssignmentHistory, account_id=w1.id) == 2  # the survivor's and the copy's
+    assert _count(AssignmentHistory, account_id=w1.id, until=None) == 1
 
 
 def test_merge_pages_for_stewards_only(twins, client, auth):
