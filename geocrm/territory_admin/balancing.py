@@ -319,10 +319,15 @@ def _preview_rebalance(
                              crs="EPSG:4326")
     load = terr.workload(after, accounts, homes=svc.rep_homes(replaced))
     compact = terr.polsby_popper(after)
+    # Per territory, the accounts it gains and loses: the rows of the preview table.
+    now_in = terr.assign(accounts, after)
+    was_in = pd.to_numeric(accounts["territory_id"], errors="coerce")
     for p in proposal:
         tid = p["territory_id"]
         p.update(workload_hours=_num(load.loc[tid, "workload_hours"]),
-                 accounts=int(load.loc[tid, "accounts"]), compactness=_num(compact.loc[tid]))
+                 accounts=int(load.loc[tid, "accounts"]), compactness=_num(compact.loc[tid]),
+                 gains=int(((now_in == tid) & (was_in != tid)).sum()),
+                 loses=int(((was_in == tid) & (now_in != tid)).sum()))
     before_rows = _before_rows(replaced, accounts)
     moved, newly = _moved_accounts(accounts, replaced, proposal)
     stats = {

@@ -394,7 +394,8 @@ def test_rebalance_30_against_10_moves_the_ten_accounts_next_to_the_border(world
     assert stats["before_max_min"] > 2.5  # 120 h + travel against 40 h + travel
     assert stats["after_max_min"] <= 1.10
     assert (stats["moved_units"], stats["moved_accounts"], stats["units"]) == (5, 10, 20)
-    assert {p["name"]: p["accounts"] for p in proposal.proposal} == {"East": 20, "West": 20}
+    assert {p["name"]: (p["accounts"], p["gains"], p["loses"]) for p in proposal.proposal} == {
+        "East": (20, 0, 10), "West": (20, 10, 0)}
     west_after = next(shape(p["geometry"]) for p in proposal.proposal if p["name"] == "West")
     assert west_after.symmetric_difference(
         shapely.box(24.90, 60.15, 24.95 + 5 * 0.05 / 15, 60.20)).area < 1e-12

@@ -202,6 +202,9 @@ def test_rebalance_is_the_forms_default_and_applies_over_http(client, auth, worl
     moved = re.search(r'id="moved-units" data-value="(\d+)"', page)
     assert moved and int(moved.group(1)) > 0
     assert "Changes territory" in page and "red outline on the map" in page
+    gains = [int(n) for n in re.findall(r'<td data-col="gains">(\d+)</td>', page)]
+    loses = [int(n) for n in re.findall(r'<td data-col="loses">(\d+)</td>', page)]
+    assert len(gains) == 2 and sum(gains) == sum(loses) > 0  # what one gains the other loses
     assert client.post(r.headers["Location"] + "/apply").status_code == 302
     assert "balance: rebalanced 2 territories" in client.get("/territories/history").get_data(
         as_text=True)
