@@ -303,7 +303,16 @@ def update_account(account_id: int, user: User, values: dict[str, Any]) -> Accou
     if "lat" in changes or "lon" in changes:
         account.location_source = "manual"
         territory = SpatialRepository(db.session).territory_for(account.lat, account.lon)
-        account.territory_id = territory.id if territory else None
+        new_territory = territory.id if territory else None
+        if new_territory != account.territory_id:
+            # Another territory is another owner: the assignment history records it (as a
+            # pin correction from a check-in does), so Account 360 says since when and why.
+            from geocrm.territory_admin.services import record_moves
+
+            db.session.flush()  # record_moves expires the session: write the edit first
+            record_moves([(account.id, account.territory_id, new_territory)], user_id=user.id,
+                         reason="pin moved by hand", now=utcnow())
+            db.session.refresh(account)
     account.version = (account.version or 1) + 1
     account.updated_at = utcnow()
     # Field-level trail, including what the edit moved with it (e.g. the territory).

@@ -16,6 +16,7 @@ from geocrm.errors import ConflictError, NotFoundError, PermissionDenied, Valida
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
+    AssignmentHistory,
     AuditEntry,
     Interaction,
     InteractionKind,
@@ -176,6 +177,38 @@ def test_account_360_shows_everything_and_the_audit_trail(world, client, auth):
     with pytest.raises(ValidationError):
         services.set_custom_field(world.rep_west, w1.id, "", "x")
     assert client.get(f"/accounts/{world.east_accounts[0].id}").status_code == 404
+
+
+def test_moving_a_pin_by_hand_into_another_territory_records_the_history(world, client, auth):
+    """W1's pin moved from West into East: the account is East's, one open history row names
+    East with who and why (the old row closes at that moment), the audit has the territory,
+    and Account 360 lists it; a move within East writes no further row."""
+    from geocrm.accounts.services import update_account
+
+    w1 = world.west_accounts[0]  # pin 60.16, 24.91 in West
+    db.session.add(AssignmentHistory(account_id=w1.id, territory_id=world.west.id,
+                                     territory_name="West", since=datetime(2024, 1, 1)))
+    db.session.commit()
+    update_account(w1.id, world.manager, {"lat": "60.17", "lon": "24.97"})
+    db.session.expire_all()
+    assert db.session.get(Account, w1.id).territory_id == world.east.id
+    rows = db.session.scalars(select(AssignmentHistory).where(
+        AssignmentHistory.account_id == w1.id).order_by(AssignmentHistory.id)).all()
+    assert [(r.territory_id, r.territory_name, r.until is None, r.changed_by_id, r.reason)
+            for r in rows] == [
+        (world.west.id, "West", False, None, None),
+        (world.east.id, "East", True, world.manager.id, "pin moved by hand"),
+    ]
+    assert rows[0].until == rows[1].since
+    entry = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.entity == "account", AuditEntry.entity_id == w1.id)).one()
+    assert entry.changes["territory_id"] == [world.west.id, world.east.id]
+    update_account(w1.id, world.manager, {"lat": "60.18", "lon": "24.98"})  # still East
+    assert db.session.scalars(select(AssignmentHistory.id).where(
+        AssignmentHistory.account_id == w1.id)).all() == [r.id for r in rows]
+    auth.login("manager@example.com")
+    html = client.get(f"/accounts/{w1.id}").get_data(as_text=True)
+    assert "pin moved by hand" in html
 
 
 def test_pin_correction_from_a_verified_checkin(world, client, auth):

@@ -285,3 +285,32 @@ def test_clashing_task_uuid_is_a_409_not_a_500(client, auth, world):
     body = client.post("/api/v1/sync", json={"ops": ops}).get_json()
     assert [r["status"] for r in body["results"]] == [201, 409]
     assert count(Task) == 1 and count(Interaction) == 0
+
+
+def test_a_synced_pin_move_into_another_territory_is_in_the_history(client, auth, world):
+    """One batch: W1's pin moved into East and a phone edit on W2. Both apply (recording
+    the move expires the session mid-batch; the rest of the batch must not notice), W1 is
+    East's with an open history row naming East and the manager, and a replay adds nothing."""
+    from geocrm.models import AssignmentHistory
+
+    w1, w2 = world.west_accounts
+    auth.login("manager@example.com")
+    now = utcnow()
+
+    def edit(account_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        return {"id": uid(), "op": "account_edit", "data": {
+            "account_id": account_id, "seen_at": now.isoformat(),
+            "edited_at": now.isoformat(), "changes": changes}}
+
+    ops = [edit(w1.id, {"lat": 60.17, "lon": 24.97}), edit(w2.id, {"phone": "+358 9 1"})]
+    body = client.post("/api/v1/sync", json={"ops": ops}).get_json()
+    assert [r["ok"] for r in body["results"]] == [True, True], body
+    db.session.expire_all()
+    assert db.session.get(Account, w1.id).territory_id == world.east.id
+    assert db.session.get(Account, w2.id).phone == "+358 9 1"
+    rows = db.session.scalars(select(AssignmentHistory).where(
+        AssignmentHistory.account_id == w1.id)).all()
+    assert [(r.territory_id, r.territory_name, r.changed_by_id, r.until) for r in rows] == [
+        (world.east.id, "East", world.manager.id, None)]
+    assert client.post("/api/v1/sync", json={"ops": ops}).get_json()["replayed"] == 2
+    assert count(AssignmentHistory) == 1
