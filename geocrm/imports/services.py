@@ -42,6 +42,7 @@ from geocrm.extensions import db
 from geocrm.imports.hours import opening_hours_error
 from geocrm.models import (
     Account,
+    AssignmentHistory,
     AuditEntry,
     ImportBatch,
     Stage,
@@ -679,18 +680,35 @@ def _write(
             # The ids are set: one prepared statement, no per-row RETURNING.
             bulk_insert(db.session, Account.__table__, new_rows)
             _write_tags(ids, [row["tags"] for _, row in inserts])
+            # Who owned what since when starts with the import that placed the account.
+            names = {t.id: t.name for t in territories}
+            bulk_insert(db.session, AssignmentHistory.__table__, [
+                {"account_id": r["id"], "territory_id": r["territory_id"],
+                 "territory_name": names[r["territory_id"]], "since": now, "until": None,
+                 "changed_by_id": user.id if user else None, "reason": "import"}
+                for r in new_rows if r["territory_id"] is not None])
         moved = [u for u in updates if "lat" in u]
+        changed_hands: list[tuple[int, int | None, int | None]] = []
         if moved:
             tids = assign_points([u["lat"] for u in moved], [u["lon"] for u in moved],
                                  territories)
+            held = _territories_of([u["id"] for u in moved])
             for u, tid in zip(moved, tids, strict=True):
                 u["territory_id"] = tid
+                if held.get(u["id"]) != tid:
+                    changed_hands.append((u["id"], held.get(u["id"]), tid))
         # executemany per set of changed columns (bulk UPDATE by primary key).
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for u in updates:
             groups.setdefault(tuple(sorted(u)), []).append(u)
         for group in groups.values():
             db.session.execute(update(Account), group)
+        if changed_hands:  # a re-import moved these pins into another territory
+            from geocrm.territory_admin.services import record_moves
+
+            db.session.flush()
+            record_moves(changed_hands, user_id=user.id if user else None,
+                         reason="import: pin moved", now=now)
         if missing:
             db.session.execute(update(Account), [{"id": i, "missing_since": now}
                                                  for i in missing])
@@ -703,6 +721,16 @@ def _write(
     except Exception:
         db.session.rollback()
         raise
+
+
+def _territories_of(ids: list[int]) -> dict[int, int | None]:
+    """Each account's territory before this import moves its pin."""
+    held: dict[int, int | None] = {}
+    for start in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
+        held.update({aid: tid for aid, tid in db.session.execute(
+            select(Account.id, Account.territory_id).where(
+                Account.id.in_(ids[start:start + 900])))})
+    return held
 
 
 def _reserve_account_ids(n: int) -> list[int]:

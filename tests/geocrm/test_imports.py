@@ -11,7 +11,7 @@ from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.imports.hours import opening_hours_error
 from geocrm.imports.services import guess_mapping, import_accounts, read_table
-from geocrm.models import Account, ImportBatch
+from geocrm.models import Account, AssignmentHistory, ImportBatch
 from tests.shared_data import shared_data
 
 DATA = shared_data("geo")
@@ -173,6 +173,33 @@ def test_snapshot_updates_adds_and_flags_missing(app, world):
     flagged = set(db.session.scalars(
         select(Account.external_id).where(Account.missing_since.is_not(None))))
     assert flagged == {"A4"}
+
+
+def test_imports_start_the_assignment_history_and_a_moved_pin_continues_it(app, world):
+    """A first import opens one history row per placed account (territory and its name, who,
+    "import"; none for an account outside every territory); a re-import that moves A2's pin
+    into East closes its West row and opens an East one; an unchanged re-import adds none."""
+    far = GOOD + "A9,Far Away,Somewhere 1,61.0000,26.0000,lead,,\n"
+    run(far, source="erp", user=world.manager)
+    by_ext = dict(db.session.execute(select(Account.external_id, Account.id).where(
+        Account.source == "erp")).all())
+
+    def rows(ext: str) -> list[tuple]:
+        return [(h.territory_id, h.territory_name, h.changed_by_id, h.reason, h.until is None)
+                for h in db.session.scalars(select(AssignmentHistory).where(
+                    AssignmentHistory.account_id == by_ext[ext]).order_by(AssignmentHistory.id))]
+
+    assert rows("A1") == [(world.west.id, "West", world.manager.id, "import", True)]
+    assert rows("A3") == [(world.east.id, "East", world.manager.id, "import", True)]
+    assert rows("A9") == []
+    moved = far.replace("60.1680,24.9450", "60.1680,24.9750")
+    assert run(moved, source="erp", user=world.manager).updated == 1
+    assert db.session.get(Account, by_ext["A2"]).territory_id == world.east.id
+    assert rows("A2") == [(world.west.id, "West", world.manager.id, "import", False),
+                          (world.east.id, "East", world.manager.id, "import: pin moved", True)]
+    total = db.session.scalar(select(func.count(AssignmentHistory.id)))
+    assert run(moved, source="erp", user=world.manager).unchanged == 4
+    assert db.session.scalar(select(func.count(AssignmentHistory.id))) == total == 4
 
 
 def test_opening_hours_checker():
