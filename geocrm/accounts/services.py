@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from geocrm.access import get_account_or_404, visible_accounts
-from geocrm.crm import audit
+from geocrm.core import audit
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import (

@@ -26,7 +26,7 @@ from sqlalchemy import Table, delete, exists, func, select, update
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts.services import normalise_address, normalise_name
-from geocrm.crm import audit
+from geocrm.core import audit
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, AuditEntry, User, utcnow

@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from geocrm.access import scope_accounts, visible_accounts
 from geocrm.accounts.services import normalise_name
 from geocrm.clock import local_today
-from geocrm.crm import audit
+from geocrm.core import audit
 from geocrm.crm.sqltime import days_since, dialect_name
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
 from geocrm.extensions import db

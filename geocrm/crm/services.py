@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from geocrm.access import get_account_or_404, scope_accounts, visible_accounts
 from geocrm.clock import local_today  # noqa: F401  (re-exported for views)
-from geocrm.crm import audit
+from geocrm.core import audit
 from geocrm.crm.segments import (  # noqa: F401  (segment_account_ids: the planner's contract)
     CAMPAIGN_OUTCOMES,
     segment_account_ids,
