@@ -126,7 +126,7 @@ def run_scaling(sizes: list[tuple[int, int]], limit: float) -> int:
     from pyvrp.stop import MaxRuntime
 
     from routing import GreatCircle, Problem, SolveParams, solve
-    from routing.solver import _penalty
+    from routing.daymodel import penalty
 
     out = csv.writer(sys.stdout)
     out.writerow(["instance", "visits", "reps", "time_limit_s", "first_feasible_s",
@@ -147,7 +147,7 @@ def run_scaling(sizes: list[tuple[int, int]], limit: float) -> int:
         depots = [pyvrp.Depot(location=i) for i in range(k)]
         clients = [pyvrp.Client(location=k + j, delivery=[1], service_duration=v.duration,
                                 tw_early=v.windows[0].start, tw_late=v.windows[0].end - v.duration,
-                                prize=_penalty(v), required=False)
+                                prize=penalty(v), required=False)
                    for j, v in enumerate(problem.visits)]
         types = [pyvrp.VehicleType(num_available=1, capacity=[r.max_visits or n], start_depot=i,
                                    end_depot=i, tw_early=r.shift.start, tw_late=r.shift.end)

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from routing.daymodel import FixedMatrices, SolveParams, eligible_reps, precheck, solve_direct
 from routing.matrix import EARTH_M, Matrices, TravelProvider, haversine_matrix
 from routing.model import (
     REASON_TEXT,
@@ -39,7 +40,6 @@ from routing.model import (
     Unassigned,
     Visit,
 )
-from routing.solver import SolveParams, _eligible, _Fixed, _precheck, solve_direct, transport
 
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
 ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
@@ -65,11 +65,11 @@ def assign_to_reps(problem: Problem, travel: Matrices) -> tuple[list[int], list[
     reasons: list[Unassigned] = []
     feasible: list[list[int]] = []
     for j, v in enumerate(visits):
-        eligible = _eligible(v, reps)
+        eligible = eligible_reps(v, reps)
         ok = [i for i in eligible
-              if _precheck(v, reps, [i], travel, start_node, end_node, 2 * k + j) is None]
+              if precheck(v, reps, [i], travel, start_node, end_node, 2 * k + j) is None]
         if not ok:
-            reason = _precheck(v, reps, eligible, travel, start_node, end_node, 2 * k + j)
+            reason = precheck(v, reps, eligible, travel, start_node, end_node, 2 * k + j)
             reason = reason or Reason.SHIFT_TOO_SHORT
             reasons.append(Unassigned(v.id, reason, REASON_TEXT[reason]))
         feasible.append(ok)
@@ -115,6 +115,57 @@ def assign_to_reps(problem: Problem, travel: Matrices) -> tuple[list[int], list[
             if mine:
                 centres[i] = (float(lat[mine].mean()), float(lon[mine].mean()))
     return owner, reasons
+
+
+def transport(cost: np.ndarray, capacity: Sequence[int]) -> list[int]:
+    """Cheapest assignment of rows (visits) to columns (reps) under column capacities.
+
+    ``cost`` is rows × columns, ``inf`` where not allowed. A min-cost flow (OR-Tools'
+    graph solver): optimal, unlike a greedy fill. Rows that find no room keep -1.
+    """
+    from ortools.graph.python import min_cost_flow
+
+    n, k = cost.shape
+    flow = min_cost_flow.SimpleMinCostFlow()
+    source, sink, overflow = n + k, n + k + 1, n + k + 2
+    finite = np.isfinite(cost)
+    big = int(np.max(cost[finite])) * 10 + 1 if finite.any() else 1
+    tails, heads, caps, costs = [], [], [], []
+    for j in range(n):
+        tails.append(source)
+        heads.append(j)
+        caps.append(1)
+        costs.append(0)
+        for col in np.flatnonzero(finite[j]).tolist():
+            tails.append(j)
+            heads.append(n + col)
+            caps.append(1)
+            costs.append(int(cost[j, col]))
+        tails.append(j)  # no room anywhere: the row stays unassigned, at a high price
+        heads.append(overflow)
+        caps.append(1)
+        costs.append(big)
+    for i in range(k):
+        tails.append(n + i)
+        heads.append(sink)
+        caps.append(max(0, int(capacity[i])))
+        costs.append(0)
+    tails.append(overflow)
+    heads.append(sink)
+    caps.append(n)
+    costs.append(0)
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        np.array(tails), np.array(heads), np.array(caps), np.array(costs))
+    flow.set_node_supply(source, n)
+    flow.set_node_supply(sink, -n)
+    owner = [-1] * n
+    if flow.solve() != flow.OPTIMAL:
+        return owner
+    for a in arcs:
+        if flow.flow(a) > 0 and flow.tail(a) < n and n <= flow.head(a) < n + k:
+            owner[int(flow.tail(a))] = int(flow.head(a)) - n
+    return owner
+
 
 
 def _regret_fill(cost_ij: np.ndarray, visits: Sequence[Visit], load_of: np.ndarray,
@@ -239,7 +290,7 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     speeds = sorted({r.speed_kmh for r in reps})
     mats = {s: provider.matrices(locations, s) for s in speeds}
     warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
-    fixed = _Fixed(locations, mats)
+    fixed = FixedMatrices(locations, mats)
     owner, unassigned = assign_to_reps(problem, mats[speeds[-1]])
     groups = group_reps(problem, owner, params.group_visits)
     group_of = {i: g for g, members in enumerate(groups) for i in members}
@@ -309,7 +360,7 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
             v = by_id[u.visit_id]
             j = position[v.id]
             candidates = sorted(
-                (i for i in _eligible(v, reps) if group_of[i] != g and slack[i] > v.duration),
+                (i for i in eligible_reps(v, reps) if group_of[i] != g and slack[i] > v.duration),
                 key=lambda i: (int(mats[speeds[-1]].travel_s[i, 2 * k + j]), i))
             if candidates:
                 i = candidates[0]

@@ -14,9 +14,9 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from routing.daymodel import DayModel, SolveParams, penalty
 from routing.matrix import GreatCircle, TravelProvider
 from routing.model import Break, Location, Plan, Problem, Rep, TimeWindow, Visit
-from routing.solver import SolveParams, _DayModel, _penalty
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _lcs(a: Sequence[str], b: Sequence[str]) -> set[str]:
     return out
 
 
-def _trim(model: _DayModel, order: Sequence[str], must: set[str]) -> list[str]:
+def _trim(model: DayModel, order: Sequence[str], must: set[str]) -> list[str]:
     """The current order minus the stops that no longer fit, must-visits (appointments) first.
 
     Each other stop is tried back in its current place, in order, and kept if the day still
@@ -173,7 +173,7 @@ def replan(
         visits.append(v)
     today = rest_of_day(rep, now=now, position=position, completed=len(done),
                         breaks_taken=breaks_taken)
-    model = _DayModel(Problem((today,), tuple(visits), circuity), provider)
+    model = DayModel(Problem((today,), tuple(visits), circuity), provider)
     model.close(time_limit, params)
     order = [vid for vid in current_order if vid in model.index_of]
     kept = model.from_routes([order])
@@ -185,7 +185,7 @@ def replan(
     by_id = {v.id: v for v in visits}
 
     def lost(plan: Plan) -> int:
-        return sum(_penalty(by_id[u.visit_id]) for u in plan.unassigned)
+        return sum(penalty(by_id[u.visit_id]) for u in plan.unassigned)
 
     kept_t, best_t = kept_plan.routes[0].travel_s, best_plan.routes[0].travel_s
     gain = kept_t - best_t

@@ -33,10 +33,10 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from routing.daymodel import SolveParams, solve_direct
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider, haversine_matrix
 from routing.model import DAY, Location, Plan, Problem, Rep, RepRoute, TimeWindow, Visit
-from routing.solver import SolveParams, solve_direct
 
 MONTH_DAYS = 365.25 / 12
 OVERLOAD_WEIGHT = 2.0  # a second over the rep's even share costs two seconds of driving

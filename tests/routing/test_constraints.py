@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from routing import (
     Break,
     GreatCircle,
@@ -17,27 +15,7 @@ from routing import (
     solve,
 )
 from routing.decompose import assign_to_reps, group_reps
-from routing.matrix import EARTH_M
-
-H = 3600
-HOME = Location(60.1700, 24.9400)
-FAST = SolveParams(metaheuristic="GREEDY_DESCENT")
-
-
-def at(dlat: float, dlon: float = 0.0) -> Location:
-    return Location(60.1700 + dlat, 24.9400 + dlon)
-
-
-def gc_metres(a: Location, b: Location) -> float:
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    dl = math.radians(b.lon - a.lon)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_M * math.asin(math.sqrt(h))
-
-
-def run(reps, visits, **kw):
-    return solve(Problem(tuple(reps), tuple(visits)), time_limit=kw.pop("time_limit", 1.0),
-                 params=kw.pop("params", FAST), **kw)
+from tests.routing.helpers import HOME, H, at, gc_metres, run
 
 
 def test_single_window_hand_computed_times():

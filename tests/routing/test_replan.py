@@ -8,23 +8,17 @@ from routing import (
     KeepOrder,
     Location,
     Rep,
-    SolveParams,
     TimeWindow,
     Visit,
     replan,
     rest_of_day,
 )
+from tests.routing.helpers import HOME, H, at, fast
 
-H = 3600
-HOME = Location(60.17, 24.94)
-FAST = SolveParams(metaheuristic="GREEDY_DESCENT", solution_limit=100)
+FAST = fast(solution_limit=100)
 OFFICE = Location(60.23, 24.94)  # the day ends north of the line: one best order
 REP = Rep("anna", HOME, TimeWindow(8 * H, 17 * H), end=OFFICE,
           breaks=(Break(11 * H + 1800, 13 * H, 1800),))
-
-
-def at(dlat: float, dlon: float = 0.0) -> Location:
-    return Location(60.17 + dlat, 24.94 + dlon)
 
 
 # Five visits on a line going north: the natural order is v1..v5.

@@ -21,8 +21,7 @@ from routing import (
     solve,
 )
 from routing.roadnet import ACCESS_KMH
-
-H = 3600
+from tests.routing.helpers import H
 
 
 def _square() -> RoadNetwork:

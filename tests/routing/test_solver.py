@@ -19,31 +19,8 @@ from routing import (
     SolveParams,
     TimeWindow,
     Visit,
-    solve,
 )
-
-H = 3600
-HOME = Location(60.1700, 24.9400)
-FAST = SolveParams(metaheuristic="GREEDY_DESCENT")
-
-
-def at(dlat: float, dlon: float) -> Location:
-    return Location(60.1700 + dlat, 24.9400 + dlon)
-
-
-def rep(rep_id: str = "r1", **kw) -> Rep:
-    kw.setdefault("shift", TimeWindow(8 * H, 17 * H))
-    return Rep(rep_id, HOME, **kw)
-
-
-def visit(vid: str, dlat: float = 0.01, dlon: float = 0.0, **kw) -> Visit:
-    kw.setdefault("duration", 1800)
-    return Visit(vid, at(dlat, dlon), **kw)
-
-
-def run(reps, visits, **kw):
-    return solve(Problem(tuple(reps), tuple(visits)), time_limit=kw.pop("time_limit", 1.0),
-                 params=kw.pop("params", FAST), **kw)
+from tests.routing.helpers import HOME, H, at, rep, run, visit
 
 
 def test_ok_small_all_visits_planned_in_time_order():

@@ -13,22 +13,16 @@ from routing import (
     ModelError,
     Rep,
     RepWeek,
-    SolveParams,
     TimeWindow,
     WeekProblem,
     WeekReason,
     occurrences,
     plan_week,
 )
+from tests.routing.helpers import HOME, H, at, fast
 
-H = 3600
 MON = date(2025, 3, 3)  # a Monday
-HOME = Location(60.17, 24.94)
-FAST = SolveParams(metaheuristic="GREEDY_DESCENT", solution_limit=50)
-
-
-def at(dlat: float, dlon: float = 0.0) -> Location:
-    return Location(60.17 + dlat, 24.94 + dlon)
+FAST = fast(solution_limit=50)
 
 
 def rep_week(rep_id: str = "anna", **kw) -> RepWeek:

@@ -1,0 +1,362 @@
+"""The day model: the one place that builds and reads OR-Tools routing models.
+
+Always the same order (as in the OR-Tools samples): data, index manager, routing model,
+transit matrices registered once (no per-arc Python callbacks), dimensions, disjunctions,
+search parameters with a time limit, solve, plain results. Every visit has a disjunction,
+so the solver always returns a plan; what it leaves out comes back with a reason.
+
+Shared by ``solver`` (entry points), ``decompose`` (large team days), ``weekly`` and
+``replan``; it imports none of them, so imports inside the library point one way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.matrix import Matrices, TravelProvider
+from routing.model import (
+    DAY,
+    REASON_TEXT,
+    Location,
+    Plan,
+    Problem,
+    Reason,
+    Rep,
+    RepRoute,
+    Stop,
+    Unassigned,
+    Visit,
+)
+
+MUST_PENALTY = 10**12
+# Metres of detour a visit is worth: priority 5 → 2,000 km, priority 1 → 50,000 km. Far above
+# any day's driving, so visits are dropped only when they cannot fit, lowest priority first.
+PRIORITY_BASE = 2_000_000
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Search settings; the defaults were chosen by measurement (see ROUTING-NOTES)."""
+
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION"
+    metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    solution_limit: int | None = None  # with it, results do not depend on machine speed
+    decompose_above: int = 250  # more visits than this (and several reps): split by territory
+    group_visits: int = 100  # target visits per sub-problem when split
+    rounds: int = 2  # when split: solve rounds, each cutting the team along other borders
+    # Also build a first solution this way (each descended to a local optimum within
+    # ``start_share`` of the time limit) and search on from the best: on field days,
+    # PATH_CHEAPEST_ARC (safe here: every visit has a disjunction) often starts far better.
+    also_try: tuple[str, ...] = ("PATH_CHEAPEST_ARC",)
+    start_share: float = 0.15
+
+
+def search_parameters(time_limit: float, params: SolveParams) -> Any:
+    search = pywrapcp.DefaultRoutingSearchParameters()
+    search.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, params.first_solution)
+    search.local_search_metaheuristic = getattr(
+        routing_enums_pb2.LocalSearchMetaheuristic, params.metaheuristic)
+    search.time_limit.FromMilliseconds(max(1, int(time_limit * 1000)))
+    if params.solution_limit:
+        search.solution_limit = params.solution_limit
+    return search
+
+
+def penalty(v: Visit) -> int:
+    if v.must_visit:
+        return MUST_PENALTY
+    return PRIORITY_BASE * (6 - v.priority) ** 2
+
+
+def eligible_reps(v: Visit, reps: Sequence[Rep]) -> list[int]:
+    out = []
+    for i, r in enumerate(reps):
+        if v.pinned_rep is not None and r.id != v.pinned_rep:
+            continue
+        if not v.skills <= r.skills:
+            continue
+        out.append(i)
+    return out
+
+
+def precheck(v: Visit, reps: Sequence[Rep], eligible: list[int], m: Matrices,
+              start_node: list[int], end_node: list[int], node: int) -> Reason | None:
+    """Reasons a visit cannot be in any route, whatever the others do."""
+    if v.pinned_rep is not None and v.pinned_rep not in {r.id for r in reps}:
+        return Reason.PINNED_REP_ABSENT
+    if not eligible:
+        return Reason.SKILL_MISSING
+    overlaps = False
+    for i in eligible:
+        shift = reps[i].shift
+        for w in v.windows:
+            lo, hi = max(w.start, shift.start), min(w.end, shift.end)
+            if hi - lo >= v.duration:
+                overlaps = True
+                earliest = max(w.start, shift.start + int(m.travel_s[start_node[i], node]))
+                if earliest + v.duration <= w.end and (
+                        earliest + v.duration + int(m.travel_s[node, end_node[i]]) <= shift.end):
+                    return None
+    return Reason.SHIFT_TOO_SHORT if overlaps else Reason.OUTSIDE_WINDOWS
+
+
+class FixedMatrices:
+    """Matrices computed once for a whole problem, served to its sub-problems by location."""
+
+    def __init__(self, locations: Sequence[Location], mats: dict[float, Matrices]) -> None:
+        self.index = {loc: i for i, loc in enumerate(locations)}
+        self.mats = mats
+
+    def matrices(self, locations: Sequence[Location], speed_kmh: float) -> Matrices:
+        rows = [self.index[p] for p in locations]
+        m = self.mats[speed_kmh]
+        sub = np.ix_(rows, rows)
+        return Matrices(m.distance_m[sub], m.travel_s[sub])
+
+
+class DayModel:
+    """One day's OR-Tools model: built once, then solved, restored from routes or read back.
+
+    The steps follow the OR-Tools samples. Visits that cannot be in any route whatever the
+    others do (skills, windows, reach) are decided before the model and never enter it.
+    """
+
+    def __init__(self, problem: Problem, provider: TravelProvider) -> None:
+        self.started = time.perf_counter()
+        self.problem = problem
+        reps, visits = problem.reps, problem.visits
+        k, n = len(reps), len(visits)
+        locations: list[Location] = [r.start for r in reps] + [r.home_end for r in reps]
+        locations += [v.location for v in visits]
+        speeds = sorted({r.speed_kmh for r in reps})
+        self.mats = mats = {s: provider.matrices(locations, s) for s in speeds}
+        base = mats[speeds[0]]
+        self.warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
+        start_node = list(range(k))
+        end_node = list(range(k, 2 * k))
+        visit_node = list(range(2 * k, 2 * k + n))
+        self.eligible = eligible = [eligible_reps(v, reps) for v in visits]
+        self.unassigned: list[Unassigned] = []
+        self.active: list[int] = []
+        active = self.active
+        for j, v in enumerate(visits):
+            # Judge reachability at the fastest eligible rep's speed: if they cannot, nobody can.
+            fastest = max((reps[i].speed_kmh for i in eligible[j]), default=speeds[0])
+            reason = precheck(v, reps, eligible[j], mats[fastest], start_node, end_node,
+                               visit_node[j])
+            if reason is None:
+                active.append(j)
+            else:
+                self.unassigned.append(Unassigned(v.id, reason, REASON_TEXT[reason]))
+
+        nodes = start_node + end_node + [visit_node[j] for j in active]
+        self.local = local = {node: i for i, node in enumerate(nodes)}
+        size = len(nodes)
+        self.manager = manager = pywrapcp.RoutingIndexManager(
+            size, k, [local[s] for s in start_node], [local[e] for e in end_node])
+        self.routing = routing = pywrapcp.RoutingModel(manager)
+        self.sub = sub = np.ix_(nodes, nodes)
+        self.dist = dist = base.distance_m[sub]
+        service = np.zeros(size, dtype=np.int64)
+        for j in active:
+            service[local[visit_node[j]]] = visits[j].duration
+        dist_cb = routing.RegisterTransitMatrix(dist.tolist())
+        routing.SetArcCostEvaluatorOfAllVehicles(dist_cb)
+        time_cbs = {}
+        for s in speeds:
+            t = mats[s].travel_s[sub] + service[:, None]
+            np.fill_diagonal(t, 0)
+            time_cbs[s] = routing.RegisterTransitMatrix(t.tolist())
+        routing.AddDimensionWithVehicleTransits(
+            [time_cbs[r.speed_kmh] for r in reps], DAY, 2 * DAY, False, "Time")
+        self.tdim = tdim = routing.GetDimensionOrDie("Time")
+        for v_i, r in enumerate(reps):
+            tdim.CumulVar(routing.Start(v_i)).SetRange(r.shift.start, r.shift.end)
+            tdim.CumulVar(routing.End(v_i)).SetRange(r.shift.start, r.shift.end)
+            routing.AddVariableMinimizedByFinalizer(tdim.CumulVar(routing.End(v_i)))
+            routing.AddVariableMaximizedByFinalizer(tdim.CumulVar(routing.Start(v_i)))
+        solver = routing.solver()
+        self.index_of: dict[str, int] = {}
+        for j in active:
+            v = visits[j]
+            index = manager.NodeToIndex(local[visit_node[j]])
+            self.index_of[v.id] = index
+            cumul = tdim.CumulVar(index)
+            starts = [(w.start, w.end - v.duration) for w in v.windows
+                      if w.end - v.duration >= w.start]
+            cumul.SetRange(starts[0][0], starts[-1][1])
+            for (_, a_end), (b_start, _) in zip(starts, starts[1:], strict=False):
+                if b_start - a_end > 1:
+                    cumul.RemoveInterval(a_end + 1, b_start - 1)
+            routing.AddDisjunction([index], penalty(v))
+            if len(eligible[j]) < k:
+                routing.VehicleVar(index).SetValues([-1, *eligible[j]])
+        visit_transits = [int(service[manager.IndexToNode(i)]) for i in range(routing.Size())]
+        for v_i, r in enumerate(reps):
+            intervals = [solver.FixedDurationIntervalVar(b.earliest, b.latest, b.duration, False,
+                                                         f"break {r.id} {bi}")
+                         for bi, b in enumerate(r.breaks)]
+            if intervals:
+                tdim.SetBreakIntervalsOfVehicle(intervals, v_i, visit_transits)
+        if any(r.max_visits is not None for r in reps):
+            ones = [1 if i >= 2 * k else 0 for i in range(size)]
+            count_cb = routing.RegisterUnaryTransitVector(ones)
+            caps = [r.max_visits if r.max_visits is not None else size for r in reps]
+            routing.AddDimensionWithVehicleCapacity(count_cb, 0, caps, True, "Visits")
+        self._search: Any = None
+
+    def close(self, time_limit: float, params: SolveParams) -> None:
+        """Fix the search settings; must happen before routes are read or a search runs."""
+        if self._search is None:
+            self._search = search_parameters(time_limit, params)
+            self.routing.CloseModelWithParameters(self._search)
+
+    def from_routes(self, routes: Sequence[Sequence[str]]) -> Any | None:
+        """The assignment for these visit orders (one list per rep), or None if infeasible.
+
+        Times, waits and breaks are set by OR-Tools' own propagation, so a restored order is
+        judged by exactly the rules the search uses.
+        """
+        indices = [[self.index_of[v] for v in route] for route in routes]
+        if any(len(set(r)) != len(r) for r in indices):
+            return None
+        return self.routing.ReadAssignmentFromRoutes(indices, True)
+
+    def search(self, initial: Any | None = None) -> Any | None:
+        """Run the search (from ``initial`` when given) within the time limit set by close()."""
+        if initial is not None:
+            return self.routing.SolveFromAssignmentWithParameters(initial, self._search)
+        return self.routing.SolveWithParameters(self._search)
+
+    def orders(self, solution: Any) -> list[list[str]]:
+        """Visit ids per rep, in route order."""
+        out = []
+        visits = self.problem.visits
+        k = len(self.problem.reps)
+        for v_i in range(k):
+            route = []
+            index = solution.Value(self.routing.NextVar(self.routing.Start(v_i)))
+            while not self.routing.IsEnd(index):
+                route.append(visits[self.active[self.manager.IndexToNode(index) - 2 * k]].id)
+                index = solution.Value(self.routing.NextVar(index))
+            out.append(route)
+        return out
+
+    def plan(self, solution: Any | None, notes: Sequence[str] = ()) -> Plan:
+        """Read the assignment back into plain routes and reasons."""
+        reps, visits = self.problem.reps, self.problem.visits
+        k = len(reps)
+        routing, manager, tdim, dist = self.routing, self.manager, self.tdim, self.dist
+        unassigned = list(self.unassigned)
+        all_notes = list(self.warnings) + list(notes)
+        if solution is None:  # cannot happen with disjunctions, but never return nothing
+            all_notes.append("the solver found no solution in time; every visit is unassigned")
+            for j in self.active:
+                unassigned.append(Unassigned(visits[j].id, Reason.SHIFT_TOO_SHORT,
+                                             REASON_TEXT[Reason.SHIFT_TOO_SHORT]))
+            empty = tuple(RepRoute(r.id, (), r.shift.start, r.shift.start, 0, 0, 0, 0)
+                          for r in reps)
+            return Plan(empty, tuple(sort_unassigned(unassigned, visits)), 0,
+                        time.perf_counter() - self.started, tuple(all_notes))
+        routes = []
+        counts = []
+        for v_i, r in enumerate(reps):
+            travel = self.mats[r.speed_kmh].travel_s[self.sub]
+            index = routing.Start(v_i)
+            stops: list[Stop] = []
+            prev_node = manager.IndexToNode(index)
+            depart = solution.Value(tdim.CumulVar(index))
+            day_start = depart
+            total_d = total_t = total_w = total_s = 0
+            index = solution.Value(routing.NextVar(index))
+            while not routing.IsEnd(index):
+                node = manager.IndexToNode(index)
+                leg_d, leg_t = int(dist[prev_node, node]), int(travel[prev_node, node])
+                arrival = depart + leg_t
+                start = solution.Value(tdim.CumulVar(index))
+                j = self.active[node - 2 * k]
+                stops.append(Stop(visits[j].id, arrival, start - arrival, start,
+                                  start + visits[j].duration, leg_d, leg_t))
+                total_d += leg_d
+                total_t += leg_t
+                total_w += start - arrival
+                total_s += visits[j].duration
+                depart = start + visits[j].duration
+                prev_node = node
+                index = solution.Value(routing.NextVar(index))
+            end_node_local = manager.IndexToNode(index)
+            back_d = int(dist[prev_node, end_node_local])
+            back_t = int(travel[prev_node, end_node_local])
+            end = (max(solution.Value(tdim.CumulVar(index)), depart + back_t) if stops
+                   else day_start)
+            counts.append(len(stops))
+            routes.append(RepRoute(r.id, tuple(stops), day_start, end, total_d + back_d,
+                                   total_t + back_t, total_s, total_w, back_d, back_t))
+        for j in self.active:
+            index = self.index_of[visits[j].id]
+            if solution.Value(routing.NextVar(index)) == index:
+                limits = [reps[i].max_visits for i in self.eligible[j]]
+                full = all(lim is not None and counts[i] >= lim
+                           for i, lim in zip(self.eligible[j], limits, strict=True))
+                reason = Reason.CAPACITY if full else Reason.DROPPED_FOR_PRIORITY
+                unassigned.append(Unassigned(visits[j].id, reason, REASON_TEXT[reason]))
+        return Plan(tuple(routes), tuple(sort_unassigned(unassigned, visits)),
+                    int(solution.ObjectiveValue()), time.perf_counter() - self.started,
+                    tuple(all_notes))
+
+
+def sort_unassigned(unassigned: list[Unassigned], visits: Sequence[Visit]) -> list[Unassigned]:
+    order = {v.id: i for i, v in enumerate(visits)}
+    return sorted(unassigned, key=lambda u: order[u.visit_id])
+
+
+
+def solve_direct(problem: Problem, *, time_limit: float, params: SolveParams,
+                 provider: TravelProvider, initial: Sequence[Sequence[str]] | None = None,
+                 notes: Sequence[str] = ()) -> Plan:
+    """One OR-Tools model for the whole problem, optionally started from given visit orders.
+
+    Orders in ``initial`` that are no longer feasible are ignored (the search starts from
+    scratch), so a stale hint never costs a plan.
+    """
+    started = time.perf_counter()
+    model = DayModel(problem, provider)
+    model.close(time_limit, params)
+    start = None
+    if initial is not None:
+        known = [[v for v in route if v in model.index_of] for route in initial]
+        start = model.from_routes(known)
+    if start is not None or not params.also_try or not model.active:
+        return model.plan(model.search(start), notes)
+    return model.plan(multi_start(model.routing, time_limit, params, started), notes)
+
+
+def multi_start(routing: Any, time_limit: float, params: SolveParams, started: float) -> Any:
+    """Several first solutions, each descended to a local optimum; search on from the best."""
+    best = None
+    strategies = list(dict.fromkeys((params.first_solution, *params.also_try)))
+    for strategy in strategies:
+        descent = replace(params, first_solution=strategy, metaheuristic="GREEDY_DESCENT")
+        found = routing.SolveWithParameters(
+            search_parameters(time_limit * params.start_share, descent))
+        if found is not None and (best is None or found.ObjectiveValue() < best.ObjectiveValue()):
+            best = found
+    remaining = time_limit - (time.perf_counter() - started)
+    if best is None:
+        return routing.SolveWithParameters(search_parameters(max(0.01, remaining), params))
+    if params.metaheuristic == "GREEDY_DESCENT" or remaining <= 0.01:
+        return best
+    improved = routing.SolveFromAssignmentWithParameters(
+        best, search_parameters(remaining, params))
+    if improved is None or improved.ObjectiveValue() > best.ObjectiveValue():
+        return best
+    return improved
+
+
