@@ -13,9 +13,10 @@ from sqlalchemy import select
 from geocrm.access import roles_required
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.imports import services, uploads
+from geocrm.imports import services
 from geocrm.imports.forms import UploadForm, mapping_form
 from geocrm.models import ImportBatch, Role
+from geocrm.uploads import ACCOUNT_IMPORTS as uploads
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 IMPORTERS = (Role.ADMIN, Role.MANAGER)
@@ -39,7 +40,7 @@ def index() -> Any:
                 "user_id": current_user.id, "filename": form.file.data.filename or "upload.csv",
                 "source": form.source.data, "snapshot": bool(form.snapshot.data),
                 "rows": len(rows),
-            })
+            }, suffix=".csv")
             return redirect(url_for("imports.mapping", token=token))
     elif request.method == "POST":
         status = 422
@@ -53,7 +54,7 @@ def index() -> Any:
 @roles_required(*IMPORTERS)
 def mapping(token: str) -> Any:
     """Match the file's columns to account fields, then import."""
-    data, meta = uploads.load(token, current_user.id)
+    data, meta = uploads.read(token, current_user.id)
     headers, rows = services.read_table(data)
     form = mapping_form(headers, services.guess_mapping(headers))
     if not form.validate_on_submit():
@@ -70,7 +71,7 @@ def mapping(token: str) -> Any:
         return render_template("imports/mapping.html", form=form, meta=meta, headers=headers,
                                sample=rows[:5], fields=list(services.FIELDS), token=token), 422
     if result.status == "rejected":
-        uploads.save_rejects(token, result.reject_report_csv())
+        uploads.put_extra(token, "rejects.csv", result.reject_report_csv())
         return render_template("imports/result.html", result=result, token=token), 422
     uploads.discard(token)
     return render_template("imports/result.html", result=result, token=None)
@@ -80,7 +81,10 @@ def mapping(token: str) -> Any:
 @roles_required(*IMPORTERS)
 def rejects(token: str) -> Response:
     """The reject report of a rejected upload: row, field, reason, value."""
-    return _csv(uploads.load_rejects(token, current_user.id), "rejects.csv")
+    report = uploads.get_extra(token, current_user.id, "rejects.csv")
+    if report is None:
+        raise NotFoundError("No reject report for this upload.")
+    return _csv(report, "rejects.csv")
 
 
 @bp.route("/batches/<int:batch_id>/duplicates.csv")

@@ -10,11 +10,7 @@ and apply re-reads the same stored upload, so it does exactly what was previewed
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +18,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from flask import current_app
 from shapely.geometry import mapping
 from sqlalchemy import func, select
 
@@ -33,20 +28,13 @@ from geocrm.extensions import db
 from geocrm.models import Account, Territory, User
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.territory_admin import services as svc
+from geocrm.uploads import TERRITORY_FILES
 
 ALLOWED = (".geojson", ".json", ".zip", ".gpkg", ".kml")
 NAME_COLUMNS = ("name", "Name", "NAME", "LABEL", "label", "HOOD", "title", "territory")
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
-MAX_AGE_S = 24 * 3600
 
 
 # --- stored uploads ----------------------------------------------------------------------
-
-
-def _folder() -> Path:
-    folder = Path(current_app.instance_path) / "uploads" / "territories"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def save_upload(filename: str, data: bytes, user: User) -> str:
@@ -59,36 +47,17 @@ def save_upload(filename: str, data: bytes, user: User) -> str:
         )
     if not data:
         raise ValidationError("file", "the file is empty")
-    folder = _folder()
-    now = time.time()
-    for old in folder.glob("*"):
-        if now - old.stat().st_mtime > MAX_AGE_S:
-            old.unlink(missing_ok=True)
-    token = secrets.token_hex(16)
-    (folder / f"{token}{suffix}").write_bytes(data)
-    meta = {"user_id": user.id, "filename": Path(filename).name[:200], "suffix": suffix}
-    (folder / f"{token}.meta.json").write_text(json.dumps(meta))
-    return token
+    meta = {"user_id": user.id, "filename": Path(filename).name[:200]}
+    return TERRITORY_FILES.save(data, meta, suffix=suffix)
 
 
 def load_upload(token: str, user: User) -> tuple[Path, dict[str, Any]]:
     """The stored file for ``token`` if it is this user's; 404 otherwise."""
-    if not _TOKEN.match(token or ""):
-        raise NotFoundError("No such upload.")
-    folder = _folder()
-    try:
-        meta = json.loads((folder / f"{token}.meta.json").read_text())
-    except FileNotFoundError as exc:
-        raise NotFoundError("This upload has expired or was already applied.") from exc
-    if meta.get("user_id") != user.id:
-        raise NotFoundError("No such upload.")
-    return folder / f"{token}{meta['suffix']}", meta
+    return TERRITORY_FILES.load(token, user.id)
 
 
 def discard_upload(token: str) -> None:
-    folder = _folder()
-    for path in folder.glob(f"{token}*"):
-        path.unlink(missing_ok=True)
+    TERRITORY_FILES.discard(token)
 
 
 def read_file(path: Path, *, assume_crs: str | None = None, label: str = "file",

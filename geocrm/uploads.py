@@ -1,0 +1,131 @@
+"""The one place uploaded files wait between the step that receives them and the one that uses them.
+
+A CSV import is uploaded, mapped, then imported; a territory file is uploaded, previewed,
+then applied. Both keep the file on disk under a random token the server made; the client
+only ever sends the token back, which must match ``[0-9a-f]{32}`` and belong to the same
+user. Each kind of upload has its own folder under ``instance/uploads/<kind>/`` and its own
+retention rule, applied whenever that kind receives a new upload.
+
+Why one store: there used to be two, and the CSV store's cleanup globbed ``uploads/*``, which
+includes the territory store's folder; once that folder was a day old every CSV upload failed
+with ``IsADirectoryError``. Here a store only ever removes regular files named by one of its
+own tokens, in its own folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from geocrm.errors import NotFoundError
+
+_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+#: A file of the store: the token, then a suffix such as ``.csv`` or ``.meta.json``.
+_TOKEN_FILE = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9.]+$")
+_META = ".meta.json"
+DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class UploadStore:
+    """Uploads of one ``kind`` (a folder name) kept for at most ``max_age_s`` seconds."""
+
+    kind: str
+    max_age_s: float = DAY_S
+    #: What :meth:`load` says once the upload is gone ("imported", "applied").
+    used_word: str = "used"
+
+    def folder(self) -> Path:
+        """``instance/uploads/<kind>``, created on first use."""
+        folder = Path(current_app.instance_path) / "uploads" / self.kind
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def purge(self, now: float | None = None) -> int:
+        """Remove this kind's files older than its retention; returns how many went.
+
+        Only regular files named ``<token>.<suffix>`` are considered, so a sub-folder or a
+        file somebody else put here is never touched.
+        """
+        now = time.time() if now is None else now
+        removed = 0
+        for path in self.folder().iterdir():
+            if not _TOKEN_FILE.match(path.name) or not path.is_file() or path.is_symlink():
+                continue
+            try:
+                if now - path.stat().st_mtime > self.max_age_s:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            except FileNotFoundError:  # another request purged it first
+                continue
+        return removed
+
+    def save(self, data: bytes, meta: dict[str, Any], *, suffix: str) -> str:
+        """Store ``data`` and its ``meta`` (which must name ``user_id``); returns the token.
+
+        Saving first applies the retention rule, so abandoned uploads do not pile up.
+        """
+        if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):
+            raise ValueError(f"bad upload suffix {suffix!r}")
+        self.purge()
+        token = secrets.token_hex(16)
+        folder = self.folder()
+        (folder / f"{token}{suffix}").write_bytes(data)
+        (folder / f"{token}{_META}").write_text(json.dumps({**meta, "suffix": suffix}))
+        return token
+
+    def load(self, token: str, user_id: int) -> tuple[Path, dict[str, Any]]:
+        """The stored file and metadata for ``token`` if it is this user's; 404 otherwise."""
+        if not _TOKEN.match(token or ""):
+            raise NotFoundError("No such upload.")
+        folder = self.folder()
+        try:
+            meta = json.loads((folder / f"{token}{_META}").read_text())
+        except FileNotFoundError as exc:
+            raise NotFoundError(
+                f"This upload has expired or was already {self.used_word}."
+            ) from exc
+        if meta.get("user_id") != user_id:
+            raise NotFoundError("No such upload.")
+        path = folder / f"{token}{meta['suffix']}"
+        if not path.is_file():
+            raise NotFoundError(f"This upload has expired or was already {self.used_word}.")
+        return path, meta
+
+    def read(self, token: str, user_id: int) -> tuple[bytes, dict[str, Any]]:
+        """Like :meth:`load`, with the file's bytes."""
+        path, meta = self.load(token, user_id)
+        return path.read_bytes(), meta
+
+    def put_extra(self, token: str, name: str, text: str) -> None:
+        """Keep a by-product of the upload (a reject report) next to it, gone with it."""
+        if not _TOKEN.match(token) or not re.fullmatch(r"[a-z]{1,20}\.[a-z]{1,5}", name):
+            raise ValueError("bad token or extra name")
+        (self.folder() / f"{token}.{name}").write_text(text, encoding="utf-8")
+
+    def get_extra(self, token: str, user_id: int, name: str) -> str | None:
+        """A by-product of this user's upload, or ``None`` if there is none."""
+        self.load(token, user_id)  # ownership check
+        path = self.folder() / f"{token}.{name}"
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    def discard(self, token: str) -> None:
+        """Remove an upload and everything kept with it (after it was used)."""
+        if not _TOKEN.match(token or ""):
+            return
+        for path in self.folder().glob(f"{token}.*"):
+            if path.is_file():
+                path.unlink(missing_ok=True)
+
+
+#: CSV files of accounts between upload, mapping and import.
+ACCOUNT_IMPORTS = UploadStore("imports", used_word="imported")
+#: Territory files between upload, preview and apply (and the balance wizard's inputs).
+TERRITORY_FILES = UploadStore("territories", used_word="applied")
