@@ -9,7 +9,8 @@ its id to a backend:
 * **RQ** (``GEOCRM_REDIS_URL`` set): the id goes onto a Redis queue
   (``GEOCRM_RQ_QUEUE``, default ``geocrm``) and separate worker processes run it —
   ``flask --app geocrm worker`` (app context included), or a plain ``rq worker`` (the job
-  then builds the app from the environment). This is the scale-out path.
+  then builds the app from the environment); the command is in :mod:`geocrm.cli`, the function
+  the queue names is :func:`geocrm.worker.execute`. This is the scale-out path.
 
 Either way the job function runs through :func:`run_job`, which records status, progress,
 result and error in the ``jobs`` table, so the UI polls the same JSON on both backends.
@@ -36,8 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import Any
 
-import click
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -287,26 +287,6 @@ def _record_failure(job_id: int, exc: BaseException) -> None:
     db.session.commit()
 
 
-def execute(job_id: int) -> None:
-    """The RQ entry point: run the job in the worker's app context, or build one.
-
-    ``flask --app geocrm worker`` provides the context; a plain ``rq worker`` does not, so
-    the app is then built from the environment (``DATABASE_URL`` and friends).
-    """
-    if has_app_context():
-        run_job(job_id)
-        return
-    from geocrm import create_app
-
-    app = create_app()
-    with app.app_context():
-        try:
-            run_job(job_id)
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-
-
 def _check_func(func: str) -> None:
     if not FUNC_RE.match(func or ""):
         raise ValidationError("func", "must be 'module:function'")
@@ -374,7 +354,7 @@ class RqBackend:
 
     def enqueue(self, job_id: int) -> None:
         self.queue().enqueue(
-            "geocrm.jobs.execute",
+            "geocrm.worker.execute",
             job_id,
             job_timeout=self.timeout,
             result_ttl=3600,
@@ -398,38 +378,3 @@ def _backend(app: Flask) -> ThreadBackend | RqBackend:
             backend = ThreadBackend(app, int(app.config.get("GEOCRM_JOB_THREADS", 1)))
         app.extensions[EXTENSION_KEY] = backend
     return backend
-
-
-# -- the worker command ---------------------------------------------------------------------
-def _worker_class() -> type:
-    from rq import Worker
-
-    class AppWorker(Worker):  # type: ignore[misc]
-        """An RQ worker whose forked work horse gets fresh database connections."""
-
-        def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
-            # The horse is a fork: never reuse the parent's pooled connections.
-            db.engine.dispose(close=False)
-            super().main_work_horse(*args, **kwargs)
-
-    return AppWorker
-
-
-@click.command("worker")
-@click.option("--queue", "queue_name", default=None, help="Queue name (default GEOCRM_RQ_QUEUE).")
-@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
-@click.option("--simple", is_flag=True, help="Run jobs in this process (no fork per job).")
-def worker_command(queue_name: str | None, burst: bool, simple: bool) -> None:
-    """Run background jobs from the Redis queue (needs GEOCRM_REDIS_URL)."""
-    from redis import Redis
-    from rq import Queue, SimpleWorker
-
-    url = current_app.config.get("GEOCRM_REDIS_URL") or ""
-    if not url:
-        raise click.ClickException("GEOCRM_REDIS_URL is not set: jobs run in-process instead.")
-    name = queue_name or current_app.config.get("GEOCRM_RQ_QUEUE") or DEFAULT_QUEUE
-    connection = Redis.from_url(url)
-    cls = SimpleWorker if simple else _worker_class()
-    worker = cls([Queue(name, connection=connection)], connection=connection)
-    click.echo(f"worker on queue {name!r} ({'burst' if burst else 'until stopped'})")
-    worker.work(burst=burst, with_scheduler=False)

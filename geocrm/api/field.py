@@ -12,8 +12,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from geocrm.access import get_account_or_404, visible_accounts
+from geocrm.api import bp
+from geocrm.api.args import int_arg
 from geocrm.api.tokens import create_token, list_tokens, revoke_token, token_json
-from geocrm.api.views import _int_arg, account_json, bp
+from geocrm.api.views import account_json
 from geocrm.errors import ValidationError, problem
 from geocrm.extensions import db
 from geocrm.field import services
@@ -63,7 +65,7 @@ def today() -> Any:
 @login_required
 def bundle() -> Any:
     """Everything the phone keeps for offline use, in one response the worker caches."""
-    accounts = services.offline_accounts(current_user, _int_arg("limit", 2000, 1, 5000))
+    accounts = services.offline_accounts(current_user, int_arg("limit", 2000, 1, 5000))
     ids = [a.id for a in accounts]
     contacts = services.contacts_for(ids)
     recent = services.recent_interactions(ids)
@@ -99,10 +101,10 @@ def bundle() -> Any:
 @login_required
 def interactions() -> Any:
     """Interactions of one account (``account_id``), or the user's own latest."""
-    limit = _int_arg("limit", 50, 1, 500)
+    limit = int_arg("limit", 50, 1, 500)
     stmt = select(Interaction).order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
     if request.args.get("account_id"):
-        account = get_account_or_404(_int_arg("account_id", 0, 1, 2**31 - 1), current_user)
+        account = get_account_or_404(int_arg("account_id", 0, 1, 2**31 - 1), current_user)
         stmt = stmt.where(Interaction.account_id == account.id)
     else:
         visible = visible_accounts(current_user).with_only_columns(Account.id)

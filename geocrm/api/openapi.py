@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app, jsonify
 
-from geocrm.api.views import bp
+from geocrm.api import bp
 from geocrm.field.services import OUTCOMES
 from geocrm.field.sync import OPS
 

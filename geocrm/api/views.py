@@ -1,24 +1,22 @@
-"""JSON API: the same services as the pages, problem documents on bad input."""
+"""JSON API routes of the accounts: the services of the pages, problem documents on bad input."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts import services
-from geocrm.api import tokens
+from geocrm.api import bp
+from geocrm.api.args import float_arg, int_arg
 from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account
 from geocrm.spatial import SpatialRepository, bbox_around
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-tokens.install(bp)
 
 
 def account_json(a: Account) -> dict[str, Any]:
@@ -50,8 +48,8 @@ def account_json(a: Account) -> dict[str, Any]:
 def accounts() -> Any:
     """A page of the accounts the user may see."""
     filters = services.AccountFilters.from_args(request.args)
-    page = _int_arg("page", 1, 1, 100_000)
-    per_page = _int_arg("per_page", 100, 1, 1000)
+    page = int_arg("page", 1, 1, 100_000)
+    per_page = int_arg("per_page", 100, 1, 1000)
     rows, total = services.list_accounts(current_user, filters, page=page, per_page=per_page)
     return jsonify(
         {
@@ -159,10 +157,10 @@ def accounts_near() -> Any:
     Takes the list's filters too (``stage``, ``q``, ``territory``...). Answers the
     short form of each account (what a list on the phone shows); the card has the rest.
     """
-    lat = _float_arg("lat", -90, 90)
-    lon = _float_arg("lon", -180, 180)
-    radius = _float_arg("radius", 1, 200_000, default=2000)
-    limit = _int_arg("limit", 100, 1, 500)
+    lat = float_arg("lat", -90, 90)
+    lon = float_arg("lon", -180, 180)
+    radius = float_arg("radius", 1, 200_000, default=2000)
+    limit = int_arg("limit", 100, 1, 500)
     filters = services.AccountFilters.from_args(request.args)
     base = filters.apply(visible_accounts(current_user).where(Account.archived.is_(False)))
     repo = SpatialRepository(db.session)
@@ -185,35 +183,3 @@ def accounts_near() -> Any:
         item["distance_m"] = round(n.distance_m, 1)
         items.append(item)
     return jsonify({"items": items})
-
-
-def _float_arg(name: str, lo: float, hi: float, default: float | None = None) -> float:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        if default is None:
-            raise ValidationError(name, "is required")
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ValidationError(name, f"not a number: {raw!r}") from exc
-    if not lo <= value <= hi:
-        raise ValidationError(name, f"must be between {lo} and {hi}")
-    return value
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValidationError(name, f"not a whole number: {raw!r}") from exc
-    if not lo <= value <= hi:
-        raise ValidationError(name, f"must be between {lo} and {hi}")
-    return value
-
-
-# The field app's endpoints and the OpenAPI document live in their own modules.
-from geocrm.api import field, openapi  # noqa: E402,F401
