@@ -48,6 +48,7 @@ bench: install assets
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy routing territories
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) node_modules geocrm/static/vendor
