@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.checks import number
+from routing.errors import ModelError
 from routing.matrix import Matrices, TravelProvider
 from routing.model import (
     DAY,
@@ -55,6 +57,21 @@ class SolveParams:
     # PATH_CHEAPEST_ARC (safe here: every visit has a disjunction) often starts far better.
     also_try: tuple[str, ...] = ("PATH_CHEAPEST_ARC",)
     start_share: float = 0.15
+
+    def __post_init__(self) -> None:
+        for name in (self.first_solution, *self.also_try):
+            if name not in routing_enums_pb2.FirstSolutionStrategy.Value.keys():
+                raise ModelError("SolveParams", "first_solution",
+                                 f"{name!r} is not an OR-Tools first-solution strategy")
+        if self.metaheuristic not in routing_enums_pb2.LocalSearchMetaheuristic.Value.keys():
+            raise ModelError("SolveParams", "metaheuristic",
+                             f"{self.metaheuristic!r} is not an OR-Tools metaheuristic")
+        if self.solution_limit is not None:
+            number("SolveParams", "solution_limit", self.solution_limit, minimum=1)
+        number("SolveParams", "decompose_above", self.decompose_above, minimum=0)
+        number("SolveParams", "group_visits", self.group_visits, minimum=1)
+        number("SolveParams", "rounds", self.rounds, minimum=1)
+        number("SolveParams", "start_share", self.start_share, positive=True, maximum=1)
 
 
 def search_parameters(time_limit: float, params: SolveParams) -> Any:
@@ -93,6 +110,8 @@ def precheck(v: Visit, reps: Sequence[Rep], eligible: list[int], m: Matrices,
         return Reason.PINNED_REP_ABSENT
     if not eligible:
         return Reason.SKILL_MISSING
+    if all(w.end - w.start < v.duration for w in v.windows):
+        return Reason.WINDOW_TOO_SHORT
     overlaps = False
     for i in eligible:
         shift = reps[i].shift
@@ -105,6 +124,26 @@ def precheck(v: Visit, reps: Sequence[Rep], eligible: list[int], m: Matrices,
                         earliest + v.duration + int(m.travel_s[node, end_node[i]]) <= shift.end):
                     return None
     return Reason.SHIFT_TOO_SHORT if overlaps else Reason.OUTSIDE_WINDOWS
+
+
+def travel_matrices(provider: TravelProvider, locations: Sequence[Location],
+                    speeds: Sequence[float]) -> dict[float, Matrices]:
+    """The provider's matrices per speed, checked: a NaN, negative or missing cell from a
+    custom provider would otherwise turn into garbage integers inside OR-Tools."""
+    n = len(locations)
+    out = {}
+    for speed in speeds:
+        m = provider.matrices(locations, speed)
+        for field, arr in (("distance_m", m.distance_m), ("travel_s", m.travel_s)):
+            a = np.asarray(arr)
+            if a.shape != (n, n):
+                raise ModelError("TravelProvider", field,
+                                 f"has shape {a.shape} for {n} locations")
+            if not np.isfinite(a).all() or (a < 0).any():
+                raise ModelError("TravelProvider", field,
+                                 "has cells that are not finite, non-negative numbers")
+        out[speed] = m
+    return out
 
 
 class FixedMatrices:
@@ -136,7 +175,7 @@ class DayModel:
         locations: list[Location] = [r.start for r in reps] + [r.home_end for r in reps]
         locations += [v.location for v in visits]
         speeds = sorted({r.speed_kmh for r in reps})
-        self.mats = mats = {s: provider.matrices(locations, s) for s in speeds}
+        self.mats = mats = travel_matrices(provider, locations, speeds)
         base = mats[speeds[0]]
         self.warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
         start_node = list(range(k))

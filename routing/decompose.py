@@ -27,7 +27,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from routing.daymodel import FixedMatrices, SolveParams, eligible_reps, precheck, solve_direct
+from routing.daymodel import (
+    FixedMatrices,
+    SolveParams,
+    eligible_reps,
+    precheck,
+    solve_direct,
+    travel_matrices,
+)
 from routing.matrix import EARTH_M, Matrices, TravelProvider, haversine_matrix
 from routing.model import (
     REASON_TEXT,
@@ -288,7 +295,7 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     locations: list[Location] = [r.start for r in reps] + [r.home_end for r in reps]
     locations += [v.location for v in visits]
     speeds = sorted({r.speed_kmh for r in reps})
-    mats = {s: provider.matrices(locations, s) for s in speeds}
+    mats = travel_matrices(provider, locations, speeds)
     warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
     fixed = FixedMatrices(locations, mats)
     owner, unassigned = assign_to_reps(problem, mats[speeds[-1]])

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
+from routing.checks import number
+from routing.errors import ModelError
 from routing.model import Location
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ class GreatCircle:
 
     circuity: float = 1.3
 
+    def __post_init__(self) -> None:
+        number("GreatCircle", "circuity", self.circuity, minimum=1, maximum=10)
+
     def matrices(self, locations: Sequence[Location], speed_kmh: float) -> Matrices:
         d = haversine_matrix(locations) * self.circuity
         t = d / (speed_kmh / 3.6)
@@ -73,6 +78,13 @@ class OsrmTable:
     timeout_s: float = 10.0
     block: int = 100
     fallback: GreatCircle = GreatCircle()
+
+    def __post_init__(self) -> None:
+        if not self.base_url:
+            raise ModelError("OsrmTable", "base_url", "is required")
+        number("OsrmTable", "timeout_s", self.timeout_s, positive=True)
+        if number("OsrmTable", "block", self.block, minimum=2) != int(self.block):
+            raise ModelError("OsrmTable", "block", "must be a whole number")
 
     def matrices(self, locations: Sequence[Location], speed_kmh: float) -> Matrices:
         n = len(locations)

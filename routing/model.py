@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from routing.checks import number, seconds
 from routing.errors import ModelError
 
 DAY = 24 * 3600
@@ -23,10 +24,8 @@ class Location:
     lon: float
 
     def __post_init__(self) -> None:
-        if not -90 <= self.lat <= 90:
-            raise ModelError("Location", "lat", f"{self.lat} is outside -90..90")
-        if not -180 <= self.lon <= 180:
-            raise ModelError("Location", "lon", f"{self.lon} is outside -180..180")
+        number("Location", "lat", self.lat, minimum=-90, maximum=90)
+        number("Location", "lon", self.lon, minimum=-180, maximum=180)
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,8 @@ class TimeWindow:
     end: int
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "start", seconds("TimeWindow", "start", self.start))
+        object.__setattr__(self, "end", seconds("TimeWindow", "end", self.end))
         if not 0 <= self.start <= self.end <= 2 * DAY:
             raise ModelError("TimeWindow", "end", f"[{self.start}, {self.end}] is not a window")
 
@@ -50,7 +51,10 @@ class Break:
     duration: int
 
     def __post_init__(self) -> None:
-        if not 0 <= self.earliest <= self.latest:
+        for name in ("earliest", "latest", "duration"):
+            object.__setattr__(self, name, seconds("Break", name, getattr(self, name),
+                                                   maximum=2 * DAY))
+        if not self.earliest <= self.latest:
             raise ModelError("Break", "latest", "must not be before earliest")
         if self.duration <= 0:
             raise ModelError("Break", "duration", "must be positive")
@@ -72,10 +76,17 @@ class Rep:
     def __post_init__(self) -> None:
         if not self.id:
             raise ModelError("Rep", "id", "is required")
-        if self.max_visits is not None and self.max_visits < 0:
-            raise ModelError(f"Rep {self.id}", "max_visits", "must not be negative")
-        if self.speed_kmh <= 0:
-            raise ModelError(f"Rep {self.id}", "speed_kmh", "must be positive")
+        where = f"Rep {self.id}"
+        if self.max_visits is not None:
+            object.__setattr__(self, "max_visits",
+                               seconds(where, "max_visits", self.max_visits))
+        number(where, "speed_kmh", self.speed_kmh, positive=True, maximum=300)
+        length = self.shift.end - self.shift.start
+        for i, b in enumerate(self.breaks):
+            if b.duration > length:
+                raise ModelError(where, f"breaks[{i}]",
+                                 f"the {b.duration // 60}-minute break is longer than the "
+                                 f"{length // 60}-minute shift")
 
     @property
     def home_end(self) -> Location:
@@ -99,8 +110,8 @@ class Visit:
         where = f"Visit {self.id}"
         if not self.id:
             raise ModelError("Visit", "id", "is required")
-        if self.duration < 0:
-            raise ModelError(where, "duration", "must not be negative")
+        object.__setattr__(self, "duration", seconds(where, "duration", self.duration,
+                                                     maximum=2 * DAY))
         if not self.windows:
             raise ModelError(where, "windows", "needs at least one window")
         ordered = sorted(self.windows, key=lambda w: w.start)
@@ -108,7 +119,7 @@ class Visit:
             if b.start < a.end:
                 raise ModelError(where, "windows", "windows overlap")
         object.__setattr__(self, "windows", tuple(ordered))
-        if not 1 <= self.priority <= 5:
+        if isinstance(self.priority, bool) or self.priority not in (1, 2, 3, 4, 5):
             raise ModelError(where, "priority", "must be 1 (highest) to 5")
 
 
@@ -128,8 +139,7 @@ class Problem:
             if len(ids) != len(set(ids)):
                 dup = next(i for i in ids if ids.count(i) > 1)
                 raise ModelError("Problem", kind, f"id {dup!r} is used twice")
-        if self.circuity < 1:
-            raise ModelError("Problem", "circuity", "must be at least 1")
+        number("Problem", "circuity", self.circuity, minimum=1, maximum=10)
 
 
 class Reason(enum.StrEnum):
@@ -141,6 +151,8 @@ class Reason(enum.StrEnum):
     DROPPED_FOR_PRIORITY = "dropped_for_priority"
     SKILL_MISSING = "skill_missing"
     PINNED_REP_ABSENT = "pinned_rep_absent"
+    WINDOW_TOO_SHORT = "window_too_short"
+    NO_ROOM = "no_room"
 
 
 REASON_TEXT = {
@@ -150,6 +162,8 @@ REASON_TEXT = {
     Reason.DROPPED_FOR_PRIORITY: "left out so that higher-priority visits fit the day",
     Reason.SKILL_MISSING: "no rep has the skills this visit needs",
     Reason.PINNED_REP_ABSENT: "the visit is pinned to a rep who is not in this plan",
+    Reason.WINDOW_TOO_SHORT: "every opening window is shorter than the visit",
+    Reason.NO_ROOM: "no room in any route today: every rep who could go has a full day",
 }
 
 

@@ -14,9 +14,10 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from routing import checks
 from routing.daymodel import DayModel, SolveParams, penalty
 from routing.matrix import GreatCircle, TravelProvider
-from routing.model import Break, Location, Plan, Problem, Rep, TimeWindow, Visit
+from routing.model import DAY, Break, Location, Plan, Problem, Rep, TimeWindow, Visit
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ def rest_of_day(rep: Rep, *, now: int, position: Location, completed: int = 0,
     gone; a break that may still start begins no earlier than now. ``completed`` visits
     count against the rep's maximum.
     """
+    now = checks.seconds("rest_of_day", "now", now, maximum=2 * DAY)
+    checks.number("rest_of_day", "completed", completed, minimum=0)
+    checks.number("rest_of_day", "breaks_taken", breaks_taken, minimum=0)
     start = max(now, rep.shift.start)
     breaks = tuple(Break(max(b.earliest, start), b.latest, b.duration)
                    for b in rep.breaks[breaks_taken:] if b.latest >= start)
@@ -159,6 +163,7 @@ def replan(
     Deterministic for a given ``params.solution_limit``; never raises for an infeasible
     day: stops that no longer fit are dropped with their reason.
     """
+    checks.time_limit(time_limit)
     keep = keep or KeepOrder()
     params = params or SolveParams()
     provider = provider or GreatCircle(circuity)

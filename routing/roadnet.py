@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from routing import checks
+from routing.errors import ModelError
 from routing.matrix import EARTH_M, GreatCircle, Matrices
 from routing.model import Location
 
@@ -101,9 +103,25 @@ class RoadNetwork:
                  head: Sequence[int], length_m: Sequence[float], speed_kmh: Sequence[float],
                  *, circuity: float = 1.3, max_snap_m: float = 1000.0,
                  keep_largest: bool = True) -> None:
-        self.circuity = circuity
-        self.max_snap_m = max_snap_m
+        where = "RoadNetwork"
+        self.circuity = checks.number(where, "circuity", circuity, minimum=1, maximum=10)
+        self.max_snap_m = checks.number(where, "max_snap_m", max_snap_m, minimum=0)
         n = len(lat)
+        if n == 0:
+            raise ModelError(where, "lat", "the network has no nodes")
+        checks.array(where, "lat", lat, shape=(n,), minimum=-90)
+        checks.array(where, "lon", lon, shape=(n,), minimum=-180)
+        m = len(tail)
+        for name, values in (("tail", tail), ("head", head)):
+            arr = checks.array(where, name, values, shape=(m,), minimum=0)
+            if m and arr.max() >= n:
+                raise ModelError(where, name, f"row {int(arr.argmax())} names a node that "
+                                 f"does not exist ({int(arr.max())} of {n})")
+        checks.array(where, "length_m", length_m, shape=(m,), minimum=0)
+        speeds = checks.array(where, "speed_kmh", speed_kmh, shape=(m,))
+        if m and (speeds <= 0).any():
+            raise ModelError(where, "speed_kmh", f"row {int((speeds <= 0).argmax())} is not "
+                             "a positive speed")
         adj: list[list[tuple[int, float, float]]] = [[] for _ in range(n)]
         for u, v, d, s in zip(tail, head, length_m, speed_kmh, strict=True):
             if u != v:

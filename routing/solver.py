@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.constraint_solver import pywrapcp
 
+from routing import checks
 from routing.daymodel import (
     MUST_PENALTY,
     PRIORITY_BASE,
@@ -22,6 +23,7 @@ from routing.daymodel import (
     solve_direct,
 )
 from routing.decompose import solve_decomposed, transport
+from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider
 from routing.model import Plan, Problem
 
@@ -48,12 +50,38 @@ def solve(
     given model, so a ``solution_limit`` in ``params`` makes results fully reproducible.
     """
     del seed
+    if not isinstance(problem, Problem):
+        raise ModelError("solve", "problem", f"expected a Problem, got {type(problem).__name__}")
+    time_limit = checks.time_limit(time_limit)
     params = params or SolveParams()
     provider = provider or GreatCircle(problem.circuity)
     if len(problem.visits) > params.decompose_above and len(problem.reps) > 1:
         return solve_decomposed(problem, time_limit=time_limit, params=params,
                                 provider=provider)
     return solve_direct(problem, time_limit=time_limit, params=params, provider=provider)
+
+
+def _check_vrptw(coords: object, demand: object, capacity: object, windows: object,
+                 service: object, vehicles: object, time_limit: object, scale: object
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every solve_vrptw input checked before OR-Tools sees it (it aborts on some)."""
+    where = "solve_vrptw"
+    xy = checks.array(where, "coords", coords, shape=(None, 2))
+    n = len(xy)
+    if n < 1:
+        raise ModelError(where, "coords", "needs the depot (row 0)")
+    dem = checks.array(where, "demand", demand, shape=(n,), minimum=0)
+    tw = checks.array(where, "windows", windows, shape=(n, 2), minimum=0)
+    bad = np.flatnonzero(tw[:, 0] > tw[:, 1])
+    if len(bad):
+        raise ModelError(where, "windows", f"row {int(bad[0])} closes before it opens")
+    svc = checks.array(where, "service", service, shape=(n,), minimum=0)
+    checks.number(where, "capacity", capacity, positive=True)
+    if checks.number(where, "vehicles", vehicles, minimum=1) != int(vehicles):  # type: ignore[call-overload]
+        raise ModelError(where, "vehicles", f"{vehicles!r} is not a whole number")
+    checks.time_limit(time_limit)
+    checks.number(where, "scale", scale, positive=True)
+    return xy, dem, tw, svc
 
 
 @dataclass(frozen=True)
@@ -83,6 +111,8 @@ def solve_vrptw(
     """
     started = time.perf_counter()
     params = params or SolveParams()
+    coords, demand, windows, service = _check_vrptw(coords, demand, capacity, windows, service,
+                                                    vehicles, time_limit, scale)
     n = len(coords)
     diff = coords[:, None, :] - coords[None, :, :]
     d = np.rint(np.sqrt((diff**2).sum(-1)) * scale).astype(np.int64)

@@ -33,6 +33,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
+from routing import checks
 from routing.daymodel import SolveParams, solve_direct
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider, haversine_matrix
@@ -57,6 +58,7 @@ class Cadence:
     label: str
 
     def __post_init__(self) -> None:
+        checks.number("Cadence", "interval_days", self.interval_days)
         if not self.interval_days >= 1:
             raise ModelError("Cadence", "interval_days", "must be at least one day")
 
@@ -74,7 +76,7 @@ class Cadence:
 
     @classmethod
     def per_month(cls, n: int) -> Cadence:
-        if n < 1:
+        if checks.number("Cadence", "per_month", n) < 1:
             raise ModelError("Cadence", "per_month", "must be at least 1")
         return cls(MONTH_DAYS / n, f"{n} per month")
 
@@ -110,7 +112,7 @@ class Account:
         where = f"Account {self.id}"
         if not self.id:
             raise ModelError("Account", "id", "is required")
-        if self.duration < 0:
+        if checks.number(where, "duration", self.duration) < 0:
             raise ModelError(where, "duration", "must not be negative")
         if self.hours is not None and len(self.hours) != 7:
             raise ModelError(where, "hours", "needs seven days, Monday first")
@@ -149,6 +151,7 @@ class WeekProblem:
     def __post_init__(self) -> None:
         if not self.reps:
             raise ModelError("WeekProblem", "reps", "needs at least one rep")
+        checks.number("WeekProblem", "circuity", self.circuity, minimum=1, maximum=10)
         if self.end < self.start:
             raise ModelError("WeekProblem", "end", "is before start")
         if (self.end - self.start).days > 92:
@@ -519,6 +522,7 @@ def plan_week(
     ``time_limit_per_day`` is shared among the reps with visits that day.
     """
     started = time.perf_counter()
+    checks.time_limit(time_limit_per_day, "time_limit_per_day")
     params = params or SolveParams()
     provider = provider or GreatCircle(problem.circuity)
     days = problem.days

@@ -8,7 +8,6 @@ gets plain values from here and never queries.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +17,12 @@ from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 
 from geocrm.access import get_account_or_404, scope_accounts, scope_territories
 from geocrm.accounts.services import AccountFilters
+from geocrm.colours import safe_colour
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Stage, Territory, User, territory_reps
 
 STAGES: tuple[str, ...] = tuple(s.value for s in Stage)
-_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_COLOUR = "#3388ff"
 # Fallback view (central Helsinki) when the user sees neither territories nor located accounts.
 DEFAULT_BOUNDS = ((60.15, 24.90), (60.20, 25.00))
 # Coordinates travel as integers of 1e-5 degrees (about a metre): shorter than floats in JSON.
@@ -55,11 +53,6 @@ class MapChoices:
     territories: list[Choice] = field(default_factory=list)
     owners: list[Choice] = field(default_factory=list)
     stages: tuple[str, ...] = STAGES
-
-
-def safe_colour(colour: str | None) -> str:
-    """A colour that can go into a style attribute: ``#rrggbb`` or the default."""
-    return colour if colour and _HEX_COLOUR.match(colour) else DEFAULT_COLOUR
 
 
 def filter_choices(user: User) -> MapChoices:
@@ -145,7 +138,7 @@ def territory_layers(user: User, filters: AccountFilters) -> list[TerritoryLayer
         TerritoryLayer(
             id=t.id,
             name=t.name,
-            color=safe_colour(t.color),
+            color=safe_colour(t.color, t.id),
             geojson=shapely.geometry.mapping(t.geom),
             bounds=((t.min_lat, t.min_lon), (t.max_lat, t.max_lon)),
         )

@@ -14,7 +14,6 @@ all call these functions; none of them builds a query of its own.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,7 @@ from sqlalchemy import and_, false, func, or_, select, update
 
 import territories as terr
 from geocrm.access import scope_accounts, scope_territories
+from geocrm.colours import check_colour, safe_colour
 from geocrm.bulk import bulk_insert
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
@@ -40,9 +40,6 @@ from geocrm.spatial import SpatialRepository, assign_points
 
 EDIT_ROLES = (Role.ADMIN, Role.MANAGER)
 VIEW_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER, Role.REP)
-_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
 _GEOD = Geod(ellps="WGS84")
 # Below a square metre a polygon is a drawing slip, not a territory.
 MIN_AREA_M2 = 1.0
@@ -164,12 +161,6 @@ def check_polygon(
     if area_m2(geom) < MIN_AREA_M2:
         raise ValidationError(field_name, "the shape has no area (zero-area polygon)")
     return geom, notes
-
-
-def safe_colour(colour: str | None, fallback_index: int = 0) -> str:
-    if colour and _HEX_COLOUR.match(colour):
-        return colour.lower()
-    return PALETTE[fallback_index % len(PALETTE)]
 
 
 def check_name(name: Any, *, exclude_id: int | None = None, field_name: str = "name") -> str:
@@ -525,9 +516,7 @@ def update_properties(
     if name is not None:
         t.name = check_name(name, exclude_id=t.id)
     if color is not None:
-        if not _HEX_COLOUR.match(str(color)):
-            raise ValidationError("color", "a colour like #1f77b4")
-        t.color = str(color).lower()
+        t.color = check_colour(color)
     if priority is not None and _priority(priority) != t.priority:
         t.priority = _priority(priority)
         change.reassign = True  # the overlap rule depends on it
