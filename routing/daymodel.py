@@ -92,6 +92,28 @@ def penalty(v: Visit) -> int:
     return PRIORITY_BASE * (6 - v.priority) ** 2
 
 
+def rank(v: Visit) -> int:
+    """How much a visit matters, smaller first: 0 for a must-visit, else its priority."""
+    return 0 if v.must_visit else v.priority
+
+
+def left_out_reason(v: Visit, reps: Sequence[Rep], counts: Sequence[int],
+                    top: Sequence[int]) -> Reason:
+    """Why a visit that could be in a route is not, given its eligible reps' days.
+
+    ``counts`` are the visits each of those reps has; ``top`` the rank of the most important
+    visit each one serves. Every rep at their maximum: capacity. Otherwise the visit lost
+    out to more important visits only if some eligible rep serves one; when everything
+    those reps do matters as much or less, the honest answer is that the days are full.
+    """
+    if reps and all(r.max_visits is not None and c >= r.max_visits
+                    for r, c in zip(reps, counts, strict=True)):
+        return Reason.CAPACITY
+    if any(t < rank(v) for t in top):
+        return Reason.DROPPED_FOR_PRIORITY
+    return Reason.NO_ROOM
+
+
 def eligible_reps(v: Visit, reps: Sequence[Rep]) -> list[int]:
     out = []
     for i, r in enumerate(reps):
@@ -338,13 +360,16 @@ class DayModel:
             counts.append(len(stops))
             routes.append(RepRoute(r.id, tuple(stops), day_start, end, total_d + back_d,
                                    total_t + back_t, total_s, total_w, back_d, back_t))
+        # The most important visit each rep serves (0: a must-visit, else the priority).
+        by_id = {v.id: v for v in visits}
+        top = [min((rank(by_id[s.visit_id]) for s in route.stops), default=9)
+               for route in routes]
         for j in self.active:
             index = self.index_of[visits[j].id]
             if solution.Value(routing.NextVar(index)) == index:
-                limits = [reps[i].max_visits for i in self.eligible[j]]
-                full = all(lim is not None and counts[i] >= lim
-                           for i, lim in zip(self.eligible[j], limits, strict=True))
-                reason = Reason.CAPACITY if full else Reason.DROPPED_FOR_PRIORITY
+                reason = left_out_reason(visits[j], [reps[i] for i in self.eligible[j]],
+                                         [counts[i] for i in self.eligible[j]],
+                                         [top[i] for i in self.eligible[j]])
                 unassigned.append(Unassigned(visits[j].id, reason, REASON_TEXT[reason]))
         return Plan(tuple(routes), tuple(sort_unassigned(unassigned, visits)),
                     int(solution.ObjectiveValue()), time.perf_counter() - self.started,

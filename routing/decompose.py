@@ -51,7 +51,7 @@ from routing.model import (
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
 ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
 HOME_WEIGHT = 0.5  # of the way from home, against the way from the cluster centre
-REPAIRABLE = {Reason.DROPPED_FOR_PRIORITY, Reason.CAPACITY}
+REPAIRABLE = {Reason.DROPPED_FOR_PRIORITY, Reason.CAPACITY, Reason.NO_ROOM}
 
 
 def _order_key(v: Visit) -> tuple[int, int]:

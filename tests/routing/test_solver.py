@@ -62,8 +62,32 @@ def test_shift_end_drops_what_does_not_fit_with_a_reason():
     plan = run([rep()], [visit(f"v{i}", 0.001 * i, duration=2 * H) for i in range(6)])
     route = plan.route("r1")
     assert route.end <= 17 * H and len(route.stops) == 4
-    assert {u.reason for u in plan.unassigned} == {Reason.DROPPED_FOR_PRIORITY}
+    # Every visit has the same priority: nothing was dropped "for priority"; the day is full.
+    assert {u.reason for u in plan.unassigned} == {Reason.NO_ROOM}
     assert len(plan.unassigned) == 2
+
+
+def test_dropped_for_priority_only_when_a_more_important_visit_took_the_room():
+    """A priority-4 visit loses to a priority-1 one: 'priority'; an equal one: 'no room'."""
+    visits = [visit("p1", 0.001, duration=4 * H, priority=1),
+              visit("p4", 0.002, duration=4 * H, priority=4),
+              visit("p4b", 0.003, duration=4 * H, priority=4),
+              visit("p4c", 0.004, duration=4 * H, priority=4)]
+    plan = run([rep()], visits)
+    assert "p1" in plan.served and len(plan.served) == 2
+    assert {u.reason for u in plan.unassigned} == {Reason.DROPPED_FOR_PRIORITY}
+
+
+def test_no_room_when_the_more_important_visit_is_on_a_rep_who_could_not_go():
+    """Bert's priority-1 visit did not take Anna's room: her left-out visit has 'no room'."""
+    reps = [rep("anna", shift=TimeWindow(8 * H, 12 * H)), rep("bert")]
+    visits = [visit("a1", 0.001, duration=3 * H, pinned_rep="anna", priority=3),
+              visit("a2", 0.002, duration=3 * H, pinned_rep="anna", priority=3),
+              visit("b1", 0.003, duration=H, pinned_rep="bert", priority=1)]
+    plan = run(reps, visits)
+    assert len(plan.unassigned) == 1
+    assert plan.unassigned[0].reason == Reason.NO_ROOM
+    assert "no room" in plan.unassigned[0].text
 
 
 def test_lower_priority_is_dropped_first_and_must_visit_kept():
