@@ -34,6 +34,7 @@ from geocrm.maps.build import render_parts
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Account, Opportunity, Role, Territory
 from geocrm.models.crm import Segment
+from geocrm.params import arg_date
 
 bp = Blueprint("crm", __name__, url_prefix="/crm", static_folder="static")
 
@@ -67,16 +68,6 @@ tiles = configured_tiles
 
 def account_url_pattern() -> str:
     return url_for("accounts.detail", account_id=0)[:-1] + "{id}"
-
-
-def _date_arg(name: str, default: date) -> date:
-    raw = (request.args.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ValidationError(name, f"not a date (YYYY-MM-DD): {raw!r}") from exc
 
 
 def _csv_response(lines: Any, filename: str) -> Response:
@@ -465,9 +456,9 @@ def report(key: str) -> Any:
     if key not in reports.REPORTS:
         raise NotFoundError(f"No report {key!r}.")
     now = today()
-    as_of = _date_arg("as_of", now)
-    start = _date_arg("start", now - timedelta(days=13))
-    end = _date_arg("end", now)
+    as_of = arg_date("as_of", now)
+    start = arg_date("start", now - timedelta(days=13))
+    end = arg_date("end", now)
     params: dict[str, Any] = {}
     if key == "visits":
         group = request.args.get("group", "day")

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 import territories as terr
 from geocrm.access import scope_accounts
+from geocrm.colours import safe_colour
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Role, Territory, User
@@ -472,7 +473,7 @@ def apply_balance(user: User, proposal_id: int, *, commit: bool = True) -> Terri
         else:
             manager = user.id if user.role == Role.MANAGER else (
                 replaced[0].manager_id if replaced else None)
-            t = change.create(name=svc.check_name(p["name"]), color=svc.safe_colour(
+            t = change.create(name=svc.check_name(p["name"]), color=safe_colour(
                 None, count + i), priority=0, manager_id=manager, geom=geom)
         if not p.get("keep_reps"):
             t.reps = [rep]

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 
 import territories as terr
 from geocrm.access import scope_accounts
+from geocrm.colours import safe_colour
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Territory, User
@@ -206,7 +207,7 @@ def apply_import(
             t = change.touch(svc.get_editable_or_404(f.territory_id, user))
             t.set_geometry(f.geometry)
         else:
-            change.create(name=f.name, color=svc.safe_colour(None, base + i), priority=0,
+            change.create(name=f.name, color=safe_colour(None, base + i), priority=0,
                           manager_id=svc.manager_for(user, None), geom=f.geometry)
     for o in preview.overlaps:
         change.notes.append(f"{o['a']!r} overlaps {o['b']!r} ({o['area_m2']:.0f} m²)")

@@ -26,11 +26,13 @@ from flask_login import current_user
 from shapely.geometry import mapping, shape
 
 from geocrm.access import roles_required
+from geocrm.colours import palette_colour
 from geocrm.errors import ValidationError
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.maps.build import Tiles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
 from geocrm.models.territory_admin import TerritoryRevision
+from geocrm.params import to_float, to_ids
 from geocrm.territory_admin import balancing, jobs, transfer
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.maps import (
@@ -311,22 +313,6 @@ def _save_temp(field: str) -> Path | None:
     return path
 
 
-def _ints(values: list[str], field: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in values if v)
-    except ValueError as exc:
-        raise ValidationError(field, "ids must be whole numbers") from exc
-
-
-def _float(value: str | None, field: str) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ValidationError(field, "a number") from exc
-
-
 @bp.route("/balance", methods=["GET", "POST"])
 @roles_required(*EDIT)
 def balance() -> Any:
@@ -341,13 +327,13 @@ def balance() -> Any:
                 raise ValidationError("area_file", "upload the service area file")
             units_path = _save_temp("units_file") if form.get("units") == "upload" else None
             req = balancing.BalanceRequest(
-                territory_ids=_ints(form.getlist("territory"), "territory"),
+                territory_ids=to_ids(form.getlist("territory"), "territory"),
                 area_path=area_path,
-                rep_ids=_ints(form.getlist("rep"), "rep"),
+                rep_ids=to_ids(form.getlist("rep"), "rep"),
                 units=form.get("units") or "hex",
-                cell_km=_float(form.get("cell_km"), "cell_km"),
+                cell_km=to_float(form.get("cell_km"), "cell_km", default=None),
                 units_path=units_path,
-                target=_float(form.get("target"), "target") or 1.10,
+                target=to_float(form.get("target"), "target", default=None) or 1.10,
                 mode=form.get("mode") or "scratch",
             )
             proposal = balancing.preview_balance(current_user, req)
@@ -368,7 +354,7 @@ def balance_preview(proposal_id: int) -> Any:
     before = [t for t in svc.visible_territories(current_user) if t.id in proposal.replaces]
     after = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": p["geometry"],
-         "properties": {"color": svc.PALETTE[i % len(svc.PALETTE)]}}
+         "properties": {"color": palette_colour(i)}}
         for i, p in enumerate(proposal.proposal)]}
     before_fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": mapping(t.geom), "properties": {}} for t in before]}
@@ -382,7 +368,7 @@ def balance_preview(proposal_id: int) -> Any:
             "features": [{"type": "Feature", "geometry": moved_area, "properties": {}}]},
             "#dc2626", fill_opacity=0.0, dashed=True))
     fmap = build_preview_map(layers, _bounds(geoms), assets=_assets(), tiles=_tiles())
-    colours = [svc.PALETTE[i % len(svc.PALETTE)] for i in range(len(proposal.proposal))]
+    colours = [palette_colour(i) for i in range(len(proposal.proposal))]
     return render_template("territory_admin/balance_preview.html", proposal=proposal,
                            parts=render_parts(fmap), colours=colours)
 

@@ -1,0 +1,192 @@
+"""Reading values that arrive as text (query strings, forms, JSON job parameters): one family.
+
+Every reader takes the raw value and the name of the field it came from, and either returns a
+typed value or raises :class:`~geocrm.errors.ValidationError` naming that field, so a bad
+``?limit=ten`` and a bad planner form field produce the same kind of 422 with the same
+wording everywhere. The ``arg_*`` helpers read ``request.args`` for views and the API.
+
+Why one module: there were eight private copies (``_int_arg``, ``_ints``, ``_date``,
+``_date_arg``, ``_float`` …) whose messages and edge cases (blank, ``True`` as an id,
+duplicates) had begun to drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, Final, TypeVar
+
+from flask import request
+
+from geocrm.errors import ValidationError
+
+T = TypeVar("T")
+
+
+class _Required:
+    """Marker: no default, so a missing value is an error."""
+
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Final = _Required()
+_TRUE = frozenset({"1", "on", "true", "yes", "y", "t"})
+_FALSE = frozenset({"0", "off", "false", "no", "n", "f", ""})
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _in_range(value: T, field: str, lo: Any, hi: Any) -> T:
+    if lo is not None and hi is not None and not lo <= value <= hi:
+        raise ValidationError(field, f"must be between {lo} and {hi}")
+    if lo is not None and hi is None and value < lo:
+        raise ValidationError(field, f"must be at least {lo}")
+    if hi is not None and lo is None and value > hi:
+        raise ValidationError(field, f"must be at most {hi}")
+    return value
+
+
+def to_int(value: Any, field: str, *, default: int | _Required | None = REQUIRED,
+           lo: int | None = None, hi: int | None = None) -> int | None:
+    """A whole number (``"12"``, ``12``); blank gives ``default``, or an error when required.
+
+    ``True``/``False`` are refused: JSON ``true`` is not the id 1.
+    """
+    if _blank(value):
+        if isinstance(default, _Required):
+            raise ValidationError(field, "is required")
+        return default
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValidationError(field, f"not a whole number: {value!r}")
+    try:
+        number = int(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, f"not a whole number: {value!r}") from exc
+    return _in_range(number, field, lo, hi)
+
+
+def need_int(value: Any, field: str, *, lo: int | None = None, hi: int | None = None) -> int:
+    """:func:`to_int` for a value that must be there (typed ``int``, never ``None``)."""
+    number = to_int(value, field, lo=lo, hi=hi)
+    assert number is not None
+    return number
+
+
+def to_float(value: Any, field: str, *, default: float | _Required | None = REQUIRED,
+             lo: float | None = None, hi: float | None = None) -> float | None:
+    """A finite number; blank gives ``default``, or an error when required."""
+    if _blank(value):
+        if isinstance(default, _Required):
+            raise ValidationError(field, "is required")
+        return default
+    if isinstance(value, bool):
+        raise ValidationError(field, f"not a number: {value!r}")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, f"not a number: {value!r}") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValidationError(field, f"not a number: {value!r}")
+    return _in_range(number, field, lo, hi)
+
+
+def to_date(value: Any, field: str, *, default: date | _Required | None = REQUIRED) -> date | None:
+    """An ISO date (``YYYY-MM-DD``) or a ``date``; blank gives ``default`` or an error."""
+    if isinstance(value, date):
+        return value
+    if _blank(value):
+        if isinstance(default, _Required):
+            raise ValidationError(field, "is required (YYYY-MM-DD)")
+        return default
+    if not isinstance(value, str):
+        raise ValidationError(field, f"{value!r} is not a date (YYYY-MM-DD)")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValidationError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def need_date(value: Any, field: str) -> date:
+    """:func:`to_date` for a date that must be there."""
+    day = to_date(value, field)
+    assert day is not None
+    return day
+
+
+def to_ids(values: Iterable[Any] | None, field: str) -> tuple[int, ...]:
+    """Positive whole-number ids, blanks skipped, duplicates dropped, order kept.
+
+    A single value that is not a list (a JSON string or number) is refused rather than
+    iterated character by character.
+    """
+    if values is None:
+        return ()
+    if isinstance(values, str | bytes | int | float | dict):
+        raise ValidationError(field, "must be a list of ids")
+    out: list[int] = []
+    for value in values:
+        if _blank(value):
+            continue
+        if isinstance(value, bool):
+            raise ValidationError(field, f"{value!r} is not an id")
+        try:
+            number = int(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(field, f"{value!r} is not an id") from exc
+        if number < 1:
+            raise ValidationError(field, f"{value!r} is not an id")
+        out.append(number)
+    return tuple(dict.fromkeys(out))
+
+
+def to_bool(value: Any, field: str) -> bool:
+    """A yes/no: JSON ``true``/``false`` or form text (``1/on/true/yes``, ``0/off/false/no``)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValidationError(field, f"{value!r} is not true or false")
+
+
+def to_choice(value: Any, field: str, choices: Iterable[str], *,
+              default: str | _Required | None = REQUIRED) -> str | None:
+    """One of ``choices``; the message lists them."""
+    allowed = list(choices)
+    if _blank(value):
+        if isinstance(default, _Required):
+            raise ValidationError(field, f"is required (one of {', '.join(allowed)})")
+        return default
+    text = str(value).strip()
+    if text not in allowed:
+        raise ValidationError(field, f"{text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+# -- request.args -----------------------------------------------------------------------------
+
+
+def arg_int(name: str, default: int, lo: int | None = None, hi: int | None = None) -> int:
+    """``request.args[name]`` as a whole number in ``lo..hi`` (``default`` when absent)."""
+    number = to_int(request.args.get(name), name, default=default, lo=lo, hi=hi)
+    assert number is not None
+    return number
+
+
+def arg_float(name: str, lo: float | None = None, hi: float | None = None,
+              default: float | _Required = REQUIRED) -> float:
+    """``request.args[name]`` as a number in ``lo..hi``; required unless ``default`` is given."""
+    number = to_float(request.args.get(name), name, default=default, lo=lo, hi=hi)
+    assert number is not None
+    return number
+
+
+def arg_date(name: str, default: date) -> date:
+    """``request.args[name]`` as an ISO date, ``default`` when absent."""
+    day = to_date(request.args.get(name), name, default=default)
+    assert day is not None
+    return day
