@@ -5,6 +5,8 @@ Prints three lists, each with its count:
 * modules over ``--max-module`` physical lines (default 500; migrations are generated and skipped);
 * functions (incl. methods and nested functions) over ``--max-function`` lines (default 80),
   counted from the ``def`` line to the last line of the body, decorators left out;
+* imports of the package's own modules made inside a function (lazy imports: each one should
+  have a reason other than dodging a cycle, which the contracts would catch anyway);
 * import cycles inside the package, on two levels:
 
   - *package cycles*: siblings (e.g. ``geocrm.crm`` and ``geocrm.accounts``, or two modules of
@@ -69,6 +71,38 @@ def _functions(
             yield from _functions(child, f"{prefix}{child.name}.")
         else:
             yield from _functions(child, prefix)
+
+
+def lazy_imports(package_dir: Path, package: str) -> list[tuple[str, str]]:
+    """(path:function, imported module) for every in-function import of ``package``."""
+    rows = []
+    for path in sorted(package_dir.rglob("*.py")):
+        if "migrations" in path.parts and "versions" in path.parts:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        rel = path.relative_to(package_dir.parent)
+        for qualname, node in _functions(tree, ""):
+            for inner in _own_nodes(node):
+                if isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+                    names = [inner.module]
+                elif isinstance(inner, ast.Import):
+                    names = [alias.name for alias in inner.names]
+                else:
+                    continue
+                for name in names:
+                    if name == package or name.startswith(package + "."):
+                        rows.append((f"{rel}:{qualname}", name))
+    return sorted(set(rows))
+
+
+def _own_nodes(function: ast.AST) -> Iterable[ast.AST]:
+    """The nodes of a function's body, not those of the functions and classes nested in it."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            stack.extend(ast.iter_child_nodes(node))
 
 
 def strongly_connected(graph: Mapping[str, set[str]]) -> list[list[str]]:
@@ -177,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"functions over {args.max_function} lines: {len(functions)}")
     for name, n in functions:
         print(f"  {n:5d}  {name}")
+    lazy = lazy_imports(package_dir, args.package)
+    print(f"imports of {args.package} inside functions: {len(lazy)}")
+    for where, name in lazy:
+        print(f"  {where} -> {name}")
     graph = import_graph(args.package)
     packages = package_cycles(graph)
     print(f"package cycles (siblings importing each other): {len(packages)}")
