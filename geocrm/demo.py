@@ -26,7 +26,7 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select
 
-from geocrm.accounts.services import normalise_address, normalise_name
+from geocrm.core.accounts import normalise_address, normalise_name
 from geocrm.auth.services import create_user
 from geocrm.extensions import db
 from geocrm.models import (

@@ -36,7 +36,7 @@ def make_territory(name: str, geom: shapely.Geometry, **fields: Any) -> Territor
 
 
 def make_account(name: str, lat: float | None, lon: float | None, **fields: Any) -> Account:
-    from geocrm.accounts.services import normalise_address, normalise_name
+    from geocrm.core.accounts import normalise_address, normalise_name
 
     a = Account(name=name, name_key=normalise_name(name), lat=lat, lon=lon, **fields)
     if a.address:

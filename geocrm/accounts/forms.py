@@ -4,36 +4,41 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     EmailField,
-    FloatField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
 )
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from geocrm.models import Stage
 
 
 class AccountForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    address = StringField("Address", validators=[Optional(), Length(max=300)])
-    city = StringField("City", validators=[Optional(), Length(max=120)])
-    postcode = StringField("Postcode", validators=[Optional(), Length(max=20)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    email = EmailField("Email", validators=[Optional(), Length(max=254)])
-    website = StringField("Website", validators=[Optional(), Length(max=300)])
-    stage = SelectField("Stage", choices=[SelectChoice(s.value, s.value.title()) for s in Stage])
-    opening_hours = StringField("Opening hours", validators=[Optional(), Length(max=300)])
-    visit_minutes = IntegerField("Visit minutes", validators=[Optional(), NumberRange(1, 600)])
-    cadence_days = IntegerField("Visit every N days", validators=[Optional(), NumberRange(1, 730)])
-    priority = IntegerField("Priority (1 high – 5 low)", validators=[Optional(), NumberRange(1, 5)])
-    value = DecimalField("Value", validators=[Optional()])
-    lat = FloatField("Latitude", validators=[Optional(), NumberRange(-90, 90)])
-    lon = FloatField("Longitude", validators=[Optional(), NumberRange(-180, 180)])
+    """The edit form: plain text in, the account rules (:mod:`geocrm.core.accounts`) judge.
+
+    No WTForms validators here: the form, the API and the import must give the same input
+    the same verdict and message, so the service's :class:`ValidationError` is what the
+    page shows under the field.
+    """
+
+    name = StringField("Name")
+    address = StringField("Address")
+    city = StringField("City")
+    postcode = StringField("Postcode")
+    phone = StringField("Phone")
+    email = EmailField("Email")
+    website = StringField("Website")
+    stage = SelectField("Stage", choices=[SelectChoice(s.value, s.value.title()) for s in Stage],
+                        validate_choice=False)
+    opening_hours = StringField("Opening hours")
+    visit_minutes = StringField("Visit minutes")
+    cadence_days = StringField("Visit every N days")
+    priority = StringField("Priority (1 high – 5 low)")
+    value = StringField("Value")
+    lat = StringField("Latitude")
+    lon = StringField("Longitude")
     submit = SubmitField("Save")
 
 

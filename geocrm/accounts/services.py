@@ -6,16 +6,13 @@ caller cannot forget the scoping.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 
 from geocrm.access import get_account_or_404, visible_accounts
+from geocrm.core import accounts as rules
 from geocrm.core import audit
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
@@ -27,84 +24,7 @@ from geocrm.models import (
     Task,
     TaskStatus,
     User,
-    utcnow,
 )
-from geocrm.spatial import SpatialRepository
-
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-_SPACE = re.compile(r"\s+")
-_LEGAL = re.compile(
-    r"\b(oy|oyj|ab|ltd|llc|inc|gmbh|co|corp|company|the|ky|tmi|sa|srl|plc)\b", re.UNICODE
-)
-
-
-def normalise_name(name: str | None) -> str:
-    """A key for duplicate detection: case, accents, punctuation and legal forms folded."""
-    if not name:
-        return ""
-    if name.isascii():
-        text = name.lower()
-    else:
-        text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = _PUNCT.sub(" ", text)
-    text = _LEGAL.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
-
-
-_STREET = {
-    "street": "st",
-    "st.": "st",
-    "avenue": "ave",
-    "av": "ave",
-    "road": "rd",
-    "boulevard": "blvd",
-    "drive": "dr",
-    "katu": "k",
-    "tie": "t",
-    "north": "n",
-    "south": "s",
-    "east": "e",
-    "west": "w",
-}
-
-
-def normalise_address(address: str | None) -> str | None:
-    """A key for duplicate addresses: the name key, with common street words abbreviated."""
-    if not address:
-        return None
-    words = normalise_name(address).split()
-    return " ".join(_STREET.get(w, w) for w in words) or None
-
-
-def check_coordinates(lat: Any, lon: Any, *, row: int | None = None) -> tuple[float, float] | None:
-    """Parse and check a coordinate pair; both empty means 'no location yet'.
-
-    Raises a :class:`ValidationError` naming the field for out-of-range values, and says
-    when the pair is probably swapped (latitude out of range but longitude would fit).
-    """
-    if (lat is None or str(lat).strip() == "") and (lon is None or str(lon).strip() == ""):
-        return None
-    try:
-        flat = float(str(lat).strip().replace(",", "."))
-    except ValueError as exc:
-        raise ValidationError("lat", f"not a number: {lat!r}", row=row) from exc
-    try:
-        flon = float(str(lon).strip().replace(",", "."))
-    except ValueError as exc:
-        raise ValidationError("lon", f"not a number: {lon!r}", row=row) from exc
-    if flat != flat or flon != flon:
-        raise ValidationError("lat", "not a number", row=row)
-    if not -90 <= flat <= 90:
-        if -90 <= flon <= 90 and -180 <= flat <= 180:
-            raise ValidationError(
-                "lat", f"{flat} is out of range; latitude and longitude look swapped", row=row
-            )
-        raise ValidationError("lat", f"{flat} is outside -90..90", row=row)
-    if not -180 <= flon <= 180:
-        raise ValidationError("lon", f"{flon} is outside -180..180", row=row)
-    if flat == 0 and flon == 0:
-        raise ValidationError("lat", "0,0 is not a real location (missing coordinates?)", row=row)
-    return flat, flon
 
 
 @dataclass
@@ -228,96 +148,36 @@ AUDITED = (
     "archived",
 )
 
-EDITABLE = (
-    "name",
-    "address",
-    "city",
-    "postcode",
-    "phone",
-    "email",
-    "website",
-    "stage",
-    "opening_hours",
-    "visit_minutes",
-    "cadence_days",
-    "priority",
-    "value",
-    "lat",
-    "lon",
-)
-
-
 def update_account(account_id: int, user: User, values: dict[str, Any]) -> Account:
-    """Apply an edit, validate every field, re-place the account if it moved, audit it.
+    """Apply an edit: every field through the account rules, the pin through ``move_pin``.
 
-    Nothing is written when a field is invalid: the error names it.
+    Nothing is written when a field is invalid: the error names it. Flushes; the form
+    view, the API PATCH or the sync batch commits.
     """
     account = get_account_or_404(account_id, user)
-    clean: dict[str, Any] = {}
-    for key, raw in values.items():
-        if key not in EDITABLE:
-            raise ValidationError(key, "is not an editable field")
-        clean[key] = raw
-    if "name" in clean:
-        name = (clean["name"] or "").strip()
-        if not name:
-            raise ValidationError("name", "is required")
-        clean["name"] = name[:200]
-    if "stage" in clean:
-        try:
-            clean["stage"] = Stage(clean["stage"])
-        except ValueError as exc:
-            raise ValidationError("stage", f"unknown stage {clean['stage']!r}") from exc
-    for key, lo, hi in (("visit_minutes", 1, 600), ("cadence_days", 1, 730), ("priority", 1, 5)):
-        if key in clean and clean[key] not in (None, ""):
-            try:
-                clean[key] = int(clean[key])
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(key, "must be a whole number") from exc
-            if not lo <= clean[key] <= hi:
-                raise ValidationError(key, f"must be between {lo} and {hi}")
-        elif key in clean:
-            clean[key] = None if key == "cadence_days" else getattr(account, key)
-    if "value" in clean:
-        raw = clean["value"]
-        try:
-            clean["value"] = None if raw in (None, "") else Decimal(str(raw))
-        except InvalidOperation as exc:
-            raise ValidationError("value", "must be a number") from exc
-    if "lat" in clean or "lon" in clean:
-        coords = check_coordinates(clean.get("lat", account.lat), clean.get("lon", account.lon))
-        clean["lat"], clean["lon"] = coords if coords else (None, None)
+    clean = rules.clean_values(values, pin=(account.lat, account.lon))
+    for key in ("visit_minutes", "priority", "stage"):
+        if key in clean and clean[key] is None:  # required columns: blank leaves them be
+            del clean[key]
     before = audit.snapshot(account, AUDITED)
-    changes: dict[str, Any] = {}
+    pin = (clean.pop("lat", account.lat), clean.pop("lon", account.lon))
+    changed = False
     for key, value in clean.items():
-        old = getattr(account, key)
-        if old != value:
-            changes[key] = [_jsonable(old), _jsonable(value)]
+        if getattr(account, key) != value:
             setattr(account, key, value)
-    if not changes:
+            changed = True
+    if pin != (account.lat, account.lon):
+        rules.move_pin(account, *pin, user=user, source="manual", reason="pin moved by hand",
+                       audit_action=None)
+        changed = True
+    if not changed:
         return account
-    if "name" in changes:
-        account.name_key = normalise_name(account.name)
-    if "address" in changes:
-        account.address_key = normalise_address(account.address)
-    if "lat" in changes or "lon" in changes:
-        account.location_source = "manual"
-        territory = SpatialRepository(db.session).territory_for(account.lat, account.lon)
-        new_territory = territory.id if territory else None
-        if new_territory != account.territory_id:
-            # Another territory is another owner: the assignment history records it (as a
-            # pin correction from a check-in does), so Account 360 says since when and why.
-            from geocrm.territory_admin.services import record_moves
-
-            db.session.flush()  # record_moves expires the session: write the edit first
-            record_moves([(account.id, account.territory_id, new_territory)], user_id=user.id,
-                         reason="pin moved by hand", now=utcnow())
-            db.session.refresh(account)
-    account.version = (account.version or 1) + 1
-    account.updated_at = utcnow()
+    account.name_key = rules.normalise_name(account.name)
+    account.address_key = rules.normalise_address(account.address)
+    rules.touch(account)
     # Field-level trail, including what the edit moved with it (e.g. the territory).
     audit.record_changes(user, "account", account.id, before, audit.snapshot(account, AUDITED))
-    db.session.commit()
+    db.session.flush()
     return account
 
 
@@ -338,15 +198,6 @@ def add_contact(account_id: int, user: User, values: dict[str, Any]) -> Contact:
         email=email,
     )
     db.session.add(contact)
-    db.session.commit()
+    db.session.flush()
     return contact
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "value"):
-        return value.value
-    return value

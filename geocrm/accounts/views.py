@@ -11,6 +11,8 @@ from sqlalchemy import select
 from geocrm.access import get_account_or_404, scope_territories
 from geocrm.accounts import services
 from geocrm.accounts.forms import AccountForm, ContactForm
+from geocrm.core.accounts import EDITABLE
+from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Territory
@@ -76,6 +78,7 @@ def detail(account_id: int) -> Any:
 
 @bp.route("/<int:account_id>/edit", methods=["GET", "POST"])
 @login_required
+@commits
 def edit(account_id: int) -> Any:
     """Edit an account's fields."""
     account = get_account_or_404(account_id, current_user)
@@ -83,7 +86,7 @@ def edit(account_id: int) -> Any:
     if request.method == "GET":
         form.stage.data = account.stage.value
     if form.validate_on_submit():
-        values = {name: form[name].data for name in services.EDITABLE}
+        values = {name: form[name].data for name in EDITABLE}
         values["stage"] = form.stage.data
         try:
             services.update_account(account_id, current_user, values)
@@ -99,6 +102,7 @@ def edit(account_id: int) -> Any:
 
 @bp.route("/<int:account_id>/contacts", methods=["POST"])
 @login_required
+@commits
 def add_contact(account_id: int) -> Any:
     """Add a contact to the account."""
     get_account_or_404(account_id, current_user)

@@ -23,6 +23,7 @@ from flask import Blueprint, current_app, g, request, session
 from flask.cli import with_appcontext
 from sqlalchemy import or_, select, update
 
+from geocrm.core.transaction import transaction
 from geocrm.errors import NotFoundError, ValidationError, problem
 from geocrm.extensions import csrf, db, login_manager
 from geocrm.models import User, utcnow
@@ -52,7 +53,7 @@ def create_token(user: User, name: str, days: int | None = None) -> tuple[ApiTok
         expires_at=utcnow() + timedelta(days=days) if days else None,
     )
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     return row, plain
 
 
@@ -71,7 +72,7 @@ def revoke_token(user: User, token_id: int) -> None:
     if row is None or row.user_id != user.id or row.revoked_at is not None:
         raise NotFoundError(f"No token {token_id}.")
     row.revoked_at = utcnow()
-    db.session.commit()
+    db.session.flush()
 
 
 def user_for_token(plain: str) -> User | None:
@@ -93,7 +94,6 @@ def user_for_token(plain: str) -> User | None:
     user, token_id, last_used = found
     if last_used is None or now - last_used > timedelta(hours=1):
         db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-        db.session.commit()
     return user
 
 
@@ -134,7 +134,8 @@ def install(bp: Blueprint) -> None:
                 return problem(
                     400, "Bad Request", "Send either a session cookie or a bearer token, not both."
                 )
-            user = user_for_token(token)
+            with transaction():  # the hourly last-used touch, whatever the view does next
+                user = user_for_token(token)
             if user is None:
                 return problem(401, "Unauthorized", "The token is unknown, revoked or expired.")
             # Make the token's user current for this request only: no session is written,
@@ -165,7 +166,8 @@ def create_token_command(email: str, name: str, days: int | None) -> None:
     if user is None:
         raise click.ClickException(f"No user {email}.")
     try:
-        _, plain = create_token(user, name, days)
+        with transaction():
+            _, plain = create_token(user, name, days)
     except ValidationError as err:
         raise click.ClickException(err.message) from err
     click.echo(plain)

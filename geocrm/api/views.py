@@ -12,6 +12,7 @@ from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts import services
 from geocrm.api import bp
 from geocrm.api.args import float_arg, int_arg
+from geocrm.core.transaction import commits
 from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
@@ -106,6 +107,7 @@ def account(account_id: int) -> Any:
 
 @bp.route("/accounts/<int:account_id>/pin", methods=["POST"])
 @login_required
+@commits
 def correct_pin(account_id: int) -> Any:
     """Move the account's pin to a verified check-in (``{"interaction_id": n}``).
 
@@ -124,6 +126,7 @@ def correct_pin(account_id: int) -> Any:
 
 @bp.route("/accounts/<int:account_id>", methods=["PATCH"])
 @login_required
+@commits
 def patch_account(account_id: int) -> Any:
     """Edit fields of an account (JSON body); 422 names the bad field."""
     data = request.get_json(silent=True)

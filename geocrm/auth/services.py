@@ -56,7 +56,7 @@ def authenticate(email: str, password: str, ip: str) -> User:
     if ok:
         assert user is not None
         user.last_login_at = utcnow()
-    db.session.commit()
+    db.session.flush()  # the caller commits the attempt even when it answers 401
     if not ok:
         raise BadCredentials("Wrong email or password.")
     assert user is not None

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from geocrm.auth.forms import LoginForm
 from geocrm.auth.services import BadCredentials, TooManyAttempts, authenticate
+from geocrm.core.transaction import commits, transaction
 from geocrm.errors import problem, wants_json
 from geocrm.extensions import db, login_manager
 from geocrm.models import User
@@ -42,6 +43,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@commits
 def login() -> Any:
     """Sign in with email and password."""
     if current_user.is_authenticated:
@@ -49,15 +51,19 @@ def login() -> Any:
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            user = authenticate(form.email.data or "", form.password.data or "", _client_ip())
-        except TooManyAttempts as err:
-            flash(err.message, "error")
-            status = 429
-        except BadCredentials as err:
-            flash(err.message, "error")
-            status = 401
-        else:
+        # Every attempt is kept, a refused one too (it counts towards the limit): commit
+        # it here, before the 401/429 answer makes @commits roll the request back.
+        with transaction():
+            try:
+                user = authenticate(form.email.data or "", form.password.data or "",
+                                    _client_ip())
+            except TooManyAttempts as err:
+                flash(err.message, "error")
+                status = 429
+            except BadCredentials as err:
+                flash(err.message, "error")
+                status = 401
+        if status == 200:
             login_user(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
     elif request.method == "POST":
@@ -67,6 +73,7 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 @login_required
+@commits
 def logout() -> Any:
     """Sign out (POST with CSRF token, so a link elsewhere cannot sign you out)."""
     logout_user()

@@ -25,13 +25,21 @@ from typing import Any
 from sqlalchemy import Table, delete, exists, func, select, update
 
 from geocrm.access import get_account_or_404, visible_accounts
-from geocrm.accounts.services import normalise_address, normalise_name
 from geocrm.core import audit
+from geocrm.core.accounts import (
+    FIELDS,
+    check_coordinates,
+    clean_field,
+    move_pin,
+    normalise_address,
+    normalise_name,
+    touch,
+)
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, AuditEntry, User, utcnow
 from geocrm.models.crm import AccountMerge, DuplicateDismissal
-from geocrm.spatial import SpatialRepository, haversine_m
+from geocrm.spatial import haversine_m
 
 MAX_DISTANCE_M = 250.0
 MIN_NAME_SIMILARITY = 0.8
@@ -406,6 +414,7 @@ def merge_accounts(
     if survivor.missing_since is None or merged.missing_since is None:
         new_values["missing_since"] = None  # one of the two is still in its import
 
+    check_taken(new_values)
     merged_source, merged_external = merged.source, merged.external_id
     merged_name, merged_key = merged.name, merged.id
     moved = _repoint(survivor.id, merged.id)
@@ -429,19 +438,11 @@ def merge_accounts(
     survivor.name_key = normalise_name(survivor.name)
     survivor.address_key = normalise_address(survivor.address)
     if picks["location"] == "merged":
-        territory = SpatialRepository(db.session).territory_for(survivor.lat, survivor.lon)
-        new_territory = territory.id if territory else None
-        if new_territory != survivor.territory_id:
-            # A new territory is a new owner: the assignment history says so, by whom, when.
-            from geocrm.territory_admin.services import record_moves
-
-            db.session.flush()  # record_moves expires the session: write the picks first
-            record_moves([(survivor.id, survivor.territory_id, new_territory)],
-                         user_id=user.id, reason="merge: the merged account's pin", now=now)
-            survivor = db.session.get(Account, survivor_id)
-            assert survivor is not None
-    survivor.version = (survivor.version or 1) + 1
-    survivor.updated_at = now
+        # The merge's own audit entry below spans the pin too.
+        move_pin(survivor, survivor.lat, survivor.lon, user=user,
+                 source=survivor.location_source, confidence=survivor.location_confidence,
+                 reason="merge: the merged account's pin", now=now, audit_action=None)
+    touch(survivor, now)
     record = AccountMerge(
         survivor_id=survivor.id, merged_id=merged_key, merged_name=merged_name,
         merged_source=merged_source, merged_external_id=merged_external, snapshot=gone,
@@ -453,6 +454,20 @@ def merge_accounts(
                  {**changes, "merged_account": [merged_key, merged_name], "moved": moved})
     db.session.commit()
     return record
+
+
+def check_taken(values: Mapping[str, Any]) -> None:
+    """What the survivor takes from the merged account must pass the account rules.
+
+    Older rows (or another system's) may hold values no door accepts today, such as an
+    email without a domain; a merge must not carry them into the survivor. Refused
+    before anything is written, naming the field as the form and the API would.
+    """
+    for column, value in values.items():
+        if column in FIELDS and column not in ("lat", "lon") and value is not None:
+            clean_field(column, value)
+    if values.get("lat") is not None or values.get("lon") is not None:
+        check_coordinates(values.get("lat"), values.get("lon"))
 
 
 def _repoint(survivor_id: int, merged_id: int) -> dict[str, Any]:

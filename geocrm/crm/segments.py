@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from geocrm.access import scope_accounts, visible_accounts
-from geocrm.accounts.services import normalise_name
+from geocrm.core.accounts import normalise_name
 from geocrm.clock import local_today
 from geocrm.core import audit
 from geocrm.crm.sqltime import days_since, dialect_name

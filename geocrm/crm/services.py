@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload
 from geocrm.access import get_account_or_404, scope_accounts, visible_accounts
 from geocrm.clock import local_today  # noqa: F401  (re-exported for views)
 from geocrm.core import audit
+from geocrm.core.accounts import move_pin, touch
 from geocrm.crm.segments import (  # noqa: F401  (segment_account_ids: the planner's contract)
     CAMPAIGN_OUTCOMES,
     segment_account_ids,
@@ -50,7 +51,7 @@ from geocrm.models import (
     utcnow,
 )
 from geocrm.models.crm import AccountMerge
-from geocrm.spatial import SpatialRepository, haversine_m
+from geocrm.spatial import haversine_m
 
 # The field app's outcomes, plus what a campaign answer can be.
 OUTCOMES = ("interested", "not_interested", "follow_up", "order_placed", "no_answer", "closed")
@@ -407,33 +408,14 @@ def correct_pin_from_checkin(user: User, account_id: int, interaction_id: int) -
                 "interaction_id",
                 f"the check-in is {offset / 1000:.1f} km from the pin: too far to be a pin error",
             )
-    before = audit.snapshot(account, _PIN_FIELDS)
-    account.lat, account.lon = float(visit.checkin_lat), float(visit.checkin_lon)
-    account.location_source = "checkin"
+    now = utcnow()
     # A good GPS fix on site beats any geocoder; the better the fix, the surer.
-    account.location_confidence = 0.95 if visit.checkin_accuracy_m <= 20 else 0.9
-    territory = SpatialRepository(db.session).territory_for(account.lat, account.lon)
-    new_territory = territory.id if territory else None
-    if new_territory != account.territory_id:
-        from geocrm.territory_admin.services import record_moves
-
-        db.session.flush()  # record_moves expires the session: write the new pin first
-        record_moves([(account.id, account.territory_id, new_territory)], user_id=user.id,
-                     reason="pin moved to a check-in", now=utcnow())
-        db.session.refresh(account)
-    account.version = (account.version or 1) + 1
-    account.updated_at = utcnow()
-    entry = audit.record_changes(
-        user, "account", account.id, before, audit.snapshot(account, _PIN_FIELDS),
-        action="pin",
-    )
-    if entry is not None:
-        entry.changes = {**entry.changes, "from_checkin": visit.id}
-    db.session.commit()
+    move_pin(account, float(visit.checkin_lat), float(visit.checkin_lon), user=user,
+             source="checkin", confidence=0.95 if visit.checkin_accuracy_m <= 20 else 0.9,
+             reason="pin moved to a check-in", now=now, audit_extra={"from_checkin": visit.id})
+    touch(account, now)
+    db.session.flush()
     return account
-
-
-_PIN_FIELDS = ("lat", "lon", "location_source", "location_confidence", "territory_id")
 
 
 # -- interactions logged from a desk ----------------------------------------

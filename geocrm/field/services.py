@@ -19,8 +19,14 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from geocrm.access import get_account_or_404, visible_accounts
-from geocrm.accounts.services import check_coordinates, normalise_address, normalise_name
 from geocrm.clock import local_day_bounds_utc, local_today
+from geocrm.core.accounts import (
+    FIELDS,
+    check_coordinates,
+    clean_values,
+    normalise_address,
+    normalise_name,
+)
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -384,24 +390,21 @@ def open_tasks(user: User, limit: int = 200) -> list[Task]:
 
 def add_account_here(user: User, data: dict[str, Any]) -> Account:
     """A prospect found on the road, placed at the phone's position and owned by the rep."""
-    name = text_field(data, "name", required=True, max_len=200) or ""
+    clean = clean_values({k: data.get(k) for k in ("name", "address", "phone", "email")},
+                         allowed=FIELDS)
     coords = check_coordinates(data.get("lat"), data.get("lon"))
     if coords is None:
         raise ValidationError("lat", "is required (the phone's position)")
     if isinstance(data.get("lat"), bool | str) or isinstance(data.get("lon"), bool | str):
         raise ValidationError("lat", "must be a number")
-    address = text_field(data, "address", max_len=300)
-    email = text_field(data, "email", max_len=254)
-    if email and "@" not in email:
-        raise ValidationError("email", "must be an email address")
     territory = SpatialRepository(db.session).territory_for(*coords)
     account = Account(
-        name=name,
-        name_key=normalise_name(name),
-        address=address,
-        address_key=normalise_address(address),
-        phone=text_field(data, "phone", max_len=40),
-        email=email,
+        name=clean["name"],
+        name_key=normalise_name(clean["name"]),
+        address=clean["address"],
+        address_key=normalise_address(clean["address"]),
+        phone=clean["phone"],
+        email=clean["email"],
         lat=coords[0],
         lon=coords[1],
         location_source="check-in",

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from geocrm.access import get_account_or_404
-from geocrm.accounts.services import EDITABLE, update_account
+from geocrm.accounts.services import update_account
+from geocrm.core.accounts import EDITABLE
 from geocrm.errors import GeocrmError, ValidationError
 from geocrm.extensions import db
 from geocrm.field import services
@@ -91,10 +92,6 @@ def _account_create(user: User, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _account_edit(user: User, data: dict[str, Any], client_id: str) -> dict[str, Any]:
-    return merge_account_edit(user, data, client_id)
-
-
 HANDLERS: dict[str, Callable[[User, dict[str, Any]], dict[str, Any]]] = {
     "checkin": _checkin,
     "checkout": _checkout,
@@ -164,7 +161,9 @@ def merge_account_edit(user: User, data: dict[str, Any], client_id: str) -> dict
     for c in conflicts:
         db.session.add(c)
     if apply:
-        account = _update_without_commit(account.id, user, apply)
+        # Same rules, re-placing and audit as the form and the API; it flushes, and this
+        # write's unit (see _Unit) commits it together with its sync record.
+        account = update_account(account.id, user, apply)
     db.session.flush()
     return {
         "account": {"id": account.id, "version": account.version},
@@ -180,20 +179,6 @@ def services_value(account: Account, key: str) -> Any:
     if value is not None and key == "value":
         return str(value)
     return value
-
-
-def _update_without_commit(account_id: int, user: User, values: dict[str, Any]) -> Account:
-    """Reuse ``update_account`` (validation, re-placing, audit) without its commit.
-
-    The sync record and the edit must land in one transaction, so this thread's session
-    (not the shared scoped proxy) has ``commit`` swapped for ``flush`` during the call.
-    """
-    session = db.session()
-    session.commit = session.flush  # type: ignore[method-assign]
-    try:
-        return update_account(account_id, user, values)
-    finally:
-        del session.commit
 
 
 class _Unit:

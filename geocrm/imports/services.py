@@ -29,17 +29,22 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from sqlalchemy import func, insert, select, update
 
-from geocrm.accounts.services import check_coordinates, normalise_address, normalise_name
 from geocrm.bulk import bulk_insert
+from geocrm.core.accounts import (
+    check_coordinates,
+    clean_field,
+    normalise_address,
+    normalise_name,
+)
+from geocrm.core.assignment import moves_for_points, record_moves
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
-from geocrm.imports.hours import opening_hours_error
 from geocrm.models import (
     Account,
     AssignmentHistory,
@@ -234,21 +239,18 @@ def check_mapping(mapping: Mapping[str, str], headers: list[str]) -> dict[str, s
 
 
 # -- validating ---------------------------------------------------------------------------
-_STAGES = {s.value: s for s in Stage}
-_TEXT_LIMITS = (("address", 300), ("city", 120), ("postcode", 20), ("phone", 40),
-                ("website", 300), ("category", 80), ("external_id", 120))
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _int(value: str, lo: int, hi: int) -> int:
-    number = int(value)
-    if not lo <= number <= hi:
-        raise ValueError(f"must be between {lo} and {hi}")
-    return number
+# Every column a row may fill, with None when the file has no such column.
+_ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website",
+               "opening_hours", "stage", "value", "visit_minutes", "cadence_days", "priority",
+               "category", "external_id")
 
 
 def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str, Any] | None:
-    """Validate one row (target field -> text); ``None`` and rejects appended when invalid."""
+    """Validate one row (target field -> text); ``None`` and rejects appended when invalid.
+
+    Each cell goes through the account rules (:mod:`geocrm.core.accounts`), the same as
+    the form and the API, and every bad cell of the row is reported, not just the first.
+    """
     before = len(rejects)
 
     def bad(fieldname: str, reason: str) -> None:
@@ -259,65 +261,25 @@ def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str,
             if len(value) > MAX_FIELD:
                 bad(key, f"is longer than {MAX_FIELD} characters")
                 raw[key] = ""
-    out: dict[str, Any] = {}
-    name = raw.get("name", "").strip()
-    if not name:
-        bad("name", "is missing")
-    elif len(name) > 200:
-        bad("name", "is longer than 200 characters")
-    out["name"] = name
-    lat, lon = raw.get("lat", "").strip(), raw.get("lon", "").strip()
-    if bool(lat) != bool(lon):
-        bad("lon" if lat else "lat", "is missing while the other coordinate is given")
-    else:
-        try:
-            coords = check_coordinates(lat, lon, row=row)
-        except ValidationError as err:
-            bad(err.field, err.reason)
-        else:
-            out["lat"], out["lon"] = coords if coords else (None, None)
-    for key, limit in _TEXT_LIMITS:
-        if key not in raw:
-            out[key] = None
-            continue
-        value = raw[key].strip()
-        if len(value) > limit:
-            bad(key, f"is longer than {limit} characters")
-        out[key] = value or None
-    email = raw.get("email", "").strip()
-    if email and not _EMAIL.match(email):
-        bad("email", "is not an email address")
-    out["email"] = email or None
-    hours = raw.get("opening_hours", "").strip()
-    if hours:
-        reason = opening_hours_error(hours)
-        if reason:
-            bad("opening_hours", reason)
-    out["opening_hours"] = hours[:300] or None
-    stage = raw.get("stage", "").strip().lower()
-    if stage and stage not in _STAGES:
-        bad("stage", f"unknown stage {stage!r} (lead, prospect, customer, lost)")
-    out["stage"] = _STAGES.get(stage)
-    value = raw.get("value", "").strip().replace(" ", "") if "value" in raw else ""
+    out: dict[str, Any] = dict.fromkeys(_ROW_FIELDS)
+    for key in _ROW_FIELDS:
+        if key in raw:
+            try:
+                out[key] = clean_field(key, raw[key])
+            except ValidationError as err:
+                bad(err.field, err.reason)
+    out["lat"] = out["lon"] = None
     try:
-        out["value"] = Decimal(value.replace(",", ".")) if value else None
-        if out["value"] is not None and not out["value"].is_finite():
-            raise InvalidOperation
-    except InvalidOperation:
-        bad("value", "is not a number")
-    for key, lo, hi in (("visit_minutes", 1, 600), ("cadence_days", 1, 730), ("priority", 1, 5)):
-        if key not in raw:
-            out[key] = None
-            continue
-        text = raw[key].strip()
-        try:
-            out[key] = _int(text, lo, hi) if text else None
-        except ValueError as exc:
-            bad(key, str(exc) if "between" in str(exc) else "is not a whole number")
+        coords = check_coordinates(raw.get("lat"), raw.get("lon"), row=row)
+    except ValidationError as err:
+        bad(err.field, err.reason)
+    else:
+        if coords:
+            out["lat"], out["lon"] = coords
     tags = raw.get("tags", "")
     out["tags"] = sorted({t.strip()[:60] for t in re.split(r"[;,|]", tags) if t.strip()})
-    out["name_key"] = normalise_name(name)
-    out["address_key"] = normalise_address(out.get("address"))
+    out["name_key"] = normalise_name(out["name"])
+    out["address_key"] = normalise_address(out["address"])
     return out if len(rejects) == before else None
 
 
@@ -687,16 +649,8 @@ def _write(
                  "territory_name": names[r["territory_id"]], "since": now, "until": None,
                  "changed_by_id": user.id if user else None, "reason": "import"}
                 for r in new_rows if r["territory_id"] is not None])
-        moved = [u for u in updates if "lat" in u]
-        changed_hands: list[tuple[int, int | None, int | None]] = []
-        if moved:
-            tids = assign_points([u["lat"] for u in moved], [u["lon"] for u in moved],
-                                 territories)
-            held = _territories_of([u["id"] for u in moved])
-            for u, tid in zip(moved, tids, strict=True):
-                u["territory_id"] = tid
-                if held.get(u["id"]) != tid:
-                    changed_hands.append((u["id"], held.get(u["id"]), tid))
+        # Moved pins are re-placed by the same rule as a pin moved by hand, in bulk.
+        changed_hands = moves_for_points([u for u in updates if "lat" in u], territories)
         # executemany per set of changed columns (bulk UPDATE by primary key).
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for u in updates:
@@ -704,8 +658,6 @@ def _write(
         for group in groups.values():
             db.session.execute(update(Account), group)
         if changed_hands:  # a re-import moved these pins into another territory
-            from geocrm.territory_admin.services import record_moves
-
             db.session.flush()
             record_moves(changed_hands, user_id=user.id if user else None,
                          reason="import: pin moved", now=now)
@@ -721,16 +673,6 @@ def _write(
     except Exception:
         db.session.rollback()
         raise
-
-
-def _territories_of(ids: list[int]) -> dict[int, int | None]:
-    """Each account's territory before this import moves its pin."""
-    held: dict[int, int | None] = {}
-    for start in range(0, len(ids), 900):  # below SQLite's bound-parameter limit
-        held.update({aid: tid for aid, tid in db.session.execute(
-            select(Account.id, Account.territory_id).where(
-                Account.id.in_(ids[start:start + 900])))})
-    return held
 
 
 def _reserve_account_ids(n: int) -> list[int]:

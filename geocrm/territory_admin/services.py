@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
@@ -26,25 +25,23 @@ from pyproj import Geod
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_geometry
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 
 import territories as terr
 from geocrm.access import scope_accounts, scope_territories
 from geocrm.colours import check_colour, safe_colour
-from geocrm.bulk import bulk_insert
+from geocrm.core.assignment import reassign_area
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, Role, Territory, User, utcnow
 from geocrm.models.territory_admin import TerritoryRevision
-from geocrm.spatial import SpatialRepository, assign_points
+from geocrm.spatial import SpatialRepository
 
 EDIT_ROLES = (Role.ADMIN, Role.MANAGER)
 VIEW_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER, Role.REP)
 _GEOD = Geod(ellps="WGS84")
 # Below a square metre a polygon is a drawing slip, not a territory.
 MIN_AREA_M2 = 1.0
-# IN lists are sent in chunks: SQLite caps bound parameters, PostgreSQL plans them better.
-CHUNK = 5000
 
 
 # --- scope -----------------------------------------------------------------------------
@@ -176,105 +173,6 @@ def check_name(name: Any, *, exclude_id: int | None = None, field_name: str = "n
     if db.session.scalar(stmt) is not None:
         raise ValidationError(field_name, f"a territory named {text!r} already exists")
     return text
-
-
-# --- re-assignment ---------------------------------------------------------------------
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def reassign_area(
-    area: BaseGeometry | None,
-    territory_ids: Iterable[int],
-    *,
-    user_id: int | None,
-    reason: str,
-    exclude_ids: Iterable[int] = (),
-    now: datetime | None = None,
-) -> dict[int, int | None]:
-    """Re-assign the accounts ``area`` covers or ``territory_ids`` hold; record the moves.
-
-    Returns account id → previous territory id for every account that moved. Accounts
-    without coordinates keep their territory unless it is in ``exclude_ids`` (being
-    deleted). Runs in the caller's transaction; the caller commits.
-    """
-    now = now or utcnow()
-    ids = sorted(set(territory_ids))
-    excluded = set(exclude_ids)
-    rows: dict[int, tuple[float | None, float | None, int | None]] = {}
-    cols = (Account.id, Account.lat, Account.lon, Account.territory_id)
-    if area is not None and not area.is_empty:
-        inside = SpatialRepository(db.session).account_ids_within(area)
-        for chunk in _chunks(inside):
-            for r in db.session.execute(select(*cols).where(Account.id.in_(chunk))):
-                rows[r[0]] = (r[1], r[2], r[3])
-    for chunk in _chunks(ids):
-        for r in db.session.execute(select(*cols).where(Account.territory_id.in_(chunk))):
-            rows[r[0]] = (r[1], r[2], r[3])
-    if not rows:
-        return {}
-    account_ids = sorted(rows)
-    lats = [rows[i][0] for i in account_ids]
-    lons = [rows[i][1] for i in account_ids]
-    located = [la is not None and lo is not None for la, lo in zip(lats, lons, strict=True)]
-    valid_lats = [la for la, ok in zip(lats, located, strict=True) if ok]
-    candidates: list[Territory] = []
-    if valid_lats:
-        valid_lons = [lo for lo, ok in zip(lons, located, strict=True) if ok]
-        box = and_(Territory.min_lon <= max(valid_lons), Territory.max_lon >= min(valid_lons),
-                   Territory.min_lat <= max(valid_lats), Territory.max_lat >= min(valid_lats))
-        stmt = select(Territory).where(box)
-        if excluded:
-            stmt = stmt.where(Territory.id.not_in(excluded))
-        candidates = list(db.session.scalars(stmt))
-    new = assign_points(lats, lons, candidates)
-    moves: list[tuple[int, int | None, int | None]] = []
-    for aid, ok, tid in zip(account_ids, located, new, strict=True):
-        old = rows[aid][2]
-        target = tid if ok else (None if old in excluded else old)
-        if target != old:
-            moves.append((aid, old, target))
-    record_moves(moves, user_id=user_id, reason=reason, now=now)
-    return {aid: old for aid, old, _ in moves}
-
-
-def record_moves(
-    moves: Sequence[tuple[int, int | None, int | None]],
-    *,
-    user_id: int | None,
-    reason: str,
-    now: datetime,
-) -> None:
-    """Set each account's territory and keep its history: close the open row, open one."""
-    if not moves:
-        return
-    db.session.execute(
-        update(Account),
-        [{"id": aid, "territory_id": new, "updated_at": now} for aid, _, new in moves],
-    )
-    moved_ids = [aid for aid, _, _ in moves]
-    for chunk in _chunks(moved_ids):
-        db.session.execute(
-            update(AssignmentHistory)
-            .where(AssignmentHistory.account_id.in_(chunk), AssignmentHistory.until.is_(None))
-            .values(until=now)
-            .execution_options(synchronize_session=False)
-        )
-    targets = {new for _, _, new in moves if new is not None}
-    names = dict(db.session.execute(
-        select(Territory.id, Territory.name).where(Territory.id.in_(targets))).all()
-    ) if targets else {}
-    bulk_insert(
-        db.session,
-        AssignmentHistory.__table__,
-        [{"account_id": aid, "territory_id": new, "territory_name": names.get(new),
-          "since": now, "until": None, "changed_by_id": user_id, "reason": reason[:60]}
-         for aid, _, new in moves],
-    )
-    db.session.expire_all()
 
 
 # --- changes and revisions --------------------------------------------------------------

@@ -176,6 +176,7 @@ def test_offline_edit_merges_field_by_field_with_a_managers_change(
     """Offline the rep edits phone and city; then a manager changes the phone on the server.
     On sync the manager's later phone wins (conflict recorded), the rep's city is applied."""
     from geocrm.accounts.services import update_account
+    from geocrm.core.transaction import transaction
     from geocrm.extensions import db
     from geocrm.models import Account, User
     from geocrm.models.field import SyncConflict
@@ -195,7 +196,8 @@ def test_offline_edit_merges_field_by_field_with_a_managers_change(
     wait_pending(page, 1)
     with live.app.app_context():
         manager = db.session.get(User, live.users["manager@example.com"])
-        update_account(kirja, manager, {"phone": "+358 9 manager"})
+        with transaction():  # the entry point commits; the service only flushes
+            update_account(kirja, manager, {"phone": "+358 9 manager"})
         db.session.remove()
     context.set_offline(False)
     wait_outbox_empty(page)

@@ -51,7 +51,7 @@ def test_good_file_imports_and_assigns_territories(app, world):
 @pytest.mark.parametrize(
     ("row", "field", "words"),
     [
-        ("B1,,Street 1,60.17,24.94,lead,,", "name", "missing"),
+        ("B1,,Street 1,60.17,24.94,lead,,", "name", "required"),
         ("B1,Swapped,Street 1,24.94,60.17,lead,,", "lat", "swapped"),
         ("B1,Far,Street 1,95.0,200.0,lead,,", "lat", "outside"),
         ("B1,East,Street 1,60.17,190,lead,,", "lon", "outside"),
@@ -232,7 +232,7 @@ def test_cli_imports_and_writes_a_reject_report(runner, app, world, tmp_path):
     report = tmp_path / "rejects.csv"
     r = runner.invoke(args=["import-accounts", str(bad), "--reject-report", str(report)])
     assert r.exit_code != 0 and "rejected" in r.output
-    assert "5,name,is missing" in report.read_text()
+    assert "5,name,is required" in report.read_text()
 
 
 def _upload(client, text: str, **form):

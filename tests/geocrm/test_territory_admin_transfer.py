@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Role, Territory
+from geocrm.spatial import assign_points
 from geocrm.territory_admin import balancing, transfer
 from geocrm.territory_admin import services as svc
 from tests.conftest import PASSWORD
@@ -219,7 +220,7 @@ def _spread_accounts(admin) -> list[Account]:
             lat = 60.155 + j * 0.01
             made.append(make_account(f"Grid {i}-{j}", lat, lon,
                                      cadence_days=7 if lon > 24.95 else 28,
-                                     territory_id=svc.assign_points(
+                                     territory_id=assign_points(
                                          [lat], [lon], svc.visible_territories(admin))[0]))
     db.session.commit()
     return made

@@ -1,0 +1,334 @@
+"""The account's field rules, and moving its pin: one place for every door.
+
+The web form, the JSON API's PATCH, the phone's sync batch, the CSV import and the merge
+all hand raw values to :func:`clean_field` / :func:`clean_values`, so the same input gets
+the same verdict and the same message whichever way it came in (``tests/geocrm/core``
+feeds one table through all of them). A bad value raises :class:`ValidationError` naming
+the field; blank values clean to ``None`` ("no value"), and what ``None`` means is the
+door's business (an edit leaves a required number as it was, an import never erases).
+
+:func:`move_pin` is the one way an account changes place: the pin and where it came
+from, the territory it now falls in (with the assignment history row saying who and why)
+and the audit entry. Edits, check-in pin corrections and merges call it; the import
+re-places thousands of pins at once with the same rule in bulk
+(:func:`geocrm.core.assignment.moves_for_points` + :func:`~geocrm.core.assignment.record_moves`).
+
+Nothing here commits: the entry point does (:mod:`geocrm.core.transaction`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from geocrm.core import audit
+from geocrm.core.assignment import record_moves, territory_at
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.imports.hours import opening_hours_error
+from geocrm.models import Account, Stage, User, utcnow
+
+# -- keys for finding duplicates --------------------------------------------------------------
+_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+_LEGAL = re.compile(
+    r"\b(oy|oyj|ab|ltd|llc|inc|gmbh|co|corp|company|the|ky|tmi|sa|srl|plc)\b", re.UNICODE
+)
+
+
+def normalise_name(name: str | None) -> str:
+    """A key for duplicate detection: case, accents, punctuation and legal forms folded."""
+    if not name:
+        return ""
+    if name.isascii():
+        text = name.lower()
+    else:
+        text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = _PUNCT.sub(" ", text)
+    text = _LEGAL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+_STREET = {
+    "street": "st",
+    "st.": "st",
+    "avenue": "ave",
+    "av": "ave",
+    "road": "rd",
+    "boulevard": "blvd",
+    "drive": "dr",
+    "katu": "k",
+    "tie": "t",
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+}
+
+
+def normalise_address(address: str | None) -> str | None:
+    """A key for duplicate addresses: the name key, with common street words abbreviated."""
+    if not address:
+        return None
+    words = normalise_name(address).split()
+    return " ".join(_STREET.get(w, w) for w in words) or None
+
+
+# -- the field rules ----------------------------------------------------------------------
+#: Longest text each field stores (the column sizes of :class:`~geocrm.models.Account`).
+TEXT_LIMITS: dict[str, int] = {
+    "name": 200, "address": 300, "city": 120, "postcode": 20, "phone": 40, "email": 254,
+    "website": 300, "opening_hours": 300, "category": 80, "external_id": 120,
+}
+#: Whole-number fields and their inclusive ranges.
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "visit_minutes": (1, 600), "cadence_days": (1, 730), "priority": (1, 5),
+}
+#: Fields a person may edit (form, API PATCH, the phone's offline edit).
+EDITABLE = (
+    "name", "address", "city", "postcode", "phone", "email", "website", "stage",
+    "opening_hours", "visit_minutes", "cadence_days", "priority", "value", "lat", "lon",
+)
+#: ``value`` is NUMERIC(14, 2): twelve digits before the point.
+MAX_VALUE = Decimal("999999999999.99")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_STAGES = {s.value: s for s in Stage}
+
+
+def _blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def _text(name: str, raw: Any) -> str | None:
+    if _blank(raw):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
+        raise ValidationError(name, "must be a string")
+    text = str(raw).strip()
+    limit = TEXT_LIMITS[name]
+    if len(text) > limit:
+        raise ValidationError(name, f"is longer than {limit} characters")
+    return text
+
+
+def _name(name: str, raw: Any) -> str:
+    text = _text(name, raw)
+    if text is None:
+        raise ValidationError(name, "is required")
+    return text
+
+
+def _email(name: str, raw: Any) -> str | None:
+    text = _text(name, raw)
+    if text is not None and not _EMAIL.match(text):
+        raise ValidationError(name, "is not an email address")
+    return text
+
+
+def _hours(name: str, raw: Any) -> str | None:
+    text = _text(name, raw)
+    if text is not None:
+        reason = opening_hours_error(text)
+        if reason:
+            raise ValidationError(name, reason)
+    return text
+
+
+def _stage(name: str, raw: Any) -> Stage | None:
+    if isinstance(raw, Stage):
+        return raw
+    if _blank(raw):
+        return None
+    text = str(raw).strip().lower()
+    if text not in _STAGES:
+        raise ValidationError(name, f"unknown stage {text!r} ({', '.join(_STAGES)})")
+    return _STAGES[text]
+
+
+def _whole(name: str, raw: Any) -> int | None:
+    if _blank(raw):
+        return None
+    if isinstance(raw, bool):
+        raise ValidationError(name, "must be a whole number")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    try:
+        number = raw if isinstance(raw, int) else int(str(raw).strip())
+    except ValueError as exc:
+        raise ValidationError(name, "must be a whole number") from exc
+    lo, hi = INT_RANGES[name]
+    if not lo <= number <= hi:
+        raise ValidationError(name, f"must be between {lo} and {hi}")
+    return number
+
+
+def _money(name: str, raw: Any) -> Decimal | None:
+    if _blank(raw):
+        return None
+    if isinstance(raw, bool):
+        raise ValidationError(name, "must be a number")
+    text = str(raw).strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValidationError(name, "must be a number") from exc
+    if not number.is_finite():
+        raise ValidationError(name, "must be a number")
+    if abs(number) > MAX_VALUE:
+        raise ValidationError(name, f"must be at most {MAX_VALUE:,} in size")
+    return number
+
+
+def _coordinate(name: str, raw: Any) -> float | None:
+    """A number; the range and the pair are :func:`check_coordinates`' business."""
+    if _blank(raw):
+        return None
+    if isinstance(raw, bool):
+        raise ValidationError(name, f"not a number: {raw!r}")
+    try:
+        value = float(str(raw).strip().replace(",", "."))
+    except ValueError as exc:
+        raise ValidationError(name, f"not a number: {raw!r}") from exc
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValidationError(name, "not a number")
+    return value
+
+
+_RULES: dict[str, Callable[[str, Any], Any]] = {
+    "name": _name,
+    "address": _text, "city": _text, "postcode": _text, "phone": _text, "website": _text,
+    "category": _text, "external_id": _text,
+    "email": _email,
+    "opening_hours": _hours,
+    "stage": _stage,
+    "visit_minutes": _whole, "cadence_days": _whole, "priority": _whole,
+    "value": _money,
+    "lat": _coordinate, "lon": _coordinate,
+}
+FIELDS = tuple(_RULES)
+
+
+def clean_field(name: str, raw: Any) -> Any:
+    """One field's raw value (text from a form or a file, JSON from the API) cleaned.
+
+    Blank is ``None``; anything else is the stored type or a :class:`ValidationError`
+    naming ``name``. Coordinates are checked as a pair by :func:`check_coordinates`.
+    """
+    rule = _RULES.get(name)
+    if rule is None:
+        raise ValidationError(name, "is not an account field")
+    return rule(name, raw)
+
+
+def check_coordinates(lat: Any, lon: Any, *, row: int | None = None) -> tuple[float, float] | None:
+    """Parse and check a coordinate pair; both empty means 'no location yet'.
+
+    Raises a :class:`ValidationError` naming the field for a missing half, a value that is
+    not a number or is out of range, and says when the pair is probably swapped (latitude
+    out of range but longitude would fit).
+    """
+    if _blank(lat) and _blank(lon):
+        return None
+    if _blank(lat) or _blank(lon):
+        missing = "lat" if _blank(lat) else "lon"
+        raise ValidationError(missing, "is missing while the other coordinate is given", row=row)
+    try:
+        flat = clean_field("lat", lat)
+        flon = clean_field("lon", lon)
+    except ValidationError as err:
+        raise ValidationError(err.field, err.reason, row=row) from err
+    if not -90 <= flat <= 90:
+        if -90 <= flon <= 90 and -180 <= flat <= 180:
+            raise ValidationError(
+                "lat", f"{flat} is out of range; latitude and longitude look swapped", row=row
+            )
+        raise ValidationError("lat", f"{flat} is outside -90..90", row=row)
+    if not -180 <= flon <= 180:
+        raise ValidationError("lon", f"{flon} is outside -180..180", row=row)
+    if flat == 0 and flon == 0:
+        raise ValidationError("lat", "0,0 is not a real location (missing coordinates?)", row=row)
+    return flat, flon
+
+
+def clean_values(
+    values: Mapping[str, Any],
+    *,
+    allowed: tuple[str, ...] = EDITABLE,
+    pin: tuple[float | None, float | None] = (None, None),
+) -> dict[str, Any]:
+    """Every given field cleaned; the first bad one raises, naming it.
+
+    ``lat``/``lon`` are checked as a pair: a half that is not given is taken from ``pin``
+    (the account's current one), so moving only the latitude is possible.
+    """
+    clean: dict[str, Any] = {}
+    for key in values:
+        if key not in allowed:
+            raise ValidationError(key, "is not an editable field")
+    for key, raw in values.items():
+        if key not in ("lat", "lon"):
+            clean[key] = clean_field(key, raw)
+    if "lat" in values or "lon" in values:
+        coords = check_coordinates(values.get("lat", pin[0]), values.get("lon", pin[1]))
+        clean["lat"], clean["lon"] = coords if coords else (None, None)
+    return clean
+
+
+# -- moving the pin -----------------------------------------------------------------------
+#: What a pin move changes (and what its audit entry shows).
+PIN_FIELDS = ("lat", "lon", "location_source", "location_confidence", "territory_id")
+
+
+def move_pin(
+    account: Account,
+    lat: float | None,
+    lon: float | None,
+    *,
+    user: User | None,
+    source: str | None,
+    reason: str,
+    confidence: float | None = None,
+    now: datetime | None = None,
+    audit_action: str | None = "pin",
+    audit_extra: Mapping[str, Any] | None = None,
+) -> Account:
+    """Re-place ``account`` at ``lat``/``lon`` and give it the territory that covers it.
+
+    ``source`` says where the pin came from (manual, checkin, import...), ``confidence``
+    how sure it is (``None`` keeps the current one). If the territory changes, the
+    assignment history closes the old row and opens one naming the territory, ``user``
+    and ``reason``. The audit entry (``audit_action``, with ``audit_extra`` merged into its
+    changes) records the pin fields; ``audit_action=None`` is for callers whose own entry
+    already spans the whole change (an edit of several fields, a merge).
+
+    Flushes (the history is written with bulk statements), never commits.
+    """
+    now = now or utcnow()
+    before = audit.snapshot(account, PIN_FIELDS)
+    account.lat, account.lon = lat, lon
+    account.location_source = source
+    if confidence is not None:
+        account.location_confidence = confidence
+    new_territory = territory_at(lat, lon)
+    if new_territory != account.territory_id:
+        # Another territory is another owner: the history says since when, by whom, why.
+        db.session.flush()  # record_moves expires the session: write the pin first
+        record_moves([(account.id, account.territory_id, new_territory)],
+                     user_id=user.id if user is not None else None, reason=reason, now=now)
+        db.session.refresh(account)
+    if audit_action is not None:
+        entry = audit.record_changes(user, "account", account.id, before,
+                                     audit.snapshot(account, PIN_FIELDS), action=audit_action)
+        if entry is not None and audit_extra:
+            entry.changes = {**entry.changes, **audit_extra}
+    return account
+
+
+def touch(account: Account, now: datetime | None = None) -> None:
+    """Mark an edit: a new version (the phone's sync compares it) and the change time."""
+    account.version = (account.version or 1) + 1
+    account.updated_at = now or utcnow()
