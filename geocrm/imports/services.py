@@ -45,6 +45,8 @@ from geocrm.core.accounts import (
 from geocrm.core.assignment import moves_for_points, record_moves
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.imports import sources
+from geocrm.imports.guessing import check_guess
 from geocrm.models import (
     Account,
     AssignmentHistory,
@@ -165,49 +167,18 @@ def _key(header: str) -> str:
     return re.sub(r"[^a-z0-9äöå]+", " ", header.lower()).strip()
 
 
-def decode(data: bytes, notes: list[str]) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 with a note saying so."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        notes.append("The file is not UTF-8; it was read as Windows-1252 (Western European).")
-        return data.decode("cp1252", errors="replace")
+def read_table(data: bytes, notes: list[str] | None = None, *, filename: str = "",
+               encoding: str | None = None) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a CSV (any delimiter, detected encoding) or .xlsx file.
 
-
-def read_table(data: bytes, notes: list[str] | None = None) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of a CSV file, whatever its delimiter (, ; tab |).
-
-    Raises :class:`ValidationError` on an empty file, a file with no data rows, duplicate or
-    blank header names, and fields longer than ``MAX_FIELD`` characters.
+    The reading rules live in :mod:`geocrm.imports.sources`; ``encoding`` overrides the
+    detected one. Raises :class:`ValidationError` on an empty file, a file with no data
+    rows, duplicate or blank header names, and bytes that do not fit the encoding.
     """
-    notes = notes if notes is not None else []
-    text = decode(data, notes)
-    if not text.strip():
-        raise ValidationError("file", "is empty")
-    sample = text[:20_000]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    csv.field_size_limit(MAX_FIELD * 10)
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        headers = [h.strip() for h in next(reader)]
-        rows = [r for r in reader if any(cell.strip() for cell in r)]
-    except csv.Error as exc:
-        raise ValidationError("file", f"is not a readable CSV file ({exc})") from exc
-    seen: dict[str, int] = {}
-    for i, h in enumerate(headers, start=1):
-        if not h:
-            raise ValidationError("header", f"column {i} has no name", row=1)
-        if h.lower() in seen:
-            raise ValidationError(
-                "header", f"column {i} repeats the name {h!r} (column {seen[h.lower()]})", row=1
-            )
-        seen[h.lower()] = i
-    if not rows:
-        raise ValidationError("file", "has a header but no data rows")
-    return headers, rows
+    table = sources.read_source(data, filename, encoding=encoding)
+    if notes is not None:
+        notes.extend(table.notes)
+    return table.headers, table.rows
 
 
 def guess_mapping(headers: Iterable[str]) -> dict[str, str]:
@@ -384,12 +355,15 @@ def import_accounts(
     mapping: Mapping[str, str] | None = None,
     snapshot: bool = False,
     dry_run: bool = False,
+    encoding: str | None = None,
+    crs: str | None = None,
 ) -> ImportResult:
     """Import a CSV file of accounts; see the module docstring for the rules.
 
     File-level problems (empty file, bad header, bad mapping) raise :class:`ValidationError`;
     row-level problems come back as ``result.rejects`` with ``status == "rejected"`` and
-    nothing written.
+    nothing written. ``encoding`` overrides the detected one; ``crs`` is the coordinate
+    system of columns mapped as ``x``/``y`` (required with them, never guessed).
     """
     source = (source or "import").strip()[:40]
     # Hundreds of thousands of short-lived dicts would trigger the cyclic garbage collector
@@ -398,7 +372,7 @@ def import_accounts(
     gc.disable()
     try:
         return _import(data, filename=filename, user=user, source=source, mapping=mapping,
-                       snapshot=snapshot, dry_run=dry_run)
+                       snapshot=snapshot, dry_run=dry_run, encoding=encoding, crs=crs)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -413,12 +387,19 @@ def _import(
     mapping: Mapping[str, str] | None,
     snapshot: bool,
     dry_run: bool,
+    encoding: str | None = None,
+    crs: str | None = None,
 ) -> ImportResult:
     sha = hashlib.sha256(data).hexdigest()
     result = ImportResult(status="rejected", filename=filename[:255], sha256=sha)
-    headers, table = read_table(data, result.notes)
-    result.mapping = check_mapping(mapping if mapping is not None else guess_mapping(headers),
-                                   headers)
+    headers, table = read_table(data, result.notes, filename=filename, encoding=encoding)
+    if mapping is None:  # a guess is checked against the data; a person's mapping is not
+        guess = check_guess(guess_mapping(headers), headers, table)
+        mapping = guess.mapping
+        result.notes.extend(guess.reasons.values())
+    headers, table, mapping = sources.project_grid(
+        headers, table, mapping, crs, lambda *r: result.rejects.append(Reject(*r)))
+    result.mapping = check_mapping(mapping, headers)
     result.rows = len(table)
     index = {h: i for i, h in enumerate(headers)}
     columns = [(target, index[h]) for target, h in result.mapping.items()]
