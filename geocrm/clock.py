@@ -23,6 +23,11 @@ def local_zone() -> ZoneInfo:
         raise ValidationError("GEOCRM_TIMEZONE", f"{name!r} is not a time zone") from exc
 
 
+def local_now() -> datetime:
+    """Now, aware, in the company's zone: the one clock planning reads (tests set it here)."""
+    return datetime.now(UTC).astimezone(local_zone())
+
+
 def local_today(now: datetime | None = None) -> date:
     """Today's date in the company's zone (``now`` is aware, or naive UTC)."""
     now = now or datetime.now(UTC)

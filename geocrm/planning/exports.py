@@ -26,7 +26,8 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from geocrm.planning.services import PlanView, hhmm, to_utc
+from geocrm.planning.base import hhmm, to_utc
+from geocrm.planning.read import PlanView
 
 GOOGLE_MAX_WAYPOINTS = 9
 Point = tuple[float, float]
@@ -37,8 +38,9 @@ def _ll(p: Point) -> str:
 
 
 def route_points(plan: PlanView) -> list[Point]:
-    """Home, every stop in order, home again."""
-    return [plan.home] + [(s.lat, s.lon) for s in plan.stops] + [plan.home]
+    """Where the day starts (home, or where the rep was when it was planned), every stop in
+    order, home again."""
+    return [plan.start_point] + [(s.lat, s.lon) for s in plan.stops] + [plan.home]
 
 
 def split_legs(points: Sequence[Point], max_points: int) -> list[list[Point]]:

@@ -1,4 +1,8 @@
-"""Planner pages (issue 3). Thin views over ``geocrm.planning.services``."""
+"""Planner pages (issue 3). Thin views over ``geocrm.planning.services``.
+
+Services flush; these entry points commit (``_commit``) once the whole change is made, and
+an error rolls the request back (``geocrm.errors``).
+"""
 
 from __future__ import annotations
 
@@ -17,14 +21,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from geocrm import jobs
 from geocrm.access import roles_required
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.maps.build import MapAssets, Tiles, render_parts
-from geocrm.models import Account, PlanStatus, Role
+from geocrm.models import Role
 from geocrm.planning import exports, services
 from geocrm.planning.maps import LeftOut, MapStop, RouteLayer, build_route_map
 
@@ -33,6 +36,11 @@ bp = Blueprint(
     static_url_path="/static",
 )
 PLANNERS = services.PLANNER_ROLES
+
+
+def _commit() -> None:
+    """The request owns the transaction: one commit after the service has flushed."""
+    db.session.commit()
 
 
 def _assets() -> MapAssets:
@@ -83,8 +91,7 @@ def index() -> Any:
 
 def _form_page(error: ValidationError | None = None, status: int = 200) -> Any:
     tomorrow = services.local_now(services.local_zone()).date() + timedelta(days=1)
-    runs = list(db.session.scalars(
-        services.visible_runs(current_user).order_by(services.PlanRun.id.desc()).limit(15)))
+    runs = services.recent_runs(current_user)
     form = request.form if request.method == "POST" else None
     return render_template(
         "planning/index.html",
@@ -109,6 +116,7 @@ def create_run() -> Any:
     except ValidationError as err:
         db.session.rollback()
         return _form_page(err, 422)
+    _commit()
     return redirect(url_for("planning.run", run_id=run.id))
 
 
@@ -117,35 +125,24 @@ def create_run() -> Any:
 def run(run_id: int) -> Any:
     """Progress while the job runs; then the map, timelines, unassigned list and tweaks."""
     plan_run = services.get_run_or_404(run_id, current_user)
-    job = plan_run.job
-    if job is None or not job.finished or job.status.value == "failed":
-        return render_template("planning/progress.html", run=plan_run, job=job)
-    plans = services.run_plan_views(plan_run)
-    result = plan_run.result or {}
-    unassigned = result.get("unassigned", [])
-    located = {a.id: a for a in db.session.scalars(
-        select(Account).where(Account.id.in_([u["account_id"] for u in unassigned])))}
-    left_out = [LeftOut(float(located[u["account_id"]].lat), float(located[u["account_id"]].lon),
-                        u["name"], u["text"])
-                for u in unassigned if u["account_id"] in located]
-    days = sorted({p.day for p in plans}) or [plan_run.start_date]
-    reps = services.run_reps(plan_run)
-    calendar = {(p.day, p.rep_id): p for p in plans}
+    if not services.planning_finished(plan_run):
+        return render_template("planning/progress.html", run=plan_run, job=plan_run.job)
+    page = services.run_page(plan_run)
     return render_template(
         "planning/run.html",
         run=plan_run,
-        job=job,
-        plans=plans,
-        timelines={p.id: services.timeline(p) for p in plans},
-        unassigned=unassigned,
-        notes=result.get("notes", []),
-        day_summaries=result.get("days", []),
-        parts=_route_map(plans, left_out),
-        reps=reps,
-        days=days,
-        calendar=calendar,
-        movable=services.reassign_options(plans),
-        editable=plan_run.status == PlanStatus.DRAFT,
+        job=page.job,
+        plans=page.plans,
+        timelines={p.id: services.timeline(p) for p in page.plans},
+        unassigned=page.unassigned,
+        notes=page.notes,
+        day_summaries=page.day_summaries,
+        parts=_route_map(page.plans, page.left_out),
+        reps=page.reps,
+        days=page.days,
+        calendar=page.calendar,
+        movable=page.movable,
+        editable=page.editable,
         hhmm=services.hhmm,
     )
 
@@ -156,6 +153,7 @@ def rerun(run_id: int) -> Any:
     """Plan again, keeping pinned stops with their rep and day."""
     plan_run = services.get_run_or_404(run_id, current_user)
     services.rerun(plan_run, current_user)
+    _commit()
     flash("Re-planning with your pins…", "info")
     return redirect(url_for("planning.run", run_id=run_id))
 
@@ -166,6 +164,7 @@ def publish(run_id: int) -> Any:
     """Publish the run's plans to the reps' phones."""
     plan_run = services.get_run_or_404(run_id, current_user)
     count = services.publish(plan_run)
+    _commit()
     flash(f"Published {count} plan{'s' if count != 1 else ''} to the reps.", "info")
     return redirect(url_for("planning.run", run_id=run_id))
 
@@ -178,9 +177,11 @@ def assign(run_id: int) -> Any:
     try:
         account_id = int(request.form.get("account_id", ""))
         rep_id, day = request.form.get("target", ":").split(":", 1)
-        services.assign_unassigned(plan_run, account_id, int(rep_id), date.fromisoformat(day))
+        rep_id_int, day_value = int(rep_id), date.fromisoformat(day)
     except ValueError as exc:
         raise ValidationError("target", "choose a rep and a day") from exc
+    services.assign_unassigned(plan_run, account_id, rep_id_int, day_value)
+    _commit()
     return redirect(url_for("planning.run", run_id=run_id, _anchor="unassigned"))
 
 
@@ -191,6 +192,7 @@ def move_stop(stop_id: int) -> Any:
     stop = services.get_stop_for_edit(stop_id, current_user)
     run_id, plan_id = stop.plan.run_id, stop.plan_id
     warnings = services.move_stop(stop, request.form.get("direction", ""))
+    _commit()
     for w in warnings:
         flash(w, "error")
     return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{plan_id}"))
@@ -207,6 +209,7 @@ def reassign_stop(stop_id: int) -> Any:
     except ValueError as exc:
         raise ValidationError("rep_id", "choose a rep") from exc
     new = services.reassign_stop(stop, rep_id)
+    _commit()
     return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{new.plan_id}"))
 
 
@@ -216,6 +219,7 @@ def pin_stop(stop_id: int) -> Any:
     """Pin (or unpin) a stop to its rep and day for the next re-run."""
     stop = services.get_stop_for_edit(stop_id, current_user)
     services.toggle_pin(stop)
+    _commit()
     return redirect(url_for("planning.run", run_id=stop.plan.run_id,
                             _anchor=f"plan-{stop.plan_id}"))
 
@@ -234,9 +238,7 @@ def my() -> Any:
 def plan(plan_id: int) -> Any:
     """One rep's day: map, timeline, stops, navigation links, exports, re-plan."""
     route_plan = services.get_plan_or_404(plan_id, current_user)
-    colours = services.rep_colours(route_plan.run) if route_plan.run else {}
-    view = services.plan_view(route_plan, colours.get(route_plan.rep_id, services.PALETTE[0]),
-                              services.local_zone())
+    view = services.plan_page_view(route_plan)
     points = exports.route_points(view)
     return render_template(
         "planning/plan.html",
@@ -249,6 +251,7 @@ def plan(plan_id: int) -> Any:
         waze=exports.waze_links(points),
         stop_names=[s.name for s in view.stops] + ["Home"],
         can_replan=services.can_replan(route_plan, current_user),
+        replan_from=services.replan_origin(route_plan, None).words(),
         hhmm=services.hhmm,
     )
 
@@ -316,6 +319,7 @@ def replan(plan_id: int) -> Any:
     position = services.parse_position(request.form)
     at = services.parse_clock(request.form.get("at"))
     summary = services.replan_day(route_plan, position=position, at_s=at)
+    _commit()
     for line in summary:
         flash(line, "info")
     return redirect(url_for("planning.plan", plan_id=plan_id))

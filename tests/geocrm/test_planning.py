@@ -392,7 +392,7 @@ def test_progress_page_polls_the_job(app: Flask, world: World, client: FlaskClie
     db.session.commit()
     auth.login(world.planner.email)
     html = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
-    assert f'data-url="/planning/jobs/{job.id}"' in html
+    assert f'"jobStatusUrl": "/planning/jobs/{job.id}"' in html  # the page data block
     assert client.get(f"/planning/jobs/{job.id}").get_json()["status"] == "queued"
 
 
@@ -527,10 +527,22 @@ def test_replan_drops_what_no_longer_fits_with_the_reason(app: Flask, world: Wor
     plan = db.session.get(RoutePlan, plan.id)
     assert {s.status for s in plan.stops} == {"skipped"}
     assert len(plan.unassigned) == 2
-    assert any(line.startswith("Skipped ") for line in summary)
+    names = sorted(s.account.name for s in plan.stops)
+    dropped = [line for line in summary if "dropped" in line]
+    assert dropped == [f"2 visits dropped: no time left before your day ends at 17:00 "
+                       f"({', '.join(n for n in names_in(summary, names))})."]
+    assert {u["text"] for u in plan.unassigned} == {
+        "no time left before your day ends at 17:00"}
+    assert not any(re.search(r"\ba\d+\b", line) for line in summary), summary
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def names_in(lines: list[str], names: list[str]) -> list[str]:
+    """``names`` in the order they appear in ``lines`` (the re-plan lists them in route order)."""
+    text = " ".join(lines)
+    return sorted(names, key=text.find)
+
+
 class _form(dict):  # noqa: N801 - a tiny MultiDict stand-in
     def getlist(self, key: str) -> list[str]:
         value = self.get(key, [])

@@ -1,0 +1,128 @@
+"""Spreading visits over the run's days by each account's cadence (``routing.plan_week``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, timedelta
+from zoneinfo import ZoneInfo
+
+import routing
+from geocrm import jobs
+from geocrm.models import Account, User, utcnow
+from geocrm.planning.base import APP_REASON_TEXT, NO_CADENCE, NOT_COVERED, rep_key, visit_key
+from geocrm.planning.hours import windows_on
+from geocrm.planning.problem import DayProblem, routing_rep
+from geocrm.planning.request import PlanRequest
+from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
+from geocrm.planning.scope import rep_territory_ids
+
+CADENCE_NAMES = {7: "weekly", 14: "fortnightly"}
+WeekHours = tuple[tuple[routing.TimeWindow, ...], ...]
+
+
+def cadence_of(days: int | None) -> routing.Cadence | None:
+    """``Account.cadence_days`` as a routing cadence (None: the account has none)."""
+    if not days or days < 1:
+        return None
+    if days in CADENCE_NAMES:
+        return getattr(routing.Cadence, CADENCE_NAMES[days])()  # type: ignore[no-any-return]
+    if 28 <= days <= 31:
+        return routing.Cadence.monthly()
+    return routing.Cadence(float(days), f"every {days} days")
+
+
+def weekly_hours(value: str | None, start: date) -> WeekHours | None:
+    """Opening windows Monday..Sunday from the week starting ``start`` (None: open all day)."""
+    week: dict[int, tuple[routing.TimeWindow, ...]] = {}
+    for i in range(7):
+        day = start + timedelta(days=i)
+        windows = windows_on(value, day)
+        if windows is None:
+            return None
+        week[day.weekday()] = tuple(routing.TimeWindow(a, b) for a, b in windows)
+    return tuple(week[w] for w in range(7))
+
+
+def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account],
+                   tz: ZoneInfo) -> tuple[list[routing.Account], dict[str, Account],
+                                          list[LeftOutVisit]]:
+    """Each account as a cadence account of the chosen rep who works its territory (or owns
+    it); those without a cadence or a rep come back as left out, with the reason."""
+    territories_by_rep = rep_territory_ids(r.id for r in reps)
+    rep_for_territory: dict[int, int] = {}
+    for r in reps:
+        for tid in sorted(territories_by_rep[r.id]):
+            rep_for_territory.setdefault(tid, r.id)
+    chosen = {r.id for r in reps}
+    pins = req.pin_map
+    left_out: list[LeftOutVisit] = []
+    week_accounts = []
+    by_key: dict[str, Account] = {}
+    for a in accounts:
+        cadence = cadence_of(a.cadence_days)
+        pin = pins.get(a.id)
+        rep_id = pin[0] if pin else rep_for_territory.get(a.territory_id or -1)
+        if rep_id is None and a.owner_id in chosen:
+            rep_id = a.owner_id
+        if cadence is None or rep_id is None:
+            code = NO_CADENCE if cadence is None else NOT_COVERED
+            left_out.append(LeftOutVisit(a.id, a.name, "", code, APP_REASON_TEXT[code]))
+            continue
+        key = visit_key(a.id)
+        by_key[key] = a
+        last = a.last_visit_at
+        week_accounts.append(routing.Account(
+            id=key,
+            location=routing.Location(float(a.lat), float(a.lon)),
+            duration=max(0, int(a.visit_minutes or 0)) * 60,
+            cadence=cadence,
+            last_visit=None if last is None else last.replace(tzinfo=UTC).astimezone(tz).date(),
+            hours=weekly_hours(a.opening_hours, req.start),
+            priority=min(5, max(1, int(a.priority or 3))),
+            rep_id=rep_key(rep_id),
+            pinned_days=(pin[1],) if pin else (),
+        ))
+    return week_accounts, by_key, left_out
+
+
+def plan_by_cadence(
+    req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account], limit: float,
+    search: routing.SolveParams, tz: ZoneInfo,
+) -> tuple[list[tuple[DayProblem, routing.Plan | None]], PlanResult]:
+    """Spread visits over the run's days by cadence with ``routing.plan_week``.
+
+    Each account's visits fall due from its last visit at its cadence; the library places
+    them on the rep's working days (compact days, balanced load, near the due date) and
+    routes every day.
+    """
+    days = req.days
+    week_accounts, by_key, left_out = _week_accounts(req, reps, accounts, tz)
+    rep_weeks = tuple(
+        routing.RepWeek(
+            rep=routing_rep(r),
+            working_days=frozenset(
+                int(d) - 1 for d in (r.work_days or "").split(",")
+                if d.strip().isdigit() and 1 <= int(d) <= 7),
+        )
+        for r in reps
+    )
+    problem = routing.WeekProblem(reps=rep_weeks, accounts=tuple(week_accounts),
+                                  start=days[0], end=days[-1], holidays=frozenset(req.holidays))
+    jobs.report_progress(0.05, f"{len(week_accounts)} accounts by cadence, {len(reps)} reps, "
+                               f"{len(days)} days")
+    week = routing.plan_week(problem, time_limit_per_day=limit, params=search)
+    jobs.report_progress(0.9, "saving the plans")
+    solved: list[tuple[DayProblem, routing.Plan | None]] = []
+    summaries = []
+    for d in week.days:
+        dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
+        solved.append((dp, d.plan))
+        summaries.append(DaySummary(d.day.isoformat(), len(d.plan.routes),
+                                    len(d.plan.served) + len(d.plan.unassigned),
+                                    len(d.plan.served), round(d.plan.seconds, 2)))
+    unplaced = [LeftOutVisit(by_key[u.account_id].id, by_key[u.account_id].name,
+                             u.due.isoformat(), str(u.reason), f"due {u.due:%a %d %b}: {u.text}")
+                for u in week.unplaced]
+    result = PlanResult(tuple(left_out + unplaced), tuple(dict.fromkeys(week.notes)),
+                        tuple(summaries), limit, "cadence", utcnow().isoformat() + "Z")
+    return solved, result
