@@ -19,7 +19,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import Table, delete, exists, func, select, update
@@ -35,6 +34,7 @@ from geocrm.core.accounts import (
     normalise_name,
     touch,
 )
+from geocrm.core.names import name_similarity
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, AuditEntry, User, utcnow
@@ -60,18 +60,6 @@ def normalise_phone(phone: str | None) -> str | None:
 def normalise_email(email: str | None) -> str | None:
     text = (email or "").strip().lower()
     return text if "@" in text else None
-
-
-def name_similarity(a: str, b: str) -> float:
-    """0..1: the better of the plain and the word-order-free similarity of two name keys."""
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    plain = SequenceMatcher(None, a, b, autojunk=False).ratio()
-    sa, sb = " ".join(sorted(a.split())), " ".join(sorted(b.split()))
-    ordered = SequenceMatcher(None, sa, sb, autojunk=False).ratio() if (sa, sb) != (a, b) else 0
-    return max(plain, ordered)
 
 
 @dataclass(frozen=True)
@@ -414,7 +402,7 @@ def merge_accounts(
     if survivor.missing_since is None or merged.missing_since is None:
         new_values["missing_since"] = None  # one of the two is still in its import
 
-    check_taken(new_values)
+    new_values.update(check_taken(new_values))
     merged_source, merged_external = merged.source, merged.external_id
     merged_name, merged_key = merged.name, merged.id
     moved = _repoint(survivor.id, merged.id)
@@ -456,18 +444,22 @@ def merge_accounts(
     return record
 
 
-def check_taken(values: Mapping[str, Any]) -> None:
-    """What the survivor takes from the merged account must pass the account rules.
+def check_taken(values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the survivor takes from the merged account, through the account rules.
 
     Older rows (or another system's) may hold values no door accepts today, such as an
     email without a domain; a merge must not carry them into the survivor. Refused
-    before anything is written, naming the field as the form and the API would.
+    before anything is written, naming the field as the form and the API would; the
+    answer is the cleaned values.
     """
+    clean: dict[str, Any] = {}
     for column, value in values.items():
         if column in FIELDS and column not in ("lat", "lon") and value is not None:
-            clean_field(column, value)
+            clean[column] = clean_field(column, value)
     if values.get("lat") is not None or values.get("lon") is not None:
-        check_coordinates(values.get("lat"), values.get("lon"))
+        coords = check_coordinates(values.get("lat"), values.get("lon"))
+        clean["lat"], clean["lon"] = coords if coords else (None, None)
+    return clean
 
 
 def _repoint(survivor_id: int, merged_id: int) -> dict[str, Any]:
