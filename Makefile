@@ -1,4 +1,4 @@
-# GeoCRM. Fresh machine: Python 3.11 and Node 20 (npm) — Node only installs the map assets.
+# GeoCRM. Fresh machine: Python 3.11 and Node 20 (npm) — Node installs the map assets and eslint (make lint).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -45,9 +45,11 @@ bench: install assets
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/run_all.py
 
-lint: install
+## make lint: ruff and mypy for Python, eslint (eslint.config.js) for the app's ES modules
+lint: install node_modules/.package-lock.json
 	$(BIN)/ruff check .
 	$(BIN)/mypy routing territories
+	node_modules/.bin/eslint .
 	$(BIN)/lint-imports --no-cache
 
 clean:

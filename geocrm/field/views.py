@@ -16,15 +16,21 @@ from geocrm.security import tile_origin
 
 bp = Blueprint("field", __name__)
 THEME = "#0b5394"
-ASSET_VERSION = "1"  # bump to make phones fetch a new app shell
+ASSET_VERSION = "2"  # bump to make phones fetch a new app shell (2: ES modules)
 
 
 def shell_assets() -> list[str]:
-    """What the worker precaches: the shell, its scripts and styles, icons and Leaflet."""
+    """What the worker precaches: the shell, its ES modules and styles, icons and Leaflet.
+
+    Every module the page or the worker imports must be listed, or the app cannot start
+    offline (``tests/e2e/test_field_pwa.py`` reloads it without a network).
+    """
     static = [
         "field/app.css",
         "field/app.js",
         "field/outbox.js",
+        "field/sw.js",
+        "js/config.js",
         "field/icons/icon-192.png",
         "field/icons/icon-512.png",
         "field/icons/maskable-512.png",
@@ -90,11 +96,14 @@ def service_worker() -> Any:
     response = current_app.make_response(
         render_template(
             "field/sw.js",
-            version=f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}",
-            assets=shell_assets(),
-            outbox_js=url_for("static", filename="field/outbox.js"),
-            tile_url=current_app.config.get("GEOCRM_TILE_URL", ""),
-            tile_cache_max=int(current_app.config.get("GEOCRM_TILE_CACHE_MAX", 400)),
+            worker_module=url_for("static", filename="field/sw.js"),
+            worker_config={
+                "version": f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}",
+                "shell": shell_assets(),
+                "tileUrl": current_app.config.get("GEOCRM_TILE_URL", ""),
+                # tiles kept, least recently used evicted
+                "tileCacheMax": int(current_app.config.get("GEOCRM_TILE_CACHE_MAX", 400)),
+            },
         )
     )
     response.mimetype = "text/javascript"

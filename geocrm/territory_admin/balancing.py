@@ -217,7 +217,7 @@ def _store(user: User, request: BalanceRequest, replaced: list[Territory],
     row_ = BalanceProposal(created_by_id=user.id, params=params, proposal=proposal,
                            stats=stats, replaces=[t.id for t in replaced], status="preview")
     db.session.add(row_)
-    db.session.commit()
+    db.session.flush()
     return row_
 
 
@@ -442,10 +442,10 @@ def get_proposal_or_404(proposal_id: int, user: User) -> BalanceProposal:
     return found
 
 
-def apply_balance(user: User, proposal_id: int, *, commit: bool = True) -> TerritoryRevision:
+def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
     """Reshape/create one territory per rep, delete the rest, re-assign: one transaction.
 
-    ``commit=False`` leaves the commit to the caller (a background job).
+    Flushes; the view or the background job's runner commits.
     """
     proposal = get_proposal_or_404(proposal_id, user)
     if proposal.status != "preview":
@@ -458,7 +458,7 @@ def apply_balance(user: User, proposal_id: int, *, commit: bool = True) -> Terri
     by_id = {t.id: t for t in replaced}
     reps = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_([p["rep_id"] for p in proposal.proposal])))}
-    change = svc.Change("balance", user, commit_at_end=commit)
+    change = svc.Change("balance", user)
     count = db.session.scalar(select(func.count(Territory.id))) or 0
     kept = set()
     for i, p in enumerate(proposal.proposal):
@@ -482,12 +482,9 @@ def apply_balance(user: User, proposal_id: int, *, commit: bool = True) -> Terri
             change.delete(t)
     ratio = proposal.stats.get("after_max_min")
     verb = "rebalanced" if proposal.params.get("mode") == "rebalance" else "balanced"
-    revision = change.commit(
+    revision = change.record(
         f"{verb} {len(proposal.proposal)} territories (max/min workload {ratio})")
     proposal.status = "applied"
     proposal.revision_id = revision.id
-    if commit:
-        db.session.commit()
-    else:
-        db.session.flush()
+    db.session.flush()
     return revision

@@ -1,6 +1,6 @@
 """Territory changes as background jobs (``geocrm.jobs``), for sets too large for a request.
 
-The job functions call the same services as the pages, with ``commit=False``: the job
+The job functions call the same services as the pages (which flush, never commit): the job
 runner commits the territories, the moved accounts, their history and the revision
 together with the job's ``done`` status, or rolls all of it back and records ``failed``.
 Small changes stay synchronous (see :func:`use_job`), so the editor answers at once.
@@ -39,12 +39,12 @@ def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
     """Apply a previewed territory file (job body; the runner commits)."""
     report_progress(0.05, "reading the file and re-assigning accounts")
     rev = transfer.apply_import(token, _user(user_id), assume_crs=assume_crs,
-                                name_column=name_column, commit=False)
+                                name_column=name_column)
     return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved)}
 
 
 def apply_balance_job(proposal_id: int, user_id: int) -> dict[str, Any]:
     """Apply a previewed balance (job body; the runner commits)."""
     report_progress(0.05, "reshaping territories and re-assigning accounts")
-    rev = balancing.apply_balance(_user(user_id), proposal_id, commit=False)
+    rev = balancing.apply_balance(_user(user_id), proposal_id)
     return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved)}

@@ -1,7 +1,7 @@
 """Territory management rules: scope, validation, every change with its revision and moves.
 
 Every change goes through a :class:`Change`: it snapshots the territories it touches
-before they change, and on :meth:`Change.commit` re-assigns the accounts of the affected
+before they change, and on :meth:`Change.record` re-assigns the accounts of the affected
 area with :func:`geocrm.spatial.assign_points` (the same overlap rule as
 :func:`territories.assign`), records who owned what when in ``AssignmentHistory`` and
 writes a :class:`TerritoryRevision`, all in one transaction. Undo replays a revision's
@@ -230,8 +230,6 @@ class Change:
     deleted: list[Territory] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reassign: bool = True
-    # False inside a background job: geocrm.jobs.run_job commits with the job's status.
-    commit_at_end: bool = True
 
     def touch(self, t: Territory) -> Territory:
         """Remember ``t`` as it is now, before the caller changes it."""
@@ -251,43 +249,40 @@ class Change:
         self.touch(t)
         self.deleted.append(t)
 
-    def commit(self, summary: str) -> TerritoryRevision:
-        """Re-assign the affected accounts, write the revision, commit; all or nothing."""
-        try:
-            db.session.flush()
-            now = utcnow()
-            area_parts = [shapely.from_wkb(b["geom"]) for b in self.before.values()]
-            area_parts += [t.geom for t in self.created]
-            area_parts += [t.geom for t in db.session.scalars(
-                select(Territory).where(Territory.id.in_(list(self.before))))]
-            touched = sorted(set(self.before) | {t.id for t in self.created})
-            moved: dict[int, int | None] = {}
-            if self.reassign and area_parts:
-                area = shapely.union_all(area_parts)
-                moved = reassign_area(area, touched, user_id=self.user.id,
-                                      reason=f"{self.kind}: {summary}",
-                                      exclude_ids=[t.id for t in self.deleted], now=now)
-            for t in self.deleted:
-                # The database nulls the history rows that name a deleted territory (ON
-                # DELETE SET NULL); remember which, so that undo can give them their id back.
-                self.before[t.id]["history"] = id_runs(db.session.scalars(
-                    select(AssignmentHistory.id).where(AssignmentHistory.territory_id == t.id)
-                    .order_by(AssignmentHistory.id)))
-                db.session.delete(t)
-            revision = TerritoryRevision(
-                kind=self.kind, summary=summary[:300], created_by_id=self.user.id,
-                created_at=now, territory_ids=touched, before=list(self.before.values()),
-                created=[t.id for t in self.created],
-                moved={str(k): v for k, v in moved.items()}, notes=self.notes[:200],
-            )
-            db.session.add(revision)
-            if self.commit_at_end:
-                db.session.commit()
-            else:
-                db.session.flush()
-        except Exception:
-            db.session.rollback()
-            raise
+    def record(self, summary: str) -> TerritoryRevision:
+        """Re-assign the affected accounts and write the revision; flushes, never commits.
+
+        The entry point commits the whole change (or rolls it all back): a view with
+        :func:`~geocrm.core.transaction.commits`, or the job runner for a background job.
+        """
+        db.session.flush()
+        now = utcnow()
+        area_parts = [shapely.from_wkb(b["geom"]) for b in self.before.values()]
+        area_parts += [t.geom for t in self.created]
+        area_parts += [t.geom for t in db.session.scalars(
+            select(Territory).where(Territory.id.in_(list(self.before))))]
+        touched = sorted(set(self.before) | {t.id for t in self.created})
+        moved: dict[int, int | None] = {}
+        if self.reassign and area_parts:
+            area = shapely.union_all(area_parts)
+            moved = reassign_area(area, touched, user_id=self.user.id,
+                                  reason=f"{self.kind}: {summary}",
+                                  exclude_ids=[t.id for t in self.deleted], now=now)
+        for t in self.deleted:
+            # The database nulls the history rows that name a deleted territory (ON
+            # DELETE SET NULL); remember which, so that undo can give them their id back.
+            self.before[t.id]["history"] = id_runs(db.session.scalars(
+                select(AssignmentHistory.id).where(AssignmentHistory.territory_id == t.id)
+                .order_by(AssignmentHistory.id)))
+            db.session.delete(t)
+        revision = TerritoryRevision(
+            kind=self.kind, summary=summary[:300], created_by_id=self.user.id,
+            created_at=now, territory_ids=touched, before=list(self.before.values()),
+            created=[t.id for t in self.created],
+            moved={str(k): v for k, v in moved.items()}, notes=self.notes[:200],
+        )
+        db.session.add(revision)
+        db.session.flush()
         return revision
 
 
@@ -356,7 +351,7 @@ def create_territory(
     )
     if not carve:
         _overlap_notes(change, geom, exclude=[])
-    revision = change.commit(f"created {clean!r}")
+    revision = change.record(f"created {clean!r}")
     return t, revision
 
 
@@ -399,7 +394,7 @@ def update_geometry(
     else:
         _overlap_notes(change, geom, exclude=[t.id])
     t.set_geometry(geom)
-    return change.commit(f"reshaped {t.name!r}")
+    return change.record(f"reshaped {t.name!r}")
 
 
 def update_properties(
@@ -420,7 +415,7 @@ def update_properties(
         change.reassign = True  # the overlap rule depends on it
     if manager_id != "keep" and user.role == Role.ADMIN:
         t.manager_id = manager_for(user, manager_id)
-    return change.commit(f"edited {t.name!r}")
+    return change.record(f"edited {t.name!r}")
 
 
 def delete_territory(user: User, territory_id: int) -> TerritoryRevision:
@@ -428,7 +423,7 @@ def delete_territory(user: User, territory_id: int) -> TerritoryRevision:
     t = get_editable_or_404(territory_id, user)
     change = Change("delete", user)
     change.delete(t)
-    return change.commit(f"deleted {t.name!r}")
+    return change.record(f"deleted {t.name!r}")
 
 
 def split_territory(
@@ -474,7 +469,7 @@ def split_territory(
     count = db.session.scalar(select(func.count(Territory.id))) or 0
     created = change.create(name=name, color=safe_colour(color, count), priority=t.priority,
                             manager_id=t.manager_id, geom=new)
-    revision = change.commit(f"split {t.name!r}: new {name!r}")
+    revision = change.record(f"split {t.name!r}: new {name!r}")
     return created, revision
 
 
@@ -498,7 +493,7 @@ def set_reps(user: User, territory_id: int, rep_ids: Iterable[Any]) -> Territory
     change.touch(t)
     t.reps = [by_id[r] for r in sorted(set(wanted))]
     names = ", ".join(u.name for u in t.reps) or "nobody"
-    return change.commit(f"{t.name!r} worked by {names}")
+    return change.record(f"{t.name!r} worked by {names}")
 
 
 # --- undo ------------------------------------------------------------------------------
@@ -517,7 +512,7 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
 
     A revision can be undone once, by its author or an admin, and only while no later
     change touched the same territories (undo that one first): otherwise undo would
-    silently throw the later work away.
+    silently throw the later work away. Flushes; the entry point commits.
     """
     if not can_edit(user):
         raise NotFoundError(f"No revision {revision_id}.")
@@ -537,51 +532,47 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
                 f"Change #{other.id} ({other.summary}) touched the same territories later: "
                 "undo it first."
             )
-    try:
-        now = utcnow()
-        gone = [t for t in (db.session.get(Territory, i) for i in rev.created) if t is not None]
-        area_parts = [t.geom for t in gone]
-        # Names are unique: free the created territories' names before restoring the old ones.
-        for t in gone:
-            t.name = f"~undo {rev.id}/{t.id}"
-        db.session.flush()
-        for entry in rev.before:
-            geom = shapely.from_wkb(entry["geom"])
-            area_parts.append(geom)
-            t = db.session.get(Territory, entry["id"])
-            if t is None:
-                # Back with its old id: on PostgreSQL that id came from the sequence, which
-                # is already past it; on SQLite it is free since the territory was deleted.
-                t = Territory(id=entry["id"])
-                db.session.add(t)
-            else:
-                area_parts.append(t.geom)
-            t.name = entry["name"]
-            t.color = entry["color"]
-            t.priority = entry["priority"]
-            t.manager_id = entry["manager_id"]
-            t.set_geometry(geom)
-            t.reps = list(db.session.scalars(select(User).where(User.id.in_(entry["reps"]))))
-        db.session.flush()
-        relinked = sum(relink_history(entry["id"], entry.get("history") or [])
-                       for entry in rev.before)
-        moved: dict[int, int | None] = {}
-        if area_parts:
-            moved = reassign_area(shapely.union_all(area_parts), set(rev.territory_ids),
-                                  user_id=user.id, reason=f"undo #{rev.id}",
-                                  exclude_ids=[t.id for t in gone], now=now)
-        for t in gone:
-            db.session.delete(t)
-        rev.undone_at = now
-        rev.undone_by_id = user.id
-        note = f"undone: {len(moved)} account(s) moved back"
-        if relinked:
-            note += f", {relinked} history row(s) linked to their territory again"
-        rev.notes = [*rev.notes, note][:200]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    now = utcnow()
+    gone = [t for t in (db.session.get(Territory, i) for i in rev.created) if t is not None]
+    area_parts = [t.geom for t in gone]
+    # Names are unique: free the created territories' names before restoring the old ones.
+    for t in gone:
+        t.name = f"~undo {rev.id}/{t.id}"
+    db.session.flush()
+    for entry in rev.before:
+        geom = shapely.from_wkb(entry["geom"])
+        area_parts.append(geom)
+        t = db.session.get(Territory, entry["id"])
+        if t is None:
+            # Back with its old id: on PostgreSQL that id came from the sequence, which
+            # is already past it; on SQLite it is free since the territory was deleted.
+            t = Territory(id=entry["id"])
+            db.session.add(t)
+        else:
+            area_parts.append(t.geom)
+        t.name = entry["name"]
+        t.color = entry["color"]
+        t.priority = entry["priority"]
+        t.manager_id = entry["manager_id"]
+        t.set_geometry(geom)
+        t.reps = list(db.session.scalars(select(User).where(User.id.in_(entry["reps"]))))
+    db.session.flush()
+    relinked = sum(relink_history(entry["id"], entry.get("history") or [])
+                   for entry in rev.before)
+    moved: dict[int, int | None] = {}
+    if area_parts:
+        moved = reassign_area(shapely.union_all(area_parts), set(rev.territory_ids),
+                              user_id=user.id, reason=f"undo #{rev.id}",
+                              exclude_ids=[t.id for t in gone], now=now)
+    for t in gone:
+        db.session.delete(t)
+    rev.undone_at = now
+    rev.undone_by_id = user.id
+    note = f"undone: {len(moved)} account(s) moved back"
+    if relinked:
+        note += f", {relinked} history row(s) linked to their territory again"
+    rev.notes = [*rev.notes, note][:200]
+    db.session.flush()
     return rev
 
 

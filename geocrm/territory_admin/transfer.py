@@ -192,15 +192,14 @@ def _accounts_in(user: User, area: shapely.Geometry) -> gpd.GeoDataFrame:
 
 def apply_import(
     token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None,
-    commit: bool = True,
 ) -> TerritoryRevision:
     """Create or reshape the previewed territories and re-assign, in one transaction.
 
-    ``commit=False`` leaves the commit to the caller (a background job commits its writes
+    Flushes; the view or the background job's runner commits (a job commits its writes
     together with its status).
     """
     preview = preview_import(token, user, assume_crs=assume_crs, name_column=name_column)
-    change = svc.Change("import", user, notes=list(preview.notes)[:200], commit_at_end=commit)
+    change = svc.Change("import", user, notes=list(preview.notes)[:200])
     base = db.session.scalar(select(func.count(Territory.id))) or 0
     for i, f in enumerate(preview.features):
         if f.territory_id is not None:
@@ -212,7 +211,7 @@ def apply_import(
     for o in preview.overlaps:
         change.notes.append(f"{o['a']!r} overlaps {o['b']!r} ({o['area_m2']:.0f} m²)")
     created = sum(f.action == "create" for f in preview.features)
-    revision = change.commit(
+    revision = change.record(
         f"imported {preview.filename}: {created} new, {len(preview.features) - created} reshaped")
     discard_upload(token)
     return revision

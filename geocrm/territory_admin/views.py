@@ -27,6 +27,7 @@ from shapely.geometry import mapping, shape
 
 from geocrm.access import roles_required
 from geocrm.colours import palette_colour
+from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.maps.build import Tiles, render_parts
@@ -132,6 +133,7 @@ def unassigned() -> Any:
 
 @bp.route("/api/count", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_count() -> Any:
     """How many visible accounts a drawn shape covers (before saving it)."""
     geom = svc.parse_geojson(_json().get("geometry"))
@@ -143,6 +145,7 @@ def api_count() -> Any:
 
 @bp.route("/api/territories", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_create() -> Any:
     """Save a drawn polygon as a new territory (cut out of the user's overlapping ones)."""
     body = _json()
@@ -157,6 +160,7 @@ def api_create() -> Any:
 
 @bp.route("/api/territories/<int:territory_id>/geometry", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_geometry(territory_id: int) -> Any:
     """Save an edited outline."""
     body = _json()
@@ -168,6 +172,7 @@ def api_geometry(territory_id: int) -> Any:
 
 @bp.route("/api/territories/<int:territory_id>/properties", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_properties(territory_id: int) -> Any:
     """Rename, recolour, change priority (admins: manager)."""
     body = _json()
@@ -179,6 +184,7 @@ def api_properties(territory_id: int) -> Any:
 
 @bp.route("/api/territories/<int:territory_id>/delete", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_delete(territory_id: int) -> Any:
     """Delete a territory; its accounts are re-assigned."""
     return _done(svc.delete_territory(current_user, territory_id))
@@ -186,6 +192,7 @@ def api_delete(territory_id: int) -> Any:
 
 @bp.route("/api/territories/<int:territory_id>/split", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_split(territory_id: int) -> Any:
     """Split with a drawn line or polygon."""
     body = _json()
@@ -196,6 +203,7 @@ def api_split(territory_id: int) -> Any:
 
 @bp.route("/api/territories/<int:territory_id>/reps", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def api_reps(territory_id: int) -> Any:
     """Set the reps who work a territory."""
     ids = _json().get("rep_ids") or []
@@ -217,6 +225,7 @@ def history() -> Any:
 
 @bp.route("/revisions/<int:revision_id>/undo", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def undo(revision_id: int) -> Any:
     """Undo one change (JSON for the editor, a redirect for the history page)."""
     rev = svc.undo(current_user, revision_id)
@@ -231,6 +240,7 @@ def undo(revision_id: int) -> Any:
 
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required(*EDIT)
+@commits
 def import_upload() -> Any:
     """Upload a territory file; the next page previews it."""
     if request.method == "POST":
@@ -272,6 +282,7 @@ def import_preview(token: str) -> Any:
 
 @bp.route("/import/<token>/apply", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def import_apply(token: str) -> Any:
     """Apply the previewed file in one transaction."""
     options = _import_options()
@@ -315,6 +326,7 @@ def _save_temp(field: str) -> Path | None:
 
 @bp.route("/balance", methods=["GET", "POST"])
 @roles_required(*EDIT)
+@commits
 def balance() -> Any:
     """Step 1: area, reps, units, target; POST computes a proposal to preview."""
     items = svc.visible_territories(current_user)
@@ -375,6 +387,7 @@ def balance_preview(proposal_id: int) -> Any:
 
 @bp.route("/balance/<int:proposal_id>/apply", methods=["POST"])
 @roles_required(*EDIT)
+@commits
 def balance_apply(proposal_id: int) -> Any:
     """Step 3: apply in one transaction (a background job for large sets); undo from history."""
     proposal = balancing.get_proposal_or_404(proposal_id, current_user)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from geocrm import create_app
 from geocrm.extensions import db
 from geocrm.models import Interaction
 from tests.conftest import PASSWORD
+from tests.e2e.modules import FIELD_OUTBOX, with_module
 from tests.factories import build_world
 
 CHROMIUM = "/usr/bin/chromium"
@@ -187,14 +187,28 @@ def pending(page: Any) -> int:
     return int(page.get_attribute("#sync-badge", "data-pending") or "-1")
 
 
+# Mirror the outbox's size into <html data-test-outbox>, refreshed on every message of the
+# app's sync channel (the outbox announces each queue, sync and failure there).
+OUTBOX_SIZE_MIRROR = """async (outbox) => {
+  const mirror = () => outbox.all().then((items) => {
+    document.documentElement.dataset.testOutbox = String(items.length);
+  });
+  if (!window.testOutboxMirror) {
+    window.testOutboxMirror = new BroadcastChannel("geocrm-sync");
+    window.testOutboxMirror.onmessage = mirror;
+  }
+  await mirror();
+}"""
+
+
 def wait_outbox_empty(page: Any, timeout: int = 15_000) -> None:
     """Until the IndexedDB outbox is empty: every queued write got the server's answer."""
-    # wait_for_function does not await promises: poll with evaluate, which does.
-    deadline = time.monotonic() + timeout / 1000
-    while page.evaluate("GeoOutbox.all().then(items => items.length)"):
-        if time.monotonic() > deadline:
-            raise AssertionError("the outbox did not empty")
-        page.wait_for_timeout(100)
+    # wait_for_function does not await promises: the outbox's size is mirrored into a
+    # test-only attribute on every change the app's sync channel announces, and on request.
+    with_module(page, FIELD_OUTBOX, OUTBOX_SIZE_MIRROR)
+    page.wait_for_function(
+        "() => document.documentElement.dataset.testOutbox === '0'", timeout=timeout
+    )
     wait_pending(page, 0, timeout)
 
 

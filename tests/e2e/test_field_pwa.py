@@ -24,6 +24,7 @@ from tests.e2e.field_fixtures import (
     wait_outbox_empty,
     wait_pending,
 )
+from tests.e2e.modules import FIELD_OUTBOX, with_module
 
 # The fixtures live in our own module (see its docstring); expose them to pytest here.
 pw = field_fixtures.pw
@@ -84,7 +85,7 @@ def test_offline_visit_survives_reload_and_syncs_exactly_once(
     assert pending(page) == 4
     assert page.locator(".timeline li.pending").count() == 4
     assert "<b>" in page.locator(".timeline").inner_text()  # user text is text, not markup
-    ops = page.evaluate("GeoOutbox.all()")
+    ops = with_module(page, FIELD_OUTBOX, "(outbox) => outbox.all()")
     assert len(ops) == 4 and len({o["id"] for o in ops}) == 4
     assert len(live.interactions(email)) == before
 
@@ -100,8 +101,11 @@ def test_offline_visit_survives_reload_and_syncs_exactly_once(
     records = live.count(SyncRecord)
 
     # The same outbox, sent again (a lost response, a second tab...): still three.
-    page.evaluate(
-        "ops => Promise.all(ops.map(o => GeoOutbox.put(o))).then(() => GeoOutbox.replay())", ops
+    with_module(
+        page,
+        FIELD_OUTBOX,
+        "(outbox, ops) => Promise.all(ops.map(o => outbox.put(o))).then(() => outbox.replay())",
+        ops,
     )
     wait_outbox_empty(page)
     assert len(live.interactions(email)[before:]) == 3
@@ -349,8 +353,11 @@ def test_seen_tiles_are_cached_bounded_and_shown_offline(
         context = phone_context(pw, chromium, live, at=AALTO)
         page = context.new_page()
         sign_in(page, live, "west@example.com")
-        page.wait_for_selector("#map img.leaflet-tile-loaded")
-        page.wait_for_timeout(500)
+        # Every tile the map asked for has arrived (the worker caches it before answering).
+        page.wait_for_function(
+            "() => { const t = [...document.querySelectorAll('#map img.leaflet-tile')];"
+            " return t.length > 0 && t.every(i => i.classList.contains('leaflet-tile-loaded')); }"
+        )
         shown = page.locator("#map img.leaflet-tile").count()
         cached = "caches.open('geocrm-tiles-v1').then(c => c.keys()).then(k => k.length)"
         assert 0 < page.evaluate(cached) <= 4

@@ -1,621 +1,622 @@
 /* GeoCRM field app: screens drawn from the offline bundle (cached by the service worker)
  * and the IndexedDB outbox. All user text goes through textContent, never innerHTML. */
-(function () {
-  "use strict";
-  var CFG = JSON.parse(document.getElementById("config").textContent);
-  var Outbox = window.GeoOutbox;
-  var screen = document.getElementById("screen");
-  var state = { bundle: null, byId: {}, map: null, fromCache: false };
-  var VISITS_KEY = "geocrm.visits";
+import { csrfToken, pageData } from "../js/config.js";
+import * as Outbox from "./outbox.js";
 
-  /* ---------- tiny DOM helpers ---------- */
-  function h(tag, attrs) {
-    var el = document.createElement(tag);
-    attrs = attrs || {};
-    Object.keys(attrs).forEach(function (k) {
-      var v = attrs[k];
-      if (v === null || v === undefined || v === false) return;
-      if (k === "text") el.textContent = v;
-      else if (k === "on") Object.keys(v).forEach(function (ev) { el.addEventListener(ev, v[ev]); });
-      else if (k === "class") el.className = v;
-      else el.setAttribute(k, v === true ? "" : v);
-    });
-    for (var i = 2; i < arguments.length; i++) {
-      var c = arguments[i];
-      if (c === null || c === undefined || c === false) continue;
-      (Array.isArray(c) ? c : [c]).forEach(function (x) {
-        if (x === null || x === undefined || x === false) return;
-        el.appendChild(typeof x === "string" || typeof x === "number" ? document.createTextNode(String(x)) : x);
-      });
-    }
-    return el;
-  }
-  function show() {
-    var parts = Array.prototype.filter.call(arguments, function (x) { return x !== null && x !== undefined && x !== false; });
-    screen.replaceChildren.apply(screen, parts);
-    screen.focus({ preventScroll: true });
-  }
-  function say(msg, kind) {
-    var p = h("p", { class: "flash " + (kind || "info"), role: kind === "error" ? "alert" : "status", text: msg });
-    screen.insertBefore(p, screen.firstChild.nextSibling);
-    return p;
-  }
-  function fmtDist(m) {
-    if (m === null || m === undefined) return "";
-    return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km";
-  }
-  function fmtTime(iso) {
-    if (!iso) return "";
-    var d = new Date(/Z|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
-    return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-  }
-  function label(s) { return String(s || "").replace(/_/g, " "); }
-  function haversine(lat1, lon1, lat2, lon2) {
-    var R = 6371008.8, r = Math.PI / 180;
-    var dp = (lat2 - lat1) * r, dl = (lon2 - lon1) * r;
-    var a = Math.pow(Math.sin(dp / 2), 2) + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.pow(Math.sin(dl / 2), 2);
-    return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
-  }
+const CFG = pageData();
+const screen = document.getElementById("screen");
+const state = { bundle: null, byId: {}, map: null, fromCache: false };
+const VISITS_KEY = "geocrm.visits";
 
-  /* ---------- data ---------- */
-  function loadBundle() {
-    return fetch(CFG.api + "/bundle", { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (res) {
-        if (res.status === 401) { location.href = "/login?next=/app/"; throw new Error("signed out"); }
-        if (!res.ok) throw new Error("status " + res.status);
-        return res.json();
-      })
-      .then(function (b) {
-        state.bundle = b;
-        state.byId = {};
-        b.accounts.forEach(function (a) { state.byId[a.id] = a; });
-        b.today.stops.forEach(function (s) { if (!state.byId[s.account.id]) state.byId[s.account.id] = s.account; });
-        document.body.setAttribute("data-ready", "1");
-        return b;
-      });
-  }
-  function visits() {
-    try { return JSON.parse(localStorage.getItem(VISITS_KEY) || "{}"); } catch (e) { return {}; }
-  }
-  function saveVisits(v) { localStorage.setItem(VISITS_KEY, JSON.stringify(v)); }
-
-  function position() {
-    return new Promise(function (resolve) {
-      if (!navigator.geolocation) { resolve({ error: "This phone has no location service." }); return; }
-      navigator.geolocation.getCurrentPosition(
-        function (p) { resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }); },
-        function (err) {
-          resolve({ error: err.code === 1 ? "Location permission is denied." : "No position fix (" + err.message + ")." });
-        },
-        { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
-      );
+/* ---------- tiny DOM helpers ---------- */
+function h(tag, attrs) {
+  const el = document.createElement(tag);
+  attrs = attrs || {};
+  Object.keys(attrs).forEach(function (k) {
+    const v = attrs[k];
+    if (v === null || v === undefined || v === false) return;
+    if (k === "text") el.textContent = v;
+    else if (k === "on") Object.keys(v).forEach(function (ev) { el.addEventListener(ev, v[ev]); });
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : v);
+  });
+  for (let i = 2; i < arguments.length; i++) {
+    const c = arguments[i];
+    if (c === null || c === undefined || c === false) continue;
+    (Array.isArray(c) ? c : [c]).forEach(function (x) {
+      if (x === null || x === undefined || x === false) return;
+      el.appendChild(typeof x === "string" || typeof x === "number" ? document.createTextNode(String(x)) : x);
     });
   }
+  return el;
+}
+function show() {
+  const parts = Array.prototype.filter.call(arguments, function (x) { return x !== null && x !== undefined && x !== false; });
+  screen.replaceChildren.apply(screen, parts);
+  screen.focus({ preventScroll: true });
+}
+function say(msg, kind) {
+  const p = h("p", { class: "flash " + (kind || "info"), role: kind === "error" ? "alert" : "status", text: msg });
+  screen.insertBefore(p, screen.firstChild.nextSibling);
+  return p;
+}
+function fmtDist(m) {
+  if (m === null || m === undefined) return "";
+  return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km";
+}
+function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(/Z|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
+  return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+function label(s) { return String(s || "").replace(/_/g, " "); }
+function haversine(lat1, lon1, lat2, lon2) {
+  const R = 6371008.8, r = Math.PI / 180;
+  const dp = (lat2 - lat1) * r, dl = (lon2 - lon1) * r;
+  const a = Math.pow(Math.sin(dp / 2), 2) + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.pow(Math.sin(dl / 2), 2);
+  return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
+}
 
-  function queue(op, data, id) {
-    return Outbox.enqueue(op, data, id).then(function (item) {
-      refreshBadge();
-      requestSync();
-      return item;
+/* ---------- data ---------- */
+function loadBundle() {
+  return fetch(CFG.api + "/bundle", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (res) {
+      if (res.status === 401) { location.href = "/login?next=/app/"; throw new Error("signed out"); }
+      if (!res.ok) throw new Error("status " + res.status);
+      return res.json();
+    })
+    .then(function (b) {
+      state.bundle = b;
+      state.byId = {};
+      b.accounts.forEach(function (a) { state.byId[a.id] = a; });
+      b.today.stops.forEach(function (s) { if (!state.byId[s.account.id]) state.byId[s.account.id] = s.account; });
+      document.body.setAttribute("data-ready", "1");
+      return b;
     });
-  }
-  function requestSync() {
-    if (navigator.serviceWorker && navigator.serviceWorker.ready && "SyncManager" in window) {
-      navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("geocrm-outbox"); }).catch(function () {});
-    }
-    if (navigator.onLine) syncNow();
-  }
-  function syncNow() {
-    return Outbox.replay().then(function (r) {
-      refreshBadge();
-      if (r && r.applied) return loadBundle().then(route, function () {});
-    }, function () { refreshBadge(); });
-  }
+}
+function visits() {
+  try { return JSON.parse(localStorage.getItem(VISITS_KEY) || "{}"); } catch (e) { return {}; }
+}
+function saveVisits(v) { localStorage.setItem(VISITS_KEY, JSON.stringify(v)); }
 
-  /* ---------- sync badge ---------- */
-  var badge = document.getElementById("sync-badge");
-  function refreshBadge() {
-    return Outbox.status().then(function (s) {
-      var text, cls = "badge";
-      if (s.lastError && s.pending) { text = s.pending + " pending · failed, retry"; cls += " bad"; }
-      else if (s.pending) { text = s.pending + " pending"; cls += " warn"; }
-      else if (s.rejected) { text = s.rejected + " rejected"; cls += " bad"; }
-      else text = s.lastSync ? "Synced " + fmtTime(s.lastSync) : "Nothing to sync";
-      badge.textContent = text;
-      badge.className = cls;
-      badge.setAttribute("data-pending", String(s.pending));
-      return s;
-    });
-  }
-  badge.addEventListener("click", function () { location.hash = "#/sync"; });
-  try {
-    new BroadcastChannel("geocrm-sync").onmessage = function (ev) {
-      refreshBadge();
-      if (ev.data && ev.data.type === "synced" && ev.data.applied) loadBundle().then(route, function () {});
-    };
-  } catch (e) { /* no BroadcastChannel */ }
-
-  /* ---------- navigation links ---------- */
-  function navLinks(a) {
-    if (a.lat === null || a.lat === undefined) return null;
-    var ll = a.lat + "," + a.lon;
-    return h("p", { class: "nav-links" }, "Navigate: ",
-      h("a", { href: "https://www.google.com/maps/dir/?api=1&destination=" + ll, rel: "noopener", target: "_blank" }, "Google Maps"),
-      h("a", { href: "https://maps.apple.com/?daddr=" + ll, rel: "noopener", target: "_blank" }, "Apple Maps"),
-      h("a", { href: "https://waze.com/ul?ll=" + ll + "&navigate=yes", rel: "noopener", target: "_blank" }, "Waze"));
-  }
-
-  function drawMap(el, points) {
-    if (!window.L || !points.length) return;
-    if (state.map) { state.map.remove(); state.map = null; }
-    var map = L.map(el, { zoomControl: true, attributionControl: !!CFG.tileUrl });
-    if (CFG.tileUrl) L.tileLayer(CFG.tileUrl, { attribution: CFG.tileAttribution, crossOrigin: true, maxZoom: 19 }).addTo(map);
-    var bounds = points.map(function (p) { return [p.lat, p.lon]; });
-    map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15 });
-    points.forEach(function (p) {
-      var icon = L.divIcon({ className: "pin" + (p.done ? " done" : ""), html: "", iconSize: [28, 28] });
-      var m = L.marker([p.lat, p.lon], { icon: icon, title: p.title, keyboard: false }).addTo(map);
-      var el = m.getElement();
-      if (el) el.textContent = String(p.label);
-      m.on("click", function () { location.hash = "#/account/" + p.id; });
-    });
-    state.map = map;
-  }
-
-  /* ---------- screens ---------- */
-  function viewToday() {
-    var plan = state.bundle.today;
-    var v = visits();
-    var stops = plan.stops;
-    var next = stops.filter(function (s) { return s.status !== "visited" && !v[s.account.id]; })[0];
-    var mapEl = h("div", { id: "map", class: "map", role: "region", "aria-label": "Map of today's stops" });
-    var list = h("ol", { class: "stops" }, stops.map(function (s) {
-      var a = s.account;
-      var done = s.status === "visited";
-      return h("li", { class: done ? "done" : "" },
-        h("a", { href: "#/account/" + a.id, class: "stop" },
-          h("span", { class: "name", text: a.name }),
-          h("span", { class: "meta", text: [a.address || "", s.arrival ? "at " + fmtTime(s.arrival) : "",
-            s.overdue_days !== null && s.overdue_days !== undefined ? "due" : "", done ? "visited" : ""]
-            .filter(Boolean).join(" · ") })));
-    }));
-    show(
-      h("h1", {}, "Today ", h("small", { text: plan.date + (plan.source === "plan" ? " · planned route" : " · suggested") })),
-      state.fromCache ? h("p", { class: "flash info", role: "status", text: "Showing saved data from " + fmtTime(state.bundle.generated_at) }) : null,
-      next ? h("section", { class: "card next", "aria-labelledby": "next-h" },
-        h("h2", { id: "next-h" }, "Next: ", h("span", { text: next.account.name })),
-        next.account.address ? h("p", { text: next.account.address }) : null,
-        navLinks(next.account),
-        h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, "Open account"))) :
-        h("p", { class: "card", text: stops.length ? "All stops visited." : "No stops for today." }),
-      mapEl,
-      h("h2", {}, "Stops (" + stops.length + ")"),
-      list
+function position() {
+  return new Promise(function (resolve) {
+    if (!navigator.geolocation) { resolve({ error: "This phone has no location service." }); return; }
+    navigator.geolocation.getCurrentPosition(
+      function (p) { resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }); },
+      function (err) {
+        resolve({ error: err.code === 1 ? "Location permission is denied." : "No position fix (" + err.message + ")." });
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
     );
-    drawMap(mapEl, stops.filter(function (s) { return s.account.lat !== null; }).map(function (s) {
-      return { id: s.account.id, lat: s.account.lat, lon: s.account.lon, label: s.seq, title: s.account.name, done: s.status === "visited" };
-    }));
-  }
+  });
+}
 
-  function viewNear() {
-    var out = h("div", { id: "near-results", "aria-live": "polite" });
-    var radius = h("select", { id: "near-radius", name: "radius" },
-      [500, 1000, 2000, 5000, 20000].map(function (r) { return h("option", { value: r, selected: r === 2000 }, fmtDist(r)); }));
-    var stage = h("select", { id: "near-stage", name: "stage" }, h("option", { value: "" }, "All stages"),
-      ["lead", "prospect", "customer", "lost"].map(function (s) { return h("option", { value: s }, label(s)); }));
-    function run() {
-      out.replaceChildren(h("p", { role: "status", text: "Finding your position…" }));
-      position().then(function (pos) {
-        if (pos.error) {
-          out.replaceChildren(h("p", { class: "flash error", role: "alert", text: pos.error + " Near me needs your position; Today and accounts still work." }));
-          return;
-        }
-        var q = "lat=" + pos.lat + "&lon=" + pos.lon + "&radius=" + radius.value + (stage.value ? "&stage=" + stage.value : "");
-        fetch(CFG.api + "/accounts/near?" + q, { credentials: "same-origin" })
-          .then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
-          .then(function (b) { return b.items; }, function () {
-            // Offline: the same question over the accounts kept on the phone.
-            return state.bundle.accounts.filter(function (a) {
-              return a.lat !== null && (!stage.value || a.stage === stage.value);
-            }).map(function (a) {
-              return Object.assign({}, a, { distance_m: haversine(pos.lat, pos.lon, a.lat, a.lon) });
-            }).filter(function (a) { return a.distance_m <= Number(radius.value); })
-              .sort(function (x, y) { return x.distance_m - y.distance_m; }).slice(0, 100);
-          })
-          .then(function (items) {
-            out.replaceChildren(
-              h("p", { text: items.length + " within " + fmtDist(Number(radius.value)) }),
-              h("ul", { class: "stops" }, items.map(function (a) {
-                if (!state.byId[a.id]) state.byId[a.id] = a;
-                return h("li", {}, h("a", { href: "#/account/" + a.id, class: "stop" },
-                  h("span", { class: "name", text: a.name }),
-                  h("span", { class: "meta", text: fmtDist(a.distance_m) + " · " + label(a.stage) })));
-              })));
-          });
-      });
-    }
-    show(h("h1", {}, "Near me"),
-      h("form", { class: "filters", on: { submit: function (e) { e.preventDefault(); run(); } } },
-        h("label", { for: "near-radius" }, "Within"), radius,
-        h("label", { for: "near-stage" }, "Stage"), stage,
-        h("button", { type: "submit", class: "primary" }, "Search")),
-      out);
-    run();
+function queue(op, data, id) {
+  return Outbox.enqueue(op, data, id).then(function (item) {
+    refreshBadge();
+    requestSync();
+    return item;
+  });
+}
+function requestSync() {
+  if (navigator.serviceWorker && navigator.serviceWorker.ready && "SyncManager" in window) {
+    navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("geocrm-outbox"); }).catch(function () {});
   }
+  if (navigator.onLine) syncNow();
+}
+function syncNow() {
+  return Outbox.replay().then(function (r) {
+    refreshBadge();
+    if (r && r.applied) return loadBundle().then(route, function () {});
+  }, function () { refreshBadge(); });
+}
 
-  function pendingFor(accountId) {
-    return Outbox.all().then(function (items) {
-      return items.filter(function (i) { return i.data && i.data.account_id === accountId; });
-    });
-  }
+/* ---------- sync badge ---------- */
+const badge = document.getElementById("sync-badge");
+function refreshBadge() {
+  return Outbox.status().then(function (s) {
+    let text, cls = "badge";
+    if (s.lastError && s.pending) { text = s.pending + " pending · failed, retry"; cls += " bad"; }
+    else if (s.pending) { text = s.pending + " pending"; cls += " warn"; }
+    else if (s.rejected) { text = s.rejected + " rejected"; cls += " bad"; }
+    else text = s.lastSync ? "Synced " + fmtTime(s.lastSync) : "Nothing to sync";
+    badge.textContent = text;
+    badge.className = cls;
+    badge.setAttribute("data-pending", String(s.pending));
+    return s;
+  });
+}
+badge.addEventListener("click", function () { location.hash = "#/sync"; });
+try {
+  new BroadcastChannel("geocrm-sync").onmessage = function (ev) {
+    refreshBadge();
+    if (ev.data && ev.data.type === "synced" && ev.data.applied) loadBundle().then(route, function () {});
+  };
+} catch (e) { /* no BroadcastChannel */ }
 
-  function viewAccount(id) {
-    var a = state.byId[id];
-    if (!a) {
-      show(h("h1", {}, "Account"), h("p", { text: "This account is not on this phone. Connect and open it again." }));
-      return;
-    }
-    var visit = visits()[id];
-    var timeline = h("ul", { class: "timeline" });
-    pendingFor(id).then(function (items) {
-      var rows = items.filter(function (i) { return i.op === "interaction" || i.op === "checkin"; }).map(function (i) {
-        return h("li", { class: "pending" }, h("strong", { text: i.op === "checkin" ? "Check-in" : label(i.data.outcome) }),
-          " · not sent yet", i.data.notes ? h("p", { text: i.data.notes }) : null);
-      });
-      (a.interactions || []).forEach(function (i) {
-        rows.push(h("li", {}, h("strong", { text: label(i.outcome || i.kind) }), " · " + fmtTime(i.occurred_at),
-          i.location_flag ? h("span", { class: "flag", text: " " + label(i.location_flag) }) : null,
-          i.notes ? h("p", { text: i.notes }) : null));
-      });
-      timeline.replaceChildren.apply(timeline, rows.length ? rows : [h("li", { text: "No interactions yet." })]);
-    });
-    var tasks = (state.bundle.tasks || []).filter(function (t) { return t.account_id === id; });
-    show(
-      h("h1", { text: a.name }),
-      h("p", { class: "meta", text: [label(a.stage), a.address, a.city].filter(Boolean).join(" · ") }),
-      h("div", { class: "row actions" },
-        visit ? h("button", { type: "button", class: "primary", id: "checkout", on: { click: function () { checkOut(a); } } }, "Check out") :
-          h("button", { type: "button", class: "primary", id: "checkin", on: { click: function () { checkIn(a); } } }, "Check in"),
-        h("a", { class: "button", href: "#/log/" + a.id, id: "log-link" }, "Log interaction"),
-        h("a", { class: "button", href: "#/edit/" + a.id, id: "edit-link" }, "Edit")),
-      visit ? h("p", { class: "flash " + (visit.flag ? "warn" : "info"), role: "status", text: visitText(a, visit) }) : null,
-      h("p", { class: "row" },
-        a.phone ? h("a", { class: "button", href: "tel:" + a.phone }, "Call") : null,
-        a.email ? h("a", { class: "button", href: "mailto:" + a.email }, "Email") : null),
-      navLinks(a),
-      h("h2", {}, "Contacts"),
-      h("ul", { class: "plain" }, (a.contacts || []).length ? a.contacts.map(function (c) {
-        return h("li", {}, h("span", { text: c.name + (c.title ? " (" + c.title + ")" : "") }), " ",
-          c.phone ? h("a", { href: "tel:" + c.phone, text: c.phone }) : null, " ",
-          c.email ? h("a", { href: "mailto:" + c.email, text: c.email }) : null);
-      }) : h("li", { text: "No contacts." })),
-      h("h2", {}, "Open tasks"),
-      h("ul", { class: "plain" }, tasks.length ? tasks.map(function (t) {
-        return h("li", {}, h("span", { text: t.title + (t.due_date ? " · due " + t.due_date : "") }), " ",
-          h("button", { type: "button", class: "small", on: { click: function (e) {
-            e.target.disabled = true;
-            queue("task_done", { task_id: t.id, at: new Date().toISOString() }).then(function () {
-              state.bundle.tasks = state.bundle.tasks.filter(function (x) { return x.id !== t.id; });
-              route();
-            });
-          } } }, "Done"));
-      }) : h("li", { text: "No open tasks." })),
-      h("h2", {}, "Timeline"),
-      timeline
-    );
-    if (navigator.onLine) offerPinFix(a);
-  }
+/* ---------- navigation links ---------- */
+function navLinks(a) {
+  if (a.lat === null || a.lat === undefined) return null;
+  const ll = a.lat + "," + a.lon;
+  return h("p", { class: "nav-links" }, "Navigate: ",
+    h("a", { href: "https://www.google.com/maps/dir/?api=1&destination=" + ll, rel: "noopener", target: "_blank" }, "Google Maps"),
+    h("a", { href: "https://maps.apple.com/?daddr=" + ll, rel: "noopener", target: "_blank" }, "Apple Maps"),
+    h("a", { href: "https://waze.com/ul?ll=" + ll + "&navigate=yes", rel: "noopener", target: "_blank" }, "Waze"));
+}
 
-  // A verified check-in far from the pin (or at an account without one) offers to move the pin.
-  // Online only: the server checks the check-in and re-places the account in its territory.
-  function offerPinFix(a) {
-    fetch(CFG.api + "/accounts/" + a.id, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (body) {
-        var s = body && body.pin_suggestion;
-        if (!s || location.hash !== "#/account/" + a.id || document.getElementById("pin-fix")) return;
-        var acc = " (GPS ±" + Math.round(s.accuracy_m) + " m)";
-        var text = s.offset_m === null ? "This account has no pin yet; your check-in" + acc + " can set it." :
-          "Your check-in was " + Math.round(s.offset_m) + " m from the pin" + acc + ". Move the pin there?";
-        var msg = h("p", { text: text });
-        var button = h("button", { type: "button", class: "small", id: "pin-fix-button", on: { click: function () {
-          button.disabled = true;
-          fetch(CFG.api + "/accounts/" + a.id + "/pin", {
-            method: "POST", credentials: "same-origin",
-            headers: { "Content-Type": "application/json", Accept: "application/json",
-                       "X-CSRFToken": document.querySelector('meta[name="csrf-token"]').getAttribute("content") },
-            body: JSON.stringify({ interaction_id: s.interaction_id })
-          }).then(function (r) {
-            return r.json().then(function (b) { return { ok: r.ok, body: b }; });
-          }).then(function (res) {
-            if (!res.ok) throw new Error(res.body.detail || res.body.title || "Not moved");
-            a.lat = res.body.lat; a.lon = res.body.lon;
-            msg.textContent = "Pin moved to your check-in position.";
-            button.remove();
-          }).catch(function (err) {
-            msg.textContent = "The pin was not moved: " + err.message;
-            button.disabled = false;
-          });
-        } } }, "Move pin");
-        var box = h("div", { class: "flash info", id: "pin-fix", role: "status" }, msg, button);
-        screen.insertBefore(box, screen.firstChild.nextSibling);
-      })
-      .catch(function () { /* offline after all: nothing to offer */ });
-  }
+function drawMap(el, points) {
+  if (!window.L || !points.length) return;
+  if (state.map) { state.map.remove(); state.map = null; }
+  const map = L.map(el, { zoomControl: true, attributionControl: !!CFG.tileUrl });
+  if (CFG.tileUrl) L.tileLayer(CFG.tileUrl, { attribution: CFG.tileAttribution, crossOrigin: true, maxZoom: 19 }).addTo(map);
+  const bounds = points.map(function (p) { return [p.lat, p.lon]; });
+  map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15 });
+  points.forEach(function (p) {
+    const icon = L.divIcon({ className: "pin" + (p.done ? " done" : ""), html: "", iconSize: [28, 28] });
+    const m = L.marker([p.lat, p.lon], { icon: icon, title: p.title, keyboard: false }).addTo(map);
+    const el = m.getElement();
+    if (el) el.textContent = String(p.label);
+    m.on("click", function () { location.hash = "#/account/" + p.id; });
+  });
+  state.map = map;
+}
 
-  function visitText(a, visit) {
-    var base = "Checked in " + fmtTime(visit.at);
-    if (visit.flag === "no_location") return base + " without a position (flagged: no location).";
-    if (visit.distance !== null && visit.distance !== undefined) {
-      base += ", " + fmtDist(visit.distance) + " from the account";
-      if (visit.flag) base += " (flagged: outside the " + fmtDist(CFG.geofenceM) + " geofence)";
-    }
-    return base + ".";
-  }
+/* ---------- screens ---------- */
+function viewToday() {
+  const plan = state.bundle.today;
+  const v = visits();
+  const stops = plan.stops;
+  const next = stops.filter(function (s) { return s.status !== "visited" && !v[s.account.id]; })[0];
+  const mapEl = h("div", { id: "map", class: "map", role: "region", "aria-label": "Map of today's stops" });
+  const list = h("ol", { class: "stops" }, stops.map(function (s) {
+    const a = s.account;
+    const done = s.status === "visited";
+    return h("li", { class: done ? "done" : "" },
+      h("a", { href: "#/account/" + a.id, class: "stop" },
+        h("span", { class: "name", text: a.name }),
+        h("span", { class: "meta", text: [a.address || "", s.arrival ? "at " + fmtTime(s.arrival) : "",
+          s.overdue_days !== null && s.overdue_days !== undefined ? "due" : "", done ? "visited" : ""]
+          .filter(Boolean).join(" · ") })));
+  }));
+  show(
+    h("h1", {}, "Today ", h("small", { text: plan.date + (plan.source === "plan" ? " · planned route" : " · suggested") })),
+    state.fromCache ? h("p", { class: "flash info", role: "status", text: "Showing saved data from " + fmtTime(state.bundle.generated_at) }) : null,
+    next ? h("section", { class: "card next", "aria-labelledby": "next-h" },
+      h("h2", { id: "next-h" }, "Next: ", h("span", { text: next.account.name })),
+      next.account.address ? h("p", { text: next.account.address }) : null,
+      navLinks(next.account),
+      h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, "Open account"))) :
+      h("p", { class: "card", text: stops.length ? "All stops visited." : "No stops for today." }),
+    mapEl,
+    h("h2", {}, "Stops (" + stops.length + ")"),
+    list
+  );
+  drawMap(mapEl, stops.filter(function (s) { return s.account.lat !== null; }).map(function (s) {
+    return { id: s.account.id, lat: s.account.lat, lon: s.account.lon, label: s.seq, title: s.account.name, done: s.status === "visited" };
+  }));
+}
 
-  function checkIn(a) {
-    var btn = document.getElementById("checkin");
-    btn.disabled = true;
-    btn.textContent = "Locating…";
+function viewNear() {
+  const out = h("div", { id: "near-results", "aria-live": "polite" });
+  const radius = h("select", { id: "near-radius", name: "radius" },
+    [500, 1000, 2000, 5000, 20000].map(function (r) { return h("option", { value: r, selected: r === 2000 }, fmtDist(r)); }));
+  const stage = h("select", { id: "near-stage", name: "stage" }, h("option", { value: "" }, "All stages"),
+    ["lead", "prospect", "customer", "lost"].map(function (s) { return h("option", { value: s }, label(s)); }));
+  function run() {
+    out.replaceChildren(h("p", { role: "status", text: "Finding your position…" }));
     position().then(function (pos) {
-      var id = Outbox.uuid();
-      var at = new Date().toISOString();
-      var data = { uuid: id, account_id: a.id, at: at };
-      var flag = null, distance = null;
-      if (pos.error) flag = "no_location";
-      else {
-        data.lat = pos.lat; data.lon = pos.lon; data.accuracy = pos.accuracy;
-        if (a.lat !== null && a.lat !== undefined) {
-          distance = haversine(pos.lat, pos.lon, a.lat, a.lon);
-          if (distance > CFG.geofenceM) flag = "outside_geofence";
-        }
+      if (pos.error) {
+        out.replaceChildren(h("p", { class: "flash error", role: "alert", text: pos.error + " Near me needs your position; Today and accounts still work." }));
+        return;
       }
-      var stop = state.bundle.today.stops.filter(function (s) { return s.account.id === a.id && s.route_stop_id; })[0];
-      if (stop) data.route_stop_id = stop.route_stop_id;
-      return queue("checkin", data).then(function () {
-        var v = visits();
-        v[a.id] = { uuid: id, at: at, flag: flag, distance: distance, logged: false };
-        saveVisits(v);
-        route();
-        if (pos.error) say(pos.error + " The visit is kept and flagged; you can still log it.", "warn");
-      });
-    });
-  }
-
-  function checkOut(a) {
-    var v = visits();
-    var visit = v[a.id];
-    position().then(function (pos) {
-      var data = { uuid: visit.uuid, at: new Date().toISOString() };
-      if (!pos.error) { data.lat = pos.lat; data.lon = pos.lon; data.accuracy = pos.accuracy; }
-      return queue("checkout", data).then(function () {
-        delete v[a.id];
-        saveVisits(v);
-        route();
-        say("Checked out.", "info");
-      });
-    });
-  }
-
-  function shrinkPhoto(file) {
-    return new Promise(function (resolve, reject) {
-      var img = new Image();
-      var url = URL.createObjectURL(file);
-      img.onload = function () {
-        var scale = Math.min(1, 1280 / Math.max(img.width, img.height));
-        var c = document.createElement("canvas");
-        c.width = Math.round(img.width * scale);
-        c.height = Math.round(img.height * scale);
-        c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
-        URL.revokeObjectURL(url);
-        resolve({ data: c.toDataURL("image/jpeg", 0.7).split(",")[1], width: c.width, height: c.height });
-      };
-      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("Not an image")); };
-      img.src = url;
-    });
-  }
-
-  function field(id, text, control, hint) {
-    return h("div", { class: "field" }, h("label", { for: id, text: text }), control,
-      hint ? h("small", { id: id + "-hint", text: hint }) : null);
-  }
-
-  function viewLog(id) {
-    var a = state.byId[id];
-    if (!a) { show(h("h1", {}, "Log interaction"), h("p", { text: "Unknown account." })); return; }
-    var visit = visits()[id];
-    var kind = h("select", { id: "kind", name: "kind" }, ["visit", "call", "email", "note"].map(function (k) {
-      return h("option", { value: k, selected: k === (visit ? "visit" : "call") }, label(k));
-    }));
-    var outcome = h("select", { id: "outcome", name: "outcome", required: true },
-      h("option", { value: "" }, "Choose…"), CFG.outcomes.map(function (o) { return h("option", { value: o }, label(o)); }));
-    var notes = h("textarea", { id: "notes", name: "notes", rows: 4, maxlength: 4000 });
-    var next = h("input", { id: "next_step", name: "next_step", type: "text", maxlength: 1000 });
-    var wantTask = h("input", { id: "want_task", name: "want_task", type: "checkbox" });
-    var taskTitle = h("input", { id: "task_title", name: "task_title", type: "text", maxlength: 200 });
-    var due = h("input", { id: "task_due", name: "task_due", type: "date" });
-    var photo = h("input", { id: "photo", name: "photo", type: "file", accept: "image/*", capture: "environment" });
-    var form = h("form", { id: "log-form", novalidate: true, on: { submit: function (e) {
-      e.preventDefault();
-      if (!outcome.value) { outcome.setAttribute("aria-invalid", "true"); say("Choose an outcome.", "error"); outcome.focus(); return; }
-      var v = visits();
-      var cur = v[id];
-      var useVisit = cur && !cur.logged && kind.value === "visit";
-      var data = { uuid: useVisit ? cur.uuid : Outbox.uuid(), account_id: id, kind: kind.value,
-        outcome: outcome.value, notes: notes.value, next_step: next.value, at: new Date().toISOString() };
-      if (wantTask.checked) data.task = { uuid: Outbox.uuid(), title: taskTitle.value || next.value || "Follow up", due_date: due.value || null };
-      var work = photo.files && photo.files[0] ? shrinkPhoto(photo.files[0]).then(function (p) { data.photo = p; }, function () {}) : Promise.resolve();
-      form.querySelector("button[type=submit]").disabled = true;
-      work.then(function () { return queue("interaction", data); }).then(function () {
-        if (useVisit) { cur.logged = true; saveVisits(v); }
-        location.hash = "#/account/" + id;
-        setTimeout(function () { say("Saved. It is sent when you are online.", "info"); }, 0);
-      });
-    } } },
-      field("kind", "Kind", kind),
-      field("outcome", "Outcome (required)", outcome),
-      field("notes", "Notes", notes),
-      field("next_step", "Next step", next),
-      h("div", { class: "field check" }, wantTask, h("label", { for: "want_task", text: "Create a follow-up task" })),
-      field("task_title", "Task title", taskTitle),
-      field("task_due", "Task due date", due),
-      field("photo", "Photo (optional, shrunk on the phone)", photo),
-      h("button", { type: "submit", class: "primary" }, "Save interaction"));
-    show(h("h1", {}, "Log interaction"), h("p", { class: "meta", text: a.name + (visit ? " · during your visit" : "") }), form);
-  }
-
-  var EDITABLE = [["phone", "Phone", "tel"], ["email", "Email", "email"], ["address", "Address", "text"],
-    ["city", "City", "text"], ["opening_hours", "Opening hours", "text"]];
-
-  function viewEdit(id) {
-    var a = state.byId[id];
-    if (!a) { show(h("h1", {}, "Edit account"), h("p", { text: "Unknown account." })); return; }
-    var inputs = {};
-    var stage = h("select", { id: "edit_stage", name: "stage" }, ["lead", "prospect", "customer", "lost"].map(function (s) {
-      return h("option", { value: s, selected: s === a.stage }, label(s));
-    }));
-    var form = h("form", { id: "edit-form", novalidate: true, on: { submit: function (e) {
-      e.preventDefault();
-      // Only the fields the rep changed travel; the server merges them one by one
-      // (last writer wins per field) against what a manager changed meanwhile.
-      var changes = {};
-      EDITABLE.forEach(function (f) {
-        var v = inputs[f[0]].value.trim();
-        if (v !== (a[f[0]] || "")) changes[f[0]] = v || null;
-      });
-      if (stage.value !== a.stage) changes.stage = stage.value;
-      if (!Object.keys(changes).length) { location.hash = "#/account/" + id; return; }
-      queue("account_edit", { account_id: id, changes: changes, edited_at: new Date().toISOString(),
-        seen_at: state.bundle.generated_at }).then(function () {
-        Object.assign(a, changes);
-        location.hash = "#/account/" + id;
-      });
-    } } },
-      EDITABLE.map(function (f) {
-        inputs[f[0]] = h("input", { id: "edit_" + f[0], name: f[0], type: f[2], value: a[f[0]] || "" });
-        return field("edit_" + f[0], f[1], inputs[f[0]]);
-      }),
-      field("edit_stage", "Stage", stage),
-      h("button", { type: "submit", class: "primary" }, "Save changes"));
-    show(h("h1", {}, "Edit account"), h("p", { class: "meta", text: a.name }), form);
-  }
-
-  function viewAdd() {
-    var inputs = {
-      name: h("input", { id: "acc_name", name: "name", type: "text", required: true, maxlength: 200, autocomplete: "organization" }),
-      address: h("input", { id: "acc_address", name: "address", type: "text", maxlength: 300, autocomplete: "street-address" }),
-      phone: h("input", { id: "acc_phone", name: "phone", type: "tel", maxlength: 40, autocomplete: "tel" }),
-      contact_name: h("input", { id: "acc_contact", name: "contact_name", type: "text", maxlength: 120 })
-    };
-    var form = h("form", { id: "add-form", novalidate: true, on: { submit: function (e) {
-      e.preventDefault();
-      if (!inputs.name.value.trim()) { inputs.name.setAttribute("aria-invalid", "true"); say("Give the account a name.", "error"); return; }
-      position().then(function (pos) {
-        if (pos.error) { say(pos.error + " An account added here needs the phone's position.", "error"); return; }
-        var data = { uuid: Outbox.uuid(), lat: pos.lat, lon: pos.lon, accuracy: pos.accuracy };
-        Object.keys(inputs).forEach(function (k) { data[k] = inputs[k].value; });
-        queue("account_create", data).then(function () {
-          form.reset();
-          say("Added. It appears in your accounts after the next sync.", "info");
+      const q = "lat=" + pos.lat + "&lon=" + pos.lon + "&radius=" + radius.value + (stage.value ? "&stage=" + stage.value : "");
+      fetch(CFG.api + "/accounts/near?" + q, { credentials: "same-origin" })
+        .then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
+        .then(function (b) { return b.items; }, function () {
+          // Offline: the same question over the accounts kept on the phone.
+          return state.bundle.accounts.filter(function (a) {
+            return a.lat !== null && (!stage.value || a.stage === stage.value);
+          }).map(function (a) {
+            return Object.assign({}, a, { distance_m: haversine(pos.lat, pos.lon, a.lat, a.lon) });
+          }).filter(function (a) { return a.distance_m <= Number(radius.value); })
+            .sort(function (x, y) { return x.distance_m - y.distance_m; }).slice(0, 100);
+        })
+        .then(function (items) {
+          out.replaceChildren(
+            h("p", { text: items.length + " within " + fmtDist(Number(radius.value)) }),
+            h("ul", { class: "stops" }, items.map(function (a) {
+              if (!state.byId[a.id]) state.byId[a.id] = a;
+              return h("li", {}, h("a", { href: "#/account/" + a.id, class: "stop" },
+                h("span", { class: "name", text: a.name }),
+                h("span", { class: "meta", text: fmtDist(a.distance_m) + " · " + label(a.stage) })));
+            })));
         });
-      });
-    } } },
-      field("acc_name", "Name (required)", inputs.name),
-      field("acc_address", "Address", inputs.address),
-      field("acc_phone", "Phone", inputs.phone),
-      field("acc_contact", "Contact person", inputs.contact_name),
-      h("button", { type: "submit", class: "primary" }, "Add account at my position"));
-    show(h("h1", {}, "Add account here"), form);
+    });
   }
+  show(h("h1", {}, "Near me"),
+    h("form", { class: "filters", on: { submit: function (e) { e.preventDefault(); run(); } } },
+      h("label", { for: "near-radius" }, "Within"), radius,
+      h("label", { for: "near-stage" }, "Stage"), stage,
+      h("button", { type: "submit", class: "primary" }, "Search")),
+    out);
+  run();
+}
 
-  function viewSync() {
-    var list = h("ul", { class: "plain", id: "outbox-list" });
-    var info = h("p", { role: "status" });
-    function draw() {
-      Promise.all([Outbox.all(), Outbox.status()]).then(function (r) {
-        var s = r[1];
-        info.textContent = s.pending + " pending, " + s.rejected + " rejected. Last successful sync: " +
-          (s.lastSync ? fmtTime(s.lastSync) : "never") + (s.lastError ? ". Last failure: " + s.lastError.message : "");
-        list.replaceChildren.apply(list, r[0].length ? r[0].map(function (i) {
-          return h("li", { class: i.state }, h("span", { text: label(i.op) + " · " + fmtTime(i.created_at) + " · " + i.state + (i.error ? " (" + i.error + ")" : "") }),
-            i.state === "rejected" ? h("button", { type: "button", class: "small", on: { click: function () { Outbox.discard(i.seq).then(draw); } } }, "Discard") : null);
-        }) : [h("li", { text: "Everything is sent." })]);
-      });
+function pendingFor(accountId) {
+  return Outbox.all().then(function (items) {
+    return items.filter(function (i) { return i.data && i.data.account_id === accountId; });
+  });
+}
+
+function viewAccount(id) {
+  const a = state.byId[id];
+  if (!a) {
+    show(h("h1", {}, "Account"), h("p", { text: "This account is not on this phone. Connect and open it again." }));
+    return;
+  }
+  const visit = visits()[id];
+  const timeline = h("ul", { class: "timeline" });
+  pendingFor(id).then(function (items) {
+    const rows = items.filter(function (i) { return i.op === "interaction" || i.op === "checkin"; }).map(function (i) {
+      return h("li", { class: "pending" }, h("strong", { text: i.op === "checkin" ? "Check-in" : label(i.data.outcome) }),
+        " · not sent yet", i.data.notes ? h("p", { text: i.data.notes }) : null);
+    });
+    (a.interactions || []).forEach(function (i) {
+      rows.push(h("li", {}, h("strong", { text: label(i.outcome || i.kind) }), " · " + fmtTime(i.occurred_at),
+        i.location_flag ? h("span", { class: "flag", text: " " + label(i.location_flag) }) : null,
+        i.notes ? h("p", { text: i.notes }) : null));
+    });
+    timeline.replaceChildren.apply(timeline, rows.length ? rows : [h("li", { text: "No interactions yet." })]);
+  });
+  const tasks = (state.bundle.tasks || []).filter(function (t) { return t.account_id === id; });
+  show(
+    h("h1", { text: a.name }),
+    h("p", { class: "meta", text: [label(a.stage), a.address, a.city].filter(Boolean).join(" · ") }),
+    h("div", { class: "row actions" },
+      visit ? h("button", { type: "button", class: "primary", id: "checkout", on: { click: function () { checkOut(a); } } }, "Check out") :
+        h("button", { type: "button", class: "primary", id: "checkin", on: { click: function () { checkIn(a); } } }, "Check in"),
+      h("a", { class: "button", href: "#/log/" + a.id, id: "log-link" }, "Log interaction"),
+      h("a", { class: "button", href: "#/edit/" + a.id, id: "edit-link" }, "Edit")),
+    visit ? h("p", { class: "flash " + (visit.flag ? "warn" : "info"), role: "status", text: visitText(a, visit) }) : null,
+    h("p", { class: "row" },
+      a.phone ? h("a", { class: "button", href: "tel:" + a.phone }, "Call") : null,
+      a.email ? h("a", { class: "button", href: "mailto:" + a.email }, "Email") : null),
+    navLinks(a),
+    h("h2", {}, "Contacts"),
+    h("ul", { class: "plain" }, (a.contacts || []).length ? a.contacts.map(function (c) {
+      return h("li", {}, h("span", { text: c.name + (c.title ? " (" + c.title + ")" : "") }), " ",
+        c.phone ? h("a", { href: "tel:" + c.phone, text: c.phone }) : null, " ",
+        c.email ? h("a", { href: "mailto:" + c.email, text: c.email }) : null);
+    }) : h("li", { text: "No contacts." })),
+    h("h2", {}, "Open tasks"),
+    h("ul", { class: "plain" }, tasks.length ? tasks.map(function (t) {
+      return h("li", {}, h("span", { text: t.title + (t.due_date ? " · due " + t.due_date : "") }), " ",
+        h("button", { type: "button", class: "small", on: { click: function (e) {
+          e.target.disabled = true;
+          queue("task_done", { task_id: t.id, at: new Date().toISOString() }).then(function () {
+            state.bundle.tasks = state.bundle.tasks.filter(function (x) { return x.id !== t.id; });
+            route();
+          });
+        } } }, "Done"));
+    }) : h("li", { text: "No open tasks." })),
+    h("h2", {}, "Timeline"),
+    timeline
+  );
+  if (navigator.onLine) offerPinFix(a);
+}
+
+// A verified check-in far from the pin (or at an account without one) offers to move the pin.
+// Online only: the server checks the check-in and re-places the account in its territory.
+function offerPinFix(a) {
+  fetch(CFG.api + "/accounts/" + a.id, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then(function (r) { return r.ok ? r.json() : null; })
+    .then(function (body) {
+      const s = body && body.pin_suggestion;
+      if (!s || location.hash !== "#/account/" + a.id || document.getElementById("pin-fix")) return;
+      const acc = " (GPS ±" + Math.round(s.accuracy_m) + " m)";
+      const text = s.offset_m === null ? "This account has no pin yet; your check-in" + acc + " can set it." :
+        "Your check-in was " + Math.round(s.offset_m) + " m from the pin" + acc + ". Move the pin there?";
+      const msg = h("p", { text: text });
+      const button = h("button", { type: "button", class: "small", id: "pin-fix-button", on: { click: function () {
+        button.disabled = true;
+        fetch(CFG.api + "/accounts/" + a.id + "/pin", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json",
+                     "X-CSRFToken": csrfToken() },
+          body: JSON.stringify({ interaction_id: s.interaction_id })
+        }).then(function (r) {
+          return r.json().then(function (b) { return { ok: r.ok, body: b }; });
+        }).then(function (res) {
+          if (!res.ok) throw new Error(res.body.detail || res.body.title || "Not moved");
+          a.lat = res.body.lat; a.lon = res.body.lon;
+          msg.textContent = "Pin moved to your check-in position.";
+          button.remove();
+        }).catch(function (err) {
+          msg.textContent = "The pin was not moved: " + err.message;
+          button.disabled = false;
+        });
+      } } }, "Move pin");
+      const box = h("div", { class: "flash info", id: "pin-fix", role: "status" }, msg, button);
+      screen.insertBefore(box, screen.firstChild.nextSibling);
+    })
+    .catch(function () { /* offline after all: nothing to offer */ });
+}
+
+function visitText(a, visit) {
+  let base = "Checked in " + fmtTime(visit.at);
+  if (visit.flag === "no_location") return base + " without a position (flagged: no location).";
+  if (visit.distance !== null && visit.distance !== undefined) {
+    base += ", " + fmtDist(visit.distance) + " from the account";
+    if (visit.flag) base += " (flagged: outside the " + fmtDist(CFG.geofenceM) + " geofence)";
+  }
+  return base + ".";
+}
+
+function checkIn(a) {
+  const btn = document.getElementById("checkin");
+  btn.disabled = true;
+  btn.textContent = "Locating…";
+  position().then(function (pos) {
+    const id = Outbox.uuid();
+    const at = new Date().toISOString();
+    const data = { uuid: id, account_id: a.id, at: at };
+    let flag = null, distance = null;
+    if (pos.error) flag = "no_location";
+    else {
+      data.lat = pos.lat; data.lon = pos.lon; data.accuracy = pos.accuracy;
+      if (a.lat !== null && a.lat !== undefined) {
+        distance = haversine(pos.lat, pos.lon, a.lat, a.lon);
+        if (distance > CFG.geofenceM) flag = "outside_geofence";
+      }
     }
-    show(h("h1", {}, "Sync"), info,
-      h("button", { type: "button", class: "primary", id: "retry", on: { click: function () {
-        info.textContent = "Sending…";
-        syncNow().then(draw);
-      } } }, "Retry now"),
-      list);
-    draw();
-  }
-
-  /* ---------- router ---------- */
-  function route() {
-    if (!state.bundle) return;
-    var hash = location.hash || "#/today";
-    var m;
-    document.querySelectorAll(".tabs a").forEach(function (a) {
-      if (hash.indexOf("#/" + a.getAttribute("data-tab")) === 0) a.setAttribute("aria-current", "page");
-      else a.removeAttribute("aria-current");
+    const stop = state.bundle.today.stops.filter(function (s) { return s.account.id === a.id && s.route_stop_id; })[0];
+    if (stop) data.route_stop_id = stop.route_stop_id;
+    return queue("checkin", data).then(function () {
+      const v = visits();
+      v[a.id] = { uuid: id, at: at, flag: flag, distance: distance, logged: false };
+      saveVisits(v);
+      route();
+      if (pos.error) say(pos.error + " The visit is kept and flagged; you can still log it.", "warn");
     });
-    if ((m = hash.match(/^#\/account\/(\d+)/))) viewAccount(Number(m[1]));
-    else if ((m = hash.match(/^#\/log\/(\d+)/))) viewLog(Number(m[1]));
-    else if ((m = hash.match(/^#\/edit\/(\d+)/))) viewEdit(Number(m[1]));
-    else if (hash.indexOf("#/near") === 0) viewNear();
-    else if (hash.indexOf("#/add") === 0) viewAdd();
-    else if (hash.indexOf("#/sync") === 0) viewSync();
-    else viewToday();
-  }
-  window.addEventListener("hashchange", route);
+  });
+}
 
-  /* ---------- online / offline ---------- */
-  var net = document.getElementById("net");
-  function netState() { net.hidden = navigator.onLine; }
-  window.addEventListener("online", function () { netState(); syncNow(); });
-  window.addEventListener("offline", netState);
-  netState();
+function checkOut(a) {
+  const v = visits();
+  const visit = v[a.id];
+  position().then(function (pos) {
+    const data = { uuid: visit.uuid, at: new Date().toISOString() };
+    if (!pos.error) { data.lat = pos.lat; data.lon = pos.lon; data.accuracy = pos.accuracy; }
+    return queue("checkout", data).then(function () {
+      delete v[a.id];
+      saveVisits(v);
+      route();
+      say("Checked out.", "info");
+    });
+  });
+}
 
-  /* ---------- sign out warns about unsent writes ---------- */
-  var logoutForm = document.getElementById("logout-form");
-  var dialog = document.getElementById("dialog");
-  function forgetAndSubmit() {
-    var work = [Outbox.clearAll()];
-    if (window.caches) work.push(caches.delete("geocrm-data-v1"));
-    localStorage.removeItem(VISITS_KEY);
-    Promise.all(work).finally(function () { logoutForm.submit(); });
-  }
-  logoutForm.addEventListener("submit", function (e) {
+function shrinkPhoto(file) {
+  return new Promise(function (resolve, reject) {
+    const img = new Image();
+    const url = URL.createObjectURL(file);
+    img.onload = function () {
+      const scale = Math.min(1, 1280 / Math.max(img.width, img.height));
+      const c = document.createElement("canvas");
+      c.width = Math.round(img.width * scale);
+      c.height = Math.round(img.height * scale);
+      c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
+      URL.revokeObjectURL(url);
+      resolve({ data: c.toDataURL("image/jpeg", 0.7).split(",")[1], width: c.width, height: c.height });
+    };
+    img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("Not an image")); };
+    img.src = url;
+  });
+}
+
+function field(id, text, control, hint) {
+  return h("div", { class: "field" }, h("label", { for: id, text: text }), control,
+    hint ? h("small", { id: id + "-hint", text: hint }) : null);
+}
+
+function viewLog(id) {
+  const a = state.byId[id];
+  if (!a) { show(h("h1", {}, "Log interaction"), h("p", { text: "Unknown account." })); return; }
+  const visit = visits()[id];
+  const kind = h("select", { id: "kind", name: "kind" }, ["visit", "call", "email", "note"].map(function (k) {
+    return h("option", { value: k, selected: k === (visit ? "visit" : "call") }, label(k));
+  }));
+  const outcome = h("select", { id: "outcome", name: "outcome", required: true },
+    h("option", { value: "" }, "Choose…"), CFG.outcomes.map(function (o) { return h("option", { value: o }, label(o)); }));
+  const notes = h("textarea", { id: "notes", name: "notes", rows: 4, maxlength: 4000 });
+  const next = h("input", { id: "next_step", name: "next_step", type: "text", maxlength: 1000 });
+  const wantTask = h("input", { id: "want_task", name: "want_task", type: "checkbox" });
+  const taskTitle = h("input", { id: "task_title", name: "task_title", type: "text", maxlength: 200 });
+  const due = h("input", { id: "task_due", name: "task_due", type: "date" });
+  const photo = h("input", { id: "photo", name: "photo", type: "file", accept: "image/*", capture: "environment" });
+  const form = h("form", { id: "log-form", novalidate: true, on: { submit: function (e) {
     e.preventDefault();
-    Outbox.status().then(function (s) {
-      if (!s.total) { forgetAndSubmit(); return; }
-      document.getElementById("dialog-text").textContent = s.total + " change(s) are not on the server yet. " +
-        "If you sign out now they are lost. Stay, go online and sync first?";
-      dialog.hidden = false;
-      document.getElementById("dialog-cancel").focus();
+    if (!outcome.value) { outcome.setAttribute("aria-invalid", "true"); say("Choose an outcome.", "error"); outcome.focus(); return; }
+    const v = visits();
+    const cur = v[id];
+    const useVisit = cur && !cur.logged && kind.value === "visit";
+    const data = { uuid: useVisit ? cur.uuid : Outbox.uuid(), account_id: id, kind: kind.value,
+      outcome: outcome.value, notes: notes.value, next_step: next.value, at: new Date().toISOString() };
+    if (wantTask.checked) data.task = { uuid: Outbox.uuid(), title: taskTitle.value || next.value || "Follow up", due_date: due.value || null };
+    const work = photo.files && photo.files[0] ? shrinkPhoto(photo.files[0]).then(function (p) { data.photo = p; }, function () {}) : Promise.resolve();
+    form.querySelector("button[type=submit]").disabled = true;
+    work.then(function () { return queue("interaction", data); }).then(function () {
+      if (useVisit) { cur.logged = true; saveVisits(v); }
+      location.hash = "#/account/" + id;
+      setTimeout(function () { say("Saved. It is sent when you are online.", "info"); }, 0);
     });
-  });
-  document.getElementById("dialog-cancel").addEventListener("click", function () { dialog.hidden = true; location.hash = "#/sync"; });
-  document.getElementById("dialog-ok").addEventListener("click", function () { dialog.hidden = true; forgetAndSubmit(); });
+  } } },
+    field("kind", "Kind", kind),
+    field("outcome", "Outcome (required)", outcome),
+    field("notes", "Notes", notes),
+    field("next_step", "Next step", next),
+    h("div", { class: "field check" }, wantTask, h("label", { for: "want_task", text: "Create a follow-up task" })),
+    field("task_title", "Task title", taskTitle),
+    field("task_due", "Task due date", due),
+    field("photo", "Photo (optional, shrunk on the phone)", photo),
+    h("button", { type: "submit", class: "primary" }, "Save interaction"));
+  show(h("h1", {}, "Log interaction"), h("p", { class: "meta", text: a.name + (visit ? " · during your visit" : "") }), form);
+}
 
-  /* ---------- start ---------- */
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
-  Outbox.setMeta("csrf", csrf).then(refreshBadge);
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register(CFG.swUrl, { scope: "/" }).catch(function () {});
-    // The first visit loads data before the worker controls the page: fetch it again
-    // through the worker so it is in the offline cache.
-    navigator.serviceWorker.addEventListener("controllerchange", function () {
-      loadBundle().then(function () { document.body.setAttribute("data-cached", "1"); }, function () {});
+const EDITABLE = [["phone", "Phone", "tel"], ["email", "Email", "email"], ["address", "Address", "text"],
+  ["city", "City", "text"], ["opening_hours", "Opening hours", "text"]];
+
+function viewEdit(id) {
+  const a = state.byId[id];
+  if (!a) { show(h("h1", {}, "Edit account"), h("p", { text: "Unknown account." })); return; }
+  const inputs = {};
+  const stage = h("select", { id: "edit_stage", name: "stage" }, ["lead", "prospect", "customer", "lost"].map(function (s) {
+    return h("option", { value: s, selected: s === a.stage }, label(s));
+  }));
+  const form = h("form", { id: "edit-form", novalidate: true, on: { submit: function (e) {
+    e.preventDefault();
+    // Only the fields the rep changed travel; the server merges them one by one
+    // (last writer wins per field) against what a manager changed meanwhile.
+    const changes = {};
+    EDITABLE.forEach(function (f) {
+      const v = inputs[f[0]].value.trim();
+      if (v !== (a[f[0]] || "")) changes[f[0]] = v || null;
     });
-    if (navigator.serviceWorker.controller) document.body.setAttribute("data-cached", "1");
+    if (stage.value !== a.stage) changes.stage = stage.value;
+    if (!Object.keys(changes).length) { location.hash = "#/account/" + id; return; }
+    queue("account_edit", { account_id: id, changes: changes, edited_at: new Date().toISOString(),
+      seen_at: state.bundle.generated_at }).then(function () {
+      Object.assign(a, changes);
+      location.hash = "#/account/" + id;
+    });
+  } } },
+    EDITABLE.map(function (f) {
+      inputs[f[0]] = h("input", { id: "edit_" + f[0], name: f[0], type: f[2], value: a[f[0]] || "" });
+      return field("edit_" + f[0], f[1], inputs[f[0]]);
+    }),
+    field("edit_stage", "Stage", stage),
+    h("button", { type: "submit", class: "primary" }, "Save changes"));
+  show(h("h1", {}, "Edit account"), h("p", { class: "meta", text: a.name }), form);
+}
+
+function viewAdd() {
+  const inputs = {
+    name: h("input", { id: "acc_name", name: "name", type: "text", required: true, maxlength: 200, autocomplete: "organization" }),
+    address: h("input", { id: "acc_address", name: "address", type: "text", maxlength: 300, autocomplete: "street-address" }),
+    phone: h("input", { id: "acc_phone", name: "phone", type: "tel", maxlength: 40, autocomplete: "tel" }),
+    contact_name: h("input", { id: "acc_contact", name: "contact_name", type: "text", maxlength: 120 })
+  };
+  const form = h("form", { id: "add-form", novalidate: true, on: { submit: function (e) {
+    e.preventDefault();
+    if (!inputs.name.value.trim()) { inputs.name.setAttribute("aria-invalid", "true"); say("Give the account a name.", "error"); return; }
+    position().then(function (pos) {
+      if (pos.error) { say(pos.error + " An account added here needs the phone's position.", "error"); return; }
+      const data = { uuid: Outbox.uuid(), lat: pos.lat, lon: pos.lon, accuracy: pos.accuracy };
+      Object.keys(inputs).forEach(function (k) { data[k] = inputs[k].value; });
+      queue("account_create", data).then(function () {
+        form.reset();
+        say("Added. It appears in your accounts after the next sync.", "info");
+      });
+    });
+  } } },
+    field("acc_name", "Name (required)", inputs.name),
+    field("acc_address", "Address", inputs.address),
+    field("acc_phone", "Phone", inputs.phone),
+    field("acc_contact", "Contact person", inputs.contact_name),
+    h("button", { type: "submit", class: "primary" }, "Add account at my position"));
+  show(h("h1", {}, "Add account here"), form);
+}
+
+function viewSync() {
+  const list = h("ul", { class: "plain", id: "outbox-list" });
+  const info = h("p", { role: "status" });
+  function draw() {
+    Promise.all([Outbox.all(), Outbox.status()]).then(function (r) {
+      const s = r[1];
+      info.textContent = s.pending + " pending, " + s.rejected + " rejected. Last successful sync: " +
+        (s.lastSync ? fmtTime(s.lastSync) : "never") + (s.lastError ? ". Last failure: " + s.lastError.message : "");
+      list.replaceChildren.apply(list, r[0].length ? r[0].map(function (i) {
+        return h("li", { class: i.state }, h("span", { text: label(i.op) + " · " + fmtTime(i.created_at) + " · " + i.state + (i.error ? " (" + i.error + ")" : "") }),
+          i.state === "rejected" ? h("button", { type: "button", class: "small", on: { click: function () { Outbox.discard(i.seq).then(draw); } } }, "Discard") : null);
+      }) : [h("li", { text: "Everything is sent." })]);
+    });
   }
-  loadBundle().then(function () {
-    state.fromCache = !navigator.onLine;
-    route();
-    if (navigator.onLine) syncNow();
-  }, function () {
-    show(h("h1", {}, "GeoCRM"), h("p", { class: "flash error", role: "alert", text: "No saved data on this phone yet: connect once to load your day." }));
+  show(h("h1", {}, "Sync"), info,
+    h("button", { type: "button", class: "primary", id: "retry", on: { click: function () {
+      info.textContent = "Sending…";
+      syncNow().then(draw);
+    } } }, "Retry now"),
+    list);
+  draw();
+}
+
+/* ---------- router ---------- */
+function route() {
+  if (!state.bundle) return;
+  const hash = location.hash || "#/today";
+  let m;
+  document.querySelectorAll(".tabs a").forEach(function (a) {
+    if (hash.indexOf("#/" + a.getAttribute("data-tab")) === 0) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
   });
-})();
+  if ((m = hash.match(/^#\/account\/(\d+)/))) viewAccount(Number(m[1]));
+  else if ((m = hash.match(/^#\/log\/(\d+)/))) viewLog(Number(m[1]));
+  else if ((m = hash.match(/^#\/edit\/(\d+)/))) viewEdit(Number(m[1]));
+  else if (hash.indexOf("#/near") === 0) viewNear();
+  else if (hash.indexOf("#/add") === 0) viewAdd();
+  else if (hash.indexOf("#/sync") === 0) viewSync();
+  else viewToday();
+}
+window.addEventListener("hashchange", route);
+
+/* ---------- online / offline ---------- */
+const net = document.getElementById("net");
+function netState() { net.hidden = navigator.onLine; }
+window.addEventListener("online", function () { netState(); syncNow(); });
+window.addEventListener("offline", netState);
+netState();
+
+/* ---------- sign out warns about unsent writes ---------- */
+const logoutForm = document.getElementById("logout-form");
+const dialog = document.getElementById("dialog");
+function forgetAndSubmit() {
+  const work = [Outbox.clearAll()];
+  if (window.caches) work.push(caches.delete("geocrm-data-v1"));
+  localStorage.removeItem(VISITS_KEY);
+  Promise.all(work).finally(function () { logoutForm.submit(); });
+}
+logoutForm.addEventListener("submit", function (e) {
+  e.preventDefault();
+  Outbox.status().then(function (s) {
+    if (!s.total) { forgetAndSubmit(); return; }
+    document.getElementById("dialog-text").textContent = s.total + " change(s) are not on the server yet. " +
+      "If you sign out now they are lost. Stay, go online and sync first?";
+    dialog.hidden = false;
+    document.getElementById("dialog-cancel").focus();
+  });
+});
+document.getElementById("dialog-cancel").addEventListener("click", function () { dialog.hidden = true; location.hash = "#/sync"; });
+document.getElementById("dialog-ok").addEventListener("click", function () { dialog.hidden = true; forgetAndSubmit(); });
+
+/* ---------- start ---------- */
+const csrf = csrfToken();
+Outbox.setMeta("csrf", csrf).then(refreshBadge);
+if ("serviceWorker" in navigator) {
+  // A module worker; updateViaCache "none": the modules it imports are checked on every
+  // update like the worker itself, never taken from the HTTP cache.
+  navigator.serviceWorker.register(CFG.swUrl, { scope: "/", type: "module", updateViaCache: "none" }).catch(function () {});
+  // The first visit loads data before the worker controls the page: fetch it again
+  // through the worker so it is in the offline cache.
+  navigator.serviceWorker.addEventListener("controllerchange", function () {
+    loadBundle().then(function () { document.body.setAttribute("data-cached", "1"); }, function () {});
+  });
+  if (navigator.serviceWorker.controller) document.body.setAttribute("data-cached", "1");
+}
+loadBundle().then(function () {
+  state.fromCache = !navigator.onLine;
+  route();
+  if (navigator.onLine) syncNow();
+}, function () {
+  show(h("h1", {}, "GeoCRM"), h("p", { class: "flash error", role: "alert", text: "No saved data on this phone yet: connect once to load your day." }));
+});
