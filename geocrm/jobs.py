@@ -17,7 +17,10 @@ result and error in the ``jobs`` table, so the UI polls the same JSON on both ba
 
 The transaction rule: a job function *does not commit*. :func:`run_job` commits its writes
 together with the ``done`` status, or rolls all of them back and records ``failed``: a job
-that breaks halfway never leaves half a plan behind. :func:`report_progress` writes on its own
+that breaks halfway never leaves half a plan behind. The runner enforces it: a commit from
+inside a job function raises (and so fails the job). The job's own row is the runner's
+book-keeping: :func:`submit_job` commits it (a worker in another thread or process must see
+it) and polling commits a job found orphaned. :func:`report_progress` writes on its own
 connection, so progress shows while the job's own transaction is still open (call it before
 the function starts writing: on SQLite a pending write would hold the database lock).
 """
@@ -38,8 +41,9 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from geocrm.errors import GeocrmError, NotFoundError, ValidationError
@@ -55,6 +59,22 @@ FUNC_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _current_job: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "geocrm_current_job", default=None
 )
+# True while a job function runs: its session must not commit (run_job does).
+_in_job_body: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "geocrm_in_job_body", default=False
+)
+
+
+class JobCommitError(RuntimeError):
+    """A job function tried to commit: only :func:`run_job` commits a job's writes."""
+
+
+@event.listens_for(Session, "before_commit")
+def _no_commit_inside_a_job(session: Session) -> None:
+    if _in_job_body.get():
+        raise JobCommitError(
+            "a job function must not commit: run_job commits its writes with the job's status"
+        )
 
 
 # -- public API -----------------------------------------------------------------------------
@@ -254,7 +274,11 @@ def run_job(job_id: int) -> None:
     db.session.commit()
     token = _current_job.set(job_id)
     try:
-        result = _resolve(func)(**kwargs)
+        body = _in_job_body.set(True)
+        try:
+            result = _resolve(func)(**kwargs)
+        finally:
+            _in_job_body.reset(body)
         json.dumps(result)  # a result that cannot be stored fails the job, not the worker
         job = db.session.get(Job, job_id)
         assert job is not None

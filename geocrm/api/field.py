@@ -16,6 +16,7 @@ from geocrm.api import bp
 from geocrm.api.args import int_arg
 from geocrm.api.tokens import create_token, list_tokens, revoke_token, token_json
 from geocrm.api.views import account_json
+from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError, problem
 from geocrm.extensions import db
 from geocrm.field import services
@@ -141,6 +142,7 @@ def _single(op: str) -> Any:
 
 @bp.route("/interactions", methods=["POST"])
 @login_required
+@commits
 def create_interaction() -> Any:
     """Log an interaction (or complete a visit), with optional follow-up task and photo."""
     return _single("interaction")
@@ -148,6 +150,7 @@ def create_interaction() -> Any:
 
 @bp.route("/checkins", methods=["POST"])
 @login_required
+@commits
 def checkin() -> Any:
     """Check in at an account: position, accuracy and distance recorded, flagged if unsure."""
     return _single("checkin")
@@ -155,6 +158,7 @@ def checkin() -> Any:
 
 @bp.route("/checkouts", methods=["POST"])
 @login_required
+@commits
 def checkout() -> Any:
     """Check out of a visit."""
     return _single("checkout")
@@ -162,6 +166,7 @@ def checkout() -> Any:
 
 @bp.route("/accounts", methods=["POST"])
 @login_required
+@commits
 def create_account_here() -> Any:
     """Add a prospect at the phone's position (owned by the rep)."""
     return _single("account_create")
@@ -176,6 +181,7 @@ def tasks() -> Any:
 
 @bp.route("/tasks", methods=["POST"])
 @login_required
+@commits
 def create_task() -> Any:
     """Create a follow-up task on a visible account."""
     return _single("task")
@@ -183,18 +189,19 @@ def create_task() -> Any:
 
 @bp.route("/tasks/<int:task_id>/done", methods=["POST"])
 @login_required
+@commits
 def task_done() -> Any:
     """Mark a task done."""
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
     task = services.complete_task(current_user, {**data, "task_id": request.view_args["task_id"]})
-    db.session.commit()
     return jsonify(task_json(task))
 
 
 @bp.route("/sync", methods=["POST"])
 @login_required
+@commits
 def sync() -> Any:
     """Apply the phone's outbox in order; each write by its client id, exactly once."""
     data = _body()
@@ -229,6 +236,7 @@ def tokens() -> Any:
 
 @bp.route("/tokens", methods=["POST"])
 @login_required
+@commits
 def new_token() -> Any:
     """Create a bearer token; the plain token is in this answer only."""
     data = _body()
@@ -246,6 +254,7 @@ def new_token() -> Any:
 
 @bp.route("/tokens/<int:token_id>", methods=["DELETE"])
 @login_required
+@commits
 def delete_token(token_id: int) -> Any:
     """Revoke a token."""
     revoke_token(current_user, token_id)

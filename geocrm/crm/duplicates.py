@@ -232,7 +232,7 @@ def dismiss_pair(user: User, a_id: int, b_id: int) -> None:
         db.session.add(DuplicateDismissal(account_a_id=a, account_b_id=b,
                                           dismissed_by_id=user.id))
         audit.record(user, "account", a, "not_duplicate", {"other": b})
-        db.session.commit()
+        db.session.flush()
 
 
 # -- merging ----------------------------------------
@@ -452,7 +452,7 @@ def merge_accounts(
     changes = audit.diff(before, audit.snapshot(survivor, SNAPSHOT_FIELDS))
     audit.record(user, "account", survivor.id, "merge",
                  {**changes, "merged_account": [merged_key, merged_name], "moved": moved})
-    db.session.commit()
+    db.session.flush()
     return record
 
 

@@ -327,7 +327,7 @@ def save_segment(user: User, values: Any, segment_id: int | None = None) -> Segm
     after = audit.snapshot(segment, ("name", "description", "filters", "shared"))
     audit.record_changes(user, "segment", segment.id, before, after,
                          action="create" if segment_id is None else "update")
-    db.session.commit()
+    db.session.flush()
     return segment
 
 
@@ -336,7 +336,7 @@ def delete_segment(user: User, segment_id: int) -> None:
     _editable(segment, user)
     audit.record(user, "segment", segment.id, "delete", {"name": segment.name})
     db.session.delete(segment)
-    db.session.commit()
+    db.session.flush()
 
 
 # -- using a segment ----------------------------------------
@@ -454,7 +454,7 @@ def record_campaign_responses(user: User, segment_id: int, values: Any) -> int:
             kind=InteractionKind.CAMPAIGN_RESPONSE, occurred_at=at.replace(tzinfo=None),
             outcome=outcome, notes=text,
         ))
-    db.session.commit()
+    db.session.flush()
     return len(chosen)
 
 

@@ -7,8 +7,8 @@ fields and the check-in pin correction live here; duplicates and merges in
 
 Every function takes the acting ``user`` and reaches accounts only through
 :mod:`geocrm.access`, so an id outside the user's scope answers 404 like a missing one.
-Functions that write commit their own transaction (one per user action, nothing
-half-written); validation happens before the first write.
+Functions that write flush and never commit: the view (``@commits``) or the job owns the
+transaction, so nothing is half-written; validation happens before the first write.
 """
 
 from __future__ import annotations
@@ -463,7 +463,7 @@ def log_interaction(user: User, account_id: int, values: Mapping[str, Any]) -> I
     db.session.flush()
     if due is not None and next_step:
         db.session.add(_task_from(item, next_step, due, assignee, user))
-    db.session.commit()
+    db.session.flush()
     return item
 
 
@@ -523,7 +523,7 @@ def create_task(user: User, values: Mapping[str, Any]) -> Task:
     db.session.flush()
     audit.record(user, "task", task.id, "create",
                  audit.snapshot(task, ("title", "account_id", "assignee_id", "due_date")))
-    db.session.commit()
+    db.session.flush()
     return task
 
 
@@ -546,7 +546,7 @@ def task_from_next_step(user: User, interaction_id: int, values: Mapping[str, An
     audit.record(user, "task", task.id, "create",
                  {"interaction_id": item.id, "title": task.title,
                   "due_date": audit.jsonable(task.due_date)})
-    db.session.commit()
+    db.session.flush()
     return task
 
 
@@ -567,7 +567,7 @@ def update_task(user: User, task_id: int, values: Mapping[str, Any]) -> Task:
     if "title" in values:
         task.title = text_value(values, "title", required=True, max_len=200)
     audit.record_changes(user, "task", task.id, before, audit.snapshot(task, _TASK_FIELDS))
-    db.session.commit()
+    db.session.flush()
     return task
 
 
@@ -664,7 +664,7 @@ def create_opportunity(user: User, account_id: int, values: Mapping[str, Any]) -
     db.session.add(opp)
     db.session.flush()
     audit.record(user, "opportunity", opp.id, "create", audit.snapshot(opp, _OPP_FIELDS))
-    db.session.commit()
+    db.session.flush()
     return opp
 
 
@@ -676,7 +676,7 @@ def update_opportunity(user: User, opportunity_id: int, values: Mapping[str, Any
     _apply_opportunity(opp, user, account, values, creating=False)
     opp.updated_at = utcnow()
     audit.record_changes(user, "opportunity", opp.id, before, audit.snapshot(opp, _OPP_FIELDS))
-    db.session.commit()
+    db.session.flush()
     return opp
 
 
@@ -708,7 +708,7 @@ def set_custom_field(user: User, account_id: int, key: str, value: str | None) -
     account.version = (account.version or 1) + 1
     account.updated_at = utcnow()
     audit.record_changes(user, "account", account.id, before, {"custom_fields": fields})
-    db.session.commit()
+    db.session.flush()
     return account
 
 

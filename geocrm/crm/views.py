@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from geocrm.access import roles_required, scope_territories
+from geocrm.core.transaction import commits
 from geocrm.crm import duplicates, health, reports, segments, services
 from geocrm.crm.charts import bar_chart
 from geocrm.crm.maps import MapPoint, build_points_map
@@ -58,6 +59,8 @@ def _back(default: str) -> str:
 
 
 def _flash_error(err: ValidationError | ConflictError) -> None:
+    """Say what was refused; the redirect that follows must not commit any of it."""
+    db.session.rollback()
     flash(err.message, "error")
 
 
@@ -82,6 +85,7 @@ def _csv_response(lines: Any, filename: str) -> Response:
 
 @bp.route("/accounts/<int:account_id>/interactions", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def log_interaction(account_id: int) -> Any:
     """Log a call, email, note, visit or campaign response from the 360 page."""
     try:
@@ -95,6 +99,7 @@ def log_interaction(account_id: int) -> Any:
 
 @bp.route("/accounts/<int:account_id>/tasks", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def create_task(account_id: int) -> Any:
     """Add a task on the account."""
     try:
@@ -108,6 +113,7 @@ def create_task(account_id: int) -> Any:
 
 @bp.route("/interactions/<int:interaction_id>/task", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def task_from_next_step(interaction_id: int) -> Any:
     """Make an interaction's next step a follow-up task."""
     try:
@@ -121,6 +127,7 @@ def task_from_next_step(interaction_id: int) -> Any:
 
 @bp.route("/tasks/<int:task_id>", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def update_task(task_id: int) -> Any:
     """Mark a task done, cancel or reopen it, or change its due date or assignee."""
     try:
@@ -143,6 +150,7 @@ def tasks() -> Any:
 
 @bp.route("/accounts/<int:account_id>/opportunities", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def create_opportunity(account_id: int) -> Any:
     """Open a deal on the account."""
     try:
@@ -156,6 +164,7 @@ def create_opportunity(account_id: int) -> Any:
 
 @bp.route("/opportunities/<int:opportunity_id>", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def update_opportunity(opportunity_id: int) -> Any:
     """Move a deal to another stage, or change its amount, close date or owner."""
     values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "next")}
@@ -170,6 +179,7 @@ def update_opportunity(opportunity_id: int) -> Any:
 
 @bp.route("/accounts/<int:account_id>/custom-fields", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def set_custom_field(account_id: int) -> Any:
     """Set or remove one custom field."""
     try:
@@ -184,6 +194,7 @@ def set_custom_field(account_id: int) -> Any:
 
 @bp.route("/accounts/<int:account_id>/pin", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def correct_pin(account_id: int) -> Any:
     """Move the pin to a verified check-in position."""
     interaction_id = request.form.get("interaction_id", type=int) or 0
@@ -258,6 +269,7 @@ def duplicate_list() -> Any:
 
 @bp.route("/duplicates/dismiss", methods=["POST"])
 @roles_required(*DATA_STEWARDS)
+@commits
 def dismiss_duplicate() -> Any:
     """Mark a pair as not duplicates."""
     a = request.form.get("a", type=int) or 0
@@ -273,6 +285,7 @@ def dismiss_duplicate() -> Any:
 
 @bp.route("/merge", methods=["GET", "POST"])
 @roles_required(*DATA_STEWARDS)
+@commits
 def merge() -> Any:
     """Pick the surviving account and each field's value, then merge."""
     source = request.form if request.method == "POST" else request.args
@@ -326,6 +339,7 @@ def segment_list() -> Any:
 
 @bp.route("/segments/new", methods=["GET", "POST"])
 @roles_required(*EVERYONE)
+@commits
 def segment_new() -> Any:
     """Create a segment from filters."""
     return _segment_form(None)
@@ -333,6 +347,7 @@ def segment_new() -> Any:
 
 @bp.route("/segments/<int:segment_id>/edit", methods=["GET", "POST"])
 @roles_required(*EVERYONE)
+@commits
 def segment_edit(segment_id: int) -> Any:
     """Change a segment's name, sharing or filters."""
     return _segment_form(segment_id)
@@ -394,6 +409,7 @@ def segment_detail(segment_id: int) -> Any:
 
 @bp.route("/segments/<int:segment_id>/delete", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def segment_delete(segment_id: int) -> Any:
     """Delete a segment (its maker or an admin)."""
     segments.delete_segment(current_user, segment_id)
@@ -427,6 +443,7 @@ def segment_map(segment_id: int) -> Any:
 
 @bp.route("/segments/<int:segment_id>/responses", methods=["POST"])
 @roles_required(*EVERYONE)
+@commits
 def segment_responses(segment_id: int) -> Any:
     """Record campaign responses of the chosen accounts as interactions."""
     try:

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from geocrm.access import roles_required
+from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.imports import services
@@ -24,6 +25,7 @@ IMPORTERS = (Role.ADMIN, Role.MANAGER)
 
 @bp.route("/", methods=["GET", "POST"])
 @roles_required(*IMPORTERS)
+@commits
 def index() -> Any:
     """Upload a CSV file of accounts."""
     form = UploadForm()
@@ -52,6 +54,7 @@ def index() -> Any:
 
 @bp.route("/<token>/map", methods=["GET", "POST"])
 @roles_required(*IMPORTERS)
+@commits
 def mapping(token: str) -> Any:
     """Match the file's columns to account fields, then import."""
     data, meta = uploads.read(token, current_user.id)
