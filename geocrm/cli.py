@@ -14,6 +14,7 @@ from flask_migrate import upgrade
 
 from geocrm.api.tokens import create_token_command
 from geocrm.auth.services import create_user
+from geocrm.core.transaction import transaction
 from geocrm.demo import demo_command
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
@@ -42,8 +43,8 @@ def register_cli(app: Flask) -> None:
 def create_user_command(email: str, name: str, role: str, password: str) -> None:
     """Create a user (asks for the password)."""
     try:
-        user = create_user(email, name, password, role)
-        db.session.commit()
+        with transaction():
+            user = create_user(email, name, password, role)
     except ValidationError as err:
         raise click.ClickException(err.message) from err
     click.echo(f"Created {user.email} ({user.role.value}).")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from geocrm.core.transaction import transaction
 from geocrm.errors import ValidationError
 
 
@@ -38,8 +39,9 @@ def import_accounts_command(
                 if not sep:
                     raise click.BadParameter(f"{item!r} is not FIELD=HEADER", param_hint="--map")
                 mapping[target.strip()] = header.strip()
-        result = import_accounts(data, filename=path.name, source=source, mapping=mapping,
-                                 snapshot=snapshot, dry_run=dry_run)
+        with transaction():  # the command owns the transaction; the import only flushes
+            result = import_accounts(data, filename=path.name, source=source,
+                                     mapping=mapping, snapshot=snapshot, dry_run=dry_run)
     except ValidationError as err:
         raise click.ClickException(err.message) from err
     for note in result.notes:
