@@ -69,17 +69,23 @@ DUPLICATE_METRES = 50.0
 # Target field -> header names we recognise (compared case- and punctuation-insensitively).
 FIELDS: dict[str, tuple[str, ...]] = {
     "name": ("name", "company", "company name", "business", "store name", "account", "nimi",
-             "yritys", "account name", "applicant"),
+             "yritys", "account name", "applicant",
+             "사업장명", "상호", "상호명", "업소명", "업체명", "이름",  # Korean registers
+             "店名", "名称", "名前", "事業所名", "施設名", "会社名", "店舗名"),  # Japanese
     "external_id": ("external id", "external_id", "id", "record id", "store id", "objectid",
-                    "permit", "locationid", "tunnus"),
+                    "permit", "locationid", "tunnus", "관리번호", "管理番号", "番号"),
     "address": ("address", "street", "street address", "store street address", "osoite",
-                "katuosoite", "address line 1", "addr"),
-    "city": ("city", "town", "kaupunki", "municipality", "kunta"),
-    "postcode": ("postcode", "zip", "zip code", "zip5", "postal code", "postinumero"),
-    "lat": ("lat", "latitude", "y", "leveysaste"),
-    "lon": ("lon", "lng", "long", "longitude", "x", "pituusaste"),
+                "katuosoite", "address line 1", "addr", "도로명주소", "소재지도로명주소", "주소",
+                "지번주소", "住所", "所在地"),
+    "city": ("city", "town", "kaupunki", "municipality", "kunta", "시군구", "市区町村名",
+             "市区町村"),
+    "postcode": ("postcode", "zip", "zip code", "zip5", "postal code", "postinumero",
+                 "도로명우편번호", "우편번호", "郵便番号"),
+    # Korean LOCALDATA's 좌표정보(X)/(Y) are grid metres: the checked guess makes them x/y.
+    "lat": ("lat", "latitude", "y", "leveysaste", "위도", "緯度", "좌표정보(y)"),
+    "lon": ("lon", "lng", "long", "longitude", "x", "pituusaste", "경도", "経度", "좌표정보(x)"),
     "stage": ("stage", "status", "vaihe"),
-    "phone": ("phone", "telephone", "tel", "puhelin"),
+    "phone": ("phone", "telephone", "tel", "puhelin", "전화번호", "電話番号"),
     "email": ("email", "e-mail", "sähköposti", "sahkoposti"),
     "website": ("website", "web", "url", "www"),
     "opening_hours": ("opening hours", "opening_hours", "hours", "aukioloajat"),
@@ -164,7 +170,8 @@ class ImportResult:
 
 # -- reading ------------------------------------------------------------------------------
 def _key(header: str) -> str:
-    return re.sub(r"[^a-z0-9äöå]+", " ", header.lower()).strip()
+    """A header compared case- and punctuation-insensitively, letters of every script kept."""
+    return re.sub(r"[\W_]+", " ", header.casefold()).strip()
 
 
 def read_table(data: bytes, notes: list[str] | None = None, *, filename: str = "",

@@ -1,9 +1,11 @@
-"""Import pages: upload → map columns → result (with reject and duplicate reports)."""
+"""Import pages: upload → map columns and preview the consequences → result (with reports)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
@@ -14,8 +16,9 @@ from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.imports import services
-from geocrm.imports.forms import UploadForm, mapping_form
+from geocrm.imports import services, sources
+from geocrm.imports.forms import GRID_FIELDS, UploadForm, mapping_form
+from geocrm.imports.guessing import check_guess
 from geocrm.models import ImportBatch, Role
 from geocrm.uploads import ACCOUNT_IMPORTS as uploads
 
@@ -27,22 +30,24 @@ IMPORTERS = (Role.ADMIN, Role.MANAGER)
 @roles_required(*IMPORTERS)
 @commits
 def index() -> Any:
-    """Upload a CSV file of accounts."""
+    """Upload a CSV or .xlsx file of accounts."""
     form = UploadForm()
     status = 200
     if form.validate_on_submit():
         data = form.file.data.read()
+        filename = form.file.data.filename or "upload.csv"
+        encoding = form.encoding.data or None
         try:
-            headers, rows = services.read_table(data)
+            table = sources.read_source(data, filename, encoding=encoding)
         except ValidationError as err:
-            flash(f"{form.file.data.filename}: {err.message}", "error")
+            flash(f"{filename}: {err.message}", "error")
             status = 422
         else:
             token = uploads.save(data, {
-                "user_id": current_user.id, "filename": form.file.data.filename or "upload.csv",
+                "user_id": current_user.id, "filename": filename,
                 "source": form.source.data, "snapshot": bool(form.snapshot.data),
-                "rows": len(rows),
-            }, suffix=".csv")
+                "rows": len(table.rows), "encoding": encoding,
+            }, suffix=".xlsx" if table.format == "xlsx" else ".csv")
             return redirect(url_for("imports.mapping", token=token))
     elif request.method == "POST":
         status = 422
@@ -52,27 +57,70 @@ def index() -> Any:
     return render_template("imports/index.html", form=form, batches=batches), status
 
 
+def _signature(mapping: dict[str, str], crs: str, encoding: str) -> str:
+    """What a preview was computed for: an import of anything else is previewed first."""
+    text = json.dumps([sorted(mapping.items()), crs, encoding], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 @bp.route("/<token>/map", methods=["GET", "POST"])
 @roles_required(*IMPORTERS)
 @commits
 def mapping(token: str) -> Any:
-    """Match the file's columns to account fields, then import."""
+    """Match the file's columns to account fields, preview the consequences, then import.
+
+    The page opens with the checked guess already previewed (rows to add, update, flag as
+    gone, reject, review), so nothing is written before the user has seen what will be.
+    ``?encoding=`` re-reads the file in another encoding.
+    """
     data, meta = uploads.read(token, current_user.id)
-    headers, rows = services.read_table(data)
-    form = mapping_form(headers, services.guess_mapping(headers))
-    if not form.validate_on_submit():
-        return render_template("imports/mapping.html", form=form, meta=meta, headers=headers,
-                               sample=rows[:5], fields=list(services.FIELDS), token=token)
-    chosen = {t: form[t].data for t in services.FIELDS if form[t].data}
+    wanted = (request.values.get("encoding") or meta.get("encoding") or "").strip()
+    if wanted and wanted not in sources.ENCODINGS:
+        wanted = ""
+    page: dict[str, Any] = {"meta": meta, "token": token, "encodings": sources.ENCODINGS,
+                            "fields": [*services.FIELDS, *GRID_FIELDS], "preview": None}
     try:
-        result = services.import_accounts(
-            data, filename=meta["filename"], user=current_user, source=meta["source"],
-            mapping=chosen, snapshot=meta["snapshot"],
-        )
+        table = sources.read_source(data, meta["filename"], encoding=wanted or None)
     except ValidationError as err:
         flash(err.message, "error")
-        return render_template("imports/mapping.html", form=form, meta=meta, headers=headers,
-                               sample=rows[:5], fields=list(services.FIELDS), token=token), 422
+        return render_template("imports/mapping.html", form=None, table=None,
+                               encoding=wanted, reasons={}, **page), 422
+    encoding = table.detected.encoding if table.detected else ""
+    guess = check_guess(services.guess_mapping(table.headers), table.headers, table.rows)
+    form = mapping_form(table.headers, guess.mapping, encoding=encoding)
+    page.update(table=table, encoding=encoding, reasons=guess.reasons)
+
+    def run(chosen: dict[str, str], crs: str, *, dry_run: bool) -> services.ImportResult:
+        return services.import_accounts(
+            data, filename=meta["filename"], user=current_user, source=meta["source"],
+            mapping=chosen, snapshot=meta["snapshot"], dry_run=dry_run,
+            encoding=encoding or None, crs=crs or None)
+
+    if request.method == "POST" and not form.validate_on_submit():
+        return render_template("imports/mapping.html", form=form, **page), 422
+    if request.method == "POST":
+        chosen = {t: form[t].data for t in page["fields"] if form[t].data}
+        crs = (form.crs.data or "").strip()
+        signature = _signature(chosen, crs, encoding)
+        wants_preview = bool(form.preview.data) or (
+            bool(form.previewed.data) and form.previewed.data != signature)
+    else:
+        chosen, crs = guess.mapping, ""
+        signature, wants_preview = _signature(chosen, crs, encoding), True
+    try:
+        result = run(chosen, crs, dry_run=wants_preview)
+    except ValidationError as err:
+        if request.method == "POST":
+            flash(err.message, "error")
+        page["problem"] = err.message
+        return render_template("imports/mapping.html", form=form, **page), (
+            422 if request.method == "POST" else 200)
+    if wants_preview:
+        form.previewed.data = signature
+        if result.rejects:
+            uploads.put_extra(token, "rejects.csv", result.reject_report_csv())
+        page["preview"] = result
+        return render_template("imports/mapping.html", form=form, **page)
     if result.status == "rejected":
         uploads.put_extra(token, "rejects.csv", result.reject_report_csv())
         return render_template("imports/result.html", result=result, token=token), 422
