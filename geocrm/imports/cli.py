@@ -18,22 +18,31 @@ from geocrm.errors import ValidationError
               help="Map a column, e.g. --map name=Company (repeatable; others are guessed).")
 @click.option("--snapshot", is_flag=True,
               help="The file is the whole source: flag accounts of this source it lacks.")
+@click.option("--encoding", help="Read a CSV file in this encoding (cp949, cp932, utf-8 …) "
+              "instead of the detected one.")
+@click.option("--crs", help="Coordinate system (EPSG code) of columns mapped as x and y; "
+              "required with them, never guessed.")
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
 @click.option("--reject-report", type=click.Path(dir_okay=False, path_type=Path),
               help="Write rejected rows (row, field, reason, value) to this CSV file.")
 def import_accounts_command(
-    path: Path, source: str, maps: tuple[str, ...], snapshot: bool, dry_run: bool,
-    reject_report: Path | None,
+    path: Path, source: str, maps: tuple[str, ...], snapshot: bool, encoding: str | None,
+    crs: str | None, dry_run: bool, reject_report: Path | None,
 ) -> None:
-    """Import accounts from a CSV file (all or nothing: any rejected row writes nothing)."""
+    """Import accounts from a CSV or .xlsx file (all or nothing: any rejected row writes
+    nothing). Mapping x/y columns needs --crs."""
+    from geocrm.imports.guessing import check_guess
     from geocrm.imports.services import guess_mapping, import_accounts, read_table
 
     data = path.read_bytes()
     try:
         mapping = None
         if maps:
-            headers, _ = read_table(data)
-            mapping = guess_mapping(headers)
+            headers, rows = read_table(data, filename=path.name, encoding=encoding)
+            guess = check_guess(guess_mapping(headers), headers, rows)
+            for why in guess.reasons.values():
+                click.echo(f"note: {why}")
+            mapping = guess.mapping
             for item in maps:
                 target, sep, header = item.partition("=")
                 if not sep:
@@ -41,7 +50,8 @@ def import_accounts_command(
                 mapping[target.strip()] = header.strip()
         with transaction():  # the command owns the transaction; the import only flushes
             result = import_accounts(data, filename=path.name, source=source,
-                                     mapping=mapping, snapshot=snapshot, dry_run=dry_run)
+                                     mapping=mapping, snapshot=snapshot, dry_run=dry_run,
+                                     encoding=encoding, crs=crs)
     except ValidationError as err:
         raise click.ClickException(err.message) from err
     for note in result.notes:

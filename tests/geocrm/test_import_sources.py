@@ -1,4 +1,4 @@
-"""Import sources: encodings (CP949, Shift_JIS, UTF-16 …), .xlsx, national-grid x/y, checked guesses."""
+"""Import sources: encodings (CP949, Shift_JIS, UTF-16 …), .xlsx, grid x/y, checked guesses."""
 
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ def test_xy_without_a_crs_is_refused_naming_the_field(app, world):
 
 
 def test_xy_in_the_wrong_crs_are_rejected_by_row(app, world):
-    """Grid metres declared as degrees (EPSG:4326) fall outside its area: rejected, nothing written."""
+    """Grid metres declared as degrees (EPSG:4326) fall outside its area: rejected by row."""
     text, _ = _grid_file()
     mapping = {"name": "사업장명", "x": "좌표정보(X)", "y": "좌표정보(Y)"}
     result = import_accounts(text.encode("cp949"), filename="g.csv", mapping=mapping,
@@ -202,7 +202,7 @@ def test_xy_in_the_wrong_crs_are_rejected_by_row(app, world):
 
 
 def test_guessed_x_y_metres_become_x_y_and_ask_for_the_crs(app, world):
-    """Headers 'X'/'Y' holding metres are not read as degrees (every row rejected): a CRS is asked."""
+    """Headers 'X'/'Y' holding metres are not degrees (all rows rejected): x/y, CRS asked."""
     text, _ = _grid_file()
     headers = text.splitlines()[0].split(",")
     assert guess_mapping(headers)["lon"] == "좌표정보(X)"  # the header-only guess
@@ -370,3 +370,17 @@ def test_real_japanese_files_in_shift_jis():
         assert first[5] == '"ｲｲﾀﾞﾊﾞｼ"' and first[8] == '"飯田橋"'
         with pytest.raises(ValidationError, match="repeats the name"):
             read_source(data, TOKYO.name)
+
+
+def test_cli_reads_cp949_and_x_y_with_a_crs(runner, app, world, tmp_path):
+    """The CLI takes --encoding and --crs like the page (x/y mapped with --map)."""
+    text, truth = _grid_file()
+    path = tmp_path / "grid.csv"
+    path.write_bytes(text.encode("cp949"))
+    args = ["import-accounts", str(path), "--map", "x=좌표정보(X)", "--map", "y=좌표정보(Y)"]
+    r = runner.invoke(args=args)
+    assert r.exit_code != 0 and "EPSG:5174" in r.output and "crs" in r.output
+    r = runner.invoke(args=[*args, "--crs", "EPSG:5174", "--encoding", "cp949"])
+    assert r.exit_code == 0, r.output
+    a = db.session.scalars(select(Account).where(Account.name == "서울시청")).one()
+    assert (a.lat, a.lon) == pytest.approx(truth[0], abs=1e-5)
