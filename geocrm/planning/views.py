@@ -1,7 +1,7 @@
 """Planner pages (issue 3). Thin views over ``geocrm.planning.services``.
 
-Services flush; these entry points commit (``_commit``) once the whole change is made, and
-an error rolls the request back (``geocrm.errors``).
+Services flush; each view that writes is a :func:`~geocrm.core.transaction.commits` view:
+its answer commits, an error answer or exception rolls the whole change back.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 
 from geocrm import jobs
 from geocrm.access import roles_required
+from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.maps.build import MapAssets, Tiles, render_parts
@@ -36,11 +37,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 PLANNERS = services.PLANNER_ROLES
-
-
-def _commit() -> None:
-    """The request owns the transaction: one commit after the service has flushed."""
-    db.session.commit()
 
 
 def _assets() -> MapAssets:
@@ -108,6 +104,7 @@ def _form_page(error: ValidationError | None = None, status: int = 200) -> Any:
 
 @bp.route("/runs", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def create_run() -> Any:
     """Check the request, freeze it into a run, start the planning job."""
     try:
@@ -116,7 +113,6 @@ def create_run() -> Any:
     except ValidationError as err:
         db.session.rollback()
         return _form_page(err, 422)
-    _commit()
     return redirect(url_for("planning.run", run_id=run.id))
 
 
@@ -149,28 +145,29 @@ def run(run_id: int) -> Any:
 
 @bp.route("/runs/<int:run_id>/rerun", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def rerun(run_id: int) -> Any:
     """Plan again, keeping pinned stops with their rep and day."""
     plan_run = services.get_run_or_404(run_id, current_user)
     services.rerun(plan_run, current_user)
-    _commit()
     flash("Re-planning with your pins…", "info")
     return redirect(url_for("planning.run", run_id=run_id))
 
 
 @bp.route("/runs/<int:run_id>/publish", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def publish(run_id: int) -> Any:
     """Publish the run's plans to the reps' phones."""
     plan_run = services.get_run_or_404(run_id, current_user)
     count = services.publish(plan_run)
-    _commit()
     flash(f"Published {count} plan{'s' if count != 1 else ''} to the reps.", "info")
     return redirect(url_for("planning.run", run_id=run_id))
 
 
 @bp.route("/runs/<int:run_id>/assign", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def assign(run_id: int) -> Any:
     """Put a left-out account on a rep's day by hand (pinned)."""
     plan_run = services.get_run_or_404(run_id, current_user)
@@ -181,18 +178,17 @@ def assign(run_id: int) -> Any:
     except ValueError as exc:
         raise ValidationError("target", "choose a rep and a day") from exc
     services.assign_unassigned(plan_run, account_id, rep_id_int, day_value)
-    _commit()
     return redirect(url_for("planning.run", run_id=run_id, _anchor="unassigned"))
 
 
 @bp.route("/stops/<int:stop_id>/move", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def move_stop(stop_id: int) -> Any:
     """Move a stop one place up or down in its rep's day."""
     stop = services.get_stop_for_edit(stop_id, current_user)
     run_id, plan_id = stop.plan.run_id, stop.plan_id
     warnings = services.move_stop(stop, request.form.get("direction", ""))
-    _commit()
     for w in warnings:
         flash(w, "error")
     return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{plan_id}"))
@@ -200,6 +196,7 @@ def move_stop(stop_id: int) -> Any:
 
 @bp.route("/stops/<int:stop_id>/reassign", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def reassign_stop(stop_id: int) -> Any:
     """Move a stop to another rep's plan of the same day (it becomes pinned there)."""
     stop = services.get_stop_for_edit(stop_id, current_user)
@@ -209,17 +206,16 @@ def reassign_stop(stop_id: int) -> Any:
     except ValueError as exc:
         raise ValidationError("rep_id", "choose a rep") from exc
     new = services.reassign_stop(stop, rep_id)
-    _commit()
     return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{new.plan_id}"))
 
 
 @bp.route("/stops/<int:stop_id>/pin", methods=["POST"])
 @roles_required(*PLANNERS)
+@commits
 def pin_stop(stop_id: int) -> Any:
     """Pin (or unpin) a stop to its rep and day for the next re-run."""
     stop = services.get_stop_for_edit(stop_id, current_user)
     services.toggle_pin(stop)
-    _commit()
     return redirect(url_for("planning.run", run_id=stop.plan.run_id,
                             _anchor=f"plan-{stop.plan_id}"))
 
@@ -311,6 +307,7 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
 
 @bp.route("/plans/<int:plan_id>/replan", methods=["POST"])
 @login_required
+@commits
 def replan(plan_id: int) -> Any:
     """Re-plan the rest of a published day from where the rep is now."""
     route_plan = services.get_plan_or_404(plan_id, current_user)
@@ -319,7 +316,6 @@ def replan(plan_id: int) -> Any:
     position = services.parse_position(request.form)
     at = services.parse_clock(request.form.get("at"))
     summary = services.replan_day(route_plan, position=position, at_s=at)
-    _commit()
     for line in summary:
         flash(line, "info")
     return redirect(url_for("planning.plan", plan_id=plan_id))

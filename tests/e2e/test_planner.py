@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from werkzeug.serving import make_server
 
-from geocrm import create_app
+from geocrm import clock, create_app
 from geocrm.extensions import db
 from geocrm.models import utcnow
 from tests.conftest import PASSWORD
@@ -77,6 +77,11 @@ def planner_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planner
         db.create_all()
         reps, per_rep, closed, today = seed()
         db.session.remove()
+    # Today's plan starts now once the shift has begun; pin the clock before the shift so
+    # the whole day is planned whenever the suite runs.
+    clock_patch = pytest.MonkeyPatch()
+    clock_patch.setattr(clock, "local_now",
+                        lambda: datetime.combine(today, time(7, 0), tzinfo=UTC))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="planner-e2e", daemon=True)
     thread.start()
@@ -86,6 +91,7 @@ def planner_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planner
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+        clock_patch.undo()
         with app.app_context():
             from geocrm import jobs
 
@@ -180,6 +186,11 @@ def test_plan_two_reps_publish_and_the_rep_sees_the_route(
         planner_server.accounts_per_rep["west"])
     expect(rep.locator("#google-links a")).to_have_count(1)
     expect(rep.locator("#replan-form")).to_be_visible()
+    # Nobody types coordinates: the form says where the re-plan starts.
+    expect(rep.locator("#replan-form input[name=lat], #replan-form input[name=lon]")
+           ).to_have_count(0)
+    expect(rep.locator("section[aria-labelledby=replan-title]")).to_contain_text(
+        "It starts from home.")
     today_json = rep.request.get("/api/v1/today").json()
     assert today_json["source"] == "plan"
     names = [s["account"]["name"] for s in today_json["stops"]]
