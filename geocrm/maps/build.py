@@ -4,7 +4,8 @@ No request, no query and no ``current_app`` here (geopandas ``explore`` style): 
 hands in territory layers, bounds, the tile settings and the URLs of the app's own copies
 of Leaflet and Leaflet.markercluster. The accounts are *not* in the map: at 100,000 of them
 one JS statement per marker is far too heavy, so ``territory_map.js`` loads them as data
-and clusters them; this module only registers the map and the territory layers for it.
+and clusters them; this module only names the map and the territory layers for it
+(:func:`leaflet_handles`, which the view passes on through the page data).
 
 folium's CDN links live in class-level ``default_js``/``default_css`` lists shared by every
 map in the process. We never mutate those: the map instance gets its own lists pointing at
@@ -16,10 +17,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import folium
-from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
+from branca.element import Element, Figure
 
 from geocrm.maps.services import TerritoryLayer
 
@@ -66,32 +67,36 @@ class _PageMap(folium.Map):
 PageMap = _PageMap
 
 
-class _LayerRegistry(MacroElement):
-    """Expose the map and its territory layers to ``territory_map.js``.
+class _Handles(Element):
+    """The folium JS variable names of a map's objects that a page module needs.
 
-    folium names its JS variables at random; this publishes them under stable names:
-    ``window.geocrmMap`` and ``window.geocrmTerritoryLayers`` (territory id → layer, with
-    the key ``"unassigned"`` for the accounts outside every territory).
+    folium names its variables at random for every render, so a module cannot know them;
+    :func:`leaflet_handles` hands them to the view, which puts them into the page's data
+    block (docs/frontend.md) and the module looks the objects up with ``foliumObject``.
+    Renders nothing: no globals of our own on ``window``.
     """
 
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        window.geocrmMap = {{ this.map_name }};
-        window.geocrmTerritoryLayers = {
-        {%- for key, var in this.layers %}
-            {{ key|tojson }}: {{ var }},
-        {%- endfor %}
-        };
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, map_name: str, layers: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, names: dict[str, Any]) -> None:
         super().__init__()
-        self._name = "LayerRegistry"
-        self.map_name = map_name
-        self.layers = list(layers)
+        self._name = "Handles"
+        self.names = names
+
+    def render(self, **kwargs: Any) -> str:
+        return ""
+
+
+def publish_handles(m: folium.Map, **names: Any) -> None:
+    """Record ``names`` (folium variables of ``m``'s layers, groups) for :func:`leaflet_handles`."""
+    _Handles(names).add_to(m)
+
+
+def leaflet_handles(m: folium.Map) -> dict[str, Any]:
+    """``{"map": <variable of m>, **names}`` as its builder published them, for the page data."""
+    found: dict[str, Any] = {"map": m.get_name()}
+    for child in m._children.values():  # folium's own child registry (add_child/add_to)
+        if isinstance(child, _Handles):
+            found.update(child.names)
+    return found
 
 
 def _label(name: str, colour: str) -> str:
@@ -168,8 +173,8 @@ def build_territory_map(
     if layers or show_unassigned_toggle:
         folium.LayerControl(collapsed=True, position="topright").add_to(m)
     m.fit_bounds([list(bounds[0]), list(bounds[1])])
-    # Last child, so its script runs after every layer it names is defined.
-    _LayerRegistry(m.get_name(), registry).add_to(m)
+    # territory id (or "unassigned") -> the folium variable of its layer, for territory_map.js
+    publish_handles(m, layers=dict(registry))
     return m
 
 

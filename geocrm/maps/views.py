@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from geocrm.access import roles_required
 from geocrm.maps import services
-from geocrm.maps.build import build_territory_map, render_parts
+from geocrm.maps.build import build_territory_map, leaflet_handles, render_parts
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role
 
@@ -46,6 +46,8 @@ def territories() -> Any:
             # Filled in by the script with an account id (ids are integers, nothing to escape).
             "popupUrl": url_for("maps.popup", account_id=0).replace("/0/", "/{id}/"),
             "accountUrl": url_for("accounts.detail", account_id=0)[:-1] + "{id}",
+            # folium's variable names of the map and its territory layers (territory_map.js)
+            "leaflet": leaflet_handles(fmap),
         },
     )
 

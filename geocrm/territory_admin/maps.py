@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
-from branca.element import MacroElement
 from folium.plugins import Draw
-from jinja2 import Template
 
-from geocrm.maps.build import MAX_ZOOM, PageMap, Tiles
+from geocrm.maps.build import MAX_ZOOM, PageMap, Tiles, publish_handles
 
 
 @dataclass(frozen=True)
@@ -30,25 +28,6 @@ class EditorAssets:
     leaflet_css: str
     draw_js: str
     draw_css: str
-
-
-class _Publish(MacroElement):
-    """Publish the map and the editable group under stable names for the page script."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        window.geocrmEditorMap = {{ this.map_name }};
-        window.geocrmEditableGroup = {{ this.group_name }};
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, map_name: str, group_name: str) -> None:
-        super().__init__()
-        self._name = "EditorRegistry"
-        self.map_name = map_name
-        self.group_name = group_name
 
 
 def _base(bounds: tuple[tuple[float, float], tuple[float, float]], assets: EditorAssets,
@@ -97,7 +76,8 @@ def build_editor_map(
         draw.default_js = [("leaflet_draw_js", assets.draw_js)]
         draw.default_css = [("leaflet_draw_css", assets.draw_css)]
         draw.add_to(m)
-    _Publish(m.get_name(), group.get_name()).add_to(m)
+    # The editable group, by its folium variable, for territory_editor.js (the page data).
+    publish_handles(m, editable=group.get_name())
     return m
 
 

@@ -30,7 +30,7 @@ from geocrm.colours import palette_colour
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.jobs import get_job_for, job_json, submit_job
-from geocrm.maps.build import Tiles, render_parts
+from geocrm.maps.build import Tiles, leaflet_handles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.params import to_float, to_ids
@@ -108,6 +108,8 @@ def editor() -> Any:
         "territoryUrl": url_for("territory_admin.api_geometry", territory_id=0).replace(
             "/0/geometry", "/{id}/"),
         "reps": [{"id": u.id, "name": u.name} for u in svc.rep_choices()] if editable else [],
+        # folium's variable names of the map and the Draw group (territory_editor.js)
+        "leaflet": leaflet_handles(fmap),
     }
     return render_template("territory_admin/editor.html", parts=render_parts(fmap),
                            editor_config=config, editable=editable)

@@ -19,6 +19,7 @@ from geocrm import create_app
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, Territory, User
 from tests.e2e.conftest import CLUSTER_SIZE, ExternalRequests, LiveServer, seed_live_world
+from tests.e2e.modules import TERRITORY_EDITOR, expose, with_module
 from tests.factories import make_account
 
 # Around the West cluster: its accounts sit at lat 60.175–60.1765, lon 24.925–24.926.
@@ -65,10 +66,36 @@ def editor_page(browser: Browser, editor_server: LiveServer,
     assert errors == []
 
 
+def on_map(page: Page, function: str, arg: Any = None) -> Any:
+    """Evaluate the JS ``function(map, arg)`` on the editor's Leaflet map (the module's handle)."""
+    return with_module(page, TERRITORY_EDITOR,
+                       f"(mod, arg) => ({function})(mod.territoryEditor.map, arg)", arg)
+
+
+def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
+    on_map(page, "(map, v) => { map.setView([v[0], v[1]], v[2], {animate: false}); }",
+           [lat, lon, zoom])
+
+
+def wait_draw_ready(page: Page) -> None:
+    """Until Leaflet.draw takes the next click as a vertex.
+
+    After each vertex it ignores clicks for 50 ms (its guard against a double click: the
+    drawing handler's ``_disableMarkers``); a human-paced click waits that out, and so do we,
+    on the flag itself rather than on the clock.
+    """
+    expose(page, TERRITORY_EDITOR, "territoryEditor")
+    page.wait_for_function(
+        "() => { const on = window.territoryEditor.map._events.mouseup || [];"
+        " const drawing = on.find(l => l.ctx instanceof L.Draw.Polyline);"
+        " return !!drawing && !drawing.ctx._disableMarkers; }"
+    )
+
+
 def pixel(page: Page, lat: float, lon: float) -> tuple[float, float]:
     """Page coordinates of a map position."""
-    point: dict[str, Any] = page.evaluate(
-        "([lat, lon]) => geocrmEditorMap.latLngToContainerPoint([lat, lon])", [lat, lon])
+    point: dict[str, Any] = on_map(
+        page, "(map, ll) => map.latLngToContainerPoint(ll)", [lat, lon])
     box = page.locator("#editor-map .folium-map").bounding_box()
     assert box is not None
     return box["x"] + point["x"], box["y"] + point["y"]
@@ -91,13 +118,14 @@ def test_manager_draws_a_polygon_by_mouse_and_its_accounts_are_reassigned(
     expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
     expect(page.locator("#stats-table tbody tr")).to_have_count(2)
     # Zoom to the cluster so the shape is big enough to click precisely.
-    page.evaluate("geocrmEditorMap.setView([60.176, 24.9255], 15, {animate: false})")
+    set_view(page, 60.176, 24.9255, 15)
 
     page.click(".leaflet-draw-draw-polygon")
     for lat, lon in VERTICES:
+        wait_draw_ready(page)  # Leaflet.draw ignores clicks it reads as a double click
         x, y = pixel(page, lat, lon)
         page.mouse.click(x, y)
-        page.wait_for_timeout(80)  # Leaflet.draw ignores clicks it reads as a double click
+    wait_draw_ready(page)
     x, y = pixel(page, *VERTICES[0])
     page.mouse.click(x, y)  # back on the first vertex: closes the polygon
 
@@ -164,7 +192,7 @@ def test_manager_deletes_a_territory_with_the_toolbar_and_its_accounts_are_unass
         db.session.remove()
     assert len(east_accounts) == CLUSTER_SIZE + 2
 
-    page.evaluate("geocrmEditorMap.setView([60.175, 24.95], 13, {animate: false})")
+    set_view(page, 60.175, 24.95, 13)
     page.click(".leaflet-draw-edit-remove")
     x, y = pixel(page, 60.19, 24.99)  # inside East, away from its markers
     page.mouse.click(x, y)

@@ -7,8 +7,8 @@ lat 60.175–60.1765, lon 24.975–24.9765. Each test ends with the page's Undo,
 starts from the seeded map whatever the order.
 
 Waits are on the app's state (``data-state="ready"`` after every reload, the result text,
-the vertex markers Leaflet.draw adds), never on the clock, except the pause Leaflet.draw
-itself imposes between two clicks of a line (see :func:`click_vertices`).
+the vertex markers Leaflet.draw adds, its drawing handler taking clicks again), never on
+the clock (see :func:`click_vertices`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from tests.e2e.test_territory_editor import (  # noqa: F401 - fixtures, used by 
     editor_page,
     editor_server,
     pixel,
+    set_view,
+    wait_draw_ready,
 )
 
 EAST_BOX = shapely.box(24.95, 60.15, 25.00, 60.20)
@@ -41,8 +43,7 @@ def open_editor(page: Page, login: Callable[[Page, str], None], centre: tuple[fl
     expect(page.locator("#editor-map")).to_have_attribute("data-state", "ready")
     expect(page.locator("#stats-table tbody tr", has_text="East").locator(
         'td[data-col="accounts"]')).to_have_text(str(CLUSTER_SIZE + 2))
-    page.evaluate("([lat, lon]) => geocrmEditorMap.setView([lat, lon], 13, {animate: false})",
-                  list(centre))
+    set_view(page, *centre, 13)
 
 
 def east_state(server: LiveServer) -> tuple[shapely.Geometry, dict[str, int | None]]:
@@ -74,13 +75,12 @@ def click_vertices(page: Page, points: list[tuple[float, float]]) -> None:
     """Click each point of a line, waiting for Leaflet.draw to take it as a vertex.
 
     Leaflet.draw ignores a click less than 50 ms after the last one (its guard against a
-    double click), so a human-paced 80 ms separates two clicks; the vertex count it draws
-    is what we wait on.
+    double click): each click waits for its drawing handler to take clicks again; the
+    vertex count it draws is what we wait on after.
     """
     vertices = page.locator(".leaflet-marker-icon.leaflet-editing-icon")
     for i, (lat, lon) in enumerate(points):
-        if i:
-            page.wait_for_timeout(80)
+        wait_draw_ready(page)
         x, y = pixel(page, lat, lon)
         page.mouse.click(x, y)
         expect(vertices).to_have_count(i + 1)

@@ -11,6 +11,7 @@ from playwright.sync_api import Dialog, Locator, Page, expect
 
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import ExternalRequests, LiveWorld
+from tests.e2e.modules import TERRITORY_MAP, expose
 
 MAP = "/maps/territories"
 TERRITORY_PATHS = "#territory-map .leaflet-overlay-pane path.leaflet-interactive"
@@ -25,17 +26,22 @@ EXPECTED_MARKERS = 3
 
 
 def open_map(page: Page, query: str = "") -> None:
+    """Open the map, wait for every marker to be clustered, and give test expressions the
+    page's own ``territoryMap`` handle (the module's export)."""
     page.goto(MAP + query)
     expect(page.locator("#territory-map")).to_have_attribute("data-state", "ready")
+    expose(page, TERRITORY_MAP, "territoryMap")
 
 
 def settle(page: Page) -> None:
-    """Wait until Leaflet and markercluster have finished any zoom animation."""
+    """Wait until Leaflet and markercluster have finished any zoom animation (their flags,
+    and the classes they put on the map while markers move)."""
     page.wait_for_function(
-        "() => { const m = window.geocrmTerritoryMap;"
-        " return !m.map._animatingZoom && !m.cluster._inZoomAnimation; }"
+        "() => { const m = window.territoryMap;"
+        " return !m.map._animatingZoom && !m.cluster._inZoomAnimation"
+        " && !document.querySelector('#territory-map .leaflet-zoom-anim,"
+        " #territory-map .leaflet-cluster-anim'); }"
     )
-    page.wait_for_timeout(50)
 
 
 def inside_map(page: Page, selector: str) -> list[Locator]:
@@ -75,10 +81,10 @@ def test_manager_opens_map_popup_and_account(
     expect(phone.locator(MARKERS)).to_have_count(EXPECTED_MARKERS)
 
     # Open the East group: click clusters until single markers show inside it.
-    zoom = phone.evaluate("() => geocrmTerritoryMap.map.getZoom()")
+    zoom = phone.evaluate("() => territoryMap.map.getZoom()")
     clusters.filter(has_text=re.compile(r"^12$")).click()
     settle(phone)
-    assert phone.evaluate("() => geocrmTerritoryMap.map.getZoom()") > zoom
+    assert phone.evaluate("() => territoryMap.map.getZoom()") > zoom
     for _ in range(6):
         if inside_map(phone, MARKERS):
             break
@@ -120,7 +126,7 @@ def test_script_named_account_shows_literally(
     account_id = live_world.accounts[XSS_NAME]
     # Tag the account's own marker so the test can click it like a person would.
     phone.evaluate(
-        "id => geocrmTerritoryMap.marker(id).getElement().setAttribute('data-testid', 'xss')",
+        "id => territoryMap.marker(id).getElement().setAttribute('data-testid', 'xss')",
         account_id,
     )
     phone.locator("[data-testid=xss]").click()

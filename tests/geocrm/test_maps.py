@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from geocrm.extensions import db
-from geocrm.maps.build import MapAssets, Tiles, build_territory_map, render_parts
+from geocrm.maps.build import (
+    MapAssets,
+    Tiles,
+    build_territory_map,
+    leaflet_handles,
+    render_parts,
+)
 from geocrm.maps.services import TerritoryLayer
 from geocrm.models import Account, Role, Stage, Territory, User
 from tests.conftest import PASSWORD, AuthActions
@@ -47,6 +54,14 @@ def north(world: World) -> North:
     account = make_account("Pohjola Oy", 60.22, 24.95, territory_id=territory.id)
     db.session.commit()
     return North(boss, territory, account)
+
+
+def page_data(html: str) -> Any:
+    """The page's data block (templates/_page_data.html), parsed."""
+    block = r'<script type="application/json" id="geocrm-data">(.*?)</script>'
+    found = re.search(block, html, re.S)
+    assert found, "no page data block"
+    return json.loads(found.group(1))
 
 
 def point_ids(client: FlaskClient, query: str = "") -> list[int]:
@@ -86,7 +101,9 @@ def test_manager_sees_own_territories_and_unassigned(
     assert "West" in html and "East" in html
     assert "North" not in html
     assert 'class="folium-map"' in html and "<iframe" not in html
-    assert "window.geocrmTerritoryLayers" in html
+    handles = page_data(html)["leaflet"]
+    assert set(handles["layers"]) == {str(t.id) for t in (world.west, world.east)} | {"unassigned"}
+    assert all(f"var {name} = " in html for name in [handles["map"], *handles["layers"].values()])
     expected = sorted(a.id for a in world.west_accounts + world.east_accounts) + [
         world.unassigned.id
     ]
@@ -147,8 +164,7 @@ def test_filters_by_stage_territory_owner(
     html = client.get(f"{PAGE}?stage=customer&territory={world.west.id}").get_data(as_text=True)
     assert f"/maps/territories/points.json?stage=customer\\u0026territory={world.west.id}" in html
     # Only the chosen territory is drawn.
-    assert f'"{world.west.id}": feature_group_' in html
-    assert f'"{world.east.id}": feature_group_' not in html
+    assert list(page_data(html)["leaflet"]["layers"]) == [str(world.west.id)]
 
 
 @pytest.mark.parametrize(
@@ -181,8 +197,8 @@ def test_map_opens_on_accounts_when_no_territory_is_drawn(
     around those accounts."""
     auth.login("planner@example.com")
     html = client.get(f"{PAGE}?unassigned=1").get_data(as_text=True)
-    registry = html.split("window.geocrmTerritoryLayers")[1].split("};")[0]
-    assert re.findall(r'"(\w+)": feature_group_', registry) == ["unassigned"]
+    layers = page_data(html)["leaflet"]["layers"]
+    assert list(layers) == ["unassigned"] and layers["unassigned"].startswith("feature_group_")
     assert "[[61.0, 26.0], [61.0, 26.0]]" in html
     assert "No territories to show." in html
 
@@ -290,13 +306,13 @@ def test_builder_is_pure_and_uses_given_assets(app: Flask) -> None:
         7, "A<i>", "#123456", shapely.geometry.mapping(shapely.box(0, 0, 1, 1)), ((0, 0), (1, 1))
     )
     assets = MapAssets("/l.js", "/l.css", "/mc.js", "/mc.css", "/mcd.css")
-    parts = render_parts(
-        build_territory_map([layer], ((0, 0), (1, 1)), assets=assets, tiles=Tiles())
-    )
+    fmap = build_territory_map([layer], ((0, 0), (1, 1)), assets=assets, tiles=Tiles())
+    parts = render_parts(fmap)
     assert '<script src="/l.js"></script>' in parts.header
     assert '<script src="/mc.js"></script>' in parts.header
     assert "html, body" not in parts.header and "user-scalable" not in parts.header
     assert "tileLayer" not in parts.script
-    assert '"7": feature_group_' in parts.script
+    handles = leaflet_handles(fmap)
+    assert f"var {handles['layers']['7']} = " in parts.script and "window." not in parts.script
     assert "A\\u0026lt;i\\u0026gt;" in parts.script
     assert _urls(parts.header + parts.html + parts.script) == set()

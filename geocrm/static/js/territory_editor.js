@@ -1,44 +1,47 @@
 /* Territory editor: territories in Leaflet.draw's editable group, stats, overlaps, gaps.
  *
- * The folium part of the page made the map, the Draw toolbar and the editable group and
- * published them as window.geocrmEditorMap / window.geocrmEditableGroup. Here we load the
- * territories from the data endpoint, and turn the toolbar's events into JSON posts:
+ * folium's (classic) script on the page made the map, the Draw toolbar and the editable
+ * group; the page data (config.js) names them. Here we load the territories from the data
+ * endpoint, and turn the toolbar's events into JSON posts:
  *   draw:created  -> a pending shape: save as a new territory, or split the selected one;
  *   draw:edited   -> new outlines; draw:deleted -> deletions.
  * Every post carries the CSRF token in X-CSRFToken and asks for JSON, so a refusal comes
  * back as a problem document whose detail names the problem; it is shown as text.
  * User text (territory, rep and account names) only ever goes through textContent.
  */
-(function () {
-  "use strict";
+import { csrfToken, foliumObject, pageData } from "./config.js";
 
-  var configEl = document.getElementById("editor-config");
-  var container = document.getElementById("editor-map");
-  if (!configEl || !container || !window.geocrmEditorMap || !window.L) {
-    return;
+/** The editor's handle for browser tests (null on a page without the editor map). */
+export const territoryEditor = start();
+
+function start() {
+  const config = pageData();
+  const handles = config.leaflet || {};
+  const container = document.getElementById("editor-map");
+  const map = foliumObject(handles.map);
+  const editable = foliumObject(handles.editable);
+  if (!container || !map || !editable || !window.L) {
+    return null;
   }
-  var config = JSON.parse(configEl.textContent);
-  var map = window.geocrmEditorMap;
-  var editable = window.geocrmEditableGroup;
-  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
-  var statusEl = document.getElementById("editor-status");
+  const csrf = csrfToken();
+  const statusEl = document.getElementById("editor-status");
 
-  var overlapsLayer = L.featureGroup().addTo(map);
-  var gapsLayer = L.featureGroup().addTo(map);
-  var unassignedLayer = L.featureGroup().addTo(map);
+  const overlapsLayer = L.featureGroup().addTo(map);
+  const gapsLayer = L.featureGroup().addTo(map);
+  const unassignedLayer = L.featureGroup().addTo(map);
   L.control
     .layers(null, { Overlaps: overlapsLayer, Gaps: gapsLayer, "Unassigned accounts": unassignedLayer },
       { collapsed: false, position: "topright" })
     .addTo(map);
 
-  var byId = {}; // territory id -> {layer, props}
-  var selectedId = null;
-  var pending = null; // the last drawn shape, not yet saved
-  var busy = false;
+  let byId = {}; // territory id -> {layer, props}
+  let selectedId = null;
+  let pending = null; // the last drawn shape, not yet saved
+  let busy = false;
   // A Draw toolbar mode is on (drawing, editing vertices, deleting): its clicks on the map
   // are vertices and picks, not selections. Without this, drawing a line deselected the
   // territory it was meant to split.
-  var toolbarMode = false;
+  let toolbarMode = false;
 
   function $(id) {
     return document.getElementById(id);
@@ -89,16 +92,16 @@
 
   // --- results and undo -------------------------------------------------------------
   function showResult(message, notes, undoUrl, isError) {
-    var panel = $("result-panel");
+    const panel = $("result-panel");
     panel.hidden = false;
     panel.setAttribute("data-kind", isError ? "error" : "ok");
     text($("result-text"), message);
-    var list = $("result-notes");
+    const list = $("result-notes");
     list.textContent = "";
     (notes || []).forEach(function (n) {
       list.appendChild(el("li", n));
     });
-    var undo = $("result-undo");
+    const undo = $("result-undo");
     undo.hidden = !undoUrl;
     undo.onclick = function () {
       run(request(undoUrl), function (d) {
@@ -146,7 +149,7 @@
   }
 
   function addTerritory(feature) {
-    var props = feature.properties;
+    const props = feature.properties;
     L.geoJSON(feature, { style: styleFor(props, props.id === selectedId) }).eachLayer(function (layer) {
       layer.territoryId = props.id;
       layer.on("click", function (e) {
@@ -164,20 +167,20 @@
   function select(id) {
     selectedId = id;
     Object.keys(byId).forEach(function (key) {
-      var item = byId[key];
+      const item = byId[key];
       item.layer.setStyle(styleFor(item.props, Number(key) === id));
     });
-    var item = byId[id];
-    var panel = $("selected-panel");
+    const item = byId[id];
+    const panel = $("selected-panel");
     if (!item) {
       panel.hidden = true;
       return;
     }
-    var p = item.props;
+    const p = item.props;
     panel.hidden = false;
     panel.setAttribute("data-territory", String(id));
     text($("selected-name"), p.name);
-    var stats = $("selected-stats");
+    const stats = $("selected-stats");
     stats.textContent = "";
     [
       ["Accounts", fmt(p.accounts, 0)],
@@ -191,8 +194,8 @@
       ["Reps", p.reps.map(function (r) { return r.name; }).join(", ") || "nobody"],
       ["Manager", p.manager || "—"],
     ].forEach(function (pair) {
-      var dt = el("dt", pair[0]);
-      var dd = el("dd", pair[1]);
+      const dt = el("dt", pair[0]);
+      const dd = el("dd", pair[1]);
       dd.setAttribute("data-stat", pair[0].toLowerCase());
       stats.appendChild(dt);
       stats.appendChild(dd);
@@ -202,18 +205,18 @@
       $("selected-rename").value = p.name;
       $("selected-color").value = p.color;
       $("selected-priority").value = p.priority;
-      var box = $("selected-reps");
+      const box = $("selected-reps");
       box.querySelectorAll("label").forEach(function (n) {
         n.remove();
       });
-      var mine = {};
+      const mine = {};
       p.reps.forEach(function (r) {
         mine[r.id] = true;
       });
       config.reps.forEach(function (r) {
-        var label = document.createElement("label");
+        const label = document.createElement("label");
         label.className = "check";
-        var input = document.createElement("input");
+        const input = document.createElement("input");
         input.type = "checkbox";
         input.value = String(r.id);
         input.checked = !!mine[r.id];
@@ -226,23 +229,23 @@
   }
 
   function fillTable(data) {
-    var body = document.querySelector("#stats-table tbody");
+    const body = document.querySelector("#stats-table tbody");
     body.textContent = "";
     data.territories.features.forEach(function (f) {
-      var p = f.properties;
-      var tr = document.createElement("tr");
+      const p = f.properties;
+      const tr = document.createElement("tr");
       tr.setAttribute("data-territory", String(p.id));
       [p.name, p.reps.map(function (r) { return r.name; }).join(", ") || "—", fmt(p.accounts, 0),
         fmt(p.value, 0), fmt(p.workload_hours, 1), fmt(p.compactness, 2), fmt(p.parts, 0)]
         .forEach(function (v, i) {
-          var td = el("td", v);
+          const td = el("td", v);
           td.setAttribute("data-col", ["name", "reps", "accounts", "value", "workload", "compactness", "parts"][i]);
           tr.appendChild(td);
         });
       body.appendChild(tr);
     });
     text($("unassigned-line"), config.editable ? data.unassigned + " account(s) in no territory (grey dots)." : "");
-    var ol = $("overlap-list");
+    const ol = $("overlap-list");
     ol.textContent = "";
     data.overlaps.forEach(function (o) {
       ol.appendChild(el("li", o.a_name + " and " + o.b_name + ": " + fmt(o.area_m2 / 1e6, 3) + " km², " +
@@ -251,7 +254,7 @@
     if (!data.overlaps.length) {
       ol.appendChild(el("li", "None."));
     }
-    var gl = $("gap-list");
+    const gl = $("gap-list");
     gl.textContent = "";
     data.gaps.forEach(function (g) {
       gl.appendChild(el("li", fmt(g.area_m2 / 1e6, 3) + " km² enclosed by territories but in none"));
@@ -288,8 +291,8 @@
       })
       .then(function (d) {
         unassignedLayer.clearLayers();
-        for (var i = 0; i < d.count; i++) {
-          var dot = L.circleMarker([d.lat[i], d.lon[i]], {
+        for (let i = 0; i < d.count; i++) {
+          const dot = L.circleMarker([d.lat[i], d.lon[i]], {
             radius: 5, color: "#fff", weight: 1, fillColor: "#6b7280", fillOpacity: 0.9,
             className: "unassigned-dot",
           });
@@ -339,9 +342,9 @@
     if (!pending) {
       return;
     }
-    var line = pending.type === "polyline";
+    const line = pending.type === "polyline";
     $("pending-create").hidden = line;
-    var split = $("pending-split");
+    const split = $("pending-split");
     split.hidden = !(selectedId && byId[selectedId]);
     if (!split.hidden) {
       text(split, "Split " + byId[selectedId].props.name + " with it");
@@ -367,7 +370,7 @@
       e.layer.addTo(map);
       $("pending-panel").hidden = false;
       $("pending-name").value = "";
-      var countEl = $("pending-count");
+      const countEl = $("pending-count");
       if (e.layerType === "polyline") {
         text(countEl, "A line: select a territory it crosses, then split it.");
       } else {
@@ -386,7 +389,7 @@
     });
 
     map.on(L.Draw.Event.EDITED, function (e) {
-      var posts = [];
+      const posts = [];
       e.layers.eachLayer(function (layer) {
         if (layer.territoryId) {
           posts.push(request(territoryUrl(layer.territoryId, "geometry"), { geometry: layer.toGeoJSON().geometry }));
@@ -394,7 +397,7 @@
       });
       if (posts.length) {
         run(Promise.all(posts).then(function (all) {
-          var last = all[all.length - 1];
+          const last = all[all.length - 1];
           return {
             summary: all.map(function (d) { return d.summary; }).join("; "),
             moved: all.reduce(function (n, d) { return n + d.moved; }, 0),
@@ -406,7 +409,7 @@
     });
 
     map.on(L.Draw.Event.DELETED, function (e) {
-      var posts = [];
+      const posts = [];
       e.layers.eachLayer(function (layer) {
         if (layer.territoryId) {
           posts.push(request(territoryUrl(layer.territoryId, "delete")));
@@ -452,14 +455,14 @@
       }), changed, true);
     });
     $("selected-reps-save").addEventListener("click", function () {
-      var ids = [];
+      const ids = [];
       $("selected-reps").querySelectorAll("input:checked").forEach(function (n) {
         ids.push(Number(n.value));
       });
       run(request(territoryUrl(selectedId, "reps"), { rep_ids: ids }), changed, true);
     });
     $("selected-delete").addEventListener("click", function () {
-      var id = selectedId;
+      const id = selectedId;
       selectedId = null;
       run(request(territoryUrl(id, "delete")), changed, true);
     });
@@ -472,5 +475,5 @@
   });
 
   reload();
-  window.geocrmTerritoryEditor = { map: map, reload: reload, select: select };
-})();
+  return { map: map, reload: reload, select: select };
+}

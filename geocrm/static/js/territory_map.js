@@ -1,26 +1,33 @@
 /* Territory map: loads the accounts as compact data and clusters them.
  *
- * The folium part of the page has drawn the territories and published
- * window.geocrmMap and window.geocrmTerritoryLayers (territory id -> layer, plus
- * "unassigned"). Here we fetch the points endpoint (columnar arrays, see
- * geocrm/maps/services.py map_points), build one marker per account with a shared
+ * folium's (classic) script on the page has drawn the territories; the page data
+ * (config.js) names its map and its territory layers (territory id -> layer, plus
+ * "unassigned"). Here we wait for the points request (map_points.js: columnar arrays,
+ * see geocrm/maps/services.py map_points), build one marker per account with a shared
  * icon per stage, and add them to a Leaflet.markercluster group with chunkedLoading.
  * Popups fetch their details lazily and are built with textContent only: account
  * names are user text and must never be parsed as HTML.
  */
-(function () {
-  "use strict";
+import { foliumObject, pageData } from "./config.js";
+import { pointsRequest } from "./map_points.js";
 
-  var configEl = document.getElementById("territory-map-config");
-  var container = document.getElementById("territory-map");
-  var statusEl = document.getElementById("territory-map-status");
-  if (!configEl || !container || !window.geocrmMap || !window.L) {
-    return;
+/** The map's handle for other modules and browser tests (null without a map on the page). */
+export const territoryMap = start();
+
+function start() {
+  const config = pageData();
+  const handles = config.leaflet || {};
+  const container = document.getElementById("territory-map");
+  const statusEl = document.getElementById("territory-map-status");
+  const map = foliumObject(handles.map);
+  if (!container || !map || !window.L) {
+    return null;
   }
-  var ZOOM_OUT_LEVELS = 3;
-  var config = JSON.parse(configEl.textContent);
-  var map = window.geocrmMap;
-  var territoryLayers = window.geocrmTerritoryLayers || {};
+  const territoryLayers = {};
+  Object.keys(handles.layers || {}).forEach(function (key) {
+    territoryLayers[key] = foliumObject(handles.layers[key]);
+  });
+  const ZOOM_OUT_LEVELS = 3;
 
   // Performance marks for benchmarks/map_load.py (cheap; visible in the browser's profiler).
   function mark(name) {
@@ -38,16 +45,16 @@
     }
   }
 
-  var loadedCount = null; // set once the points have arrived
-  var clusteredCount = 0;
-  var pendingKeys = []; // territories whose markers still wait to be clustered
+  let loadedCount = null; // set once the points have arrived
+  let clusteredCount = 0;
+  const pendingKeys = []; // territories whose markers still wait to be clustered
 
   // Allow zooming out a few levels beyond the territories, not to the whole world: every
   // zoom level between minZoom and disableClusteringAtZoom costs markercluster work for
   // each of up to 100,000 markers. Must be set before the cluster group joins the map.
   map.setMinZoom(Math.max(0, map.getZoom() - ZOOM_OUT_LEVELS));
 
-  var cluster = L.markerClusterGroup({
+  const cluster = L.markerClusterGroup({
     chunkedLoading: true,
     // Long chunks and short pauses: the page stays responsive while 100,000 markers are
     // clustered, without a 50 ms idle gap after every chunk (the plugin's default).
@@ -63,7 +70,7 @@
         return; // the empty initial pass when the group joins the map
       }
       if (processed < total) {
-        var share = loadedCount ? (clusteredCount + processed) / loadedCount : 1;
+        const share = loadedCount ? (clusteredCount + processed) / loadedCount : 1;
         setStatus("Loading accounts… " + Math.min(99, Math.round(100 * share)) + "%");
         return;
       }
@@ -73,12 +80,12 @@
   });
   cluster.addTo(map);
 
-  var markersByKey = {}; // "12" (territory id) or "unassigned" -> [marker]
-  var markersById = {};
-  var hiddenKeys = {};
+  const markersByKey = {}; // "12" (territory id) or "unassigned" -> [marker]
+  const markersById = {};
+  const hiddenKeys = {};
 
   function keyForLayer(layer) {
-    for (var key in territoryLayers) {
+    for (const key in territoryLayers) {
       if (territoryLayers[key] === layer) {
         return key;
       }
@@ -87,14 +94,14 @@
   }
 
   map.on("overlayadd", function (e) {
-    var key = keyForLayer(e.layer);
+    const key = keyForLayer(e.layer);
     if (key !== null && hiddenKeys[key]) {
       delete hiddenKeys[key];
       cluster.addLayers(markersByKey[key] || []);
     }
   });
   map.on("overlayremove", function (e) {
-    var key = keyForLayer(e.layer);
+    const key = keyForLayer(e.layer);
     if (key !== null && !hiddenKeys[key]) {
       hiddenKeys[key] = true;
       cluster.removeLayers(markersByKey[key] || []);
@@ -102,7 +109,7 @@
   });
 
   function el(tag, className, text) {
-    var node = document.createElement(tag);
+    const node = document.createElement(tag);
     if (className) {
       node.className = className;
     }
@@ -113,19 +120,19 @@
   }
 
   function row(label, valueClass) {
-    var p = el("p", "popup-row");
+    const p = el("p", "popup-row");
     p.appendChild(el("span", "popup-label", label + ": "));
-    var value = el("span", valueClass, "…");
+    const value = el("span", valueClass, "…");
     p.appendChild(value);
     return { row: p, value: value };
   }
 
   function popupContent(accountId) {
-    var box = el("div", "account-popup");
-    var name = el("strong", "popup-name", "Loading…");
-    var stage = row("Stage", "popup-stage");
-    var visit = row("Last visit", "popup-visit");
-    var link = el("a", "popup-link", "Open account");
+    const box = el("div", "account-popup");
+    const name = el("strong", "popup-name", "Loading…");
+    const stage = row("Stage", "popup-stage");
+    const visit = row("Last visit", "popup-visit");
+    const link = el("a", "popup-link", "Open account");
     link.href = config.accountUrl.replace("{id}", String(accountId));
     box.appendChild(name);
     box.appendChild(stage.row);
@@ -165,19 +172,19 @@
   });
 
   function buildMarkers(data) {
-    var icons = data.stages.map(function (stage) {
+    const icons = data.stages.map(function (stage) {
       return L.divIcon({
         className: "account-marker stage-dot-" + stage.replace(/[^a-z]/g, ""),
         iconSize: [14, 14],
       });
     });
-    var scale = data.scale;
-    var id = 0;
-    for (var i = 0; i < data.count; i++) {
+    const scale = data.scale;
+    let id = 0;
+    for (let i = 0; i < data.count; i++) {
       id += data.id[i];
-      var t = data.territory[i];
-      var key = t === 0 ? "unassigned" : String(t);
-      var marker = L.marker([data.lat[i] / scale, data.lon[i] / scale], {
+      const t = data.territory[i];
+      const key = t === 0 ? "unassigned" : String(t);
+      const marker = L.marker([data.lat[i] / scale, data.lon[i] / scale], {
         icon: icons[data.stage[i]],
         keyboard: false,
       });
@@ -195,7 +202,7 @@
   // is done, so the first territory's clusters show long before the last one is ready.
   function addNextBatch() {
     while (pendingKeys.length) {
-      var key = pendingKeys.shift();
+      const key = pendingKeys.shift();
       if (!hiddenKeys[key]) {
         cluster.addLayers(markersByKey[key], true); // true: no "layeradd" event per marker
         return;
@@ -208,9 +215,9 @@
   }
 
   function fillLegendCounts(data) {
-    var byId = {};
-    for (var i = 0; i < data.count; i++) {
-      var t = data.territory[i];
+    const byId = {};
+    for (let i = 0; i < data.count; i++) {
+      const t = data.territory[i];
       byId[t] = (byId[t] || 0) + 1;
     }
     document.querySelectorAll(".legend-count[data-territory]").forEach(function (node) {
@@ -219,10 +226,6 @@
   }
 
   setStatus("Loading accounts…", "loading");
-  // The page template starts this request in <head>; fall back to asking now.
-  var pointsRequest =
-    window.geocrmPointsRequest ||
-    fetch(config.pointsUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
   pointsRequest
     .then(function (r) {
       if (!r.ok) {
@@ -246,15 +249,14 @@
       setStatus("Could not load accounts (" + err.message + ").", "error");
     });
 
-  // A small handle for tests and for other pages' scripts.
-  window.geocrmTerritoryMap = {
+  return {
     map: map,
     cluster: cluster,
     marker: function (id) {
       return markersById[id] || null;
     },
     reveal: function (id, callback) {
-      var marker = markersById[id];
+      const marker = markersById[id];
       if (!marker) {
         return false;
       }
@@ -267,4 +269,4 @@
       return true;
     },
   };
-})();
+}
