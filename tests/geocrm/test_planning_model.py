@@ -333,3 +333,42 @@ def test_replan_messages_name_the_accounts_and_the_reason(app: Flask, world: Wor
     route = db.session.get(RoutePlan, route.id)
     assert [(u["name"], u["text"]) for u in route.unassigned] == [
         ("Kahvila Aalto", "closed after 15:00")]
+
+
+def test_replan_summary_reads_like_a_person(app: Flask, world: World) -> None:
+    """The library's changes (by visit id) become sentences with names: a stop that moves
+    past lunch "moved after lunch", a drop gives the shop's closing time, and the library's
+    own first line (raw coordinates) is replaced by where the day starts in words."""
+    from geocrm.planning.problem import home_position
+    from geocrm.planning.replan import _collect, describe
+
+    kahvila, kirja = world.west_accounts
+    kahvila.opening_hours = "Mo-Fr 09:00-15:00"
+    db.session.commit()
+    route = published(world)
+    stops = {s.account_id: s for s in route.stops}
+    at_s = 11 * 3600
+    for account, start in ((kahvila, 11 * 3600 + 30 * 60), (kirja, 11 * 3600 + 45 * 60)):
+        stops[account.id].start = services.to_utc(FRIDAY, start, HELSINKI)
+    day = _collect(route, sorted(route.stops, key=lambda s: s.seq), at_s)
+    ka, ki = f"a{kahvila.id}", f"a{kirja.id}"
+    stop = routing.Stop(ka, 13 * 3600, 0, 13 * 3600, 13 * 3600 + 1800, 900, 120)
+    result = routing.Replan(
+        plan=routing.Plan((routing.RepRoute("r1", (stop,), at_s, 14 * 3600, 900, 120, 1800,
+                                            0),),
+                          (routing.Unassigned(ki, routing.Reason.SHIFT_TOO_SHORT, "x"),), 0, 0.1),
+        kept_order=False,
+        changes=(routing.Change(routing.ChangeKind.MOVED, ka, f"{ka} moved (now first)."),
+                 routing.Change(routing.ChangeKind.SHIFTED, ka, f"{ka} now starts 13:00."),
+                 routing.Change(routing.ChangeKind.DROPPED, ki, f"{ki} dropped: x.")),
+        summary=("Re-planned at 11:00 from 60.17000, 24.92000.",
+                 "New order: saves 5 min of travel (20 %).",
+                 f"{ka} moved (now first).", f"{ka} now starts 13:00.", f"{ki} dropped: x."),
+        kept_travel_s=420, best_travel_s=120)
+    lines = describe(result, day, home_position(world.rep_west), world.rep_west)
+    assert lines == [
+        "Re-planned at 11:00 from home.",
+        "New order: saves 5 min of travel (20 %).",
+        "Kahvila Aalto moved after lunch, to 13:00.",
+        "Kirja & Co dropped: no time left before your day ends at 17:00.",
+    ]
