@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.api import bp
-from geocrm.api.args import int_arg
 from geocrm.api.tokens import create_token, list_tokens, revoke_token, token_json
 from geocrm.api.views import account_json
 from geocrm.core.transaction import commits
@@ -23,6 +22,7 @@ from geocrm.field import services
 from geocrm.field.sync import apply_batch, apply_op, interaction_json, task_json
 from geocrm.models import Account, Interaction, utcnow
 from geocrm.models.field import VisitPhoto
+from geocrm.params import arg_int
 
 
 def _body() -> dict[str, Any]:
@@ -66,7 +66,7 @@ def today() -> Any:
 @login_required
 def bundle() -> Any:
     """Everything the phone keeps for offline use, in one response the worker caches."""
-    accounts = services.offline_accounts(current_user, int_arg("limit", 2000, 1, 5000))
+    accounts = services.offline_accounts(current_user, arg_int("limit", 2000, 1, 5000))
     ids = [a.id for a in accounts]
     contacts = services.contacts_for(ids)
     recent = services.recent_interactions(ids)
@@ -102,10 +102,10 @@ def bundle() -> Any:
 @login_required
 def interactions() -> Any:
     """Interactions of one account (``account_id``), or the user's own latest."""
-    limit = int_arg("limit", 50, 1, 500)
+    limit = arg_int("limit", 50, 1, 500)
     stmt = select(Interaction).order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
     if request.args.get("account_id"):
-        account = get_account_or_404(int_arg("account_id", 0, 1, 2**31 - 1), current_user)
+        account = get_account_or_404(arg_int("account_id", 0, 1, 2**31 - 1), current_user)
         stmt = stmt.where(Interaction.account_id == account.id)
     else:
         visible = visible_accounts(current_user).with_only_columns(Account.id)

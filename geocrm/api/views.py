@@ -11,12 +11,12 @@ from sqlalchemy import select
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts import services
 from geocrm.api import bp
-from geocrm.api.args import float_arg, int_arg
 from geocrm.core.transaction import commits
 from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account
+from geocrm.params import arg_float, arg_int
 from geocrm.spatial import SpatialRepository, bbox_around
 
 
@@ -49,8 +49,8 @@ def account_json(a: Account) -> dict[str, Any]:
 def accounts() -> Any:
     """A page of the accounts the user may see."""
     filters = services.AccountFilters.from_args(request.args)
-    page = int_arg("page", 1, 1, 100_000)
-    per_page = int_arg("per_page", 100, 1, 1000)
+    page = arg_int("page", 1, 1, 100_000)
+    per_page = arg_int("per_page", 100, 1, 1000)
     rows, total = services.list_accounts(current_user, filters, page=page, per_page=per_page)
     return jsonify(
         {
@@ -160,10 +160,10 @@ def accounts_near() -> Any:
     Takes the list's filters too (``stage``, ``q``, ``territory``...). Answers the
     short form of each account (what a list on the phone shows); the card has the rest.
     """
-    lat = float_arg("lat", -90, 90)
-    lon = float_arg("lon", -180, 180)
-    radius = float_arg("radius", 1, 200_000, default=2000)
-    limit = int_arg("limit", 100, 1, 500)
+    lat = arg_float("lat", -90, 90)
+    lon = arg_float("lon", -180, 180)
+    radius = arg_float("radius", 1, 200_000, default=2000)
+    limit = arg_int("limit", 100, 1, 500)
     filters = services.AccountFilters.from_args(request.args)
     base = filters.apply(visible_accounts(current_user).where(Account.archived.is_(False)))
     repo = SpatialRepository(db.session)
