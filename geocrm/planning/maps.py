@@ -1,6 +1,7 @@
 """The route map: plain plan data in, ``folium.Map`` out (no request, no query).
 
-One layer per rep and day: a polyline home → stops → home in the rep's colour and a
+One layer per rep and day: a polyline home (or where a day planned after the shift began
+starts) → stops → home in the rep's colour and a
 numbered marker per stop; the visits left out are grey markers. Leaflet comes from the
 app's own static files (the map instance gets its own asset lists, as in
 ``geocrm.maps.build``), and every name put into a popup, tooltip or layer label is
@@ -40,6 +41,7 @@ class RouteLayer:
     colour: str  # "#rrggbb", from the app's palette
     home: tuple[float, float]
     stops: Sequence[MapStop]
+    start: tuple[float, float] | None = None  # where the day starts when not at home
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ def build_route_map(
         label = (f'<span class="route-swatch" style="background:{route.colour}"></span> '
                  f"{html.escape(route.label)}")
         group = folium.FeatureGroup(name=label, show=True)
-        line = [route.home] + [(s.lat, s.lon) for s in route.stops] + [route.home]
+        line = [route.start or route.home] + [(s.lat, s.lon) for s in route.stops] + [route.home]
         if route.stops:
             folium.PolyLine(line, color=route.colour, weight=4, opacity=0.8).add_to(group)
         home = folium.Marker(

@@ -64,6 +64,7 @@ def _route_map(plans: list[services.PlanView], left_out: list[LeftOut]) -> Any:
             label=f"{p.rep_name} · {p.day:%a %d %b}",
             colour=p.colour,
             home=p.home,
+            start=p.origin,
             stops=[MapStop(s.seq, s.lat, s.lon, s.name,
                            f"{services.hhmm(s.start)}–{services.hhmm(s.departure)}",
                            s.pinned, s.status) for s in p.stops],

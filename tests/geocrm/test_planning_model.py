@@ -184,9 +184,11 @@ def test_planning_today_after_the_shift_began_starts_now_and_says_so(
     assert note in page
 
 
-def test_planning_today_starts_from_the_last_check_in(app: Flask, world: World,
-                                                      set_clock: Any) -> None:
-    """A rep who checked in somewhere today starts the rest of the day from there."""
+def test_planning_today_starts_from_the_last_check_in(
+    app: Flask, world: World, set_clock: Any, client: FlaskClient, auth: AuthActions
+) -> None:
+    """A rep who checked in somewhere today starts the rest of the day from there (and the
+    map's route line starts there too)."""
     set_clock(FRIDAY, 14, 15)
     kirja = world.west_accounts[1]
     make_interaction(kirja, world.rep_west, checkin_at=datetime(2026, 5, 15, 10, 50),
@@ -201,6 +203,9 @@ def test_planning_today_starts_from_the_last_check_in(app: Flask, world: World,
     first = min(friday.stops, key=lambda s: s.seq)
     assert first.account_id == kirja.id  # a few metres away: the obvious first stop
     assert first.travel_s == travel_s((60.1801, 24.9302), (kirja.lat, kirja.lon))
+    auth.login(world.planner.email)
+    page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
+    assert re.search(r"L\.polyline\(\s*\[\[60\.1801, 24\.9302\]", page)
 
 
 def test_planning_today_after_the_shift_ended_plans_nothing_and_says_why(
