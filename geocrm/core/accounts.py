@@ -19,7 +19,6 @@ Nothing here commits: the entry point does (:mod:`geocrm.core.transaction`).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -27,56 +26,14 @@ from typing import Any
 
 from geocrm.core import audit
 from geocrm.core.assignment import record_moves, territory_at
+from geocrm.core.hours import opening_hours_error
+
+# The comparison keys live in geocrm.core.names; re-exported here for the account rules' users.
+from geocrm.core.names import normalise_address as normalise_address
+from geocrm.core.names import normalise_name as normalise_name
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
-from geocrm.imports.hours import opening_hours_error
 from geocrm.models import Account, Stage, User, utcnow
-
-# -- keys for finding duplicates --------------------------------------------------------------
-_PUNCT = re.compile(r"[^\w\s]", re.UNICODE)
-_SPACE = re.compile(r"\s+")
-_LEGAL = re.compile(
-    r"\b(oy|oyj|ab|ltd|llc|inc|gmbh|co|corp|company|the|ky|tmi|sa|srl|plc)\b", re.UNICODE
-)
-
-
-def normalise_name(name: str | None) -> str:
-    """A key for duplicate detection: case, accents, punctuation and legal forms folded."""
-    if not name:
-        return ""
-    if name.isascii():
-        text = name.lower()
-    else:
-        text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = _PUNCT.sub(" ", text)
-    text = _LEGAL.sub(" ", text)
-    return _SPACE.sub(" ", text).strip()
-
-
-_STREET = {
-    "street": "st",
-    "st.": "st",
-    "avenue": "ave",
-    "av": "ave",
-    "road": "rd",
-    "boulevard": "blvd",
-    "drive": "dr",
-    "katu": "k",
-    "tie": "t",
-    "north": "n",
-    "south": "s",
-    "east": "e",
-    "west": "w",
-}
-
-
-def normalise_address(address: str | None) -> str | None:
-    """A key for duplicate addresses: the name key, with common street words abbreviated."""
-    if not address:
-        return None
-    words = normalise_name(address).split()
-    return " ".join(_STREET.get(w, w) for w in words) or None
-
 
 # -- the field rules ----------------------------------------------------------------------
 #: Longest text each field stores (the column sizes of :class:`~geocrm.models.Account`).

@@ -34,6 +34,8 @@ Window = tuple[int, int]
 _SAYS_WHEN = re.compile(r"\d{1,2}:\d{2}|24/7|\b(?:off|closed|open|unknown|sunrise|sunset|dawn|"
                         r"dusk)\b", re.IGNORECASE)
 _MAX_LEN = 500
+_CLOCK = re.compile(r"\b(\d{1,2}):(\d{2})\b")
+_RANGE = re.compile(r"\b(\d{1,2}):(\d{2})\+?\s*-\s*\d{1,2}:\d{2}")
 
 
 def _clean(value: str | None) -> str:
@@ -68,6 +70,13 @@ def opening_hours_error(value: str | None) -> str | None:
         return None
     if len(text) > _MAX_LEN:
         return f"is longer than {_MAX_LEN} characters"
+    for m in _CLOCK.finditer(text):  # the clearest message for the commonest mistakes first
+        hours, minutes = int(m.group(1)), int(m.group(2))
+        if minutes > 59 or hours > 48:
+            return f"{m.group()} is not a clock time"
+    for m in _RANGE.finditer(text):
+        if int(m.group(1)) * 60 + int(m.group(2)) > 24 * 60:
+            return f"{m.group(1)}:{m.group(2)} is after midnight; a range must start by 24:00"
     try:
         _parse(text, None, None, None)
     except (oh.ParserError, SyntaxError, ValueError) as exc:

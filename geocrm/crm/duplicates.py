@@ -19,7 +19,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 from typing import Any
 
 from sqlalchemy import Table, delete, exists, func, select, update
@@ -35,6 +34,7 @@ from geocrm.core.accounts import (
     normalise_name,
     touch,
 )
+from geocrm.core.names import name_similarity
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, AuditEntry, User, utcnow
@@ -60,18 +60,6 @@ def normalise_phone(phone: str | None) -> str | None:
 def normalise_email(email: str | None) -> str | None:
     text = (email or "").strip().lower()
     return text if "@" in text else None
-
-
-def name_similarity(a: str, b: str) -> float:
-    """0..1: the better of the plain and the word-order-free similarity of two name keys."""
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    plain = SequenceMatcher(None, a, b, autojunk=False).ratio()
-    sa, sb = " ".join(sorted(a.split())), " ".join(sorted(b.split()))
-    ordered = SequenceMatcher(None, sa, sb, autojunk=False).ratio() if (sa, sb) != (a, b) else 0
-    return max(plain, ordered)
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from geocrm.access import scope_accounts, visible_accounts
-from geocrm.core.accounts import normalise_name
 from geocrm.clock import local_today
 from geocrm.core import audit
+from geocrm.core.names import account_search
 from geocrm.crm.sqltime import days_since, dialect_name
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
 from geocrm.extensions import db
@@ -242,12 +242,7 @@ def filtered_accounts(filters: SegmentFilters, user: User, as_of: date) -> Selec
             or_(Account.last_visit_at.is_(None), since > Account.cadence_days),
         )
     if filters.q:
-        key = normalise_name(filters.q)
-        like = f"%{filters.q.lower()}%"
-        stmt = stmt.where(
-            or_(func.lower(Account.name).like(like), Account.name_key.like(f"%{key}%"))
-            if key else func.lower(Account.name).like(like)
-        )
+        stmt = stmt.where(account_search(filters.q))
     return stmt
 
 

@@ -50,11 +50,13 @@ from geocrm.models import (
     territory_reps,
     utcnow,
 )
+from geocrm.models.accounts import LocationSource
+from geocrm.models.activity import VISIT_OUTCOMES
 from geocrm.models.crm import AccountMerge
 from geocrm.spatial import haversine_m
 
 # The field app's outcomes, plus what a campaign answer can be.
-OUTCOMES = ("interested", "not_interested", "follow_up", "order_placed", "no_answer", "closed")
+OUTCOMES = VISIT_OUTCOMES
 DESK_KINDS = (
     InteractionKind.CALL,
     InteractionKind.EMAIL,
@@ -411,7 +413,8 @@ def correct_pin_from_checkin(user: User, account_id: int, interaction_id: int) -
     now = utcnow()
     # A good GPS fix on site beats any geocoder; the better the fix, the surer.
     move_pin(account, float(visit.checkin_lat), float(visit.checkin_lon), user=user,
-             source="checkin", confidence=0.95 if visit.checkin_accuracy_m <= 20 else 0.9,
+             source=LocationSource.CHECKIN.value,
+             confidence=0.95 if visit.checkin_accuracy_m <= 20 else 0.9,
              reason="pin moved to a check-in", now=now, audit_extra={"from_checkin": visit.id})
     touch(account, now)
     db.session.flush()

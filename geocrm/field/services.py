@@ -43,17 +43,12 @@ from geocrm.models import (
     User,
     utcnow,
 )
+from geocrm.models.accounts import LocationSource
+from geocrm.models.activity import VISIT_OUTCOMES
 from geocrm.models.field import VisitPhoto
 from geocrm.spatial import SpatialRepository, haversine_m
 
-OUTCOMES = (
-    "interested",
-    "not_interested",
-    "follow_up",
-    "order_placed",
-    "no_answer",
-    "closed",
-)
+OUTCOMES = VISIT_OUTCOMES
 OUTSIDE_GEOFENCE = "outside_geofence"
 NO_LOCATION = "no_location"
 MAX_PHOTO_BYTES = 600 * 1024  # the phone shrinks photos to ~1280 px JPEG, well under this
@@ -407,7 +402,7 @@ def add_account_here(user: User, data: dict[str, Any]) -> Account:
         email=clean["email"],
         lat=coords[0],
         lon=coords[1],
-        location_source="check-in",
+        location_source=LocationSource.CHECKIN.value,
         location_confidence=0.8,
         stage=Stage.PROSPECT,
         owner_id=user.id,

@@ -43,6 +43,7 @@ from geocrm.core.accounts import (
     normalise_name,
 )
 from geocrm.core.assignment import moves_for_points, record_moves
+from geocrm.core.names import similar_names
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.imports import sources
@@ -336,20 +337,6 @@ class _Grid:
             if (px - x) ** 2 + (py - y) ** 2 <= limit:
                 return item
         return None
-
-
-def similar_names(a: str, b: str) -> bool:
-    """Names that plausibly mean the same business: equal, contained, or half the words shared."""
-    if not a or not b:
-        return False
-    if a == b or a in b or b in a:
-        return True
-    wa, wb = set(a.split()), set(b.split())
-    numbers_a = {w for w in wa if w.isdigit()}
-    numbers_b = {w for w in wb if w.isdigit()}
-    if numbers_a and numbers_b and numbers_a != numbers_b:
-        return False  # "Family Dollar 8406" and "Family Dollar 8407" are two stores
-    return len(wa & wb) / max(1, len(wa | wb)) >= 0.5
 
 
 # -- the import ---------------------------------------------------------------------------

@@ -39,6 +39,16 @@ class Stage(enum.StrEnum):
     LOST = "lost"
 
 
+class LocationSource(enum.StrEnum):
+    """Where an account's pin came from (``accounts.location_source``): one spelling each
+    (migration 0008 rewrote the "check-in" some rows had for ``checkin``)."""
+
+    MANUAL = "manual"
+    CHECKIN = "checkin"
+    IMPORT = "import"
+    OSM = "osm"
+
+
 account_tags = Table(
     "account_tags",
     db.metadata,
@@ -86,7 +96,7 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     country: Mapped[str | None] = mapped_column(String(2))
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    # Where the pin came from: import, geocoder, check-in, manual; and how sure we are (0..1).
+    # Where the pin came from (a LocationSource value); and how sure we are (0..1).
     location_source: Mapped[str | None] = mapped_column(String(20))
     location_confidence: Mapped[float | None] = mapped_column(Float)
     stage: Mapped[Stage] = mapped_column(

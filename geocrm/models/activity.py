@@ -37,6 +37,22 @@ class InteractionKind(enum.StrEnum):
     CAMPAIGN_RESPONSE = "campaign_response"
 
 
+class VisitOutcome(enum.StrEnum):
+    """What came of a visit, call or email: one spelling each, shared by the web form, the
+    phone app, the API and the demo (migration 0008 rewrote "not interested" and friends)."""
+
+    INTERESTED = "interested"
+    NOT_INTERESTED = "not_interested"
+    FOLLOW_UP = "follow_up"
+    ORDER_PLACED = "order_placed"
+    NO_ANSWER = "no_answer"
+    CLOSED = "closed"
+
+
+#: The outcome values in their display order.
+VISIT_OUTCOMES: tuple[str, ...] = tuple(o.value for o in VisitOutcome)
+
+
 class Interaction(db.Model):  # type: ignore[name-defined,misc]
     """One contact with an account.
 

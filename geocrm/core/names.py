@@ -1,0 +1,189 @@
+"""The one rule for comparing business names and addresses, in every script.
+
+A *key* is what two spellings of the same business have in common: Unicode NFKC (which
+also width-folds Japanese — half-width ｶﾀｶﾅ to full-width, full-width ＡＢＣ１ to ASCII — and
+opens the enclosed ㈜/㈱ into (주)/(株)), case folding (Ø→ø, ß→ss, Σ→σ), accents dropped
+from Latin letters only (é→e, but が keeps its dakuten and й stays й), punctuation to
+spaces, and legal-form words removed in the languages our customers use (주식회사, (주),
+株式会社, (株), 有限会社, Inc, LLC, Ltd, GmbH, Oy, Ab …). Every script is kept: a Korean or
+Japanese name has a key of its own instead of the empty string the old ASCII-only rule gave
+it, which made any two CJK businesses within 50 m "duplicates".
+
+Similarity of two keys comes from rapidfuzz (plain, word-order-free and space-free ratios,
+the best of them), so "ラーメン 一蘭" and "ラーメン一蘭" or "Bakery Itä" and "Itä Bakery" are
+alike, and names that differ only by a store number ("Family Dollar 8406" / "… 8407") never
+are. The duplicate finder, the import and the account search all use these functions; the
+search compares the stored keys (``name_key``/``address_key``, recomputed by migration 0009),
+so it is case-insensitive in every script on SQLite too, whose ``lower()`` is ASCII-only.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+
+from rapidfuzz import fuzz
+from sqlalchemy import ColumnElement, func, or_
+
+from geocrm.models import Account
+
+#: The key columns' sizes (NFKC may lengthen a text: "㈱" is "(株)").
+NAME_KEY_MAX, ADDRESS_KEY_MAX = 200, 300
+#: Names at least this alike (0..1) count as the same business where place or ids agree.
+SIMILAR = 0.85
+
+# Legal forms written as separate words (compared after case folding).
+_LEGAL_WORDS = frozenset("""
+    inc incorporated llc llp lp ltd limited co corp corporation company plc pte pty
+    gmbh mbh ag kg ohg ug ev gbr se kgaa
+    oy oyj ab abp as asa aps ky tmi ay hf ehf
+    sa sas sarl srl spa bv nv the
+    ооо оао зао пао ао ип
+""".split())
+# Multi-word legal forms, matched on the space-separated key.
+_LEGAL_PHRASES = ("gmbh co kg", "e v", "a s", "co ltd", "co kg", "k k", "y k")
+# Korean and Japanese legal forms, written with or without spaces around them (after NFKC:
+# ㈜ is "(주)", ㈱ is "(株)", ㈲ is "(有)").
+_CJK_LEGAL = re.compile("|".join(re.escape(w) for w in sorted((
+    "주식회사", "유한회사", "유한책임회사", "합자회사", "합명회사", "사단법인", "재단법인",
+    "(주)", "(유)", "(사)", "(재)", "(합)",
+    "株式会社", "有限会社", "合同会社", "合資会社", "合名会社", "一般社団法人", "一般財団法人",
+    "社団法人", "財団法人", "(株)", "(有)", "(合)", "(社)", "(財)",
+), key=len, reverse=True)))
+_PUNCT = re.compile(r"[^\w\s]|_")
+_SPACE = re.compile(r"\s+")
+
+_STREET = {
+    "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "boulevard": "blvd",
+    "drive": "dr", "strasse": "str", "straße": "str", "katu": "k", "tie": "t", "gatan": "g",
+    "vägen": "v", "north": "n", "south": "s", "east": "e", "west": "w",
+}
+
+
+def _is_latin(ch: str) -> bool:
+    code = ord(ch)
+    return code < 0x0250 or 0x1E00 <= code <= 0x1EFF
+
+
+def _drop_latin_accents(text: str) -> str:
+    """é→e, ü→u, å→a; combining marks on other scripts (が, й) are part of the letter."""
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(ch) and out and _is_latin(out[-1]):
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def fold(text: str | None) -> str:
+    """NFKC, case folded, Latin accents dropped, punctuation to single spaces: a search form."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = _drop_latin_accents(folded)
+    # casefold can leave text that NFKC would still change (e.g. "ǆ"); settle it.
+    folded = unicodedata.normalize("NFKC", folded)
+    return _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
+
+
+@functools.lru_cache(maxsize=65536)  # imports see chains with one name in many places
+def normalise_name(name: str | None) -> str:
+    """The comparison key of a business name; ``""`` only for a name with no letters or digits.
+
+    A name that is nothing but a legal form ("Company", "주식회사") keeps it, so it does not
+    collapse into the empty key every such name would share.
+    """
+    if not name:
+        return ""
+    nfkc = unicodedata.normalize("NFKC", name)
+    without_cjk = _CJK_LEGAL.sub(" ", nfkc)
+    key = fold(without_cjk)
+    words = key.split()
+    joined = f" {' '.join(words)} "
+    for phrase in _LEGAL_PHRASES:
+        joined = joined.replace(f" {phrase} ", " ")
+    kept = [w for w in joined.split() if w not in _LEGAL_WORDS]
+    return (" ".join(kept) or fold(name))[:NAME_KEY_MAX]
+
+
+def normalise_address(address: str | None) -> str | None:
+    """The comparison key of an address: the folded text with common street words shortened."""
+    key = fold(address)
+    return " ".join(_STREET.get(w, w) for w in key.split())[:ADDRESS_KEY_MAX] or None
+
+
+def search_key(text: str | None) -> str:
+    """What a search term and the stored search column are compared in (see :func:`fold`)."""
+    return fold(text)
+
+
+def _numbers(key: str) -> set[str]:
+    return {w for w in key.split() if w.isdigit()}
+
+
+def name_similarity(a: str, b: str) -> float:
+    """0..1 for two *keys*: the best of the plain, word-order-free and space-free ratios.
+
+    Names with different store numbers score 0: they are two branches, not one business.
+    """
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    na, nb = _numbers(a), _numbers(b)
+    if na and nb and na != nb:
+        return 0.0
+    best = max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b),
+               fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")))
+    return round(best / 100.0, 4)
+
+
+def similar_names(a: str, b: str) -> bool:
+    """Two keys that plausibly name the same business: alike, one the other plus words, or
+    half their words shared.
+
+    Containment needs whole words ("cafe" in "cafe regatta") or, for scripts written without
+    spaces, at least two characters ("一蘭" in "ラーメン一蘭"), so a single letter never matches.
+    """
+    if not a or not b:
+        return False
+    if name_similarity(a, b) >= SIMILAR:
+        return True
+    na, nb = _numbers(a), _numbers(b)
+    if na and nb and na != nb:
+        return False
+    short, long = sorted((a, b), key=len)
+    if f" {short} " in f" {long} ":
+        return True
+    wa, wb = set(a.split()), set(b.split())
+    if len(wa & wb) / len(wa | wb) >= 0.5:  # half the words shared, in any order
+        return True
+    return len(short) >= 2 and not short.isascii() and short.replace(" ", "") in long.replace(
+        " ", "")
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def account_search(q: str) -> ColumnElement[bool]:
+    """The one "name or address contains" condition of the account list, map, API and segments.
+
+    Case-insensitive in every script on both engines: besides ``lower()`` (ASCII-only on
+    SQLite) it compares the stored keys, which are case folded in Python (Ølhus, ΣΟΦΙΑ,
+    Москва, ＡＢＣ) and accent-free for Latin ("cafe" finds "Café").
+    """
+    text = q.strip()
+    like = f"%{_like_escape(text.lower())}%"
+    conds: list[ColumnElement[bool]] = [
+        func.lower(Account.name).like(like, escape="\\"),
+        func.lower(Account.address).like(like, escape="\\"),
+    ]
+    name_key = normalise_name(text)
+    if name_key:
+        conds.append(Account.name_key.like(f"%{name_key}%"))
+    address_key = normalise_address(text)
+    if address_key:
+        conds.append(Account.address_key.like(f"%{address_key}%"))
+    return or_(*conds)
