@@ -17,7 +17,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from geocrm.maps.build import MAX_ZOOM, MapAssets, PageMap, Tiles
+from geocrm.maps.build import MapAssets, Tiles, base_map, cluster_assets
 
 DEFAULT_BOUNDS = ((60.15, 24.90), (60.20, 25.00))
 
@@ -94,21 +94,8 @@ def build_points_map(
     ``account_url`` has ``{id}`` where an account id goes (popups link there);
     ``cluster`` loads leaflet.markercluster for big point sets.
     """
-    m = PageMap(location=None, tiles=None, control_scale=True)
-    m.options["maxZoom"] = MAX_ZOOM
-    m.default_js = [("leaflet", assets.leaflet_js)]
-    m.default_css = [("leaflet_css", assets.leaflet_css)]
-    if cluster:
-        m.default_js.append(("markercluster_js", assets.markercluster_js))
-        m.default_css += [
-            ("markercluster_css", assets.markercluster_css),
-            ("markercluster_default_css", assets.markercluster_default_css),
-        ]
-    if tiles.url:
-        folium.TileLayer(
-            tiles=tiles.url, attr=tiles.attribution or " ", name="Map", control=False,
-            max_zoom=MAX_ZOOM,
-        ).add_to(m)
+    m = base_map(assets.leaflet_js, assets.leaflet_css, tiles,
+                 **(cluster_assets(assets) if cluster else {}))
     if points:
         lats = [p.lat for p in points]
         lons = [p.lon for p in points]

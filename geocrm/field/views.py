@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, render_template, send_from_di
 from flask_login import login_required
 
 from geocrm.field.services import OUTCOMES
+from geocrm.maps.web import configured_tiles, leaflet_files
 from geocrm.security import tile_origin
 
 bp = Blueprint("field", __name__)
@@ -34,11 +35,7 @@ def shell_assets() -> list[str]:
         "field/icons/icon-192.png",
         "field/icons/icon-512.png",
         "field/icons/maskable-512.png",
-        "vendor/leaflet/leaflet.js",
-        "vendor/leaflet/leaflet.css",
-        "vendor/leaflet/images/marker-icon.png",
-        "vendor/leaflet/images/marker-icon-2x.png",
-        "vendor/leaflet/images/marker-shadow.png",
+        *leaflet_files(),
     ]
     return [url_for("field.shell"), url_for("field.manifest")] + [
         url_for("static", filename=f) for f in static
@@ -53,8 +50,8 @@ def shell() -> Any:
         "field/app.html",
         theme=THEME,
         outcomes=OUTCOMES,
-        tile_url=current_app.config.get("GEOCRM_TILE_URL", ""),
-        tile_attribution=current_app.config.get("GEOCRM_TILE_ATTRIBUTION", ""),
+        tile_url=configured_tiles().url,
+        tile_attribution=configured_tiles().attribution,
         geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
     )
 
@@ -100,7 +97,7 @@ def service_worker() -> Any:
             worker_config={
                 "version": f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}",
                 "shell": shell_assets(),
-                "tileUrl": current_app.config.get("GEOCRM_TILE_URL", ""),
+                "tileUrl": configured_tiles().url,
                 # tiles kept, least recently used evicted
                 "tileCacheMax": int(current_app.config.get("GEOCRM_TILE_CACHE_MAX", 400)),
             },
@@ -108,7 +105,7 @@ def service_worker() -> Any:
     )
     response.mimetype = "text/javascript"
     # The worker fetches tiles itself: its own policy must let it reach the tile server.
-    tiles = tile_origin(current_app.config.get("GEOCRM_TILE_URL", ""))
+    tiles = tile_origin(configured_tiles().url)
     response.headers["Content-Security-Policy"] = (
         (f"default-src 'self'; connect-src 'self' {tiles}; img-src 'self' data: blob: {tiles}")
         .replace("  ", " ")

@@ -67,6 +67,33 @@ class _PageMap(folium.Map):
 PageMap = _PageMap
 
 
+def base_map(leaflet_js: str, leaflet_css: str, tiles: Tiles, *,
+             extra_js: Sequence[tuple[str, str]] = (),
+             extra_css: Sequence[tuple[str, str]] = ()) -> _PageMap:
+    """A page map with this app's Leaflet files (never folium's CDN) and the configured tiles.
+
+    Every map builder starts here (territory map, Account 360/CRM maps, planner, territory
+    editor and previews), so none can drift to another asset or tile rule. The map itself
+    gets ``maxZoom`` (folium's only reaches a tile layer; markercluster needs one even when
+    there are no tiles).
+    """
+    m = _PageMap(location=None, tiles=None, control_scale=True)
+    m.options["maxZoom"] = MAX_ZOOM
+    m.default_js = [("leaflet", leaflet_js), *extra_js]
+    m.default_css = [("leaflet_css", leaflet_css), *extra_css]
+    if tiles.url:
+        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="Map",
+                         control=False, max_zoom=MAX_ZOOM).add_to(m)
+    return m
+
+
+def cluster_assets(assets: MapAssets) -> dict[str, list[tuple[str, str]]]:
+    """``extra_js``/``extra_css`` for :func:`base_map` that load leaflet.markercluster."""
+    return {"extra_js": [("markercluster_js", assets.markercluster_js)],
+            "extra_css": [("markercluster_css", assets.markercluster_css),
+                          ("markercluster_default_css", assets.markercluster_default_css)]}
+
+
 class _Handles(Element):
     """The folium JS variable names of a map's objects that a page module needs.
 
@@ -131,24 +158,7 @@ def build_territory_map(
     show_unassigned_toggle
         Add an (empty) overlay whose toggle shows/hides the accounts outside every territory.
     """
-    m = _PageMap(location=None, tiles=None, control_scale=True)
-    # On the map itself (folium's max_zoom only reaches a tile layer): markercluster needs
-    # a maxZoom even when there are no tiles.
-    m.options["maxZoom"] = MAX_ZOOM
-    m.default_js = [("leaflet", assets.leaflet_js), ("markercluster_js", assets.markercluster_js)]
-    m.default_css = [
-        ("leaflet_css", assets.leaflet_css),
-        ("markercluster_css", assets.markercluster_css),
-        ("markercluster_default_css", assets.markercluster_default_css),
-    ]
-    if tiles.url:
-        folium.TileLayer(
-            tiles=tiles.url,
-            attr=tiles.attribution or " ",
-            name="Map",
-            control=False,
-            max_zoom=MAX_ZOOM,
-        ).add_to(m)
+    m = base_map(assets.leaflet_js, assets.leaflet_css, tiles, **cluster_assets(assets))
     registry: list[tuple[str, str]] = []
     for layer in layers:
         group = folium.FeatureGroup(name=_label(layer.name, layer.color), show=True)

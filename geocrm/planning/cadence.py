@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import routing
 from geocrm import jobs
 from geocrm.models import Account, User, utcnow
-from geocrm.planning.base import APP_REASON_TEXT, NO_CADENCE, NOT_COVERED, rep_key, visit_key
+from geocrm.planning.base import (
+    APP_REASON_TEXT,
+    DAY,
+    NO_CADENCE,
+    NOT_COVERED,
+    reason_text,
+    rep_key,
+    visit_key,
+)
 from geocrm.planning.hours import windows_on
-from geocrm.planning.problem import DayProblem, routing_rep
+from geocrm.planning.problem import (
+    DAY_OVER,
+    DAY_OVER_TEXT,
+    DayProblem,
+    account_visit,
+    routing_rep,
+    starts_now,
+)
 from geocrm.planning.request import PlanRequest
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
 from geocrm.planning.scope import rep_territory_ids
@@ -85,15 +100,57 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     return week_accounts, by_key, left_out
 
 
+def _today_from_now(dp: DayProblem, plan: routing.Plan, reps: Sequence[User], now: datetime,
+                    limit: float, search: routing.SolveParams,
+                    ) -> tuple[routing.Plan, list[LeftOutVisit]]:
+    """Today's cadence routes again, from now for the reps whose shift has begun: each keeps
+    the visits the week placed on them today; what no longer fits is left out, with why."""
+    starts = starts_now(dp.day, reps, now)
+    if not starts:
+        return plan, []
+    by_rep = {rep_key(r.id): r for r in reps}
+    day_reps, gone = [], []
+    for route in plan.routes:
+        user = by_rep[route.rep_id]
+        rep = routing_rep(user)
+        start = starts.get(user.id)
+        if start is not None and start.at_s >= rep.shift.end:
+            gone += [s.visit_id for s in route.stops]
+            continue
+        if start is not None:
+            rep = routing.rest_of_day(rep, now=start.at_s, position=start.position.location)
+            dp.starts[user.id] = start
+        day_reps.append(rep)
+    visits = []
+    for route in plan.routes:
+        for s in route.stops:
+            if s.visit_id not in gone:
+                a = dp.accounts[s.visit_id]
+                hours = windows_on(a.opening_hours, dp.day)
+                visits.append(account_visit(a, [(0, DAY)] if not hours else hours,
+                                            pinned_rep=route.rep_id))
+    left = [LeftOutVisit(dp.accounts[v].id, dp.accounts[v].name, dp.day.isoformat(), DAY_OVER,
+                         DAY_OVER_TEXT) for v in gone]
+    if not day_reps:
+        return routing.Plan((), (), 0, 0.0), left
+    dp.problem = routing.Problem(tuple(day_reps), tuple(visits))
+    again = routing.solve(dp.problem, time_limit=limit, params=search)
+    left += [LeftOutVisit(dp.accounts[u.visit_id].id, dp.accounts[u.visit_id].name,
+                          dp.day.isoformat(), u.reason.value, reason_text(u))
+             for u in again.unassigned]
+    return again, left
+
+
 def plan_by_cadence(
     req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account], limit: float,
-    search: routing.SolveParams, tz: ZoneInfo,
+    search: routing.SolveParams, tz: ZoneInfo, now: datetime,
 ) -> tuple[list[tuple[DayProblem, routing.Plan | None]], PlanResult]:
     """Spread visits over the run's days by cadence with ``routing.plan_week``.
 
     Each account's visits fall due from its last visit at its cadence; the library places
     them on the rep's working days (compact days, balanced load, near the due date) and
-    routes every day.
+    routes every day. Today, a rep whose shift has begun starts from now (see
+    :func:`_today_from_now`).
     """
     days = req.days
     week_accounts, by_key, left_out = _week_accounts(req, reps, accounts, tz)
@@ -114,15 +171,20 @@ def plan_by_cadence(
     jobs.report_progress(0.9, "saving the plans")
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
     summaries = []
+    late: list[LeftOutVisit] = []
+    notes = list(week.notes)
     for d in week.days:
         dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
-        solved.append((dp, d.plan))
-        summaries.append(DaySummary(d.day.isoformat(), len(d.plan.routes),
+        day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search)
+        late += left
+        notes += [s.note(u) for u in reps if (s := dp.starts.get(u.id)) is not None]
+        solved.append((dp, day_plan))
+        summaries.append(DaySummary(d.day.isoformat(), len(day_plan.routes),
                                     len(d.plan.served) + len(d.plan.unassigned),
-                                    len(d.plan.served), round(d.plan.seconds, 2)))
+                                    len(day_plan.served), round(d.plan.seconds, 2)))
     unplaced = [LeftOutVisit(by_key[u.account_id].id, by_key[u.account_id].name,
                              u.due.isoformat(), str(u.reason), f"due {u.due:%a %d %b}: {u.text}")
                 for u in week.unplaced]
-    result = PlanResult(tuple(left_out + unplaced), tuple(dict.fromkeys(week.notes)),
+    result = PlanResult(tuple(left_out + unplaced + late), tuple(dict.fromkeys(notes)),
                         tuple(summaries), limit, "cadence", utcnow().isoformat() + "Z")
     return solved, result

@@ -39,7 +39,7 @@ def plan_run_job(run_id: int) -> dict[str, Any]:
     accounts = load_accounts(req)
     limit, search = solve_params()
     if req.by_cadence:
-        solved, result = plan_by_cadence(req, reps, accounts, limit, search, tz)
+        solved, result = plan_by_cadence(req, reps, accounts, limit, search, tz, local_now(tz))
     else:
         solved, result = plan_days(req, reps, accounts, limit, search, local_now(tz))
     jobs.report_progress(0.95, "saving the plans")

@@ -18,7 +18,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from geocrm.maps.build import MAX_ZOOM, MapAssets, Tiles, _PageMap
+from geocrm.maps.build import MapAssets, Tiles, base_map
 
 UNASSIGNED_COLOUR = "#6b7280"
 
@@ -120,15 +120,7 @@ def build_route_map(
     tiles: Tiles,
 ) -> folium.Map:
     """Routes (numbered stops, one colour and polyline per rep) and the visits left out."""
-    m = _PageMap(location=None, tiles=None, control_scale=True)
-    m.options["maxZoom"] = MAX_ZOOM
-    m.default_js = [("leaflet", assets.leaflet_js)]
-    m.default_css = [("leaflet_css", assets.leaflet_css)]
-    if tiles.url:
-        folium.TileLayer(
-            tiles=tiles.url, attr=tiles.attribution or " ", name="Map", control=False,
-            max_zoom=MAX_ZOOM,
-        ).add_to(m)
+    m = base_map(assets.leaflet_js, assets.leaflet_css, tiles)
     points: list[tuple[float, float]] = []
     registry: list[tuple[str, str]] = []
     for route in routes:

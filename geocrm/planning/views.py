@@ -12,7 +12,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -27,7 +26,8 @@ from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.maps.build import MapAssets, Tiles, render_parts
+from geocrm.maps.build import render_parts
+from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role
 from geocrm.planning import exports, services
 from geocrm.planning.maps import LeftOut, MapStop, RouteLayer, build_route_map
@@ -37,24 +37,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 PLANNERS = services.PLANNER_ROLES
-
-
-def _assets() -> MapAssets:
-    def static(path: str) -> str:
-        return url_for("static", filename=f"vendor/{path}")
-
-    return MapAssets(
-        leaflet_js=static("leaflet/leaflet.js"),
-        leaflet_css=static("leaflet/leaflet.css"),
-        markercluster_js=static("leaflet.markercluster/leaflet.markercluster.js"),
-        markercluster_css=static("leaflet.markercluster/MarkerCluster.css"),
-        markercluster_default_css=static("leaflet.markercluster/MarkerCluster.Default.css"),
-    )
-
-
-def _tiles() -> Tiles:
-    return Tiles(current_app.config.get("GEOCRM_TILE_URL") or "",
-                 current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "")
 
 
 def _route_map(plans: list[services.PlanView], left_out: list[LeftOut]) -> Any:
@@ -71,7 +53,8 @@ def _route_map(plans: list[services.PlanView], left_out: list[LeftOut]) -> Any:
         )
         for p in plans
     ]
-    return render_parts(build_route_map(layers, left_out, assets=_assets(), tiles=_tiles()))
+    return render_parts(build_route_map(layers, left_out, assets=local_assets(),
+                                       tiles=configured_tiles()))
 
 
 # -- the planner page -----------------------------------------------------------------------

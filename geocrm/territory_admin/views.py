@@ -14,7 +14,6 @@ import shapely
 from flask import (
     Blueprint,
     Response,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -30,8 +29,9 @@ from geocrm.colours import palette_colour
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.jobs import get_job_for, job_json, submit_job
-from geocrm.maps.build import Tiles, leaflet_handles, render_parts
+from geocrm.maps.build import leaflet_handles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
+from geocrm.maps.web import configured_tiles, draw_assets, local_assets
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.params import to_float, to_ids
 from geocrm.territory_admin import balancing, jobs, transfer
@@ -50,19 +50,10 @@ VIEW = svc.VIEW_ROLES
 
 
 def _assets() -> EditorAssets:
-    def static(path: str) -> str:
-        return url_for("static", filename=f"vendor/{path}")
-
-    return EditorAssets(
-        leaflet_js=static("leaflet/leaflet.js"), leaflet_css=static("leaflet/leaflet.css"),
-        draw_js=static("leaflet-draw/leaflet.draw.js"),
-        draw_css=static("leaflet-draw/leaflet.draw.css"),
-    )
-
-
-def _tiles() -> Tiles:
-    return Tiles(current_app.config.get("GEOCRM_TILE_URL") or "",
-                 current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "")
+    """Leaflet and Leaflet.draw from the one place that knows the app's asset URLs."""
+    leaflet, draw = local_assets(), draw_assets()
+    return EditorAssets(leaflet_js=leaflet.leaflet_js, leaflet_css=leaflet.leaflet_css,
+                        draw_js=draw.js, draw_css=draw.css)
 
 
 def _bounds(geoms: list[Any]) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -98,7 +89,7 @@ def editor() -> Any:
     items = svc.visible_territories(current_user)
     editable = svc.can_edit(current_user)
     fmap = build_editor_map(_bounds([t.geom for t in items]), assets=_assets(),
-                            tiles=_tiles(), editable=editable)
+                            tiles=configured_tiles(), editable=editable)
     config = {
         "editable": editable,
         "dataUrl": url_for("territory_admin.data"),
@@ -277,7 +268,8 @@ def import_preview(token: str) -> Any:
                                error=err, token=token, options=options), 422
     fmap = build_preview_map(
         [PreviewLayer("File", preview.geojson(), "#7c3aed")],
-        _bounds([f.geometry for f in preview.features]), assets=_assets(), tiles=_tiles())
+        _bounds([f.geometry for f in preview.features]), assets=_assets(),
+        tiles=configured_tiles())
     return render_template("territory_admin/import_preview.html", preview=preview,
                            parts=render_parts(fmap), token=token, options=options, error=None)
 
@@ -381,7 +373,8 @@ def balance_preview(proposal_id: int) -> Any:
             "type": "FeatureCollection",
             "features": [{"type": "Feature", "geometry": moved_area, "properties": {}}]},
             "#dc2626", fill_opacity=0.0, dashed=True))
-    fmap = build_preview_map(layers, _bounds(geoms), assets=_assets(), tiles=_tiles())
+    fmap = build_preview_map(layers, _bounds(geoms), assets=_assets(),
+                             tiles=configured_tiles())
     colours = [palette_colour(i) for i in range(len(proposal.proposal))]
     return render_template("territory_admin/balance_preview.html", proposal=proposal,
                            parts=render_parts(fmap), colours=colours)

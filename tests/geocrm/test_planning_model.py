@@ -377,3 +377,19 @@ def test_replan_summary_reads_like_a_person(app: Flask, world: World) -> None:
         "Kahvila Aalto moved after lunch, to 13:00.",
         "Kirja & Co dropped: no time left before your day ends at 17:00.",
     ]
+
+
+def test_cadence_plan_for_today_starts_now_too(app: Flask, world: World,
+                                               set_clock: Any) -> None:
+    """A cadence run whose first day is today routes today from now, like a day plan."""
+    set_clock(FRIDAY, 14, 15)
+    kiosk = make_account("Weekly Kiosk", 60.171, 24.921, territory_id=world.west.id,
+                         cadence_days=7, last_visit_at=datetime(2026, 5, 1, 9, 0))
+    db.session.commit()
+    run = plan(world, by_cadence=True, account_ids=(kiosk.id,))
+    (friday,) = run.plans
+    (stop,) = friday.stops
+    home = (world.rep_west.home_lat, world.rep_west.home_lon)
+    assert friday.params["start_at"] == 14 * 3600 + 15 * 60
+    assert local_s(stop.arrival) == 14 * 3600 + 15 * 60 + travel_s(home, (kiosk.lat, kiosk.lon))
+    assert any(n.startswith("Planned at 14:15") for n in PlanResult.of_run(run).notes)
