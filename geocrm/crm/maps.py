@@ -1,11 +1,12 @@
 """CRM maps: plain values in, ``folium.Map`` out (no request, no query).
 
 Two maps: the small one on the Account 360 page (the pin and the check-in positions of
-its visits) and a segment's accounts. Points travel as JSON data inside one script and
-are clustered in the browser (``leaflet.markercluster``), not as one JS statement per
-marker, so a segment of thousands of accounts stays light. Popups are built with DOM
-``textContent``: names are user data and never become HTML. Leaflet comes from the app's
-own static files (the map instance gets its own asset lists, see ``geocrm.maps.build``).
+its visits) and a segment's accounts. Points travel as JSON in the page data block and
+``static/js/points_map.js`` draws them, clustered in the browser (``leaflet.markercluster``),
+not as one JS statement per marker, so a segment of thousands of accounts stays light.
+Popups are built with DOM ``textContent``: names are user data and never become HTML.
+Leaflet comes from the app's own static files (the map instance gets its own asset lists,
+see ``geocrm.maps.build``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import folium
-from branca.element import MacroElement
-from jinja2 import Template
 
-from geocrm.maps.build import MapAssets, Tiles, base_map, cluster_assets
+from geocrm.maps.build import MapAssets, Tiles, base_map, cluster_assets, publish_handles
 
 DEFAULT_BOUNDS = ((60.15, 24.90), (60.20, 25.00))
 
@@ -33,52 +32,9 @@ class MapPoint:
     account_id: int | None = None
 
 
-class _Points(MacroElement):
-    """Publish the map as ``window.geocrmCrmMap`` and draw the points from JSON data."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function () {
-          var map = {{ this.map_name }};
-          var data = {{ this.data|tojson }};
-          var base = {{ this.account_url|tojson }};
-          var group = (data.length > 50 && L.markerClusterGroup)
-            ? L.markerClusterGroup({chunkedLoading: true}) : L.featureGroup();
-          var styles = {
-            account: {radius: 8, color: "#0b5cad", fillColor: "#0b5cad", fillOpacity: 0.8},
-            checkin: {radius: 5, color: "#a61b1b", fillColor: "#fff", fillOpacity: 1}
-          };
-          data.forEach(function (p) {
-            var m = L.circleMarker([p[0], p[1]], styles[p[3]] || styles.account);
-            var box = document.createElement("div");
-            if (p[4] !== null && base) {
-              var a = document.createElement("a");
-              a.href = base.replace("{id}", String(p[4]));
-              a.textContent = p[2];
-              box.appendChild(a);
-            } else {
-              box.textContent = p[2];
-            }
-            m.bindPopup(box);
-            group.addLayer(m);
-          });
-          group.addTo(map);
-          window.geocrmCrmMap = {map: map, points: group, count: data.length};
-          document.documentElement.setAttribute("data-crm-map", "ready");
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, map_name: str, points: Sequence[MapPoint], account_url: str) -> None:
-        super().__init__()
-        self._name = "CrmPoints"
-        self.map_name = map_name
-        self.account_url = account_url
-        self.data = [
-            [round(p.lat, 6), round(p.lon, 6), p.label, p.kind, p.account_id] for p in points
-        ]
+def _point_rows(points: Sequence[MapPoint]) -> list[list[object]]:
+    """Compact rows ``[lat, lon, label, kind, account id]`` for ``points_map.js``."""
+    return [[round(p.lat, 6), round(p.lon, 6), p.label, p.kind, p.account_id] for p in points]
 
 
 def build_points_map(
@@ -106,5 +62,6 @@ def build_points_map(
         m.fit_bounds([[south, west], [north, east]], padding=(20, 20))
     else:
         m.fit_bounds([list(DEFAULT_BOUNDS[0]), list(DEFAULT_BOUNDS[1])])
-    _Points(m.get_name(), points, account_url).add_to(m)
+    # Drawn by static/js/points_map.js from the page data (render_parts(m).handles).
+    publish_handles(m, points=_point_rows(points), accountUrl=account_url)
     return m

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import folium
@@ -95,7 +95,8 @@ def cluster_assets(assets: MapAssets) -> dict[str, list[tuple[str, str]]]:
 
 
 class _Handles(Element):
-    """The folium JS variable names of a map's objects that a page module needs.
+    """What a page module needs to find and fill a map: folium's JS variable names of its
+    objects, and any data its builder attaches (points to draw, URL patterns).
 
     folium names its variables at random for every render, so a module cannot know them;
     :func:`leaflet_handles` hands them to the view, which puts them into the page's data
@@ -113,7 +114,7 @@ class _Handles(Element):
 
 
 def publish_handles(m: folium.Map, **names: Any) -> None:
-    """Record ``names`` (folium variables of ``m``'s layers, groups) for :func:`leaflet_handles`."""
+    """Record ``names`` (folium variables of ``m``'s layers, data) for :func:`leaflet_handles`."""
     _Handles(names).add_to(m)
 
 
@@ -190,17 +191,25 @@ def build_territory_map(
 
 @dataclass(frozen=True)
 class RenderedMap:
-    """The three parts of a rendered map, to place into our own template."""
+    """The parts of a rendered map, to place into our own template.
+
+    ``handles`` is :func:`leaflet_handles`: what the page's module needs to find and fill
+    the map; templates pass it on in the page data block (docs/frontend.md).
+    """
 
     header: str
     html: str
     script: str
+    handles: dict[str, Any] = field(default_factory=dict)
 
 
 def render_parts(m: folium.Map) -> RenderedMap:
-    """Render ``m`` and split it into header (asset links), body html and script."""
+    """Render ``m`` and split it into header (asset links), body html, script and handles."""
     root = m.get_root()
     root.render()
     return RenderedMap(
-        header=root.header.render(), html=root.html.render(), script=root.script.render()
+        header=root.header.render(),
+        html=root.html.render(),
+        script=root.script.render(),
+        handles=leaflet_handles(m),
     )

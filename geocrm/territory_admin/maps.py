@@ -17,7 +17,7 @@ from typing import Any
 import folium
 from folium.plugins import Draw
 
-from geocrm.maps.build import MAX_ZOOM, PageMap, Tiles, publish_handles
+from geocrm.maps.build import PageMap, Tiles, publish_handles
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,7 @@ class EditorAssets:
 
 def _base(bounds: tuple[tuple[float, float], tuple[float, float]], assets: EditorAssets,
           tiles: Tiles) -> PageMap:
-    m = PageMap(location=None, tiles=None, control_scale=True)
-    m.options["maxZoom"] = MAX_ZOOM
-    m.default_js = [("leaflet", assets.leaflet_js)]
-    m.default_css = [("leaflet_css", assets.leaflet_css)]
-    if tiles.url:
-        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="Map",
-                         control=False, max_zoom=MAX_ZOOM).add_to(m)
+    m = base_map(assets.leaflet_js, assets.leaflet_css, tiles)
     m.fit_bounds([list(bounds[0]), list(bounds[1])])
     return m
 

@@ -163,7 +163,7 @@ def test_account_360_shows_everything_and_the_audit_trail(world, client, auth):
     for text in ("Custom fields", "Seats", "Check-in 09:05 at 60.16010, 24.91010 (±8 m), 12 m "
                  "from the pin; check-out 09:50 (45 min)", "Sent the catalogue",
                  "campaign response", "&lt;b&gt;liked&lt;/b&gt; it", "Changes", "+358 9 555",
-                 "Manager", "data-crm-map", "vendor/leaflet/leaflet.js"):
+                 "Manager", "js/points_map.js", "vendor/leaflet/leaflet.js"):
         assert text in html, text
     assert "cdn" not in html.lower() and "unpkg" not in html
     trail = db.session.scalars(
