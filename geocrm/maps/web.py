@@ -1,27 +1,68 @@
 """What every page with a map needs from the running app: the locally served Leaflet files and
-the configured tiles. One place, so no page can drift to another asset path or tile rule."""
+the configured tiles. One place, so no page can drift to another asset path or tile rule.
+
+The territory map, the Account 360 and CRM maps, the planner, the territory editor and the
+field app's offline shell all take their Leaflet URLs and their tile settings from here.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import current_app, url_for
 
 from geocrm.maps.build import MapAssets, Tiles
 
+#: Leaflet's files under ``static/vendor`` (installed from npm by ``make assets``).
+LEAFLET_JS = "leaflet/leaflet.js"
+LEAFLET_CSS = "leaflet/leaflet.css"
+#: The marker images Leaflet's default icon loads (the offline shell must cache them).
+LEAFLET_IMAGES = ("leaflet/images/marker-icon.png", "leaflet/images/marker-icon-2x.png",
+                  "leaflet/images/marker-shadow.png")
+MARKERCLUSTER = ("leaflet.markercluster/leaflet.markercluster.js",
+                 "leaflet.markercluster/MarkerCluster.css",
+                 "leaflet.markercluster/MarkerCluster.Default.css")
+DRAW = ("leaflet-draw/leaflet.draw.js", "leaflet-draw/leaflet.draw.css")
+
+
+@dataclass(frozen=True)
+class DrawAssets:
+    """Leaflet.draw's script and style, for the territory editor."""
+
+    js: str
+    css: str
+
+
+def vendor_path(path: str) -> str:
+    """The ``static`` filename of a vendored file (for lists the service worker caches)."""
+    return f"vendor/{path}"
+
 
 def vendor_url(path: str) -> str:
     """URL of a file the app serves from ``static/vendor`` (installed from npm, never a CDN)."""
-    return url_for("static", filename=f"vendor/{path}")
+    return url_for("static", filename=vendor_path(path))
 
 
 def local_assets() -> MapAssets:
     """Leaflet and markercluster, served by this app."""
+    cluster_js, cluster_css, cluster_default_css = MARKERCLUSTER
     return MapAssets(
-        leaflet_js=vendor_url("leaflet/leaflet.js"),
-        leaflet_css=vendor_url("leaflet/leaflet.css"),
-        markercluster_js=vendor_url("leaflet.markercluster/leaflet.markercluster.js"),
-        markercluster_css=vendor_url("leaflet.markercluster/MarkerCluster.css"),
-        markercluster_default_css=vendor_url("leaflet.markercluster/MarkerCluster.Default.css"),
+        leaflet_js=vendor_url(LEAFLET_JS),
+        leaflet_css=vendor_url(LEAFLET_CSS),
+        markercluster_js=vendor_url(cluster_js),
+        markercluster_css=vendor_url(cluster_css),
+        markercluster_default_css=vendor_url(cluster_default_css),
     )
+
+
+def draw_assets() -> DrawAssets:
+    """Leaflet.draw, served by this app."""
+    return DrawAssets(js=vendor_url(DRAW[0]), css=vendor_url(DRAW[1]))
+
+
+def leaflet_files() -> list[str]:
+    """``static`` filenames of Leaflet and its images: what an offline page must cache."""
+    return [vendor_path(p) for p in (LEAFLET_JS, LEAFLET_CSS, *LEAFLET_IMAGES)]
 
 
 def configured_tiles() -> Tiles:

@@ -17,7 +17,7 @@ from typing import Any
 import folium
 from folium.plugins import Draw
 
-from geocrm.maps.build import PageMap, Tiles, publish_handles
+from geocrm.maps.build import PageMap, Tiles, base_map, publish_handles
 
 
 @dataclass(frozen=True)
