@@ -12,7 +12,7 @@ Shared by ``solver`` (entry points), ``decompose`` (large team days), ``weekly``
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,6 +34,14 @@ from routing.model import (
     Stop,
     Unassigned,
     Visit,
+)
+from routing.search import (
+    EngineDay,
+    Helper,
+    configure_ils,
+    planar,
+    pyvrp_installed,
+    solve_engine_day,
 )
 
 MUST_PENALTY = 10**12
@@ -57,6 +65,17 @@ class SolveParams:
     # PATH_CHEAPEST_ARC (safe here: every visit has a disjunction) often starts far better.
     also_try: tuple[str, ...] = ("PATH_CHEAPEST_ARC",)
     start_share: float = 0.15
+    # OR-Tools' iterated local search with ruin-and-recreate instead of the metaheuristic
+    # above (routing/search.py); ignored with GREEDY_DESCENT, which means "just descend".
+    ils: bool = True
+    # Processes: 2 also runs PyVRP (when installed and the day is expressible) on the second
+    # core and keeps its plan only if OR-Tools' model accepts it and it is better.
+    workers: int = 2
+    helper_min_seconds: float = 1.0  # below this, a second process costs more than it gives
+    # What this process runs on days PyVRP can express: "ortools" (the ILS above) or
+    # "pyvrp" (a second PyVRP seed, its plan checked and finalised by OR-Tools like the
+    # helper's). Days PyVRP cannot express always run OR-Tools' ILS.
+    main_engine: str = "ortools"
 
     def __post_init__(self) -> None:
         for name in (self.first_solution, *self.also_try):
@@ -72,6 +91,15 @@ class SolveParams:
         number("SolveParams", "group_visits", self.group_visits, minimum=1)
         number("SolveParams", "rounds", self.rounds, minimum=1)
         number("SolveParams", "start_share", self.start_share, positive=True, maximum=1)
+        number("SolveParams", "workers", self.workers, minimum=1, maximum=2)
+        number("SolveParams", "helper_min_seconds", self.helper_min_seconds, minimum=0)
+        if self.main_engine not in ("ortools", "pyvrp"):
+            raise ModelError("SolveParams", "main_engine", "is 'ortools' or 'pyvrp'")
+
+    @property
+    def iterated(self) -> bool:
+        """Whether the search is OR-Tools' ruin-and-recreate ILS."""
+        return self.ils and self.metaheuristic != "GREEDY_DESCENT"
 
 
 def search_parameters(time_limit: float, params: SolveParams) -> Any:
@@ -84,6 +112,26 @@ def search_parameters(time_limit: float, params: SolveParams) -> Any:
     if params.solution_limit:
         search.solution_limit = params.solution_limit
     return search
+
+
+def ils_search(routing: Any, time_limit: float, params: SolveParams, visits: int) -> Any:
+    """OR-Tools' iterated local search (ruin and recreate) for ``time_limit`` seconds.
+
+    Each perturbed plan is descended (GREEDY_DESCENT inside the ILS); None when not even a
+    first solution was found, so the caller can fall back to the classic search.
+    """
+    search = search_parameters(time_limit, replace(params, metaheuristic="GREEDY_DESCENT"))
+    configure_ils(search, visits)
+    return routing.SolveWithIteratedLocalSearch(search)
+
+
+def better(a: Any | None, b: Any | None) -> Any | None:
+    """The assignment with the lower objective (either may be None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return b if b.ObjectiveValue() < a.ObjectiveValue() else a
 
 
 def penalty(v: Visit) -> int:
@@ -219,6 +267,8 @@ class DayModel:
 
         nodes = start_node + end_node + [visit_node[j] for j in active]
         self.local = local = {node: i for i, node in enumerate(nodes)}
+        self.node_locations = [locations[node] for node in nodes]
+        self.speeds = speeds
         size = len(nodes)
         self.manager = manager = pywrapcp.RoutingIndexManager(
             size, k, [local[s] for s in start_node], [local[e] for e in end_node])
@@ -272,6 +322,62 @@ class DayModel:
             caps = [r.max_visits if r.max_visits is not None else size for r in reps]
             routing.AddDimensionWithVehicleCapacity(count_cb, 0, caps, True, "Visits")
         self._search: Any = None
+        self.service = service
+
+    def engine_day(self) -> EngineDay | None:
+        """This day for PyVRP, or None when its model cannot express it.
+
+        Not expressible: visits some reps may not take (pins, skills). Restricted so that
+        its plans stay feasible here: one window per visit (the longest), breaks taken out
+        of the end of the shift. Whatever it returns is checked by this model before use.
+        """
+        reps, visits = self.problem.reps, self.problem.visits
+        k = len(reps)
+        if not self.active or any(len(self.eligible[j]) < k for j in self.active):
+            return None
+        windows = []
+        for j in self.active:
+            v = visits[j]
+            lo, hi = max(((w.start, w.end - v.duration) for w in v.windows
+                          if w.end - v.duration >= w.start), key=lambda x: x[1] - x[0])
+            windows.append((int(lo), int(hi)))
+        durations = tuple(np.ascontiguousarray(self.mats[s].travel_s[self.sub], dtype=np.int64)
+                          for s in self.speeds)
+        n = len(self.active)
+        return EngineDay(
+            distance=np.ascontiguousarray(self.dist, dtype=np.int64), durations=durations,
+            xy=planar([p.lat for p in self.node_locations], [p.lon for p in self.node_locations]),
+            starts=tuple(range(k)), ends=tuple(range(k, 2 * k)),
+            shifts=tuple((r.shift.start, r.shift.end - sum(b.duration for b in r.breaks))
+                         for r in reps),
+            profiles=tuple(self.speeds.index(r.speed_kmh) for r in reps),
+            capacities=tuple(r.max_visits if r.max_visits is not None else n for r in reps),
+            service=tuple(visits[j].duration for j in self.active), windows=tuple(windows),
+            prizes=tuple(0 if visits[j].must_visit else penalty(visits[j])
+                         for j in self.active),
+            required=tuple(visits[j].must_visit for j in self.active))
+
+    def accept_routes(self, positions: Sequence[Sequence[int]]) -> Any | None:
+        """An engine's routes (visit positions among the active visits) in this model.
+
+        Rebuilt with ``ReadAssignmentFromRoutes`` so that every constraint — breaks
+        included — is checked by OR-Tools' own propagation. A route that does not pass is
+        shortened from its end until it does (an emptied route is always feasible).
+        """
+        visits = self.problem.visits
+        routes = [[visits[self.active[p]].id for p in route] for route in positions]
+        whole = self.from_routes(routes)
+        if whole is not None:
+            return whole
+        fixed: list[list[str]] = [[] for _ in routes]
+        for v_i, route in enumerate(routes):
+            for cut in range(len(route), -1, -1):
+                trial = [r if i != v_i else route[:cut] for i, r in enumerate(fixed)]
+                if self.from_routes(trial) is not None:
+                    fixed[v_i] = route[:cut]
+                    break
+        return self.from_routes(fixed)
+
 
     def close(self, time_limit: float, params: SolveParams) -> None:
         """Fix the search settings; must happen before routes are read or a search runs."""
@@ -397,9 +503,65 @@ def solve_direct(problem: Problem, *, time_limit: float, params: SolveParams,
     if initial is not None:
         known = [[v for v in route if v in model.index_of] for route in initial]
         start = model.from_routes(known)
-    if start is not None or not params.also_try or not model.active:
+    if start is not None or not model.active:
         return model.plan(model.search(start), notes)
-    return model.plan(multi_start(model.routing, time_limit, params, started), notes)
+    if not params.iterated:
+        if not params.also_try:
+            return model.plan(model.search(None), notes)
+        return model.plan(multi_start(model.routing, time_limit, params, started), notes)
+    found, helped = portfolio(model.routing, time_limit, params, started, len(model.active),
+                              model.engine_day, model.accept_routes)
+    extra = list(notes)
+    if helped:
+        extra.append("PyVRP's plan, checked and finalised by OR-Tools' model, was the better "
+                     "and is used")
+    return model.plan(found, extra)
+
+
+def portfolio(routing: Any, time_limit: float, params: SolveParams, started: float,
+              visits: int, engine_day: Callable[[], EngineDay | None],
+              accept: Callable[[list[list[int]]], Any | None]) -> tuple[Any | None, bool]:
+    """OR-Tools' ILS here and, when allowed, PyVRP on the second core; the better plan.
+
+    ``engine_day`` describes the problem for PyVRP (None: it cannot express it);
+    ``accept`` rebuilds PyVRP's routes in the OR-Tools model (None: rejected). An accepted
+    plan is descended by OR-Tools before the objectives are compared, so whichever wins
+    is an OR-Tools assignment. Returns (assignment, whether PyVRP's plan won).
+    """
+    reserve = min(0.5, 0.05 * time_limit)  # to check and finalise PyVRP's plans
+    helper = None
+    day = engine_day() if pyvrp_installed() and time_limit >= params.helper_min_seconds \
+        else None
+    deadline = time.time() + time_limit - (time.perf_counter() - started) - reserve
+    if day is not None and params.workers > 1:
+        try:
+            helper = Helper(day, deadline)
+        except OSError:  # no process could be started (limits): carry on alone
+            helper = None
+    found = None
+    mine: list[list[int]] | None = None
+    if day is not None and params.main_engine == "pyvrp":
+        mine = solve_engine_day(day, deadline - time.time(), seed=1)
+    else:
+        remaining = time_limit - (time.perf_counter() - started) - (reserve if day else 0)
+        found = ils_search(routing, max(0.05, remaining), params, visits)
+        if found is None:
+            found = multi_start(routing, max(0.05, remaining), params, time.perf_counter())
+    helped = False
+    for routes in (mine, helper.result() if helper is not None else None):
+        theirs = accept(routes) if routes is not None else None
+        if theirs is not None:
+            left = (time_limit - (time.perf_counter() - started)) / 2
+            search = search_parameters(max(0.05, left),
+                                       SolveParams(metaheuristic="GREEDY_DESCENT"))
+            theirs = routing.SolveFromAssignmentWithParameters(theirs, search)
+        if theirs is not None and (found is None
+                                   or theirs.ObjectiveValue() < found.ObjectiveValue()):
+            found, helped = theirs, True
+    if found is None:  # PyVRP's plans were rejected and no search ran: search now
+        left = max(0.05, time_limit - (time.perf_counter() - started))
+        found = ils_search(routing, left, params, visits)
+    return found, helped
 
 
 def multi_start(routing: Any, time_limit: float, params: SolveParams, started: float) -> Any:

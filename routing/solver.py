@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp
@@ -19,6 +20,7 @@ from routing.daymodel import (
     PRIORITY_BASE,
     SolveParams,
     multi_start,
+    portfolio,
     search_parameters,
     solve_direct,
 )
@@ -26,6 +28,7 @@ from routing.decompose import solve_decomposed, transport
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider
 from routing.model import Plan, Problem
+from routing.search import EngineDay
 
 __all__ = ["MUST_PENALTY", "PRIORITY_BASE", "SolveParams", "VrptwResult", "solve",
            "solve_direct", "solve_vrptw", "transport"]
@@ -137,8 +140,27 @@ def solve_vrptw(
     routing.AddDimensionWithVehicleCapacity(dem_cb, 0, [int(capacity)] * vehicles, True, "Load")
     search = search_parameters(time_limit, params)
     routing.CloseModelWithParameters(search)
-    solution = (multi_start(routing, time_limit, params, started) if params.also_try
-                else routing.SolveWithParameters(search))
+
+    def engine_day() -> EngineDay:
+        tw = np.rint(windows * scale).astype(np.int64)
+        return EngineDay(
+            distance=d, durations=(d,), xy=coords, starts=(0,) * vehicles, ends=(0,) * vehicles,
+            shifts=((int(tw[0, 0]), horizon),) * vehicles, profiles=(0,) * vehicles,
+            capacities=(int(capacity),) * vehicles,
+            service=tuple(int(x) for x in np.rint(service[1:] * scale)),
+            windows=tuple((int(a), int(b)) for a, b in tw[1:]), prizes=(0,) * (n - 1),
+            required=(True,) * (n - 1), demand=tuple(int(x) for x in demand[1:]))
+
+    def accept(routes: list[list[int]]) -> Any | None:
+        indices = [[manager.NodeToIndex(c + 1) for c in r] for r in routes]
+        return routing.ReadAssignmentFromRoutes(indices, True)
+
+    if params.iterated:
+        solution, _ = portfolio(routing, time_limit, params, started, n - 1, engine_day, accept)
+    elif params.also_try:
+        solution = multi_start(routing, time_limit, params, started)
+    else:
+        solution = routing.SolveWithParameters(search)
     routes: list[list[int]] = []
     if solution is not None:
         for v in range(vehicles):

@@ -1,0 +1,196 @@
+"""A search that keeps improving until the time limit, and a second core that helps.
+
+Measured (ROUTING-NOTES, issue 15): OR-Tools' guided local search stalls after its first
+descent on tight-window days; the oversubscribed field day stayed at 78 visits from 0.27 s
+to 30 s. Two remedies, both keeping OR-Tools the model of record:
+
+* **OR-Tools' own iterated local search** (``RoutingModel.SolveWithIteratedLocalSearch``).
+  Setting ``use_iterated_local_search`` alone does nothing: the default parameters carry no
+  ruin strategy, and ``SolveWithParameters`` never runs ILS. Here the ruins are SISR string
+  removals (Christiaens & Vanden Berghe), random walks and spatially close routes, one at
+  random per iteration; the recreate is local cheapest insertion through the model's own
+  filters (every window, break, skill, pin and shift holds); each perturbed plan is
+  descended again; the reference plan is accepted by simulated annealing with temperatures
+  from the instance's arc costs, the best only when it improves.
+* **A second process** on the second core running PyVRP (a well-kept ILS engine, optional:
+  ``pip install pyvrp``) on the day as far as its model can express it (one window per
+  visit, breaks taken out of the shift). Its routes are only ever used after
+  ``ReadAssignmentFromRoutes`` has rebuilt them in the OR-Tools model with every constraint
+  — the lunch break included — and a descent has finalised them; the better of the two
+  plans by the OR-Tools objective wins. Without PyVRP, or on days it cannot express, the
+  search simply runs in-process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+from ortools.constraint_solver import routing_ils_pb2
+
+# Child processes start from a fork server that has PyVRP and numpy loaded: after the
+# first call, starting a helper costs milliseconds rather than a second of imports, and no
+# thread of the caller (a web server's, OR-Tools') is ever forked.
+_CONTEXT: Any = None
+
+
+def pyvrp_installed() -> bool:
+    """Whether the optional PyVRP engine can be used for the second process."""
+    return importlib.util.find_spec("pyvrp") is not None
+
+
+def configure_ils(search: Any, visits: int) -> None:
+    """Turn ``search`` (RoutingSearchParameters) into a ruin-and-recreate ILS.
+
+    Removal sizes follow the SISR paper's defaults (strings up to 10, about 10 visits per
+    ruin), capped at a fifth of the visits so small days are not rebuilt from scratch.
+    """
+    search.use_iterated_local_search = True
+    ils = search.iterated_local_search_parameters
+    ils.perturbation_strategy = routing_ils_pb2.PerturbationStrategy.RUIN_AND_RECREATE
+    ils.improve_perturbed_solution = True
+    rr = ils.ruin_recreate_parameters
+    del rr.ruin_strategies[:]
+    removed = max(2, min(10, visits // 5))
+    sisr = rr.ruin_strategies.add().sisr
+    sisr.max_removed_sequence_size = removed
+    sisr.avg_num_removed_visits = removed
+    sisr.bypass_factor = 0.01
+    rr.ruin_strategies.add().random_walk.num_removed_visits = removed
+    rr.ruin_strategies.add().spatially_close_routes.num_ruined_routes = 2
+    rr.ruin_composition_strategy = routing_ils_pb2.RuinCompositionStrategy.RUN_ONE_RANDOMLY
+    sa = ils.reference_solution_acceptance_strategy.simulated_annealing
+    sa.cooling_schedule_strategy = routing_ils_pb2.CoolingScheduleStrategy.EXPONENTIAL
+    sa.automatic_temperatures = True
+    ils.best_solution_acceptance_strategy.greedy_descent.SetInParent()
+
+
+# -- the second process --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EngineDay:
+    """A day as plain arrays for an engine in another process (picklable, no OR-Tools).
+
+    Nodes: ``depots`` first (each rep's start, then each rep's end), then the visits.
+    Times in seconds, distances in metres (or any integer unit the caller chose).
+    """
+
+    distance: np.ndarray  # node × node
+    durations: tuple[np.ndarray, ...]  # one travel-time matrix per profile
+    xy: np.ndarray  # node × 2, only used by the engine's neighbourhoods
+    starts: tuple[int, ...]  # per vehicle: start depot node
+    ends: tuple[int, ...]  # per vehicle: end depot node
+    shifts: tuple[tuple[int, int], ...]  # per vehicle: (earliest start, latest end)
+    profiles: tuple[int, ...]  # per vehicle: index into ``durations``
+    capacities: tuple[int, ...]  # per vehicle: most visits
+    service: tuple[int, ...]  # per visit
+    windows: tuple[tuple[int, int], ...]  # per visit: (earliest start, latest start)
+    prizes: tuple[int, ...]  # per visit: what serving it is worth
+    required: tuple[bool, ...]  # per visit
+    demand: tuple[int, ...] | None = None  # per visit (None: one each, capacities count visits)
+
+
+def solve_engine_day(day: EngineDay, seconds: float, seed: int) -> list[list[int]]:
+    """Routes per vehicle as visit positions (0-based), from PyVRP's iterated local search."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    n_depots = len(day.xy) - len(day.service)
+    locations = [pyvrp.Location(x=float(x), y=float(y)) for x, y in day.xy]
+    depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
+    demand = day.demand or (1,) * len(day.service)
+    clients = [pyvrp.Client(location=n_depots + j, delivery=[q], service_duration=s,
+                            tw_early=w[0], tw_late=w[1], prize=p, required=r)
+               for j, (s, w, p, r, q) in enumerate(zip(day.service, day.windows, day.prizes,
+                                                       day.required, demand, strict=True))]
+    # Identical vehicles form one type (a Solomon fleet is one type of 25 vehicles).
+    kinds: dict[tuple[int, ...], list[int]] = {}
+    for v, key in enumerate(zip(day.starts, day.ends, (w[0] for w in day.shifts),
+                                (w[1] for w in day.shifts), day.profiles, day.capacities,
+                                strict=True)):
+        kinds.setdefault(tuple(key), []).append(v)
+    types = [pyvrp.VehicleType(num_available=len(members), capacity=[cap], start_depot=s,
+                               end_depot=e, tw_early=lo, tw_late=hi, profile=prof)
+             for (s, e, lo, hi, prof, cap), members in kinds.items()]
+    distances: list[Any] = [day.distance] * len(day.durations)
+    durations: list[Any] = list(day.durations)
+    data = pyvrp.ProblemData(locations, clients, depots, types, distances, durations)
+    result = pyvrp.solve(data, stop=MaxRuntime(max(0.05, seconds)), seed=seed, display=False)
+    out: list[list[int]] = [[] for _ in day.starts]
+    free = [list(members) for members in kinds.values()]
+    for route in result.best.routes():
+        out[free[route.vehicle_type()].pop(0)] = [int(a.idx) for a in route if a.is_client()]
+    return out
+
+
+def _child(conn: Connection, day: EngineDay, deadline: float, seed: int) -> None:
+    try:
+        routes = solve_engine_day(day, deadline - time.time(), seed)
+        conn.send(("ok", routes))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        conn.close()
+
+
+class Helper:
+    """PyVRP working on a day in another process until ``deadline`` (``time.time()``)."""
+
+    def __init__(self, day: EngineDay, deadline: float, seed: int = 0) -> None:
+        global _CONTEXT
+        if _CONTEXT is None:
+            _CONTEXT = multiprocessing.get_context("forkserver")
+            _CONTEXT.set_forkserver_preload(["numpy", "pyvrp", "routing.search"])
+        self.deadline = deadline
+        parent, child = _CONTEXT.Pipe(duplex=False)
+        self.conn: Connection = parent
+        self.process = _CONTEXT.Process(target=_child, args=(child, day, deadline, seed),
+                                        daemon=True)
+        self.process.start()
+        child.close()
+        self.error: str | None = None
+
+    def result(self, grace: float = 1.0) -> list[list[int]] | None:
+        """The helper's routes, waiting at most ``grace`` seconds past its deadline."""
+        try:
+            wait = max(0.0, self.deadline - time.time()) + grace
+            if self.conn.poll(wait):
+                status, payload = self.conn.recv()
+                if status == "ok":
+                    return list(payload)
+                self.error = str(payload)
+            else:
+                self.error = "no answer in time"
+            return None
+        except (EOFError, OSError) as exc:
+            self.error = f"helper stopped ({exc})"
+            return None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """End the helper process (it is ours alone) and release its pipe."""
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join(timeout=1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=1.0)
+        self.conn.close()
+
+
+def planar(lat: Sequence[float], lon: Sequence[float]) -> np.ndarray:
+    """Metres east and north of the first point (for an engine's neighbourhood lists)."""
+    lat_a, lon_a = np.asarray(lat, float), np.asarray(lon, float)
+    if len(lat_a) == 0:
+        return np.zeros((0, 2))
+    k = 111_195.0
+    x = (lon_a - lon_a[0]) * k * np.cos(np.radians(lat_a[0]))
+    y = (lat_a - lat_a[0]) * k
+    return np.column_stack([x, y])
