@@ -7,10 +7,18 @@ from territories.assignment import AssignReport, assign, assign_report
 from territories.balancing import BalanceResult, balance, grid, rebalance
 from territories.diagnose import Diagnosis, diagnose, gaps, overlaps, parts, polsby_popper
 from territories.errors import CRSError, GeometryError, TerritoryError
-from territories.io import ReadResult, read_territories, repair, write_territories
+from territories.io import (
+    ALL_LAYERS,
+    ReadResult,
+    polygon_layers,
+    read_territories,
+    repair,
+    write_territories,
+)
 from territories.workload import WorkloadModel, travel_hours, workload
 
 __all__ = [
+    "ALL_LAYERS",
     "AssignReport",
     "BalanceResult",
     "CRSError",
@@ -28,6 +36,7 @@ __all__ = [
     "overlaps",
     "parts",
     "polsby_popper",
+    "polygon_layers",
     "read_territories",
     "rebalance",
     "repair",

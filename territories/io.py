@@ -13,20 +13,58 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territories.errors import CRSError, GeometryError
 
 WGS84 = "EPSG:4326"
+#: ``layer=ALL_LAYERS`` reads every polygon layer of a multi-layer file as one set.
+ALL_LAYERS = "*"
+# Formats whose CRS is fixed by their specification rather than declared by the file.
+_IMPLIED_WGS84 = (".geojson", ".json", ".kml")
 
 
 @dataclass
 class ReadResult:
-    """The territories read, and one note per feature that was repaired or dropped."""
+    """The territories read, and one note per feature that was repaired or dropped.
+
+    ``layers`` lists the file's polygon layers (name, feature count) and ``layer`` says
+    which was read (``ALL_LAYERS`` for all of them; a ``layer`` column then names each
+    feature's), so a caller can offer the choice instead of silently taking the first.
+    """
 
     frame: gpd.GeoDataFrame
     notes: list[str] = field(default_factory=list)
+    layers: list[tuple[str, int]] = field(default_factory=list)
+    layer: str | None = None
+
+
+def polygon_layers(path: str | Path) -> list[tuple[str, int]]:
+    """(name, feature count) of each layer that may hold polygons, in the file's order.
+
+    Point and line layers, and tables without geometry, are left out; a single-layer
+    format gives one entry.
+    """
+    import pyogrio
+
+    path = Path(path)
+    try:
+        listed = pyogrio.list_layers(path)
+    except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
+        raise GeometryError(f"{path.name}: cannot read ({exc})") from exc
+    out = []
+    for name, geom_type in listed:
+        kind = str(geom_type or "")
+        if not kind or ("Point" in kind or "LineString" in kind) and "Polygon" not in kind:
+            continue
+        try:
+            count = int(pyogrio.read_info(path, layer=str(name))["features"])
+        except Exception:  # an unreadable layer: listed, the read will explain
+            count = -1
+        out.append((str(name), count))
+    return out
 
 
 def _looks_like_degrees(bounds: Any) -> bool:
@@ -96,13 +134,55 @@ def read_territories(
 
     Parameters
     ----------
+    layer
+        The layer of a multi-layer file (GeoPackage) to read, or :data:`ALL_LAYERS`.
+        Without it the first polygon layer is read and ``result.layers`` lists them all.
     assume_crs
-        For files without a CRS only: the CRS to assume. It is refused when the
-        coordinates cannot be in it (e.g. feet read as degrees).
+        The CRS the coordinates are in, for every format: it fills in a missing CRS and
+        overrides a declared (or, for GeoJSON and KML, implied) one, with a note. It is
+        refused when the coordinates cannot be in it (e.g. feet read as degrees).
     """
     path = Path(path)
     if not path.exists():
         raise GeometryError(f"{path}: no such file")
+    layers = polygon_layers(path)
+    names = [n for n, _ in layers]
+    if layer is not None and layer != ALL_LAYERS and layer not in names:
+        raise GeometryError(f"{path.name} has no polygon layer {layer!r} "
+                            f"(it has {', '.join(names) or 'none'})")
+    if layer is None and len(names) > 1:
+        layer = names[0]
+    notes: list[str] = []
+    if layer == ALL_LAYERS and len(names) > 1:
+        frames = [_read(path, n, assume_crs).assign(layer=n) for n in names]
+        if len({f.crs.to_string() if f.crs else None for f in frames}) > 1:
+            for n, f in zip(names, frames, strict=True):
+                if f.crs is None:
+                    raise CRSError(f"{path.name}: layer {n!r} has no CRS; supply its EPSG code")
+            frames = [f.to_crs(WGS84) for f in frames]
+        frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+        notes.append(f"read all {len(names)} layers: {', '.join(names)}")
+    else:
+        frame = _read(path, None if layer in (None, ALL_LAYERS) else layer, assume_crs)
+    if frame.empty:
+        raise GeometryError(f"{path.name}: no features")
+    declared = frame.attrs.get("declared_crs")
+    if declared and path.suffix.lower() not in _IMPLIED_WGS84:
+        notes.append(f"{path.name} declares {declared}; read as {assume_crs} as chosen")
+    result = _check_and_repair(frame, path, name_column)
+    result.notes[:0] = notes
+    result.layers = layers
+    result.layer = layer if layer is not None else (names[0] if names else None)
+    return result
+
+
+def _read(path: Path, layer: str | None, assume_crs: str | None) -> gpd.GeoDataFrame:
+    """One layer, with the user's CRS applied over what the file declares (or implies).
+
+    GeoJSON and KML never declare a CRS (the specification says WGS84), so a stated CRS is
+    the only way to read an old projected GeoJSON export; for any format, the person who
+    states the CRS wins over the file.
+    """
     kwargs: dict[str, Any] = {"engine": "pyogrio"}
     if layer is not None:
         kwargs["layer"] = layer
@@ -110,17 +190,24 @@ def read_territories(
         frame = gpd.read_file(path, **kwargs)
     except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
         raise GeometryError(f"{path.name}: cannot read ({exc})") from exc
-    if frame.empty:
-        raise GeometryError(f"{path.name}: no features")
+    if assume_crs is not None:
+        declared = frame.crs
+        frame = frame.set_crs(assume_crs, allow_override=True)
+        if declared is not None and declared != frame.crs:
+            frame.attrs["declared_crs"] = declared.to_string()
+    return frame
+
+
+def _check_and_repair(frame: gpd.GeoDataFrame, path: Path,
+                      name_column: str | None) -> ReadResult:
+    """Refuse a missing or implausible CRS, repair, and end in EPSG:4326."""
     bounds = frame.total_bounds
     if frame.crs is None:
-        if assume_crs is None:
-            hint = ("coordinates look like degrees: pass assume_crs='EPSG:4326' if so"
-                    if _looks_like_degrees(bounds) else
-                    f"coordinates such as {bounds[0]:.0f}, {bounds[1]:.0f} are not degrees: the "
-                    "file is projected; supply its .prj or its EPSG code")
-            raise CRSError(f"{path.name} has no CRS; {hint}")
-        frame = frame.set_crs(assume_crs)
+        hint = ("coordinates look like degrees: pass assume_crs='EPSG:4326' if so"
+                if _looks_like_degrees(bounds) else
+                f"coordinates such as {bounds[0]:.0f}, {bounds[1]:.0f} are not degrees: the "
+                "file is projected; supply its .prj or its EPSG code")
+        raise CRSError(f"{path.name} has no CRS; {hint}")
     if frame.crs.is_geographic and not _looks_like_degrees(bounds):
         raise CRSError(
             f"{path.name}: CRS {frame.crs.to_string()} is in degrees but coordinates reach "

@@ -35,11 +35,11 @@ def _user(user_id: int) -> User:
 
 
 def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
-                     name_column: str | None = None) -> dict[str, Any]:
+                     name_column: str | None = None, layer: str | None = None) -> dict[str, Any]:
     """Apply a previewed territory file (job body; the runner commits)."""
     report_progress(0.05, "reading the file and re-assigning accounts")
     rev = transfer.apply_import(token, _user(user_id), assume_crs=assume_crs,
-                                name_column=name_column)
+                                name_column=name_column, layer=layer)
     return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved)}
 
 

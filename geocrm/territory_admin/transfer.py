@@ -62,8 +62,12 @@ def discard_upload(token: str) -> None:
 
 
 def read_file(path: Path, *, assume_crs: str | None = None, label: str = "file",
-              name_column: str | None = None) -> terr.ReadResult:
-    """Read a territory file, turning the library's errors into a clear 422."""
+              name_column: str | None = None, layer: str | None = None) -> terr.ReadResult:
+    """Read a territory file, turning the library's errors into a clear 422.
+
+    ``assume_crs`` applies to every format (it overrides a declared CRS, and GeoJSON's
+    implied WGS84); ``layer`` picks a GeoPackage layer, or ``terr.ALL_LAYERS``.
+    """
     if assume_crs:
         try:
             from pyproj import CRS
@@ -73,7 +77,7 @@ def read_file(path: Path, *, assume_crs: str | None = None, label: str = "file",
             raise ValidationError("crs", f"{assume_crs!r} is not a known CRS") from exc
     try:
         return terr.read_territories(path, assume_crs=assume_crs or None,
-                                     name_column=name_column)
+                                     name_column=name_column, layer=layer or None)
     except terr.CRSError as exc:
         raise ValidationError("crs", str(exc).replace(path.name, label)) from exc
     except terr.TerritoryError as exc:
@@ -103,6 +107,11 @@ class ImportPreview:
     features: list[ImportFeature] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     overlaps: list[dict[str, Any]] = field(default_factory=list)
+    layers: list[tuple[str, int]] = field(default_factory=list)  # polygon layers, counts
+    layer: str | None = None  # the layer read (terr.ALL_LAYERS: all)
+    # Located accounts that no territory would hold once this is applied: count, a sample.
+    outside_count: int = 0
+    outside: list[tuple[int, str]] = field(default_factory=list)
 
     def geojson(self) -> dict[str, Any]:
         return {"type": "FeatureCollection", "features": [
@@ -111,15 +120,35 @@ class ImportPreview:
             for f in self.features]}
 
 
-def _fields(path: Path, label: str) -> dict[str, str]:
-    """Column name → type of the file's first layer, read without the geometries."""
+def _layers(path: Path, label: str) -> list[tuple[str, int]]:
+    try:
+        return terr.polygon_layers(path)
+    except terr.TerritoryError as exc:
+        raise ValidationError("file", str(exc).replace(path.name, label)) from exc
+
+
+def _fields(path: Path, label: str, layer: str | None = None) -> dict[str, str]:
+    """Column name → type of one layer (the first without ``layer``), without geometries."""
     try:
         import pyogrio
 
-        info = pyogrio.read_info(path)
+        info = pyogrio.read_info(path, layer=layer) if layer else pyogrio.read_info(path)
     except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
         raise ValidationError("file", f"{label}: cannot read ({exc})") from exc
     return {str(n): str(t) for n, t in zip(info["fields"], info["dtypes"], strict=True)}
+
+
+def _unique_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Columns whose values name every feature once (non-blank and all different)."""
+    out = []
+    for c in columns:
+        if c not in frame:
+            continue
+        values = [str(v).strip() for v in frame[c] if v is not None and not (
+            isinstance(v, float) and pd.isna(v))]
+        if len(values) == len(frame) and all(values) and len(set(values)) == len(values):
+            out.append(c)
+    return out
 
 
 def _guess_name_column(fields: dict[str, str]) -> str | None:
@@ -130,21 +159,42 @@ def _guess_name_column(fields: dict[str, str]) -> str | None:
 
 
 def preview_import(
-    token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None
+    token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None,
+    layer: str | None = None,
 ) -> ImportPreview:
-    """What applying the upload would do; nothing is written."""
+    """What applying the upload would do; nothing is written.
+
+    A file with several polygon layers is never read silently as its first: the preview
+    lists the layers and says which one it shows (``layer`` picks another, or all).
+    """
     if not svc.can_edit(user):
         raise NotFoundError("No such upload.")
     path, meta = load_upload(token, user)
-    fields = _fields(path, meta["filename"])
+    layers = _layers(path, meta["filename"])
+    names = [n for n, _ in layers]
+    if layer and layer != terr.ALL_LAYERS and layer not in names:
+        raise ValidationError("layer", f"{meta['filename']} has no polygon layer {layer!r} "
+                              f"(it has {', '.join(names)})")
+    chosen = layer or (names[0] if len(names) > 1 else None)
+    # All layers: the first one's columns (plus which layer), like the file's own order.
+    fields = _fields(path, meta["filename"],
+                     names[0] if chosen == terr.ALL_LAYERS and names else chosen)
+    if chosen == terr.ALL_LAYERS and len(names) > 1:
+        fields["layer"] = "object"
     column = name_column or _guess_name_column(fields)
     if column and column not in fields:
         raise ValidationError("name_column", f"the file has no column {column!r}")
     # Read with the name column, so repair notes name the feature, not its row number.
-    result = read_file(path, assume_crs=assume_crs, label=meta["filename"], name_column=column)
+    result = read_file(path, assume_crs=assume_crs, label=meta["filename"], name_column=column,
+                       layer=chosen)
     frame = result.frame.reset_index(drop=True)
     columns = list(fields)
-    preview = ImportPreview(token, meta["filename"], column, columns, notes=list(result.notes))
+    preview = ImportPreview(token, meta["filename"], column, columns, notes=list(result.notes),
+                            layers=layers, layer=chosen if len(names) > 1 else None)
+    if len(names) > 1 and chosen != terr.ALL_LAYERS:
+        counts = ", ".join(f"{n!r} ({c} features)" for n, c in layers)
+        preview.notes.insert(0, f"{meta['filename']} has {len(names)} polygon layers: {counts}; "
+                             f"this is layer {chosen!r}. Choose another layer, or all of them.")
     mine = {t.name: t for t in svc.visible_territories(user)}
     seen: dict[str, int] = {}
     for pos, geom in enumerate(frame.geometry):
@@ -155,7 +205,12 @@ def preview_import(
         if len(name) > 120:
             raise ValidationError("name", "at most 120 characters", row=row)
         if name in seen:
-            raise ValidationError("name", f"{name!r} is also in row {seen[name]}", row=row)
+            unique = [c for c in _unique_columns(frame, columns) if c != column]
+            advice = (f"; column {unique[0]!r} names every feature once: choose it as the "
+                      "name column" if unique else
+                      "; no column names every feature once: make the names unique in the file")
+            raise ValidationError("name", f"{name!r} is also in row {seen[name]}{advice}",
+                                  row=row)
         seen[name] = row
         geom, notes = svc.check_polygon(geom, field_name=f"row {row} geometry")
         preview.notes += [f"{name!r}: {n}" for n in notes]
@@ -180,7 +235,38 @@ def preview_import(
     for o in terr.overlaps(polys, accounts if len(accounts) else None).itertuples():
         preview.overlaps.append({"a": polys.loc[o.a, "name"], "b": polys.loc[o.b, "name"],
                                  "area_m2": round(o.area_m2, 1), "accounts": int(o.accounts)})
+    _outside_after(preview, polys, user)
     return preview
+
+
+def _outside_after(preview: ImportPreview, polys: gpd.GeoDataFrame, user: User) -> None:
+    """The user's located accounts that no territory holds once the file is applied.
+
+    Territories stay as they are except those the file reshapes; an account outside all
+    of them (and the file's new ones) is listed, so gaps are seen before they are made.
+    """
+    replaced = {f.territory_id for f in preview.features if f.territory_id is not None}
+    kept = [t for t in db.session.scalars(select(Territory)) if t.id not in replaced]
+    final = gpd.GeoDataFrame(
+        {"priority": [0] * len(polys) + [t.priority or 0 for t in kept]},
+        geometry=list(polys.geometry) + [t.geom for t in kept], crs="EPSG:4326")
+    accounts = svc.accounts_frame(scope_accounts(select(Account), user))
+    if not len(accounts):
+        return
+    where = terr.assign(accounts, final)
+    ids = [int(i) for i in where[where.isna()].index]
+    preview.outside_count = len(ids)
+    if ids:
+        sample = sorted(ids)[:100]
+        preview.outside = [(int(i), str(n)) for i, n in db.session.execute(
+            select(Account.id, Account.name).where(Account.id.in_(sample)).order_by(Account.id))]
+
+
+def accounts_outside(user: User, limit: int = 200) -> tuple[int, list[tuple[int, str]]]:
+    """Located, live accounts (scoped) in no territory: the count and the first ``limit``."""
+    points = svc.unassigned_points(user, limit=1_000_000)
+    pairs = list(zip(points["id"], points["name"], strict=True))
+    return points["count"], pairs[:limit]
 
 
 def _accounts_in(user: User, area: shapely.Geometry) -> gpd.GeoDataFrame:
@@ -192,13 +278,15 @@ def _accounts_in(user: User, area: shapely.Geometry) -> gpd.GeoDataFrame:
 
 def apply_import(
     token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None,
+    layer: str | None = None,
 ) -> TerritoryRevision:
     """Create or reshape the previewed territories and re-assign, in one transaction.
 
     Flushes; the view or the background job's runner commits (a job commits its writes
     together with its status).
     """
-    preview = preview_import(token, user, assume_crs=assume_crs, name_column=name_column)
+    preview = preview_import(token, user, assume_crs=assume_crs, name_column=name_column,
+                             layer=layer)
     change = svc.Change("import", user, notes=list(preview.notes)[:200])
     base = db.session.scalar(select(func.count(Territory.id))) or 0
     for i, f in enumerate(preview.features):

@@ -252,7 +252,8 @@ def import_upload() -> Any:
 def _import_options() -> dict[str, str | None]:
     source = request.form if request.method == "POST" else request.args
     return {"assume_crs": (source.get("assume_crs") or "").strip() or None,
-            "name_column": (source.get("name_column") or "").strip() or None}
+            "name_column": (source.get("name_column") or "").strip() or None,
+            "layer": (source.get("layer") or "").strip() or None}
 
 
 @bp.route("/import/<token>")
@@ -293,7 +294,16 @@ def import_apply(token: str) -> Any:
         return redirect(url_for("territory_admin.import_preview", token=token, **{
             k: v for k, v in options.items() if v}))
     flash(f"{rev.summary}; {len(rev.moved)} account(s) re-assigned.", "success")
-    return redirect(url_for("territory_admin.editor"))
+    return redirect(url_for("territory_admin.import_done", revision_id=rev.id))
+
+
+@bp.route("/import/done/<int:revision_id>")
+@roles_required(*EDIT)
+def import_done(revision_id: int) -> Any:
+    """After a territory import: the accounts that now fall outside every territory."""
+    count, outside = transfer.accounts_outside(current_user)
+    return render_template("territory_admin/import_done.html", revision_id=revision_id,
+                           count=count, outside=outside)
 
 
 @bp.route("/export.<fmt>")
