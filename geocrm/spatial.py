@@ -27,33 +27,14 @@ from sqlalchemy.orm import Session
 from geocrm.models import Account, Territory
 from territories import assign
 
-EARTH_RADIUS_M = 6_371_008.8
+# The pure measures live in the territories library; re-exported for the services.
+from territories.geodesy import EARTH_RADIUS_M as EARTH_RADIUS_M
+from territories.geodesy import bbox_around as bbox_around
+from territories.geodesy import haversine_m as haversine_m
+from territories.geodesy import haversine_many_m as haversine_many_m
+
 # Must match the expression of the ix_accounts_geog_gist index so PostGIS can use it.
 _ACCOUNT_GEOG = "geography(ST_SetSRID(ST_MakePoint(accounts.lon, accounts.lat), 4326))"
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def haversine_many_m(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Vectorised great-circle distances from one point to many, in metres."""
-    p1, p2 = np.radians(lat), np.radians(lats)
-    dp, dl = p2 - p1, np.radians(lons - lon)
-    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.minimum(1.0, np.sqrt(a)))
-
-
-def bbox_around(lat: float, lon: float, radius_m: float) -> tuple[float, float, float, float]:
-    """(min_lon, min_lat, max_lon, max_lat) enclosing a circle; safe near the poles."""
-    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
-    coslat = max(math.cos(math.radians(lat)), 1e-6)
-    dlon = min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * coslat)))
-    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
 
 
 @dataclass(frozen=True)

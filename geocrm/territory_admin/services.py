@@ -21,7 +21,6 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
-from pyproj import Geod
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_geometry
@@ -36,10 +35,10 @@ from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, Role, Territory, User, utcnow
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.spatial import SpatialRepository
+from territories.geodesy import area_m2 as area_m2
 
 EDIT_ROLES = (Role.ADMIN, Role.MANAGER)
 VIEW_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER, Role.REP)
-_GEOD = Geod(ellps="WGS84")
 # Below a square metre a polygon is a drawing slip, not a territory.
 MIN_AREA_M2 = 1.0
 
@@ -91,18 +90,6 @@ def manager_choices() -> list[User]:
 def _degrees(geom: BaseGeometry) -> bool:
     minx, miny, maxx, maxy = geom.bounds
     return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
-
-
-def area_m2(geom: BaseGeometry) -> float:
-    """Area in square metres of a lon/lat geometry, on the WGS84 ellipsoid.
-
-    Geodesic rather than via a UTM zone: looking the zone up costs ~50 ms a call, which
-    made checking a 91-feature import take seconds.
-    """
-    if geom is None or geom.is_empty:
-        return 0.0
-    area, _ = _GEOD.geometry_area_perimeter(geom)
-    return abs(float(area))
 
 
 def parse_geojson(data: Any, field_name: str = "geometry") -> BaseGeometry:
