@@ -1,0 +1,74 @@
+"""What an import did (or would do): counts, rejects, duplicates, and their CSV reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Reject:
+    """One reason a row cannot be imported."""
+
+    row: int
+    field: str
+    reason: str
+    value: str = ""
+
+
+@dataclass
+class Duplicate:
+    """A row that is the same account as another row or an existing account."""
+
+    row: int
+    rule: str  # external_id / merged_into / name_within_50m / address / same_address_other_name
+    other: str  # "row 7" or "account 123 'Name'"
+    name: str
+
+
+@dataclass
+class ImportResult:
+    """What an import did, or would have done (``status`` says which)."""
+
+    status: str  # committed / rejected / unchanged
+    filename: str
+    sha256: str
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    flagged_missing: int = 0
+    unflagged: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    batch_id: int | None = None
+    seen_before: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows, "inserted": self.inserted, "updated": self.updated,
+            "unchanged": self.unchanged, "flagged_missing": self.flagged_missing,
+            "unflagged": self.unflagged, "rejected": len({r.row for r in self.rejects}),
+            "duplicates": len(self.duplicates),
+        }
+
+    def reject_report_csv(self) -> str:
+        """The reject report as CSV: row, field, reason, value."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["row", "field", "reason", "value"])
+        for r in self.rejects:
+            writer.writerow([r.row, r.field, r.reason, r.value])
+        return out.getvalue()
+
+    def duplicates_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["row", "name", "rule", "same as"])
+        for d in self.duplicates:
+            writer.writerow([d.row, d.name, d.rule, d.other])
+        return out.getvalue()

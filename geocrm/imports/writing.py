@@ -1,0 +1,127 @@
+"""Writing an import in bulk: ids reserved, executemany inserts and updates, tags, history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from geocrm.bulk import bulk_insert
+from geocrm.core.assignment import moves_for_points, record_moves
+from geocrm.extensions import db
+from geocrm.imports.matching import Plan
+from geocrm.imports.results import ImportResult
+from geocrm.models import (
+    Account,
+    AssignmentHistory,
+    AuditEntry,
+    ImportBatch,
+    Stage,
+    Tag,
+    Territory,
+    User,
+    account_tags,
+)
+from geocrm.spatial import assign_points
+
+_NO_FIELDS: dict[str, Any] = {}  # one shared object, so the bulk writer converts it once
+
+
+def write_import(
+    plan: Plan, result: ImportResult, *, user: User | None, source: str, now: datetime
+) -> None:
+    """Write a plan in bulk: the batch, new accounts (placed, tagged, their history opened),
+    updates (moved pins re-placed with history), missing flags and the audit entry.
+
+    Flushes; the upload view, the CLI command or the job commits.
+    """
+    inserts, updates, missing = plan.inserts, plan.updates, plan.missing
+    territories = list(db.session.scalars(select(Territory)))
+    # The batch row first: on SQLite this write takes the database lock, so the ids
+    # reserved below cannot be taken by another writer before we insert.
+    batch = ImportBatch(
+        filename=result.filename, sha256=result.sha256, source=source,
+        status=result.status, created_by_id=user.id if user else None,
+        counts=result.counts,
+        duplicates=[d.__dict__ for d in result.duplicates[:5000]], rejects=[],
+    )
+    db.session.add(batch)
+    db.session.flush()
+    new_rows = []
+    ids = _reserve_account_ids(len(inserts))
+    for account_id, (_, row) in zip(ids, inserts, strict=True):
+        data = {k: v for k, v in row.items() if k != "tags"}
+        data["stage"] = data["stage"] or Stage.LEAD
+        for key, default in (("visit_minutes", 30), ("priority", 3)):
+            if data.get(key) is None:
+                data[key] = default
+        data.update(id=account_id, source=source, owner_id=None, created_at=now,
+                    updated_at=now, version=1, custom_fields=_NO_FIELDS, archived=False,
+                    location_source="import" if data.get("lat") is not None else None)
+        new_rows.append(data)
+    if new_rows:
+        tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
+                             territories)
+        for r, tid in zip(new_rows, tids, strict=True):
+            r["territory_id"] = tid
+        # The ids are set: one prepared statement, no per-row RETURNING.
+        bulk_insert(db.session, Account.__table__, new_rows)
+        _write_tags(ids, [row["tags"] for _, row in inserts])
+        # Who owned what since when starts with the import that placed the account.
+        names = {t.id: t.name for t in territories}
+        bulk_insert(db.session, AssignmentHistory.__table__, [
+            {"account_id": r["id"], "territory_id": r["territory_id"],
+             "territory_name": names[r["territory_id"]], "since": now, "until": None,
+             "changed_by_id": user.id if user else None, "reason": "import"}
+            for r in new_rows if r["territory_id"] is not None])
+    # Moved pins are re-placed by the same rule as a pin moved by hand, in bulk.
+    changed_hands = moves_for_points([u for u in updates if "lat" in u], territories)
+    # executemany per set of changed columns (bulk UPDATE by primary key).
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for u in updates:
+        groups.setdefault(tuple(sorted(u)), []).append(u)
+    for group in groups.values():
+        db.session.execute(update(Account), group)
+    if changed_hands:  # a re-import moved these pins into another territory
+        db.session.flush()
+        record_moves(changed_hands, user_id=user.id if user else None,
+                     reason="import: pin moved", now=now)
+    if missing:
+        db.session.execute(update(Account), [{"id": i, "missing_since": now}
+                                             for i in missing])
+    db.session.add(AuditEntry(
+        user_id=user.id if user else None, entity="import_batch", entity_id=batch.id,
+        action="import", changes={"filename": result.filename, **result.counts},
+    ))
+    db.session.flush()  # the upload view, the CLI command or the job commits
+    result.batch_id = batch.id
+
+
+def _reserve_account_ids(n: int) -> list[int]:
+    """``n`` fresh account ids: from the sequence on PostgreSQL, after max(id) on SQLite."""
+    if n == 0:
+        return []
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence("accounts", "id")))
+            .select_from(func.generate_series(1, n))
+        ))
+    start = (db.session.scalar(select(func.max(Account.id))) or 0) + 1
+    return list(range(start, start + n))
+
+
+def _write_tags(ids: list[int], tag_lists: list[list[str]]) -> None:
+    names = sorted({t for tags in tag_lists for t in tags})
+    if not names:
+        return
+    known = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())
+    fresh = [n for n in names if n not in known]
+    if fresh:
+        db.session.execute(insert(Tag), [{"name": n} for n in fresh])
+        known.update(db.session.execute(
+            select(Tag.name, Tag.id).where(Tag.name.in_(fresh))).all())
+    links = [{"account_id": i, "tag_id": known[t]} for i, tags in zip(ids, tag_lists, strict=True)
+             for t in tags]
+    if links:
+        bulk_insert(db.session, account_tags, links)
