@@ -18,7 +18,7 @@ import folium
 from branca.element import MacroElement
 from jinja2 import Template
 
-from geocrm.maps.build import MapAssets, Tiles, base_map
+from geocrm.maps.build import MapAssets, Tiles, base_map, publish_handles
 
 UNASSIGNED_COLOUR = "#6b7280"
 
@@ -90,28 +90,6 @@ class _Bind(MacroElement):
         self.tooltip = tooltip
 
 
-class _RouteRegistry(MacroElement):
-    """Publish the map and its route layers as ``window.geocrmRouteMap`` for scripts/tests."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        window.geocrmRouteMap = {map: {{ this.map_name }}, layers: {
-        {%- for key, var in this.layers %}
-            {{ key|tojson }}: {{ var }},
-        {%- endfor %}
-        }};
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, map_name: str, layers: Sequence[tuple[str, str]]) -> None:
-        super().__init__()
-        self._name = "RouteRegistry"
-        self.map_name = map_name
-        self.layers = list(layers)
-
-
 def build_route_map(
     routes: Sequence[RouteLayer],
     left_out: Sequence[LeftOut],
@@ -172,5 +150,6 @@ def build_route_map(
         lats = [p[0] for p in points]
         lons = [p[1] for p in points]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
-    _RouteRegistry(m.get_name(), registry).add_to(m)
+    # Route key -> folium variable of its layer, for a page module (docs/frontend.md).
+    publish_handles(m, layers=dict(registry))
     return m
