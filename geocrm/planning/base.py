@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import routing
+from geocrm import clock
 from geocrm.models import Role
 
 PLANNER_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER)
@@ -75,8 +76,6 @@ def to_local_seconds(day: date, value: datetime | None, tz: ZoneInfo) -> int | N
 
 def local_now(tz: ZoneInfo) -> datetime:
     """Now in ``tz`` (through :func:`geocrm.clock.local_now`, the one clock)."""
-    from geocrm import clock
-
     return clock.local_now().astimezone(tz)
 
 

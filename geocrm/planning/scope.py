@@ -15,6 +15,7 @@ from sqlalchemy import false, select
 
 from geocrm.access import scope_territories
 from geocrm.clock import local_zone
+from geocrm.crm import services as crm_services
 from geocrm.errors import ConflictError, NotFoundError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -54,16 +55,12 @@ def territory_choices(user: User) -> list[Territory]:
 
 def segment_lookup() -> Callable[[int, User], Iterable[int]] | None:
     """The CRM core's scoped segment lookup (a segment's accounts that ``user`` may see)."""
-    from geocrm.crm.services import segment_account_ids
-
-    return segment_account_ids
+    return crm_services.segment_account_ids  # type: ignore[no-any-return]
 
 
 def segment_choices(user: User) -> list[tuple[int, str]]:
     """(id, name) of the segments ``user`` may open: theirs and the shared ones."""
-    from geocrm.crm.services import segment_choices as crm_segment_choices
-
-    return crm_segment_choices(user)
+    return crm_services.segment_choices(user)  # type: ignore[no-any-return]
 
 
 def visible_runs(user: User) -> Any:
