@@ -12,7 +12,7 @@ Shared by ``solver`` (entry points), ``decompose`` (large team days), ``weekly``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,6 +76,12 @@ class SolveParams:
     # "pyvrp" (a second PyVRP seed, its plan checked and finalised by OR-Tools like the
     # helper's). Days PyVRP cannot express always run OR-Tools' ILS.
     main_engine: str = "ortools"
+    # Far more candidates than the team can visit (a 2,000-stop list for one rep's 30-visit
+    # day): OR-Tools plans the most promising ``pool`` × capacity of them (at least
+    # ``pool_min``), nearest to the reps' homes and most important first; PyVRP still sees
+    # them all. 0 turns pooling off.
+    pool: int = 8
+    pool_min: int = 300
 
     def __post_init__(self) -> None:
         for name in (self.first_solution, *self.also_try):
@@ -93,6 +99,8 @@ class SolveParams:
         number("SolveParams", "start_share", self.start_share, positive=True, maximum=1)
         number("SolveParams", "workers", self.workers, minimum=1, maximum=2)
         number("SolveParams", "helper_min_seconds", self.helper_min_seconds, minimum=0)
+        number("SolveParams", "pool", self.pool, minimum=0)
+        number("SolveParams", "pool_min", self.pool_min, minimum=1)
         if self.main_engine not in ("ortools", "pyvrp"):
             raise ModelError("SolveParams", "main_engine", "is 'ortools' or 'pyvrp'")
 
@@ -237,7 +245,11 @@ class DayModel:
     others do (skills, windows, reach) are decided before the model and never enter it.
     """
 
-    def __init__(self, problem: Problem, provider: TravelProvider) -> None:
+    def __init__(self, problem: Problem, provider: TravelProvider, *,
+                 pool: int | None = None, only: Collection[str] | None = None) -> None:
+        """``pool``: plan at most this many candidates (the most promising; see
+        ``SolveParams.pool``); ``only``: plan just these visit ids. Either way the others
+        are still checked, offered to PyVRP (``engine_day``) and reported when left out."""
         self.started = time.perf_counter()
         self.problem = problem
         reps, visits = problem.reps, problem.visits
@@ -264,6 +276,16 @@ class DayModel:
                 active.append(j)
             else:
                 self.unassigned.append(Unassigned(v.id, reason, REASON_TEXT[reason]))
+        self.locations = locations
+        self.reachable = list(active)  # every visit some route could hold
+        self.full_nodes = start_node + end_node + [visit_node[j] for j in active]
+        if only is not None:
+            wanted = set(only)
+            active[:] = [j for j in active if visits[j].id in wanted]
+        elif pool is not None and len(active) > pool:
+            active[:] = self._pool(pool, base.travel_s, start_node, end_node, visit_node)
+        kept = set(active)
+        self.pooled_out = [j for j in self.reachable if j not in kept]
 
         nodes = start_node + end_node + [visit_node[j] for j in active]
         self.local = local = {node: i for i, node in enumerate(nodes)}
@@ -324,6 +346,24 @@ class DayModel:
         self._search: Any = None
         self.service = service
 
+    def _pool(self, size: int, travel: np.ndarray, start_node: list[int],
+              end_node: list[int], visit_node: list[int]) -> list[int]:
+        """The ``size`` most promising reachable visits: must-visits, then by the way from
+        and back to the nearest eligible rep's home, shortened by importance (a priority-1
+        visit is worth coming five times as far as a priority-5 one)."""
+        visits = self.problem.visits
+
+        def cost(j: int) -> float:
+            v = visits[j]
+            if v.must_visit:
+                return -1.0
+            way = min(int(travel[start_node[i], visit_node[j]])
+                      + int(travel[visit_node[j], end_node[i]]) for i in self.eligible[j])
+            return way / (6 - v.priority)
+
+        ranked = sorted(self.active, key=lambda j: (cost(j), j))
+        return sorted(ranked[:size])
+
     def engine_day(self) -> EngineDay | None:
         """This day for PyVRP, or None when its model cannot express it.
 
@@ -333,29 +373,38 @@ class DayModel:
         """
         reps, visits = self.problem.reps, self.problem.visits
         k = len(reps)
-        if not self.active or any(len(self.eligible[j]) < k for j in self.active):
+        every = self.reachable
+        if not every or any(len(self.eligible[j]) < k for j in every):
             return None
         windows = []
-        for j in self.active:
+        for j in every:
             v = visits[j]
             lo, hi = max(((w.start, w.end - v.duration) for w in v.windows
                           if w.end - v.duration >= w.start), key=lambda x: x[1] - x[0])
             windows.append((int(lo), int(hi)))
-        durations = tuple(np.ascontiguousarray(self.mats[s].travel_s[self.sub], dtype=np.int64)
+        full = np.ix_(self.full_nodes, self.full_nodes)
+        durations = tuple(np.ascontiguousarray(self.mats[s].travel_s[full], dtype=np.int64)
                           for s in self.speeds)
-        n = len(self.active)
+        n = len(every)
+        where = [self.locations[node] for node in self.full_nodes]
         return EngineDay(
-            distance=np.ascontiguousarray(self.dist, dtype=np.int64), durations=durations,
-            xy=planar([p.lat for p in self.node_locations], [p.lon for p in self.node_locations]),
+            distance=np.ascontiguousarray(self.mats[self.speeds[0]].distance_m[full],
+                                          dtype=np.int64),
+            durations=durations,
+            xy=planar([p.lat for p in where], [p.lon for p in where]),
             starts=tuple(range(k)), ends=tuple(range(k, 2 * k)),
             shifts=tuple((r.shift.start, r.shift.end - sum(b.duration for b in r.breaks))
                          for r in reps),
             profiles=tuple(self.speeds.index(r.speed_kmh) for r in reps),
             capacities=tuple(r.max_visits if r.max_visits is not None else n for r in reps),
-            service=tuple(visits[j].duration for j in self.active), windows=tuple(windows),
-            prizes=tuple(0 if visits[j].must_visit else penalty(visits[j])
-                         for j in self.active),
-            required=tuple(visits[j].must_visit for j in self.active))
+            service=tuple(visits[j].duration for j in every), windows=tuple(windows),
+            prizes=tuple(0 if visits[j].must_visit else penalty(visits[j]) for j in every),
+            required=tuple(visits[j].must_visit for j in every))
+
+    def engine_ids(self, positions: Sequence[Sequence[int]]) -> list[list[str]]:
+        """An engine's routes (positions among the reachable visits) as visit ids."""
+        visits = self.problem.visits
+        return [[visits[self.reachable[p]].id for p in route] for route in positions]
 
     def accept_routes(self, positions: Sequence[Sequence[int]]) -> Any | None:
         """An engine's routes (visit positions among the active visits) in this model.
@@ -364,17 +413,23 @@ class DayModel:
         included — is checked by OR-Tools' own propagation. A route that does not pass is
         shortened from its end until it does (an emptied route is always feasible).
         """
-        visits = self.problem.visits
-        routes = [[visits[self.active[p]].id for p in route] for route in positions]
+        return self.accept_orders(self.engine_ids(positions))
+
+    def accept_orders(self, routes: Sequence[Sequence[str]]) -> Any | None:
+        """Visit orders (ids, one list per rep) in this model, shortened until they pass;
+        None when they name a visit this model does not plan."""
+        if any(v not in self.index_of for route in routes for v in route):
+            return None
         whole = self.from_routes(routes)
         if whole is not None:
             return whole
         fixed: list[list[str]] = [[] for _ in routes]
         for v_i, route in enumerate(routes):
             for cut in range(len(route), -1, -1):
-                trial = [r if i != v_i else route[:cut] for i, r in enumerate(fixed)]
+                trial = [list(r) if i != v_i else list(route[:cut])
+                         for i, r in enumerate(fixed)]
                 if self.from_routes(trial) is not None:
-                    fixed[v_i] = route[:cut]
+                    fixed[v_i] = list(route[:cut])
                     break
         return self.from_routes(fixed)
 
@@ -425,7 +480,7 @@ class DayModel:
         all_notes = list(self.warnings) + list(notes)
         if solution is None:  # cannot happen with disjunctions, but never return nothing
             all_notes.append("the solver found no solution in time; every visit is unassigned")
-            for j in self.active:
+            for j in self.reachable:
                 unassigned.append(Unassigned(visits[j].id, Reason.SHIFT_TOO_SHORT,
                                              REASON_TEXT[Reason.SHIFT_TOO_SHORT]))
             empty = tuple(RepRoute(r.id, (), r.shift.start, r.shift.start, 0, 0, 0, 0)
@@ -470,13 +525,17 @@ class DayModel:
         by_id = {v.id: v for v in visits}
         top = [min((rank(by_id[s.visit_id]) for s in route.stops), default=9)
                for route in routes]
-        for j in self.active:
-            index = self.index_of[visits[j].id]
-            if solution.Value(routing.NextVar(index)) == index:
-                reason = left_out_reason(visits[j], [reps[i] for i in self.eligible[j]],
-                                         [counts[i] for i in self.eligible[j]],
-                                         [top[i] for i in self.eligible[j]])
-                unassigned.append(Unassigned(visits[j].id, reason, REASON_TEXT[reason]))
+        planned = set(self.active)
+        for j in self.reachable:
+            if j in planned:
+                index = self.index_of[visits[j].id]
+                if solution.Value(routing.NextVar(index)) != index:
+                    continue
+            # Left out by the search, or not among the candidates planned (pooling).
+            reason = left_out_reason(visits[j], [reps[i] for i in self.eligible[j]],
+                                     [counts[i] for i in self.eligible[j]],
+                                     [top[i] for i in self.eligible[j]])
+            unassigned.append(Unassigned(visits[j].id, reason, REASON_TEXT[reason]))
         return Plan(tuple(routes), tuple(sort_unassigned(unassigned, visits)),
                     int(solution.ObjectiveValue()), time.perf_counter() - self.started,
                     tuple(all_notes))
@@ -497,7 +556,10 @@ def solve_direct(problem: Problem, *, time_limit: float, params: SolveParams,
     scratch), so a stale hint never costs a plan.
     """
     started = time.perf_counter()
-    model = DayModel(problem, provider)
+    pool = pool_size(problem, params) if initial is None and params.iterated else None
+    model = DayModel(problem, provider, pool=pool)
+    if model.pooled_out:
+        return _solve_pooled(model, time_limit, params, started, notes)
     model.close(time_limit, params)
     start = None
     if initial is not None:
@@ -516,6 +578,87 @@ def solve_direct(problem: Problem, *, time_limit: float, params: SolveParams,
         extra.append("PyVRP's plan, checked and finalised by OR-Tools' model, was the better "
                      "and is used")
     return model.plan(found, extra)
+
+
+def pool_size(problem: Problem, params: SolveParams) -> int | None:
+    """How many candidates OR-Tools plans on an oversubscribed day (None: all).
+
+    ``params.pool`` times what the team can visit (each rep's maximum, or working time
+    over a typical visit plus five minutes' driving), at least ``params.pool_min``.
+    """
+    if not params.pool or not problem.visits:
+        return None
+    typical = float(np.median([v.duration for v in problem.visits])) + 300
+    capacity = 0.0
+    for r in problem.reps:
+        work = r.shift.end - r.shift.start - sum(b.duration for b in r.breaks)
+        fit = work / typical
+        capacity += fit if r.max_visits is None else min(fit, r.max_visits)
+    size = max(params.pool_min, int(params.pool * capacity))
+    return size if size < len(problem.visits) else None
+
+
+def _solve_pooled(model: DayModel, time_limit: float, params: SolveParams, started: float,
+                  notes: Sequence[str]) -> Plan:
+    """An oversubscribed day: OR-Tools' ILS on the candidate pool, PyVRP on every candidate.
+
+    Both plans are then read into one final model (the pool plus whatever PyVRP chose)
+    with every constraint, PyVRP's descended there, and the better one is returned.
+    """
+    reserve = min(1.0, 0.1 * time_limit)  # final model, checks and a descent
+    day = (model.engine_day() if pyvrp_installed() and time_limit >= params.helper_min_seconds
+           else None)
+    deadline = time.time() + time_limit - (time.perf_counter() - started) - reserve
+    helper = None
+    if day is not None and params.workers > 1:
+        try:
+            helper = Helper(day, deadline)
+        except OSError:
+            helper = None
+    model.close(time_limit, params)
+    candidates: list[tuple[list[list[str]], bool]] = []
+    if day is not None and params.main_engine == "pyvrp":
+        mine = solve_engine_day(day, deadline - time.time(), seed=1)
+        candidates.append((model.engine_ids(mine), True))
+    else:
+        remaining = max(0.05, time_limit - (time.perf_counter() - started) - reserve)
+        found = ils_search(model.routing, remaining, params, len(model.active))
+        if found is None:
+            found = multi_start(model.routing, remaining, params, time.perf_counter())
+        if found is not None:
+            candidates.append((model.orders(found), False))
+    if helper is not None:
+        routes = helper.result()
+        if routes is not None:
+            candidates.append((model.engine_ids(routes), True))
+    visits = model.problem.visits
+    keep = {visits[j].id for j in model.active} | {v for orders, _ in candidates
+                                                   for route in orders for v in route}
+    final = DayModel(model.problem, FixedMatrices(model.locations, model.mats), only=keep)
+    final.close(time_limit, params)
+    best, helped = None, False
+    for orders, engine in candidates:
+        found = final.accept_orders(orders)
+        if found is not None and engine:
+            left = max(0.05, (time_limit - (time.perf_counter() - started)) / 2)
+            found = final.routing.SolveFromAssignmentWithParameters(
+                found, search_parameters(left, SolveParams(metaheuristic="GREEDY_DESCENT")))
+        if found is not None and (best is None or found.ObjectiveValue() < best.ObjectiveValue()):
+            best, helped = found, engine
+    if best is None:  # nothing passed: a plain descent on the final model
+        left = max(0.5, time_limit - (time.perf_counter() - started))
+        best = final.routing.SolveWithParameters(
+            search_parameters(left, SolveParams(metaheuristic="GREEDY_DESCENT")))
+    extra = list(notes) + [
+        f"{len(model.reachable)} candidates, far more than the day holds: OR-Tools planned "
+        f"the {len(model.active)} most promising (nearest the reps' homes, most important "
+        f"first)"
+        + ("; PyVRP saw them all" if day is not None and (
+            helper is not None or params.main_engine == "pyvrp") else "")]
+    if helped:
+        extra.append("PyVRP's plan, checked and finalised by OR-Tools' model, was the better "
+                     "and is used")
+    return final.plan(best, extra)
 
 
 def portfolio(routing: Any, time_limit: float, params: SolveParams, started: float,

@@ -12,32 +12,31 @@ to 30 s. Two remedies, both keeping OR-Tools the model of record:
   filters (every window, break, skill, pin and shift holds); each perturbed plan is
   descended again; the reference plan is accepted by simulated annealing with temperatures
   from the instance's arc costs, the best only when it improves.
-* **A second process** on the second core running PyVRP (a well-kept ILS engine, optional:
-  ``pip install pyvrp``) on the day as far as its model can express it (one window per
-  visit, breaks taken out of the shift). Its routes are only ever used after
-  ``ReadAssignmentFromRoutes`` has rebuilt them in the OR-Tools model with every constraint
-  — the lunch break included — and a descent has finalised them; the better of the two
-  plans by the OR-Tools objective wins. Without PyVRP, or on days it cannot express, the
-  search simply runs in-process.
+* **A second process** (``python -m routing.search``) on the second core running PyVRP
+  (a well-kept ILS engine, optional: ``pip install pyvrp``) on the day as far as its
+  model can express it (one window per visit, breaks taken out of the shift). Its routes
+  are only ever used after ``ReadAssignmentFromRoutes`` has rebuilt them in the OR-Tools
+  model with every constraint — the lunch break included — and a descent has finalised
+  them; the better of the two plans by the OR-Tools objective wins. Without PyVRP, or on
+  days it cannot express, the search simply runs in-process.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import routing_ils_pb2
-
-# Child processes start from a fork server that has PyVRP and numpy loaded: after the
-# first call, starting a helper costs milliseconds rather than a second of imports, and no
-# thread of the caller (a web server's, OR-Tools') is ever forked.
-_CONTEXT: Any = None
 
 
 def pyvrp_installed() -> bool:
@@ -129,60 +128,84 @@ def solve_engine_day(day: EngineDay, seconds: float, seed: int) -> list[list[int
     return out
 
 
-def _child(conn: Connection, day: EngineDay, deadline: float, seed: int) -> None:
-    try:
-        routes = solve_engine_day(day, deadline - time.time(), seed)
-        conn.send(("ok", routes))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
-        conn.send(("error", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
-
-
 class Helper:
-    """PyVRP working on a day in another process until ``deadline`` (``time.time()``)."""
+    """PyVRP working on a day in another process until ``deadline`` (``time.time()``).
+
+    A plain ``python -m routing.search`` child fed a pickle on stdin: nothing of the caller
+    (its threads, its ``__main__``) is forked or re-imported, so it is safe under a web
+    server or a job runner. The process is ours alone and always ended by ``result``.
+    """
 
     def __init__(self, day: EngineDay, deadline: float, seed: int = 0) -> None:
-        global _CONTEXT
-        if _CONTEXT is None:
-            _CONTEXT = multiprocessing.get_context("forkserver")
-            _CONTEXT.set_forkserver_preload(["numpy", "pyvrp", "routing.search"])
         self.deadline = deadline
-        parent, child = _CONTEXT.Pipe(duplex=False)
-        self.conn: Connection = parent
-        self.process = _CONTEXT.Process(target=_child, args=(child, day, deadline, seed),
-                                        daemon=True)
-        self.process.start()
-        child.close()
         self.error: str | None = None
+        self._out: bytes = b""
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "routing.search"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        payload = pickle.dumps((day, deadline, seed), protocol=pickle.HIGHEST_PROTOCOL)
+        self._writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._writer.start()
+        self._reader.start()
+
+    def _write(self, payload: bytes) -> None:
+        try:
+            assert self.process.stdin is not None
+            self.process.stdin.write(payload)
+            self.process.stdin.close()
+        except OSError:
+            pass  # the child ended early; result() reports it
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        self._out = self.process.stdout.read()
 
     def result(self, grace: float = 1.0) -> list[list[int]] | None:
         """The helper's routes, waiting at most ``grace`` seconds past its deadline."""
         try:
-            wait = max(0.0, self.deadline - time.time()) + grace
-            if self.conn.poll(wait):
-                status, payload = self.conn.recv()
-                if status == "ok":
-                    return list(payload)
-                self.error = str(payload)
-            else:
+            self._reader.join(max(0.0, self.deadline - time.time()) + grace)
+            if self._reader.is_alive():
                 self.error = "no answer in time"
+                return None
+            if not self._out:
+                self.error = "no output"
+                return None
+            status, payload = pickle.loads(self._out)  # noqa: S301 - our own child's answer
+            if status == "ok":
+                return [list(r) for r in payload]
+            self.error = str(payload)
             return None
-        except (EOFError, OSError) as exc:
-            self.error = f"helper stopped ({exc})"
+        except (pickle.UnpicklingError, EOFError, ValueError) as exc:
+            self.error = f"unreadable answer ({exc})"
             return None
         finally:
             self.stop()
 
     def stop(self) -> None:
-        """End the helper process (it is ours alone) and release its pipe."""
-        if self.process.is_alive():
-            self.process.terminate()
-        self.process.join(timeout=1.0)
-        if self.process.is_alive():
+        """End the helper process (ours alone, by its own handle)."""
+        if self.process.poll() is None:
             self.process.kill()
-            self.process.join(timeout=1.0)
-        self.conn.close()
+        self.process.wait(timeout=5)
+        self._reader.join(timeout=1)
+        self._writer.join(timeout=1)
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
+
+def _main() -> None:
+    """Child side of :class:`Helper`: read (day, deadline, seed), answer (status, routes)."""
+    day, deadline, seed = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
+    try:
+        answer: tuple[str, Any] = ("ok", solve_engine_day(day, deadline - time.time(), seed))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    sys.stdout.buffer.write(pickle.dumps(answer))
+    sys.stdout.buffer.flush()
 
 
 def planar(lat: Sequence[float], lon: Sequence[float]) -> np.ndarray:
@@ -194,3 +217,7 @@ def planar(lat: Sequence[float], lon: Sequence[float]) -> np.ndarray:
     x = (lon_a - lon_a[0]) * k * np.cos(np.radians(lat_a[0]))
     y = (lat_a - lat_a[0]) * k
     return np.column_stack([x, y])
+
+
+if __name__ == "__main__":
+    _main()

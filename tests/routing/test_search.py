@@ -115,3 +115,20 @@ def _lunch_fits(route) -> bool:
         if lo <= 13 * H and lo + 1800 <= nxt and nxt - dep >= travel + 1800:
             return True
     return False
+
+
+def test_oversubscribed_day_plans_a_pool_and_accounts_for_every_candidate():
+    """40 candidates for a 3-visit day: a pool is planned, every other one has a reason."""
+    candidates = [visit(f"c{i:02d}", 0.002 * (i % 7), 0.003 * (i // 7), priority=1 + i % 5)
+                  for i in range(40)]
+    problem = Problem((rep(max_visits=3),), tuple(candidates))
+    plan = solve(problem, time_limit=1.0,
+                 params=SolveParams(workers=1, pool=2, pool_min=10))
+    assert len(plan.served) == 3
+    assert len(plan.served) + len(plan.unassigned) == 40
+    assert any("40 candidates" in n for n in plan.notes)
+    # The pool favours the most important: the three served are all priority 1.
+    by_id = {v.id: v for v in candidates}
+    assert {by_id[v].priority for v in plan.served} == {1}
+    assert {u.reason.value for u in plan.unassigned} <= {"capacity", "dropped_for_priority",
+                                                         "no_room"}
