@@ -1,0 +1,96 @@
+"""Checking what a user draws or uploads: GeoJSON, valid polygons in degrees, unique names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
+
+import territories as terr
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.models import Territory
+from territories.geodesy import area_m2
+
+# Below a square metre a polygon is a drawing slip, not a territory.
+MIN_AREA_M2 = 1.0
+
+# --- geometry --------------------------------------------------------------------------
+
+
+def _degrees(geom: BaseGeometry) -> bool:
+    minx, miny, maxx, maxy = geom.bounds
+    return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+
+
+def parse_geojson(data: Any, field_name: str = "geometry") -> BaseGeometry:
+    """A shapely geometry from a GeoJSON geometry, Feature or FeatureCollection (unioned)."""
+    if not isinstance(data, dict) or "type" not in data:
+        raise ValidationError(field_name, "expected a GeoJSON geometry")
+    kind = data.get("type")
+    try:
+        if kind == "Feature":
+            return parse_geojson(data.get("geometry"), field_name)
+        if kind == "FeatureCollection":
+            geoms = [parse_geojson(f, field_name) for f in data.get("features") or []]
+            if not geoms:
+                raise ValidationError(field_name, "the collection has no features")
+            return shapely.union_all(geoms)
+        geom = shape(data)
+    except ValidationError:
+        raise
+    except Exception as exc:  # shapely raises several types for malformed coordinates
+        raise ValidationError(field_name, f"not a valid GeoJSON geometry ({exc})") from exc
+    return shapely.force_2d(geom)
+
+
+def check_polygon(
+    geom: BaseGeometry, *, repair: bool = True, field_name: str = "geometry"
+) -> tuple[BaseGeometry, list[str]]:
+    """A valid polygon/multipolygon in lon/lat and notes on what was repaired.
+
+    Refused with a message naming the problem: empty, not polygonal, not in degrees, zero
+    area, or (with ``repair=False``) invalid. With ``repair=True`` an invalid polygon (a
+    bow-tie, a ring crossing itself) goes through ``make_valid`` and the note says where
+    it was invalid and what it became.
+    """
+    if geom is None or geom.is_empty:
+        raise ValidationError(field_name, "the shape is empty")
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise ValidationError(field_name, f"a territory must be a polygon, not a {geom.geom_type}")
+    if not _degrees(geom):
+        raise ValidationError(
+            field_name, "coordinates are not longitude/latitude degrees (projected data?)"
+        )
+    notes: list[str] = []
+    if not geom.is_valid:
+        reason = shapely.is_valid_reason(geom)
+        if not repair:
+            raise ValidationError(field_name, f"invalid polygon: {reason}")
+        fixed = terr.io.polygonal(shapely.make_valid(geom))
+        if fixed is None:
+            raise ValidationError(field_name, f"invalid polygon with no area left: {reason}")
+        pieces = len(getattr(fixed, "geoms", [fixed]))
+        notes.append(f"invalid polygon ({reason}) repaired into {pieces} part(s)")
+        geom = fixed
+    if area_m2(geom) < MIN_AREA_M2:
+        raise ValidationError(field_name, "the shape has no area (zero-area polygon)")
+    return geom, notes
+
+
+def check_name(name: Any, *, exclude_id: int | None = None, field_name: str = "name") -> str:
+    """A stripped, unique territory name of at most 120 characters."""
+    text = str(name or "").strip()
+    if not text:
+        raise ValidationError(field_name, "a territory needs a name")
+    if len(text) > 120:
+        raise ValidationError(field_name, "at most 120 characters")
+    stmt = select(Territory.id).where(Territory.name == text)
+    if exclude_id is not None:
+        stmt = stmt.where(Territory.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise ValidationError(field_name, f"a territory named {text!r} already exists")
+    return text
