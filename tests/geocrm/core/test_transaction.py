@@ -7,6 +7,9 @@ function cannot commit behind the job runner's back.
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from flask import Flask
 from sqlalchemy import text
 
@@ -17,6 +20,12 @@ from geocrm.models import Tag
 from geocrm.models.planning import JobStatus
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    """Let this module's job function run as a job."""
+    return {**app_config, "GEOCRM_JOB_MODULES": ("tests.",)}
 
 
 def committing_job(name: str) -> dict[str, str]:
