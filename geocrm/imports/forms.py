@@ -30,10 +30,11 @@ class UploadForm(FlaskForm):
 
 
 def mapping_form(headers: list[str], guessed: dict[str, str], *, encoding: str = "",
-                 crs: str = "") -> FlaskForm:
+                 crs: str = "", sheet: str = "") -> FlaskForm:
     """A form with one select per target field (and x/y), offering the file's headers.
 
-    ``encoding`` travels with the form, so the import reads the file as the preview did;
+    ``encoding`` and ``sheet`` travel with the form, so the import reads the file as the
+    preview did;
     ``previewed`` carries what the last preview showed (see the mapping view).
     """
     choices = [SelectChoice("", "— not in the file —")] + [SelectChoice(h, h) for h in headers]
@@ -46,6 +47,7 @@ def mapping_form(headers: list[str], guessed: dict[str, str], *, encoding: str =
                                 validators=[Optional(), Length(max=40),
                                             Regexp(r"^[\w:. -]+$", message="an EPSG code")])
     fields["encoding"] = HiddenField(default=encoding)
+    fields["sheet"] = HiddenField(default=sheet)
     fields["previewed"] = HiddenField()
     fields["preview"] = SubmitField("Preview")
     fields["submit"] = SubmitField("Import")

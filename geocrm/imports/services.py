@@ -62,13 +62,15 @@ def import_accounts(
     dry_run: bool = False,
     encoding: str | None = None,
     crs: str | None = None,
+    sheet: str | None = None,
 ) -> ImportResult:
     """Import a CSV file of accounts; see the module docstring for the rules.
 
     File-level problems (empty file, bad header, bad mapping) raise :class:`ValidationError`;
     row-level problems come back as ``result.rejects`` with ``status == "rejected"`` and
     nothing written. ``encoding`` overrides the detected one; ``crs`` is the coordinate
-    system of columns mapped as ``x``/``y`` (required with them, never guessed).
+    system of columns mapped as ``x``/``y`` (required with them, never guessed);
+    ``sheet`` is the sheet of an .xlsx workbook (the first with data without it).
     """
     source = (source or "import").strip()[:40]
     # Hundreds of thousands of short-lived dicts would trigger the cyclic garbage collector
@@ -77,7 +79,8 @@ def import_accounts(
     gc.disable()
     try:
         return _import(data, filename=filename, user=user, source=source, mapping=mapping,
-                       snapshot=snapshot, dry_run=dry_run, encoding=encoding, crs=crs)
+                       snapshot=snapshot, dry_run=dry_run, encoding=encoding, crs=crs,
+                       sheet=sheet)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -94,10 +97,12 @@ def _import(
     dry_run: bool,
     encoding: str | None = None,
     crs: str | None = None,
+    sheet: str | None = None,
 ) -> ImportResult:
     sha = hashlib.sha256(data).hexdigest()
     result = ImportResult(status="rejected", filename=filename[:255], sha256=sha)
-    headers, table = read_table(data, result.notes, filename=filename, encoding=encoding)
+    headers, table = read_table(data, result.notes, filename=filename, encoding=encoding,
+                                sheet=sheet)
     if mapping is None:  # a guess is checked against the data; a person's mapping is not
         guess = check_guess(guess_mapping(headers), headers, table)
         mapping = guess.mapping

@@ -83,7 +83,8 @@ class Table:
     rows: list[list[str]]
     format: str  # "csv" / "xlsx"
     detected: Detected | None = None  # CSV only
-    sheet: str | None = None  # xlsx only
+    sheet: str | None = None  # xlsx only: the sheet read
+    sheets: list[str] = field(default_factory=list)  # xlsx only: every sheet, in order
     notes: list[str] = field(default_factory=list)
 
 
@@ -225,7 +226,7 @@ def _cell_text(value: Any) -> str:
 
 
 def read_xlsx(data: bytes, sheet: str | None = None) -> Table:
-    """Header and rows of one sheet (the first with data unless ``sheet`` names one).
+    """Header and rows of one sheet (the first with data rows unless ``sheet`` names one).
 
     Read-only mode streams rows, so a 100k-row workbook does not build a cell object graph.
     """
@@ -255,10 +256,12 @@ def read_xlsx(data: bytes, sheet: str | None = None) -> Table:
                 row = [_cell_text(c) for c in cells[:width]]
                 if any(row):
                     rows.append(row)
+            if not rows and sheet is None:
+                continue  # a title or notes sheet: the first sheet with data rows is read
             if len(names) > 1:
                 notes.append(f"The workbook has {len(names)} sheets ({', '.join(names)}); "
                              f"sheet {name!r} was read.")
-            return Table(headers, rows, "xlsx", sheet=name, notes=notes)
+            return Table(headers, rows, "xlsx", sheet=name, sheets=names, notes=notes)
         raise ValidationError("file", "is empty (no sheet has a header row)")
     finally:
         book.close()

@@ -71,42 +71,46 @@ def mapping(token: str) -> Any:
 
     The page opens with the checked guess already previewed (rows to add, update, flag as
     gone, reject, review), so nothing is written before the user has seen what will be.
-    ``?encoding=`` re-reads the file in another encoding.
+    ``?encoding=`` re-reads the file in another encoding, ``?sheet=`` a workbook's other sheet.
     """
     data, meta = uploads.read(token, current_user.id)
     wanted = (request.values.get("encoding") or meta.get("encoding") or "").strip()
     if wanted and wanted not in sources.ENCODINGS:
         wanted = ""
+    sheet = (request.values.get("sheet") or "").strip() or None
     page: dict[str, Any] = {"meta": meta, "token": token, "encodings": sources.ENCODINGS,
                             "fields": [*services.FIELDS, *GRID_FIELDS], "preview": None}
     try:
-        table = sources.read_source(data, meta["filename"], encoding=wanted or None)
+        table = sources.read_source(data, meta["filename"], encoding=wanted or None,
+                                    sheet=sheet)
     except ValidationError as err:
         flash(err.message, "error")
         return render_template("imports/mapping.html", form=None, table=None,
                                encoding=wanted, reasons={}, **page), 422
     encoding = table.detected.encoding if table.detected else ""
     guess = check_guess(services.guess_mapping(table.headers), table.headers, table.rows)
-    form = mapping_form(table.headers, guess.mapping, encoding=encoding)
+    form = mapping_form(table.headers, guess.mapping, encoding=encoding,
+                        sheet=table.sheet or "")
     page.update(table=table, encoding=encoding, reasons=guess.reasons)
 
     def run(chosen: dict[str, str], crs: str, *, dry_run: bool) -> services.ImportResult:
         return services.import_accounts(
             data, filename=meta["filename"], user=current_user, source=meta["source"],
             mapping=chosen, snapshot=meta["snapshot"], dry_run=dry_run,
-            encoding=encoding or None, crs=crs or None)
+            encoding=encoding or None, crs=crs or None, sheet=table.sheet)
 
     if request.method == "POST" and not form.validate_on_submit():
         return render_template("imports/mapping.html", form=form, **page), 422
     if request.method == "POST":
         chosen = {t: form[t].data for t in page["fields"] if form[t].data}
         crs = (form.crs.data or "").strip()
-        signature = _signature(chosen, crs, encoding)
+        signature = _signature(chosen, crs, f"{encoding}/{table.sheet or ''}")
         wants_preview = bool(form.preview.data) or (
             bool(form.previewed.data) and form.previewed.data != signature)
     else:
         chosen, crs = guess.mapping, ""
-        signature, wants_preview = _signature(chosen, crs, encoding), True
+        signature = _signature(chosen, crs, f"{encoding}/{table.sheet or ''}")
+        wants_preview = True
     try:
         result = run(chosen, crs, dry_run=wants_preview)
     except ValidationError as err:

@@ -384,3 +384,59 @@ def test_cli_reads_cp949_and_x_y_with_a_crs(runner, app, world, tmp_path):
     assert r.exit_code == 0, r.output
     a = db.session.scalars(select(Account).where(Account.name == "서울시청")).one()
     assert (a.lat, a.lon) == pytest.approx(truth[0], abs=1e-5)
+
+
+def test_x_y_and_crs_through_the_mapping_page(client, auth, world):
+    """The page guesses 좌표정보(X)/(Y) as x/y, refuses to import without a CRS (naming it),
+    and with EPSG:5174 imports the points where they are."""
+    auth.login("manager@example.com")
+    text, truth = _grid_file()
+    url = _upload(client, text.encode("cp949"), "grid.csv").headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert '<option selected value="좌표정보(X)">' in page  # the x select
+    assert "not degrees" in page and "no coordinate system is given" in page
+    mapping = {"external_id": "관리번호", "name": "사업장명", "x": "좌표정보(X)",
+               "y": "좌표정보(Y)", "lat": "", "lon": ""}
+    refused = client.post(url, data={**mapping, "preview": "1"})
+    assert refused.status_code == 422 and "crs: x/y columns are mapped" in refused.get_data(
+        as_text=True)
+    before = count()
+    shown = client.post(url, data={**mapping, "crs": "EPSG:5174", "preview": "1"})
+    assert "rows to add: <strong>3</strong>" in shown.get_data(as_text=True)
+    assert count() == before
+    done = client.post(url, data={**mapping, "crs": "EPSG:5174", "submit": "1"})
+    assert done.status_code == 200 and "inserted: <strong>3</strong>" in done.get_data(
+        as_text=True)
+    a = db.session.scalars(select(Account).where(Account.external_id == "G-0")).one()
+    assert (a.lat, a.lon) == pytest.approx(truth[0], abs=1e-5)
+
+
+def test_a_workbooks_other_sheet_can_be_picked(client, auth, world):
+    """A workbook whose first sheet is a summary: the page lists the sheets and reads the one
+    picked; the import reads that same sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "요약"
+    book.active.append(["지점", "합계"])
+    book.active.append(["서울", 2])
+    book.create_sheet("빈 시트").append(["메모"])  # a header, no rows
+    shops = book.create_sheet("가게")
+    for row in (["Name", "Latitude", "Longitude"], ["김밥천국", 37.5665, 126.978],
+                ["ラーメン 一蘭", 35.6617, 139.7005]):
+        shops.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    auth.login("manager@example.com")
+    url = _upload(client, out.getvalue(), "book.xlsx").headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert "sheet <strong>요약</strong>" in page and '<option value="가게"' in page
+    page = client.get(url + "?sheet=가게").get_data(as_text=True)
+    assert "sheet <strong>가게</strong>" in page and "ラーメン 一蘭" in page
+    assert "rows to add: <strong>2</strong>" in page
+    missing = client.get(url + "?sheet=없음")
+    assert missing.status_code == 422
+    assert "no sheet &#39;없음&#39; (it has 요약, 빈 시트, 가게)" in missing.get_data(as_text=True)
+    done = client.post(url, data={"name": "Name", "lat": "Latitude", "lon": "Longitude",
+                                  "sheet": "가게", "submit": "1"})
+    assert done.status_code == 200 and {"김밥천국", "ラーメン 一蘭"} <= names()
