@@ -29,6 +29,9 @@ def shell_assets() -> list[str]:
     static = [
         "field/app.css",
         "field/app.js",
+        "field/dom.js",
+        "field/format.js",
+        "field/geo.js",
         "field/outbox.js",
         "field/sw.js",
         "js/config.js",

@@ -1,6 +1,9 @@
 /* GeoCRM field app: screens drawn from the offline bundle (cached by the service worker)
  * and the IndexedDB outbox. All user text goes through textContent, never innerHTML. */
 import { csrfToken, pageData } from "../js/config.js";
+import { h } from "./dom.js";
+import { fmtDist, fmtTime, label } from "./format.js";
+import { haversine, position } from "./geo.js";
 import * as Outbox from "./outbox.js";
 
 const CFG = pageData();
@@ -8,28 +11,7 @@ const screen = document.getElementById("screen");
 const state = { bundle: null, byId: {}, map: null, fromCache: false };
 const VISITS_KEY = "geocrm.visits";
 
-/* ---------- tiny DOM helpers ---------- */
-function h(tag, attrs) {
-  const el = document.createElement(tag);
-  attrs = attrs || {};
-  Object.keys(attrs).forEach(function (k) {
-    const v = attrs[k];
-    if (v === null || v === undefined || v === false) return;
-    if (k === "text") el.textContent = v;
-    else if (k === "on") Object.keys(v).forEach(function (ev) { el.addEventListener(ev, v[ev]); });
-    else if (k === "class") el.className = v;
-    else el.setAttribute(k, v === true ? "" : v);
-  });
-  for (let i = 2; i < arguments.length; i++) {
-    const c = arguments[i];
-    if (c === null || c === undefined || c === false) continue;
-    (Array.isArray(c) ? c : [c]).forEach(function (x) {
-      if (x === null || x === undefined || x === false) return;
-      el.appendChild(typeof x === "string" || typeof x === "number" ? document.createTextNode(String(x)) : x);
-    });
-  }
-  return el;
-}
+/* ---------- the screen ---------- */
 function show() {
   const parts = Array.prototype.filter.call(arguments, function (x) { return x !== null && x !== undefined && x !== false; });
   screen.replaceChildren.apply(screen, parts);
@@ -40,23 +22,6 @@ function say(msg, kind) {
   screen.insertBefore(p, screen.firstChild.nextSibling);
   return p;
 }
-function fmtDist(m) {
-  if (m === null || m === undefined) return "";
-  return m < 1000 ? Math.round(m) + " m" : (m / 1000).toFixed(1) + " km";
-}
-function fmtTime(iso) {
-  if (!iso) return "";
-  const d = new Date(/Z|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
-  return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
-}
-function label(s) { return String(s || "").replace(/_/g, " "); }
-function haversine(lat1, lon1, lat2, lon2) {
-  const R = 6371008.8, r = Math.PI / 180;
-  const dp = (lat2 - lat1) * r, dl = (lon2 - lon1) * r;
-  const a = Math.pow(Math.sin(dp / 2), 2) + Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.pow(Math.sin(dl / 2), 2);
-  return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
-}
-
 /* ---------- data ---------- */
 function loadBundle() {
   return fetch(CFG.api + "/bundle", { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -78,19 +43,6 @@ function visits() {
   try { return JSON.parse(localStorage.getItem(VISITS_KEY) || "{}"); } catch (e) { return {}; }
 }
 function saveVisits(v) { localStorage.setItem(VISITS_KEY, JSON.stringify(v)); }
-
-function position() {
-  return new Promise(function (resolve) {
-    if (!navigator.geolocation) { resolve({ error: "This phone has no location service." }); return; }
-    navigator.geolocation.getCurrentPosition(
-      function (p) { resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }); },
-      function (err) {
-        resolve({ error: err.code === 1 ? "Location permission is denied." : "No position fix (" + err.message + ")." });
-      },
-      { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
-    );
-  });
-}
 
 function queue(op, data, id) {
   return Outbox.enqueue(op, data, id).then(function (item) {
