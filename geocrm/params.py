@@ -142,10 +142,15 @@ def to_ids(values: Iterable[Any] | None, field: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def to_bool(value: Any, field: str) -> bool:
-    """A yes/no: JSON ``true``/``false`` or form text (``1/on/true/yes``, ``0/off/false/no``)."""
+def to_bool(value: Any, field: str, *, strict: bool = False) -> bool:
+    """A yes/no: JSON ``true``/``false`` or form text (``1/on/true/yes``, ``0/off/false/no``).
+
+    ``strict``: only ``True``/``False`` (stored JSON, where text means something went wrong).
+    """
     if isinstance(value, bool):
         return value
+    if strict:
+        raise ValidationError(field, f"{value!r} is not true or false")
     if value is None:
         return False
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:

@@ -26,6 +26,7 @@ from geocrm.models import (
     TaskStatus,
     User,
 )
+from geocrm.params import to_ids
 
 
 @dataclass
@@ -47,15 +48,7 @@ class AccountFilters:
                 raise ValidationError("stage", f"unknown stage {s!r}")
 
         def ints(name: str) -> list[int]:
-            out = []
-            for v in args.getlist(name):
-                if v == "":
-                    continue
-                try:
-                    out.append(int(v))
-                except ValueError as exc:
-                    raise ValidationError(name, f"not an id: {v!r}") from exc
-            return out
+            return list(to_ids(args.getlist(name), name))
 
         return cls(
             q=(args.get("q") or "").strip()[:100],

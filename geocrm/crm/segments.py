@@ -40,6 +40,7 @@ from geocrm.models import (
     utcnow,
 )
 from geocrm.models.crm import Segment
+from geocrm.params import to_float, to_ids, to_int
 from geocrm.spatial import SpatialRepository
 
 MAX_RADIUS_KM = 500.0
@@ -94,25 +95,10 @@ class SegmentFilters:
             return "" if raw is None else str(raw).strip()
 
         def ints(name: str) -> list[int]:
-            out = []
-            for v in many(name):
-                try:
-                    out.append(int(v))
-                except ValueError as exc:
-                    raise ValidationError(name, f"not an id: {v!r}") from exc
-            return out
+            return list(to_ids(many(name), name))
 
         def days(name: str) -> int | None:
-            v = one(name)
-            if not v:
-                return None
-            try:
-                n = int(v)
-            except ValueError as exc:
-                raise ValidationError(name, f"not a whole number of days: {v!r}") from exc
-            if not 0 <= n <= 36500:
-                raise ValidationError(name, "must be between 0 and 36500 days")
-            return n
+            return to_int(one(name), name, default=None, lo=0, hi=36500)
 
         def money(name: str) -> str | None:
             v = one(name).replace(" ", "").replace(",", ".")
@@ -127,16 +113,7 @@ class SegmentFilters:
             return str(d)
 
         def number(name: str, lo: float, hi: float) -> float | None:
-            v = one(name).replace(",", ".")
-            if not v:
-                return None
-            try:
-                f = float(v)
-            except ValueError as exc:
-                raise ValidationError(name, f"not a number: {v!r}") from exc
-            if not lo <= f <= hi:
-                raise ValidationError(name, f"must be between {lo:g} and {hi:g}")
-            return f
+            return to_float(one(name).replace(",", "."), name, default=None, lo=lo, hi=hi)
 
         def flag(name: str) -> bool:
             raw = values.get(name)

@@ -21,6 +21,7 @@ from geocrm.clock import local_zone
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import RoutePlan, RouteStop, User
+from geocrm.params import to_float
 from geocrm.planning.base import DAY, LUNCH_SLACK_S, hhmm, local_now, to_local_seconds, visit_key
 from geocrm.planning.edits import Timed, set_times
 from geocrm.planning.hours import windows_on
@@ -40,16 +41,10 @@ def parse_position(form: Any) -> tuple[float, float] | None:
     raw_lat, raw_lon = (form.get("lat") or "").strip(), (form.get("lon") or "").strip()
     if not raw_lat and not raw_lon:
         return None
-    values = []
-    for name, raw, bound in (("lat", raw_lat, 90), ("lon", raw_lon, 180)):
-        try:
-            v = float(raw)
-        except ValueError as exc:
-            raise ValidationError(name, f"{raw!r} is not a number") from exc
-        if not -bound <= v <= bound:
-            raise ValidationError(name, f"must be between -{bound} and {bound}")
-        values.append(v)
-    return values[0], values[1]
+    lat = to_float(raw_lat, "lat", lo=-90.0, hi=90.0)
+    lon = to_float(raw_lon, "lon", lo=-180.0, hi=180.0)
+    assert lat is not None and lon is not None
+    return lat, lon
 
 
 def parse_clock(value: str | None) -> int | None:

@@ -7,7 +7,7 @@ whole (:meth:`PlanRequest.from_json`, which checks every field) instead of piece
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, PlanStatus, User
 from geocrm.models.planning import Job, PlanRun
+from geocrm.params import need_date, need_int, to_bool, to_ids
 from geocrm.planning.base import MAX_ACCOUNTS, MAX_DAYS
 from geocrm.planning.scope import (
     plannable_reps,
@@ -102,19 +103,19 @@ class PlanRequest:
         for key, value in pins_raw.items():
             if not isinstance(value, Mapping):
                 raise ValidationError("pins", f"pin {key!r} must have rep_id and date")
-            pins.append(Pin(_int(key, "pins"), _int(value.get("rep_id"), "pins"),
-                            _iso_date(value.get("date"), "pins")))
+            pins.append(Pin(need_int(key, "pins"), need_int(value.get("rep_id"), "pins"),
+                            need_date(value.get("date"), "pins")))
         segment = data.get("segment_id")
         return cls(
-            rep_ids=_int_tuple(data.get("rep_ids"), "rep_ids"),
-            start=_iso_date(data.get("start"), "start"),
-            end=_iso_date(data.get("end") or data.get("start"), "end"),
-            territory_ids=_int_tuple(data.get("territory_ids") or [], "territory_ids"),
-            segment_id=None if segment is None else _int(segment, "segment_id"),
-            overdue_only=_bool(data.get("overdue_only", False), "overdue_only"),
-            account_ids=_int_tuple(data.get("account_ids") or [], "account_ids"),
-            by_cadence=_bool(data.get("by_cadence", False), "by_cadence"),
-            holidays=tuple(_iso_date(d, "holidays") for d in data.get("holidays") or []),
+            rep_ids=to_ids(data.get("rep_ids"), "rep_ids"),
+            start=need_date(data.get("start"), "start"),
+            end=need_date(data.get("end") or data.get("start"), "end"),
+            territory_ids=to_ids(data.get("territory_ids") or [], "territory_ids"),
+            segment_id=None if segment is None else need_int(segment, "segment_id"),
+            overdue_only=to_bool(data.get("overdue_only", False), "overdue_only", strict=True),
+            account_ids=to_ids(data.get("account_ids") or [], "account_ids"),
+            by_cadence=to_bool(data.get("by_cadence", False), "by_cadence", strict=True),
+            holidays=tuple(need_date(d, "holidays") for d in data.get("holidays") or []),
             pins=tuple(sorted(pins, key=lambda p: p.account_id)),
         )
 
@@ -125,65 +126,11 @@ class PlanRequest:
                               "end": run.end_date.isoformat()})
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValidationError(name, f"{value!r} is not an id")
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(name, f"{value!r} is not an id") from exc
-
-
-def _int_tuple(values: Any, name: str) -> tuple[int, ...]:
-    if not isinstance(values, list | tuple):
-        raise ValidationError(name, "must be a list of ids")
-    return tuple(dict.fromkeys(_int(v, name) for v in values))
-
-
-def _bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValidationError(name, f"{value!r} is not true or false")
-    return value
-
-
-def _iso_date(value: Any, name: str) -> date:
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise ValidationError(name, "is required (YYYY-MM-DD)")
-    return _date(value, name)
-
-
 # -- the form -----------------------------------------------------------------------------------
-def _ints(values: Sequence[str], name: str) -> tuple[int, ...]:
-    out = []
-    for v in values:
-        if str(v).strip() == "":
-            continue
-        try:
-            out.append(int(v))
-        except ValueError as exc:
-            raise ValidationError(name, f"{v!r} is not an id") from exc
-    return tuple(dict.fromkeys(out))
-
-
-def _date(value: str | None, name: str) -> date:
-    if not value:
-        raise ValidationError(name, "is required (YYYY-MM-DD)")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValidationError(name, f"{value!r} is not a date (YYYY-MM-DD)") from exc
-
-
-def _flag(value: Any) -> bool:
-    return str(value or "").lower() in ("1", "on", "true", "yes")
-
-
 def parse_plan_request(form: Any, user: User) -> PlanRequest:
     """Read the planner form (a ``MultiDict``); every problem names its field."""
     getlist = form.getlist if hasattr(form, "getlist") else (lambda k: form.get(k) or [])
-    rep_ids = _ints(getlist("rep"), "rep")
+    rep_ids = to_ids(getlist("rep"), "rep")
     if not rep_ids:
         raise ValidationError("rep", "choose at least one rep")
     allowed = {r.id: r for r in plannable_reps(user)}
@@ -192,13 +139,13 @@ def parse_plan_request(form: Any, user: User) -> PlanRequest:
             raise ValidationError("rep", f"rep {rid} is not one you can plan for")
     for rid in rep_ids:
         check_rep(allowed[rid])
-    start = _date(form.get("start"), "start")
-    end = _date(form.get("end") or form.get("start"), "end")
+    start = need_date(form.get("start"), "start")
+    end = need_date(form.get("end") or form.get("start"), "end")
     if end < start:
         raise ValidationError("end", "is before the start date")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValidationError("end", f"plan at most {MAX_DAYS} days at once")
-    territory_ids = _ints(getlist("territory"), "territory")
+    territory_ids = to_ids(getlist("territory"), "territory")
     known = {t.id for t in territory_choices(user)}
     for tid in territory_ids:
         if tid not in known:
@@ -207,18 +154,19 @@ def parse_plan_request(form: Any, user: User) -> PlanRequest:
     if form.get("segment"):
         if segment_lookup() is None:
             raise ValidationError("segment", "segments are not available")
-        segment_id = _ints([form.get("segment")], "segment")[0]
+        segment_id = to_ids([form.get("segment")], "segment")[0]
         if segment_id not in {sid for sid, _ in segment_choices(user)}:
             raise ValidationError("segment", f"segment {segment_id} is not one you can open")
-    overdue, by_cadence = _flag(form.get("overdue")), _flag(form.get("cadence"))
+    overdue = to_bool(form.get("overdue"), "overdue")
+    by_cadence = to_bool(form.get("cadence"), "cadence")
     holidays = tuple(
-        _date(v.strip(), "holidays") for v in str(form.get("holidays") or "").split(",")
+        need_date(v.strip(), "holidays") for v in str(form.get("holidays") or "").split(",")
         if v.strip())
     if by_cadence and overdue:
         raise ValidationError("cadence", "choose either cadence spreading or overdue only: "
                               "a cadence plan already places each visit when it falls due")
     return PlanRequest(rep_ids, start, end, territory_ids, segment_id, overdue,
-                       _ints(getlist("account"), "account"), by_cadence, holidays)
+                       to_ids(getlist("account"), "account"), by_cadence, holidays)
 
 
 def check_rep(rep: User) -> None:

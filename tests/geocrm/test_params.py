@@ -79,3 +79,10 @@ def test_the_pages_answer_with_the_field(client, auth, world):
         "units": "hex"})
     assert r.status_code == 422 and "territory: &#39;x&#39; is not an id" in r.get_data(
         as_text=True)
+
+
+def test_strict_booleans_for_stored_json():
+    """Stored parameters are JSON: text where a boolean belongs is an error, not a guess."""
+    assert params.to_bool(False, "by_cadence", strict=True) is False
+    with pytest.raises(ValidationError, match="by_cadence: 'yes' is not true or false"):
+        params.to_bool("yes", "by_cadence", strict=True)
