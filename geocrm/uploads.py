@@ -56,7 +56,10 @@ class UploadStore:
         """
         now = time.time() if now is None else now
         removed = 0
-        for path in self.folder().iterdir():
+        # Also the loose files of the old one-folder layout (``uploads/<token>.csv``), which
+        # nothing else would ever remove.
+        legacy = [p for p in self.folder().parent.iterdir() if p.is_file()]
+        for path in [*self.folder().iterdir(), *legacy]:
             if not _TOKEN_FILE.match(path.name) or not path.is_file() or path.is_symlink():
                 continue
             try:

@@ -83,3 +83,17 @@ def test_a_folder_or_stray_file_in_an_upload_folder_is_never_touched(upload_root
     transfer.save_upload("b.geojson", b"{}", world.manager)
     names = sorted(p.name for p in folder.iterdir())
     assert "keep" in names and "README" in names and len(names) == 4
+
+
+def test_files_of_the_old_one_folder_layout_age_out_too(upload_root, world):
+    """A day-old CSV upload left at uploads/<token>.csv by the old store is removed; a new one
+    and a foreign file stay."""
+    upload_root.mkdir(parents=True)
+    old, new = upload_root / f"{'a' * 32}.csv", upload_root / f"{'b' * 32}.json"
+    foreign = upload_root / "notes.txt"
+    for path in (old, new, foreign):
+        path.write_text("x")
+    _age(old, 2 * DAY)
+    _age(foreign, 2 * DAY)
+    transfer.save_upload("a.geojson", b"{}", world.manager)
+    assert not old.exists() and new.exists() and foreign.exists()
