@@ -41,6 +41,7 @@ from geocrm.crm.people import assignable_users, can_see
 from geocrm.crm.segments import (  # noqa: F401  (segment_account_ids: the planner's contract)
     CAMPAIGN_OUTCOMES,
     segment_account_ids,
+    visible_segments,
 )
 from geocrm.crm.tasks import (
     HomeTasks,
@@ -75,6 +76,7 @@ from geocrm.crm.values import (
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, OpportunityStage, User, utcnow
+from geocrm.models.crm import Segment
 
 # -- custom fields ----------------------------------------
 
@@ -120,9 +122,6 @@ def segment_choices(user: User) -> list[tuple[int, str]]:
     For pickers in other features (the planner): listing every segment would show the
     names of other users' private segments, which :func:`segment_account_ids` then refuses.
     """
-    from geocrm.crm.segments import visible_segments
-    from geocrm.models.crm import Segment
-
     rows = db.session.execute(
         visible_segments(user).with_only_columns(Segment.id, Segment.name)
         .order_by(Segment.name, Segment.id)
