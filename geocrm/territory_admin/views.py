@@ -28,6 +28,7 @@ from geocrm.access import roles_required
 from geocrm.colours import palette_colour
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
+from geocrm.extensions import db
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.maps.build import leaflet_handles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
@@ -290,6 +291,7 @@ def import_apply(token: str) -> Any:
             return redirect(url_for("territory_admin.job", job_id=job.id))
         rev = transfer.apply_import(token, current_user, **options)
     except ValidationError as err:
+        db.session.rollback()  # the redirect below must not commit half a change
         flash(err.message, "error")
         return redirect(url_for("territory_admin.import_preview", token=token, **{
             k: v for k, v in options.items() if v}))
