@@ -24,14 +24,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from routing.daymodel import (
+    DayModel,
     FixedMatrices,
     SolveParams,
     eligible_reps,
+    left_out_reason,
+    penalty,
     precheck,
+    rank,
     solve_direct,
     travel_matrices,
 )
@@ -47,6 +52,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
+from routing.search import Helper, pyvrp_installed
 
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
 ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
@@ -288,16 +294,97 @@ def _slack(rep: Rep, route: RepRoute) -> int:
 
 def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams,
                      provider: TravelProvider) -> Plan:
-    """Assign, solve neighbouring reps together, repair once; see the module docstring."""
+    """Assign, solve neighbouring reps together, repair once; see the module docstring.
+
+    With a second core and PyVRP, PyVRP plans the whole team meanwhile; its routes are
+    checked rep by rep in OR-Tools' model and its plan is kept if it costs less (distance
+    plus the prize of every visit left out, as in the model's objective).
+    """
     started = time.perf_counter()
     reps, visits = problem.reps, problem.visits
-    k = len(reps)
     locations: list[Location] = [r.start for r in reps] + [r.home_end for r in reps]
     locations += [v.location for v in visits]
     speeds = sorted({r.speed_kmh for r in reps})
     mats = travel_matrices(provider, locations, speeds)
-    warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
     fixed = FixedMatrices(locations, mats)
+    helper = probe = None
+    if (params.iterated and params.workers > 1 and pyvrp_installed()
+            and time_limit >= params.helper_min_seconds):
+        probe = DayModel(problem, fixed, only=())  # checks every visit, plans none
+        day = probe.engine_day()
+        reserve = min(3.0, 0.1 * time_limit)  # to check PyVRP's routes rep by rep
+        if day is not None:
+            deadline = time.time() + time_limit - (time.perf_counter() - started) - reserve
+            try:
+                helper = Helper(day, deadline)
+            except OSError:
+                helper = None
+        if helper is not None:
+            time_limit -= reserve
+    inner = replace(params, workers=1)  # the second core is PyVRP's (or nobody's)
+    plan = _decompose(problem, time_limit, inner, mats, fixed, started)
+    if helper is None or probe is None:
+        return plan
+    routes = helper.result()
+    if routes is None:
+        return plan
+    theirs = checked_plan(probe, fixed, probe.engine_ids(routes), inner, started)
+    if plan_cost(theirs, visits) < plan_cost(plan, visits):
+        return replace(theirs, notes=(*theirs.notes, *[
+            n for n in plan.notes if n.startswith("road service")],
+            "PyVRP planned the whole team on the second core; its routes, checked rep by rep "
+            "in OR-Tools' model, cost less than the split plan and are used"))
+    return plan
+
+
+def plan_cost(plan: Plan, visits: Sequence[Visit]) -> int:
+    """The model's objective for any plan: metres driven plus the prize of every visit
+    left out (so plans from different models compare the same way)."""
+    served = plan.served
+    return (sum(r.distance_m for r in plan.routes)
+            + sum(penalty(v) for v in visits if v.id not in served))
+
+
+def checked_plan(probe: DayModel, fixed: FixedMatrices, orders: Sequence[Sequence[str]],
+                 params: SolveParams, started: float) -> Plan:
+    """A whole team's visit orders, each rep's checked (and shortened until it passes) in
+    its own OR-Tools model; every visit left out gets its reason."""
+    problem = probe.problem
+    by_id = {v.id: v for v in problem.visits}
+    routes: list[RepRoute] = []
+    for rep, order in zip(problem.reps, orders, strict=True):
+        sub = Problem((rep,), tuple(by_id[v] for v in order), problem.circuity)
+        model = DayModel(sub, fixed)
+        model.close(1.0, params)
+        found = model.accept_orders([[v for v in order if v in model.index_of]])
+        routes.append(model.plan(found).routes[0])
+    counts = [len(r.stops) for r in routes]
+    top = [min((rank(by_id[s.visit_id]) for s in r.stops), default=9) for r in routes]
+    served = {s.visit_id for r in routes for s in r.stops}
+    unassigned = list(probe.unassigned)
+    reps = problem.reps
+    for j in probe.reachable:
+        v = problem.visits[j]
+        if v.id not in served:
+            elig = probe.eligible[j]
+            reason = left_out_reason(v, [reps[i] for i in elig], [counts[i] for i in elig],
+                                     [top[i] for i in elig])
+            unassigned.append(Unassigned(v.id, reason, REASON_TEXT[reason]))
+    position = {v.id: i for i, v in enumerate(problem.visits)}
+    unassigned.sort(key=lambda u: position[u.visit_id])
+    plan = Plan(tuple(routes), tuple(unassigned), 0, time.perf_counter() - started,
+                tuple(probe.warnings))
+    return replace(plan, objective=plan_cost(plan, problem.visits))
+
+
+def _decompose(problem: Problem, time_limit: float, params: SolveParams,
+               mats: dict[float, Matrices], fixed: FixedMatrices, started: float) -> Plan:
+    """The split plan itself (module docstring), on matrices computed once; the time
+    limit counts from ``started``."""
+    reps, visits = problem.reps, problem.visits
+    k = len(reps)
+    speeds = sorted(mats)
+    warnings = list(dict.fromkeys(w for m in mats.values() for w in m.warnings))
     owner, unassigned = assign_to_reps(problem, mats[speeds[-1]])
     groups = group_reps(problem, owner, params.group_visits)
     group_of = {i: g for g, members in enumerate(groups) for i in members}

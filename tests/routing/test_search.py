@@ -132,3 +132,31 @@ def test_oversubscribed_day_plans_a_pool_and_accounts_for_every_candidate():
     assert {by_id[v].priority for v in plan.served} == {1}
     assert {u.reason.value for u in plan.unassigned} <= {"capacity", "dropped_for_priority",
                                                          "no_room"}
+
+
+@pytest.mark.skipif(not HAS_PYVRP, reason="PyVRP is optional")
+def test_split_team_day_with_pyvrp_beside_accounts_for_every_visit():
+    """A team day split by territory while PyVRP plans it whole: one consistent plan."""
+    problem = crowded_day(60)
+    problem = Problem((*problem.reps, rep("carl", breaks=LUNCH)), problem.visits)
+    plan = solve(problem, time_limit=3.0,
+                 params=SolveParams(decompose_above=20, group_visits=20, helper_min_seconds=0.5))
+    assert len(plan.served) + len(plan.unassigned) == 60
+    assert len({u.visit_id for u in plan.unassigned} | plan.served) == 60
+    by_id = {v.id: v for v in problem.visits}
+    for route in plan.routes:
+        assert _lunch_fits(route)
+        for s in route.stops:
+            assert any(w.start <= s.start and s.departure <= w.end
+                       for w in by_id[s.visit_id].windows)
+
+
+def test_plan_cost_counts_distance_and_prizes():
+    """Plans from different models compare by distance plus the prize of what is left out."""
+    from routing.decompose import plan_cost
+
+    problem = crowded_day(6)
+    plan = solve(problem, time_limit=0.5, params=FAST)
+    left = [v for v in problem.visits if v.id not in plan.served]
+    assert plan_cost(plan, problem.visits) == (sum(r.distance_m for r in plan.routes)
+                                               + sum(daymodel.penalty(v) for v in left))
