@@ -81,6 +81,8 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_REDIS_URL": env.get("GEOCRM_REDIS_URL", ""),
         # Planning: the company's time zone (plans are in local time) and the RQ queue name.
         "GEOCRM_TIMEZONE": env.get("GEOCRM_TIMEZONE", "UTC"),
+        # Public holidays for opening hours' "PH" rules: an ISO country code (FI, KR, JP, DE).
+        "GEOCRM_HOLIDAY_COUNTRY": env.get("GEOCRM_HOLIDAY_COUNTRY", ""),
         "GEOCRM_RQ_QUEUE": env.get("GEOCRM_RQ_QUEUE", "geocrm"),
         "GEOCRM_JOB_THREADS": int(env.get("GEOCRM_JOB_THREADS", "1")),
         "GEOCRM_TERRITORY_JOB_ACCOUNTS": int(env.get("GEOCRM_TERRITORY_JOB_ACCOUNTS", "20000")),

@@ -70,15 +70,16 @@ def test_public_holidays_with_a_country():
     """With a country, "PH off" closes the shop on that country's holidays (Ascension Day, FI)."""
     value = "Mo-Fr 08:00-17:00; PH off"
     assert windows_on(value, THU) == WEEKDAY
-    assert windows_on(value, THU, country="FI") == []
-    assert windows_on(value, FRI, country="FI") == WEEKDAY
-    assert windows_on(value, THU, country="XX") is None  # an unknown country is not a guess
+    assert core_hours.windows_on(value, THU, country="FI") == []
+    assert core_hours.windows_on(value, FRI, country="FI") == WEEKDAY
+    # an unknown country is not a guess
+    assert core_hours.windows_on(value, THU, country="XX") is None
 
 
 def test_sun_times_at_the_place():
     """Sun times follow the place: a Helsinki December day is short."""
-    windows = windows_on("sunrise-sunset", date(2026, 12, 15), coords=(60.17, 24.94),
-                         zone="Europe/Helsinki")
+    windows = core_hours.windows_on("sunrise-sunset", date(2026, 12, 15),
+                                    coords=(60.17, 24.94), zone="Europe/Helsinki")
     assert windows and 9 * H < windows[0][0] < 10 * H and 15 * H < windows[0][1] < 16 * H
 
 
@@ -92,3 +93,12 @@ def test_normalised_spelling():
     """Good values have one canonical spelling."""
     assert core_hours.normalise("mo-fr 8:00 - 17:00") == "Mo-Fr 08:00-17:00"
     assert core_hours.normalise("sometimes") is None
+
+
+def test_the_planner_uses_the_configured_holiday_country(app):
+    """GEOCRM_HOLIDAY_COUNTRY=FI closes "PH off" shops on Finnish holidays in the planner."""
+    value = "Mo-Fr 08:00-17:00; PH off"
+    assert windows_on(value, THU) == WEEKDAY
+    app.config["GEOCRM_HOLIDAY_COUNTRY"] = "fi"
+    assert windows_on(value, THU) == []  # Ascension Day
+    assert windows_on(value, FRI) == WEEKDAY
