@@ -18,9 +18,12 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 import math
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -225,11 +228,36 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+# The upload → preview → import flow reads one workbook several times, and openpyxl needs
+# seconds for 100k rows; the last few tables read are kept (per process, by content hash).
+_XLSX_CACHE: OrderedDict[tuple[bytes, str | None], Table] = OrderedDict()
+_XLSX_CACHE_SIZE = 2
+_XLSX_LOCK = threading.Lock()
+
+
 def read_xlsx(data: bytes, sheet: str | None = None) -> Table:
     """Header and rows of one sheet (the first with data rows unless ``sheet`` names one).
 
     Read-only mode streams rows, so a 100k-row workbook does not build a cell object graph.
+    The answer may be shared with other callers reading the same workbook: do not mutate it.
     """
+    key = (hashlib.sha256(data).digest(), sheet)
+    with _XLSX_LOCK:
+        cached = _XLSX_CACHE.get(key)
+        if cached is not None:
+            _XLSX_CACHE.move_to_end(key)
+            return Table(cached.headers, cached.rows, "xlsx", sheet=cached.sheet,
+                         sheets=cached.sheets, notes=list(cached.notes))
+    table = _read_xlsx(data, sheet)
+    with _XLSX_LOCK:
+        _XLSX_CACHE[key] = table
+        while len(_XLSX_CACHE) > _XLSX_CACHE_SIZE:
+            _XLSX_CACHE.popitem(last=False)
+    return Table(table.headers, table.rows, "xlsx", sheet=table.sheet, sheets=table.sheets,
+                 notes=list(table.notes))
+
+
+def _read_xlsx(data: bytes, sheet: str | None) -> Table:
     from openpyxl import load_workbook
 
     try:

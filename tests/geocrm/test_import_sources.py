@@ -127,6 +127,23 @@ def test_xlsx_rows_are_text_with_ids_kept_whole():
     assert "2 sheets" in table.notes[0]
 
 
+def test_a_workbook_read_again_is_not_parsed_again(monkeypatch):
+    """Upload, preview and import read one workbook: openpyxl parses it once per sheet."""
+    from geocrm.imports import sources
+
+    calls = []
+    real = sources._read_xlsx
+    monkeypatch.setattr(sources, "_read_xlsx", lambda d, s: calls.append(s) or real(d, s))
+    data = _xlsx([["Name"], ["캐시 테스트 가게"]], extra_sheet=True)
+    first = read_source(data, "a.xlsx")
+    first.notes.append("a caller's own note")
+    again = read_source(data, "a.xlsx")
+    assert again.rows == [["캐시 테스트 가게"]] and len(again.notes) == 1
+    with pytest.raises(ValidationError, match="no data rows"):  # another sheet: parsed
+        read_source(data, "a.xlsx", sheet="notes")
+    assert calls == [None, "notes"]
+
+
 # -- importing (both engines) ---------------------------------------------------------------
 @pytest.mark.parametrize(("text", "codec", "mapping"), [
     (KOREAN, "cp949", KOREAN_MAP), (KOREAN, "euc-kr", KOREAN_MAP),
