@@ -380,6 +380,11 @@ def test_real_japanese_files_in_shift_jis():
     sabae = read_source(SABAE.read_bytes(), SABAE.name)
     assert sabae.detected.encoding == "cp932" and len(sabae.rows) == 2568
     assert sabae.headers[0] == "消火栓名" and sabae.rows[0][8] == "小黒町1丁目9-27"
+    # 管理番号 numbers hydrants per fire brigade, so it repeats: not an external id.
+    guess = check_guess(guess_mapping(sabae.headers), sabae.headers, sabae.rows)
+    assert "external_id" not in guess.mapping and "'管理番号'" in guess.reasons["external_id"]
+    assert (guess.mapping["lat"], guess.mapping["lon"], guess.mapping["address"]) == (
+        "緯度", "経度", "住所")
     if TOKYO.exists():  # no header row: detected and decoded, then refused with a clear reason
         data = TOKYO.read_bytes()
         assert detect_encoding(data).encoding == "cp932"
