@@ -6,73 +6,25 @@ caller cannot forget the scoping.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import accounts as rules
 from geocrm.core import audit
-from geocrm.core.names import account_search
+from geocrm.core.account_filters import AccountFilters
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
     Contact,
     Interaction,
-    Stage,
     Task,
     TaskStatus,
     User,
 )
-from geocrm.params import to_ids
-
-
-@dataclass
-class AccountFilters:
-    """What the list, the map and the API can filter on."""
-
-    q: str = ""
-    stages: list[str] = field(default_factory=list)
-    territory_ids: list[int] = field(default_factory=list)
-    owner_ids: list[int] = field(default_factory=list)
-    unassigned: bool = False
-
-    @classmethod
-    def from_args(cls, args: Any) -> AccountFilters:
-        """Parse request args; unknown stages or non-numeric ids are a 422 naming the field."""
-        stages = [s for s in args.getlist("stage") if s]
-        for s in stages:
-            if s not in {m.value for m in Stage}:
-                raise ValidationError("stage", f"unknown stage {s!r}")
-
-        def ints(name: str) -> list[int]:
-            return list(to_ids(args.getlist(name), name))
-
-        return cls(
-            q=(args.get("q") or "").strip()[:100],
-            stages=stages,
-            territory_ids=ints("territory"),
-            owner_ids=ints("owner"),
-            unassigned=args.get("unassigned") in {"1", "true", "on"},
-        )
-
-    def apply(self, stmt: Select[Any]) -> Select[Any]:
-        if self.q:
-            stmt = stmt.where(account_search(self.q))
-        if self.stages:
-            stmt = stmt.where(Account.stage.in_([Stage(s) for s in self.stages]))
-        if self.territory_ids or self.unassigned:
-            conds = []
-            if self.territory_ids:
-                conds.append(Account.territory_id.in_(self.territory_ids))
-            if self.unassigned:
-                conds.append(Account.territory_id.is_(None))
-            stmt = stmt.where(or_(*conds))
-        if self.owner_ids:
-            stmt = stmt.where(Account.owner_id.in_(self.owner_ids))
-        return stmt
 
 
 def list_accounts(

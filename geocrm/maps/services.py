@@ -16,8 +16,8 @@ import shapely
 from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 
 from geocrm.access import get_account_or_404, scope_accounts, scope_territories
-from geocrm.accounts.services import AccountFilters
 from geocrm.colours import safe_colour
+from geocrm.core.account_filters import AccountFilters
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Stage, Territory, User, territory_reps
