@@ -138,6 +138,15 @@ def _fields(path: Path, label: str, layer: str | None = None) -> dict[str, str]:
     return {str(n): str(t) for n, t in zip(info["fields"], info["dtypes"], strict=True)}
 
 
+def upload_layers(token: str, user: User) -> list[tuple[str, int]]:
+    """The polygon layers of a stored upload ([] when it cannot be read), for the form."""
+    path, meta = load_upload(token, user)
+    try:
+        return _layers(path, meta["filename"])
+    except ValidationError:
+        return []
+
+
 def _unique_columns(frame: pd.DataFrame, columns: list[str]) -> list[str]:
     """Columns whose values name every feature once (non-blank and all different)."""
     out = []

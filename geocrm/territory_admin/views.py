@@ -267,7 +267,8 @@ def import_preview(token: str) -> Any:
     except ValidationError as err:
         transfer.load_upload(token, current_user)  # 404 for someone else's token
         return render_template("territory_admin/import_preview.html", preview=None,
-                               error=err, token=token, options=options), 422
+                               error=err, token=token, options=options,
+                               layers=transfer.upload_layers(token, current_user)), 422
     fmap = build_preview_map(
         [PreviewLayer("File", preview.geojson(), "#7c3aed")],
         _bounds([f.geometry for f in preview.features]), assets=_assets(),

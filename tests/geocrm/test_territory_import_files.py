@@ -150,3 +150,24 @@ def test_real_korean_boundaries_layers_and_names(world, tmp_path):
     assert db.session.get(Territory, inside.territory_id).name == "송파구"
     count, outside = transfer.accounts_outside(world.admin)
     assert (away.id, "부산역") in outside and count >= 2
+
+
+def test_the_page_offers_the_layers_even_when_the_first_cannot_be_read(client, auth, world,
+                                                                        tmp_path):
+    """A first layer with repeated names: the error page still offers the other layers."""
+    bad = gpd.GeoDataFrame({"name": ["Same", "Same"]},
+                           geometry=[shapely.box(25.30, 60.30, 25.31, 60.31),
+                                     shapely.box(25.32, 60.30, 25.33, 60.31)], crs="EPSG:4326")
+    good = gpd.GeoDataFrame({"name": ["Good"]}, geometry=[shapely.box(25.40, 60.30, 25.41, 60.31)],
+                            crs="EPSG:4326")
+    auth.login("admin@example.com")
+    r = client.post("/territories/import", data={
+        "file": (io.BytesIO(_gpkg(tmp_path, {"bad": bad, "good": good})), "two.gpkg")},
+        content_type="multipart/form-data")
+    url = r.headers["Location"]
+    page = client.get(url)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "&#39;Same&#39; is also in row 1" in html
+    assert '<option value="good"' in html and "All layers, as one set" in html
+    chosen = client.get(url + "?layer=good").get_data(as_text=True)
+    assert "Only layer <strong>good</strong> is shown" in chosen and ">Good<" in chosen
