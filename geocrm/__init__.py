@@ -91,10 +91,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Every blueprint by name, in one list: what the app serves is readable here.
     from geocrm import models  # noqa: F401  (register the tables)
     from geocrm.accounts.views import bp as accounts_bp
+    from geocrm.api import accounts as api_accounts  # noqa: F401  (the account routes on api_bp)
     from geocrm.api import bp as api_bp
     from geocrm.api import field as api_field  # noqa: F401  (the field app's routes on api_bp)
     from geocrm.api import openapi as api_openapi  # noqa: F401  (/api/v1/openapi.json)
-    from geocrm.api import views as api_views  # noqa: F401  (the account routes on api_bp)
     from geocrm.auth.views import bp as auth_bp
     from geocrm.cli import register_cli
     from geocrm.crm.views import bp as crm_bp

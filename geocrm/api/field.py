@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.api import bp
+from geocrm.api.accounts import account_json
 from geocrm.api.tokens import create_token, list_tokens, revoke_token, token_json
-from geocrm.api.views import account_json
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError, problem
 from geocrm.extensions import db
