@@ -43,6 +43,7 @@ _LEGAL_WORDS = frozenset("""
 """.split())
 # Multi-word legal forms, matched on the space-separated key.
 _LEGAL_PHRASES = ("gmbh co kg", "e v", "a s", "co ltd", "co kg", "k k", "y k")
+_PHRASE_STARTS = frozenset(p.split()[0] for p in _LEGAL_PHRASES)
 # Korean and Japanese legal forms, written with or without spaces around them (after NFKC:
 # ㈜ is "(주)", ㈱ is "(株)", ㈲ is "(有)").
 _CJK_LEGAL = re.compile("|".join(re.escape(w) for w in sorted((
@@ -52,7 +53,6 @@ _CJK_LEGAL = re.compile("|".join(re.escape(w) for w in sorted((
     "社団法人", "財団法人", "(株)", "(有)", "(合)", "(社)", "(財)",
 ), key=len, reverse=True)))
 _PUNCT = re.compile(r"[^\w\s]|_")
-_SPACE = re.compile(r"\s+")
 
 _STREET = {
     "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "boulevard": "blvd",
@@ -61,30 +61,33 @@ _STREET = {
 }
 
 
-def _is_latin(ch: str) -> bool:
-    code = ord(ch)
-    return code < 0x0250 or 0x1E00 <= code <= 0x1EFF
+def _latin_accent_table() -> dict[int, str | None]:
+    """é→e, ü→u, å→a, ø stays (it has no accent to drop): every precomposed Latin letter
+    mapped to its base, and the combining diacritics block deleted. Other scripts' marks
+    (が's dakuten, й's breve) are not in it: they are part of those letters."""
+    table: dict[int, str | None] = {cp: None for cp in range(0x0300, 0x0370)}
+    for cp in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)):
+        decomposed = unicodedata.normalize("NFD", chr(cp))
+        base = "".join(c for c in decomposed if not unicodedata.combining(c))
+        if base and base != chr(cp):
+            table[cp] = base
+    return table
 
 
-def _drop_latin_accents(text: str) -> str:
-    """é→e, ü→u, å→a; combining marks on other scripts (が, й) are part of the letter."""
-    out: list[str] = []
-    for ch in unicodedata.normalize("NFD", text):
-        if unicodedata.combining(ch) and out and _is_latin(out[-1]):
-            continue
-        out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
+_LATIN_ACCENTS = _latin_accent_table()
 
 
 def fold(text: str | None) -> str:
     """NFKC, case folded, Latin accents dropped, punctuation to single spaces: a search form."""
     if not text:
         return ""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    folded = _drop_latin_accents(folded)
-    # casefold can leave text that NFKC would still change (e.g. "ǆ"); settle it.
-    folded = unicodedata.normalize("NFKC", folded)
-    return _SPACE.sub(" ", _PUNCT.sub(" ", folded)).strip()
+    if text.isascii():
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKC", text).casefold().translate(_LATIN_ACCENTS)
+        # casefold can leave text that NFKC would still change; settle it.
+        folded = unicodedata.normalize("NFKC", folded)
+    return " ".join(_PUNCT.sub(" ", folded).split())
 
 
 @functools.lru_cache(maxsize=65536)  # imports see chains with one name in many places
@@ -96,15 +99,18 @@ def normalise_name(name: str | None) -> str:
     """
     if not name:
         return ""
-    nfkc = unicodedata.normalize("NFKC", name)
-    without_cjk = _CJK_LEGAL.sub(" ", nfkc)
-    key = fold(without_cjk)
+    if name.isascii():
+        key = fold(name)
+    else:
+        key = fold(_CJK_LEGAL.sub(" ", unicodedata.normalize("NFKC", name)))
     words = key.split()
-    joined = f" {' '.join(words)} "
-    for phrase in _LEGAL_PHRASES:
-        joined = joined.replace(f" {phrase} ", " ")
-    kept = [w for w in joined.split() if w not in _LEGAL_WORDS]
-    return (" ".join(kept) or fold(name))[:NAME_KEY_MAX]
+    if _PHRASE_STARTS.intersection(words):
+        joined = f" {key} "
+        for phrase in _LEGAL_PHRASES:
+            joined = joined.replace(f" {phrase} ", " ")
+        words = joined.split()
+    kept = [w for w in words if w not in _LEGAL_WORDS]
+    return (" ".join(kept) or key or fold(name))[:NAME_KEY_MAX]
 
 
 def normalise_address(address: str | None) -> str | None:
