@@ -35,7 +35,7 @@ export default [
   {
     // The field app's module service worker, and the outbox it shares with the page.
     // (Its entry, templates/field/sw.js, is a two-line Jinja template: not linted.)
-    files: ["geocrm/static/field/sw.js", "geocrm/static/field/outbox.js"],
+    files: ["geocrm/static/field/js/sw.js", "geocrm/static/field/js/outbox.js"],
     languageOptions: { globals: { ...globals.serviceworker } },
   },
   {

@@ -28,12 +28,14 @@ def shell_assets() -> list[str]:
     """
     static = [
         "field/app.css",
-        "field/app.js",
-        "field/dom.js",
-        "field/format.js",
-        "field/geo.js",
-        "field/outbox.js",
-        "field/sw.js",
+        # The modules live in field/js/: a phone still on the v1 worker serves the v1 paths
+        # (field/app.js, field/outbox.js) from its old cache, which would mix two versions.
+        "field/js/app.js",
+        "field/js/dom.js",
+        "field/js/format.js",
+        "field/js/geo.js",
+        "field/js/outbox.js",
+        "field/js/sw.js",
         "js/config.js",
         "field/icons/icon-192.png",
         "field/icons/icon-512.png",
@@ -96,7 +98,7 @@ def service_worker() -> Any:
     response = current_app.make_response(
         render_template(
             "field/sw.js",
-            worker_module=url_for("static", filename="field/sw.js"),
+            worker_module=url_for("static", filename="field/js/sw.js"),
             worker_config={
                 "version": f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}",
                 "shell": shell_assets(),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-FIELD_OUTBOX = "/static/field/outbox.js"
+FIELD_OUTBOX = "/static/field/js/outbox.js"
 TERRITORY_MAP = "/static/js/territory_map.js"
 TERRITORY_EDITOR = "/static/js/territory_editor.js"
 

@@ -75,7 +75,7 @@ def test_pages_hand_their_data_over_in_one_block_and_load_modules(
     html = client.get("/app/").get_data(as_text=True)
     data = page_data(html)
     assert data["swUrl"] == "/sw.js" and data["api"] == "/api/v1"
-    assert our_scripts(html) == [' type="module" src="/static/field/app.js"']
+    assert our_scripts(html) == [' type="module" src="/static/field/js/app.js"']
 
 
 def test_page_data_cannot_be_closed_by_user_text(
@@ -100,9 +100,20 @@ def test_service_worker_precaches_every_module_of_the_field_app(client: FlaskCli
     config = re.search(r"start\((\{.*\})\);", body, re.S)
     assert entry and config
     shell = set(json.loads(config.group(1))["shell"])
-    needed = module_graph("/static/field/app.js") | module_graph(entry.group(1))
-    assert {"/static/field/outbox.js", "/static/js/config.js"} <= needed
+    needed = module_graph("/static/field/js/app.js") | module_graph(entry.group(1))
+    assert {"/static/field/js/outbox.js", "/static/js/config.js"} <= needed
     assert needed <= shell, needed - shell
+
+
+def test_no_module_reuses_a_path_the_v1_worker_caches(client: FlaskClient) -> None:
+    """A phone still on the v1 worker (classic scripts) answers its old shell paths from its
+    cache until the new worker takes over: no module may live at one of those paths."""
+    v1_shell = {"/static/field/app.js", "/static/field/outbox.js"}
+    body = client.get("/sw.js").get_data(as_text=True)
+    entry = re.search(r'import \{ start \} from "([^"]+)";', body)
+    assert entry
+    modules = module_graph("/static/field/js/app.js") | module_graph(entry.group(1))
+    assert not modules & v1_shell
 
 
 def test_no_app_module_publishes_on_window() -> None:

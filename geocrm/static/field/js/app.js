@@ -1,6 +1,6 @@
 /* GeoCRM field app: screens drawn from the offline bundle (cached by the service worker)
  * and the IndexedDB outbox. All user text goes through textContent, never innerHTML. */
-import { csrfToken, pageData } from "../js/config.js";
+import { csrfToken, pageData } from "../../js/config.js";
 import { h } from "./dom.js";
 import { fmtDist, fmtTime, label } from "./format.js";
 import { haversine, position } from "./geo.js";
