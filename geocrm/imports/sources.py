@@ -38,6 +38,8 @@ ENCODINGS: dict[str, str] = {
     "utf-8": "UTF-8",
     "utf-8-sig": "UTF-8 with byte-order mark",
     "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16 little-endian (no byte-order mark)",
+    "utf-16-be": "UTF-16 big-endian (no byte-order mark)",
     "cp949": "Korean (CP949 / EUC-KR)",
     "cp932": "Japanese (Shift_JIS / CP932)",
     "euc-jp": "Japanese (EUC-JP)",
@@ -150,7 +152,7 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 def decode(data: bytes, encoding: str) -> str:
     """The file's text in ``encoding``, strictly: a bad byte is an error naming its line."""
-    if encoding not in ENCODINGS and encoding not in ("utf-16-le", "utf-16-be"):
+    if encoding not in ENCODINGS:
         raise ValidationError("encoding", f"{encoding!r} is not one we read "
                               f"({', '.join(ENCODINGS)})")
     try:

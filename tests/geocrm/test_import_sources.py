@@ -144,6 +144,29 @@ def test_a_workbook_read_again_is_not_parsed_again(monkeypatch):
     assert calls == [None, "notes"]
 
 
+def test_grid_rows_that_are_not_numbers_or_half_given_are_rejected_by_row_and_field():
+    """x/y cells: text, one of the pair missing, or beyond the grid's area name row and field."""
+    from geocrm.imports.sources import project_grid
+
+    headers = ["name", "X", "Y"]
+    rows = [["ok", "203732.3", "443970.1"], ["text", "abc", "443970.1"],
+            ["half", "", "443970.1"], ["blank", "", ""], ["far", "9e9", "9e9"]]
+    rejects: list[tuple] = []
+    out_headers, out_rows, mapping = project_grid(
+        headers, rows, {"name": "name", "x": "X", "y": "Y"}, "5174",
+        lambda *r: rejects.append(r))
+    assert mapping == {"name": "name", "lat": out_headers[-2], "lon": out_headers[-1]}
+    assert [(r[0], r[1]) for r in rejects] == [(3, "x"), (4, "x"), (6, "x")]
+    assert "not a number" in rejects[0][2] and "missing" in rejects[1][2]
+    assert "outside the area" in rejects[2][2]
+    assert out_rows[0][-2:] != ["", ""] and out_rows[3][-2:] == ["", ""]
+    with pytest.raises(ValidationError, match="both x and y"):
+        project_grid(headers, rows, {"name": "name", "x": "X"}, "5174", lambda *r: None)
+    with pytest.raises(ValidationError, match="not both"):
+        project_grid(headers + ["lat", "lon"], rows, {"x": "X", "y": "Y", "lat": "lat",
+                                                      "lon": "lon"}, "5174", lambda *r: None)
+
+
 # -- importing (both engines) ---------------------------------------------------------------
 @pytest.mark.parametrize(("text", "codec", "mapping"), [
     (KOREAN, "cp949", KOREAN_MAP), (KOREAN, "euc-kr", KOREAN_MAP),
