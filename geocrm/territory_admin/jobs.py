@@ -38,9 +38,12 @@ def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
                      name_column: str | None = None, layer: str | None = None) -> dict[str, Any]:
     """Apply a previewed territory file (job body; the runner commits)."""
     report_progress(0.05, "reading the file and re-assigning accounts")
-    rev = transfer.apply_import(token, _user(user_id), assume_crs=assume_crs,
+    user = _user(user_id)
+    rev = transfer.apply_import(token, user, assume_crs=assume_crs,
                                 name_column=name_column, layer=layer)
-    return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved)}
+    outside, _ = transfer.accounts_outside(user, limit=0)
+    return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved),
+            "outside": outside}
 
 
 def apply_balance_job(proposal_id: int, user_id: int) -> dict[str, Any]:

@@ -171,3 +171,26 @@ def test_the_page_offers_the_layers_even_when_the_first_cannot_be_read(client, a
     assert '<option value="good"' in html and "All layers, as one set" in html
     chosen = client.get(url + "?layer=good").get_data(as_text=True)
     assert "Only layer <strong>good</strong> is shown" in chosen and ">Good<" in chosen
+
+
+def test_a_large_territory_import_as_a_job_reports_the_accounts_outside(app, client, auth,
+                                                                        world):
+    """Past the job threshold, the job's page says how many accounts fall outside and links
+    to the list."""
+    from geocrm.jobs import drain
+
+    app.config["GEOCRM_TERRITORY_JOB_ACCOUNTS"] = 0
+    body = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": world.west.name},
+        "geometry": mapping(shapely.box(24.935, 60.15, 24.95, 60.165))}]}
+    auth.login("admin@example.com")
+    r = client.post("/territories/import", data={"file": (io.BytesIO(json.dumps(body).encode()),
+                                                          "west.geojson")},
+                    content_type="multipart/form-data")
+    token = r.headers["Location"].rstrip("/").split("/")[-1]
+    applied = client.post(f"/territories/import/{token}/apply", data={"name_column": "name"})
+    assert "/territories/jobs/" in applied.headers["Location"]
+    drain(app, timeout=60)
+    page = client.get(applied.headers["Location"]).get_data(as_text=True)
+    assert 'data-status="done"' in page, page
+    assert "fall outside every territory" in page and "/territories/import/done/" in page
