@@ -275,19 +275,8 @@ def _preview_rebalance(
         raise ValidationError("territories", "choose at least two territories to rebalance")
     units = units if units is not None else _grid_units(request, area, len(replaced))
     units = units.reset_index(drop=True)
-    frame = svc.territory_frame(replaced)
-    points = gpd.GeoDataFrame(geometry=units.geometry.representative_point(), crs="EPSG:4326")
-    owner = terr.assign(points, frame)
-    position = {t.id: i for i, t in enumerate(replaced)}
-    holder = []
-    for label, point in zip(owner.tolist(), points.geometry, strict=True):
-        if pd.isna(label):  # a sliver outside every territory: the nearest one keeps it
-            holder.append(min(range(len(replaced)),
-                              key=lambda i: replaced[i].geom.distance(point)))
-        else:
-            holder.append(position[int(label)])
     grid_units = len(units)
-    units, current = _catchments(units, np.asarray(holder, dtype=int), accounts)
+    units, current = _catchments(units, _holders(units, replaced), accounts)
     try:
         result = terr.rebalance(units, pd.Series(current), accounts, homes,
                                 target=request.target)
@@ -299,6 +288,52 @@ def _preview_rebalance(
     moved_all = shapely.union_all(moved_geoms) if len(moved_geoms) else None
     moved_area = (terr.io.polygonal(shapely.make_valid(shapely.intersection(moved_all, area)))
                   if moved_all is not None else None)
+    proposal = _reshaped(replaced, reps, units, changed, region, moved_all, area, accounts)
+    before_rows = _before_rows(replaced, accounts)
+    moved, newly = _moved_accounts(accounts, replaced, proposal)
+    stats = {
+        "mode": "rebalance",
+        "before": before_rows,
+        "before_max_min": _num(_ratio([b["workload_hours"] or 0 for b in before_rows])),
+        "after_max_min": _num(_ratio([p["workload_hours"] or 0 for p in proposal])),
+        "contiguous": bool(result.contiguous),
+        "moved_accounts": moved,
+        "newly_assigned": newly,
+        "moved_units": int(changed.sum()),
+        # What changes hands, for the preview map (the rest of every border stays put).
+        "moved_area": mapping(moved_area) if moved_area is not None else None,
+        "accounts": len(accounts),
+        "units": len(units),
+        "cells": grid_units,
+        "deleted": [],
+    }
+    return _store(user, request, replaced, proposal, stats)
+
+
+def _holders(units: gpd.GeoDataFrame, replaced: list[Territory]) -> np.ndarray:
+    """Each unit's territory today (index into ``replaced``): the one holding its
+    representative point, or for a sliver outside every territory the nearest one."""
+    frame = svc.territory_frame(replaced)
+    points = gpd.GeoDataFrame(geometry=units.geometry.representative_point(), crs="EPSG:4326")
+    owner = terr.assign(points, frame)
+    position = {t.id: i for i, t in enumerate(replaced)}
+    holder = []
+    for label, point in zip(owner.tolist(), points.geometry, strict=True):
+        if pd.isna(label):
+            holder.append(min(range(len(replaced)),
+                              key=lambda i: replaced[i].geom.distance(point)))
+        else:
+            holder.append(position[int(label)])
+    return np.asarray(holder, dtype=int)
+
+
+def _reshaped(
+    replaced: list[Territory], reps: list[User], units: gpd.GeoDataFrame, changed: np.ndarray,
+    region: np.ndarray, moved_all: BaseGeometry | None, area: BaseGeometry,
+    accounts: gpd.GeoDataFrame,
+) -> list[dict[str, Any]]:
+    """Each territory minus the units it lost plus those it gained, with its workload,
+    compactness and the accounts it gains and loses (the rows of the preview table)."""
     proposal = []
     new_geoms = []
     for r, (t, rep) in enumerate(zip(replaced, reps, strict=True)):
@@ -320,7 +355,6 @@ def _preview_rebalance(
                              crs="EPSG:4326")
     load = terr.workload(after, accounts, homes=svc.rep_homes(replaced))
     compact = terr.polsby_popper(after)
-    # Per territory, the accounts it gains and loses: the rows of the preview table.
     now_in = terr.assign(accounts, after)
     was_in = pd.to_numeric(accounts["territory_id"], errors="coerce")
     for p in proposal:
@@ -329,25 +363,7 @@ def _preview_rebalance(
                  accounts=int(load.loc[tid, "accounts"]), compactness=_num(compact.loc[tid]),
                  gains=int(((now_in == tid) & (was_in != tid)).sum()),
                  loses=int(((was_in == tid) & (now_in != tid)).sum()))
-    before_rows = _before_rows(replaced, accounts)
-    moved, newly = _moved_accounts(accounts, replaced, proposal)
-    stats = {
-        "mode": "rebalance",
-        "before": before_rows,
-        "before_max_min": _num(_ratio([b["workload_hours"] or 0 for b in before_rows])),
-        "after_max_min": _num(_ratio([p["workload_hours"] or 0 for p in proposal])),
-        "contiguous": bool(result.contiguous),
-        "moved_accounts": moved,
-        "newly_assigned": newly,
-        "moved_units": int(changed.sum()),
-        # What changes hands, for the preview map (the rest of every border stays put).
-        "moved_area": mapping(moved_area) if moved_area is not None else None,
-        "accounts": len(accounts),
-        "units": len(units),
-        "cells": grid_units,
-        "deleted": [],
-    }
-    return _store(user, request, replaced, proposal, stats)
+    return proposal
 
 
 def _catchments(units: gpd.GeoDataFrame, current: np.ndarray, accounts: gpd.GeoDataFrame
