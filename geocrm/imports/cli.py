@@ -31,8 +31,7 @@ def import_accounts_command(
 ) -> None:
     """Import accounts from a CSV or .xlsx file (all or nothing: any rejected row writes
     nothing). Mapping x/y columns needs --crs."""
-    from geocrm.imports.guessing import check_guess
-    from geocrm.imports.services import guess_mapping, import_accounts, read_table
+    from geocrm.imports.services import check_guess, guess_mapping, import_accounts, read_table
 
     data = path.read_bytes()
     try:
