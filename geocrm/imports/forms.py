@@ -38,8 +38,10 @@ def mapping_form(headers: list[str], guessed: dict[str, str], *, encoding: str =
     ``previewed`` carries what the last preview showed (see the mapping view).
     """
     choices = [SelectChoice("", "— not in the file —")] + [SelectChoice(h, h) for h in headers]
+    labels = {"lat": "latitude (degrees)", "lon": "longitude (degrees)",
+              "x": "x (grid easting, metres)", "y": "y (grid northing, metres)"}
     fields = {
-        target: SelectField(target.replace("_", " "), choices=choices,
+        target: SelectField(labels.get(target, target.replace("_", " ")), choices=choices,
                             default=guessed.get(target, ""))
         for target in (*FIELDS, *GRID_FIELDS)
     }
