@@ -12,8 +12,10 @@ duplicates) had begun to drift apart.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from flask import request
@@ -170,6 +172,74 @@ def to_choice(value: Any, field: str, choices: Iterable[str], *,
     if text not in allowed:
         raise ValidationError(field, f"{text!r} is not one of {', '.join(allowed)}")
     return text
+
+
+def to_text(value: Any, field: str, *, required: bool = False, max_len: int = 4000) -> str | None:
+    """Stripped text or ``None``; too long, or missing when required, is an error."""
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if len(text) > max_len:
+        raise ValidationError(field, f"is longer than {max_len} characters")
+    return text
+
+
+def to_datetime(value: Any, field: str) -> datetime | None:
+    """An ISO date-time (``YYYY-MM-DDTHH:MM``) as naive UTC; a bare date is midnight; blank None.
+
+    A value with an offset ("…T09:30+03:00") is converted to UTC, not stripped of it."""
+    if isinstance(value, datetime):
+        return _naive_utc(value)
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time())
+        return _naive_utc(datetime.fromisoformat(text))
+    except ValueError as exc:
+        raise ValidationError(field, f"not a date and time: {text!r}") from exc
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """With an offset: converted to UTC; without one: taken as UTC already."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def to_money(value: Any, field: str) -> Decimal | None:
+    """A non-negative amount ("1 234,50" too) with 2 decimals and under 10¹² ; blank None."""
+    text = str(value).strip().replace(" ", "").replace(",", ".") if value is not None else ""
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValidationError(field, f"not a number: {value!r}") from exc
+    if not amount.is_finite() or amount < 0:
+        raise ValidationError(field, "must be zero or more")
+    if amount >= Decimal("1e12"):
+        raise ValidationError(field, "is too large")
+    return amount.quantize(Decimal("0.01"))
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def to_enum(value: Any, field: str, enum_cls: type[E], default: E | None = None) -> E:
+    """A member of ``enum_cls`` by value; blank gives ``default`` (required when there is none)."""
+    if _blank(value):
+        if default is None:
+            raise ValidationError(field, "is required")
+        return default
+    try:
+        return enum_cls(str(value).strip())
+    except ValueError as exc:
+        allowed = ", ".join(str(m.value) for m in enum_cls)
+        raise ValidationError(field, f"must be one of {allowed}") from exc
 
 
 # -- request.args -----------------------------------------------------------------------------

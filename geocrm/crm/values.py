@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from geocrm.errors import ValidationError
+from geocrm import params
 from geocrm.models import (
     InteractionKind,
     OpportunityStage,
@@ -43,87 +43,35 @@ MAX_CUSTOM_FIELDS = 50
 
 def text_value(values: Mapping[str, Any], name: str, *, required: bool = False,
                max_len: int = MAX_TEXT) -> str | None:
-    """Stripped text or ``None``; too long or missing-but-required is a 422 naming ``name``."""
-    raw = values.get(name)
-    text = str(raw).strip() if raw is not None else ""
-    if not text:
-        if required:
-            raise ValidationError(name, "is required")
-        return None
-    if len(text) > max_len:
-        raise ValidationError(name, f"is longer than {max_len} characters")
-    return text
+    """Stripped text or ``None`` (:func:`geocrm.params.to_text`)."""
+    return params.to_text(values.get(name), name, required=required, max_len=max_len)
 
 
 def date_value(values: Mapping[str, Any], name: str, *, required: bool = False) -> date | None:
-    """An ISO date (``YYYY-MM-DD``)."""
+    """An ISO date (``YYYY-MM-DD``) (:func:`geocrm.params.to_date`)."""
     raw = values.get(name)
-    if isinstance(raw, date) and not isinstance(raw, datetime):
-        return raw
-    text = str(raw).strip() if raw is not None else ""
-    if not text:
-        if required:
-            raise ValidationError(name, "is required")
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(name, f"not a date (YYYY-MM-DD): {text!r}") from exc
+    if isinstance(raw, datetime):
+        raw = str(raw)  # a date-time is not a date: let the reader refuse it by name
+    if required:
+        return params.need_date(raw, name)
+    return params.to_date(raw, name, default=None)
 
 
 def datetime_value(values: Mapping[str, Any], name: str) -> datetime | None:
-    """An ISO date-time (``YYYY-MM-DDTHH:MM``), read as naive UTC; a bare date is midnight."""
-    raw = values.get(name)
-    if isinstance(raw, datetime):
-        return raw.replace(tzinfo=None)
-    text = str(raw).strip() if raw is not None else ""
-    if not text:
-        return None
-    try:
-        if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time())
-        return datetime.fromisoformat(text).replace(tzinfo=None)
-    except ValueError as exc:
-        raise ValidationError(name, f"not a date and time: {text!r}") from exc
+    """An ISO date-time, naive UTC (:func:`geocrm.params.to_datetime`)."""
+    return params.to_datetime(values.get(name), name)
 
 
 def int_value(values: Mapping[str, Any], name: str, *, required: bool = False) -> int | None:
-    raw = values.get(name)
-    if raw is None or str(raw).strip() == "":
-        if required:
-            raise ValidationError(name, "is required")
-        return None
-    try:
-        return int(str(raw).strip())
-    except ValueError as exc:
-        raise ValidationError(name, f"not a whole number: {raw!r}") from exc
+    """A whole number (:func:`geocrm.params.to_int`)."""
+    return params.to_int(values.get(name), name, default=params.REQUIRED if required else None)
 
 
 def money_value(values: Mapping[str, Any], name: str) -> Decimal | None:
-    """A non-negative amount with at most 2 decimals and 12 digits before the point."""
-    raw = values.get(name)
-    text = str(raw).strip().replace(" ", "").replace(",", ".") if raw is not None else ""
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as exc:
-        raise ValidationError(name, f"not a number: {raw!r}") from exc
-    if not amount.is_finite() or amount < 0:
-        raise ValidationError(name, "must be zero or more")
-    if amount >= Decimal("1e12"):
-        raise ValidationError(name, "is too large")
-    return amount.quantize(Decimal("0.01"))
+    """A non-negative amount with 2 decimals (:func:`geocrm.params.to_money`)."""
+    return params.to_money(values.get(name), name)
 
 
 def enum_value(values: Mapping[str, Any], name: str, enum_cls: Any, default: Any = None) -> Any:
-    raw = values.get(name)
-    if raw is None or str(raw).strip() == "":
-        if default is None:
-            raise ValidationError(name, "is required")
-        return default
-    try:
-        return enum_cls(str(raw).strip())
-    except ValueError as exc:
-        allowed = ", ".join(m.value for m in enum_cls)
-        raise ValidationError(name, f"must be one of {allowed}") from exc
+    """A member of ``enum_cls`` (:func:`geocrm.params.to_enum`)."""
+    return params.to_enum(values.get(name), name, enum_cls, default)

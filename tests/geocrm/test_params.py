@@ -86,3 +86,29 @@ def test_strict_booleans_for_stored_json():
     assert params.to_bool(False, "by_cadence", strict=True) is False
     with pytest.raises(ValidationError, match="by_cadence: 'yes' is not true or false"):
         params.to_bool("yes", "by_cadence", strict=True)
+
+
+def test_text_money_datetime_and_enum_readers():
+    """The CRM form readers: trimmed text, amounts with a comma, naive-UTC times, enum values."""
+    from datetime import datetime
+    from decimal import Decimal
+
+    from geocrm.models import Stage
+
+    assert params.to_text("  hi ", "notes") == "hi" and params.to_text(" ", "notes") is None
+    with pytest.raises(ValidationError, match="notes: is longer than 3 characters"):
+        params.to_text("long", "notes", max_len=3)
+    assert params.to_money("1 234,5", "amount") == Decimal("1234.50")
+    for bad, words in (("-1", "zero or more"), ("1e12", "too large"), ("lots", "not a number"),
+                       ("NaN", "zero or more")):
+        with pytest.raises(ValidationError, match=f"amount: .*{words}"):
+            params.to_money(bad, "amount")
+    assert params.to_datetime("2026-05-15", "due") == datetime(2026, 5, 15)
+    assert params.to_datetime("2026-05-15T09:30+03:00", "due") == datetime(2026, 5, 15, 6, 30)
+    assert params.to_datetime("2026-05-15T09:30", "due") == datetime(2026, 5, 15, 9, 30)
+    with pytest.raises(ValidationError, match="due: not a date and time"):
+        params.to_datetime("tomorrow", "due")
+    assert params.to_enum("customer", "stage", Stage) is Stage.CUSTOMER
+    assert params.to_enum("", "stage", Stage, Stage.LEAD) is Stage.LEAD
+    with pytest.raises(ValidationError, match="stage: must be one of lead, prospect"):
+        params.to_enum("open", "stage", Stage)
