@@ -56,9 +56,9 @@ _PUNCT = re.compile(r"[^\w\s]|_")
 
 _STREET = {
     "street": "st", "avenue": "ave", "av": "ave", "road": "rd", "boulevard": "blvd",
-    "drive": "dr", "strasse": "str", "straße": "str", "katu": "k", "tie": "t", "gatan": "g",
-    "vägen": "v", "north": "n", "south": "s", "east": "e", "west": "w",
-}
+    "drive": "dr", "strasse": "str", "katu": "k", "tie": "t", "gatan": "g", "vagen": "v",
+    "north": "n", "south": "s", "east": "e", "west": "w",
+}  # keys are folded first: "Straße" is "strasse", "vägen" is "vagen"
 
 
 def _latin_accent_table() -> dict[int, str | None]:

@@ -52,6 +52,9 @@ def test_address_keys():
     assert normalise_address("Mannerheimintie 10") == "mannerheimintie 10"
     assert normalise_address("1 North Main Street") == "1 n main st"
     assert normalise_address("서울특별시 중구 세종대로 110") == "서울특별시 중구 세종대로 110"
+    assert normalise_address("Haupt Straße 5") == normalise_address("Haupt Strasse 5") == (
+        "haupt str 5")
+    assert normalise_address("Kungs vägen 2") == "kungs v 2"
     assert normalise_address(None) is None
 
 
