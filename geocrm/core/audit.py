@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from geocrm.bulk import bulk_insert
 from geocrm.extensions import db
 from geocrm.models import AuditEntry, User
 
@@ -68,6 +69,19 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_many(rows: Iterable[Mapping[str, Any]], *, user: User | None, at: datetime) -> None:
+    """Add many audit entries in one statement (an import's thousands of changes).
+
+    Each row has ``entity``, ``entity_id``, ``action`` and ``changes`` (made JSON-ready
+    here); like :func:`record`, it is written in the caller's transaction.
+    """
+    user_id = user.id if user is not None and user.is_authenticated else None
+    bulk_insert(db.session, AuditEntry.__table__, [
+        {"user_id": user_id, "entity": r["entity"], "entity_id": r["entity_id"],
+         "action": r["action"], "changes": jsonable(dict(r["changes"])), "at": at}
+        for r in rows])
 
 
 def record_changes(

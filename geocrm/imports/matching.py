@@ -1,4 +1,31 @@
-"""Matching rows to accounts: duplicates within the file and against the database."""
+"""Matching rows to accounts: external ids first, then the duplicate rule; people win.
+
+The rules, in this order, for each valid row of a file imported from ``source``:
+
+1. **A row with an external id is that record of the source, always.** It is looked up in
+   the source records (its own id or an alias a merge left on the survivor), then in the
+   accounts' own ids, then in earlier merges. Two rows with *different* external ids are
+   never folded into one: a row that looks like another row or account (same normalised
+   name within 50 m, or same address and a similar name) is imported and listed for review;
+   only an account that no outside system knows (no external id, e.g. typed in by hand) is
+   *linked* to the record instead. The same external id twice in one file is one record:
+   the first row stands and the later one is reported.
+2. **A row without an external id is matched by the duplicate rule** (against the accounts
+   and the file's earlier rows) and reported; no match makes it a new account.
+3. **People win.** A matched account's field is changed only if the source owns it — the
+   account still holds what this record of the source last said (its source record's
+   ``values``), or holds nothing there — so a person's edit or a merge's choice is never
+   overwritten. When the file brings a new value for a field a person changed (or another
+   source set), the account keeps its value and a conflict is recorded for review. A value
+   the source repeats changes nothing, so the second import of a file is a no-op.
+4. **Snapshots** flag exactly the accounts that have a record of the source (or came from
+   it) and that no row of the file matched.
+
+The database is read once as plain rows (ORM loading costs seconds at 100k) and indexed:
+by external id, by normalised name in 50 m grid cells (a chain with one name in a
+thousand places costs a few cells per row, not a thousand distances), and by address key
+then name key. Rows of the file join the same indexes as they are taken.
+"""
 
 from __future__ import annotations
 
@@ -12,237 +39,362 @@ from sqlalchemy import select
 
 from geocrm.core.names import similar_names
 from geocrm.extensions import db
-from geocrm.imports.results import Duplicate, ImportResult
-from geocrm.models import (
-    Account,
-)
+from geocrm.imports.results import Conflict, Duplicate, ImportResult
+from geocrm.models import Account
 from geocrm.models.crm import AccountMerge
+from geocrm.models.provenance import SourceRecord
 
 DUPLICATE_METRES = 50.0
-# The columns an import may change, compared against what the account holds.
-COMPARED = ("name", "address", "city", "postcode", "lat", "lon", "stage", "phone", "email",
-            "website", "opening_hours", "value", "visit_minutes", "cadence_days", "priority",
-            "category")
+# The fields an import may change; "location" is lat and lon together.
+FIELDS = ("name", "address", "city", "postcode", "location", "stage", "phone", "email",
+          "website", "opening_hours", "value", "visit_minutes", "cadence_days", "priority",
+          "category")
+COMPARED = tuple(c for f in FIELDS for c in (("lat", "lon") if f == "location" else (f,)))
 _EXISTING_COLUMNS = (
     Account.id, Account.source, Account.external_id, Account.name_key, Account.address_key,
     Account.missing_since, Account.version, Account.territory_id,
     *(getattr(Account, c) for c in COMPARED),
 )
 Row = tuple[int, dict[str, Any]]
+_CENT = Decimal("0.01")
+
+
+def stored(name: str, value: Any) -> Any:
+    """A field's value as source records and conflicts keep it (JSON-ready, comparable):
+    equal values of a field have equal stored forms on both engines."""
+    if value is None:
+        return None
+    if name == "location":
+        return [round(float(value[0]), 7), round(float(value[1]), 7)]
+    if name == "value":
+        return str(Decimal(value).quantize(_CENT))
+    if hasattr(value, "value"):  # an enum (stage)
+        return str(value.value)
+    if isinstance(value, int | float):
+        return value
+    return str(value)
+
+
+def field_value(values: dict[str, Any], name: str) -> Any:
+    """A field of an account or a row (``location`` from lat/lon)."""
+    if name == "location":
+        lat = values.get("lat")
+        return None if lat is None else (lat, values.get("lon"))
+    return values.get(name)
 
 
 class _Grid:
-    """Points grouped by normalised name, for the 'same name within 50 m' rule.
+    """Items by normalised name in ~50 m cells, for the 'same name within 50 m' rule.
 
-    Most names are unique, so a name's list is short and scanning it beats any spatial
-    structure. Distances at this scale are planar in a local equirectangular frame (error far
-    below a metre over 50 m).
+    Distances at this scale are planar in a local equirectangular frame (error far below a
+    metre over 50 m). Of several items within 50 m the earliest taken wins (accounts come
+    before the file's rows), so the answer does not depend on hash order.
     """
 
     def __init__(self, ref_lat: float) -> None:
         self.kx = 111_320.0 * math.cos(math.radians(ref_lat))
         self.ky = 110_540.0
-        self.by_name: dict[str, list[tuple[float, float, Any]]] = {}
+        self.cells: dict[tuple[str, int, int], list[tuple[float, float, int, Any]]] = {}
+        self.seq = 0
 
     def add(self, name_key: str, lat: float, lon: float, item: Any) -> None:
-        self.by_name.setdefault(name_key, []).append((lon * self.kx, lat * self.ky, item))
+        x, y = lon * self.kx, lat * self.ky
+        key = (name_key, int(x // DUPLICATE_METRES), int(y // DUPLICATE_METRES))
+        self.seq += 1
+        self.cells.setdefault(key, []).append((x, y, self.seq, item))
 
     def find(self, name_key: str, lat: float, lon: float) -> Any | None:
-        points = self.by_name.get(name_key)
-        if not points:
-            return None
         x, y = lon * self.kx, lat * self.ky
+        cx, cy = int(x // DUPLICATE_METRES), int(y // DUPLICATE_METRES)
         limit = DUPLICATE_METRES * DUPLICATE_METRES
-        for px, py, item in points:
-            if (px - x) ** 2 + (py - y) ** 2 <= limit:
-                return item
-        return None
+        best: tuple[int, Any] | None = None
+        cells = self.cells
+        for dx in (-1, 0, 1):
+            for dy in (-1, 0, 1):
+                for px, py, seq, item in cells.get((name_key, cx + dx, cy + dy), ()):
+                    if (best is None or seq < best[0]) and (px - x) ** 2 + (py - y) ** 2 <= limit:
+                        best = (seq, item)
+        return None if best is None else best[1]
 
 
-def _label(e: dict[str, Any]) -> str:
-    return f"account {e['id']} {e['name']!r}"
+@dataclass
+class _Seen:
+    """A row of the file already taken, as later rows of the file see it."""
+
+    row: int
+    account: dict[str, Any] | None  # the account it matched (None: a new account)
+
+
+def _label(item: Any) -> str:
+    if isinstance(item, _Seen):
+        return f"row {item.row}"
+    return f"account {item['id']} {item['name']!r}"
 
 
 @dataclass
 class Plan:
-    """What an import will write: new rows, updates by primary key, accounts now missing."""
+    """What an import will write.
+
+    ``inserts``: new accounts (row number, row); ``updates``: account id -> changed
+    columns; ``changes``: account id -> (row, {field: [old, new]}) for the audit trail;
+    ``records``: source records to add, ``record_updates``: id -> new values;
+    ``conflicts``; ``missing``/``unflag``: accounts whose snapshot flag is set or cleared.
+    """
 
     inserts: list[Row] = field(default_factory=list)
-    updates: list[dict[str, Any]] = field(default_factory=list)
+    insert_records: list[tuple[int, str | None]] = field(default_factory=list)
+    updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    changes: dict[int, tuple[int, dict[str, list[Any]]]] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    record_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    conflicts: list[Conflict] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
+    unflag: list[int] = field(default_factory=list)
+
+
+_MISSING = object()
 
 
 class Matcher:
-    """Decides for each valid row: a duplicate to report, an update of an account, or new.
-
-    The database's accounts are read once, as plain rows (ORM loading costs seconds at
-    100k), and indexed by external id, by merged-away source key, by address key and by
-    name in a 50 m grid; the rows of the file join the same indexes as they are taken, so
-    the first row of the file wins.
-    """
+    """Decides for each valid row: the account it is (an update), a new account, or a
+    repeat of an earlier row; see the module docstring for the rules."""
 
     def __init__(self, cleaned: list[Row], result: ImportResult, *, source: str,
                  now: datetime) -> None:
         self.result, self.source, self.now = result, source, now
-        rows = db.session.connection().execute(select(*_EXISTING_COLUMNS))
+        conn = db.session.connection()
+        rows = conn.execute(select(*_EXISTING_COLUMNS))
         keys = list(rows.keys())
         self.existing = [dict(zip(keys, r, strict=True)) for r in rows]
-        self.by_ext = {(e["source"], e["external_id"]): e for e in self.existing
-                       if e["external_id"]}
+        self.by_id = {e["id"]: e for e in self.existing}
+        self.by_ext = {e["external_id"]: e for e in self.existing
+                       if e["external_id"] and e["source"] == source}
+        # This source's records: by external id, and the id-less ones by account.
+        self.records: dict[str, dict[str, Any]] = {}
+        self.idless: dict[int, dict[str, Any]] = {}
+        self.identified: set[int] = {e["id"] for e in self.existing if e["external_id"]}
+        self.owned: set[int] = {e["id"] for e in self.existing if e["source"] == source}
+        for rid, account_id, ext, values in conn.execute(
+                select(SourceRecord.id, SourceRecord.account_id, SourceRecord.external_id,
+                       SourceRecord.values).where(SourceRecord.source == source)):
+            rec = {"id": rid, "account_id": account_id, "values": values or {}}
+            if ext is None:
+                self.idless[account_id] = rec
+            else:
+                self.records[ext] = rec
+                self.identified.add(account_id)
+            self.owned.add(account_id)
+        self.identified.update(conn.scalars(
+            select(SourceRecord.account_id).where(SourceRecord.source != source,
+                                                  SourceRecord.external_id.is_not(None))))
         self.merged_into = self._merged_into()
-        self.by_address: dict[str, list[dict[str, Any]]] = {}
         lats = [r["lat"] for _, r in cleaned if r.get("lat") is not None]
         self.grid = _Grid(sum(lats) / len(lats) if lats else 45.0)
+        self.by_address: dict[str, dict[str, Any]] = {}
         for e in self.existing:
-            if e["lat"] is not None and e["name_key"]:
-                self.grid.add(e["name_key"], e["lat"], e["lon"], ("account", e))
-            if e["address_key"]:
-                self.by_address.setdefault(e["address_key"], []).append(e)
+            self._index(e["name_key"], e["lat"], e["lon"], e["address_key"], e)
         self.file_ext: dict[str, int] = {}
-        self.file_address: dict[str, list[Row]] = {}
-        self.matched_ids: set[int] = set()
+        self.matched: set[int] = set()  # accounts a row of this file is
         self.plan = Plan()
 
-    def _merged_into(self) -> dict[tuple[str, str], dict[str, Any]]:
-        """A record merged away into another account must not come back with the next
-        import of its source system: it lands on the survivor (the merge kept its key)."""
-        by_id = {e["id"]: e for e in self.existing}
-        return {
-            (m_source, m_ext): by_id[survivor]
-            for m_source, m_ext, survivor in db.session.connection().execute(
-                select(AccountMerge.merged_source, AccountMerge.merged_external_id,
-                       AccountMerge.survivor_id)
-                .where(AccountMerge.merged_external_id.is_not(None))
-                .order_by(AccountMerge.id)
-            )
-            if survivor in by_id
-        }
+    def _merged_into(self) -> dict[str, dict[str, Any]]:
+        """Merges made before source records existed (or of accounts without one): the
+        merged-away id lands on its survivor."""
+        out = {}
+        for ext, survivor in db.session.connection().execute(
+                select(AccountMerge.merged_external_id, AccountMerge.survivor_id)
+                .where(AccountMerge.merged_source == self.source,
+                       AccountMerge.merged_external_id.is_not(None),
+                       AccountMerge.survivor_id.is_not(None))
+                .order_by(AccountMerge.id)):
+            if survivor in self.by_id:
+                out[ext] = self.by_id[survivor]
+        return out
 
+    # -- indexes ------------------------------------------------------------------------
+    def _index(self, name_key: str | None, lat: float | None, lon: float | None,
+               address_key: str | None, item: Any) -> None:
+        if lat is not None and name_key:
+            self.grid.add(name_key, lat, lon, item)  # type: ignore[arg-type]
+        if address_key:
+            self.by_address.setdefault(address_key, {}).setdefault(name_key or "", item)
+
+    def _likely(self, row: dict[str, Any]) -> tuple[Any, str]:
+        """The earliest account or row this row looks like, and by which rule."""
+        if row.get("lat") is not None and row["name_key"]:
+            hit = self.grid.find(row["name_key"], row["lat"], row["lon"])
+            if hit is not None:
+                return hit, "name_within_50m"
+        names = self.by_address.get(row["address_key"] or "")
+        if names:
+            exact = names.get(row["name_key"])
+            if exact is not None and row["name_key"]:
+                return exact, "address"
+            for key, item in names.items():
+                if similar_names(key, row["name_key"]):
+                    return item, "address"
+        return None, ""
+
+    # -- rows ---------------------------------------------------------------------------
     def run(self, cleaned: list[Row], *, snapshot: bool) -> Plan:
         """Match every row; with ``snapshot``, the source's accounts not seen are missing."""
         for number, row in cleaned:
             self.take(number, row)
         self.result.inserted = len(self.plan.inserts)
+        self.result.updated = len(self.plan.changes)
+        self.result.conflicts = self.plan.conflicts
         if snapshot:
-            self.plan.missing = [e["id"] for e in self.existing
-                                 if e["source"] == self.source and e["id"] not in
-                                 self.matched_ids and e["missing_since"] is None]
+            self.plan.missing = [i for i in sorted(self.owned) if i not in self.matched
+                                 and self.by_id[i]["missing_since"] is None]
             self.result.flagged_missing = len(self.plan.missing)
+        self.result.unflagged = len(self.plan.unflag)
         return self.plan
 
-    def _duplicate(self, number: int, rule: str, other: str, row: dict[str, Any]) -> None:
-        self.result.duplicates.append(Duplicate(number, rule, other, row["name"]))
+    def _report(self, number: int, rule: str, other: Any, row: dict[str, Any],
+                outcome: str) -> None:
+        self.result.duplicates.append(Duplicate(number, rule, _label(other), row["name"],
+                                                outcome))
 
     def take(self, number: int, row: dict[str, Any]) -> None:
-        """One row: reported as a duplicate, or planned as an update or an insert."""
+        """One row: an update of the account it is, a new account, or a repeat."""
         ext = row.get("external_id")
-        hit = self._in_file(number, row, ext)
-        if hit is False:
-            return
-        match, rule = self._in_database(row, ext, hit)
-        if match is not None and match["id"] in self.matched_ids:
-            self._duplicate(number, rule, _label(match), row)
-            return
-        if match is not None and ext and match["external_id"] and (
-                match["source"], match["external_id"]) != (self.source, ext) and rule not in (
-                "external_id", "merged_into"):
-            match = None  # another record of the source system: a different account
-        self._remember(number, row, ext, match)
-        if match is None:
-            self.plan.inserts.append((number, row))
-            return
-        self.matched_ids.add(match["id"])
-        if rule != "external_id":
-            self._duplicate(number, rule, _label(match), row)
-        self._plan_update(match, row, ext)
-
-    def _in_file(self, number: int, row: dict[str, Any], ext: str | None) -> Any:
-        """``False`` when an earlier row of the file is the same account (reported);
-        else the grid's hit among the accounts (or ``None``)."""
-        if ext and ext in self.file_ext:
-            self._duplicate(number, "external_id", f"row {self.file_ext[ext]}", row)
-            return False
-        hit = None
-        if row.get("lat") is not None:
-            hit = self.grid.find(row["name_key"], row["lat"], row["lon"])
-            if hit is not None and hit[0] == "row":
-                self._duplicate(number, "name_within_50m", f"row {hit[1]}", row)
-                return False
-        same_address_rows = self.file_address.get(row["address_key"] or "", [])
-        earlier = next((n for n, r in same_address_rows
-                        if similar_names(r["name_key"], row["name_key"])), None)
-        if earlier is not None:
-            self._duplicate(number, "address", f"row {earlier}", row)
-            return False
-        return hit
-
-    def _in_database(self, row: dict[str, Any], ext: str | None,
-                     hit: Any) -> tuple[dict[str, Any] | None, str]:
-        """The existing account this row is, and by which rule (external id first)."""
-        if ext and (self.source, ext) in self.by_ext:
-            return self.by_ext[(self.source, ext)], "external_id"
-        if ext and (self.source, ext) in self.merged_into:
-            return self.merged_into[(self.source, ext)], "merged_into"
-        if hit is not None:
-            return hit[1], "name_within_50m"
-        if row["address_key"]:
-            match = next((e for e in self.by_address.get(row["address_key"], [])
-                          if similar_names(e["name_key"], row["name_key"])), None)
-            return match, "address"
-        return None, ""
-
-    def _remember(self, number: int, row: dict[str, Any], ext: str | None,
-                  match: dict[str, Any] | None) -> None:
-        """Index the row for the rows after it; report another business at its address."""
         if ext:
-            self.file_ext[ext] = number
-        if row.get("lat") is not None:
-            self.grid.add(row["name_key"], row["lat"], row["lon"], ("row", number))
-        if row["address_key"]:
-            others = [e for e in self.by_address.get(row["address_key"], []) if e is not match]
-            if others and match is None:
-                self._duplicate(number, "same_address_other_name", _label(others[0]), row)
-            self.file_address.setdefault(row["address_key"], []).append((number, row))
+            self._take_identified(number, row, ext)
+        else:
+            self._take_unidentified(number, row)
 
-    def _plan_update(self, match: dict[str, Any], row: dict[str, Any], ext: str | None) -> None:
-        """What changes on a matched account; nothing (not even a version) when nothing does."""
-        changes = changed_fields(match, row)
-        if ext and not match["external_id"]:
-            changes.update(external_id=ext, source=self.source)
-        unflag = match["missing_since"] is not None and match["source"] == self.source
-        if unflag:
-            self.result.unflagged += 1
-        if not changes:
+    def _take_identified(self, number: int, row: dict[str, Any], ext: str) -> None:
+        if ext in self.file_ext:
+            self.result.duplicates.append(Duplicate(
+                number, "external_id", f"row {self.file_ext[ext]}", row["name"], "repeat"))
             self.result.unchanged += 1
-            if unflag:  # the data is the same; only the snapshot flag goes
-                self.plan.updates.append({"id": match["id"], "missing_since": None})
             return
-        self.result.updated += 1
-        if "lat" in changes or "lon" in changes:
-            changes.setdefault("lat", row["lat"])
-            changes.setdefault("lon", row["lon"])
-        if "name" in changes:
-            changes["name_key"] = row["name_key"]
-        if "address" in changes:
-            changes["address_key"] = row["address_key"]
-        changes.update(id=match["id"], version=match["version"] + 1, updated_at=self.now)
-        if unflag:
-            changes["missing_since"] = None
-        self.plan.updates.append(changes)
+        self.file_ext[ext] = number
+        record = self.records.get(ext)
+        account = self.by_id.get(record["account_id"]) if record else None
+        if account is not None and account["external_id"] != ext:
+            self._report(number, "merged_into", account, row, "merged")  # an alias
+        if account is None:
+            account = self.by_ext.get(ext)
+        if account is None and ext in self.merged_into:
+            account = self.merged_into[ext]
+            self._report(number, "merged_into", account, row, "merged")
+        if account is None:
+            other, rule = self._likely(row)
+            linkable = (isinstance(other, dict) and other["id"] not in self.identified
+                        and other["id"] not in self.matched)
+            if linkable:
+                account = other
+                self._report(number, rule, other, row, "linked")
+            elif other is not None:
+                self._report(number, rule, other, row, "review")
+        if account is None:
+            self._insert(number, row, ext)
+            return
+        self._update(number, row, account, ext, record)
 
+    def _take_unidentified(self, number: int, row: dict[str, Any]) -> None:
+        other, rule = self._likely(row)
+        if isinstance(other, _Seen):
+            other = other.account if other.account is not None else other
+        if isinstance(other, _Seen) or (other is not None and other["id"] in self.matched):
+            self._report(number, rule, other, row, "repeat")
+            self.result.unchanged += 1
+            return
+        if other is None:
+            self._insert(number, row, None)
+            return
+        self._report(number, rule, other, row, "matched")
+        self._update(number, row, other, None, self.idless.get(other["id"]))
 
-def changed_fields(existing: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-    """Fields whose imported value differs; blank cells never erase existing data."""
-    out: dict[str, Any] = {}
-    for key in COMPARED:
-        new = row.get(key)
-        if new is None or key not in row:
-            continue
-        old = existing.get(key)
-        if key in ("lat", "lon") and old is not None and abs(float(old) - float(new)) < 1e-7:
-            continue
-        if key == "value" and old is not None and Decimal(old) == Decimal(new):
-            continue
-        if old != new:
-            out[key] = new
-    return out
+    def _insert(self, number: int, row: dict[str, Any], ext: str | None) -> None:
+        names = self.by_address.get(row["address_key"] or "")
+        if names and row["name_key"] not in names:
+            first = next(iter(names.values()))
+            self._report(number, "same_address_other_name", first, row, "review")
+        self.plan.inserts.append((number, row))
+        self._index(row["name_key"], row["lat"], row["lon"], row["address_key"],
+                    _Seen(number, None))
+
+    # -- people win -----------------------------------------------------------------------
+    def _update(self, number: int, row: dict[str, Any], account: dict[str, Any],
+                ext: str | None, record: dict[str, Any] | None) -> None:
+        """The three-way rule per field: the source's last word (base), the account's value
+        (mine) and the file's (theirs)."""
+        aid = account["id"]
+        self.matched.add(aid)
+        self._index(row["name_key"], row["lat"], row["lon"], row["address_key"],
+                    _Seen(number, account))
+        if record is not None and record["account_id"] != aid:
+            record = None  # an id-less record of another account: not this one's base
+        base_values = record["values"] if record is not None else {}
+        # Before records kept values (or for a field they lack) the account's own record
+        # of its source owns its fields; an alias or a hand-made account's do not.
+        owns_legacy = account["source"] == self.source and account["external_id"] in (None, ext)
+        new_base = dict(base_values)
+        changes: dict[str, list[Any]] = {}
+        for name in FIELDS:
+            theirs_raw = field_value(row, name)
+            if theirs_raw is None:
+                continue  # a blank cell never erases, and says nothing
+            theirs = stored(name, theirs_raw)
+            mine = stored(name, field_value(account, name))
+            new_base[name] = theirs
+            if theirs == mine:
+                continue
+            base = base_values.get(name, _MISSING)
+            if base is _MISSING and owns_legacy:
+                base = mine  # known to this source before records kept values
+            if mine is None or base == mine:
+                changes[name] = [mine, theirs]
+                self._apply(account, name, theirs_raw, row)
+            elif base != theirs:
+                self.plan.conflicts.append(Conflict(
+                    account=aid, name=account["name"], row=number, field=name, current=mine,
+                    imported=theirs, external_id=ext))
+        if ext and not account["external_id"]:
+            # A hand-made account linked to this record carries its id from now on.
+            changes["external_id"] = [None, ext]
+            self.plan.updates.setdefault(aid, {}).update(external_id=ext, source=self.source)
+            account["external_id"], account["source"] = ext, self.source
+            self.by_ext[ext] = account
+        if ext:
+            self.identified.add(aid)
+            self.owned.add(aid)
+        if record is None:
+            self.plan.records.append({"account_id": aid, "external_id": ext,
+                                      "values": new_base, "row": number})
+            rec = {"id": None, "account_id": aid, "values": new_base}
+            if ext:
+                self.records[ext] = rec
+            else:
+                self.idless[aid] = rec
+        elif new_base != base_values:
+            record["values"] = new_base
+            if record["id"] is not None:
+                self.plan.record_updates[record["id"]] = {"values": new_base, "row": number}
+        unflag = account["missing_since"] is not None and aid in self.owned
+        if unflag and aid not in self.plan.unflag:
+            self.plan.unflag.append(aid)
+            account["missing_since"] = None
+        if changes:
+            prev = self.plan.changes.get(aid)
+            self.plan.changes[aid] = (number, {**(prev[1] if prev else {}), **changes})
+        elif aid not in self.plan.changes:
+            self.result.unchanged += 1
+
+    def _apply(self, account: dict[str, Any], name: str, value: Any,
+               row: dict[str, Any]) -> None:
+        """Plan one field's change and let later rows see it."""
+        upd = self.plan.updates.setdefault(account["id"], {})
+        if name == "location":
+            upd["lat"], upd["lon"] = value
+            account["lat"], account["lon"] = value
+            return
+        upd[name] = value
+        account[name] = value
+        if name == "name":
+            upd["name_key"] = account["name_key"] = row["name_key"]
+        if name == "address":
+            upd["address_key"] = account["address_key"] = row["address_key"]
+

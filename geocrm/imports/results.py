@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -19,12 +20,31 @@ class Reject:
 
 @dataclass
 class Duplicate:
-    """A row that is the same account as another row or an existing account."""
+    """A row that is, or looks like, another row of the file or an existing account."""
 
     row: int
     rule: str  # external_id / merged_into / name_within_50m / address / same_address_other_name
     other: str  # "row 7" or "account 123 'Name'"
     name: str
+    # What the import did with it: "repeat" (the same record or business as an earlier row:
+    # nothing more written), "matched" (an id-less row updates that account), "linked" (a
+    # hand-made account takes the row's external id), "merged" (an id a merge folded into
+    # the account), "review" (imported as its own account; a person may merge them).
+    outcome: str = "review"
+
+
+@dataclass
+class Conflict:
+    """A field the import left alone: a person (or a merge, or another source) changed it
+    since this source last set it, and the file now says something else."""
+
+    account: int
+    name: str
+    row: int
+    field: str
+    current: Any
+    imported: Any
+    external_id: str | None = None
 
 
 @dataclass
@@ -42,6 +62,7 @@ class ImportResult:
     unflagged: int = 0
     rejects: list[Reject] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     mapping: dict[str, str] = field(default_factory=dict)
     batch_id: int | None = None
@@ -53,7 +74,8 @@ class ImportResult:
             "rows": self.rows, "inserted": self.inserted, "updated": self.updated,
             "unchanged": self.unchanged, "flagged_missing": self.flagged_missing,
             "unflagged": self.unflagged, "rejected": len({r.row for r in self.rejects}),
-            "duplicates": len(self.duplicates),
+            "duplicates": len(self.duplicates), "conflicts": len(self.conflicts),
+            "to_review": sum(d.outcome == "review" for d in self.duplicates),
         }
 
     def reject_report_csv(self) -> str:
@@ -68,7 +90,7 @@ class ImportResult:
     def duplicates_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["row", "name", "rule", "same as"])
+        writer.writerow(["row", "name", "rule", "same as", "outcome"])
         for d in self.duplicates:
-            writer.writerow([d.row, d.name, d.rule, d.other])
+            writer.writerow([d.row, d.name, d.rule, d.other, d.outcome])
         return out.getvalue()

@@ -5,12 +5,17 @@ One function, :func:`import_accounts`, serves the upload page, the CLI and jobs.
 * **All or nothing per file.** Every row is validated first; if any row is rejected, nothing
   is written and the result carries a reject report naming row, field and reason. Row
   numbers are the file's line numbers as a spreadsheet shows them (the header is row 1).
-* **Duplicates are reported, never doubled.** A row is the same account as an existing one
-  (or an earlier row of the file) when it has the same external id within the source, or the
-  same normalised name within 50 m, or the same normalised address and a similar name. A
-  match updates the existing account when the data differs and is counted unchanged when it
-  does not; within the file the first row wins and later ones are reported. Two differently
-  named businesses at one address are both kept, and reported as a possible duplicate.
+* **No row is lost, none doubled** (:mod:`~geocrm.imports.matching`). A row with an external
+  id is that record of the source, matched by the id first (merged-away ids are aliases of
+  their survivor); rows with distinct ids are never folded together — a likely duplicate
+  (same normalised name within 50 m, or same address and a similar name) is imported and
+  listed for review, or linked to a hand-made account without an id. A row without an id
+  is matched by that duplicate rule and reported.
+* **People win.** A re-import changes a field only if the source owns it and nobody changed
+  it since the source last set it (field-level provenance in
+  :class:`~geocrm.models.provenance.SourceRecord`); otherwise the account keeps its value
+  and a conflict is listed for review. Every change is in the audit trail with the source,
+  the file and the row.
 * **Re-importing the same file changes nothing**: every row matches and nothing differs, so
   no version bump and no audit noise.
 * **Snapshots** (``snapshot=True``): accounts of this source that the file no longer has
@@ -143,7 +148,8 @@ def _apply(
     """Match the valid rows, count what would change, and write it unless ``dry_run``."""
     now = utcnow()
     plan = Matcher(cleaned, result, source=source, now=now).run(cleaned, snapshot=snapshot)
-    result.status = "committed" if plan.inserts or plan.updates or plan.missing else "unchanged"
+    result.status = "committed" if (plan.inserts or plan.changes or plan.missing or plan.unflag
+                                    or plan.conflicts) else "unchanged"
     if dry_run:
         return
     write_import(plan, result, user=user, source=source, now=now)

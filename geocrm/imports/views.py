@@ -16,7 +16,7 @@ from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.imports import services, sources
+from geocrm.imports import conflicts, services, sources
 from geocrm.imports.forms import GRID_FIELDS, UploadForm, mapping_form
 from geocrm.imports.guessing import check_guess
 from geocrm.models import ImportBatch, Role
@@ -151,10 +151,36 @@ def duplicates(batch_id: int) -> Response:
         raise NotFoundError(f"No import {batch_id}.")
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["row", "name", "rule", "same as"])
+    writer.writerow(["row", "name", "rule", "same as", "outcome"])
     for d in batch.duplicates:
-        writer.writerow([d.get("row"), d.get("name"), d.get("rule"), d.get("other")])
+        writer.writerow([d.get("row"), d.get("name"), d.get("rule"), d.get("other"),
+                         d.get("outcome", "")])
     return _csv(out.getvalue(), f"import-{batch_id}-duplicates.csv")
+
+
+@bp.route("/conflicts")
+@roles_required(*IMPORTERS)
+def conflicts_list() -> Any:
+    """Open conflicts: fields an import left alone because a person changed them."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    batch_id = request.args.get("batch", None, type=int)
+    rows, total = conflicts.open_conflicts(current_user, page=page, batch_id=batch_id)
+    return render_template("imports/conflicts.html", conflicts=rows, total=total, page=page,
+                           per_page=conflicts.PAGE, batch_id=batch_id)
+
+
+@bp.route("/conflicts/<int:conflict_id>", methods=["POST"])
+@roles_required(*IMPORTERS)
+@commits
+def conflict_resolve(conflict_id: int) -> Any:
+    """Take the imported value or keep the account's."""
+    try:
+        conflicts.resolve(current_user, conflict_id, request.form.get("action", ""))
+    except ValidationError as err:
+        flash(err.message, "error")
+        return redirect(url_for("imports.conflicts_list")), 303
+    flash("Conflict resolved.", "success")
+    return redirect(url_for("imports.conflicts_list"))
 
 
 def _csv(text: str, filename: str) -> Response:

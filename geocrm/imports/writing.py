@@ -1,4 +1,5 @@
-"""Writing an import in bulk: ids reserved, executemany inserts and updates, tags, history."""
+"""Writing an import in bulk: ids reserved, executemany inserts and updates, tags, history,
+source records, conflicts and the audit trail."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 
 from geocrm.bulk import bulk_insert
-from geocrm.core.assignment import moves_for_points, record_moves
+from geocrm.core import audit
+from geocrm.core.assignment import chunks, moves_for_points, record_moves
 from geocrm.extensions import db
-from geocrm.imports.matching import Plan
+from geocrm.imports.matching import FIELDS, Plan, field_value, stored
 from geocrm.imports.results import ImportResult
 from geocrm.models import (
     Account,
@@ -23,6 +25,7 @@ from geocrm.models import (
     User,
     account_tags,
 )
+from geocrm.models.provenance import ImportConflict, SourceRecord
 from geocrm.spatial import assign_points
 
 _NO_FIELDS: dict[str, Any] = {}  # one shared object, so the bulk writer converts it once
@@ -32,11 +35,12 @@ def write_import(
     plan: Plan, result: ImportResult, *, user: User | None, source: str, now: datetime
 ) -> None:
     """Write a plan in bulk: the batch, new accounts (placed, tagged, their history opened),
-    updates (moved pins re-placed with history), missing flags and the audit entry.
+    updates (moved pins re-placed with history), snapshot flags, source records, conflicts,
+    and an audit entry per account changed naming the source, the file and the row.
 
     Flushes; the upload view, the CLI command or the job commits.
     """
-    inserts, updates, missing = plan.inserts, plan.updates, plan.missing
+    inserts, missing = plan.inserts, plan.missing
     territories = list(db.session.scalars(select(Territory)))
     # The batch row first: on SQLite this write takes the database lock, so the ids
     # reserved below cannot be taken by another writer before we insert.
@@ -48,9 +52,16 @@ def write_import(
     )
     db.session.add(batch)
     db.session.flush()
+    result.batch_id = batch.id
+    trail: list[dict[str, Any]] = []
+
+    def origin(row: int | None) -> dict[str, Any]:
+        return {"import": {"batch": batch.id, "source": source, "file": result.filename,
+                           "row": row}}
+
     new_rows = []
     ids = _reserve_account_ids(len(inserts))
-    for account_id, (_, row) in zip(ids, inserts, strict=True):
+    for account_id, (number, row) in zip(ids, inserts, strict=True):
         data = {k: v for k, v in row.items() if k != "tags"}
         data["stage"] = data["stage"] or Stage.LEAD
         for key, default in (("visit_minutes", 30), ("priority", 3)):
@@ -60,6 +71,11 @@ def write_import(
                     updated_at=now, version=1, custom_fields=_NO_FIELDS, archived=False,
                     location_source="import" if data.get("lat") is not None else None)
         new_rows.append(data)
+        plan.records.append({"account_id": account_id, "external_id": row["external_id"],
+                             "values": _values_of(row), "row": number})
+        trail.append({"entity": "account", "entity_id": account_id, "action": "create",
+                      "changes": {**origin(number), "name": [None, row["name"]],
+                                  "external_id": [None, row["external_id"]]}})
     if new_rows:
         tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
                              territories)
@@ -75,6 +91,25 @@ def write_import(
              "territory_name": names[r["territory_id"]], "since": now, "until": None,
              "changed_by_id": user.id if user else None, "reason": "import"}
             for r in new_rows if r["territory_id"] is not None])
+    updates = []
+    versions = _versions(list(plan.updates) + plan.unflag)
+    for aid, cols in plan.updates.items():
+        if aid not in plan.changes:
+            continue
+        updates.append({**cols, "id": aid, "version": versions[aid] + 1, "updated_at": now})
+    for aid in plan.unflag:
+        if aid in plan.changes:
+            next(u for u in updates if u["id"] == aid)["missing_since"] = None
+        else:
+            updates.append({"id": aid, "missing_since": None})
+    for aid, (number, changes) in plan.changes.items():
+        if aid in plan.unflag:
+            changes = {**changes, "missing_since": ["flagged", None]}
+        trail.append({"entity": "account", "entity_id": aid, "action": "update",
+                      "changes": {**origin(number), **changes}})
+    trail.extend({"entity": "account", "entity_id": aid, "action": "update",
+                  "changes": {**origin(None), "missing_since": ["flagged", None]}}
+                 for aid in plan.unflag if aid not in plan.changes)
     # Moved pins are re-placed by the same rule as a pin moved by hand, in bulk.
     changed_hands = moves_for_points([u for u in updates if "lat" in u], territories)
     # executemany per set of changed columns (bulk UPDATE by primary key).
@@ -90,12 +125,66 @@ def write_import(
     if missing:
         db.session.execute(update(Account), [{"id": i, "missing_since": now}
                                              for i in missing])
+        trail.extend({"entity": "account", "entity_id": i, "action": "update",
+                      "changes": {**origin(None), "missing_since": [None, now]}}
+                     for i in missing)
+    _write_records(plan, batch.id, source, now)
+    _write_conflicts(plan, batch.id, source, now)
+    audit.record_many(trail, user=user, at=now)
     db.session.add(AuditEntry(
         user_id=user.id if user else None, entity="import_batch", entity_id=batch.id,
         action="import", changes={"filename": result.filename, **result.counts},
     ))
     db.session.flush()  # the upload view, the CLI command or the job commits
-    result.batch_id = batch.id
+
+
+def _values_of(row: dict[str, Any]) -> dict[str, Any]:
+    """What a new account's record of its source says, field by field."""
+    out = {}
+    for name in FIELDS:
+        value = field_value(row, name)
+        if value is not None:
+            out[name] = stored(name, value)
+    return out
+
+
+def _versions(ids: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for chunk in chunks(sorted(set(ids)), 900):
+        out.update(db.session.execute(
+            select(Account.id, Account.version).where(Account.id.in_(chunk))).all())
+    return out
+
+
+def _write_records(plan: Plan, batch_id: int, source: str, now: datetime) -> None:
+    """The source records: new ones (new accounts, first matches), changed values."""
+    if plan.records:
+        bulk_insert(db.session, SourceRecord.__table__, [
+            {"account_id": r["account_id"], "source": source, "external_id": r["external_id"],
+             "values": r["values"], "batch_id": batch_id, "row": r["row"], "imported_at": now}
+            for r in plan.records])
+    if plan.record_updates:
+        db.session.execute(update(SourceRecord), [
+            {"id": rid, "values": u["values"], "row": u["row"], "batch_id": batch_id,
+             "imported_at": now} for rid, u in plan.record_updates.items()])
+
+
+def _write_conflicts(plan: Plan, batch_id: int, source: str, now: datetime) -> None:
+    """New conflicts; an open one of the same field is superseded by the newer word."""
+    if not plan.conflicts:
+        return
+    for chunk in chunks(sorted({c.account for c in plan.conflicts}), 900):
+        db.session.execute(
+            update(ImportConflict)
+            .where(ImportConflict.account_id.in_(chunk), ImportConflict.status == "open",
+                   ImportConflict.field.in_({c.field for c in plan.conflicts}))
+            .values(status="superseded", resolved_at=now)
+            .execution_options(synchronize_session=False))
+    bulk_insert(db.session, ImportConflict.__table__, [
+        {"account_id": c.account, "batch_id": batch_id, "source": source,
+         "external_id": c.external_id, "row": c.row, "field": c.field, "current": c.current,
+         "imported": c.imported, "status": "open", "created_at": now, "resolved_by_id": None,
+         "resolved_at": None} for c in plan.conflicts])
 
 
 def _reserve_account_ids(n: int) -> list[int]:

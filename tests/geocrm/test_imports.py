@@ -110,25 +110,29 @@ def test_semicolons_bom_and_windows_1252(app, world):
     assert db.session.scalars(select(Account.name).where(Account.name == "Kahvila Öljy")).one()
 
 
-def test_duplicates_in_the_file_are_reported_not_doubled(app, world):
-    """Same external id, same name within 50 m, same address + similar name: first row wins."""
+def test_duplicates_in_the_file_are_reported_never_dropped(app, world):
+    """The same external id twice is one record (first row stands); rows with their own ids
+    that look alike (same name within 50 m, same address + similar name) are all imported
+    and listed for review; another business at the same address is noted too."""
     text = HEADER + (
         "C1,Alpha Oy,Street 1,60.1700,24.9400,,,\n"
         "C1,Alpha Again,Other 5,60.1800,24.9300,,,\n"  # same external id
         "C3,Alpha,Street 9,60.17030,24.94010,,,\n"  # 'alpha' within ~35 m
         "C4,Beta Shop,Kauppakatu 7,60.1750,24.9350,,,\n"
         "C5,Beta Shop Ltd,Kauppakatu 7,60.1760,24.9360,,,\n"  # same address, similar name
-        "C6,Gamma,Kauppakatu 7,60.1770,24.9370,,,\n"  # same address, other business: kept
+        "C6,Gamma,Kauppakatu 7,60.1770,24.9370,,,\n"  # same address, other business
     )
     before = count()
     # Mapped by hand: a guessed external-id column that repeats is not used (a person's is).
     result = run(text, mapping=guess_mapping(HEADER.strip().split(",")))
-    assert result.inserted == 3
-    assert count() == before + 3
-    rules = {(d.row, d.rule, d.other) for d in result.duplicates}
-    assert (3, "external_id", "row 2") in rules
-    assert (4, "name_within_50m", "row 2") in rules
-    assert (6, "address", "row 5") in rules
+    assert result.inserted == 5
+    assert count() == before + 5
+    rules = {(d.row, d.rule, d.other, d.outcome) for d in result.duplicates}
+    assert (3, "external_id", "row 2", "repeat") in rules
+    assert (4, "name_within_50m", "row 2", "review") in rules
+    assert (6, "address", "row 5", "review") in rules
+    assert (7, "same_address_other_name", "row 5", "review") in rules
+    assert db.session.scalar(select(Account.name).where(Account.external_id == "C1")) == "Alpha Oy"
 
 
 def test_duplicates_of_existing_accounts_match_them(app, world):
