@@ -14,6 +14,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from geocrm.models import Stage
 
+# Text inputs that still bring up a number pad on a phone.
+_WHOLE = {"inputmode": "numeric"}
+_DECIMAL = {"inputmode": "decimal"}
+
 
 class AccountForm(FlaskForm):
     """The edit form: plain text in, the account rules (:mod:`geocrm.core.accounts`) judge.
@@ -33,12 +37,12 @@ class AccountForm(FlaskForm):
     stage = SelectField("Stage", choices=[SelectChoice(s.value, s.value.title()) for s in Stage],
                         validate_choice=False)
     opening_hours = StringField("Opening hours")
-    visit_minutes = StringField("Visit minutes")
-    cadence_days = StringField("Visit every N days")
-    priority = StringField("Priority (1 high – 5 low)")
-    value = StringField("Value")
-    lat = StringField("Latitude")
-    lon = StringField("Longitude")
+    visit_minutes = StringField("Visit minutes", render_kw=_WHOLE)
+    cadence_days = StringField("Visit every N days", render_kw=_WHOLE)
+    priority = StringField("Priority (1 high – 5 low)", render_kw=_WHOLE)
+    value = StringField("Value", render_kw=_DECIMAL)
+    lat = StringField("Latitude", render_kw=_DECIMAL)
+    lon = StringField("Longitude", render_kw=_DECIMAL)
     submit = SubmitField("Save")
 
 
