@@ -132,7 +132,7 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--limits", default="1,2,5,10")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--main-engine", default="ortools", choices=("ortools", "pyvrp"))
+    parser.add_argument("--main-engine", default="pyvrp", choices=("ortools", "pyvrp"))
     parser.add_argument("--no-pyvrp", action="store_true")
     args = parser.parse_args()
     if not DATA.exists():

@@ -175,7 +175,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="200x10,500x20,1000x40")
     parser.add_argument("--workers", type=int, default=2,
                         help="GeoCRM's processes (1: OR-Tools only, no helper)")
-    parser.add_argument("--main-engine", default="ortools", choices=("ortools", "pyvrp"),
+    parser.add_argument("--main-engine", default="pyvrp", choices=("ortools", "pyvrp"),
                         help="what GeoCRM's own process runs on days PyVRP can express")
     parser.add_argument("--no-vroom", action="store_true")
     args = parser.parse_args()

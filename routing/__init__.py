@@ -4,6 +4,12 @@ Entry points:
 
 * ``solve(problem) -> Plan`` plans one day for one or more reps; every visit left out comes
   back with its reason. Large team days are split by territory (the plan's notes say so).
+  The search keeps improving until the time limit (OR-Tools' iterated local search with
+  ruin-and-recreate) and, with PyVRP installed, a second process plans the day too; its
+  plan is used only after OR-Tools' model has checked it (``SolveParams`` ``ils``,
+  ``workers``, ``main_engine``; ``routing.search`` explains the design).
+* Every public function checks its inputs first and raises ``ModelError`` naming the field
+  (``routing.checks``): nothing reaches OR-Tools that could abort the process.
 * ``plan_week(WeekProblem) -> WeekPlan`` places cadence visits (weekly, fortnightly,
   monthly, N per month) on days, balanced and geographically tight, then routes every day.
 * ``replan(rep, remaining, now=..., position=..., current_order=...) -> Replan`` re-plans the

@@ -12,7 +12,7 @@ to 30 s. Two remedies, both keeping OR-Tools the model of record:
   filters (every window, break, skill, pin and shift holds); each perturbed plan is
   descended again; the reference plan is accepted by simulated annealing with temperatures
   from the instance's arc costs, the best only when it improves.
-* **A second process** (``python -m routing.search``) on the second core running PyVRP
+* **A second process** (``routing/_engine_child.py``) on the second core running PyVRP
   (a well-kept ILS engine, optional: ``pip install pyvrp``) on the day as far as its
   model can express it (one window per visit, breaks taken out of the shift). Its routes
   are only ever used after ``ReadAssignmentFromRoutes`` has rebuilt them in the OR-Tools
@@ -31,12 +31,14 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ortools.constraint_solver import routing_ils_pb2
+
+from routing import _engine_child
 
 
 def pyvrp_installed() -> bool:
@@ -97,43 +99,22 @@ class EngineDay:
 
 def solve_engine_day(day: EngineDay, seconds: float, seed: int) -> list[list[int]]:
     """Routes per vehicle as visit positions (0-based), from PyVRP's iterated local search."""
-    import pyvrp
-    from pyvrp.stop import MaxRuntime
+    return _engine_child.solve(plain(day), seconds, seed)
 
-    n_depots = len(day.xy) - len(day.service)
-    locations = [pyvrp.Location(x=float(x), y=float(y)) for x, y in day.xy]
-    depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
-    demand = day.demand or (1,) * len(day.service)
-    clients = [pyvrp.Client(location=n_depots + j, delivery=[q], service_duration=s,
-                            tw_early=w[0], tw_late=w[1], prize=p, required=r)
-               for j, (s, w, p, r, q) in enumerate(zip(day.service, day.windows, day.prizes,
-                                                       day.required, demand, strict=True))]
-    # Identical vehicles form one type (a Solomon fleet is one type of 25 vehicles).
-    kinds: dict[tuple[int, ...], list[int]] = {}
-    for v, key in enumerate(zip(day.starts, day.ends, (w[0] for w in day.shifts),
-                                (w[1] for w in day.shifts), day.profiles, day.capacities,
-                                strict=True)):
-        kinds.setdefault(tuple(key), []).append(v)
-    types = [pyvrp.VehicleType(num_available=len(members), capacity=[cap], start_depot=s,
-                               end_depot=e, tw_early=lo, tw_late=hi, profile=prof)
-             for (s, e, lo, hi, prof, cap), members in kinds.items()]
-    distances: list[Any] = [day.distance] * len(day.durations)
-    durations: list[Any] = list(day.durations)
-    data = pyvrp.ProblemData(locations, clients, depots, types, distances, durations)
-    result = pyvrp.solve(data, stop=MaxRuntime(max(0.05, seconds)), seed=seed, display=False)
-    out: list[list[int]] = [[] for _ in day.starts]
-    free = [list(members) for members in kinds.values()]
-    for route in result.best.routes():
-        out[free[route.vehicle_type()].pop(0)] = [int(a.idx) for a in route if a.is_client()]
-    return out
+
+def plain(day: EngineDay) -> dict[str, Any]:
+    """The day as a dict of arrays and tuples: what the child process unpickles without
+    importing this package (it starts in a third of the time)."""
+    return {f.name: getattr(day, f.name) for f in fields(day)}
 
 
 class Helper:
     """PyVRP working on a day in another process until ``deadline`` (``time.time()``).
 
-    A plain ``python -m routing.search`` child fed a pickle on stdin: nothing of the caller
-    (its threads, its ``__main__``) is forked or re-imported, so it is safe under a web
-    server or a job runner. The process is ours alone and always ended by ``result``.
+    A plain Python child running ``routing/_engine_child.py`` (numpy and PyVRP only), fed
+    a pickle on stdin: nothing of the caller (its threads, its ``__main__``) is forked or
+    re-imported, so it is safe under a web server or a job runner. The process is ours
+    alone and always ended by ``result``.
     """
 
     def __init__(self, day: EngineDay, deadline: float, seed: int = 0) -> None:
@@ -143,10 +124,12 @@ class Helper:
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "routing.search"], stdin=subprocess.PIPE,
+        child = str(Path(_engine_child.__file__).resolve())
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
+            [sys.executable, "-c", "import runpy, sys; runpy.run_path(sys.argv[1], "
+             "run_name='__main__')", child], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        payload = pickle.dumps((day, deadline, seed), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((plain(day), deadline, seed), protocol=pickle.HIGHEST_PROTOCOL)
         self._writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._writer.start()
@@ -164,7 +147,7 @@ class Helper:
         assert self.process.stdout is not None
         self._out = self.process.stdout.read()
 
-    def result(self, grace: float = 1.0) -> list[list[int]] | None:
+    def result(self, grace: float = 0.5) -> list[list[int]] | None:
         """The helper's routes, waiting at most ``grace`` seconds past its deadline."""
         try:
             self._reader.join(max(0.0, self.deadline - time.time()) + grace)
@@ -197,17 +180,6 @@ class Helper:
                 pipe.close()
 
 
-def _main() -> None:
-    """Child side of :class:`Helper`: read (day, deadline, seed), answer (status, routes)."""
-    day, deadline, seed = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
-    try:
-        answer: tuple[str, Any] = ("ok", solve_engine_day(day, deadline - time.time(), seed))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
-        answer = ("error", f"{type(exc).__name__}: {exc}")
-    sys.stdout.buffer.write(pickle.dumps(answer))
-    sys.stdout.buffer.flush()
-
-
 def planar(lat: Sequence[float], lon: Sequence[float]) -> np.ndarray:
     """Metres east and north of the first point (for an engine's neighbourhood lists)."""
     lat_a, lon_a = np.asarray(lat, float), np.asarray(lon, float)
@@ -218,6 +190,3 @@ def planar(lat: Sequence[float], lon: Sequence[float]) -> np.ndarray:
     y = (lat_a - lat_a[0]) * k
     return np.column_stack([x, y])
 
-
-if __name__ == "__main__":
-    _main()

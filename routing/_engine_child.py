@@ -1,0 +1,65 @@
+"""PyVRP in a child process: reads (day, deadline, seed) as a pickle on stdin, writes
+("ok", routes) or ("error", text) as a pickle on stdout.
+
+Run as a file by ``routing.search.Helper`` (numpy and PyVRP only, no import of the
+``routing`` package, so it starts quickly); also imported by ``routing.search`` to run
+PyVRP in-process. The parent is our own process: the pickles are trusted.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import time
+from typing import Any
+
+
+def solve(day: dict[str, Any], seconds: float, seed: int) -> list[list[int]]:
+    """Routes per vehicle as visit positions (0-based), from PyVRP's iterated local search.
+
+    ``day`` is ``routing.search.EngineDay`` as a dict (see there for the fields)."""
+    import pyvrp
+    from pyvrp.stop import MaxRuntime
+
+    n_depots = len(day["xy"]) - len(day["service"])
+    locations = [pyvrp.Location(x=float(x), y=float(y)) for x, y in day["xy"]]
+    depots = [pyvrp.Depot(location=i) for i in range(n_depots)]
+    demand = day["demand"] or (1,) * len(day["service"])
+    clients = [pyvrp.Client(location=n_depots + j, delivery=[q], service_duration=s,
+                            tw_early=w[0], tw_late=w[1], prize=p, required=r)
+               for j, (s, w, p, r, q) in enumerate(zip(
+                   day["service"], day["windows"], day["prizes"], day["required"], demand,
+                   strict=True))]
+    # Identical vehicles form one type (a Solomon fleet is one type of 25 vehicles).
+    kinds: dict[tuple[int, ...], list[int]] = {}
+    for v, key in enumerate(zip(day["starts"], day["ends"], (w[0] for w in day["shifts"]),
+                                (w[1] for w in day["shifts"]), day["profiles"], day["capacities"],
+                                strict=True)):
+        kinds.setdefault(tuple(key), []).append(v)
+    types = [pyvrp.VehicleType(num_available=len(members), capacity=[cap], start_depot=s,
+                               end_depot=e, tw_early=lo, tw_late=hi, profile=prof)
+             for (s, e, lo, hi, prof, cap), members in kinds.items()]
+    distances: list[Any] = [day["distance"]] * len(day["durations"])
+    durations: list[Any] = list(day["durations"])
+    data = pyvrp.ProblemData(locations, clients, depots, types, distances, durations)
+    result = pyvrp.solve(data, stop=MaxRuntime(max(0.05, seconds)), seed=seed, display=False)
+    out: list[list[int]] = [[] for _ in day["starts"]]
+    free = [list(members) for members in kinds.values()]
+    for route in result.best.routes():
+        out[free[route.vehicle_type()].pop(0)] = [int(a.idx) for a in route if a.is_client()]
+    return out
+
+
+def main() -> None:
+    """Child side of ``routing.search.Helper``."""
+    day, deadline, seed = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - our parent
+    try:
+        answer: tuple[str, Any] = ("ok", solve(day, deadline - time.time(), seed))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
+        answer = ("error", f"{type(exc).__name__}: {exc}")
+    sys.stdout.buffer.write(pickle.dumps(answer))
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":
+    main()
