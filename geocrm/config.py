@@ -86,6 +86,7 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_RQ_QUEUE": env.get("GEOCRM_RQ_QUEUE", "geocrm"),
         "GEOCRM_JOB_THREADS": int(env.get("GEOCRM_JOB_THREADS", "1")),
         "GEOCRM_TERRITORY_JOB_ACCOUNTS": int(env.get("GEOCRM_TERRITORY_JOB_ACCOUNTS", "20000")),
+        "GEOCRM_DUPLICATE_JOB_ACCOUNTS": int(env.get("GEOCRM_DUPLICATE_JOB_ACCOUNTS", "10000")),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""

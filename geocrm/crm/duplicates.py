@@ -1,9 +1,34 @@
 """Duplicate accounts: find likely pairs, let a user pick each field, merge keeping history.
 
-Finding: every visible account is compared only with accounts that share a *block* (the
-same normalised phone, email, external id or name, or a name token in a neighbouring
-~250 m grid cell), so 100,000 accounts cost a few seconds, not 5·10⁹ comparisons. A pair
-is a candidate when an identifier matches, or the names are alike and the places close.
+Finding never compares every account with every other (5·10⁹ pairs at 100,000 accounts).
+Accounts are *blocked* first, and only accounts in a shared block are compared:
+
+* **Name and place.** Each pinned account goes into a grid cell of about the duplicate
+  radius (0.0025° of latitude, ~278 m; cells are as many degrees wide, and a search
+  spans as many cells east and west as that latitude needs for 250 m, so a pair across a
+  cell border, or two cells apart in the north, is still seen), once per *name token*:
+  each word of its normalised key (:mod:`geocrm.core.names`) and the first and last four
+  letters of the key without spaces (a typo everywhere but the start, or the end). Two
+  accounts are compared when they share a token in the same or a neighbouring cell — a
+  chain's hundred shops far apart never meet, nor do two different names next door.
+* **Identifiers.** The same normalised phone, email or external id, anywhere (a group of
+  more than 50 is a switchboard, not 50 duplicates).
+* **No pin.** An account without coordinates meets the accounts with its exact name key
+  when the name is rare (at most five accounts: a chain's unpinned shop is not a
+  duplicate of each of its hundred shops), and the accounts at its address.
+
+The block pairs become numpy index arrays, distances are computed at once, and the names
+of the pairs close enough are scored by rapidfuzz in C++
+(:func:`geocrm.core.names.name_similarities`, the same rule as ``name_similarity``).
+Memory stays bounded: pairs are expanded in chunks and only the matches are kept.
+Results come best first in a fixed order (score, then ids), so pages are stable.
+
+A large scan (``GEOCRM_DUPLICATE_JOB_ACCOUNTS`` visible accounts, default 10,000) runs as a
+background job (:mod:`geocrm.jobs`) with progress, and its result is stored on the job
+row, so paging reads it instead of scanning again; the page names its age and offers to
+scan again. Smaller sets are scanned on every page view. Either way a user only ever
+sees pairs of accounts they may see (:func:`geocrm.access.visible_accounts`), checked
+again when a stored page is shown.
 
 Merging lives in :mod:`geocrm.crm.merging` (one transaction, every row re-pointed, the
 user's pick per field); its names are importable from here too, as the pages use them.
@@ -13,18 +38,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+import numpy as np
+import numpy.typing as npt
+from flask import current_app
+from sqlalchemy import func, select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import audit
-from geocrm.core.accounts import (
-    normalise_name,
-)
-from geocrm.core.names import name_similarity
+from geocrm.core.names import name_similarities, normalise_name
 from geocrm.crm.merging import (
     MERGE_FIELDS,
     MERGE_LABELS,
@@ -37,18 +62,42 @@ from geocrm.crm.merging import (
     merge_accounts,
     merge_preview,
 )
-from geocrm.errors import ValidationError
+from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.jobs import report_progress, submit_job
 from geocrm.models import Account, User
 from geocrm.models.crm import DuplicateDismissal
-from geocrm.spatial import haversine_m
+from geocrm.models.planning import Job
+from geocrm.spatial import EARTH_RADIUS_M, haversine_many_m
 
 MAX_DISTANCE_M = 250.0
 MIN_NAME_SIMILARITY = 0.8
 # Same name, one of the two without a pin: only an almost identical name is enough.
 MIN_NAME_SIMILARITY_UNLOCATED = 0.95
-_CELL_DEG = 0.0025  # ~280 m of latitude
+#: A name shared by more accounts than this is a chain: an unpinned one is paired by name
+#: only with those at the same address.
+MAX_UNLOCATED_NAME_GROUP = 5
+#: More accounts than this with one phone, email, external id (or name and address) are a
+#: switchboard or a default value, not that many duplicates.
+MAX_IDENTIFIER_GROUP = 50
+#: A stored scan keeps at most this many pairs, best first (the page says so when cut).
+MAX_STORED = 20_000
+PER_PAGE = 100
+JOB_KIND = "duplicates"
+JOB_FUNC = "geocrm.crm.duplicates:scan_job"
+DEFAULT_JOB_ACCOUNTS = 10_000
+
+_CELL_DEG = 0.0025  # ~278 m of latitude: one cell is at least the radius
+_CELL_M = math.radians(_CELL_DEG) * EARTH_RADIUS_M
+_NX = round(360 / _CELL_DEG)  # longitude cells around the globe (the grid wraps at ±180°)
+_NY = round(180 / _CELL_DEG) + 4
+_CHUNK_PAIRS = 1_000_000  # block pairs expanded at a time (bounds the memory of a scan)
 _DIGITS = re.compile(r"\D+")
+_PHONE, _EMAIL, _EXTERNAL, _ADDRESS = 1, 2, 4, 8  # why-bits of a stored pair
+_IDENTIFIERS = _PHONE | _EMAIL | _EXTERNAL
+
+Progress = Callable[[float, str], None]
+IntArray = npt.NDArray[np.int64]
 
 
 def normalise_phone(phone: str | None) -> str | None:
@@ -66,7 +115,11 @@ def normalise_email(email: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A likely duplicate pair (``a_id < b_id``), how sure we are and why."""
+    """A likely duplicate pair (``a_id < b_id``), how sure we are and why.
+
+    ``status`` is ``open`` for a pair to act on; a stored scan shown later may find it
+    ``dismissed``, or ``gone`` (merged, archived or no longer visible to the user).
+    """
 
     a_id: int
     b_id: int
@@ -76,140 +129,427 @@ class Candidate:
     name_similarity: float
     distance_m: float | None
     reasons: tuple[str, ...]
+    status: str = "open"
+
+
+@dataclass
+class Scan:
+    """The pairs a scan found, best first, as parallel arrays of account ids and figures."""
+
+    a_ids: IntArray
+    b_ids: IntArray
+    score: npt.NDArray[np.float64]
+    similarity: npt.NDArray[np.float64]
+    distance: npt.NDArray[np.float64]  # NaN: one of the two has no pin
+    why: IntArray  # _PHONE | _EMAIL | _EXTERNAL | _ADDRESS
+    accounts: int = 0
+    names: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.a_ids)
+
+    def rows(self, start: int = 0, stop: int | None = None) -> Iterator[list[Any]]:
+        """Compact rows ``[a, b, score, similarity, distance or None, why]``."""
+        for i in range(start, min(len(self), len(self) if stop is None else stop)):
+            d = float(self.distance[i])
+            yield [int(self.a_ids[i]), int(self.b_ids[i]), float(self.score[i]),
+                   float(self.similarity[i]), None if math.isnan(d) else d, int(self.why[i])]
 
 
 @dataclass(frozen=True)
-class _Row:
-    id: int
-    name: str
-    key: str
-    lat: float | None
-    lon: float | None
-    phone: str | None
-    email: str | None
-    external_id: str | None
+class Page:
+    """One page of candidates and where it sits among all of them."""
+
+    candidates: list[Candidate]
+    number: int
+    pages: int
+    total: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first candidate (0 when there are none)."""
+        return (self.number - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.candidates) - 1 if self.candidates else 0
+
+    def links(self) -> list[int | None]:
+        """Page numbers to link: the first, the last, and two either side (None is a gap)."""
+        wanted = {1, self.pages, *range(self.number - 2, self.number + 3)}
+        out: list[int | None] = []
+        for n in sorted(p for p in wanted if 1 <= p <= self.pages):
+            if out and out[-1] is not None and n > out[-1] + 1:
+                out.append(None)
+            out.append(n)
+        return out
+
+
+# -- the scan ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Columns:
+    """The accounts a scan looks at, by column; ``ids`` ascending."""
+
+    ids: IntArray
+    names: list[str]
+    keys: list[str]
+    lat: npt.NDArray[np.float64]  # NaN: no pin
+    lon: npt.NDArray[np.float64]
+    phones: list[str | None]
+    emails: list[str | None]
+    external_ids: list[str | None]
+    address_keys: list[str | None]
+    focus: npt.NDArray[np.bool_]  # pairs need at least one account in focus
 
 
 def _tokens(key: str) -> set[str]:
+    """The name blocks of a key: its words (of 3+ letters, if it has any) and the first and
+    last three letters without spaces, so one typo in a name of 7+ letters (a CJK name of
+    6: 미소베이커리 / 미소베커리) leaves at least one block shared."""
     words = key.split()
     out = {w for w in words if len(w) >= 3} or set(words)
     compact = key.replace(" ", "")
     if len(compact) >= 4:
-        out.add("^" + compact[:4])  # catches typos in every word but the start
+        out.add("^" + compact[:3])
+        out.add("$" + compact[-3:])
     return out
 
 
-def _cell(lat: float, lon: float) -> tuple[int, int]:
-    return math.floor(lat / _CELL_DEG), math.floor(lon / _CELL_DEG)
+def _span(cy: IntArray) -> IntArray:
+    """Longitude cells to search either side, by cell row: enough for the radius at the
+    row's poleward neighbour edge (the worst latitude a partner can have)."""
+    lat = np.minimum(89.0, (np.abs(cy) + 2) * _CELL_DEG)
+    width = _CELL_M * np.maximum(np.cos(np.radians(lat)), 1e-3)
+    return np.minimum(np.ceil(MAX_DISTANCE_M / width).astype(np.int64), _NX // 2)
 
 
-def _score(a: _Row, b: _Row) -> Candidate | None:
-    sim = name_similarity(a.key, b.key)
-    distance = None
-    if a.lat is not None and a.lon is not None and b.lat is not None and b.lon is not None:
-        distance = haversine_m(a.lat, a.lon, b.lat, b.lon)
-    reasons: list[str] = []
-    ids = False
-    if a.phone and a.phone == b.phone:
-        reasons.append("same phone")
-        ids = True
-    if a.email and a.email == b.email:
-        reasons.append("same email")
-        ids = True
-    if a.external_id and a.external_id == b.external_id:
-        reasons.append("same external id")
-        ids = True
-    near = distance is not None and distance <= MAX_DISTANCE_M
-    alike = (near and sim >= MIN_NAME_SIMILARITY) or (
-        distance is None and sim >= MIN_NAME_SIMILARITY_UNLOCATED
-    )
-    if not (ids or alike):
-        return None
-    if sim >= 0.5:
-        reasons.insert(0, f"names {sim:.0%} alike")
+def _codes(values: Sequence[str | None]) -> IntArray:
+    """A small int per distinct value; 0 for none."""
+    seen: dict[str, int] = {}
+    return np.fromiter(((seen.setdefault(v, len(seen) + 1) if v else 0) for v in values),
+                       np.int64, len(values))
+
+
+def _groups(codes: IntArray) -> Iterator[IntArray]:
+    """Indices sharing a code (code 0 never), one group at a time, each ascending."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
+    for group in np.split(order, bounds):
+        if len(group) > 1 and codes[group[0]] != 0:
+            yield group
+
+
+def _pairs_within(group: npt.ArrayLike) -> IntArray:
+    g = np.asarray(group, dtype=np.int64)
+    i, j = np.triu_indices(len(g), 1)
+    return np.stack([g[i], g[j]], axis=1)
+
+
+def _identifier_pairs(cols: Columns) -> list[IntArray]:
+    out = []
+    for values in (cols.phones, cols.emails, cols.external_ids):
+        for group in _groups(_codes(values)):
+            if len(group) <= MAX_IDENTIFIER_GROUP:
+                out.append(_pairs_within(group))
+    return out
+
+
+def _unlocated_pairs(cols: Columns, key_codes: IntArray,
+                     address_codes: IntArray) -> list[IntArray]:
+    """Pairs of an unpinned account with the accounts of its exact name key (a rare name),
+    and with those at its address (a typo in the name, or a chain's shop)."""
+    unpinned = np.isnan(cols.lat)
+    out = []
+    for codes, limit in ((key_codes, MAX_UNLOCATED_NAME_GROUP),
+                         (address_codes, MAX_IDENTIFIER_GROUP)):
+        for group in _groups(codes):
+            if len(group) <= limit and unpinned[group].any():
+                pairs = _pairs_within(group)
+                out.append(pairs[unpinned[pairs[:, 0]] | unpinned[pairs[:, 1]]])
+    return out
+
+
+def _spatial_pairs(cols: Columns, progress: Progress) -> Iterator[IntArray]:
+    """Pairs sharing a name token in the same or a neighbouring cell, within the radius."""
+    pinned = np.flatnonzero(~np.isnan(cols.lat) & ~np.isnan(cols.lon))
+    token_ids: dict[str, int] = {}
+    per_key: dict[str, list[int]] = {}
+    entry_token: list[int] = []
+    entry_row: list[int] = []
+    for i in pinned.tolist():
+        key = cols.keys[i]
+        toks = per_key.get(key)
+        if toks is None:
+            toks = per_key[key] = [token_ids.setdefault(t, len(token_ids))
+                                   for t in _tokens(key)] if key else []
+        entry_token.extend(toks)
+        entry_row.extend([i] * len(toks))
+    if not entry_row:
+        return
+    row = np.asarray(entry_row, dtype=np.int64)
+    tok = np.asarray(entry_token, dtype=np.int64)
+    cy = np.floor(cols.lat[row] / _CELL_DEG).astype(np.int64)
+    cx = np.mod(np.floor(cols.lon[row] / _CELL_DEG).astype(np.int64), _NX)
+
+    def code(t: IntArray, y: IntArray, x: IntArray) -> IntArray:
+        return (t * _NY + (y + _NY // 2)) * _NX + np.mod(x, _NX)
+
+    codes = code(tok, cy, cx)
+    order = np.lexsort((row, codes))  # by block, then by account
+    codes, row, tok, cy, cx = codes[order], row[order], tok[order], cy[order], cx[order]
+    span = _span(cy)
+    positions = np.arange(len(codes), dtype=np.int64)
+    offsets = [(0, 0)]  # the same cell (later entries only), then the forward half
+    for s in range(1, int(span.max()) + 1):
+        offsets.append((0, s))
+    for s in range(-int(span.max()), int(span.max()) + 1):
+        offsets.append((1, s))
+    for k, (dy, dx) in enumerate(offsets):
+        progress(0.1 + 0.6 * k / len(offsets), "comparing names in neighbouring cells")
+        use = np.abs(dx) <= span if dx else np.ones(len(codes), bool)
+        home = np.flatnonzero(use)
+        if not len(home):
+            continue
+        target = code(tok[home], cy[home] + dy, cx[home] + dx)
+        lo = np.searchsorted(codes, target, "left")
+        hi = np.searchsorted(codes, target, "right")
+        if dy == 0 and dx == 0:
+            lo = np.maximum(lo, positions[home] + 1)
+        counts = np.maximum(hi - lo, 0)
+        keep = counts > 0
+        home, lo, counts = home[keep], lo[keep], counts[keep]
+        ends = np.cumsum(counts)
+        start = 0
+        while start < len(home):
+            base = ends[start - 1] if start else 0
+            stop = int(np.searchsorted(ends, base + _CHUNK_PAIRS, "right"))
+            stop = max(stop, start + 1)
+            c = counts[start:stop]
+            first = np.repeat(lo[start:stop] - np.cumsum(c) + c, c)
+            partner = row[first + np.arange(int(c.sum()), dtype=np.int64)]
+            own = np.repeat(row[home[start:stop]], c)
+            a, b = np.minimum(own, partner), np.maximum(own, partner)
+            near = haversine_many_m(cols.lat[a], cols.lon[a],
+                                    cols.lat[b], cols.lon[b]) <= MAX_DISTANCE_M
+            near &= a != b
+            if near.any():
+                yield np.stack([a[near], b[near]], axis=1)
+            start = stop
+
+
+def scan(cols: Columns, dismissed: Sequence[tuple[int, int]] = (),
+         progress: Progress | None = None) -> Scan:
+    """Every likely duplicate pair among ``cols`` (with one account in focus), best first.
+
+    A pair is a candidate when a phone, email or external id matches, or the names are at
+    least 80 % alike and the places within 250 m, or (one without a pin) the names are at
+    least 95 % alike. Pairs in ``dismissed`` (account ids, smaller first) are left out.
+    """
+    report = progress or (lambda fraction, message: None)
+    n = len(cols.ids)
+    report(0.05, f"blocking {n:,} accounts")
+    address_codes = _codes(cols.address_keys)
+    parts = _identifier_pairs(cols) + _unlocated_pairs(cols, _codes(cols.keys), address_codes)
+    parts.extend(_spatial_pairs(cols, report))
+    report(0.75, "scoring the pairs found")
+    if parts:
+        both = np.concatenate([p for p in parts if len(p)] or [np.empty((0, 2), np.int64)])
+        unique = np.unique(both[:, 0] * max(n, 1) + both[:, 1])
+        a, b = unique // max(n, 1), unique % max(n, 1)
+    else:
+        a = b = np.empty(0, np.int64)
+    keep = cols.focus[a] | cols.focus[b]
+    if len(dismissed) and len(a):
+        index = {int(v): i for i, v in enumerate(cols.ids.tolist())}
+        gone = np.array([index[x] * n + index[y] for x, y in dismissed
+                         if x in index and y in index], dtype=np.int64)
+        keep &= ~np.isin(a * n + b, gone)
+    a, b = a[keep], b[keep]
+    why = np.zeros(len(a), dtype=np.int64)
+    for bit, values in ((_PHONE, cols.phones), (_EMAIL, cols.emails),
+                        (_EXTERNAL, cols.external_ids)):
+        c = _codes(values)
+        why |= np.where((c[a] != 0) & (c[a] == c[b]), bit, 0)
+    why |= np.where((address_codes[a] != 0) & (address_codes[a] == address_codes[b]),
+                    _ADDRESS, 0)
+    distance = haversine_many_m(cols.lat[a], cols.lon[a],
+                                cols.lat[b], cols.lon[b])
+    similarity = name_similarities(cols.keys, a, b)
+    located = ~np.isnan(distance)
+    alike = (located & (distance <= MAX_DISTANCE_M) & (similarity >= MIN_NAME_SIMILARITY)) | (
+        ~located & (similarity >= MIN_NAME_SIMILARITY_UNLOCATED))
+    ids = (why & _IDENTIFIERS) != 0
+    keep = ids | alike
+    a, b, why, distance, similarity, ids = (a[keep], b[keep], why[keep], distance[keep],
+                                            similarity[keep], ids[keep])
+    proximity = np.where(np.isnan(distance), 0.0,
+                         np.maximum(0.0, 1.0 - np.nan_to_num(distance) / MAX_DISTANCE_M))
+    score = np.round(0.5 * similarity + 0.2 * proximity + np.where(ids, 0.3, 0.0), 3)
+    a_ids, b_ids = cols.ids[a], cols.ids[b]
+    order = np.lexsort((b_ids, a_ids, -score))
+    report(0.95, f"{len(order):,} likely pairs")
+    names = {int(cols.ids[i]): cols.names[i] for i in np.union1d(a, b).tolist()}
+    return Scan(a_ids[order], b_ids[order], score[order], np.round(similarity[order], 3),
+                np.round(distance[order], 1), why[order], n, names)
+
+
+def _reasons(similarity: float, distance: float | None, why: int) -> tuple[str, ...]:
+    out = []
+    if similarity >= 0.5:
+        out.append(f"names {similarity:.0%} alike")
+    out += [text for bit, text in ((_PHONE, "same phone"), (_EMAIL, "same email"),
+                                   (_EXTERNAL, "same external id"), (_ADDRESS, "same address"))
+            if why & bit]
     if distance is not None:
-        reasons.append(f"{distance:.0f} m apart")
-    proximity = 0.0 if distance is None else max(0.0, 1.0 - distance / MAX_DISTANCE_M)
-    score = 0.5 * sim + 0.2 * proximity + (0.3 if ids else 0.0)
-    first, second = (a, b) if a.id < b.id else (b, a)
-    return Candidate(
-        first.id, second.id, first.name, second.name, round(score, 3), round(sim, 3),
-        None if distance is None else round(distance, 1), tuple(reasons),
-    )
+        out.append(f"{distance:.0f} m apart")
+    return tuple(out)
 
 
-def find_duplicates(
-    user: User, *, territory_id: int | None = None, limit: int = 200
-) -> list[Candidate]:
+def _candidate(row: Sequence[Any], a_name: str, b_name: str, status: str = "open") -> Candidate:
+    a, b, score, sim, distance, why = row
+    return Candidate(int(a), int(b), a_name, b_name, float(score), float(sim),
+                     None if distance is None else float(distance),
+                     _reasons(float(sim), distance, int(why)), status)
+
+
+# -- reading the accounts, and the user's view of a scan -----------------------------------
+
+
+def _visible(user: User) -> Any:
+    return visible_accounts(user).where(Account.archived.is_(False))
+
+
+def load_columns(user: User, territory_id: int | None = None) -> Columns:
+    """The accounts ``user`` may see (not archived), as scan input; ``territory_id`` puts
+    only that territory's accounts in focus."""
+    stmt = _visible(user).with_only_columns(
+        Account.id, Account.name, Account.name_key, Account.lat, Account.lon, Account.phone,
+        Account.email, Account.external_id, Account.address_key, Account.territory_id,
+    ).order_by(Account.id)
+    ids, names, keys, lat, lon, phones, emails, externals, addresses, focus = (
+        [], [], [], [], [], [], [], [], [], [])
+    for r in db.session.execute(stmt):
+        ids.append(r.id)
+        names.append(r.name)
+        keys.append(r.name_key or normalise_name(r.name))
+        lat.append(math.nan if r.lat is None or r.lon is None else r.lat)
+        lon.append(math.nan if r.lat is None or r.lon is None else r.lon)
+        phones.append(normalise_phone(r.phone))
+        emails.append(normalise_email(r.email))
+        externals.append((r.external_id or "").strip() or None)
+        addresses.append(r.address_key or None)
+        focus.append(territory_id is None or r.territory_id == territory_id)
+    return Columns(np.asarray(ids, dtype=np.int64), names, keys,
+                   np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64),
+                   phones, emails, externals, addresses, np.asarray(focus, dtype=bool))
+
+
+def _dismissed() -> list[tuple[int, int]]:
+    return [(int(a), int(b)) for a, b in db.session.execute(
+        select(DuplicateDismissal.account_a_id, DuplicateDismissal.account_b_id))]
+
+
+def scan_for(user: User, territory_id: int | None = None,
+             progress: Progress | None = None) -> Scan:
+    """Scan the accounts ``user`` may see, leaving out pairs marked as not duplicates."""
+    return scan(load_columns(user, territory_id), _dismissed(), progress)
+
+
+def find_duplicates(user: User, *, territory_id: int | None = None,
+                    limit: int | None = None) -> list[Candidate]:
     """Likely duplicate pairs among the accounts ``user`` may see, best first.
 
     Pairs a user dismissed are left out. ``territory_id`` narrows the search to pairs
     with at least one account in that territory.
     """
-    stmt = visible_accounts(user).where(Account.archived.is_(False)).with_only_columns(
-        Account.id, Account.name, Account.name_key, Account.lat, Account.lon, Account.phone,
-        Account.email, Account.external_id, Account.territory_id,
-    )
-    rows: list[_Row] = []
-    focus: set[int] = set()
-    for r in db.session.execute(stmt):
-        rows.append(_Row(int(r.id), r.name, r.name_key or normalise_name(r.name), r.lat, r.lon,
-                         normalise_phone(r.phone), normalise_email(r.email),
-                         (r.external_id or "").strip() or None))
-        if territory_id is None or r.territory_id == territory_id:
-            focus.add(int(r.id))
-    by_id = {r.id: r for r in rows}
-    pairs: set[tuple[int, int]] = set()
+    found = scan_for(user, territory_id)
+    return [_candidate(row, found.names[row[0]], found.names[row[1]])
+            for row in found.rows(0, limit)]
 
-    def add_group(ids: Iterable[int]) -> None:
-        group = sorted(ids)
-        if len(group) > 50:  # a shared switchboard number is not 50 duplicates
-            return
-        for i, a in enumerate(group):
-            for b in group[i + 1:]:
-                pairs.add((a, b))
 
-    for attr in ("phone", "email", "external_id", "key"):
-        groups: dict[str, list[int]] = defaultdict(list)
-        for r in rows:
-            value = getattr(r, attr)
-            if value:
-                groups[value].append(r.id)
-        for ids in groups.values():
-            if len(ids) > 1:
-                add_group(ids)
-    blocks: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+def page_of(candidates: Sequence[Candidate], number: int,
+            per_page: int | None = None) -> Page:
+    """Page ``number`` (1-based, clamped to the pages there are) of all the candidates."""
+    per_page = per_page or PER_PAGE
+    pages = max(1, math.ceil(len(candidates) / per_page))
+    number = min(max(1, number), pages)
+    return Page(list(candidates[(number - 1) * per_page:number * per_page]), number, pages,
+                len(candidates), per_page)
+
+
+def use_job(user: User) -> bool:
+    """Whether the user's scan is large enough to run in the background."""
+    limit = int(current_app.config.get("GEOCRM_DUPLICATE_JOB_ACCOUNTS", DEFAULT_JOB_ACCOUNTS))
+    count = db.session.scalar(_visible(user).with_only_columns(func.count(Account.id)))
+    return int(count or 0) >= limit
+
+
+def start_scan(user: User, territory_id: int | None = None) -> Job:
+    """Queue a background scan for ``user`` (committed by :func:`geocrm.jobs.submit_job`)."""
+    return submit_job(JOB_KIND, JOB_FUNC, {"user_id": user.id, "territory_id": territory_id},
+                      user.id)
+
+
+def latest_scan(user: User, territory_id: int | None = None) -> Job | None:
+    """The user's most recent background scan with this territory filter, if any."""
+    jobs = db.session.scalars(
+        select(Job).where(Job.kind == JOB_KIND, Job.created_by_id == user.id)
+        .order_by(Job.id.desc()).limit(50))
+    for job in jobs:
+        if (job.kwargs or {}).get("territory_id") == territory_id:
+            return job
+    return None
+
+
+def scan_job(user_id: int, territory_id: int | None = None) -> dict[str, Any]:
+    """Job body: scan for the user and keep the pairs (best first) as the job's result.
+
+    Reads only; the stored pairs carry ids and figures, never names: the page reads the
+    names when it shows them, through the user's scope.
+    """
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFoundError(f"No user {user_id}.")
+    report_progress(0.02, "reading the accounts")
+    found = scan_for(user, territory_id, report_progress)
+    return {"accounts": found.accounts, "total": len(found),
+            "pairs": list(found.rows(0, MAX_STORED)), "territory_id": territory_id}
+
+
+def stored_page(user: User, result: dict[str, Any], number: int,
+                per_page: int | None = None) -> Page:
+    """A page of a stored scan, read again through the user's scope.
+
+    Positions never move (every pair stays on its page); a pair merged, archived, out of
+    the user's scope or dismissed since the scan is shown with that status, without names
+    the user may not see.
+    """
+    per_page = per_page or PER_PAGE
+    pairs = result.get("pairs") or []
+    pages = max(1, math.ceil(len(pairs) / per_page))
+    number = min(max(1, number), pages)
+    rows = pairs[(number - 1) * per_page:number * per_page]
+    ids = {int(i) for r in rows for i in r[:2]}
+    names: dict[int, str] = {int(i): name for i, name in db.session.execute(
+        _visible(user).with_only_columns(Account.id, Account.name).where(Account.id.in_(ids))
+    )} if ids else {}
+    dismissed = {(int(a), int(b)) for a, b in db.session.execute(
+        select(DuplicateDismissal.account_a_id, DuplicateDismissal.account_b_id).where(
+            DuplicateDismissal.account_a_id.in_(ids)))} if ids else set()
+    out = []
     for r in rows:
-        if r.lat is not None and r.lon is not None and r.key:
-            cell = _cell(r.lat, r.lon)
-            for token in _tokens(r.key):
-                blocks[(cell[0], cell[1], token)].append(r.id)
-    for r in rows:
-        if r.lat is None or r.lon is None or not r.key:
-            continue
-        cy, cx = _cell(r.lat, r.lon)
-        span = max(1, math.ceil(1 / max(math.cos(math.radians(r.lat)), 0.05)))
-        for token in _tokens(r.key):
-            for dy in (-1, 0, 1):
-                for dx in range(-span, span + 1):
-                    for other in blocks.get((cy + dy, cx + dx, token), ()):
-                        if other > r.id:
-                            pairs.add((r.id, other))
-    dismissed = {
-        (int(a), int(b))
-        for a, b in db.session.execute(
-            select(DuplicateDismissal.account_a_id, DuplicateDismissal.account_b_id)
-        )
-    }
-    found = []
-    for a, b in pairs:
-        if (a, b) in dismissed or (a not in focus and b not in focus):
-            continue
-        cand = _score(by_id[a], by_id[b])
-        if cand is not None:
-            found.append(cand)
-    found.sort(key=lambda c: (-c.score, c.a_id, c.b_id))
-    return found[:limit]
+        a, b = int(r[0]), int(r[1])
+        if a not in names or b not in names:
+            out.append(_candidate(r, "—", "—", "gone"))
+        elif (a, b) in dismissed:
+            out.append(_candidate(r, names[a], names[b], "dismissed"))
+        else:
+            out.append(_candidate(r, names[a], names[b]))
+    return Page(out, number, pages, len(pairs), per_page)
 
 
 def dismiss_pair(user: User, a_id: int, b_id: int) -> None:
@@ -227,7 +567,9 @@ def dismiss_pair(user: User, a_id: int, b_id: int) -> None:
 
 __all__ = [
     "MAX_DISTANCE_M", "MERGE_FIELDS", "MERGE_LABELS", "MIN_NAME_SIMILARITY",
-    "MIN_NAME_SIMILARITY_UNLOCATED", "SIDES", "SNAPSHOT_FIELDS", "Candidate", "MergePreview",
-    "MergeRow", "check_taken", "default_choice", "dismiss_pair", "find_duplicates",
-    "merge_accounts", "merge_preview", "normalise_email", "normalise_phone",
+    "MIN_NAME_SIMILARITY_UNLOCATED", "SIDES", "SNAPSHOT_FIELDS", "Candidate", "Columns",
+    "MergePreview", "MergeRow", "Page", "Scan", "check_taken", "default_choice",
+    "dismiss_pair", "find_duplicates", "latest_scan", "load_columns", "merge_accounts",
+    "merge_preview", "normalise_email", "normalise_phone", "page_of",
+    "scan", "scan_for", "scan_job", "start_scan", "stored_page", "use_job",
 ]

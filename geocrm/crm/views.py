@@ -31,10 +31,12 @@ from geocrm.crm.charts import bar_chart
 from geocrm.crm.maps import MapPoint, build_points_map
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.jobs import job_json, reap_if_orphaned
 from geocrm.maps.build import render_parts
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Account, Opportunity, Role, Territory
 from geocrm.models.crm import Segment
+from geocrm.models.planning import JobStatus
 from geocrm.params import arg_date
 
 bp = Blueprint("crm", __name__, url_prefix="/crm", static_folder="static")
@@ -256,15 +258,41 @@ def _stage_totals(report: reports.Report) -> dict[str, tuple[int, Any]]:
 @bp.route("/duplicates")
 @roles_required(*DATA_STEWARDS)
 def duplicate_list() -> Any:
-    """Likely duplicate pairs among the accounts the user may see."""
+    """Likely duplicate pairs among the accounts the user may see, a page at a time.
+
+    Large sets are scanned by a background job (started with the button, its progress
+    shown here) and paged from its stored result; small ones are scanned on each view.
+    """
     territory = request.args.get("territory", type=int)
-    found = duplicates.find_duplicates(current_user, territory_id=territory)
+    number = request.args.get("page", type=int) or 1
+    page, job = None, None
+    background = duplicates.use_job(current_user)
+    if background:
+        found = duplicates.latest_scan(current_user, territory)
+        if found is not None:
+            reap_if_orphaned(found)
+            job = job_json(found)
+            if found.status == JobStatus.DONE:
+                page = duplicates.stored_page(current_user, found.result or {}, number)
+    else:
+        page = duplicates.page_of(
+            duplicates.find_duplicates(current_user, territory_id=territory), number)
     territories = db.session.scalars(
         scope_territories(select(Territory), current_user)
         .order_by(Territory.name)
     ).all()
-    return render_template("crm/duplicates.html", candidates=found, territories=territories,
-                           territory=territory)
+    return render_template("crm/duplicates.html", page=page, job=job, background=background,
+                           territories=territories, territory=territory)
+
+
+@bp.route("/duplicates/scan", methods=["POST"])
+@roles_required(*DATA_STEWARDS)
+@commits
+def scan_duplicates() -> Any:
+    """Start a background scan for duplicates (the list page shows its progress)."""
+    territory = request.form.get("territory", type=int)
+    duplicates.start_scan(current_user, territory)
+    return redirect(url_for("crm.duplicate_list", territory=territory))
 
 
 @bp.route("/duplicates/dismiss", methods=["POST"])
