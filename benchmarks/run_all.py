@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["map_load", "import", "import_sources", "territories", "near_me", "lighthouse_today",
-         "reports", "solomon", "routing_scale"]
+ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
+         "lighthouse_today", "reports", "solomon", "routing_scale"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
     "import_sources": ["--rows", "20000"],
+    "duplicates": ["--accounts", "20000"],
     "solomon": ["--instances", "C101,R101,RC101,R205", "--time-limit", "5"],
     "reports": ["--quick"],
     "routing_scale": ["--quick"],
