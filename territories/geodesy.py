@@ -10,9 +10,11 @@ areas use the WGS84 ellipsoid, because territory areas are shown and compared in
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
@@ -71,3 +73,23 @@ def area_m2(geom: BaseGeometry | None) -> float:
         return 0.0
     area, _ = _GEOD.geometry_area_perimeter(geom)
     return abs(float(area))
+
+
+def looks_like_degrees(bounds: Sequence[float]) -> bool:
+    """Whether (minx, miny, maxx, maxy) can be longitude/latitude at all.
+
+    Feet or metres read as degrees land far outside; a file or a drawing in degrees never does.
+    """
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+
+
+def latlon_bounds(geoms: Iterable[BaseGeometry | None]
+                  ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """((south, west), (north, east)) around lon/lat geometries, as Leaflet wants; ``None``
+    when there is nothing to fit."""
+    present = [g for g in geoms if g is not None and not g.is_empty]
+    if not present:
+        return None
+    minx, miny, maxx, maxy = (float(v) for v in shapely.union_all(present).bounds)
+    return (miny, minx), (maxy, maxx)

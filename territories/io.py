@@ -18,6 +18,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from territories.errors import CRSError, GeometryError
+from territories.geodesy import looks_like_degrees
 
 WGS84 = "EPSG:4326"
 #: ``layer=ALL_LAYERS`` reads every polygon layer of a multi-layer file as one set.
@@ -65,11 +66,6 @@ def polygon_layers(path: str | Path) -> list[tuple[str, int]]:
             count = -1
         out.append((str(name), count))
     return out
-
-
-def _looks_like_degrees(bounds: Any) -> bool:
-    minx, miny, maxx, maxy = (float(v) for v in bounds)
-    return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
 
 
 def polygonal(geom: BaseGeometry | None) -> BaseGeometry | None:
@@ -204,11 +200,11 @@ def _check_and_repair(frame: gpd.GeoDataFrame, path: Path,
     bounds = frame.total_bounds
     if frame.crs is None:
         hint = ("coordinates look like degrees: pass assume_crs='EPSG:4326' if so"
-                if _looks_like_degrees(bounds) else
+                if looks_like_degrees(bounds) else
                 f"coordinates such as {bounds[0]:.0f}, {bounds[1]:.0f} are not degrees: the "
                 "file is projected; supply its .prj or its EPSG code")
         raise CRSError(f"{path.name} has no CRS; {hint}")
-    if frame.crs.is_geographic and not _looks_like_degrees(bounds):
+    if frame.crs.is_geographic and not looks_like_degrees(bounds):
         raise CRSError(
             f"{path.name}: CRS {frame.crs.to_string()} is in degrees but coordinates reach "
             f"{bounds[0]:.0f}, {bounds[1]:.0f}; the CRS is wrong (projected data?)"

@@ -13,17 +13,12 @@ import territories as terr
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Territory
-from territories.geodesy import area_m2
+from territories.geodesy import area_m2, looks_like_degrees
 
 # Below a square metre a polygon is a drawing slip, not a territory.
 MIN_AREA_M2 = 1.0
 
 # --- geometry --------------------------------------------------------------------------
-
-
-def _degrees(geom: BaseGeometry) -> bool:
-    minx, miny, maxx, maxy = geom.bounds
-    return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
 
 
 def parse_geojson(data: Any, field_name: str = "geometry") -> BaseGeometry:
@@ -61,7 +56,7 @@ def check_polygon(
         raise ValidationError(field_name, "the shape is empty")
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise ValidationError(field_name, f"a territory must be a polygon, not a {geom.geom_type}")
-    if not _degrees(geom):
+    if not looks_like_degrees(geom.bounds):
         raise ValidationError(
             field_name, "coordinates are not longitude/latitude degrees (projected data?)"
         )

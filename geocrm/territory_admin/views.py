@@ -43,6 +43,7 @@ from geocrm.territory_admin.maps import (
     build_editor_map,
     build_preview_map,
 )
+from territories.geodesy import latlon_bounds
 
 bp = Blueprint("territory_admin", __name__, url_prefix="/territories")
 
@@ -58,10 +59,7 @@ def _assets() -> EditorAssets:
 
 
 def _bounds(geoms: list[Any]) -> tuple[tuple[float, float], tuple[float, float]]:
-    if not geoms:
-        return DEFAULT_BOUNDS
-    minx, miny, maxx, maxy = shapely.union_all(geoms).bounds
-    return (miny, minx), (maxy, maxx)
+    return latlon_bounds(geoms) or DEFAULT_BOUNDS
 
 
 def _json() -> dict[str, Any]:

@@ -14,6 +14,8 @@ from territories.geodesy import (
     bbox_around,
     haversine_m,
     haversine_many_m,
+    latlon_bounds,
+    looks_like_degrees,
     offset_m,
 )
 
@@ -54,3 +56,18 @@ def test_area_on_the_ellipsoid() -> None:
     """0.01° × 0.01° at the equator is about 1113 m × 1106 m; nothing has no area."""
     assert area_m2(box(0, 0, 0.01, 0.01)) == pytest.approx(1113.2 * 1105.7, rel=2e-3)
     assert area_m2(None) == 0.0 and area_m2(box(0, 0, 0, 0)) == 0.0
+
+
+def test_degrees_or_not() -> None:
+    """Lon/lat bounds pass; State Plane feet or UTM metres read as degrees do not."""
+    assert looks_like_degrees((24.9, 60.1, 25.0, 60.2))
+    assert looks_like_degrees((-180, -90, 180, 90))
+    assert not looks_like_degrees((1_950_000.0, 570_000.0, 1_990_000.0, 600_000.0))
+    assert not looks_like_degrees((385_000.0, 6_670_000.0, 390_000.0, 6_680_000.0))
+
+
+def test_leaflet_bounds_are_south_west_north_east() -> None:
+    """Leaflet wants (lat, lon) corners; nothing to fit is None."""
+    assert latlon_bounds([box(24.9, 60.1, 25.0, 60.2), box(25.1, 60.15, 25.2, 60.3)]) == (
+        (60.1, 24.9), (60.3, 25.2))
+    assert latlon_bounds([]) is None and latlon_bounds([None]) is None
