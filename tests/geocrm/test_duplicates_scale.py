@@ -85,7 +85,7 @@ def test_scan_agrees_with_the_rule_on_every_pair():
              "미소베이커리", "みどり美容室 駅前", "leipomo helmi", "parturi kallio"]
     centres = [(0.0001, 10.0), (37.5665, 126.978), (65.0121, 25.4651), (10.0, 179.9995)]
     names, lat, lon, keys, edited = [], [], [], [], []
-    for i in range(600):
+    for _ in range(600):
         base = rng.choice(bases)
         edited.append(rng.random() < 0.5)
         if edited[-1]:
