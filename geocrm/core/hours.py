@@ -63,6 +63,7 @@ def _reason(exc: Exception) -> str:
     return f"cannot read it{column}: {detail} (expected e.g. 'Mo-Fr 09:00-17:00; Sa 10:00-14:00')"
 
 
+@functools.lru_cache(maxsize=4096)  # an import checks the same few values 100,000 times
 def opening_hours_error(value: str | None) -> str | None:
     """``None`` when ``value`` is empty or good opening_hours, else why it is not (for rejects)."""
     text = _clean(value)

@@ -62,8 +62,9 @@ _CENT = Decimal("0.01")
 def stored(name: str, value: Any) -> Any:
     """A field's value as source records and conflicts keep it (JSON-ready, comparable):
     equal values of a field have equal stored forms on both engines."""
-    if value is None:
-        return None
+    kind = type(value)
+    if value is None or kind is str or kind is int:
+        return value
     if name == "location":
         return [round(float(value[0]), 7), round(float(value[1]), 7)]
     if name == "value":
@@ -195,6 +196,7 @@ class Matcher:
             self._index(e["name_key"], e["lat"], e["lon"], e["address_key"], e)
         self.file_ext: dict[str, int] = {}
         self.matched: set[int] = set()  # accounts a row of this file is
+        self.similar_memo: dict[tuple[str, str], bool] = {}
         self.plan = Plan()
 
     def _merged_into(self) -> dict[str, dict[str, Any]]:
@@ -219,6 +221,14 @@ class Matcher:
         if address_key:
             self.by_address.setdefault(address_key, {}).setdefault(name_key or "", item)
 
+    def _similar(self, a: str, b: str) -> bool:
+        """:func:`similar_names`, remembered: chains and common names repeat all over a file."""
+        pair = (a, b)
+        known = self.similar_memo.get(pair)
+        if known is None:
+            known = self.similar_memo[pair] = similar_names(a, b)
+        return known
+
     def _likely(self, row: dict[str, Any]) -> tuple[Any, str]:
         """The earliest account or row this row looks like, and by which rule."""
         if row.get("lat") is not None and row["name_key"]:
@@ -231,7 +241,7 @@ class Matcher:
             if exact is not None and row["name_key"]:
                 return exact, "address"
             for key, item in names.items():
-                if similar_names(key, row["name_key"]):
+                if self._similar(key, row["name_key"]):
                     return item, "address"
         return None, ""
 
@@ -267,7 +277,6 @@ class Matcher:
         if ext in self.file_ext:
             self.result.duplicates.append(Duplicate(
                 number, "external_id", f"row {self.file_ext[ext]}", row["name"], "repeat"))
-            self.result.unchanged += 1
             return
         self.file_ext[ext] = number
         record = self.records.get(ext)
@@ -299,7 +308,6 @@ class Matcher:
             other = other.account if other.account is not None else other
         if isinstance(other, _Seen) or (other is not None and other["id"] in self.matched):
             self._report(number, rule, other, row, "repeat")
-            self.result.unchanged += 1
             return
         if other is None:
             self._insert(number, row, None)
@@ -311,7 +319,7 @@ class Matcher:
         names = self.by_address.get(row["address_key"] or "")
         if names and row["name_key"] not in names:
             first = next(iter(names.values()))
-            self._report(number, "same_address_other_name", first, row, "review")
+            self._report(number, "same_address_other_name", first, row, "note")
         self.plan.inserts.append((number, row))
         self._index(row["name_key"], row["lat"], row["lon"], row["address_key"],
                     _Seen(number, None))
@@ -338,17 +346,20 @@ class Matcher:
             if theirs_raw is None:
                 continue  # a blank cell never erases, and says nothing
             theirs = stored(name, theirs_raw)
-            mine = stored(name, field_value(account, name))
             new_base[name] = theirs
+            mine_raw = field_value(account, name)
+            if mine_raw == theirs_raw:  # the common case, without converting the account's
+                continue
+            mine = stored(name, mine_raw)
             if theirs == mine:
                 continue
             base = base_values.get(name, _MISSING)
             if base is _MISSING and owns_legacy:
                 base = mine  # known to this source before records kept values
-            if mine is None or base == mine:
-                changes[name] = [mine, theirs]
+            if base == mine or (base is _MISSING and mine is None):
+                changes[name] = [mine, theirs]  # the source's own field, or a blank to fill
                 self._apply(account, name, theirs_raw, row)
-            elif base != theirs:
+            elif base != theirs:  # a person's value (even a cleared one) against a new word
                 self.plan.conflicts.append(Conflict(
                     account=aid, name=account["name"], row=number, field=name, current=mine,
                     imported=theirs, external_id=ext))

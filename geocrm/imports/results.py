@@ -29,7 +29,8 @@ class Duplicate:
     # What the import did with it: "repeat" (the same record or business as an earlier row:
     # nothing more written), "matched" (an id-less row updates that account), "linked" (a
     # hand-made account takes the row's external id), "merged" (an id a merge folded into
-    # the account), "review" (imported as its own account; a person may merge them).
+    # the account), "review" (imported as its own account; a person may merge them), "note"
+    # (another business at the same address: imported, nothing to decide).
     outcome: str = "review"
 
 

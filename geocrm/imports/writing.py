@@ -74,8 +74,7 @@ def write_import(
         plan.records.append({"account_id": account_id, "external_id": row["external_id"],
                              "values": _values_of(row), "row": number})
         trail.append({"entity": "account", "entity_id": account_id, "action": "create",
-                      "changes": {**origin(number), "name": [None, row["name"]],
-                                  "external_id": [None, row["external_id"]]}})
+                      "changes": origin(number)})  # its values are the account's first
     if new_rows:
         tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
                              territories)
@@ -126,11 +125,11 @@ def write_import(
         db.session.execute(update(Account), [{"id": i, "missing_since": now}
                                              for i in missing])
         trail.extend({"entity": "account", "entity_id": i, "action": "update",
-                      "changes": {**origin(None), "missing_since": [None, now]}}
+                      "changes": {**origin(None), "missing_since": [None, now.isoformat()]}}
                      for i in missing)
     _write_records(plan, batch.id, source, now)
     _write_conflicts(plan, batch.id, source, now)
-    audit.record_many(trail, user=user, at=now)
+    audit.record_many(trail, user=user, at=now, ready=True)  # stored forms are JSON-ready
     db.session.add(AuditEntry(
         user_id=user.id if user else None, entity="import_batch", entity_id=batch.id,
         action="import", changes={"filename": result.filename, **result.counts},
@@ -142,9 +141,9 @@ def _values_of(row: dict[str, Any]) -> dict[str, Any]:
     """What a new account's record of its source says, field by field."""
     out = {}
     for name in FIELDS:
-        value = field_value(row, name)
+        value = row["lat"] if name == "location" else row.get(name)
         if value is not None:
-            out[name] = stored(name, value)
+            out[name] = stored(name, field_value(row, name) if name == "location" else value)
     return out
 
 

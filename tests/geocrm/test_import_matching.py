@@ -205,6 +205,21 @@ def test_a_persons_edit_wins_and_a_new_source_value_is_a_conflict(app, world):
     assert db.session.scalar(select(func.count(ImportConflict.id))) == 1
 
 
+def test_a_value_a_person_cleared_stays_cleared(app, world):
+    """A phone a user erased is not filled back by the source repeating it; a new phone from
+    the source is a conflict, not a silent refill."""
+    run(CAMPUS)
+    h1 = accounts()["H1"]
+    h1.phone = None
+    db.session.commit()
+    assert run(CAMPUS, filename="same.csv").status == "unchanged"
+    assert db.session.get(Account, h1.id).phone is None
+    result = run(CAMPUS.replace(",09 1\n", ",09 7\n"), filename="new.csv")
+    assert [(c.field, c.current, c.imported) for c in result.conflicts] == [
+        ("phone", None, "09 7")]
+    assert db.session.get(Account, h1.id).phone is None
+
+
 def test_every_change_an_import_makes_is_in_the_audit_trail(app, world):
     """Created, changed and flagged accounts each get an entry naming source, file and row."""
     first = run(CAMPUS, snapshot=True, filename="a.csv")

@@ -131,7 +131,7 @@ def test_duplicates_in_the_file_are_reported_never_dropped(app, world):
     assert (3, "external_id", "row 2", "repeat") in rules
     assert (4, "name_within_50m", "row 2", "review") in rules
     assert (6, "address", "row 5", "review") in rules
-    assert (7, "same_address_other_name", "row 5", "review") in rules
+    assert (7, "same_address_other_name", "row 5", "note") in rules
     assert db.session.scalar(select(Account.name).where(Account.external_id == "C1")) == "Alpha Oy"
 
 
