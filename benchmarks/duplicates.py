@@ -139,7 +139,7 @@ def make_accounts(n: int, seed: int = 17) -> tuple[list[dict[str, Any]], list[tu
         name = CHAINS[k % len(CHAINS)]
         centre, spread, lang = city()
         lat, lon = place(centre, spread * 1.5)
-        extra = {"phone": switchboard} if name == "Hesburger" else {}
+        extra: dict[str, Any] = {"phone": switchboard} if name == "Hesburger" else {}
         add(name, lang, *((lat, lon) if rng.random() > 0.05 else (None, None)), **extra)
     originals = [r for r in rows if r["lat"] is not None and r["name"] not in CHAINS]
     for _ in range(n_dups):
@@ -158,10 +158,11 @@ def make_accounts(n: int, seed: int = 17) -> tuple[list[dict[str, Any]], list[tu
         bearing = rng.random() * 6.283
         metres = rng.uniform(2, 60)
         lat, lon = offset_m(o["lat"], o["lon"], metres, bearing)
+        pin: tuple[float | None, float | None] = (lat, lon)
         if rng.random() < 0.1:
-            lat = lon = None  # the copy came from a list without coordinates
-        extra = {"phone": o["phone"]} if rng.random() < 0.5 and o["phone"] else {}
-        planted.append((o["id"], add(name, lang, lat, lon, address=o["address"], **extra)))
+            pin = (None, None)  # the copy came from a list without coordinates
+        same: dict[str, Any] = {"phone": o["phone"]} if rng.random() < 0.5 and o["phone"] else {}
+        planted.append((o["id"], add(name, lang, *pin, address=o["address"], **same)))
     return rows, planted
 
 
@@ -202,7 +203,7 @@ def run_scan(url: str) -> None:
         job = wait_for_job(job.id, timeout=600)
         took = time.perf_counter() - start
         assert job.status.value == "done", job.error
-        result = job.result
+        result: dict[str, Any] = job.result or {}
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         start = time.perf_counter()
         first = duplicates.stored_page(admin, result, 1)
@@ -234,17 +235,17 @@ def main() -> None:
     if args.postgres and pg:
         from geocrm.config import normalise_database_url
 
-        url = make_url(normalise_database_url(pg))
-        name = f"{url.database}_bench_dups"
-        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        base = make_url(normalise_database_url(pg))
+        name = f"{base.database}_bench_dups"
+        admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        eng = create_engine(url.set(database=name))
+        eng = create_engine(base.set(database=name))
         with eng.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
         eng.dispose()
-        targets.append(("postgresql", url.set(database=name).render_as_string(
+        targets.append(("postgresql", base.set(database=name).render_as_string(
             hide_password=False), (admin, name)))
     try:
         for label, url, _ in targets:

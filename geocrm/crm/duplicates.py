@@ -488,21 +488,32 @@ def use_job(user: User) -> bool:
     return int(count or 0) >= limit
 
 
+def _scans(user: User, territory_id: int | None) -> list[Job]:
+    """The user's scans with this territory filter, newest first."""
+    jobs = db.session.scalars(
+        select(Job).where(Job.kind == JOB_KIND, Job.created_by_id == user.id)
+        .order_by(Job.id.desc()).limit(50))
+    return [j for j in jobs if (j.kwargs or {}).get("territory_id") == territory_id]
+
+
 def start_scan(user: User, territory_id: int | None = None) -> Job:
-    """Queue a background scan for ``user`` (committed by :func:`geocrm.jobs.submit_job`)."""
+    """Queue a background scan for ``user`` (committed by :func:`geocrm.jobs.submit_job`).
+
+    The pairs stored by the user's earlier scans with the same filter are dropped (their
+    rows stay, as the job history): only the newest is ever shown, and each may hold
+    thousands of pairs.
+    """
+    for old in _scans(user, territory_id):
+        if old.finished and old.result is not None:
+            old.result = None
     return submit_job(JOB_KIND, JOB_FUNC, {"user_id": user.id, "territory_id": territory_id},
                       user.id)
 
 
 def latest_scan(user: User, territory_id: int | None = None) -> Job | None:
     """The user's most recent background scan with this territory filter, if any."""
-    jobs = db.session.scalars(
-        select(Job).where(Job.kind == JOB_KIND, Job.created_by_id == user.id)
-        .order_by(Job.id.desc()).limit(50))
-    for job in jobs:
-        if (job.kwargs or {}).get("territory_id") == territory_id:
-            return job
-    return None
+    scans = _scans(user, territory_id)
+    return scans[0] if scans else None
 
 
 def scan_job(user_id: int, territory_id: int | None = None) -> dict[str, Any]:

@@ -201,9 +201,9 @@ def test_paging_shows_every_pair_exactly_once(app, client, auth, world, monkeypa
 
 
 def test_background_scan_is_stored_paged_and_rechecked(app, client, auth, world, monkeypatch):
-    """Past the threshold the page starts a job and shows its progress; its stored pairs
-    are paged without scanning again; a merged, moved or dismissed pair keeps its place
-    with its status, and names the user may no longer see are not shown."""
+    """Past the threshold the page starts a job; its stored pairs are paged without
+    scanning again; a merged, moved or dismissed pair keeps its place with its status,
+    names the user may no longer see are not shown; a new search replaces the old result."""
     app.config["GEOCRM_DUPLICATE_JOB_ACCOUNTS"] = 0
     pairs = sorted(_seed_pairs(world, 3), key=lambda p: [int(x) for x in p.split("-")])
     auth.login("manager@example.com")
@@ -236,6 +236,13 @@ def test_background_scan_is_stored_paged_and_rechecked(app, client, auth, world,
     assert {p: s for p, s in rows} == {pairs[0]: "gone", pairs[1]: "gone",
                                        pairs[2]: "dismissed"}
     assert "Secret New Name" not in html
+    # Searching again drops the old stored pairs; a failed search says so on the page.
+    assert client.post("/crm/duplicates/scan").status_code == 302
+    drain(app, timeout=60)
+    db.session.expire_all()
+    assert db.session.get(Job, job.id).result is None
+    html = client.get("/crm/duplicates").get_data(as_text=True)
+    assert 'data-status="failed"' in html and "paging must read the stored result" in html
     # Another manager has no scan of their own, and never sees this one's.
     auth.logout()
     auth.login("north@example.com")
