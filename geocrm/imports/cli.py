@@ -57,9 +57,14 @@ def import_accounts_command(
         click.echo(f"note: {note}")
     click.echo("mapping: " + ", ".join(f"{k}={v}" for k, v in result.mapping.items()))
     for d in result.duplicates[:20]:
-        click.echo(f"duplicate: row {d.row} {d.name!r} is {d.other} ({d.rule})")
+        click.echo(f"duplicate: row {d.row} {d.name!r} is like {d.other} ({d.rule}): {d.outcome}")
     if len(result.duplicates) > 20:
         click.echo(f"... and {len(result.duplicates) - 20} more duplicates")
+    for c in result.conflicts[:20]:
+        click.echo(f"conflict: row {c.row} {c.name!r} {c.field}: the account keeps "
+                   f"{c.current!r}, the file says {c.imported!r}")
+    if len(result.conflicts) > 20:
+        click.echo(f"... and {len(result.conflicts) - 20} more conflicts (see /imports/conflicts)")
     if reject_report is not None and result.rejects:
         reject_report.write_text(result.reject_report_csv(), encoding="utf-8")
         click.echo(f"reject report: {reject_report}")
