@@ -48,7 +48,7 @@ bench: install assets
 ## make lint: ruff and mypy for Python, eslint (eslint.config.js) for the app's ES modules
 lint: install node_modules/.package-lock.json
 	$(BIN)/ruff check .
-	$(BIN)/mypy routing territories
+	$(BIN)/mypy routing territories places
 	node_modules/.bin/eslint .
 	$(BIN)/lint-imports --no-cache
 

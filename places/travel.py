@@ -1,0 +1,237 @@
+"""Travel times, distances and route lines over a region's road graph.
+
+:class:`RoadRouter` snaps each point to the nearest node of the graph's largest strongly
+connected part (a KD-tree, so every snapped point can reach every other one) and adds the
+off-road leg from the point to that node at :data:`ACCESS_KMH` (parking and walking to the door).
+Many-to-many matrices run scipy's C Dijkstra from every distinct source node at once.
+
+One Dijkstra gives both numbers of the quickest path: each edge's weight packs its time in
+centiseconds above its length in decimetres (``time_cs * 2**26 + length_dm``). Sums of such
+integers are exact in float64 (below 2**53), the smallest sum is the quickest path (ties to
+the shorter one), and the low bits of the sum are that path's length. A path longer than
+6,711 km would carry a centisecond into the time: no one plans such a day.
+
+Matrices are kept per set of points (LRU on a hash of the rounded coordinates), so planning,
+re-checking and the week spread over the same accounts pay once. Trips that leave the network
+(points farther than ``max_snap_m`` from any road) are estimated as great-circle × circuity at
+the given speed, marked in ``estimated`` and named in ``warnings``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components, dijkstra
+from scipy.spatial import cKDTree
+
+from places.roads import EARTH_M, RegionError, RoadGraph, haversine_m
+
+ACCESS_KMH = 10.0  # from the snapped road node to the door: parking, walking
+PACK = float(2**26)  # decimetres fit below this; centiseconds above it
+CELLS_PER_BLOCK = 20_000_000  # Dijkstra rows held at once: sources x nodes (160 MB of float64)
+
+Point = tuple[float, float]  # (lat, lon) in WGS84 degrees
+
+
+@dataclass
+class TravelMatrix:
+    """Seconds and metres between every pair of points (row = from, column = to).
+
+    ``estimated`` marks the trips that are great-circle estimates rather than road paths;
+    ``warnings`` says why, for the plan.
+    """
+
+    seconds: npt.NDArray[np.float64]
+    metres: npt.NDArray[np.float64]
+    estimated: npt.NDArray[np.bool_]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One drive between consecutive stops: time, distance and the line along the roads.
+
+    ``line`` runs from the first point through the road nodes to the second, as (lat, lon);
+    an ``estimated`` leg is the straight line between the two.
+    """
+
+    seconds: float
+    metres: float
+    line: tuple[Point, ...]
+    estimated: bool = False
+
+
+class RoadRouter:
+    """Travel over one :class:`~places.roads.RoadGraph` (build once per loaded region)."""
+
+    def __init__(self, graph: RoadGraph, *, max_snap_m: float = 1000.0, circuity: float = 1.3,
+                 access_kmh: float = ACCESS_KMH, cache_size: int = 32) -> None:
+        if not max_snap_m >= 0:
+            raise RegionError("max_snap_m must be zero or more")
+        if not 1 <= circuity <= 10:
+            raise RegionError("circuity must be between 1 and 10")
+        if not access_kmh > 0:
+            raise RegionError("access_kmh must be positive")
+        self.graph = graph
+        self.max_snap_m = float(max_snap_m)
+        self.circuity = float(circuity)
+        self.access_mps = float(access_kmh) / 3.6
+        n = graph.nodes
+        weight = (np.rint(graph.time_s * 100) * PACK
+                  + np.maximum(np.rint(graph.length_m * 10), 1))
+        # one edge per (tail, head): the quickest of any parallel ways
+        order = np.lexsort((weight, graph.head, graph.tail))
+        t, h, w = graph.tail[order], graph.head[order], weight[order]
+        first = np.ones(len(t), dtype=bool)
+        first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+        keep = first & (t != h)
+        self.csr = csr_matrix((w[keep], (t[keep], h[keep])), shape=(n, n))
+        _, labels = connected_components(self.csr, directed=True, connection="strong")
+        biggest = int(np.bincount(labels).argmax())
+        self.snappable = np.flatnonzero(labels == biggest)
+        self._lat0 = float(np.radians(np.mean(graph.lat))) if n else 0.0
+        self.tree = cKDTree(self._xy(graph.lat[self.snappable], graph.lon[self.snappable]))
+        self._cache: OrderedDict[str, TravelMatrix] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # -- snapping ------------------------------------------------------------------------
+    def _xy(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Local equirectangular metres: close enough to find the nearest node."""
+        x = np.radians(lon) * EARTH_M * np.cos(self._lat0)
+        y = np.radians(lat) * EARTH_M
+        return np.column_stack([x, y]).astype(np.float64)
+
+    def snap(self, points: Sequence[Point]) -> tuple[npt.NDArray[np.int64],
+                                                     npt.NDArray[np.float64]]:
+        """Nearest reachable road node of each point, and the great-circle metres to it."""
+        lat = np.array([p[0] for p in points], dtype=np.float64)
+        lon = np.array([p[1] for p in points], dtype=np.float64)
+        if not len(points):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        _, k = self.tree.query(self._xy(lat, lon))
+        nodes = self.snappable[np.asarray(k, dtype=np.int64)]
+        gaps = haversine_m(lat, lon, self.graph.lat[nodes], self.graph.lon[nodes])
+        return nodes.astype(np.int64), gaps
+
+    # -- matrices ------------------------------------------------------------------------
+    def matrix(self, points: Sequence[Point], fallback_kmh: float = 30.0) -> TravelMatrix:
+        """Seconds and metres between every pair of ``points``, cached per set of points.
+
+        ``fallback_kmh`` is the speed of the great-circle estimate for trips off the network.
+        The arrays are shared with the cache: read-only.
+        """
+        key = _key(points, fallback_kmh)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        result = self._matrix(points, fallback_kmh)
+        for arr in (result.seconds, result.metres, result.estimated):
+            arr.setflags(write=False)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return result
+
+    def _matrix(self, points: Sequence[Point], fallback_kmh: float) -> TravelMatrix:
+        n = len(points)
+        nodes, gaps = self.snap(points)
+        on = gaps <= self.max_snap_m
+        uniq, inverse = np.unique(nodes[on], return_inverse=True)
+        packed = np.full((len(uniq), len(uniq)), np.inf)
+        block = max(1, CELLS_PER_BLOCK // max(self.graph.nodes, 1))
+        for s in range(0, len(uniq), block):
+            rows = dijkstra(self.csr, directed=True, indices=uniq[s:s + block])
+            packed[s:s + block] = np.atleast_2d(rows)[:, uniq]
+        cs = np.floor(packed / PACK)
+        dm = packed - cs * PACK
+        idx = np.flatnonzero(on)
+        road_s = np.full((n, n), np.inf)
+        road_m = np.full((n, n), np.inf)
+        road_s[np.ix_(idx, idx)] = cs[np.ix_(inverse, inverse)] / 100
+        road_m[np.ix_(idx, idx)] = dm[np.ix_(inverse, inverse)] / 10
+        access_s = gaps / self.access_mps
+        seconds = road_s + access_s[:, None] + access_s[None, :]
+        metres = road_m + gaps[:, None] + gaps[None, :]
+        estimated = ~np.isfinite(seconds)
+        np.fill_diagonal(estimated, False)
+        np.fill_diagonal(seconds, 0.0)
+        np.fill_diagonal(metres, 0.0)
+        warnings: list[str] = []
+        if estimated.any():
+            lat = np.array([p[0] for p in points])
+            lon = np.array([p[1] for p in points])
+            crow = haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+            crow = crow * self.circuity
+            metres[estimated] = crow[estimated]
+            seconds[estimated] = crow[estimated] / (fallback_kmh / 3.6)
+            off = int((~on).sum())
+            warnings.append(
+                f"road graph: {int(estimated.sum())} of {n * (n - 1)} trips have no road path "
+                f"({off} points farther than {self.max_snap_m:.0f} m from a road); those are "
+                "straight-line estimates")
+        return TravelMatrix(seconds, metres, estimated, warnings)
+
+    # -- route lines ---------------------------------------------------------------------
+    def route(self, points: Sequence[Point], fallback_kmh: float = 30.0) -> list[Leg]:
+        """The legs between consecutive ``points``: time, distance and the road line."""
+        if len(points) < 2:
+            return []
+        nodes, gaps = self.snap(points)
+        on = gaps <= self.max_snap_m
+        trees: dict[int, npt.NDArray[np.int32]] = {}
+        legs: list[Leg] = []
+        g = self.graph
+        for i in range(len(points) - 1):
+            a, b = points[i], points[i + 1]
+            if not (on[i] and on[i + 1]):
+                legs.append(self._straight(a, b, fallback_kmh))
+                continue
+            src, dst = int(nodes[i]), int(nodes[i + 1])
+            if src not in trees:
+                _, pred = dijkstra(self.csr, directed=True, indices=src,
+                                   return_predecessors=True)
+                trees[src] = np.asarray(pred, dtype=np.int32)
+            pred = trees[src]
+            path = [dst]
+            while path[-1] != src:
+                prev = int(pred[path[-1]])
+                if prev < 0:
+                    break
+                path.append(prev)
+            if path[-1] != src:
+                legs.append(self._straight(a, b, fallback_kmh))
+                continue
+            path.reverse()
+            p = np.asarray(path)
+            ws = np.asarray(self.csr[p[:-1], p[1:]]).ravel() if len(p) > 1 else np.zeros(0)
+            cs = np.floor(ws / PACK)
+            road_s, road_m = float(cs.sum()) / 100, float((ws - cs * PACK).sum()) / 10
+            line = ((float(a[0]), float(a[1])),
+                    *((float(g.lat[k]), float(g.lon[k])) for k in path),
+                    (float(b[0]), float(b[1])))
+            legs.append(Leg(road_s + (gaps[i] + gaps[i + 1]) / self.access_mps,
+                            road_m + gaps[i] + gaps[i + 1], line))
+        return legs
+
+    def _straight(self, a: Point, b: Point, fallback_kmh: float) -> Leg:
+        metres = float(haversine_m(a[0], a[1], b[0], b[1])) * self.circuity
+        return Leg(metres / (fallback_kmh / 3.6), metres,
+                   ((float(a[0]), float(a[1])), (float(b[0]), float(b[1]))), estimated=True)
+
+
+def _key(points: Sequence[Point], fallback_kmh: float) -> str:
+    coords = np.round(np.asarray(points, dtype=np.float64).reshape(-1, 2), 6)
+    digest = hashlib.blake2b(coords.tobytes(), digest_size=16)
+    digest.update(str(float(fallback_kmh)).encode())
+    return digest.hexdigest()

@@ -1,0 +1,176 @@
+"""The region's road graph on a hand-made town (fixtures/river_town.osm): one bridge, a one-way.
+
+The town: Rantakatu on the south bank (nodes 1-2-3 at lat 60.000, 20 mph), Siltatie the only
+car bridge (2 -> 12, 50 km/h), Pohjoiskatu on the north bank one-way eastwards (11 -> 12 -> 13,
+FI:urban = 50 km/h), a residential loop back west (13 -> 23 -> 21 -> 11 at lat 60.003, no
+maxspeed: 30 km/h), a footbridge (3-13) and a private lane (3-31-13) cars may not use.
+Expected times are computed here by hand from the segment lengths (great-circle) and speeds.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import places
+from places.roads import RegionError
+
+TOWN = Path(__file__).parent / "fixtures" / "river_town.osm"
+R = 6_371_008.8
+MPH20 = 20 * 1.609344 / 3.6  # m/s
+KMH50 = 50 / 3.6
+KMH30 = 30 / 3.6
+
+
+def east(lat: float, dlon: float) -> float:
+    """Metres along a parallel (great-circle between two points at the same latitude)."""
+    return 2 * R * math.asin(math.cos(math.radians(lat)) * math.sin(math.radians(dlon) / 2))
+
+
+def north(dlat: float) -> float:
+    return R * math.radians(dlat)
+
+
+S1, S2, S3 = (60.0, 24.0), (60.0, 24.002), (60.0, 24.004)
+N1, N2, N3 = (60.002, 24.0), (60.002, 24.002), (60.002, 24.004)
+
+
+@pytest.fixture(scope="module")
+def router() -> places.RoadRouter:
+    return places.RoadRouter(places.read_roads(TOWN))
+
+
+def test_graph_keeps_car_roads_only() -> None:
+    """Footway and private lane are left out; one-way and loop give 14 directed edges."""
+    g = places.read_roads(TOWN)
+    assert g.meta["ways"] == 4 and g.nodes == 8  # node 31 is only on the private lane
+    # two-way: Rantakatu 2x2, bridge 2, loop 3x2; one-way Pohjoiskatu 2
+    assert g.edges == 4 + 2 + 6 + 2
+    assert g.meta["timestamp"] == "2024-06-01T12:00:00+00:00"
+    assert g.meta["bbox"] == [23.999, 59.999, 24.005, 60.004]
+
+
+def test_oneway_forces_the_detour(router: places.RoadRouter) -> None:
+    """South-west to north-east drives straight; back, the one-way sends the car round the loop."""
+    m = router.matrix([S1, N3])
+    there = east(60.0, 0.002) / MPH20 + north(0.002) / KMH50 + east(60.002, 0.002) / KMH50
+    back = (north(0.001) / KMH30 + east(60.003, 0.004) / KMH30 + north(0.001) / KMH30
+            + east(60.002, 0.002) / KMH50 + north(0.002) / KMH50 + east(60.0, 0.002) / MPH20)
+    assert m.seconds[0, 1] == pytest.approx(there, abs=0.05)  # ~36.5 s
+    assert m.seconds[1, 0] == pytest.approx(back, abs=0.05)  # ~89.8 s
+    assert m.metres[0, 1] == pytest.approx(east(60, 0.002) + north(0.002) + east(60.002, 0.002),
+                                           abs=0.3)
+    assert m.metres[1, 0] == pytest.approx(
+        2 * north(0.001) + east(60.003, 0.004) + east(60.002, 0.002) + north(0.002)
+        + east(60, 0.002), abs=0.3)
+    assert not m.estimated.any() and m.warnings == []
+
+
+def test_footbridge_and_private_lane_are_not_driven(router: places.RoadRouter) -> None:
+    """From the south bank's east end to the north bank's: back west to the bridge, not across."""
+    m = router.matrix([S3, N3])
+    via_bridge = east(60.0, 0.002) / MPH20 + north(0.002) / KMH50 + east(60.002, 0.002) / KMH50
+    assert m.seconds[0, 1] == pytest.approx(via_bridge, abs=0.05)
+    assert m.metres[0, 1] == pytest.approx(east(60, 0.002) + north(0.002) + east(60.002, 0.002),
+                                           abs=0.3)  # the footbridge would be 222 m
+
+
+def test_offroad_leg_at_walking_speed(router: places.RoadRouter) -> None:
+    """A shop 0.0001° south of node 1 pays the 11 m to the road at 10 km/h at each trip."""
+    shop = (59.9999, 24.0)
+    m = router.matrix([shop, S2])
+    gap = north(0.0001)
+    assert m.seconds[0, 1] == pytest.approx(gap / (10 / 3.6) + east(60, 0.002) / MPH20, abs=0.05)
+    assert m.metres[0, 1] == pytest.approx(gap + east(60, 0.002), abs=0.3)
+
+
+def test_points_off_the_map_are_estimated_and_named(router: places.RoadRouter) -> None:
+    """A point 11 km away cannot snap: its trips are great-circle x 1.3 at the fallback speed."""
+    far = (60.1, 24.0)
+    m = router.matrix([S1, far], fallback_kmh=36.0)
+    assert m.estimated[0, 1] and m.estimated[1, 0] and not m.estimated[0, 0]
+    assert m.metres[0, 1] == pytest.approx(north(0.1) * 1.3, rel=1e-6)
+    assert m.seconds[0, 1] == pytest.approx(north(0.1) * 1.3 / 10, rel=1e-6)
+    assert "2 of 2 trips" in m.warnings[0] and "1 points farther" in m.warnings[0]
+
+
+def test_route_line_follows_the_streets(router: places.RoadRouter) -> None:
+    """The leg back west runs through the loop's corners; the times match the matrix."""
+    legs = router.route([S1, N3, S1])
+    m = router.matrix([S1, N3])
+    assert [round(leg.seconds, 2) for leg in legs] == [round(m.seconds[0, 1], 2),
+                                                         round(m.seconds[1, 0], 2)]
+    back = [tuple(round(c, 4) for c in p) for p in legs[1].line]
+    assert back == [N3, N3, (60.003, 24.004), (60.003, 24.0), N1, N2, S2, S1, S1]
+    assert not any(leg.estimated for leg in legs)
+
+
+def test_matrices_are_cached_per_set_of_points(router: places.RoadRouter) -> None:
+    """The same points give the same (read-only) answer; other points a new one."""
+    a = router.matrix([S1, N3, S3])
+    assert router.matrix([S1, N3, S3]) is a
+    assert router.matrix([S1, S3, N3]) is not a
+    with pytest.raises(ValueError):
+        a.seconds[0, 1] = 0
+
+
+@pytest.mark.parametrize(("value", "kmh"), [
+    ("50", 50), ("50 km/h", 50), ("30 mph", 48.28), ("50;30", 50), ("FI:urban", 50),
+    ("FI:rural", 80), ("DE:rural", 100), ("DE:zone30", 30), ("DE:zone:30", 30),
+    ("GB:nsl_single", 96.56), ("walk", 7), ("none", None), ("signals", None), ("", None),
+    ("fast", None), ("0", None),
+])
+def test_maxspeed(value: str, kmh: float | None) -> None:
+    """Numbers, miles, zones by country; what is not a limit gives None (class speed)."""
+    got = places.maxspeed_kmh(value)
+    assert (got is None and kmh is None) or got == pytest.approx(kmh, abs=0.01)
+
+
+@pytest.mark.parametrize(("tags", "expected"), [
+    ({"highway": "residential"}, (True, True)),
+    ({"highway": "residential", "oneway": "yes"}, (True, False)),
+    ({"highway": "residential", "oneway": "-1"}, (False, True)),
+    ({"highway": "primary", "junction": "roundabout"}, (True, False)),
+    ({"highway": "motorway"}, (True, False)),
+    ({"highway": "motorway", "oneway": "no"}, (True, True)),
+    ({"highway": "primary", "oneway": "reversible"}, (False, False)),
+])
+def test_directions(tags: dict[str, str], expected: tuple[bool, bool]) -> None:
+    """oneway yes/-1, roundabouts and motorways one-way, reversible never planned on."""
+    assert places.directions(tags) == expected
+
+
+def test_save_is_atomic_and_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved arrays and metadata read back; a failed write leaves the old graph and no litter."""
+    g = places.read_roads(TOWN)
+    target = places.save_graph(g, tmp_path / "roads.npz")
+    back = places.load_graph(target)
+    assert back.meta == g.meta and np.array_equal(back.tail, g.tail)
+    assert np.allclose(back.time_s, g.time_s, atol=1e-3)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        places.save_graph(g, target)
+    assert places.load_graph(target).meta == g.meta
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["roads.json", "roads.npz"]
+
+
+def test_bad_files_are_named(tmp_path: Path) -> None:
+    """A missing file, a non-OSM file and an extract without roads each say so."""
+    with pytest.raises(RegionError, match="no such file"):
+        places.read_roads(tmp_path / "nope.osm.pbf")
+    junk = tmp_path / "junk.osm.pbf"
+    junk.write_bytes(b"not a pbf at all")
+    with pytest.raises(RegionError, match="junk.osm.pbf"):
+        places.read_roads(junk)
+    empty = tmp_path / "empty.osm"
+    empty.write_text('<?xml version="1.0"?><osm version="0.6"><node id="1" lat="60" lon="24"/>'
+                     "</osm>")
+    with pytest.raises(RegionError, match="no drivable roads"):
+        places.read_roads(empty)
