@@ -79,14 +79,14 @@ def test_demo_is_deterministic(runner, app):
 
 def test_failed_reset_keeps_the_old_data(runner, app, demo, monkeypatch):
     """--reset deletes and reloads in one transaction: a failure mid-load deletes nothing."""
-    import geocrm.demo
+    import geocrm.demo.loader
 
     before = db.session.scalar(select(func.count(Account.id)))
 
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(geocrm.demo, "_history", boom)
+    monkeypatch.setattr(geocrm.demo.loader, "add_history", boom)
     r = runner.invoke(args=["demo", "--reset"])
     assert r.exit_code != 0
     db.session.rollback()
