@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 export FLASK_APP := geocrm
 
-.PHONY: run test bench lint install assets db demo clean
+.PHONY: run test bench lint install assets db demo clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,12 +32,34 @@ db: install
 demo: db
 	$(BIN)/flask demo --if-empty
 
+## Translations (geocrm/translations/<locale>/LC_MESSAGES): the .po files are the source and
+## are committed; the compiled .mo files are build output (git-ignored), made from them by every
+## target that serves or tests the app, so a fresh clone needs no extra step.
+LOCALES := ko ja
+PO_FILES := $(foreach l,$(LOCALES),geocrm/translations/$(l)/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+%.mo: %.po | install
+	$(BIN)/pybabel compile -i $< -o $@
+
+## make translations: extract the messages of the files babel.cfg lists, merge them into the
+## ko/ja catalogues (new ones start empty), compile; then translate, and `make lint` checks
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -w 100 --sort-by-file \
+	  --project GeoCRM --copyright-holder "GeoCRM contributors" -o geocrm/translations/messages.pot .
+	for l in $(LOCALES); do \
+	  test -f geocrm/translations/$$l/LC_MESSAGES/messages.po \
+	  || $(BIN)/pybabel init -l $$l -i geocrm/translations/messages.pot -d geocrm/translations; \
+	done
+	$(BIN)/pybabel update -i geocrm/translations/messages.pot -d geocrm/translations -w 100 --no-fuzzy-matching
+	$(BIN)/pybabel compile -d geocrm/translations --statistics
+
 ## make run: install, create the SQLite database, load the demo company, serve on 127.0.0.1:5000
-run: install assets demo
+run: install assets demo $(MO_FILES)
 	GEOCRM_TIMEZONE=$${GEOCRM_TIMEZONE:-Europe/Helsinki} $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 ## make test: install and run the whole suite (PostgreSQL/browser suites skip unless configured)
-test: install assets
+test: install assets $(MO_FILES)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make bench: performance goals (never timed assertions in tests)
@@ -51,6 +73,7 @@ lint: install node_modules/.package-lock.json
 	$(BIN)/mypy routing territories places
 	node_modules/.bin/eslint .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/check_translations.py
 
 clean:
 	rm -rf $(VENV) node_modules geocrm/static/vendor

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from geocrm.config import build_config
 from geocrm.extensions import csrf, db, login_manager, migrate
+from geocrm.i18n import init_app as init_i18n
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATES = ROOT.parent / "templates"
@@ -82,6 +83,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    init_i18n(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     # "basic", not "strong": a rep's phone changes IP address between cell towers, and a

@@ -81,6 +81,10 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_REDIS_URL": env.get("GEOCRM_REDIS_URL", ""),
         # Planning: the company's time zone (plans are in local time) and the RQ queue name.
         "GEOCRM_TIMEZONE": env.get("GEOCRM_TIMEZONE", "UTC"),
+        # Languages (geocrm.i18n): the default when neither profile nor browser picks one of
+        # en/ko/ja, and the one currency amounts are in (ISO 4217; KRW/JPY show no decimals).
+        "GEOCRM_DEFAULT_LOCALE": env.get("GEOCRM_DEFAULT_LOCALE", "en"),
+        "GEOCRM_CURRENCY": env.get("GEOCRM_CURRENCY", "EUR"),
         # Public holidays for opening hours' "PH" rules: an ISO country code (FI, KR, JP, DE).
         "GEOCRM_HOLIDAY_COUNTRY": env.get("GEOCRM_HOLIDAY_COUNTRY", ""),
         "GEOCRM_RQ_QUEUE": env.get("GEOCRM_RQ_QUEUE", "geocrm"),

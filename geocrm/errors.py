@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from geocrm.extensions import db
@@ -72,6 +74,28 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response
     return response
 
 
+#: What the common HTTP errors say to a person, in their language (werkzeug's are English).
+_HTTP_MESSAGES = {
+    400: _l("The request could not be understood. Check the form and try again."),
+    401: _l("Sign in first."),
+    403: _l("You do not have permission to see this page."),
+    404: _l("This page does not exist, or you cannot see it."),
+    405: _l("This address does not accept that kind of request."),
+    413: _l("The file is too large."),
+    429: _l("Too many requests. Wait a moment and try again."),
+    500: _l("Something broke. The error was logged."),
+}
+
+
+def _http_message(err: HTTPException) -> str:
+    """A view's own description as written; werkzeug's stock English replaced by ours."""
+    status = err.code or 500
+    stock = err.description is None or err.description == type(err).description
+    if stock and status in _HTTP_MESSAGES:
+        return str(_HTTP_MESSAGES[status])
+    return err.description or err.name
+
+
 def register_error_handlers(app: Flask) -> None:
     """Render domain and HTTP errors as HTML pages or JSON problems."""
 
@@ -91,7 +115,7 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return problem(status, err.name, err.description or "")
         return render_template(
-            "errors/error.html", status=status, message=err.description or err.name
+            "errors/error.html", status=status, message=_http_message(err)
         ), status
 
     @app.errorhandler(Exception)
@@ -102,4 +126,4 @@ def register_error_handlers(app: Flask) -> None:
             raise err
         if wants_json():
             return problem(500, "Internal Server Error", "The error was logged.")
-        return render_template("errors/error.html", status=500, message="Something broke."), 500
+        return render_template("errors/error.html", status=500, message=_("Something broke.")), 500

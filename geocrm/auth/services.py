@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from geocrm.errors import GeocrmError, ValidationError
@@ -49,7 +50,7 @@ def authenticate(email: str, password: str, ip: str) -> User:
     email = (email or "").strip().lower()
     limit = current_app.config["GEOCRM_LOGIN_MAX_FAILURES"]
     if _recent_failures(email, ip) >= limit:
-        raise TooManyAttempts("Too many failed sign-ins. Wait a few minutes and try again.")
+        raise TooManyAttempts(_("Too many failed sign-ins. Wait a few minutes and try again."))
     user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
     ok = user is not None and user.active and user.check_password(password)
     db.session.add(LoginAttempt(email=email, ip=ip, success=ok))
@@ -58,7 +59,7 @@ def authenticate(email: str, password: str, ip: str) -> User:
         user.last_login_at = utcnow()
     db.session.flush()  # the caller commits the attempt even when it answers 401
     if not ok:
-        raise BadCredentials("Wrong email or password.")
+        raise BadCredentials(_("Wrong email or password."))
     assert user is not None
     return user
 

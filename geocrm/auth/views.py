@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from geocrm.auth.forms import LoginForm
@@ -13,6 +14,7 @@ from geocrm.auth.services import BadCredentials, TooManyAttempts, authenticate
 from geocrm.core.transaction import commits, transaction
 from geocrm.errors import problem, wants_json
 from geocrm.extensions import db, login_manager
+from geocrm.i18n import LOCALES
 from geocrm.models import User
 
 bp = Blueprint("auth", __name__)
@@ -28,7 +30,7 @@ def _load_user(user_id: str) -> User | None:
 def _unauthorized() -> Any:
     """Pages send the visitor to the login; the JSON API answers 401 with a problem document."""
     if wants_json():
-        return problem(401, "Unauthorized", "Sign in first.")
+        return problem(401, "Unauthorized", _("Sign in first."))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
@@ -77,8 +79,29 @@ def login() -> Any:
 def logout() -> Any:
     """Sign out (POST with CSRF token, so a link elsewhere cannot sign you out)."""
     logout_user()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/locale", methods=["POST"])
+@commits
+def set_locale() -> Any:
+    """The footer's language switcher: saved to the profile, or the session when signed out.
+
+    A POST with the CSRF token (CSRFProtect checks it), so another site cannot switch it;
+    an empty choice returns a signed-in user to their browser's language.
+    """
+    chosen = (request.form.get("locale") or "").strip()
+    if chosen and chosen not in LOCALES:
+        flash(_("Unknown language %(code)s.", code=chosen[:16]), "error")
+        return redirect(_safe_next(request.form.get("next")) or url_for("main.index"), 303)
+    if current_user.is_authenticated:
+        current_user.locale = chosen or None
+    if chosen:
+        session["locale"] = chosen
+    else:
+        session.pop("locale", None)
+    return redirect(_safe_next(request.form.get("next")) or url_for("main.index"), 303)
 
 
 def _client_ip() -> str:

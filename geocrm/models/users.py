@@ -47,6 +47,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     lunch_minutes: Mapped[int] = mapped_column(Integer, default=30)
     work_days: Mapped[str] = mapped_column(String(20), default="1,2,3,4,5")
     max_visits_per_day: Mapped[int | None] = mapped_column(Integer)
+    # The user's language (en/ko/ja, geocrm.i18n.LOCALES); None follows the browser.
+    locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -1,0 +1,164 @@
+"""Which language, time zone and currency a page speaks, and the Jinja filters that use them.
+
+One place decides the locale, in this order: the signed-in user's profile setting, the choice
+a signed-out visitor made in the footer (kept in the session), the browser's Accept-Language
+(best match among :data:`LOCALES`), and last the company default (``GEOCRM_DEFAULT_LOCALE``).
+Times are shown in the company's zone (``GEOCRM_TIMEZONE``): the database keeps naive UTC, so
+a Seoul visit at 09:30 (00:30 UTC) must not show on the previous day. Money is one company
+currency (``GEOCRM_CURRENCY``) formatted by Babel, so KRW and JPY get no decimals.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_skeleton, get_datetime_format
+from babel.numbers import list_currencies
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import (
+    format_currency,
+    format_date,
+    format_datetime,
+    get_locale,
+    lazy_gettext,
+    refresh,
+    to_user_timezone,
+)
+from flask_login import current_user
+
+from geocrm.extensions import babel
+
+#: The languages GeoCRM speaks; English is the source of every message.
+LOCALES: tuple[str, ...] = ("en", "ko", "ja")
+#: Each language's name in itself, for the switcher (a Korean reader looks for 한국어).
+LOCALE_NAMES: dict[str, str] = {"en": "English", "ko": "한국어", "ja": "日本語"}
+
+
+#: Words stored as enum values (roles, stages) shown to people: one translation each.
+LABELS: dict[str, Any] = {
+    "admin": lazy_gettext("admin"),
+    "manager": lazy_gettext("manager"),
+    "planner": lazy_gettext("planner"),
+    "rep": lazy_gettext("sales rep"),
+    "lead": lazy_gettext("lead"),
+    "prospect": lazy_gettext("prospect"),
+    "customer": lazy_gettext("customer"),
+    "lost": lazy_gettext("lost"),
+}
+
+
+def label(value: Any) -> str:
+    """A stored value (``rep``, ``prospect``) in the reader's language; unknown ones as they are."""
+    key = getattr(value, "value", value)
+    found = LABELS.get(str(key))
+    return str(found) if found is not None else str(key)
+
+
+def default_locale() -> str:
+    """The company default (``GEOCRM_DEFAULT_LOCALE``), checked at start-up."""
+    return str(current_app.config.get("GEOCRM_DEFAULT_LOCALE") or "en")
+
+
+def select_locale() -> str:
+    """Profile, else the session's choice, else Accept-Language, else the company default."""
+    if has_request_context():
+        chosen = getattr(current_user, "locale", None) if current_user.is_authenticated else None
+        if chosen in LOCALES:
+            return str(chosen)
+        if session.get("locale") in LOCALES:
+            return str(session["locale"])
+        best = request.accept_languages.best_match(LOCALES)
+        if best:
+            return str(best)
+    return default_locale()
+
+
+def select_timezone() -> str:
+    """Every timestamp is shown in the company's zone, the one planning's days are cut in."""
+    return str(current_app.config.get("GEOCRM_TIMEZONE") or "UTC")
+
+
+def current_locale() -> str:
+    """The locale of this request as a language tag (``ko``), for ``<html lang>``."""
+    locale = get_locale()
+    return str(locale) if locale is not None else default_locale()
+
+
+def money(value: Decimal | float | int | None, empty: str = "—") -> str:
+    """An amount in the company currency, per locale: €121,850.00 / ₩121,850 / ￥121,850."""
+    if value is None or value == "":
+        return empty
+    return str(format_currency(Decimal(str(value)), current_app.config["GEOCRM_CURRENCY"]))
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse(default_locale())
+
+
+def local_datetime(value: datetime | None, style: str = "day", empty: str = "—") -> str:
+    """A stored naive-UTC (or aware) moment in the company zone, in the locale's format.
+
+    The default ``day`` style is weekday, date and minutes, as people write them:
+    2026년 11월 26일 (목) 오후 2:15 / 2026年11月26日(木) 14:15 / Thu, Nov 26, 2026, 2:15 PM.
+    Other styles (short, medium, long, full) are Babel's.
+    """
+    if value is None:
+        return empty
+    if style != "day":
+        return str(format_datetime(value, style))
+    locale = _locale()
+    moment = to_user_timezone(value)
+    hours = "Hm" if "H" in locale.time_formats["short"].pattern else "hm"
+    return str(
+        get_datetime_format("medium", locale=locale)
+        .replace("{1}", format_skeleton("yMMMEd", moment, locale=locale))
+        .replace("{0}", format_skeleton(hours, moment, locale=locale))
+    )
+
+
+def local_date(value: date | datetime | None, style: str = "day", empty: str = "—") -> str:
+    """A date in the locale's format (a datetime is first moved to the company zone)."""
+    if value is None:
+        return empty
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    if style != "day":
+        return str(format_date(value, style))
+    return str(format_skeleton("yMMMEd", value, locale=_locale()))
+
+
+def check_settings(config: dict[str, Any]) -> None:
+    """Refuse to start with a locale or currency nobody can use (a clear error, not a 500)."""
+    loc = config.get("GEOCRM_DEFAULT_LOCALE") or "en"
+    if loc not in LOCALES:
+        raise RuntimeError(
+            f"GEOCRM_DEFAULT_LOCALE={loc!r} is not one of {', '.join(LOCALES)}"
+        )
+    currency = str(config.get("GEOCRM_CURRENCY") or "")
+    if currency not in list_currencies():
+        raise RuntimeError(f"GEOCRM_CURRENCY={currency!r} is not an ISO 4217 code (e.g. EUR, KRW)")
+
+
+def init_app(app: Flask) -> None:
+    """Bind Flask-Babel with GeoCRM's selectors and register the filters templates use."""
+    check_settings(app.config)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Flask-Babel caches the locale on ``g``, i.e. per app context; a context shared by several
+    # requests (the test client inside an app context, a CLI that serves) would keep the first
+    # request's language. Each request decides afresh.
+    app.before_request(refresh)
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["label"] = label
+
+    @app.context_processor
+    def _locale_context() -> dict[str, Any]:
+        return {
+            "current_locale": current_locale(),
+            "locales": LOCALE_NAMES,
+        }

@@ -1,0 +1,218 @@
+"""Languages: locale choice (profile > session > Accept-Language > default), the footer switcher,
+company-zone times, money per locale, the catalogues' completeness check."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import render_template_string
+
+from geocrm import create_app
+from geocrm.extensions import db
+from tests.conftest import PASSWORD
+
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "geocrm" / "translations"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled_catalogues() -> None:
+    """`make test` compiles the catalogues; a bare `pytest` run gets them compiled here."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=po.parent.parent.name)
+        with mo.open("wb") as fh:
+            write_mo(fh, catalog)
+
+
+def _h1(html: str) -> str:
+    match = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    assert match, html[:500]
+    return match.group(1).strip()
+
+
+def _lang(html: str) -> str:
+    match = re.search(r'<html lang="([^"]+)">', html)
+    assert match
+    return match.group(1)
+
+
+def test_korean_browser_sees_korean_login(client):
+    """Accept-Language: ko-KR gets 로그인 and <html lang="ko">."""
+    html = client.get("/login", headers={"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.5"}).text
+    assert _h1(html) == "로그인"
+    assert _lang(html) == "ko"
+    assert "비밀번호" in html and "본문으로 건너뛰기" in html
+
+
+def test_japanese_browser_sees_japanese_login(client):
+    """Accept-Language: ja-JP gets ログイン and <html lang="ja">."""
+    html = client.get("/login", headers={"Accept-Language": "ja-JP,ja;q=0.9"}).text
+    assert _h1(html) == "ログイン"
+    assert _lang(html) == "ja"
+
+
+def test_unknown_language_falls_back_to_company_default(app_config, engine_name):
+    """French (not spoken) gets GEOCRM_DEFAULT_LOCALE: English by default, Korean when set."""
+    app = create_app(app_config)
+    with app.app_context():
+        assert _h1(app.test_client().get("/login", headers={"Accept-Language": "fr"}).text) \
+            == "Sign in"
+    app = create_app({**app_config, "GEOCRM_DEFAULT_LOCALE": "ko"})
+    with app.app_context():
+        html = app.test_client().get("/login", headers={"Accept-Language": "fr-FR"}).text
+        assert _h1(html) == "로그인" and _lang(html) == "ko"
+
+
+def test_bad_settings_refuse_to_start(app_config):
+    """A default locale or currency nobody can use stops the app at start-up, by name."""
+    with pytest.raises(RuntimeError, match="GEOCRM_DEFAULT_LOCALE"):
+        create_app({**app_config, "GEOCRM_DEFAULT_LOCALE": "fr"})
+    with pytest.raises(RuntimeError, match="GEOCRM_CURRENCY"):
+        create_app({**app_config, "GEOCRM_CURRENCY": "EURO"})
+
+
+def test_korean_menu_after_sign_in(client, auth, world):
+    """A signed-in rep with a Korean browser gets the menu and home page in Korean."""
+    auth.login(world.rep_west.email)
+    html = client.get("/home", headers={"Accept-Language": "ko-KR"}).text
+    nav = re.search(r'<nav aria-label="주 메뉴">(.*?)</nav>', html, re.S)
+    assert nav, html[:800]
+    for word in ("홈", "거래처", "할 일", "내 경로"):
+        assert f">{word}</a>" in nav.group(1)
+    assert "영업 담당자" in html  # the role beside the name
+    assert "로그아웃" in html
+
+
+def test_profile_setting_beats_accept_language(client, auth, world):
+    """A user whose profile says ja sees Japanese even from a Korean browser."""
+    world.rep_west.locale = "ja"
+    db.session.commit()
+    auth.login(world.rep_west.email)
+    html = client.get("/home", headers={"Accept-Language": "ko-KR"}).text
+    assert _lang(html) == "ja"
+    assert ">ホーム</a>" in html
+
+
+def test_switcher_saves_to_profile(client, auth, world):
+    """The footer form stores the choice on the user; an empty choice follows the browser."""
+    auth.login(world.rep_west.email)
+    response = client.post("/locale", data={"locale": "ko", "next": "/home"},
+                           headers={"Accept-Language": "ja"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/home")
+    db.session.expire_all()
+    assert db.session.get(type(world.rep_west), world.rep_west.id).locale == "ko"
+    assert _lang(client.get("/home", headers={"Accept-Language": "ja"}).text) == "ko"
+    client.post("/locale", data={"locale": ""})
+    db.session.expire_all()
+    assert db.session.get(type(world.rep_west), world.rep_west.id).locale is None
+    assert _lang(client.get("/home", headers={"Accept-Language": "ja"}).text) == "ja"
+
+
+def test_switcher_when_signed_out_uses_the_session(client):
+    """A visitor who is not signed in switches via the session; an off-site next is ignored."""
+    response = client.post("/locale", data={"locale": "ja", "next": "https://evil.example/"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/"
+    assert _h1(client.get("/login", headers={"Accept-Language": "ko"}).text) == "ログイン"
+
+
+def test_switcher_refuses_unknown_language(client):
+    """An unknown code is refused with a message and changes nothing."""
+    client.post("/locale", data={"locale": "xx"})
+    html = client.get("/login", headers={"Accept-Language": "en"}).text
+    assert _lang(html) == "en"
+
+
+def test_switcher_needs_csrf_token(app_config, engine_name):
+    """With CSRF on, a POST without the token is refused; with the page's token it works."""
+    app = create_app({**app_config, "WTF_CSRF_ENABLED": True})
+    with app.app_context():
+        client = app.test_client()
+        assert client.post("/locale", data={"locale": "ko"}).status_code == 400
+        page = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        assert client.post("/locale", data={"locale": "ko", "csrf_token": token}).status_code \
+            == 303
+        assert _h1(client.get("/login").text) == "로그인"
+
+
+def test_footer_switcher_is_a_post_form_with_csrf(client):
+    """Every page carries the switcher: a POST form with the token, each language in itself."""
+    html = client.get("/login").text
+    form = re.search(r'<form class="lang-switch"(.*?)</form>', html, re.S)
+    assert form and 'method="post"' in form.group(0)
+    assert 'name="csrf_token"' in form.group(1)
+    for name in ("English", "한국어", "日本語"):
+        assert name in form.group(1)
+
+
+def _render(app: Any, source: str, lang: str, **ctx: Any) -> str:
+    with app.test_request_context(headers={"Accept-Language": lang}):
+        return render_template_string(source, **ctx)
+
+
+@pytest.mark.parametrize(
+    ("lang", "shown"),
+    [
+        ("ko", "2026년 11월 26일 (목) 오전 9:30"),
+        ("ja", "2026年11月26日(木) 9:30"),
+        ("en", "Thu, Nov 26, 2026, 9:30 AM"),
+    ],
+)
+def test_seoul_morning_visit_is_the_same_day(app_config, engine_name, lang, shown):
+    """A visit at 00:30 UTC shows as 09:30 on the same day in Asia/Seoul, in each locale."""
+    app = create_app({**app_config, "GEOCRM_TIMEZONE": "Asia/Seoul"})
+    at = datetime(2026, 11, 26, 0, 30)
+    assert _render(app, "{{ at|local_datetime }}", lang, at=at) == shown
+    assert "26" in _render(app, "{{ at|local_date }}", lang, at=at)
+
+
+def test_late_evening_utc_is_tomorrow_in_seoul(app_config, engine_name):
+    """23:30 UTC on the 25th is the 26th in Seoul: the date filter moves it too."""
+    app = create_app({**app_config, "GEOCRM_TIMEZONE": "Asia/Seoul"})
+    out = _render(app, "{{ at|local_date }}", "ko", at=datetime(2026, 11, 25, 23, 30))
+    assert out == "2026년 11월 26일 (목)"
+    assert _render(app, "{{ d|local_date }}", "ja", d=date(2026, 11, 26)) == "2026年11月26日(木)"
+
+
+@pytest.mark.parametrize(
+    ("currency", "lang", "shown"),
+    [
+        ("EUR", "en", "€121,850.00"),
+        ("EUR", "ko", "€121,850.00"),
+        ("KRW", "ko", "₩121,850"),
+        ("KRW", "en", "₩121,850"),
+        ("JPY", "ja", "￥121,850"),
+        ("JPY", "en", "¥121,850"),
+    ],
+)
+def test_money_per_locale(app_config, engine_name, currency, lang, shown):
+    """One currency setting, formatted by Babel per locale; KRW and JPY have no decimals."""
+    app = create_app({**app_config, "GEOCRM_CURRENCY": currency})
+    assert _render(app, "{{ v|money }}", lang, v=Decimal("121850.00")) == shown
+    assert _render(app, "{{ v|money }}", lang, v=None) == "—"
+
+
+def test_error_page_speaks_the_language(client):
+    """A 404 page is translated (werkzeug's English replaced) and keeps <html lang>."""
+    html = client.get("/no-such-page", headers={"Accept-Language": "ja"}).text
+    assert "このページは存在しないか、表示できません。" in html
+    assert _lang(html) == "ja"
+
+
+def test_failed_sign_in_message_is_translated(client, world):
+    """The wrong-password message is Korean for a Korean browser."""
+    html = client.post("/login", data={"email": world.rep_west.email, "password": "nope-nope"},
+                       headers={"Accept-Language": "ko"}).text
+    assert "이메일 또는 비밀번호가 올바르지 않습니다." in html
+    assert PASSWORD not in html
