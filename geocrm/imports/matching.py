@@ -258,6 +258,8 @@ class Matcher:
                                  and self.by_id[i]["missing_since"] is None]
             self.result.flagged_missing = len(self.plan.missing)
         self.result.unflagged = len(self.plan.unflag)
+        # What a person should look at first; notes (another business at the address) last.
+        self.result.duplicates.sort(key=lambda d: d.outcome == "note")
         return self.plan
 
     def _report(self, number: int, rule: str, other: Any, row: dict[str, Any],
