@@ -31,6 +31,7 @@ db: install
 
 demo: db
 	$(BIN)/flask demo --if-empty
+	$(BIN)/flask region load --demo --if-missing
 
 ## Translations (geocrm/translations/<locale>/LC_MESSAGES): the .po files are the source and
 ## are committed; the compiled .mo files are build output (git-ignored), made from them by every

@@ -20,6 +20,7 @@ from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.imports.cli import import_accounts_command
 from geocrm.jobs import DEFAULT_QUEUE
+from geocrm.region.cli import region_command
 
 
 def register_cli(app: Flask) -> None:
@@ -30,6 +31,7 @@ def register_cli(app: Flask) -> None:
         demo_command,
         import_accounts_command,
         create_token_command,
+        region_command,
         worker_command,
     ):
         app.cli.add_command(command)

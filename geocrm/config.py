@@ -91,6 +91,10 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_JOB_THREADS": int(env.get("GEOCRM_JOB_THREADS", "1")),
         "GEOCRM_TERRITORY_JOB_ACCOUNTS": int(env.get("GEOCRM_TERRITORY_JOB_ACCOUNTS", "20000")),
         "GEOCRM_DUPLICATE_JOB_ACCOUNTS": int(env.get("GEOCRM_DUPLICATE_JOB_ACCOUNTS", "10000")),
+        # Travel for every plan (geocrm.region.travel): region (the loaded region's roads, the
+        # default when one is loaded), osrm (GEOCRM_OSRM_URL) or straight (great-circle).
+        "GEOCRM_TRAVEL": env.get("GEOCRM_TRAVEL", ""),
+        "GEOCRM_OSRM_URL": env.get("GEOCRM_OSRM_URL", ""),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""

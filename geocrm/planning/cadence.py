@@ -30,6 +30,7 @@ from geocrm.planning.problem import (
 from geocrm.planning.request import PlanRequest
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
 from geocrm.planning.scope import rep_territory_ids
+from geocrm.region.travel import travel_provider
 
 CADENCE_NAMES = {7: "weekly", 14: "fortnightly"}
 WeekHours = tuple[tuple[routing.TimeWindow, ...], ...]
@@ -134,7 +135,8 @@ def _today_from_now(dp: DayProblem, plan: routing.Plan, reps: Sequence[User], no
     if not day_reps:
         return routing.Plan((), (), 0, 0.0), left
     dp.problem = routing.Problem(tuple(day_reps), tuple(visits))
-    again = routing.solve(dp.problem, time_limit=limit, params=search)
+    again = routing.solve(dp.problem, time_limit=limit, params=search,
+                          provider=travel_provider())
     left += [LeftOutVisit(dp.accounts[u.visit_id].id, dp.accounts[u.visit_id].name,
                           dp.day.isoformat(), u.reason.value, reason_text(u))
              for u in again.unassigned]
@@ -167,7 +169,8 @@ def plan_by_cadence(
                                   start=days[0], end=days[-1], holidays=frozenset(req.holidays))
     jobs.report_progress(0.05, f"{len(week_accounts)} accounts by cadence, {len(reps)} reps, "
                                f"{len(days)} days")
-    week = routing.plan_week(problem, time_limit_per_day=limit, params=search)
+    week = routing.plan_week(problem, time_limit_per_day=limit, params=search,
+                             provider=travel_provider())
     jobs.report_progress(0.9, "saving the plans")
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
     summaries = []

@@ -21,6 +21,7 @@ from geocrm.planning.hours import windows_on
 from geocrm.planning.request import rerun_request, submit
 from geocrm.planning.results import PlanResult
 from geocrm.planning.scope import covers, require_draft
+from geocrm.region.travel import travel_provider
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,10 @@ class Timed:
 def simulate(day: date, origin: routing.Location, clock: int, accounts: Sequence[Account],
              home: routing.Location, speed_kmh: float) -> tuple[list[Timed], int, int]:
     """Drive ``accounts`` in this order from ``origin`` at ``clock``: times per stop, then the
-    time back home and the total distance (metres). Same travel model as the solver
-    (great-circle × circuity at the rep's speed); waits for the next opening window."""
+    time back home and the total distance (metres). Same travel provider as the solver
+    (:func:`geocrm.region.travel.travel_provider`); waits for the next opening window."""
     points = [origin] + [routing.Location(float(a.lat), float(a.lon)) for a in accounts] + [home]
-    mats = routing.GreatCircle().matrices(points, speed_kmh)
+    mats = travel_provider().matrices(points, speed_kmh)
     out: list[Timed] = []
     total = 0
     for i, a in enumerate(accounts, start=1):

@@ -20,6 +20,7 @@ from geocrm.planning.problem import DayProblem, build_day_problem, solve_params,
 from geocrm.planning.request import PlanRequest, load_accounts, load_reps
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
 from geocrm.planning.writing import write_run
+from geocrm.region.travel import travel_provider
 
 
 def plan_run_job(run_id: int) -> dict[str, Any]:
@@ -66,7 +67,7 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
         plan = None
         if dp.problem is not None:
             plan = routing.solve(dp.problem, time_limit=limit if dp.problem.visits else 0.1,
-                                 params=search)
+                                 params=search, provider=travel_provider())
         solved.append((dp, plan))
         for account, code, text in dp.left_out:
             last_reason[account.id] = (day.isoformat(), code, text)

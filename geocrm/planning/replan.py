@@ -34,6 +34,7 @@ from geocrm.planning.problem import (
     solve_params,
     without_skills,
 )
+from geocrm.region.travel import travel_provider
 
 
 def parse_position(form: Any) -> tuple[float, float] | None:
@@ -276,7 +277,7 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
         breaks_taken=1 if lunch_over else 0, appointments=day.appointments,
         planned_starts=day.planned_starts,
         time_limit=float(current_app.config.get("GEOCRM_REPLAN_TIME_LIMIT", 2.0)),
-        params=search)
+        params=search, provider=travel_provider())
     unassigned = {u.visit_id: u for u in result.plan.unassigned}
     reasons = {k: _why_dropped(k, day, unassigned.get(k), rep) for k in day.stops}
     _apply(plan, result, day, done, reasons)

