@@ -138,13 +138,18 @@ def write_import(
 
 
 def _values_of(row: dict[str, Any]) -> dict[str, Any]:
-    """What a new account's record of its source says, field by field."""
-    out = {}
-    for name in FIELDS:
-        value = row["lat"] if name == "location" else row.get(name)
+    """What a new account's record of its source says, field by field (the plain text and
+    whole-number fields as they are; the others through :func:`stored`)."""
+    out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
+    for name in _CONVERTED:
+        value = field_value(row, name)
         if value is not None:
-            out[name] = stored(name, field_value(row, name) if name == "location" else value)
+            out[name] = stored(name, value)
     return out
+
+
+_CONVERTED = ("location", "stage", "value")
+_PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 
 def _versions(ids: list[int]) -> dict[int, int]:
