@@ -84,6 +84,21 @@ def field_value(values: dict[str, Any], name: str) -> Any:
     return values.get(name)
 
 
+_CONVERTED = ("location", "stage", "value")
+_PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
+
+
+def source_values(row: dict[str, Any]) -> dict[str, Any]:
+    """What a row says, field by field, as a source record keeps it (blank cells left out;
+    the plain text and whole-number fields as they are, the others through :func:`stored`)."""
+    out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
+    for name in _CONVERTED:
+        value = field_value(row, name)
+        if value is not None:
+            out[name] = stored(name, value)
+    return out
+
+
 class _Grid:
     """Items by normalised name in ~50 m cells, for the 'same name within 50 m' rule.
 
@@ -341,14 +356,18 @@ class Matcher:
         # Before records kept values (or for a field they lack) the account's own record
         # of its source owns its fields; an alias or a hand-made account's do not.
         owns_legacy = account["source"] == self.source and account["external_id"] in (None, ext)
-        new_base = dict(base_values)
+        said = source_values(row)  # a blank cell never erases, and says nothing
         changes: dict[str, list[Any]] = {}
-        for name in FIELDS:
+        # The source repeating its last word changes nothing, whatever the account holds
+        # now (the common case of a re-import: no need to look at the account).
+        same = record is not None and all(
+            base_values.get(k, _MISSING) == v for k, v in said.items())
+        new_base = {**base_values, **said}
+        for name in () if same else FIELDS:
+            theirs = said.get(name, _MISSING)
+            if theirs is _MISSING:
+                continue
             theirs_raw = field_value(row, name)
-            if theirs_raw is None:
-                continue  # a blank cell never erases, and says nothing
-            theirs = stored(name, theirs_raw)
-            new_base[name] = theirs
             mine_raw = field_value(account, name)
             if mine_raw == theirs_raw:  # the common case, without converting the account's
                 continue

@@ -12,7 +12,7 @@ from geocrm.bulk import bulk_insert
 from geocrm.core import audit
 from geocrm.core.assignment import chunks, moves_for_points, record_moves
 from geocrm.extensions import db
-from geocrm.imports.matching import FIELDS, Plan, field_value, stored
+from geocrm.imports.matching import Plan, source_values
 from geocrm.imports.results import ImportResult
 from geocrm.models import (
     Account,
@@ -72,7 +72,7 @@ def write_import(
                     location_source="import" if data.get("lat") is not None else None)
         new_rows.append(data)
         plan.records.append({"account_id": account_id, "external_id": row["external_id"],
-                             "values": _values_of(row), "row": number})
+                             "values": source_values(row), "row": number})
         trail.append({"entity": "account", "entity_id": account_id, "action": "create",
                       "changes": origin(number)})  # its values are the account's first
     if new_rows:
@@ -137,19 +137,7 @@ def write_import(
     db.session.flush()  # the upload view, the CLI command or the job commits
 
 
-def _values_of(row: dict[str, Any]) -> dict[str, Any]:
-    """What a new account's record of its source says, field by field (the plain text and
-    whole-number fields as they are; the others through :func:`stored`)."""
-    out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
-    for name in _CONVERTED:
-        value = field_value(row, name)
-        if value is not None:
-            out[name] = stored(name, value)
-    return out
 
-
-_CONVERTED = ("location", "stage", "value")
-_PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 
 def _versions(ids: list[int]) -> dict[int, int]:
