@@ -1,7 +1,8 @@
 """The route map: plain plan data in, ``folium.Map`` out (no request, no query).
 
 One layer per rep and day: a polyline home (or where a day planned after the shift began
-starts) → stops → home in the rep's colour and a
+starts) → stops → home in the rep's colour (along the streets when the plan was made on a
+region's roads, else straight between stops) and a
 numbered marker per stop; the visits left out are grey markers. Leaflet comes from the
 app's own static files (the map instance gets its own asset lists, as in
 ``geocrm.maps.build``), and every name put into a popup, tooltip or layer label is
@@ -42,6 +43,7 @@ class RouteLayer:
     home: tuple[float, float]
     stops: Sequence[MapStop]
     start: tuple[float, float] | None = None  # where the day starts when not at home
+    road_line: Sequence[tuple[float, float]] | None = None  # start → stops → home on the roads
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ def build_route_map(
         group = folium.FeatureGroup(name=label, show=True)
         line = [route.start or route.home] + [(s.lat, s.lon) for s in route.stops] + [route.home]
         if route.stops:
-            folium.PolyLine(line, color=route.colour, weight=4, opacity=0.8).add_to(group)
+            # along the streets when the plan drove on a region's roads, else straight legs
+            drawn = list(route.road_line) if route.road_line else line
+            folium.PolyLine(drawn, color=route.colour, weight=4, opacity=0.8).add_to(group)
         home = folium.Marker(
             route.home,
             icon=folium.DivIcon(

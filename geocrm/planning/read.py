@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -66,6 +67,7 @@ class PlanView:
     warnings: list[str]
     origin: tuple[float, float] | None = None  # where the day starts, when not at home
     start_note: str = ""  # why it starts later than the shift (planned after it began)
+    road_line: list[tuple[float, float]] | None = None  # the day along the roads, when known
 
     @property
     def start_point(self) -> tuple[float, float]:
@@ -99,7 +101,20 @@ def plan_view(plan: RoutePlan, colour: str, tz: ZoneInfo) -> PlanView:
         int(p.get("return_travel_s", 0)), list(plan.notes or []),
         (float(origin[0]), float(origin[1])) if origin else None,
         str(p.get("start_note") or ""),
+        _road_line(p, [s.account_id for s in sorted(plan.stops, key=lambda s: s.seq)]),
     )
+
+
+def _road_line(params: dict[str, Any], order: list[int]) -> list[tuple[float, float]] | None:
+    """The stored legs along the roads joined into one line, while the stops are still in the
+    order they were drawn for (after an edit or a re-plan: None, straight lines instead)."""
+    legs = params.get("legs")
+    if not legs or params.get("legs_for") != order:
+        return None
+    line: list[tuple[float, float]] = []
+    for leg in legs:
+        line.extend((float(a), float(b)) for a, b in leg.get("line") or [])
+    return line or None
 
 
 def plan_page_view(plan: RoutePlan) -> PlanView:

@@ -47,6 +47,7 @@ def _route_map(plans: list[services.PlanView], left_out: list[LeftOut]) -> Any:
             colour=p.colour,
             home=p.home,
             start=p.origin,
+            road_line=p.road_line,
             stops=[MapStop(s.seq, s.lat, s.lon, s.name,
                            f"{services.hhmm(s.start)}–{services.hhmm(s.departure)}",
                            s.pinned, s.status) for s in p.stops],

@@ -11,12 +11,13 @@ from sqlalchemy import delete
 
 import routing
 from geocrm.extensions import db
-from geocrm.models import PlanStatus, RoutePlan, RouteStop, User
+from geocrm.models import Account, PlanStatus, RoutePlan, RouteStop, User
 from geocrm.models.planning import PlanRun
 from geocrm.planning.base import rep_key, to_utc
 from geocrm.planning.problem import DayProblem, RepStart
 from geocrm.planning.request import PlanRequest
 from geocrm.planning.results import PlanResult
+from geocrm.region.travel import route_legs
 
 Solved = Sequence[tuple[DayProblem, routing.Plan | None]]
 
@@ -55,6 +56,8 @@ def write_plans(run: PlanRun, req: PlanRequest, reps: Sequence[User], solved: So
                                    dp.starts.get(rep.id)),
                 unassigned=[], notes=[],
             )
+            rp.params.update(_road_legs(rep, [dp.accounts[s.visit_id] for s in route.stops],
+                                        dp.starts.get(rep.id), speeds.get(route.rep_id, 30.0)))
             for seq, s in enumerate(route.stops, start=1):
                 account = dp.accounts[s.visit_id]
                 rp.stops.append(RouteStop(
@@ -66,6 +69,20 @@ def write_plans(run: PlanRun, req: PlanRequest, reps: Sequence[User], solved: So
                 ))
             db.session.add(rp)
     db.session.flush()
+
+
+def _road_legs(rep: User, accounts: Sequence[Account], start: RepStart | None,
+               speed_kmh: float) -> dict[str, Any]:
+    """The day's legs along the region's roads for the plan map (start, stops, home), with
+    the stop order they were drawn for (a later edit or re-plan makes them stale: the map
+    then falls back to straight lines). Nothing when plans do not drive on a region."""
+    if not accounts:
+        return {}
+    home = routing.Location(float(rep.home_lat), float(rep.home_lon))
+    points = [start.position if start is not None else home]
+    points += [routing.Location(float(a.lat), float(a.lon)) for a in accounts]
+    legs = route_legs(points + [home], speed_kmh)
+    return {"legs": legs, "legs_for": [a.id for a in accounts]} if legs else {}
 
 
 def plan_params(rep: User, route: routing.RepRoute, speed_kmh: float,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from flask import current_app
@@ -58,6 +59,19 @@ class RegionRoads:
 
     def legs(self, points: Sequence[routing.Location], speed_kmh: float) -> list[places.Leg]:
         return self.router.route([(p.lat, p.lon) for p in points], fallback_kmh=speed_kmh)
+
+
+def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dict[str, Any]]:
+    """The legs between consecutive ``points`` along the region's roads, for the plan map:
+    ``{"s": seconds, "m": metres, "line": [[lat, lon], ...]}`` each (coordinates to 1e-5°,
+    about a metre). Empty when plans do not drive on a loaded region (the map then joins the
+    stops with straight lines)."""
+    provider = travel_provider()
+    if not isinstance(provider, RegionRoads) or len(points) < 2:
+        return []
+    return [{"s": round(leg.seconds), "m": round(leg.metres),
+             "line": [[round(a, 5), round(b, 5)] for a, b in leg.line]}
+            for leg in provider.legs(points, speed_kmh)]
 
 
 def travel_mode() -> str:

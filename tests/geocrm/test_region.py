@@ -111,7 +111,8 @@ def _plan(world: World, **kw: Any) -> PlanRun:
 
 def test_plans_drive_on_the_region_roads(app: Flask, instance: Path, world: World,
                                          client: FlaskClient, auth: AuthActions) -> None:
-    """With the demo region loaded, the plan's legs are road times and no note says otherwise."""
+    """With the demo region loaded, the plan's legs are road times, the map draws them along the
+    streets (the road nodes between the stops), and no note says straight-line."""
     shutil.copy(demo_extract(), instance / "helsinki.osm.pbf")
     assert app.test_cli_runner().invoke(
         args=["region", "load", str(instance / "helsinki.osm.pbf")]).exit_code == 0
@@ -126,6 +127,13 @@ def test_plans_drive_on_the_region_roads(app: Flask, instance: Path, world: Worl
     auth.login(world.planner.email)
     page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
     assert "Kauppatori kiosk" in page and "straight-line estimate" not in page
+    there, back = plan.params["legs"]
+    assert plan.params["legs_for"] == [shop.id]
+    assert there["s"] == pytest.approx(stop.travel_s, abs=1)
+    assert there["m"] == pytest.approx(stop.distance_m, abs=1)
+    assert len(there["line"]) > 4 and there["line"][0] == [60.17, 24.94]
+    corner = there["line"][len(there["line"]) // 2]
+    assert f"[{corner[0]}, {corner[1]}]" in page  # drawn along the street, not a straight leg
 
 
 def test_without_roads_every_plan_says_straight_line(app: Flask, instance: Path, world: World,
@@ -136,3 +144,13 @@ def test_without_roads_every_plan_says_straight_line(app: Flask, instance: Path,
     auth.login(world.planner.email)
     page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
     assert "straight-line estimate" in page
+
+
+def test_road_line_is_dropped_once_the_stops_change_order() -> None:
+    """Legs drawn for stops [1, 2] join into one line; for any other order, straight lines."""
+    from geocrm.planning.read import _road_line
+
+    params = {"legs_for": [1, 2], "legs": [{"line": [[60.0, 24.0], [60.1, 24.1]]},
+                                           {"line": [[60.1, 24.1], [60.2, 24.2]]}]}
+    assert _road_line(params, [1, 2]) == [(60.0, 24.0), (60.1, 24.1), (60.1, 24.1), (60.2, 24.2)]
+    assert _road_line(params, [2, 1]) is None and _road_line({}, [1]) is None
