@@ -13,8 +13,12 @@ from geocrm.accounts import services
 from geocrm.accounts.forms import AccountForm, ContactForm
 from geocrm.core.accounts import EDITABLE
 from geocrm.core.transaction import commits
+from geocrm.crm import services as crm
+from geocrm.crm.maps import MapPoint, build_points_map
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.maps.build import render_parts
+from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Territory
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
@@ -45,12 +49,6 @@ def index() -> Any:
 @login_required
 def detail(account_id: int) -> Any:
     """Account 360: details, contacts, the full timeline, tasks, deals, map and audit trail."""
-    from geocrm.crm import services as crm
-    from geocrm.crm.maps import MapPoint, build_points_map
-    from geocrm.maps.build import render_parts
-    from geocrm.maps.web import configured_tiles as tiles
-    from geocrm.maps.web import local_assets as assets
-
     card = crm.account_360(account_id, current_user, page=request.args.get("page", 1, type=int))
     a = card.account
     points = [
@@ -62,7 +60,11 @@ def detail(account_id: int) -> Any:
     ]
     if a.lat is not None and a.lon is not None:
         points.append(MapPoint(a.lat, a.lon, a.name, "account"))
-    fmap = build_points_map(points, assets=assets(), tiles=tiles()) if points else None
+    fmap = (
+        build_points_map(points, assets=local_assets(), tiles=configured_tiles())
+        if points
+        else None
+    )
     return render_template(
         "accounts/detail.html",
         card=card,

@@ -24,6 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from geocrm.access import scope_accounts
 from geocrm.crm.services import PIN_MAX_ACCURACY_M, PIN_MAX_OFFSET_M, PIN_MIN_OFFSET_M
+from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Interaction, InteractionKind, User
 from geocrm.spatial import haversine_m
@@ -112,8 +113,6 @@ def health_counts(user: User, today: date) -> dict[str, int]:
 def health_list(user: User, check: str, today: date, *, limit: int = 200) -> list[HealthRow]:
     """The accounts failing one check (first ``limit``), with what is wrong."""
     if check not in CHECKS:
-        from geocrm.errors import ValidationError
-
         raise ValidationError("check", f"must be one of {', '.join(CHECKS)}")
     if check == "pin_disputed":
         return [HealthRow(a, d) for a, d in _disputed(user, limit)]

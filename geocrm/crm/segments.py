@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
-from geocrm.access import scope_accounts, visible_accounts
+from geocrm.access import scope_accounts, scope_territories, visible_accounts
 from geocrm.clock import local_today
 from geocrm.core import audit
 from geocrm.core.names import account_search
@@ -432,8 +432,6 @@ def record_campaign_responses(user: User, segment_id: int, values: Any) -> int:
 
 def filter_choices(user: User) -> dict[str, Any]:
     """Territories and tags the segment form offers this user."""
-    from geocrm.access import scope_territories
-
     territories = db.session.execute(
         scope_territories(select(Territory.id, Territory.name), user).order_by(Territory.name)
     ).all()

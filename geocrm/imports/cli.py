@@ -8,6 +8,7 @@ import click
 
 from geocrm.core.transaction import transaction
 from geocrm.errors import ValidationError
+from geocrm.imports.services import check_guess, guess_mapping, import_accounts, read_table
 
 
 @click.command("import-accounts")
@@ -31,8 +32,6 @@ def import_accounts_command(
 ) -> None:
     """Import accounts from a CSV or .xlsx file (all or nothing: any rejected row writes
     nothing). Mapping x/y columns needs --crs."""
-    from geocrm.imports.services import check_guess, guess_mapping, import_accounts, read_table
-
     data = path.read_bytes()
     try:
         mapping = None
