@@ -47,6 +47,39 @@ LABELS: dict[str, Any] = {
     "prospect": lazy_gettext("prospect"),
     "customer": lazy_gettext("customer"),
     "lost": lazy_gettext("lost"),
+    # deals
+    "qualify": lazy_gettext("qualify"),
+    "proposal": lazy_gettext("proposal"),
+    "negotiation": lazy_gettext("negotiation"),
+    "won": lazy_gettext("won"),
+    # tasks
+    "open": lazy_gettext("open"),
+    "done": lazy_gettext("done"),
+    "cancelled": lazy_gettext("cancelled"),
+    # interactions and their outcomes
+    "visit": lazy_gettext("visit"),
+    "call": lazy_gettext("call"),
+    "email": lazy_gettext("email"),
+    "note": lazy_gettext("note"),
+    "campaign_response": lazy_gettext("campaign response"),
+    "interested": lazy_gettext("interested"),
+    "not_interested": lazy_gettext("not interested"),
+    "follow_up": lazy_gettext("follow up"),
+    "order_placed": lazy_gettext("order placed"),
+    "no_answer": lazy_gettext("no answer"),
+    "closed": lazy_gettext("closed"),
+    "responded": lazy_gettext("responded"),
+    "declined": lazy_gettext("declined"),
+    "unsubscribed": lazy_gettext("unsubscribed"),
+    "bounced": lazy_gettext("bounced"),
+    # where a pin came from
+    "manual": lazy_gettext("entered by hand"),
+    "checkin": lazy_gettext("check-in"),
+    "import": lazy_gettext("import"),
+    "osm": lazy_gettext("OpenStreetMap"),
+    # check-ins that could not be verified
+    "outside_geofence": lazy_gettext("outside the geofence"),
+    "no_location": lazy_gettext("no location"),
 }
 
 
@@ -119,6 +152,15 @@ def local_datetime(value: datetime | None, style: str = "day", empty: str = "—
     )
 
 
+def local_time(value: datetime | None, empty: str = "") -> str:
+    """Hours and minutes of a stored moment in the company zone (오후 2:15 / 14:15 / 2:15 PM)."""
+    if value is None:
+        return empty
+    locale = _locale()
+    hours = "Hm" if "H" in locale.time_formats["short"].pattern else "hm"
+    return str(format_skeleton(hours, to_user_timezone(value), locale=locale))
+
+
 def local_date(value: date | datetime | None, style: str = "day", empty: str = "—") -> str:
     """A date in the locale's format (a datetime is first moved to the company zone)."""
     if value is None:
@@ -154,6 +196,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["label"] = label
 
     @app.context_processor

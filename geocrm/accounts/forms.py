@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -12,6 +13,7 @@ from wtforms import (
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from geocrm.i18n import LABELS
 from geocrm.models import Stage
 
 # Text inputs that still bring up a number pad on a phone.
@@ -27,28 +29,29 @@ class AccountForm(FlaskForm):
     page shows under the field.
     """
 
-    name = StringField("Name")
-    address = StringField("Address")
-    city = StringField("City")
-    postcode = StringField("Postcode")
-    phone = StringField("Phone")
-    email = EmailField("Email")
-    website = StringField("Website")
-    stage = SelectField("Stage", choices=[SelectChoice(s.value, s.value.title()) for s in Stage],
+    name = StringField(_l("Name"))
+    address = StringField(_l("Address"))
+    city = StringField(_l("City"))
+    postcode = StringField(_l("Postcode"))
+    phone = StringField(_l("Phone"))
+    email = EmailField(_l("Email"))
+    website = StringField(_l("Website"))
+    stage = SelectField(_l("Stage"),
+                        choices=[SelectChoice(s.value, LABELS[s.value]) for s in Stage],
                         validate_choice=False)
-    opening_hours = StringField("Opening hours")
-    visit_minutes = StringField("Visit minutes", render_kw=_WHOLE)
-    cadence_days = StringField("Visit every N days", render_kw=_WHOLE)
-    priority = StringField("Priority (1 high – 5 low)", render_kw=_WHOLE)
-    value = StringField("Value", render_kw=_DECIMAL)
-    lat = StringField("Latitude", render_kw=_DECIMAL)
-    lon = StringField("Longitude", render_kw=_DECIMAL)
-    submit = SubmitField("Save")
+    opening_hours = StringField(_l("Opening hours"))
+    visit_minutes = StringField(_l("Visit minutes"), render_kw=_WHOLE)
+    cadence_days = StringField(_l("Visit every N days"), render_kw=_WHOLE)
+    priority = StringField(_l("Priority (1 high – 5 low)"), render_kw=_WHOLE)
+    value = StringField(_l("Value"), render_kw=_DECIMAL)
+    lat = StringField(_l("Latitude"), render_kw=_DECIMAL)
+    lon = StringField(_l("Longitude"), render_kw=_DECIMAL)
+    submit = SubmitField(_l("Save"))
 
 
 class ContactForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    title = StringField("Title", validators=[Optional(), Length(max=120)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    email = EmailField("Email", validators=[Optional(), Length(max=254)])
-    submit = SubmitField("Add contact")
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=120)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
+    submit = SubmitField(_l("Add contact"))

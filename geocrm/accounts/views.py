@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from geocrm.crm import services as crm
 from geocrm.crm.maps import MapPoint, build_points_map
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import local_datetime
 from geocrm.maps.build import render_parts
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Territory
@@ -53,7 +55,7 @@ def detail(account_id: int) -> Any:
     a = card.account
     points = [
         MapPoint(i.checkin_lat, i.checkin_lon,
-                 f"Check-in {i.occurred_at:%Y-%m-%d %H:%M}"
+                 _("Check-in %(time)s", time=local_datetime(i.occurred_at))
                  + (f" · {i.user.name}" if i.user else ""), "checkin")
         for i in card.timeline
         if i.checkin_lat is not None and i.checkin_lon is not None
@@ -95,7 +97,7 @@ def edit(account_id: int) -> Any:
         except ValidationError as err:
             form[err.field].errors = [*form[err.field].errors, err.reason]
         else:
-            flash("Saved.", "info")
+            flash(_("Saved."), "info")
             return redirect(url_for("accounts.detail", account_id=account_id))
     return render_template("accounts/edit.html", form=form, account=account), (
         422 if request.method == "POST" else 200
@@ -111,8 +113,8 @@ def add_contact(account_id: int) -> Any:
     form = ContactForm()
     if form.validate_on_submit():
         services.add_contact(account_id, current_user, form.data)
-        flash("Contact added.", "info")
+        flash(_("Contact added."), "info")
     else:
         for field, errors in form.errors.items():
-            flash(f"{field}: {'; '.join(errors)}", "error")
+            flash(f"{form[field].label.text}: {'; '.join(errors)}", "error")
     return redirect(url_for("accounts.detail", account_id=account_id))

@@ -24,6 +24,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
+
 from geocrm.core import audit
 from geocrm.core.assignment import record_moves, territory_at
 from geocrm.core.hours import opening_hours_error
@@ -67,28 +69,28 @@ def _text(name: str, raw: Any) -> str | None:
     elif raw is None:
         return None
     elif isinstance(raw, bool) or not isinstance(raw, str | int | float | Decimal):
-        raise ValidationError(name, "must be a string")
+        raise ValidationError(name, _("must be a string"))
     else:
         text = str(raw).strip()
     if not text:
         return None
     limit = TEXT_LIMITS[name]
     if len(text) > limit:
-        raise ValidationError(name, f"is longer than {limit} characters")
+        raise ValidationError(name, _("is longer than %(limit)s characters", limit=limit))
     return text
 
 
 def _name(name: str, raw: Any) -> str:
     text = _text(name, raw)
     if text is None:
-        raise ValidationError(name, "is required")
+        raise ValidationError(name, _("is required"))
     return text
 
 
 def _email(name: str, raw: Any) -> str | None:
     text = _text(name, raw)
     if text is not None and not _EMAIL.match(text):
-        raise ValidationError(name, "is not an email address")
+        raise ValidationError(name, _("is not an email address"))
     return text
 
 
@@ -108,7 +110,9 @@ def _stage(name: str, raw: Any) -> Stage | None:
         return None
     text = str(raw).strip().lower()
     if text not in _STAGES:
-        raise ValidationError(name, f"unknown stage {text!r} ({', '.join(_STAGES)})")
+        raise ValidationError(
+            name, _("unknown stage %(value)r (%(allowed)s)", value=text, allowed=", ".join(_STAGES))
+        )
     return _STAGES[text]
 
 
@@ -116,16 +120,16 @@ def _whole(name: str, raw: Any) -> int | None:
     if _blank(raw):
         return None
     if isinstance(raw, bool):
-        raise ValidationError(name, "must be a whole number")
+        raise ValidationError(name, _("must be a whole number"))
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     try:
         number = raw if isinstance(raw, int) else int(str(raw).strip())
     except ValueError as exc:
-        raise ValidationError(name, "must be a whole number") from exc
+        raise ValidationError(name, _("must be a whole number")) from exc
     lo, hi = INT_RANGES[name]
     if not lo <= number <= hi:
-        raise ValidationError(name, f"must be between {lo} and {hi}")
+        raise ValidationError(name, _("must be between %(lo)s and %(hi)s", lo=lo, hi=hi))
     return number
 
 
@@ -133,16 +137,16 @@ def _money(name: str, raw: Any) -> Decimal | None:
     if _blank(raw):
         return None
     if isinstance(raw, bool):
-        raise ValidationError(name, "must be a number")
+        raise ValidationError(name, _("must be a number"))
     text = str(raw).strip().replace(" ", "").replace("\u00a0", "").replace(",", ".")
     try:
         number = Decimal(text)
     except InvalidOperation as exc:
-        raise ValidationError(name, "must be a number") from exc
+        raise ValidationError(name, _("must be a number")) from exc
     if not number.is_finite():
-        raise ValidationError(name, "must be a number")
+        raise ValidationError(name, _("must be a number"))
     if abs(number) > MAX_VALUE:
-        raise ValidationError(name, f"must be at most {MAX_VALUE:,} in size")
+        raise ValidationError(name, _("must be at most %(max)s in size", max=f"{MAX_VALUE:,}"))
     return number
 
 
@@ -151,13 +155,13 @@ def _coordinate(name: str, raw: Any) -> float | None:
     if _blank(raw):
         return None
     if isinstance(raw, bool):
-        raise ValidationError(name, f"not a number: {raw!r}")
+        raise ValidationError(name, _("not a number: %(value)r", value=raw))
     try:
         value = float(str(raw).strip().replace(",", "."))
     except ValueError as exc:
-        raise ValidationError(name, f"not a number: {raw!r}") from exc
+        raise ValidationError(name, _("not a number: %(value)r", value=raw)) from exc
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValidationError(name, "not a number")
+        raise ValidationError(name, _("not a number"))
     return value
 
 
@@ -183,7 +187,7 @@ def clean_field(name: str, raw: Any) -> Any:
     """
     rule = _RULES.get(name)
     if rule is None:
-        raise ValidationError(name, "is not an account field")
+        raise ValidationError(name, _("is not an account field"))
     return rule(name, raw)
 
 
@@ -199,7 +203,9 @@ def check_coordinates(lat: Any, lon: Any, *, row: int | None = None) -> tuple[fl
         return None
     if no_lat or no_lon:
         missing = "lat" if no_lat else "lon"
-        raise ValidationError(missing, "is missing while the other coordinate is given", row=row)
+        raise ValidationError(
+            missing, _("is missing while the other coordinate is given"), row=row
+        )
     try:
         flat = _coordinate("lat", lat)
         flon = _coordinate("lon", lon)
@@ -209,13 +215,17 @@ def check_coordinates(lat: Any, lon: Any, *, row: int | None = None) -> tuple[fl
     if not -90 <= flat <= 90:
         if -90 <= flon <= 90 and -180 <= flat <= 180:
             raise ValidationError(
-                "lat", f"{flat} is out of range; latitude and longitude look swapped", row=row
+                "lat",
+                _("%(value)s is out of range; latitude and longitude look swapped", value=flat),
+                row=row,
             )
-        raise ValidationError("lat", f"{flat} is outside -90..90", row=row)
+        raise ValidationError("lat", _("%(value)s is outside -90..90", value=flat), row=row)
     if not -180 <= flon <= 180:
-        raise ValidationError("lon", f"{flon} is outside -180..180", row=row)
+        raise ValidationError("lon", _("%(value)s is outside -180..180", value=flon), row=row)
     if flat == 0 and flon == 0:
-        raise ValidationError("lat", "0,0 is not a real location (missing coordinates?)", row=row)
+        raise ValidationError(
+            "lat", _("0,0 is not a real location (missing coordinates?)"), row=row
+        )
     return flat, flon
 
 
@@ -233,7 +243,7 @@ def clean_values(
     clean: dict[str, Any] = {}
     for key in values:
         if key not in allowed:
-            raise ValidationError(key, "is not an editable field")
+            raise ValidationError(key, _("is not an editable field"))
     for key, raw in values.items():
         if key not in ("lat", "lon"):
             clean[key] = clean_field(key, raw)

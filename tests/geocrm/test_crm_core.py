@@ -160,8 +160,8 @@ def test_account_360_shows_everything_and_the_audit_trail(world, client, auth):
     update_account(w1.id, world.manager, {"phone": "+358 9 555", "cadence_days": 21})
     auth.login("west@example.com")
     html = client.get(f"/accounts/{w1.id}").get_data(as_text=True)
-    for text in ("Custom fields", "Seats", "Check-in 09:05 at 60.16010, 24.91010 (±8 m), 12 m "
-                 "from the pin; check-out 09:50 (45 min)", "Sent the catalogue",
+    for text in ("Custom fields", "Seats", "Check-in 9:05 AM at 60.16010, 24.91010 (±8 m), 12 m "
+                 "from the pin; check-out 9:50 AM (45 min)", "Sent the catalogue",
                  "campaign response", "&lt;b&gt;liked&lt;/b&gt; it", "Changes", "+358 9 555",
                  "Manager", "js/points_map.js", "vendor/leaflet/leaflet.js"):
         assert text in html, text

@@ -216,3 +216,49 @@ def test_failed_sign_in_message_is_translated(client, world):
                        headers={"Accept-Language": "ko"}).text
     assert "이메일 또는 비밀번호가 올바르지 않습니다." in html
     assert PASSWORD not in html
+
+
+def test_account_pages_in_korean_with_seoul_time_and_won(app_config, engine_name):
+    """A Korean rep's account list and Account 360: Korean labels, the visit at 00:30 UTC shown
+    at 09:30 the same day (Asia/Seoul), the value in won without decimals."""
+    from tests.factories import build_world, make_interaction
+
+    app = create_app({**app_config, "GEOCRM_TIMEZONE": "Asia/Seoul", "GEOCRM_CURRENCY": "KRW"})
+    with app.app_context():
+        if engine_name == "postgres":
+            from tests.conftest import _truncate_postgres
+
+            _truncate_postgres()
+        else:
+            db.create_all()
+        world = build_world(PASSWORD)
+        account = world.west_accounts[0]
+        account.value = Decimal("121850.00")
+        make_interaction(account, world.rep_west, occurred_at=datetime(2026, 11, 26, 0, 30),
+                         checkin_at=datetime(2026, 11, 26, 0, 30), outcome="interested")
+        account.last_visit_at = datetime(2026, 11, 26, 0, 30)
+        db.session.commit()
+        client = app.test_client()
+        client.post("/login", data={"email": world.rep_west.email, "password": PASSWORD})
+        ko = {"Accept-Language": "ko-KR"}
+        listing = client.get("/accounts/", headers=ko).text
+        assert "<h1>거래처 <small>" in listing and "2026년 11월 26일 (목)" in listing
+        html = client.get(f"/accounts/{account.id}", headers=ko).text
+        assert "2026년 11월 26일 (목) 오전 9:30" in html
+        assert "체크인 오전 9:30" in html
+        assert "₩121,850" in html and "121850.00" not in html
+        assert "관심 있음" in html and "<h2>상세 정보</h2>" in html
+        ja = client.get(f"/accounts/{account.id}", headers={"Accept-Language": "ja"}).text
+        assert "2026年11月26日(木) 9:30" in ja and "₩121,850" in ja
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_account_form_errors_in_japanese(client, auth, world):
+    """The edit form's labels and the account rules' reasons come in the reader's language."""
+    auth.login(world.manager.email)
+    account = world.west_accounts[0]
+    html = client.post(f"/accounts/{account.id}/edit", headers={"Accept-Language": "ja"},
+                       data={"name": account.name, "stage": "lead", "visit_minutes": "abc"}).text
+    assert "訪問時間（分）" in html
+    assert "整数である必要があります" in html
