@@ -148,42 +148,53 @@ def name_similarity(a: str, b: str) -> float:
     return round(best / 100.0, 4)
 
 
-def name_similarities(keys: Sequence[str], a: npt.ArrayLike,
-                      b: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """:func:`name_similarity` of ``keys[a[i]]`` and ``keys[b[i]]`` for many pairs at once.
+class SimilarityTable:
+    """:func:`name_similarity` for many pairs of ``keys`` at once, for the duplicate finder.
 
     The same rule (identical keys 1, empty 0, different store numbers 0, else the best of
     the three ratios), but each ratio runs over all pairs in rapidfuzz's C++ ``cpdist``:
-    the duplicate finder scores hundreds of thousands of pairs from its blocks, where a
-    Python call per pair would cost seconds.
+    the finder scores hundreds of thousands of pairs from its blocks, where a Python call
+    per pair would cost seconds. The per-key facts are computed once, for many batches.
     """
-    ia, ib = np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp)
-    out = np.zeros(len(ia), dtype=np.float64)
-    if not len(ia):
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = keys
+        codes: dict[str, int] = {}
+        self.key_code = np.fromiter((codes.setdefault(k, len(codes)) for k in keys), np.int64,
+                                    len(keys))
+        numbers: dict[str, int] = {"": 0}
+        self.number_code = np.fromiter(
+            (numbers.setdefault(" ".join(sorted(_numbers(k))), len(numbers)) for k in keys),
+            np.int64, len(keys))
+        self.empty = np.fromiter((not k for k in keys), bool, len(keys))
+
+    def __call__(self, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """The similarity of ``keys[a[i]]`` and ``keys[b[i]]``, for every ``i``."""
+        ia, ib = np.asarray(a, dtype=np.intp), np.asarray(b, dtype=np.intp)
+        out = np.zeros(len(ia), dtype=np.float64)
+        na, nb = self.number_code[ia], self.number_code[ib]
+        scored = ~(self.empty[ia] | self.empty[ib]) & ~((na != 0) & (nb != 0) & (na != nb))
+        same = scored & (self.key_code[ia] == self.key_code[ib])
+        todo = np.flatnonzero(scored & ~same)
+        if len(todo):
+            left = [self.keys[i] for i in ia[todo]]
+            right = [self.keys[i] for i in ib[todo]]
+            best = np.maximum(
+                process.cpdist(left, right, scorer=fuzz.ratio, dtype=np.float64),
+                process.cpdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64))
+            best = np.maximum(best, process.cpdist(
+                [s.replace(" ", "") for s in left], [s.replace(" ", "") for s in right],
+                scorer=fuzz.ratio, dtype=np.float64))
+            out[todo] = np.round(best / 100.0, 4)
+        out[same] = 1.0
         return out
-    codes: dict[str, int] = {}
-    key_code = np.fromiter((codes.setdefault(k, len(codes)) for k in keys), np.int64, len(keys))
-    numbers: dict[str, int] = {"": 0}
-    number_code = np.fromiter(
-        (numbers.setdefault(" ".join(sorted(_numbers(k))), len(numbers)) for k in keys),
-        np.int64, len(keys))
-    empty = np.fromiter((not k for k in keys), bool, len(keys))
-    na, nb = number_code[ia], number_code[ib]
-    scored = ~(empty[ia] | empty[ib]) & ~((na != 0) & (nb != 0) & (na != nb))
-    same = scored & (key_code[ia] == key_code[ib])
-    todo = np.flatnonzero(scored & ~same)
-    if len(todo):
-        left = [keys[i] for i in ia[todo]]
-        right = [keys[i] for i in ib[todo]]
-        best = np.maximum(
-            process.cpdist(left, right, scorer=fuzz.ratio, dtype=np.float64),
-            process.cpdist(left, right, scorer=fuzz.token_sort_ratio, dtype=np.float64))
-        best = np.maximum(best, process.cpdist(
-            [s.replace(" ", "") for s in left], [s.replace(" ", "") for s in right],
-            scorer=fuzz.ratio, dtype=np.float64))
-        out[todo] = np.round(best / 100.0, 4)
-    out[same] = 1.0
-    return out
+
+
+def name_similarities(keys: Sequence[str], a: npt.ArrayLike,
+                      b: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """:func:`name_similarity` of ``keys[a[i]]`` and ``keys[b[i]]`` for many pairs at once
+    (see :class:`SimilarityTable`)."""
+    return SimilarityTable(keys)(a, b)
 
 
 def similar_names(a: str, b: str) -> bool:

@@ -19,8 +19,9 @@ Accounts are *blocked* first, and only accounts in a shared block are compared:
 
 The block pairs become numpy index arrays, distances are computed at once, and the names
 of the pairs close enough are scored by rapidfuzz in C++
-(:func:`geocrm.core.names.name_similarities`, the same rule as ``name_similarity``).
-Memory stays bounded: pairs are expanded in chunks and only the matches are kept.
+(:class:`geocrm.core.names.SimilarityTable`, the same rule as ``name_similarity``).
+Memory stays bounded: pairs are expanded in chunks and only the matches are kept, so
+even thousands of accounts geocoded to one town centre cost time, not gigabytes.
 Results come best first in a fixed order (score, then ids), so pages are stable.
 
 A large scan (``GEOCRM_DUPLICATE_JOB_ACCOUNTS`` visible accounts, default 10,000) runs as a
@@ -49,7 +50,7 @@ from sqlalchemy import func, select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import audit
-from geocrm.core.names import name_similarities, normalise_name
+from geocrm.core.names import SimilarityTable, normalise_name
 from geocrm.crm.merging import (
     MERGE_FIELDS,
     MERGE_LABELS,
@@ -80,6 +81,10 @@ MAX_UNLOCATED_NAME_GROUP = 5
 #: More accounts than this with one phone, email, external id (or name and address) are a
 #: switchboard or a default value, not that many duplicates.
 MAX_IDENTIFIER_GROUP = 50
+#: More pinned accounts than this with one name word in one cell (thousands geocoded to a
+#: town centre) are not compared by that word — their rarer words still meet; the page
+#: says how many accounts that concerns.
+MAX_BLOCK = 500
 #: A stored scan keeps at most this many pairs, best first (the page says so when cut).
 MAX_STORED = 20_000
 PER_PAGE = 100
@@ -144,6 +149,7 @@ class Scan:
     why: IntArray  # _PHONE | _EMAIL | _EXTERNAL | _ADDRESS
     accounts: int = 0
     names: dict[int, str] = field(default_factory=dict)
+    crowded: int = 0  # accounts not compared by a word too common in their cell
 
     def __len__(self) -> int:
         return len(self.a_ids)
@@ -273,8 +279,15 @@ def _unlocated_pairs(cols: Columns, key_codes: IntArray,
     return out
 
 
-def _spatial_pairs(cols: Columns, progress: Progress) -> Iterator[IntArray]:
-    """Pairs sharing a name token in the same or a neighbouring cell, within the radius."""
+@dataclass
+class _Counter:
+    crowded: int = 0
+
+
+def _spatial_pairs(cols: Columns, similarity: SimilarityTable, progress: Progress,
+                   counter: _Counter) -> Iterator[IntArray]:
+    """Pairs sharing a name token in the same or a neighbouring cell, within the radius and
+    with alike names (filtered chunk by chunk: memory holds the matches, not the blocks)."""
     pinned = np.flatnonzero(~np.isnan(cols.lat) & ~np.isnan(cols.lon))
     token_ids: dict[str, int] = {}
     per_key: dict[str, list[int]] = {}
@@ -299,6 +312,13 @@ def _spatial_pairs(cols: Columns, progress: Progress) -> Iterator[IntArray]:
         return (t * _NY + (y + _NY // 2)) * _NX + np.mod(x, _NX)
 
     codes = code(tok, cy, cx)
+    _, inverse, sizes = np.unique(codes, return_inverse=True, return_counts=True)
+    crowded = sizes[inverse] > MAX_BLOCK
+    if crowded.any():
+        counter.crowded = len(np.unique(row[crowded]))
+        codes, row, tok, cy, cx = (v[~crowded] for v in (codes, row, tok, cy, cx))
+        if not len(codes):
+            return
     order = np.lexsort((row, codes))  # by block, then by account
     codes, row, tok, cy, cx = codes[order], row[order], tok[order], cy[order], cx[order]
     span = _span(cy)
@@ -336,8 +356,10 @@ def _spatial_pairs(cols: Columns, progress: Progress) -> Iterator[IntArray]:
             near = haversine_many_m(cols.lat[a], cols.lon[a],
                                     cols.lat[b], cols.lon[b]) <= MAX_DISTANCE_M
             near &= a != b
-            if near.any():
-                yield np.stack([a[near], b[near]], axis=1)
+            a, b = a[near], b[near]
+            alike = similarity(a, b) >= MIN_NAME_SIMILARITY
+            if alike.any():
+                yield np.stack([a[alike], b[alike]], axis=1)
             start = stop
 
 
@@ -354,7 +376,9 @@ def scan(cols: Columns, dismissed: Sequence[tuple[int, int]] = (),
     report(0.05, f"blocking {n:,} accounts")
     address_codes = _codes(cols.address_keys)
     parts = _identifier_pairs(cols) + _unlocated_pairs(cols, _codes(cols.keys), address_codes)
-    parts.extend(_spatial_pairs(cols, report))
+    similarity_of = SimilarityTable(cols.keys)
+    counter = _Counter()
+    parts.extend(_spatial_pairs(cols, similarity_of, report, counter))
     report(0.75, "scoring the pairs found")
     if parts:
         both = np.concatenate([p for p in parts if len(p)] or [np.empty((0, 2), np.int64)])
@@ -378,7 +402,7 @@ def scan(cols: Columns, dismissed: Sequence[tuple[int, int]] = (),
                     _ADDRESS, 0)
     distance = haversine_many_m(cols.lat[a], cols.lon[a],
                                 cols.lat[b], cols.lon[b])
-    similarity = name_similarities(cols.keys, a, b)
+    similarity = similarity_of(a, b)
     located = ~np.isnan(distance)
     alike = (located & (distance <= MAX_DISTANCE_M) & (similarity >= MIN_NAME_SIMILARITY)) | (
         ~located & (similarity >= MIN_NAME_SIMILARITY_UNLOCATED))
@@ -394,7 +418,7 @@ def scan(cols: Columns, dismissed: Sequence[tuple[int, int]] = (),
     report(0.95, f"{len(order):,} likely pairs")
     names = {int(cols.ids[i]): cols.names[i] for i in np.union1d(a, b).tolist()}
     return Scan(a_ids[order], b_ids[order], score[order], np.round(similarity[order], 3),
-                np.round(distance[order], 1), why[order], n, names)
+                np.round(distance[order], 1), why[order], n, names, counter.crowded)
 
 
 def _reasons(similarity: float, distance: float | None, why: int) -> tuple[str, ...]:
@@ -466,7 +490,11 @@ def find_duplicates(user: User, *, territory_id: int | None = None,
     Pairs a user dismissed are left out. ``territory_id`` narrows the search to pairs
     with at least one account in that territory.
     """
-    found = scan_for(user, territory_id)
+    return candidates(scan_for(user, territory_id), limit)
+
+
+def candidates(found: Scan, limit: int | None = None) -> list[Candidate]:
+    """The pairs of a scan as :class:`Candidate` rows, best first."""
     return [_candidate(row, found.names[row[0]], found.names[row[1]])
             for row in found.rows(0, limit)]
 
@@ -527,7 +555,7 @@ def scan_job(user_id: int, territory_id: int | None = None) -> dict[str, Any]:
         raise NotFoundError(f"No user {user_id}.")
     report_progress(0.02, "reading the accounts")
     found = scan_for(user, territory_id, report_progress)
-    return {"accounts": found.accounts, "total": len(found),
+    return {"accounts": found.accounts, "total": len(found), "crowded": found.crowded,
             "pairs": list(found.rows(0, MAX_STORED)), "territory_id": territory_id}
 
 
@@ -578,7 +606,7 @@ def dismiss_pair(user: User, a_id: int, b_id: int) -> None:
 
 __all__ = [
     "MAX_DISTANCE_M", "MERGE_FIELDS", "MERGE_LABELS", "MIN_NAME_SIMILARITY",
-    "MIN_NAME_SIMILARITY_UNLOCATED", "SIDES", "SNAPSHOT_FIELDS", "Candidate", "Columns",
+    "MIN_NAME_SIMILARITY_UNLOCATED", "SIDES", "SNAPSHOT_FIELDS", "Candidate", "Columns", "candidates",
     "MergePreview", "MergeRow", "Page", "Scan", "check_taken", "default_choice",
     "dismiss_pair", "find_duplicates", "latest_scan", "load_columns", "merge_accounts",
     "merge_preview", "normalise_email", "normalise_phone", "page_of",

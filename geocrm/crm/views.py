@@ -265,7 +265,7 @@ def duplicate_list() -> Any:
     """
     territory = request.args.get("territory", type=int)
     number = request.args.get("page", type=int) or 1
-    page, job = None, None
+    page, job, crowded = None, None, 0
     background = duplicates.use_job(current_user)
     if background:
         found = duplicates.latest_scan(current_user, territory)
@@ -274,14 +274,16 @@ def duplicate_list() -> Any:
             job = job_json(found)
             if found.status == JobStatus.DONE:
                 page = duplicates.stored_page(current_user, found.result or {}, number)
+                crowded = int((found.result or {}).get("crowded") or 0)
     else:
-        page = duplicates.page_of(
-            duplicates.find_duplicates(current_user, territory_id=territory), number)
+        scan = duplicates.scan_for(current_user, territory)
+        page, crowded = duplicates.page_of(duplicates.candidates(scan), number), scan.crowded
     territories = db.session.scalars(
         scope_territories(select(Territory), current_user)
         .order_by(Territory.name)
     ).all()
     return render_template("crm/duplicates.html", page=page, job=job, background=background,
+                           crowded=crowded, max_block=duplicates.MAX_BLOCK,
                            territories=territories, territory=territory)
 
 

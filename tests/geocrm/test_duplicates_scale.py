@@ -75,6 +75,23 @@ def test_same_name_across_a_cell_border_is_found(app, world):
     assert _pairs(world.admin) == {(a.id, b.id), (c.id, d.id)}
 
 
+def test_a_crowded_spot_is_compared_by_rarer_words_and_reported(app, client, auth, world,
+                                                                monkeypatch):
+    """Too many pins with one name word in one cell (a town centre) are not compared by that
+    word, but by their rarer ones: the two "Kahvila Aalto" still pair; the page says so."""
+    monkeypatch.setattr(duplicates, "MAX_BLOCK", 3)
+    spot = (60.1655, 24.9155)
+    a, b = (make_account("Kahvila Aalto", *spot, territory_id=world.west.id) for _ in range(2))
+    for other in ("Kahvila Helmi", "Kahvila Kulma"):
+        make_account(other, *spot, territory_id=world.west.id)
+    db.session.commit()
+    found = duplicates.scan_for(world.manager)
+    assert found.crowded == 4 and _pairs(world.manager) == {(a.id, b.id)}
+    auth.login("manager@example.com")
+    html = client.get("/crm/duplicates").get_data(as_text=True)
+    assert re.search(r'id="crowded">4 account\(s\) sit where more than 3 pins', html)
+
+
 def test_scan_agrees_with_the_rule_on_every_pair():
     """On 600 accounts in tight clusters (equator, Seoul, 65° N, the ±180° line), half the
     names varied by one edit: every pair the blocked scan finds meets the rule, and it finds
