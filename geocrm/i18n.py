@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from babel import Locale
 from babel.dates import format_skeleton, get_datetime_format
+from babel.messages.pofile import read_po
 from babel.numbers import list_currencies
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
@@ -170,6 +173,40 @@ def local_date(value: date | datetime | None, style: str = "day", empty: str = "
     if style != "day":
         return str(format_date(value, style))
     return str(format_skeleton("yMMMEd", value, locale=_locale()))
+
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def catalogue(locale: str) -> dict[str, str | list[str]]:
+    """Every translated message of ``locale`` (msgid -> text), for the field app's JSON.
+
+    Read from the ``.po`` file (the committed source, so it needs no compile step) and cached
+    until the file changes. English is the source: its catalogue is empty, the app shows the
+    msgid itself. Fuzzy or empty entries are left out (the app falls back to English), and a
+    plural message maps to its list of forms.
+    """
+    if locale not in LOCALES:
+        raise KeyError(locale)
+    if locale == "en":
+        return {}
+    path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    return _read_catalogue(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _read_catalogue(path: str, mtime_ns: int) -> dict[str, str | list[str]]:
+    with open(path, "rb") as fh:
+        catalog = read_po(fh)
+    out: dict[str, str | list[str]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy or not message.string:
+            continue
+        if isinstance(message.id, str):
+            out[message.id] = str(message.string)
+        elif all(message.string):
+            out[message.id[0]] = [str(form) for form in message.string]
+    return out
 
 
 def check_settings(config: dict[str, Any]) -> None:

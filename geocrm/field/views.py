@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import login_required
 
 from geocrm.field.services import OUTCOMES
+from geocrm.i18n import LOCALES, catalogue
 from geocrm.maps.web import configured_tiles, leaflet_files
 from geocrm.security import tile_origin
 
@@ -44,7 +54,7 @@ def shell_assets() -> list[str]:
     ]
     return [url_for("field.shell"), url_for("field.manifest")] + [
         url_for("static", filename=f) for f in static
-    ]
+    ] + [url_for("field.messages", locale=loc) for loc in LOCALES]  # translated offline too
 
 
 @bp.route("/app/")
@@ -59,6 +69,24 @@ def shell() -> Any:
         tile_attribution=configured_tiles().attribution,
         geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
     )
+
+
+@bp.route("/app/i18n/<locale>.json")
+def messages(locale: str) -> Any:
+    """The field app's strings in one language, from the same catalogues as the web pages.
+
+    ``{"locale": "ko", "messages": {msgid: text or [plural forms]}}``; English is the source
+    (empty messages: the app shows its msgids). Public (no user data), so the worker can
+    precache every language with the shell and a rep who switches offline stays translated.
+    """
+    try:
+        body = catalogue(locale)
+    except KeyError:
+        abort(404)
+    response = jsonify({"locale": locale, "messages": body})
+    response.add_etag()
+    response.headers["Cache-Control"] = "no-cache"  # revalidate: a deploy may bring new words
+    return response.make_conditional(request)
 
 
 @bp.route("/app/manifest.webmanifest")

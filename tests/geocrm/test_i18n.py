@@ -262,3 +262,34 @@ def test_account_form_errors_in_japanese(client, auth, world):
                        data={"name": account.name, "stage": "lead", "visit_minutes": "abc"}).text
     assert "訪問時間（分）" in html
     assert "整数である必要があります" in html
+
+
+def test_field_app_messages_per_locale(client):
+    """/app/i18n/<locale>.json serves the web's catalogue (same words), revalidates by ETag,
+    English is the (empty) source, an unknown locale is a 404; the worker precaches all."""
+    ko = client.get("/app/i18n/ko.json")
+    assert ko.status_code == 200 and ko.json["locale"] == "ko"
+    assert ko.json["messages"]["Sign in"] == "로그인"
+    assert ko.json["messages"]["interested"] == "관심 있음"
+    assert ko.json["messages"]["%(num)s interaction"] == ["활동 %(num)s건"]
+    ja = client.get("/app/i18n/ja.json").json["messages"]
+    assert ja["Sign in"] == "ログイン" and ja["visit"] == "訪問"
+    assert client.get("/app/i18n/en.json").json == {"locale": "en", "messages": {}}
+    assert client.get("/app/i18n/fr.json").status_code == 404
+    again = client.get("/app/i18n/ko.json", headers={"If-None-Match": ko.headers["ETag"]})
+    assert again.status_code == 304
+    worker = client.get("/sw.js").text
+    for loc in ("en", "ko", "ja"):
+        assert f"/app/i18n/{loc}.json" in worker
+
+
+def test_field_app_messages_leave_out_fuzzy_and_empty(tmp_path, monkeypatch):
+    """A fuzzy or untranslated entry is not served: the app shows English rather than a guess."""
+    from geocrm import i18n
+
+    po = tmp_path / "ko" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n\nmsgid "Sync"\nmsgstr "동기화"\n\n#, fuzzy\n'
+                  'msgid "Today"\nmsgstr "어제"\n\nmsgid "Near me"\nmsgstr ""\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "TRANSLATIONS", tmp_path)
+    assert i18n.catalogue("ko") == {"Sync": "동기화"}
