@@ -34,6 +34,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
+from routing.osrm_route import RouteLeg, osrm_route
 from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
 from routing.roadnet import RoadNetwork, highway_speed
 from routing.solver import SolveParams, VrptwResult, solve, solve_vrptw
@@ -56,7 +57,7 @@ __all__ = [
     "Account", "Break", "Cadence", "Change", "ChangeKind", "DayPlan", "GreatCircle",
     "KeepOrder", "Location", "Matrices", "ModelError", "Occurrence", "OsrmTable", "Placement",
     "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan", "RoadNetwork",
-    "RoutingError",
+    "RouteLeg", "RoutingError", "osrm_route",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
     "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix", "highway_speed",
     "occurrences",

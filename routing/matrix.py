@@ -20,6 +20,7 @@ import numpy as np
 from routing.checks import number
 from routing.errors import ModelError
 from routing.model import Location
+from routing.osrm_route import RouteLeg, osrm_route
 
 log = logging.getLogger(__name__)
 EARTH_M = 6_371_008.8
@@ -105,6 +106,12 @@ class OsrmTable:
             result = self.fallback.matrices(locations, speed_kmh)
             result.warnings.append(message)
             return result
+
+    def route(self, locations: Sequence[Location]) -> list[RouteLeg]:
+        """The legs between consecutive ``locations`` along the service's roads (its
+        ``/route`` API, :func:`routing.osrm_route.osrm_route`); raises ``OSError`` or
+        ``ValueError`` when it cannot answer, so the caller draws straight lines instead."""
+        return osrm_route(self.base_url, locations, timeout_s=self.timeout_s, block=self.block)
 
     def _table(self, locations: Sequence[Location], src: list[int], dst: list[int]
                ) -> tuple[np.ndarray, np.ndarray]:

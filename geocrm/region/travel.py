@@ -13,6 +13,7 @@ Planning (:mod:`geocrm.planning`), re-planning, the week spread and plan edits a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuit
                  "speed, not roads (load a region with 'flask region load' or set "
                  "GEOCRM_TRAVEL=osrm for road times)")
 MODES = ("region", "osrm", "straight")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,26 @@ class RegionRoads:
 
 
 def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dict[str, Any]]:
-    """The legs between consecutive ``points`` along the region's roads, for the plan map:
+    """The legs between consecutive ``points`` along the roads, for the plan map:
     ``{"s": seconds, "m": metres, "line": [[lat, lon], ...]}`` each (coordinates to 1e-5°,
-    about a metre). Empty when plans do not drive on a loaded region (the map then joins the
-    stops with straight lines)."""
+    about a metre), from the region or the OSRM server. Empty for straight-line plans or when
+    the server cannot answer (the map then joins the stops with straight lines)."""
     provider = travel_provider()
-    if not isinstance(provider, RegionRoads) or len(points) < 2:
+    if len(points) < 2:
+        return []
+    legs: Sequence[places.Leg | routing.RouteLeg]
+    if isinstance(provider, RegionRoads):
+        legs = provider.legs(points, speed_kmh)
+    elif isinstance(provider, routing.OsrmTable):
+        try:
+            legs = provider.route(points)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("road service %s gave no route lines (%s)", provider.base_url, exc)
+            return []
+    else:
         return []
     return [{"s": round(leg.seconds), "m": round(leg.metres),
-             "line": [[round(a, 5), round(b, 5)] for a, b in leg.line]}
-            for leg in provider.legs(points, speed_kmh)]
+             "line": [[round(a, 5), round(b, 5)] for a, b in leg.line]} for leg in legs]
 
 
 def travel_mode() -> str:

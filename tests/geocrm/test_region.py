@@ -21,6 +21,7 @@ from geocrm.region.services import demo_extract, region_info, road_router, roads
 from geocrm.region.travel import RegionRoads, StraightLine, travel_provider
 from tests.conftest import AuthActions
 from tests.factories import World, make_account
+from tests.routing.test_osrm_route import _Fake, fake  # noqa: F401 (the fake server fixture)
 
 TOWN = Path(__file__).parents[1] / "places" / "fixtures" / "river_town.osm"
 FRIDAY = date(2026, 5, 15)
@@ -154,3 +155,20 @@ def test_road_line_is_dropped_once_the_stops_change_order() -> None:
                                            {"line": [[60.1, 24.1], [60.2, 24.2]]}]}
     assert _road_line(params, [1, 2]) == [(60.0, 24.0), (60.1, 24.1), (60.1, 24.1), (60.2, 24.2)]
     assert _road_line(params, [2, 1]) is None and _road_line({}, [1]) is None
+
+
+def test_osrm_setting_plans_on_the_server_and_draws_its_lines(
+        app: Flask, instance: Path, world: World, fake: str) -> None:  # noqa: F811
+    """GEOCRM_TRAVEL=osrm: the matrix and the route lines come from the (fake) OSRM server."""
+    app.config.update(GEOCRM_TRAVEL="osrm", GEOCRM_OSRM_URL=fake)
+    shop = make_account("Kauppatori kiosk", 60.1675, 24.9520, territory_id=world.west.id)
+    db.session.commit()
+    run = _plan(world, account_ids=(shop.id,))
+    plan = next(p for p in run.plans if p.rep_id == world.rep_west.id)
+    (stop,) = plan.stops
+    assert stop.travel_s in (100, 200)  # the fake's /table: 100 s per index apart
+    assert [leg["s"] for leg in plan.params["legs"]] == [60, 60]  # the fake's /route legs
+    assert len(plan.params["legs"][0]["line"]) > 2
+    assert any("/table/v1/driving/" in c for c in _Fake.calls)
+    assert any("/route/v1/driving/" in c for c in _Fake.calls)
+    assert not any("straight-line" in n for n in run.result.get("notes", []))
