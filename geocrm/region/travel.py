@@ -13,6 +13,7 @@ Planning (:mod:`geocrm.planning`), re-planning, the week spread and plan edits a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from flask import current_app
 
 import places
 import routing
+import territories
 from geocrm.errors import ValidationError
 from geocrm.region.services import road_router
 
@@ -31,6 +33,7 @@ STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuit
                  "GEOCRM_TRAVEL=osrm for road times)")
 MODES = ("region", "osrm", "straight")
 log = logging.getLogger(__name__)
+_factors: dict[tuple[int, float], float] = {}
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,34 @@ def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dic
         return []
     return [{"s": round(leg.seconds), "m": round(leg.metres),
              "line": [[round(a, 5), round(b, 5)] for a, b in leg.line]} for leg in legs]
+
+
+def workload_model() -> territories.WorkloadModel:
+    """The territory workload estimate's assumptions, with its road factor from the travel
+    provider: on a region, how much longer the roads take than great-circle at the model's
+    speed (median over seeded random pairs of road nodes, measured once per loaded region);
+    otherwise the straight-line circuity (an OSRM server is not asked for an estimate)."""
+    base = territories.WorkloadModel()
+    provider = travel_provider(base.circuity)
+    if not isinstance(provider, RegionRoads):
+        return base
+    return dataclasses.replace(base, circuity=_road_factor(provider.router, base.speed_kmh))
+
+
+def _road_factor(router: places.RoadRouter, speed_kmh: float) -> float:
+    key = (id(router), speed_kmh)
+    if key not in _factors:
+        g = router.graph
+        rng = np.random.default_rng(7)
+        nodes = rng.choice(router.snappable, size=min(200, len(router.snappable)), replace=False)
+        pts = [(float(g.lat[k]), float(g.lon[k])) for k in nodes]
+        m = router.matrix(pts, fallback_kmh=speed_kmh)
+        lat, lon = np.array([p[0] for p in pts]), np.array([p[1] for p in pts])
+        crow = places.roads.haversine_m(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+        ok = (crow > 200) & ~m.estimated
+        ratio = m.seconds[ok] * (speed_kmh / 3.6) / crow[ok]
+        _factors[key] = float(np.clip(np.median(ratio), 1.0, 5.0)) if ok.any() else 1.3
+    return _factors[key]
 
 
 def travel_mode() -> str:

@@ -27,6 +27,7 @@ from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Role, Territory, User
 from geocrm.models.territory_admin import BalanceProposal, TerritoryRevision
+from geocrm.region.travel import workload_model
 from geocrm.spatial import SpatialRepository
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.proposals import (
@@ -131,7 +132,7 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
         result = terr.balance(area, accounts, homes, units=units,
                               cell=request.cell_km * 1000 if request.cell_km else None,
                               shape="square" if request.units == "square" else "hex",
-                              target=request.target)
+                              target=request.target, model=workload_model())
     except terr.TerritoryError as exc:
         raise ValidationError("reps", str(exc)) from exc
 

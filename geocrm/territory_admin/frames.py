@@ -18,6 +18,7 @@ from geocrm.access import scope_accounts
 from geocrm.colours import safe_colour
 from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, Territory, User
+from geocrm.region.travel import workload_model
 from geocrm.spatial import SpatialRepository
 from geocrm.territory_admin.scope import can_edit, visible_territories
 from territories.geodesy import area_m2
@@ -98,7 +99,7 @@ def editor_data(user: User) -> dict[str, Any]:
         accounts = accounts_frame(select(Account).where(Account.territory_id.in_(ids)))
         held = accounts[accounts["territory_id"].isin(ids)]
         counts = held.groupby("territory_id").agg(n=("lat", "size"), value=("value", "sum"))
-        load = terr.workload(frame, held, homes=rep_homes(items))
+        load = terr.workload(frame, held, homes=rep_homes(items), model=workload_model())
         compact = terr.polsby_popper(frame)
         pieces = terr.parts(frame)
         for o in terr.overlaps(frame, held).itertuples():

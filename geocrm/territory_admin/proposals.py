@@ -22,6 +22,7 @@ import territories as terr
 from geocrm.extensions import db
 from geocrm.models import Territory, User
 from geocrm.models.territory_admin import BalanceProposal
+from geocrm.region.travel import workload_model
 from geocrm.territory_admin import services as svc
 
 UNIT_KINDS = ("hex", "square", "upload")
@@ -90,7 +91,8 @@ def before_table(replaced: list[Territory], accounts: gpd.GeoDataFrame) -> list[
     if not replaced:
         return []
     frame = svc.territory_frame(replaced)
-    load = terr.workload(frame, accounts, homes=svc.rep_homes(replaced))
+    load = terr.workload(frame, accounts, homes=svc.rep_homes(replaced),
+                         model=workload_model())
     compact = terr.polsby_popper(frame)
     return [{
         "territory_id": t.id, "name": t.name,

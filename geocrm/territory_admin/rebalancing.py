@@ -22,6 +22,7 @@ import territories as terr
 from geocrm.errors import ValidationError
 from geocrm.models import Territory, User
 from geocrm.models.territory_admin import BalanceProposal
+from geocrm.region.travel import workload_model
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.proposals import (
     BalanceRequest,
@@ -62,7 +63,7 @@ def preview_rebalance(
     units, current = _catchments(units, _holders(units, replaced), accounts)
     try:
         result = terr.rebalance(units, pd.Series(current), accounts, homes,
-                                target=request.target)
+                                target=request.target, model=workload_model())
     except terr.TerritoryError as exc:
         raise ValidationError("territories", str(exc)) from exc
     region = result.units["territory"].to_numpy(dtype=int)
@@ -136,7 +137,8 @@ def _reshaped(
         })
     after = gpd.GeoDataFrame(geometry=new_geoms, index=pd.Index([t.id for t in replaced]),
                              crs="EPSG:4326")
-    load = terr.workload(after, accounts, homes=svc.rep_homes(replaced))
+    load = terr.workload(after, accounts, homes=svc.rep_homes(replaced),
+                         model=workload_model())
     compact = terr.polsby_popper(after)
     now_in = terr.assign(accounts, after)
     was_in = pd.to_numeric(accounts["territory_id"], errors="coerce")

@@ -18,7 +18,7 @@ from geocrm.extensions import db
 from geocrm.models.planning import JobStatus, PlanRun
 from geocrm.planning import services
 from geocrm.region.services import demo_extract, region_info, road_router, roads_path
-from geocrm.region.travel import RegionRoads, StraightLine, travel_provider
+from geocrm.region.travel import RegionRoads, StraightLine, travel_provider, workload_model
 from tests.conftest import AuthActions
 from tests.factories import World, make_account
 from tests.routing.test_osrm_route import _Fake, fake  # noqa: F401 (the fake server fixture)
@@ -172,3 +172,13 @@ def test_osrm_setting_plans_on_the_server_and_draws_its_lines(
     assert any("/table/v1/driving/" in c for c in _Fake.calls)
     assert any("/route/v1/driving/" in c for c in _Fake.calls)
     assert not any("straight-line" in n for n in run.result.get("notes", []))
+
+
+def test_territory_workload_uses_the_road_factor(app: Flask, instance: Path) -> None:
+    """Straight line: the workload model's 1.3 circuity; on the demo region: what its roads
+    measure (time on the roads over great-circle at the model's speed), between 1 and 5."""
+    assert workload_model().circuity == 1.3
+    app.test_cli_runner().invoke(args=["region", "load", "--demo"])
+    factor = workload_model().circuity
+    assert 1.0 < factor < 5.0 and factor != 1.3
+    assert workload_model().circuity == factor  # measured once per region
