@@ -34,7 +34,7 @@ from geocrm.planning.problem import (
     solve_params,
     without_skills,
 )
-from geocrm.region.travel import travel_provider
+from geocrm.region.travel import travel_notes, travel_provider
 
 
 def parse_position(form: Any) -> tuple[float, float] | None:
@@ -282,7 +282,8 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
     reasons = {k: _why_dropped(k, day, unassigned.get(k), rep) for k in day.stops}
     _apply(plan, result, day, done, reasons)
     summary = describe(result, day, origin, rep)
-    plan.notes = list(plan.notes or []) + summary
+    kept = list(plan.notes or [])
+    plan.notes = kept + summary + [n for n in travel_notes(result.plan.notes) if n not in kept]
     db.session.flush()
     return summary
 

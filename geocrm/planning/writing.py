@@ -17,7 +17,7 @@ from geocrm.planning.base import rep_key, to_utc
 from geocrm.planning.problem import DayProblem, RepStart
 from geocrm.planning.request import PlanRequest
 from geocrm.planning.results import PlanResult
-from geocrm.region.travel import route_legs
+from geocrm.region.travel import route_legs, travel_notes
 
 Solved = Sequence[tuple[DayProblem, routing.Plan | None]]
 
@@ -54,7 +54,7 @@ def write_plans(run: PlanRun, req: PlanRequest, reps: Sequence[User], solved: So
                 distance_m=float(route.distance_m), duration_s=int(route.end - route.start),
                 params=plan_params(rep, route, speeds.get(route.rep_id, 30.0),
                                    dp.starts.get(rep.id)),
-                unassigned=[], notes=[],
+                unassigned=[], notes=travel_notes(plan.notes),
             )
             rp.params.update(_road_legs(rep, [dp.accounts[s.visit_id] for s in route.stops],
                                         dp.starts.get(rep.id), speeds.get(route.rep_id, 30.0)))

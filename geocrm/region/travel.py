@@ -89,6 +89,14 @@ def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dic
              "line": [[round(a, 5), round(b, 5)] for a, b in leg.line]} for leg in legs]
 
 
+def travel_notes(notes: Sequence[str]) -> list[str]:
+    """The notes a plan's travel provider left (straight-line estimate, an unreachable road
+    service, trips off the region's roads), which every plan made with it must show."""
+    return list(dict.fromkeys(
+        n for n in notes
+        if n.startswith(("straight-line estimate", "road service ", "road graph: "))))
+
+
 def workload_model() -> territories.WorkloadModel:
     """The territory workload estimate's assumptions, with its road factor from the travel
     provider: on a region, how much longer the roads take than great-circle at the model's

@@ -140,10 +140,15 @@ def test_plans_drive_on_the_region_roads(app: Flask, instance: Path, world: Worl
 def test_without_roads_every_plan_says_straight_line(app: Flask, instance: Path, world: World,
                                                      client: FlaskClient,
                                                      auth: AuthActions) -> None:
-    """No region, no setting: the plan page says its times are a straight-line estimate."""
+    """No region, no setting: the run page and each plan's own page say that its times are a
+    straight-line estimate."""
     run = _plan(world)
     auth.login(world.planner.email)
     page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
+    assert "straight-line estimate" in page
+    plan = next(p for p in run.plans if p.rep_id == world.rep_west.id)
+    assert any(n.startswith("straight-line estimate") for n in plan.notes)
+    page = client.get(f"/planning/plans/{plan.id}").get_data(as_text=True)
     assert "straight-line estimate" in page
 
 
