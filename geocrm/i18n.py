@@ -19,7 +19,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_skeleton, get_datetime_format
 from babel.messages.pofile import read_po
-from babel.numbers import list_currencies
+from babel.numbers import get_currency_symbol, list_currencies
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
     format_currency,
@@ -132,6 +132,11 @@ def money(value: Decimal | float | int | None, empty: str = "—") -> str:
 
 def _locale() -> Locale:
     return get_locale() or Locale.parse(default_locale())
+
+
+def currency_symbol() -> str:
+    """The company currency's sign in this locale (€, ₩, ￥), for chart axes."""
+    return str(get_currency_symbol(current_app.config["GEOCRM_CURRENCY"], locale=_locale()))
 
 
 def local_datetime(value: datetime | None, style: str = "day", empty: str = "—") -> str:

@@ -20,6 +20,8 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -31,6 +33,7 @@ from geocrm.crm.charts import bar_chart
 from geocrm.crm.maps import MapPoint, build_points_map
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import currency_symbol, label
 from geocrm.jobs import job_json, reap_if_orphaned
 from geocrm.maps.build import render_parts
 from geocrm.maps.web import configured_tiles, local_assets
@@ -95,7 +98,7 @@ def log_interaction(account_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Logged.", "info")
+        flash(_("Logged."), "info")
     return redirect(url_for("accounts.detail", account_id=account_id) + "#timeline")
 
 
@@ -109,7 +112,7 @@ def create_task(account_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Task added.", "info")
+        flash(_("Task added."), "info")
     return redirect(url_for("accounts.detail", account_id=account_id) + "#tasks")
 
 
@@ -123,7 +126,7 @@ def task_from_next_step(interaction_id: int) -> Any:
     except (ValidationError, ConflictError) as err:
         _flash_error(err)
         return redirect(_back(url_for("crm.tasks")))
-    flash("Follow-up task created.", "info")
+    flash(_("Follow-up task created."), "info")
     return redirect(_back(url_for("accounts.detail", account_id=task.account_id) + "#tasks"))
 
 
@@ -137,7 +140,7 @@ def update_task(task_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Task updated.", "info")
+        flash(_("Task updated."), "info")
     return redirect(_back(url_for("crm.tasks")))
 
 
@@ -160,7 +163,7 @@ def create_opportunity(account_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Opportunity added.", "info")
+        flash(_("Opportunity added."), "info")
     return redirect(url_for("accounts.detail", account_id=account_id) + "#opportunities")
 
 
@@ -175,7 +178,7 @@ def update_opportunity(opportunity_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Opportunity updated.", "info")
+        flash(_("Opportunity updated."), "info")
     return redirect(_back(url_for("crm.pipeline")))
 
 
@@ -190,7 +193,7 @@ def set_custom_field(account_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Saved.", "info")
+        flash(_("Saved."), "info")
     return redirect(url_for("accounts.detail", account_id=account_id) + "#details")
 
 
@@ -205,7 +208,7 @@ def correct_pin(account_id: int) -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Pin moved to the check-in position.", "info")
+        flash(_("Pin moved to the check-in position."), "info")
     return redirect(url_for("accounts.detail", account_id=account_id))
 
 
@@ -239,8 +242,8 @@ def pipeline() -> Any:
     return render_template(
         "crm/pipeline.html", board=board, report=report, by_stage=by_stage,
         stages=reports.STAGES, territories=territories, territory=territory,
-        chart=bar_chart([(s, float(by_stage[s][1])) for s in reports.STAGES],
-                        title="Amount by stage", unit="€"),
+        chart=bar_chart([(label(s), float(by_stage[s][1])) for s in reports.STAGES],
+                        title=_("Amount by stage"), unit=currency_symbol()),
     )
 
 
@@ -309,7 +312,7 @@ def dismiss_duplicate() -> Any:
     except ValidationError as err:
         _flash_error(err)
     else:
-        flash("Marked as different accounts.", "info")
+        flash(_("Marked as different accounts."), "info")
     return redirect(_back(url_for("crm.duplicate_list")))
 
 
@@ -330,8 +333,8 @@ def merge() -> Any:
             flash(err.message, "error")
         else:
             moved = sum(v for v in record.moved.values())
-            flash(f"Merged “{record.merged_name}” into this account; {moved} history rows "
-                  "moved.", "info")
+            flash(_("Merged “%(name)s” into this account; %(moved)s history rows moved.",
+                    name=record.merged_name, moved=moved), "info")
             return redirect(url_for("accounts.detail", account_id=survivor_id))
     preview = duplicates.merge_preview(current_user, survivor_id, merged_id)
     return render_template("crm/merge.html", preview=preview), (
@@ -393,7 +396,7 @@ def _segment_form(segment_id: int | None) -> Any:
             db.session.rollback()
             error = err
         else:
-            flash("Segment saved.", "info")
+            flash(_("Segment saved."), "info")
             return redirect(url_for("crm.segment_detail", segment_id=saved.id))
     if request.method == "POST":
         values: Any = request.form
@@ -443,7 +446,7 @@ def segment_detail(segment_id: int) -> Any:
 def segment_delete(segment_id: int) -> Any:
     """Delete a segment (its maker or an admin)."""
     segments.delete_segment(current_user, segment_id)
-    flash("Segment deleted.", "info")
+    flash(_("Segment deleted."), "info")
     return redirect(url_for("crm.segment_list"))
 
 
@@ -482,7 +485,8 @@ def segment_responses(segment_id: int) -> Any:
         db.session.rollback()
         _flash_error(err)
     else:
-        flash(f"{n} campaign responses recorded.", "info")
+        flash(ngettext("%(num)s campaign response recorded.",
+                       "%(num)s campaign responses recorded.", n), "info")
     return redirect(url_for("crm.segment_detail", segment_id=segment_id))
 
 

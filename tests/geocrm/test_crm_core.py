@@ -132,7 +132,7 @@ def test_opportunities_and_the_pipeline_page(world, client, auth):
     db.session.refresh(opp)
     assert opp.stage == OpportunityStage.WON and opp.closed
     page = client.get("/crm/pipeline").get_data(as_text=True)
-    assert "Espresso machines" in page and "12500.50" in page
+    assert "Espresso machines" in page and "€12,500.50" in page
     entry = db.session.scalars(select(AuditEntry).where(
         AuditEntry.entity == "opportunity", AuditEntry.action == "update")).one()
     assert entry.changes["stage"] == ["qualify", "won"]

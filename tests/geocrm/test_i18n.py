@@ -293,3 +293,25 @@ def test_field_app_messages_leave_out_fuzzy_and_empty(tmp_path, monkeypatch):
                   'msgid "Today"\nmsgstr "어제"\n\nmsgid "Near me"\nmsgstr ""\n', encoding="utf-8")
     monkeypatch.setattr(i18n, "TRANSLATIONS", tmp_path)
     assert i18n.catalogue("ko") == {"Sync": "동기화"}
+
+
+def test_pipeline_and_tasks_in_korean(client, auth, world):
+    """CRM pages: the pipeline's stages, amounts by |money (one format, board and totals) and
+    the chart's currency sign; the task lists; a flash message after an action."""
+    from geocrm.crm import services
+
+    services.create_opportunity(world.rep_west, world.west_accounts[0].id,
+                                {"name": "커피 머신", "amount": "12500.5"})
+    db.session.commit()
+    auth.login(world.rep_west.email)
+    ko = {"Accept-Language": "ko"}
+    html = client.get("/crm/pipeline", headers=ko).text
+    assert "<h1>영업 파이프라인</h1>" in html and "<span>검토</span>" in html
+    assert html.count("€12,500.50") >= 2 and "12500.50" not in html
+    assert "단계별 금액" in html
+    tasks = client.get("/crm/tasks", headers=ko).text
+    assert "내 진행 중인 할 일" in tasks
+    page = client.post(f"/crm/accounts/{world.west_accounts[0].id}/tasks",
+                       data={"title": "전화", "assignee_id": world.rep_west.id},
+                       headers=ko, follow_redirects=True).text
+    assert "할 일을 추가했습니다." in page
