@@ -106,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.main.views import bp as main_bp
     from geocrm.maps.views import bp as maps_bp
     from geocrm.planning.views import bp as planning_bp
+    from geocrm.region.views import bp as region_bp
     from geocrm.security import register_security_headers
     from geocrm.territory_admin.views import bp as territory_admin_bp
 
@@ -120,6 +121,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         crm_bp,
         territory_admin_bp,
         planning_bp,
+        region_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import date
 from pathlib import Path
@@ -187,3 +188,29 @@ def test_territory_workload_uses_the_road_factor(app: Flask, instance: Path) -> 
     factor = workload_model().circuity
     assert 1.0 < factor < 5.0 and factor != 1.3
     assert workload_model().circuity == factor  # measured once per region
+
+
+def test_admin_page_loads_an_upload_as_a_job(app: Flask, instance: Path, world: World,
+                                             client: FlaskClient, auth: AuthActions) -> None:
+    """The admin uploads an extract: a job builds it (progress page, then what it built), the
+    upload is removed; a wrong file type is refused naming it; other roles get 403."""
+    auth.login(world.manager.email)
+    assert client.get("/region/").status_code == 403
+    auth.logout()
+    auth.login(world.admin.email)
+    page = client.get("/region/").get_data(as_text=True)
+    assert "No region is loaded" in page and "straight-line" in page
+    bad = client.post("/region/load", data={"extract": (io.BytesIO(b"x"), "shops.csv")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422 and "shops.csv" in bad.get_data(as_text=True)
+    with TOWN.open("rb") as f:
+        resp = client.post("/region/load", data={"extract": (f, "river_town.osm")},
+                           content_type="multipart/form-data")
+    assert resp.status_code == 302 and "/region/jobs/" in resp.location
+    job_id = int(resp.location.rstrip("/").split("/")[-1])
+    assert jobs.wait_for_job(job_id, timeout=60).status == JobStatus.DONE
+    done = client.get(resp.location).get_data(as_text=True)
+    assert "Loaded river_town: 4 drivable ways" in done
+    assert region_info()["ways"] == 4
+    assert list((instance / "region" / "incoming").iterdir()) == []
+    assert "Loaded: <strong>river_town</strong>" in client.get("/region/").get_data(as_text=True)

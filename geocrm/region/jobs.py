@@ -1,0 +1,27 @@
+"""The region load as a background job (the admin page's upload): progress, then the result.
+
+Like every job function it does not commit (nothing of a region goes to the database); the
+uploaded file is removed whether the load worked or not.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from geocrm.jobs import report_progress
+from geocrm.region.services import demo_extract, load_region
+
+
+def load_region_job(path: str | None = None, name: str | None = None,
+                    demo: bool = False) -> dict[str, Any]:
+    """Build the road graph of the uploaded extract at ``path`` (or the demo extract)."""
+    source = demo_extract() if demo else Path(str(path))
+    report_progress(0.05, f"reading {name or source.name} and building the road graph")
+    try:
+        meta = load_region(source, name=name or ("Helsinki (demo)" if demo else None))
+    finally:
+        if not demo:
+            source.unlink(missing_ok=True)
+    report_progress(0.95, f"saved: {meta['ways']} drivable ways, {meta['road_km']} km of road")
+    return meta

@@ -1,0 +1,64 @@
+"""The admin's region page: what is loaded, load a newer extract (a job with progress)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from geocrm.access import roles_required
+from geocrm.core.transaction import commits
+from geocrm.errors import ValidationError
+from geocrm.jobs import get_job_for, job_json, submit_job
+from geocrm.models import Role
+from geocrm.region.services import region_dir, region_info
+from geocrm.region.travel import travel_mode
+
+bp = Blueprint("region", __name__, url_prefix="/region")
+JOB_FUNC = "geocrm.region.jobs:load_region_job"
+SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+
+
+@bp.route("/")
+@roles_required(Role.ADMIN)
+def index() -> Any:
+    """The loaded region and the form to load another."""
+    return render_template("region/index.html", info=region_info(),
+                           mode=travel_mode() or "default", error=None)
+
+
+@bp.route("/load", methods=["POST"])
+@roles_required(Role.ADMIN)
+@commits
+def load() -> Any:
+    """Store the uploaded extract and load it in the background (the job page shows how far)."""
+    demo = request.form.get("demo") == "1"
+    kwargs: dict[str, Any] = {"demo": True}
+    if not demo:
+        upload = request.files.get("extract")
+        filename = (upload.filename or "") if upload is not None else ""
+        try:
+            if upload is None or not filename:
+                raise ValidationError("extract", "choose an .osm.pbf file")
+            if not filename.lower().endswith(SUFFIXES):
+                raise ValidationError("extract", f"{filename!r} is not an .osm.pbf or .osm file")
+        except ValidationError as err:
+            return render_template("region/index.html", info=region_info(),
+                                   mode=travel_mode() or "default", error=err.message), 422
+        incoming = region_dir() / "incoming"
+        incoming.mkdir(parents=True, exist_ok=True)
+        suffix = ".osm" if filename.lower().endswith(".osm") else ".osm.pbf"
+        path = incoming / f"{secrets.token_hex(8)}{suffix}"
+        upload.save(path)
+        kwargs = {"path": str(path), "name": filename.split(".")[0][:80] or None}
+    job = submit_job("region_load", JOB_FUNC, kwargs, current_user.id)
+    return redirect(url_for("region.job", job_id=job.id))
+
+
+@bp.route("/jobs/<int:job_id>")
+@roles_required(Role.ADMIN)
+def job(job_id: int) -> Any:
+    """A region load running in the background: its progress, then what it built."""
+    return render_template("region/job.html", job=job_json(get_job_for(job_id, current_user)))
