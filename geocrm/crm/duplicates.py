@@ -7,8 +7,9 @@ Accounts are *blocked* first, and only accounts in a shared block are compared:
   radius (0.0025° of latitude, ~278 m; cells are as many degrees wide, and a search
   spans as many cells east and west as that latitude needs for 250 m, so a pair across a
   cell border, or two cells apart in the north, is still seen), once per *name token*:
-  each word of its normalised key (:mod:`geocrm.core.names`) and the first and last four
-  letters of the key without spaces (a typo everywhere but the start, or the end). Two
+  each word of its normalised key (:mod:`geocrm.core.names`), the first and last three
+  letters of the key without spaces (a typo everywhere but the start, or the end), and for
+  Korean, Japanese and Chinese, written without spaces, every two-letter piece. Two
   accounts are compared when they share a token in the same or a neighbouring cell — a
   chain's hundred shops far apart never meet, nor do two different names next door.
 * **Identifiers.** The same normalised phone, email or external id, anywhere (a group of
@@ -98,6 +99,9 @@ _NX = round(360 / _CELL_DEG)  # longitude cells around the globe (the grid wraps
 _NY = round(180 / _CELL_DEG) + 4
 _CHUNK_PAIRS = 1_000_000  # block pairs expanded at a time (bounds the memory of a scan)
 _DIGITS = re.compile(r"\D+")
+# Runs of Hangul, kana and CJK ideographs (scripts written without spaces between words).
+_CJK_RUN = re.compile("[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf"
+                      "\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]{2,}")
 _PHONE, _EMAIL, _EXTERNAL, _ADDRESS = 1, 2, 4, 8  # why-bits of a stored pair
 _IDENTIFIERS = _PHONE | _EMAIL | _EXTERNAL
 
@@ -212,15 +216,19 @@ class Columns:
 
 
 def _tokens(key: str) -> set[str]:
-    """The name blocks of a key: its words (of 3+ letters, if it has any) and the first and
-    last three letters without spaces, so one typo in a name of 7+ letters (a CJK name of
-    6: 미소베이커리 / 미소베커리) leaves at least one block shared."""
+    """The name blocks of a key: its words (of 3+ letters, if it has any), the first and
+    last three letters without spaces (one typo in a name of 7+ letters leaves one of them
+    shared), and for Korean, Japanese and Chinese, written without spaces, every two-letter
+    piece: 세정한방병원 and 세정병원 share 세정 and 병원, though no word or end."""
     words = key.split()
     out = {w for w in words if len(w) >= 3} or set(words)
     compact = key.replace(" ", "")
     if len(compact) >= 4:
         out.add("^" + compact[:3])
         out.add("$" + compact[-3:])
+    if not key.isascii():
+        for run in _CJK_RUN.findall(compact):
+            out.update("~" + run[i:i + 2] for i in range(len(run) - 1))
     return out
 
 
@@ -606,8 +614,8 @@ def dismiss_pair(user: User, a_id: int, b_id: int) -> None:
 
 __all__ = [
     "MAX_DISTANCE_M", "MERGE_FIELDS", "MERGE_LABELS", "MIN_NAME_SIMILARITY",
-    "MIN_NAME_SIMILARITY_UNLOCATED", "SIDES", "SNAPSHOT_FIELDS", "Candidate", "Columns", "candidates",
-    "MergePreview", "MergeRow", "Page", "Scan", "check_taken", "default_choice",
+    "MIN_NAME_SIMILARITY_UNLOCATED", "SIDES", "SNAPSHOT_FIELDS", "Candidate", "Columns",
+    "candidates", "MergePreview", "MergeRow", "Page", "Scan", "check_taken", "default_choice",
     "dismiss_pair", "find_duplicates", "latest_scan", "load_columns", "merge_accounts",
     "merge_preview", "normalise_email", "normalise_phone", "page_of",
     "scan", "scan_for", "scan_job", "start_scan", "stored_page", "use_job",

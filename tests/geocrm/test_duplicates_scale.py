@@ -140,6 +140,56 @@ def test_scan_agrees_with_the_rule_on_every_pair():
     assert any(lon[a - 1] * lon[b - 1] < 0 for a, b in got)  # pairs across ±180° too
 
 
+def test_real_seoul_hospital_register_loses_no_pair_the_rule_finds():
+    """The real LOCALDATA register (895 hospitals, CP949, EPSG:5174, re-licensed names):
+    every pair comparing all 400,000 pairs with the rule finds (pinned, or same phone or
+    licence) is found, 세정한방병원 / 세정병원 at one spot among them (no shared word)."""
+    import csv
+    import io
+
+    from pyproj import Transformer
+
+    from tests.shared_data import shared_data
+
+    path = shared_data("kr-jp", "seoul_hospitals", "seoul_hospitals_localdata.csv")
+    if not path.exists():
+        pytest.skip(f"shared data missing: {path}")
+    header, *rows = list(csv.reader(io.StringIO(path.read_bytes().decode("cp949"))))
+    col = {name: i for i, name in enumerate(header)}
+    to_wgs84 = Transformer.from_crs(5174, 4326, always_xy=True)
+    lat, lon = [], []
+    for r in rows:
+        x, y = r[col["좌표정보(X)"]].strip(), r[col["좌표정보(Y)"]].strip()
+        plon, plat = to_wgs84.transform(float(x), float(y)) if x and y else (math.nan, math.nan)
+        lat.append(plat)
+        lon.append(plon)
+    n = len(rows)
+    names = [r[col["사업장명"]] for r in rows]
+    keys = [normalise_name(x) for x in names]
+    phones = [duplicates.normalise_phone(r[col["전화번호"]]) for r in rows]
+    licences = [r[col["관리번호"]] for r in rows]
+    cols = duplicates.Columns(
+        np.arange(1, n + 1, dtype=np.int64), names, keys, np.array(lat), np.array(lon), phones,
+        [None] * n, licences, [None] * n, np.ones(n, bool))
+    found = duplicates.scan(cols)
+    got = set(zip(found.a_ids.tolist(), found.b_ids.tolist(), strict=True))
+    shared = {p for p in phones if p and phones.count(p) <= duplicates.MAX_IDENTIFIER_GROUP}
+    expected = set()
+    for i, j in itertools.combinations(range(n), 2):
+        if phones[i] and phones[i] == phones[j] and phones[i] in shared:
+            expected.add((i + 1, j + 1))
+        elif not (math.isnan(lat[i]) or math.isnan(lat[j])) and haversine_m(
+                lat[i], lon[i], lat[j], lon[j]) <= duplicates.MAX_DISTANCE_M and \
+                name_similarity(keys[i], keys[j]) >= duplicates.MIN_NAME_SIMILARITY:
+            expected.add((i + 1, j + 1))
+    assert len(expected) > 100 and expected <= got
+    assert {(names[a - 1], names[b - 1]) for a, b in got} & {("세정한방병원", "세정병원"),
+                                                             ("세정병원", "세정한방병원")}
+    unpinned = {(a, b) for a, b in got - expected
+                if math.isnan(lat[a - 1]) or math.isnan(lat[b - 1])}
+    assert got - expected == unpinned  # the rest: a name without a pin, 95 % alike
+
+
 def test_name_similarities_match_name_similarity():
     """The batch scorer gives name_similarity's values for every pair, any script."""
     keys = [normalise_name(x) for x in (
