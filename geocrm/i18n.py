@@ -10,6 +10,8 @@ currency (``GEOCRM_CURRENCY``) formatted by Babel, so KRW and JPY get no decimal
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -197,6 +199,15 @@ def catalogue(locale: str) -> dict[str, str | list[str]]:
         return {}
     path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
     return _read_catalogue(str(path), path.stat().st_mtime_ns)
+
+
+def catalogue_digest() -> str:
+    """A short fingerprint of every catalogue: the field app's worker version carries it."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for locale in LOCALES[1:]:
+        digest.update(locale.encode())
+        digest.update(json.dumps(catalogue(locale), sort_keys=True).encode())
+    return digest.hexdigest()[:10]
 
 
 @lru_cache(maxsize=8)

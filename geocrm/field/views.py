@@ -21,7 +21,7 @@ from flask import (
 from flask_login import login_required
 
 from geocrm.field.services import OUTCOMES
-from geocrm.i18n import LOCALES, catalogue
+from geocrm.i18n import LOCALES, catalogue, catalogue_digest
 from geocrm.maps.web import configured_tiles, leaflet_files
 from geocrm.security import tile_origin
 
@@ -44,6 +44,7 @@ def shell_assets() -> list[str]:
         "field/js/dom.js",
         "field/js/format.js",
         "field/js/geo.js",
+        "field/js/i18n.js",
         "field/js/outbox.js",
         "field/js/sw.js",
         "js/config.js",
@@ -128,7 +129,9 @@ def service_worker() -> Any:
             "field/sw.js",
             worker_module=url_for("static", filename="field/js/sw.js"),
             worker_config={
-                "version": f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}",
+                # The catalogues' digest: new words make a new worker and a fresh precache.
+                "version": f"{ASSET_VERSION}-{current_app.config.get('GEOCRM_ASSET_VERSION', '')}"
+                f"-{catalogue_digest()}",
                 "shell": shell_assets(),
                 "tileUrl": configured_tiles().url,
                 # tiles kept, least recently used evicted

@@ -1,4 +1,5 @@
 /* How the field app writes distances, times and enum values for people. */
+import { lang, t } from "./i18n.js";
 
 /** 850 -> "850 m", 1234 -> "1.2 km"; "" when unknown. */
 export function fmtDist(m) {
@@ -9,7 +10,7 @@ export function fmtDist(m) {
 export function fmtTime(iso) {
   if (!iso) return "";
   const d = new Date(/Z|[+-]\d\d:\d\d$/.test(iso) ? iso : iso + "Z");
-  return d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  return d.toLocaleString(lang, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
-/** "not_interested" -> "not interested". */
-export function label(s) { return String(s || "").replace(/_/g, " "); }
+/** "not_interested" -> "not interested", in the page's language (관심 없음, 興味なし). */
+export function label(s) { return t(String(s || "").replace(/_/g, " ")); }
