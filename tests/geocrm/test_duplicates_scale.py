@@ -11,6 +11,8 @@ import re
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from geocrm.core.names import name_similarities, name_similarity, normalise_name
@@ -138,6 +140,37 @@ def test_scan_agrees_with_the_rule_on_every_pair():
     assert len(one_edit) > 400  # the clusters are dense: plenty of pairs to miss
     assert one_edit <= got <= expected
     assert any(lon[a - 1] * lon[b - 1] < 0 for a, b in got)  # pairs across ±180° too
+
+
+_LETTERS = ("abcdefghijklmnopqrstuvwxyzäö" + "가나다라마바사아자차카타파하식당병원"
+            + "あいうえおカキクケコ店")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.text(_LETTERS, min_size=7, max_size=14),
+    edit=st.sampled_from(["delete", "insert", "replace"]),
+    where=st.floats(0, 1), letter=st.sampled_from(_LETTERS),
+    lat=st.floats(-75, 75), lon=st.floats(-180, 180, exclude_max=True),
+    metres=st.floats(0, 249), bearing=st.floats(0, 2 * math.pi),
+)
+def test_one_edit_within_the_radius_is_always_found(base, edit, where, letter, lat, lon,
+                                                    metres, bearing):
+    """Anywhere on earth (cell borders, high latitudes, the ±180° line) two pins under 250 m
+    apart whose names of 7+ letters differ by one edit, in any script, are paired."""
+    k = min(int(where * len(base)), len(base) - 1)
+    other = {"delete": base[:k] + base[k + 1:], "insert": base[:k] + letter + base[k:],
+             "replace": base[:k] + letter + base[k + 1:]}[edit]
+    lat2, lon2 = offset_m(lat, lon, metres, bearing)
+    lon2 = (lon2 + 180) % 360 - 180
+    keys = [normalise_name(base), normalise_name(other)]
+    cols = duplicates.Columns(
+        np.array([1, 2]), [base, other], keys, np.array([lat, lat2]), np.array([lon, lon2]),
+        [None, None], [None, None], [None, None], [None, None], np.ones(2, bool))
+    found = duplicates.scan(cols)
+    alike = name_similarity(*keys) >= duplicates.MIN_NAME_SIMILARITY
+    assert alike  # one edit in 7+ letters is always alike by the rule
+    assert [(int(a), int(b)) for a, b in zip(found.a_ids, found.b_ids, strict=True)] == [(1, 2)]
 
 
 def test_real_seoul_hospital_register_loses_no_pair_the_rule_finds():
