@@ -82,6 +82,14 @@ LABELS: dict[str, Any] = {
     "checkin": lazy_gettext("check-in"),
     "import": lazy_gettext("import"),
     "osm": lazy_gettext("OpenStreetMap"),
+    # the field app's outbox: what waits on the phone, and in which state
+    "checkout": lazy_gettext("check-out"),
+    "interaction": lazy_gettext("interaction"),
+    "account_edit": lazy_gettext("account edit"),
+    "account_create": lazy_gettext("account create"),
+    "task_done": lazy_gettext("task done"),
+    "pending": lazy_gettext("pending"),
+    "rejected": lazy_gettext("rejected"),
     # check-ins that could not be verified
     "outside_geofence": lazy_gettext("outside the geofence"),
     "no_location": lazy_gettext("no location"),

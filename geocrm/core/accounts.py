@@ -146,7 +146,9 @@ def _money(name: str, raw: Any) -> Decimal | None:
     if not number.is_finite():
         raise ValidationError(name, _("must be a number"))
     if abs(number) > MAX_VALUE:
-        raise ValidationError(name, _("must be at most %(max)s in size", max=f"{MAX_VALUE:,}"))
+        raise ValidationError(
+            name, _("must be at most %(max)s in size", max=format(MAX_VALUE, ","))
+        )
     return number
 
 

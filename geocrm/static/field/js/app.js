@@ -4,6 +4,7 @@ import { csrfToken, pageData } from "../../js/config.js";
 import { h } from "./dom.js";
 import { fmtDist, fmtTime, label } from "./format.js";
 import { haversine, position } from "./geo.js";
+import { t as _ } from "./i18n.js";
 import * as Outbox from "./outbox.js";
 
 const CFG = pageData();
@@ -69,10 +70,10 @@ const badge = document.getElementById("sync-badge");
 function refreshBadge() {
   return Outbox.status().then(function (s) {
     let text, cls = "badge";
-    if (s.lastError && s.pending) { text = s.pending + " pending · failed, retry"; cls += " bad"; }
-    else if (s.pending) { text = s.pending + " pending"; cls += " warn"; }
-    else if (s.rejected) { text = s.rejected + " rejected"; cls += " bad"; }
-    else text = s.lastSync ? "Synced " + fmtTime(s.lastSync) : "Nothing to sync";
+    if (s.lastError && s.pending) { text = _("%(n)s pending · failed, retry", { n: s.pending }); cls += " bad"; }
+    else if (s.pending) { text = _("%(n)s pending", { n: s.pending }); cls += " warn"; }
+    else if (s.rejected) { text = _("%(n)s rejected", { n: s.rejected }); cls += " bad"; }
+    else text = s.lastSync ? _("Synced %(time)s", { time: fmtTime(s.lastSync) }) : _("Nothing to sync");
     badge.textContent = text;
     badge.className = cls;
     badge.setAttribute("data-pending", String(s.pending));
@@ -91,7 +92,7 @@ try {
 function navLinks(a) {
   if (a.lat === null || a.lat === undefined) return null;
   const ll = a.lat + "," + a.lon;
-  return h("p", { class: "nav-links" }, "Navigate: ",
+  return h("p", { class: "nav-links" }, _("Navigate:") + " ",
     h("a", { href: "https://www.google.com/maps/dir/?api=1&destination=" + ll, rel: "noopener", target: "_blank" }, "Google Maps"),
     h("a", { href: "https://maps.apple.com/?daddr=" + ll, rel: "noopener", target: "_blank" }, "Apple Maps"),
     h("a", { href: "https://waze.com/ul?ll=" + ll + "&navigate=yes", rel: "noopener", target: "_blank" }, "Waze"));
@@ -120,28 +121,28 @@ function viewToday() {
   const v = visits();
   const stops = plan.stops;
   const next = stops.filter(function (s) { return s.status !== "visited" && !v[s.account.id]; })[0];
-  const mapEl = h("div", { id: "map", class: "map", role: "region", "aria-label": "Map of today's stops" });
+  const mapEl = h("div", { id: "map", class: "map", role: "region", "aria-label": _("Map of today's stops") });
   const list = h("ol", { class: "stops" }, stops.map(function (s) {
     const a = s.account;
     const done = s.status === "visited";
     return h("li", { class: done ? "done" : "" },
       h("a", { href: "#/account/" + a.id, class: "stop" },
         h("span", { class: "name", text: a.name }),
-        h("span", { class: "meta", text: [a.address || "", s.arrival ? "at " + fmtTime(s.arrival) : "",
-          s.overdue_days !== null && s.overdue_days !== undefined ? "due" : "", done ? "visited" : ""]
+        h("span", { class: "meta", text: [a.address || "", s.arrival ? _("at %(time)s", { time: fmtTime(s.arrival) }) : "",
+          s.overdue_days !== null && s.overdue_days !== undefined ? _("due") : "", done ? _("visited") : ""]
           .filter(Boolean).join(" · ") })));
   }));
   show(
-    h("h1", {}, "Today ", h("small", { text: plan.date + (plan.source === "plan" ? " · planned route" : " · suggested") })),
-    state.fromCache ? h("p", { class: "flash info", role: "status", text: "Showing saved data from " + fmtTime(state.bundle.generated_at) }) : null,
+    h("h1", {}, _("Today") + " ", h("small", { text: plan.date + " · " + (plan.source === "plan" ? _("planned route") : _("suggested")) })),
+    state.fromCache ? h("p", { class: "flash info", role: "status", text: _("Showing saved data from %(time)s", { time: fmtTime(state.bundle.generated_at) }) }) : null,
     next ? h("section", { class: "card next", "aria-labelledby": "next-h" },
-      h("h2", { id: "next-h" }, "Next: ", h("span", { text: next.account.name })),
+      h("h2", { id: "next-h" }, _("Next:") + " ", h("span", { text: next.account.name })),
       next.account.address ? h("p", { text: next.account.address }) : null,
       navLinks(next.account),
-      h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, "Open account"))) :
-      h("p", { class: "card", text: stops.length ? "All stops visited." : "No stops for today." }),
+      h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, _("Open account")))) :
+      h("p", { class: "card", text: stops.length ? _("All stops visited.") : _("No stops for today.") }),
     mapEl,
-    h("h2", {}, "Stops (" + stops.length + ")"),
+    h("h2", {}, _("Stops (%(n)s)", { n: stops.length })),
     list
   );
   drawMap(mapEl, stops.filter(function (s) { return s.account.lat !== null; }).map(function (s) {
@@ -153,13 +154,13 @@ function viewNear() {
   const out = h("div", { id: "near-results", "aria-live": "polite" });
   const radius = h("select", { id: "near-radius", name: "radius" },
     [500, 1000, 2000, 5000, 20000].map(function (r) { return h("option", { value: r, selected: r === 2000 }, fmtDist(r)); }));
-  const stage = h("select", { id: "near-stage", name: "stage" }, h("option", { value: "" }, "All stages"),
+  const stage = h("select", { id: "near-stage", name: "stage" }, h("option", { value: "" }, _("All stages")),
     ["lead", "prospect", "customer", "lost"].map(function (s) { return h("option", { value: s }, label(s)); }));
   function run() {
-    out.replaceChildren(h("p", { role: "status", text: "Finding your position…" }));
+    out.replaceChildren(h("p", { role: "status", text: _("Finding your position…") }));
     position().then(function (pos) {
       if (pos.error) {
-        out.replaceChildren(h("p", { class: "flash error", role: "alert", text: pos.error + " Near me needs your position; Today and accounts still work." }));
+        out.replaceChildren(h("p", { class: "flash error", role: "alert", text: pos.error + " " + _("Near me needs your position; Today and accounts still work.") }));
         return;
       }
       const q = "lat=" + pos.lat + "&lon=" + pos.lon + "&radius=" + radius.value + (stage.value ? "&stage=" + stage.value : "");
@@ -176,7 +177,7 @@ function viewNear() {
         })
         .then(function (items) {
           out.replaceChildren(
-            h("p", { text: items.length + " within " + fmtDist(Number(radius.value)) }),
+            h("p", { text: _("%(n)s within %(distance)s", { n: items.length, distance: fmtDist(Number(radius.value)) }) }),
             h("ul", { class: "stops" }, items.map(function (a) {
               if (!state.byId[a.id]) state.byId[a.id] = a;
               return h("li", {}, h("a", { href: "#/account/" + a.id, class: "stop" },
@@ -186,11 +187,11 @@ function viewNear() {
         });
     });
   }
-  show(h("h1", {}, "Near me"),
+  show(h("h1", {}, _("Near me")),
     h("form", { class: "filters", on: { submit: function (e) { e.preventDefault(); run(); } } },
-      h("label", { for: "near-radius" }, "Within"), radius,
-      h("label", { for: "near-stage" }, "Stage"), stage,
-      h("button", { type: "submit", class: "primary" }, "Search")),
+      h("label", { for: "near-radius" }, _("Within")), radius,
+      h("label", { for: "near-stage" }, _("Stage")), stage,
+      h("button", { type: "submit", class: "primary" }, _("Search"))),
     out);
   run();
 }
@@ -204,55 +205,55 @@ function pendingFor(accountId) {
 function viewAccount(id) {
   const a = state.byId[id];
   if (!a) {
-    show(h("h1", {}, "Account"), h("p", { text: "This account is not on this phone. Connect and open it again." }));
+    show(h("h1", {}, _("Account")), h("p", { text: _("This account is not on this phone. Connect and open it again.") }));
     return;
   }
   const visit = visits()[id];
   const timeline = h("ul", { class: "timeline" });
   pendingFor(id).then(function (items) {
     const rows = items.filter(function (i) { return i.op === "interaction" || i.op === "checkin"; }).map(function (i) {
-      return h("li", { class: "pending" }, h("strong", { text: i.op === "checkin" ? "Check-in" : label(i.data.outcome) }),
-        " · not sent yet", i.data.notes ? h("p", { text: i.data.notes }) : null);
+      return h("li", { class: "pending" }, h("strong", { text: i.op === "checkin" ? _("check-in") : label(i.data.outcome) }),
+        " · " + _("not sent yet"), i.data.notes ? h("p", { text: i.data.notes }) : null);
     });
     (a.interactions || []).forEach(function (i) {
       rows.push(h("li", {}, h("strong", { text: label(i.outcome || i.kind) }), " · " + fmtTime(i.occurred_at),
         i.location_flag ? h("span", { class: "flag", text: " " + label(i.location_flag) }) : null,
         i.notes ? h("p", { text: i.notes }) : null));
     });
-    timeline.replaceChildren.apply(timeline, rows.length ? rows : [h("li", { text: "No interactions yet." })]);
+    timeline.replaceChildren.apply(timeline, rows.length ? rows : [h("li", { text: _("No interactions yet.") })]);
   });
   const tasks = (state.bundle.tasks || []).filter(function (t) { return t.account_id === id; });
   show(
     h("h1", { text: a.name }),
     h("p", { class: "meta", text: [label(a.stage), a.address, a.city].filter(Boolean).join(" · ") }),
     h("div", { class: "row actions" },
-      visit ? h("button", { type: "button", class: "primary", id: "checkout", on: { click: function () { checkOut(a); } } }, "Check out") :
-        h("button", { type: "button", class: "primary", id: "checkin", on: { click: function () { checkIn(a); } } }, "Check in"),
-      h("a", { class: "button", href: "#/log/" + a.id, id: "log-link" }, "Log interaction"),
-      h("a", { class: "button", href: "#/edit/" + a.id, id: "edit-link" }, "Edit")),
+      visit ? h("button", { type: "button", class: "primary", id: "checkout", on: { click: function () { checkOut(a); } } }, _("Check out")) :
+        h("button", { type: "button", class: "primary", id: "checkin", on: { click: function () { checkIn(a); } } }, _("Check in")),
+      h("a", { class: "button", href: "#/log/" + a.id, id: "log-link" }, _("Log interaction")),
+      h("a", { class: "button", href: "#/edit/" + a.id, id: "edit-link" }, _("Edit"))),
     visit ? h("p", { class: "flash " + (visit.flag ? "warn" : "info"), role: "status", text: visitText(a, visit) }) : null,
     h("p", { class: "row" },
-      a.phone ? h("a", { class: "button", href: "tel:" + a.phone }, "Call") : null,
-      a.email ? h("a", { class: "button", href: "mailto:" + a.email }, "Email") : null),
+      a.phone ? h("a", { class: "button", href: "tel:" + a.phone }, _("Call")) : null,
+      a.email ? h("a", { class: "button", href: "mailto:" + a.email }, _("Email")) : null),
     navLinks(a),
-    h("h2", {}, "Contacts"),
+    h("h2", {}, _("Contacts")),
     h("ul", { class: "plain" }, (a.contacts || []).length ? a.contacts.map(function (c) {
       return h("li", {}, h("span", { text: c.name + (c.title ? " (" + c.title + ")" : "") }), " ",
         c.phone ? h("a", { href: "tel:" + c.phone, text: c.phone }) : null, " ",
         c.email ? h("a", { href: "mailto:" + c.email, text: c.email }) : null);
-    }) : h("li", { text: "No contacts." })),
-    h("h2", {}, "Open tasks"),
+    }) : h("li", { text: _("No contacts.") })),
+    h("h2", {}, _("Open tasks")),
     h("ul", { class: "plain" }, tasks.length ? tasks.map(function (t) {
-      return h("li", {}, h("span", { text: t.title + (t.due_date ? " · due " + t.due_date : "") }), " ",
+      return h("li", {}, h("span", { text: t.title + (t.due_date ? " · " + _("due %(date)s", { date: t.due_date }) : "") }), " ",
         h("button", { type: "button", class: "small", on: { click: function (e) {
           e.target.disabled = true;
           queue("task_done", { task_id: t.id, at: new Date().toISOString() }).then(function () {
             state.bundle.tasks = state.bundle.tasks.filter(function (x) { return x.id !== t.id; });
             route();
           });
-        } } }, "Done"));
-    }) : h("li", { text: "No open tasks." })),
-    h("h2", {}, "Timeline"),
+        } } }, _("Done")));
+    }) : h("li", { text: _("No open tasks.") })),
+    h("h2", {}, _("Timeline")),
     timeline
   );
   if (navigator.onLine) offerPinFix(a);
@@ -266,9 +267,9 @@ function offerPinFix(a) {
     .then(function (body) {
       const s = body && body.pin_suggestion;
       if (!s || location.hash !== "#/account/" + a.id || document.getElementById("pin-fix")) return;
-      const acc = " (GPS ±" + Math.round(s.accuracy_m) + " m)";
-      const text = s.offset_m === null ? "This account has no pin yet; your check-in" + acc + " can set it." :
-        "Your check-in was " + Math.round(s.offset_m) + " m from the pin" + acc + ". Move the pin there?";
+      const acc = Math.round(s.accuracy_m);
+      const text = s.offset_m === null ? _("This account has no pin yet; your check-in (GPS ±%(accuracy)s m) can set it.", { accuracy: acc }) :
+        _("Your check-in was %(offset)s m from the pin (GPS ±%(accuracy)s m). Move the pin there?", { offset: Math.round(s.offset_m), accuracy: acc });
       const msg = h("p", { text: text });
       const button = h("button", { type: "button", class: "small", id: "pin-fix-button", on: { click: function () {
         button.disabled = true;
@@ -280,15 +281,15 @@ function offerPinFix(a) {
         }).then(function (r) {
           return r.json().then(function (b) { return { ok: r.ok, body: b }; });
         }).then(function (res) {
-          if (!res.ok) throw new Error(res.body.detail || res.body.title || "Not moved");
+          if (!res.ok) throw new Error(res.body.detail || res.body.title || _("Not moved"));
           a.lat = res.body.lat; a.lon = res.body.lon;
-          msg.textContent = "Pin moved to your check-in position.";
+          msg.textContent = _("Pin moved to your check-in position.");
           button.remove();
         }).catch(function (err) {
-          msg.textContent = "The pin was not moved: " + err.message;
+          msg.textContent = _("The pin was not moved: %(reason)s", { reason: err.message });
           button.disabled = false;
         });
-      } } }, "Move pin");
+      } } }, _("Move pin"));
       const box = h("div", { class: "flash info", id: "pin-fix", role: "status" }, msg, button);
       screen.insertBefore(box, screen.firstChild.nextSibling);
     })
@@ -296,19 +297,18 @@ function offerPinFix(a) {
 }
 
 function visitText(a, visit) {
-  let base = "Checked in " + fmtTime(visit.at);
-  if (visit.flag === "no_location") return base + " without a position (flagged: no location).";
-  if (visit.distance !== null && visit.distance !== undefined) {
-    base += ", " + fmtDist(visit.distance) + " from the account";
-    if (visit.flag) base += " (flagged: outside the " + fmtDist(CFG.geofenceM) + " geofence)";
-  }
-  return base + ".";
+  const at = fmtTime(visit.at);
+  if (visit.flag === "no_location") return _("Checked in %(time)s without a position (flagged: no location).", { time: at });
+  if (visit.distance === null || visit.distance === undefined) return _("Checked in %(time)s.", { time: at });
+  const where = { time: at, distance: fmtDist(visit.distance), geofence: fmtDist(CFG.geofenceM) };
+  return visit.flag ? _("Checked in %(time)s, %(distance)s from the account (flagged: outside the %(geofence)s geofence).", where) :
+    _("Checked in %(time)s, %(distance)s from the account.", where);
 }
 
 function checkIn(a) {
   const btn = document.getElementById("checkin");
   btn.disabled = true;
-  btn.textContent = "Locating…";
+  btn.textContent = _("Locating…");
   position().then(function (pos) {
     const id = Outbox.uuid();
     const at = new Date().toISOString();
@@ -344,7 +344,7 @@ function checkOut(a) {
       delete v[a.id];
       saveVisits(v);
       route();
-      say("Checked out.", "info");
+      say(_("Checked out."), "info");
     });
   });
 }
@@ -362,7 +362,7 @@ function shrinkPhoto(file) {
       URL.revokeObjectURL(url);
       resolve({ data: c.toDataURL("image/jpeg", 0.7).split(",")[1], width: c.width, height: c.height });
     };
-    img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("Not an image")); };
+    img.onerror = function () { URL.revokeObjectURL(url); reject(new Error(_("Not an image"))); };
     img.src = url;
   });
 }
@@ -374,13 +374,13 @@ function field(id, text, control, hint) {
 
 function viewLog(id) {
   const a = state.byId[id];
-  if (!a) { show(h("h1", {}, "Log interaction"), h("p", { text: "Unknown account." })); return; }
+  if (!a) { show(h("h1", {}, _("Log interaction")), h("p", { text: _("Unknown account.") })); return; }
   const visit = visits()[id];
   const kind = h("select", { id: "kind", name: "kind" }, ["visit", "call", "email", "note"].map(function (k) {
     return h("option", { value: k, selected: k === (visit ? "visit" : "call") }, label(k));
   }));
   const outcome = h("select", { id: "outcome", name: "outcome", required: true },
-    h("option", { value: "" }, "Choose…"), CFG.outcomes.map(function (o) { return h("option", { value: o }, label(o)); }));
+    h("option", { value: "" }, _("Choose…")), CFG.outcomes.map(function (o) { return h("option", { value: o }, label(o)); }));
   const notes = h("textarea", { id: "notes", name: "notes", rows: 4, maxlength: 4000 });
   const next = h("input", { id: "next_step", name: "next_step", type: "text", maxlength: 1000 });
   const wantTask = h("input", { id: "want_task", name: "want_task", type: "checkbox" });
@@ -389,39 +389,39 @@ function viewLog(id) {
   const photo = h("input", { id: "photo", name: "photo", type: "file", accept: "image/*", capture: "environment" });
   const form = h("form", { id: "log-form", novalidate: true, on: { submit: function (e) {
     e.preventDefault();
-    if (!outcome.value) { outcome.setAttribute("aria-invalid", "true"); say("Choose an outcome.", "error"); outcome.focus(); return; }
+    if (!outcome.value) { outcome.setAttribute("aria-invalid", "true"); say(_("Choose an outcome."), "error"); outcome.focus(); return; }
     const v = visits();
     const cur = v[id];
     const useVisit = cur && !cur.logged && kind.value === "visit";
     const data = { uuid: useVisit ? cur.uuid : Outbox.uuid(), account_id: id, kind: kind.value,
       outcome: outcome.value, notes: notes.value, next_step: next.value, at: new Date().toISOString() };
-    if (wantTask.checked) data.task = { uuid: Outbox.uuid(), title: taskTitle.value || next.value || "Follow up", due_date: due.value || null };
+    if (wantTask.checked) data.task = { uuid: Outbox.uuid(), title: taskTitle.value || next.value || _("Follow up"), due_date: due.value || null };
     const work = photo.files && photo.files[0] ? shrinkPhoto(photo.files[0]).then(function (p) { data.photo = p; }, function () {}) : Promise.resolve();
     form.querySelector("button[type=submit]").disabled = true;
     work.then(function () { return queue("interaction", data); }).then(function () {
       if (useVisit) { cur.logged = true; saveVisits(v); }
       location.hash = "#/account/" + id;
-      setTimeout(function () { say("Saved. It is sent when you are online.", "info"); }, 0);
+      setTimeout(function () { say(_("Saved. It is sent when you are online."), "info"); }, 0);
     });
   } } },
-    field("kind", "Kind", kind),
-    field("outcome", "Outcome (required)", outcome),
-    field("notes", "Notes", notes),
-    field("next_step", "Next step", next),
-    h("div", { class: "field check" }, wantTask, h("label", { for: "want_task", text: "Create a follow-up task" })),
-    field("task_title", "Task title", taskTitle),
-    field("task_due", "Task due date", due),
-    field("photo", "Photo (optional, shrunk on the phone)", photo),
-    h("button", { type: "submit", class: "primary" }, "Save interaction"));
-  show(h("h1", {}, "Log interaction"), h("p", { class: "meta", text: a.name + (visit ? " · during your visit" : "") }), form);
+    field("kind", _("Kind"), kind),
+    field("outcome", _("Outcome (required)"), outcome),
+    field("notes", _("Notes"), notes),
+    field("next_step", _("Next step"), next),
+    h("div", { class: "field check" }, wantTask, h("label", { for: "want_task", text: _("Create a follow-up task") })),
+    field("task_title", _("Task title"), taskTitle),
+    field("task_due", _("Task due date"), due),
+    field("photo", _("Photo (optional, shrunk on the phone)"), photo),
+    h("button", { type: "submit", class: "primary" }, _("Save interaction")));
+  show(h("h1", {}, _("Log interaction")), h("p", { class: "meta", text: a.name + (visit ? " · " + _("during your visit") : "") }), form);
 }
 
-const EDITABLE = [["phone", "Phone", "tel"], ["email", "Email", "email"], ["address", "Address", "text"],
-  ["city", "City", "text"], ["opening_hours", "Opening hours", "text"]];
+const EDITABLE = [["phone", _("Phone"), "tel"], ["email", _("Email"), "email"], ["address", _("Address"), "text"],
+  ["city", _("City"), "text"], ["opening_hours", _("Opening hours"), "text"]];
 
 function viewEdit(id) {
   const a = state.byId[id];
-  if (!a) { show(h("h1", {}, "Edit account"), h("p", { text: "Unknown account." })); return; }
+  if (!a) { show(h("h1", {}, _("Edit account")), h("p", { text: _("Unknown account.") })); return; }
   const inputs = {};
   const stage = h("select", { id: "edit_stage", name: "stage" }, ["lead", "prospect", "customer", "lost"].map(function (s) {
     return h("option", { value: s, selected: s === a.stage }, label(s));
@@ -447,9 +447,9 @@ function viewEdit(id) {
       inputs[f[0]] = h("input", { id: "edit_" + f[0], name: f[0], type: f[2], value: a[f[0]] || "" });
       return field("edit_" + f[0], f[1], inputs[f[0]]);
     }),
-    field("edit_stage", "Stage", stage),
-    h("button", { type: "submit", class: "primary" }, "Save changes"));
-  show(h("h1", {}, "Edit account"), h("p", { class: "meta", text: a.name }), form);
+    field("edit_stage", _("Stage"), stage),
+    h("button", { type: "submit", class: "primary" }, _("Save changes")));
+  show(h("h1", {}, _("Edit account")), h("p", { class: "meta", text: a.name }), form);
 }
 
 function viewAdd() {
@@ -461,23 +461,23 @@ function viewAdd() {
   };
   const form = h("form", { id: "add-form", novalidate: true, on: { submit: function (e) {
     e.preventDefault();
-    if (!inputs.name.value.trim()) { inputs.name.setAttribute("aria-invalid", "true"); say("Give the account a name.", "error"); return; }
+    if (!inputs.name.value.trim()) { inputs.name.setAttribute("aria-invalid", "true"); say(_("Give the account a name."), "error"); return; }
     position().then(function (pos) {
-      if (pos.error) { say(pos.error + " An account added here needs the phone's position.", "error"); return; }
+      if (pos.error) { say(pos.error + " " + _("An account added here needs the phone's position."), "error"); return; }
       const data = { uuid: Outbox.uuid(), lat: pos.lat, lon: pos.lon, accuracy: pos.accuracy };
       Object.keys(inputs).forEach(function (k) { data[k] = inputs[k].value; });
       queue("account_create", data).then(function () {
         form.reset();
-        say("Added. It appears in your accounts after the next sync.", "info");
+        say(_("Added. It appears in your accounts after the next sync."), "info");
       });
     });
   } } },
-    field("acc_name", "Name (required)", inputs.name),
-    field("acc_address", "Address", inputs.address),
-    field("acc_phone", "Phone", inputs.phone),
-    field("acc_contact", "Contact person", inputs.contact_name),
-    h("button", { type: "submit", class: "primary" }, "Add account at my position"));
-  show(h("h1", {}, "Add account here"), form);
+    field("acc_name", _("Name (required)"), inputs.name),
+    field("acc_address", _("Address"), inputs.address),
+    field("acc_phone", _("Phone"), inputs.phone),
+    field("acc_contact", _("Contact person"), inputs.contact_name),
+    h("button", { type: "submit", class: "primary" }, _("Add account at my position")));
+  show(h("h1", {}, _("Add account here")), form);
 }
 
 function viewSync() {
@@ -486,19 +486,20 @@ function viewSync() {
   function draw() {
     Promise.all([Outbox.all(), Outbox.status()]).then(function (r) {
       const s = r[1];
-      info.textContent = s.pending + " pending, " + s.rejected + " rejected. Last successful sync: " +
-        (s.lastSync ? fmtTime(s.lastSync) : "never") + (s.lastError ? ". Last failure: " + s.lastError.message : "");
+      info.textContent = _("%(pending)s pending, %(rejected)s rejected. Last successful sync: %(time)s.",
+        { pending: s.pending, rejected: s.rejected, time: s.lastSync ? fmtTime(s.lastSync) : _("never") }) +
+        (s.lastError ? " " + _("Last failure: %(reason)s", { reason: s.lastError.message }) : "");
       list.replaceChildren.apply(list, r[0].length ? r[0].map(function (i) {
-        return h("li", { class: i.state }, h("span", { text: label(i.op) + " · " + fmtTime(i.created_at) + " · " + i.state + (i.error ? " (" + i.error + ")" : "") }),
-          i.state === "rejected" ? h("button", { type: "button", class: "small", on: { click: function () { Outbox.discard(i.seq).then(draw); } } }, "Discard") : null);
-      }) : [h("li", { text: "Everything is sent." })]);
+        return h("li", { class: i.state }, h("span", { text: label(i.op) + " · " + fmtTime(i.created_at) + " · " + label(i.state) + (i.error ? " (" + i.error + ")" : "") }),
+          i.state === "rejected" ? h("button", { type: "button", class: "small", on: { click: function () { Outbox.discard(i.seq).then(draw); } } }, _("Discard")) : null);
+      }) : [h("li", { text: _("Everything is sent.") })]);
     });
   }
-  show(h("h1", {}, "Sync"), info,
+  show(h("h1", {}, _("Sync")), info,
     h("button", { type: "button", class: "primary", id: "retry", on: { click: function () {
-      info.textContent = "Sending…";
+      info.textContent = _("Sending…");
       syncNow().then(draw);
-    } } }, "Retry now"),
+    } } }, _("Retry now")),
     list);
   draw();
 }
@@ -542,8 +543,7 @@ logoutForm.addEventListener("submit", function (e) {
   e.preventDefault();
   Outbox.status().then(function (s) {
     if (!s.total) { forgetAndSubmit(); return; }
-    document.getElementById("dialog-text").textContent = s.total + " change(s) are not on the server yet. " +
-      "If you sign out now they are lost. Stay, go online and sync first?";
+    document.getElementById("dialog-text").textContent = _("%(n)s change(s) are not on the server yet. If you sign out now they are lost. Stay, go online and sync first?", { n: s.total });
     dialog.hidden = false;
     document.getElementById("dialog-cancel").focus();
   });
@@ -570,5 +570,5 @@ loadBundle().then(function () {
   route();
   if (navigator.onLine) syncNow();
 }, function () {
-  show(h("h1", {}, "GeoCRM"), h("p", { class: "flash error", role: "alert", text: "No saved data on this phone yet: connect once to load your day." }));
+  show(h("h1", {}, "GeoCRM"), h("p", { class: "flash error", role: "alert", text: _("No saved data on this phone yet: connect once to load your day.") }));
 });

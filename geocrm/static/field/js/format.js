@@ -13,4 +13,6 @@ export function fmtTime(iso) {
   return d.toLocaleString(lang, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 /** "not_interested" -> "not interested", in the page's language (관심 없음, 興味なし). */
-export function label(s) { return t(String(s || "").replace(/_/g, " ")); }
+export function label(s) { const v = String(s || ""); return t(WORDS[v] || v.replace(/_/g, " ")); }
+// Stored values whose English word is not the value with spaces.
+const WORDS = { checkin: "check-in", checkout: "check-out" };

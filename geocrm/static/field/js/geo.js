@@ -1,6 +1,8 @@
 /* Where the phone is, and how far that is from an account (metres on the WGS84 mean
  * radius, like the server's check-in distance). */
 
+import { t as _ } from "./i18n.js";
+
 /** Great-circle distance in metres. */
 export function haversine(lat1, lon1, lat2, lon2) {
   const R = 6371008.8, r = Math.PI / 180;
@@ -12,11 +14,11 @@ export function haversine(lat1, lon1, lat2, lon2) {
 /** The phone's position; resolves with {lat, lon, accuracy} or {error: message}. */
 export function position() {
   return new Promise(function (resolve) {
-    if (!navigator.geolocation) { resolve({ error: "This phone has no location service." }); return; }
+    if (!navigator.geolocation) { resolve({ error: _("This phone has no location service.") }); return; }
     navigator.geolocation.getCurrentPosition(
       function (p) { resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }); },
       function (err) {
-        resolve({ error: err.code === 1 ? "Location permission is denied." : "No position fix (" + err.message + ")." });
+        resolve({ error: err.code === 1 ? _("Location permission is denied.") : _("No position fix (%(reason)s).", { reason: err.message }) });
       },
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 }
     );
