@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
 from flask import request
+from flask_babel import gettext as _
 
 from geocrm.errors import ValidationError
 
@@ -43,11 +44,11 @@ def _blank(value: Any) -> bool:
 
 def _in_range(value: T, field: str, lo: Any, hi: Any) -> T:
     if lo is not None and hi is not None and not lo <= value <= hi:
-        raise ValidationError(field, f"must be between {lo} and {hi}")
+        raise ValidationError(field, _("must be between %(lo)s and %(hi)s", lo=lo, hi=hi))
     if lo is not None and hi is None and value < lo:
-        raise ValidationError(field, f"must be at least {lo}")
+        raise ValidationError(field, _("must be at least %(lo)s", lo=lo))
     if hi is not None and lo is None and value > hi:
-        raise ValidationError(field, f"must be at most {hi}")
+        raise ValidationError(field, _("must be at most %(hi)s", hi=hi))
     return value
 
 
@@ -59,14 +60,14 @@ def to_int(value: Any, field: str, *, default: int | _Required | None = REQUIRED
     """
     if _blank(value):
         if isinstance(default, _Required):
-            raise ValidationError(field, "is required")
+            raise ValidationError(field, _("is required"))
         return default
     if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
-        raise ValidationError(field, f"not a whole number: {value!r}")
+        raise ValidationError(field, _("not a whole number: %(value)r", value=value))
     try:
         number = int(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(field, f"not a whole number: {value!r}") from exc
+        raise ValidationError(field, _("not a whole number: %(value)r", value=value)) from exc
     return _in_range(number, field, lo, hi)
 
 
@@ -82,16 +83,16 @@ def to_float(value: Any, field: str, *, default: float | _Required | None = REQU
     """A finite number; blank gives ``default``, or an error when required."""
     if _blank(value):
         if isinstance(default, _Required):
-            raise ValidationError(field, "is required")
+            raise ValidationError(field, _("is required"))
         return default
     if isinstance(value, bool):
-        raise ValidationError(field, f"not a number: {value!r}")
+        raise ValidationError(field, _("not a number: %(value)r", value=value))
     try:
         number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(field, f"not a number: {value!r}") from exc
+        raise ValidationError(field, _("not a number: %(value)r", value=value)) from exc
     if number != number or number in (float("inf"), float("-inf")):
-        raise ValidationError(field, f"not a number: {value!r}")
+        raise ValidationError(field, _("not a number: %(value)r", value=value))
     return _in_range(number, field, lo, hi)
 
 
@@ -101,14 +102,16 @@ def to_date(value: Any, field: str, *, default: date | _Required | None = REQUIR
         return value
     if _blank(value):
         if isinstance(default, _Required):
-            raise ValidationError(field, "is required (YYYY-MM-DD)")
+            raise ValidationError(field, _("is required (YYYY-MM-DD)"))
         return default
     if not isinstance(value, str):
-        raise ValidationError(field, f"{value!r} is not a date (YYYY-MM-DD)")
+        raise ValidationError(field, _("%(value)r is not a date (YYYY-MM-DD)", value=value))
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise ValidationError(field, f"{value!r} is not a date (YYYY-MM-DD)") from exc
+        raise ValidationError(
+            field, _("%(value)r is not a date (YYYY-MM-DD)", value=value)
+        ) from exc
 
 
 def need_date(value: Any, field: str) -> date:
@@ -127,19 +130,19 @@ def to_ids(values: Iterable[Any] | None, field: str) -> tuple[int, ...]:
     if values is None:
         return ()
     if isinstance(values, str | bytes | int | float | dict):
-        raise ValidationError(field, "must be a list of ids")
+        raise ValidationError(field, _("must be a list of ids"))
     out: list[int] = []
     for value in values:
         if _blank(value):
             continue
         if isinstance(value, bool):
-            raise ValidationError(field, f"{value!r} is not an id")
+            raise ValidationError(field, _("%(value)r is not an id", value=value))
         try:
             number = int(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError) as exc:
-            raise ValidationError(field, f"{value!r} is not an id") from exc
+            raise ValidationError(field, _("%(value)r is not an id", value=value)) from exc
         if number < 1:
-            raise ValidationError(field, f"{value!r} is not an id")
+            raise ValidationError(field, _("%(value)r is not an id", value=value))
         out.append(number)
     return tuple(dict.fromkeys(out))
 
@@ -152,12 +155,12 @@ def to_bool(value: Any, field: str, *, strict: bool = False) -> bool:
     if isinstance(value, bool):
         return value
     if strict:
-        raise ValidationError(field, f"{value!r} is not true or false")
+        raise ValidationError(field, _("%(value)r is not true or false", value=value))
     if value is None:
         return False
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise ValidationError(field, f"{value!r} is not true or false")
+    raise ValidationError(field, _("%(value)r is not true or false", value=value))
 
 
 def to_choice(value: Any, field: str, choices: Iterable[str], *,
@@ -166,11 +169,15 @@ def to_choice(value: Any, field: str, choices: Iterable[str], *,
     allowed = list(choices)
     if _blank(value):
         if isinstance(default, _Required):
-            raise ValidationError(field, f"is required (one of {', '.join(allowed)})")
+            raise ValidationError(
+                field, _("is required (one of %(allowed)s)", allowed=", ".join(allowed))
+            )
         return default
     text = str(value).strip()
     if text not in allowed:
-        raise ValidationError(field, f"{text!r} is not one of {', '.join(allowed)}")
+        raise ValidationError(
+            field, _("%(value)r is not one of %(allowed)s", value=text, allowed=", ".join(allowed))
+        )
     return text
 
 
@@ -179,10 +186,10 @@ def to_text(value: Any, field: str, *, required: bool = False, max_len: int = 40
     text = str(value).strip() if value is not None else ""
     if not text:
         if required:
-            raise ValidationError(field, "is required")
+            raise ValidationError(field, _("is required"))
         return None
     if len(text) > max_len:
-        raise ValidationError(field, f"is longer than {max_len} characters")
+        raise ValidationError(field, _("is longer than %(limit)s characters", limit=max_len))
     return text
 
 
@@ -200,7 +207,7 @@ def to_datetime(value: Any, field: str) -> datetime | None:
             return datetime.combine(date.fromisoformat(text), time())
         return _naive_utc(datetime.fromisoformat(text))
     except ValueError as exc:
-        raise ValidationError(field, f"not a date and time: {text!r}") from exc
+        raise ValidationError(field, _("not a date and time: %(value)r", value=text)) from exc
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -218,11 +225,11 @@ def to_money(value: Any, field: str) -> Decimal | None:
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:
-        raise ValidationError(field, f"not a number: {value!r}") from exc
+        raise ValidationError(field, _("not a number: %(value)r", value=value)) from exc
     if not amount.is_finite() or amount < 0:
-        raise ValidationError(field, "must be zero or more")
+        raise ValidationError(field, _("must be zero or more"))
     if amount >= Decimal("1e12"):
-        raise ValidationError(field, "is too large")
+        raise ValidationError(field, _("is too large"))
     return amount.quantize(Decimal("0.01"))
 
 
@@ -233,13 +240,13 @@ def to_enum(value: Any, field: str, enum_cls: type[E], default: E | None = None)
     """A member of ``enum_cls`` by value; blank gives ``default`` (required when there is none)."""
     if _blank(value):
         if default is None:
-            raise ValidationError(field, "is required")
+            raise ValidationError(field, _("is required"))
         return default
     try:
         return enum_cls(str(value).strip())
     except ValueError as exc:
         allowed = ", ".join(str(m.value) for m in enum_cls)
-        raise ValidationError(field, f"must be one of {allowed}") from exc
+        raise ValidationError(field, _("must be one of %(allowed)s", allowed=allowed)) from exc
 
 
 # -- request.args -----------------------------------------------------------------------------

@@ -315,3 +315,16 @@ def test_pipeline_and_tasks_in_korean(client, auth, world):
                        data={"title": "전화", "assignee_id": world.rep_west.id},
                        headers=ko, follow_redirects=True).text
     assert "할 일을 추가했습니다." in page
+
+
+def test_form_rules_refuse_in_the_readers_language(client, auth, world):
+    """geocrm.params' reasons (shared by every form and the API) come translated: a negative
+    deal amount on a Japanese page, a bad date on a Korean one."""
+    auth.login(world.rep_west.email)
+    url = f"/crm/accounts/{world.west_accounts[0].id}/opportunities"
+    ja = client.post(url, data={"name": "x", "amount": "-5"}, headers={"Accept-Language": "ja"},
+                     follow_redirects=True).text
+    assert "0以上である必要があります" in ja
+    ko = client.post(url, data={"name": "x", "expected_close": "next week"},
+                     headers={"Accept-Language": "ko"}, follow_redirects=True).text
+    assert "날짜가 아닙니다 (YYYY-MM-DD)" in ko
