@@ -3,7 +3,8 @@
 :class:`RoadRouter` snaps each point to the nearest node of the graph's largest strongly
 connected part (a KD-tree, so every snapped point can reach every other one) and adds the
 off-road leg from the point to that node at :data:`ACCESS_KMH` (parking and walking to the door).
-Many-to-many matrices run scipy's C Dijkstra from every distinct source node at once.
+Many-to-many matrices run scipy's C Dijkstra from every distinct source node at once, on the
+graph without its shape points (:mod:`places.contract`: same paths, a fifth of the nodes).
 
 One Dijkstra gives both numbers of the quickest path: each edge's weight packs its time in
 centiseconds above its length in decimetres (``time_cs * 2**26 + length_dm``). Sums of such
@@ -31,6 +32,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
+from places.contract import Chains
 from places.roads import EARTH_M, RegionError, RoadGraph, haversine_m
 
 ACCESS_KMH = 10.0  # from the snapped road node to the door: parking, walking
@@ -98,9 +100,18 @@ class RoadRouter:
         self.snappable = np.flatnonzero(labels == biggest)
         self._lat0 = float(np.radians(np.mean(graph.lat))) if n else 0.0
         self.tree = cKDTree(self._xy(graph.lat[self.snappable], graph.lon[self.snappable]))
+        self._chains: Chains | None = None
         self._cache: OrderedDict[str, TravelMatrix] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    @property
+    def chains(self) -> Chains:
+        """The graph without its shape points (built at the first matrix, then kept)."""
+        with self._lock:
+            if self._chains is None:
+                self._chains = Chains(self.csr)
+            return self._chains
 
     # -- snapping ------------------------------------------------------------------------
     def _xy(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -149,10 +160,12 @@ class RoadRouter:
         on = gaps <= self.max_snap_m
         uniq, inverse = np.unique(nodes[on], return_inverse=True)
         packed = np.full((len(uniq), len(uniq)), np.inf)
-        block = max(1, CELLS_PER_BLOCK // max(self.graph.nodes, 1))
-        for s in range(0, len(uniq), block):
-            rows = dijkstra(self.csr, directed=True, indices=uniq[s:s + block])
-            packed[s:s + block] = np.atleast_2d(rows)[:, uniq]
+        if len(uniq):
+            core, at = self.chains.graph_for(uniq)
+            block = max(1, CELLS_PER_BLOCK // max(core.shape[0], 1))
+            for s in range(0, len(uniq), block):
+                rows = dijkstra(core, directed=True, indices=at[s:s + block])
+                packed[s:s + block] = np.atleast_2d(rows)[:, at]
         cs = np.floor(packed / PACK)
         dm = packed - cs * PACK
         idx = np.flatnonzero(on)
