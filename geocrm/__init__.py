@@ -90,7 +90,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # strong check would sign them out mid-route (and drop the service worker's requests).
     login_manager.session_protection = "basic"
 
-    # Every blueprint by name, in one list: what the app serves is readable here.
+    # Every blueprint by name, in one list: what the app serves is readable here. Imported in
+    # the factory rather than at the top because importing any geocrm module runs this file
+    # first: `import geocrm.models` must not load every feature (the jobs, the migrations and
+    # the pure scripts import single modules).
     from geocrm import models  # noqa: F401  (register the tables)
     from geocrm.accounts.views import bp as accounts_bp
     from geocrm.api import accounts as api_accounts  # noqa: F401  (the account routes on api_bp)
