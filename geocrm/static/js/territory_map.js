@@ -10,6 +10,7 @@
  */
 import { foliumObject, pageData } from "./config.js";
 import { pointsRequest } from "./map_points.js";
+import { lang, t as _ } from "./i18n.js";
 
 /** The map's handle for other modules and browser tests (null without a map on the page). */
 export const territoryMap = start();
@@ -71,7 +72,7 @@ function start() {
       }
       if (processed < total) {
         const share = loadedCount ? (clusteredCount + processed) / loadedCount : 1;
-        setStatus("Loading accounts… " + Math.min(99, Math.round(100 * share)) + "%");
+        setStatus(_("Loading accounts… %(percent)s%%", { percent: Math.min(99, Math.round(100 * share)) }));
         return;
       }
       clusteredCount += total;
@@ -129,10 +130,10 @@ function start() {
 
   function popupContent(accountId) {
     const box = el("div", "account-popup");
-    const name = el("strong", "popup-name", "Loading…");
-    const stage = row("Stage", "popup-stage");
-    const visit = row("Last visit", "popup-visit");
-    const link = el("a", "popup-link", "Open account");
+    const name = el("strong", "popup-name", _("Loading…"));
+    const stage = row(_("Stage"), "popup-stage");
+    const visit = row(_("Last visit"), "popup-visit");
+    const link = el("a", "popup-link", _("Open account"));
     link.href = config.accountUrl.replace("{id}", String(accountId));
     box.appendChild(name);
     box.appendChild(stage.row);
@@ -150,12 +151,12 @@ function start() {
       })
       .then(function (d) {
         name.textContent = d.name;
-        stage.value.textContent = d.stage;
+        stage.value.textContent = _(String(d.stage));
         stage.value.className = "popup-stage stage-" + String(d.stage).replace(/[^a-z]/g, "");
-        visit.value.textContent = d.last_visit || "never";
+        visit.value.textContent = d.last_visit || _("never");
       })
       .catch(function () {
-        name.textContent = "Could not load this account.";
+        name.textContent = _("Could not load this account.");
       });
     return box;
   }
@@ -210,7 +211,7 @@ function start() {
     }
     if (container.getAttribute("data-state") !== "ready") {
       mark("geocrm:clustered");
-      setStatus(loadedCount.toLocaleString() + " accounts", "ready");
+      setStatus(_("%(n)s accounts", { n: loadedCount.toLocaleString(lang) }), "ready");
     }
   }
 
@@ -225,7 +226,7 @@ function start() {
     });
   }
 
-  setStatus("Loading accounts…", "loading");
+  setStatus(_("Loading accounts…"), "loading");
   pointsRequest
     .then(function (r) {
       if (!r.ok) {
@@ -240,13 +241,13 @@ function start() {
       fillLegendCounts(data);
       loadedCount = data.count;
       if (data.count === 0) {
-        setStatus("No accounts match.", "ready");
+        setStatus(_("No accounts match."), "ready");
       } else {
         addNextBatch(); // chunked; chunkProgress moves on to the next territory
       }
     })
     .catch(function (err) {
-      setStatus("Could not load accounts (" + err.message + ").", "error");
+      setStatus(_("Could not load accounts (%(reason)s).", { reason: err.message }), "error");
     });
 
   return {

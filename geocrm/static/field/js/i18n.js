@@ -29,7 +29,9 @@ export function t(msgid, vars) {
   if (Array.isArray(text)) text = text[0];
   if (typeof text !== "string" || !text) text = msgid;
   if (!vars) return text;
-  return text.replace(/%\((\w+)\)s/g, function (all, name) {
+  // Python's %-formatting, as the server applies it: %(name)s filled, %% a literal %.
+  return text.replace(/%\((\w+)\)s|%%/g, function (all, name) {
+    if (all === "%%") return "%";
     return Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : all;
   });
 }
