@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,17 +28,20 @@ from geocrm.access import scope_accounts
 from geocrm.crm.services import PIN_MAX_ACCURACY_M, PIN_MAX_OFFSET_M, PIN_MIN_OFFSET_M
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import label, local_date
 from geocrm.models import Account, Interaction, InteractionKind, User
 from geocrm.spatial import haversine_m
 
 LOW_CONFIDENCE = 0.5
 STALE_DAYS = 365
+# Lazy: each page shows them in its reader's language.
 CHECKS = {
-    "no_location": "Accounts without coordinates",
-    "low_confidence": f"Low-confidence locations (confidence below {LOW_CONFIDENCE})",
-    "stale": f"Stale records (no update and no visit for {STALE_DAYS} days)",
-    "missing": "Missing from the latest import",
-    "pin_disputed": "Pins a verified check-in disagrees with",
+    "no_location": _l("Accounts without coordinates"),
+    "low_confidence": _l("Low-confidence locations (confidence below %(value)s)",
+                         value=LOW_CONFIDENCE),
+    "stale": _l("Stale records (no update and no visit for %(days)s days)", days=STALE_DAYS),
+    "missing": _l("Missing from the latest import"),
+    "pin_disputed": _l("Pins a verified check-in disagrees with"),
 }
 
 
@@ -88,7 +93,8 @@ def _disputed(user: User, limit: int | None) -> list[tuple[Any, str]]:
         seen.add(aid)
         d = haversine_m(lat, lon, clat, clon)
         if PIN_MIN_OFFSET_M <= d <= PIN_MAX_OFFSET_M:
-            out.append(((aid, name), f"check-in {d:.0f} m from the pin (±{acc:.0f} m)"))
+            out.append(((aid, name), _("check-in %(metres)s m from the pin (±%(accuracy)s m)",
+                                        metres=format(d, ".0f"), accuracy=format(acc, ".0f"))))
         if limit is not None and len(out) >= limit:
             break
     return out
@@ -125,13 +131,15 @@ def health_list(user: User, check: str, today: date, *, limit: int = 200) -> lis
     rows = []
     for aid, name, src, conf, updated, last, missing in db.session.execute(stmt):
         if check == "no_location":
-            detail = "no pin"
+            detail = _("no pin")
         elif check == "low_confidence":
-            detail = f"{src or 'unknown source'}, confidence {conf:.2f}"
+            detail = _("%(source)s, confidence %(value)s",
+                       source=label(src) if src else _("unknown source"), value=format(conf, ".2f"))
         elif check == "stale":
-            seen = last.date().isoformat() if last else "never visited"
-            detail = f"updated {updated.date().isoformat()}, last visit: {seen}"
+            seen = local_date(last) if last else _("never visited")
+            detail = _("updated %(date)s, last visit: %(seen)s", date=local_date(updated),
+                       seen=seen)
         else:
-            detail = f"missing since {missing.date().isoformat()}"
+            detail = _("missing since %(date)s", date=local_date(missing))
         rows.append(HealthRow((aid, name), detail))
     return rows

@@ -328,3 +328,11 @@ def test_form_rules_refuse_in_the_readers_language(client, auth, world):
     ko = client.post(url, data={"name": "x", "expected_close": "next week"},
                      headers={"Accept-Language": "ko"}, follow_redirects=True).text
     assert "날짜가 아닙니다 (YYYY-MM-DD)" in ko
+
+
+def test_data_health_in_japanese(client, auth, world):
+    """The data-health checks' names and each row's reason are in the reader's language."""
+    auth.login(world.manager.email)
+    html = client.get("/crm/health?check=no_location", headers={"Accept-Language": "ja"}).text
+    assert "<h1>データ品質</h1>" in html and "座標のない顧客" in html
+    assert "信頼度の低い位置（信頼度 0.5 未満）" in html
