@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
+from shapely.geometry import LineString
 
 import places
 import routing
@@ -32,6 +33,7 @@ STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuit
                  "speed, not roads (load a region with 'flask region load' or set "
                  "GEOCRM_TRAVEL=osrm for road times)")
 MODES = ("region", "osrm", "straight")
+LINE_TOLERANCE_DEG = 1e-5  # about a metre: below what a street map shows
 log = logging.getLogger(__name__)
 _factors: dict[tuple[int, float], float] = {}
 
@@ -85,8 +87,17 @@ def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dic
             return []
     else:
         return []
-    return [{"s": round(leg.seconds), "m": round(leg.metres),
-             "line": [[round(a, 5), round(b, 5)] for a, b in leg.line]} for leg in legs]
+    return [{"s": round(leg.seconds), "m": round(leg.metres), "line": _thin(leg.line)}
+            for leg in legs]
+
+
+def _thin(line: Sequence[tuple[float, float]]) -> list[list[float]]:
+    """The line without the points a map cannot show (Douglas-Peucker at ~1 m), to 1e-5°:
+    plan pages carry every rep's day, so each point saved counts."""
+    if len(line) > 2:
+        line = list(LineString(line).simplify(LINE_TOLERANCE_DEG, preserve_topology=False)
+                    .coords)
+    return [[round(a, 5), round(b, 5)] for a, b in line]
 
 
 def travel_notes(notes: Sequence[str]) -> list[str]:
