@@ -27,15 +27,23 @@ class Chains:
     def __init__(self, csr: csr_matrix) -> None:
         n = csr.shape[0]
         coo = csr.tocoo()
-        fwd = {(int(u), int(v)): float(w) for u, v, w in zip(coo.row, coo.col, coo.data,
-                                                              strict=True)}
-        nbrs: list[set[int]] = [set() for _ in range(n)]
-        for u, v in fwd:
-            nbrs[u].add(v)
-            nbrs[v].add(u)
-        core = np.array([len(s) != 2 for s in nbrs], dtype=bool)
-        self.chain_of = np.full(n, -1, dtype=np.int64)
-        self.pos_of = np.full(n, -1, dtype=np.int64)
+        u, v, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+        keys = u * n + v
+        order = np.argsort(keys)
+        self._keys, self._w = keys[order], w[order]
+        # undirected neighbours (a road's two directions are one neighbour)
+        pairs = np.unique(np.minimum(u, v) * n + np.maximum(u, v))
+        pa, pb = pairs // n, pairs % n
+        ends = np.concatenate([pa, pb])
+        others = np.concatenate([pb, pa])
+        by = np.argsort(ends, kind="stable")
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=n))])
+        nb = others[by].tolist()
+        ptr_l = ptr.tolist()
+        core = np.diff(ptr) != 2
+        core_l = core.tolist()
+        chain_of = [-1] * n
+        pos_of = [-1] * n
         nodes: list[list[int]] = []
         seen_first: set[tuple[int, int]] = set()
 
@@ -43,56 +51,76 @@ class Chains:
             if (start, nxt) in seen_first:
                 return
             path = [start, nxt]
-            while not core[path[-1]]:
-                a, b = nbrs[path[-1]]
-                step = b if a == path[-2] else a
-                if step == path[-2]:  # both neighbours the same node: cannot happen (sets)
-                    break
-                path.append(step)
-                if step == start and not core[step]:  # a ring without junctions
-                    break
+            while not core_l[path[-1]]:
+                i = ptr_l[path[-1]]
+                a, b = nb[i], nb[i + 1]
+                path.append(b if a == path[-2] else a)
             seen_first.add((start, nxt))
             seen_first.add((path[-1], path[-2]))
             cid = len(nodes)
             nodes.append(path)
-            for k, node in enumerate(path[1:-1], start=1):
-                self.chain_of[node], self.pos_of[node] = cid, k
+            for k in range(1, len(path) - 1):
+                chain_of[path[k]] = cid
+                pos_of[path[k]] = k
 
         for c in np.flatnonzero(core).tolist():
-            for nb in sorted(nbrs[c]):
-                walk(c, nb)
-        for v in range(n):  # rings with no junction: make one of their nodes core
-            if not core[v] and self.chain_of[v] == -1 and nbrs[v]:
-                core[v] = True
-                for nb in sorted(nbrs[v]):
-                    walk(v, nb)
-        self.core = core
+            for x in nb[ptr_l[c]:ptr_l[c + 1]]:
+                walk(c, x)
+        for x in range(n):  # rings with no junction: make one of their nodes core
+            if not core_l[x] and chain_of[x] == -1 and ptr_l[x + 1] > ptr_l[x]:
+                core_l[x] = True
+                for y in nb[ptr_l[x]:ptr_l[x + 1]]:
+                    walk(x, y)
+        self.core = np.asarray(core_l, dtype=bool)
+        self.chain_of = np.asarray(chain_of, dtype=np.int64)
+        self.pos_of = np.asarray(pos_of, dtype=np.int64)
         self.nodes = [np.asarray(p, dtype=np.int64) for p in nodes]
-        # per chain: cumulative forward/backward weight (missing edges count 0) and misses
+        # per chain: cumulative forward/backward weight (missing edges count 0) and misses,
+        # computed for all chains at once and kept as views into flat arrays
+        lengths = np.array([len(p) - 1 for p in nodes], dtype=np.int64)
+        flat = np.concatenate(self.nodes) if nodes else np.zeros(0, dtype=np.int64)
+        last = np.cumsum(lengths + 1)
+        tail_mask = np.ones(len(flat), dtype=bool)
+        tail_mask[last - 1] = False  # the last node of each chain starts no edge
+        a = flat[tail_mask]
+        b = flat[np.roll(tail_mask, 1)]
+        wf, mf = self._lookup(a * n + b)
+        wb, mb = self._lookup(b * n + a)
+        off = np.concatenate([[0], np.cumsum(lengths)])
         self.cum_f: list[npt.NDArray[np.float64]] = []
         self.cum_b: list[npt.NDArray[np.float64]] = []
         self.miss_f: list[IntArray] = []
         self.miss_b: list[IntArray] = []
-        for path in nodes:
-            wf = [fwd.get((a, b)) for a, b in zip(path[:-1], path[1:], strict=True)]
-            wb = [fwd.get((b, a)) for a, b in zip(path[:-1], path[1:], strict=True)]
-            self.cum_f.append(np.concatenate([[0.0], np.cumsum([w or 0.0 for w in wf])]))
-            self.cum_b.append(np.concatenate([[0.0], np.cumsum([w or 0.0 for w in wb])]))
-            self.miss_f.append(np.concatenate([[0], np.cumsum([w is None for w in wf])]))
-            self.miss_b.append(np.concatenate([[0], np.cumsum([w is None for w in wb])]))
+        for values, miss, cum_out, miss_out in ((wf, mf, self.cum_f, self.miss_f),
+                                                 (wb, mb, self.cum_b, self.miss_b)):
+            cum = np.concatenate([[0.0], np.cumsum(values)])
+            cmiss = np.concatenate([[0], np.cumsum(miss)])
+            for c in range(len(nodes)):
+                lo, hi = int(off[c]), int(off[c + 1])
+                cum_out.append(cum[lo:hi + 1] - cum[lo])
+                miss_out.append(cmiss[lo:hi + 1] - cmiss[lo])
         # the chains as whole edges, for the chains no point splits
         tails, heads, weights, owner = [], [], [], []
         for cid, path in enumerate(nodes):
-            for t, h, w in self._segments(cid, [0, len(path) - 1]):
+            for t, h, wt in self._segments(cid, [0, len(path) - 1]):
                 tails.append(t)
                 heads.append(h)
-                weights.append(w)
+                weights.append(wt)
                 owner.append(cid)
         self.base_t = np.asarray(tails, dtype=np.int64)
         self.base_h = np.asarray(heads, dtype=np.int64)
         self.base_w = np.asarray(weights, dtype=np.float64)
         self.base_chain = np.asarray(owner, dtype=np.int64)
         self.n = n
+
+    def _lookup(self, keys: IntArray) -> tuple[npt.NDArray[np.float64], IntArray]:
+        """Packed weights of the directed edges ``keys`` (tail * n + head): 0 and a miss
+        count of 1 where there is no such edge (a one-way)."""
+        at = np.searchsorted(self._keys, keys)
+        at = np.minimum(at, max(len(self._keys) - 1, 0))
+        found = (self._keys[at] == keys) if len(self._keys) else np.zeros(len(keys), bool)
+        return np.where(found, self._w[at] if len(self._w) else 0.0, 0.0), (~found).astype(
+            np.int64)
 
     def _segments(self, cid: int, cuts: list[int]) -> list[tuple[int, int, float]]:
         """Edges between consecutive cut positions of chain ``cid``, each direction allowed."""
