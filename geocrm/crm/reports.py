@@ -35,6 +35,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -42,6 +44,7 @@ from geocrm.access import scope_accounts, territory_ids_for
 from geocrm.crm.sqltime import as_date, day_of, days_since, dialect_name
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import LABELS, local_date
 from geocrm.models import (
     Account,
     Interaction,
@@ -194,12 +197,12 @@ def visits_per_rep(user: User, start: date, end: date, *, group: str = "day") ->
     col_totals = [sum(counts.get((uid, p), 0) for uid, _ in people) for p in periods]
     return Report(
         key="visits",
-        title=f"Visits per rep per {group}",
+        title=_("Visits per rep per day") if group == "day" else _("Visits per rep per week"),
         columns=["rep_id", "rep", *periods, "total"],
         rows=rows,
         totals=["", "total", *col_totals, sum(col_totals)],
         chart=[(str(r[1]), float(r[-1])) for r in rows],
-        chart_unit="visits",
+        chart_unit=_("visits"),
         extra={"periods": periods, "group": group, "start": start, "end": end},
     )
 
@@ -239,7 +242,7 @@ def coverage(user: User, as_of: date) -> Report:
     tcov = sum(r[4] for r in rows)
     return Report(
         key="coverage",
-        title=f"Coverage per territory on {as_of.isoformat()}",
+        title=_("Coverage per territory on %(date)s", date=local_date(as_of)),
         columns=["territory_id", "territory", "accounts", "with_cadence", "covered", "overdue",
                  "covered_pct"],
         rows=rows,
@@ -280,12 +283,12 @@ def overdue_accounts(user: User, as_of: date, *, limit: int = 200) -> Report:
                      None if days is None else days - int(cadence)])
     return Report(
         key="overdue",
-        title=f"Overdue by cadence on {as_of.isoformat()}",
+        title=_("Overdue by cadence on %(date)s", date=local_date(as_of)),
         columns=["account_id", "account", "territory", "cadence_days", "last_visit",
                  "days_since", "days_overdue"],
         rows=rows,
-        notes=[f"{total} accounts overdue" + (f"; the {limit} most overdue shown"
-                                              if total > limit else "")],
+        notes=[_("%(total)s accounts overdue; the %(limit)s most overdue shown", total=total,
+                 limit=limit) if total > limit else _("%(total)s accounts overdue", total=total)],
         extra={"total": total, "as_of": as_of},
     )
 
@@ -331,12 +334,13 @@ def falling_frequency(user: User, as_of: date, *, window: int = 90, limit: int =
     ]
     return Report(
         key="falling",
-        title=f"Falling visit frequency ({window} days vs the {window} before)",
+        title=_("Falling visit frequency (%(window)s days vs the %(window)s before)",
+                window=window),
         columns=["account_id", "account", "territory", "visits_before", "visits_recent",
                  "change_pct"],
         rows=rows,
-        notes=[f"{len(found)} accounts" + (f"; the {limit} steepest falls shown"
-                                           if len(found) > limit else "")],
+        notes=[_("%(total)s accounts; the %(limit)s steepest falls shown", total=len(found),
+                 limit=limit) if len(found) > limit else _("%(total)s accounts", total=len(found))],
         extra={"total": len(found), "as_of": as_of, "window": window},
     )
 
@@ -416,14 +420,15 @@ def _planned_report(rows: list[list[Any]], start: date, end: date) -> Report:
     done = sum(r[4] for r in rows)
     return Report(
         key="planned",
-        title=f"Planned vs done, {start.isoformat()} – {end.isoformat()}",
+        title=_("Planned vs done, %(start)s – %(end)s", start=local_date(start),
+                end=local_date(end)),
         columns=["rep_id", "rep", "day", "stops_planned", "stops_visited", "visited_pct",
                  "planned_km", "estimated_km"],
         rows=rows,
         totals=["", "total", "", planned, done, _pct(done, planned),
                 round(sum(r[6] for r in rows), 1), round(sum(r[7] for r in rows), 1)],
         chart=[(f"{r[1]} {r[2]}", float(r[5] or 0.0)) for r in rows],
-        chart_unit="% visited",
+        chart_unit=_("% visited"),
         extra={"start": start, "end": end},
     )
 
@@ -468,20 +473,52 @@ def pipeline_by_territory(user: User) -> Report:
     columns += ["open_count", "open_amount"]
     return Report(
         key="pipeline",
-        title="Pipeline by territory",
+        title=_("Pipeline by territory"),
         columns=columns,
         rows=rows,
         totals=totals,
         chart=[(str(r[1]), float(r[-1])) for r in rows],
-        chart_unit="open amount",
+        chart_unit=_("open amount"),
     )
 
 
-REPORTS = {
-    "visits": "Visits per rep",
-    "coverage": "Coverage per territory",
-    "overdue": "Overdue by cadence",
-    "falling": "Falling visit frequency",
-    "planned": "Planned vs done",
-    "pipeline": "Pipeline by territory",
+REPORTS = {  # lazy: each page lists them in its reader's language
+    "visits": _l("Visits per rep"),
+    "coverage": _l("Coverage per territory"),
+    "overdue": _l("Overdue by cadence"),
+    "falling": _l("Falling visit frequency"),
+    "planned": _l("Planned vs done"),
+    "pipeline": _l("Pipeline by territory"),
 }
+
+#: What each column is called on the page (the CSV keeps the keys: a stable header for tools).
+COLUMNS = {
+    "rep": _l("Sales rep"),
+    "total": _l("Total"),
+    "territory": _l("Territory"),
+    "accounts": _l("Accounts"),
+    "with_cadence": _l("With a cadence"),
+    "covered": _l("Covered"),
+    "overdue": _l("Overdue"),
+    "covered_pct": _l("Covered %"),
+    "account": _l("Account"),
+    "cadence_days": _l("Cadence (days)"),
+    "last_visit": _l("Last visit"),
+    "days_since": _l("Days since"),
+    "days_overdue": _l("Days overdue"),
+    "visits_before": _l("Visits before"),
+    "visits_recent": _l("Recent visits"),
+    "change_pct": _l("Change %"),
+    "day": _l("Day"),
+    "stops_planned": _l("Stops planned"),
+    "stops_visited": _l("Stops visited"),
+    "visited_pct": _l("Visited %"),
+    "planned_km": _l("Planned km"),
+    "estimated_km": _l("Estimated km"),
+    "open_count": _l("Open deals"),
+    "open_amount": _l("Open amount"),
+}
+for _stage in STAGES:
+    COLUMNS[f"{_stage}_count"] = _l("%(stage)s: deals", stage=LABELS[_stage])
+    COLUMNS[f"{_stage}_amount"] = _l("%(stage)s: amount", stage=LABELS[_stage])
+

@@ -241,6 +241,7 @@ def pipeline() -> Any:
     by_stage = _stage_totals(report)
     return render_template(
         "crm/pipeline.html", board=board, report=report, by_stage=by_stage,
+        column_names=reports.COLUMNS,
         stages=reports.STAGES, territories=territories, territory=territory,
         chart=bar_chart([(label(s), float(by_stage[s][1])) for s in reports.STAGES],
                         title=_("Amount by stage"), unit=currency_symbol()),
@@ -536,4 +537,4 @@ def report(key: str) -> Any:
     chart = bar_chart(result.chart[:60], title=result.title, unit=result.chart_unit,
                       max_value=100.0 if result.chart_unit.startswith("%") else None)
     return render_template("crm/report.html", report=result, key=key, params=params,
-                           chart=chart, reports=reports.REPORTS)
+                           chart=chart, reports=reports.REPORTS, column_names=reports.COLUMNS)
