@@ -351,3 +351,13 @@ def test_reports_in_korean_csv_keeps_its_keys(client, auth, world):
     pipeline = client.get("/crm/pipeline", headers=ko).text
     assert "리드: 금액" not in pipeline  # lead is an account stage, not a deal stage
     assert "검토: 금액" in pipeline
+
+
+def test_territory_balance_and_history_in_japanese(client, auth, world):
+    """The balance form and the change history speak Japanese to a Japanese manager."""
+    auth.login(world.manager.email)
+    ja = {"Accept-Language": "ja"}
+    balance = client.get("/territories/balance", headers=ja).text
+    assert "<h1>業務量で営業エリアを調整</h1>" in balance and "六角形グリッド" in balance
+    history = client.get("/territories/history", headers=ja).text
+    assert "<h1>営業エリアの変更</h1>" in history and "まだ変更はありません。" in history
