@@ -52,6 +52,8 @@ def plan_json(plan: services.TodayPlan) -> dict[str, Any]:
             }
             for s in plan.stops
         ],
+        # along the roads when the plan was made on them: [{"s", "m", "line": [[lat, lon]]}]
+        "legs": plan.legs,
     }
 
 

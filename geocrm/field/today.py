@@ -6,7 +6,7 @@ Reads only, scoped through :mod:`geocrm.access`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -36,6 +36,9 @@ class TodayPlan:
     source: str  # "plan" (published by a planner) or "accounts" (fallback list)
     plan_id: int | None
     stops: list[Stop]
+    # the drive along the roads, leg by leg (start -> stops -> home: seconds, metres, line),
+    # when the plan was made on roads, is still in that order and every stop is the rep's
+    legs: list[dict[str, Any]] = field(default_factory=list)
 
 
 def today_plan(user: User, day: date | None = None, limit: int = 12) -> TodayPlan:
@@ -77,7 +80,11 @@ def today_plan(user: User, day: date | None = None, limit: int = 12) -> TodayPla
             for s in plan.stops
             if s.account_id in visible
         ]
-        return TodayPlan(day, "plan", plan.id, stops)
+        order = [s.account_id for s in sorted(plan.stops, key=lambda s: s.seq)]
+        params = plan.params or {}
+        legs = (list(params.get("legs") or [])
+                if params.get("legs_for") == order and len(stops) == len(order) else [])
+        return TodayPlan(day, "plan", plan.id, stops, legs)
     return TodayPlan(day, "accounts", None, _fallback_stops(user, day, limit, visited))
 
 

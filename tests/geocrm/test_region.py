@@ -14,8 +14,10 @@ from flask.testing import FlaskClient
 
 import routing
 from geocrm import jobs
+from geocrm.clock import local_today
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.models import PlanStatus, RoutePlan, RouteStop, utcnow
 from geocrm.models.planning import JobStatus, PlanRun
 from geocrm.planning import services
 from geocrm.region.services import demo_extract, region_info, road_router, roads_path
@@ -214,3 +216,24 @@ def test_admin_page_loads_an_upload_as_a_job(app: Flask, instance: Path, world: 
     assert region_info()["ways"] == 4
     assert list((instance / "region" / "incoming").iterdir()) == []
     assert "Loaded: <strong>river_town</strong>" in client.get("/region/").get_data(as_text=True)
+
+
+def test_field_today_carries_the_legs_along_the_roads(app: Flask, instance: Path, world: World,
+                                                      client: FlaskClient,
+                                                      auth: AuthActions) -> None:
+    """Today's API gives the published plan's road legs while its stops keep their order."""
+    a, b = world.west_accounts
+    legs = [{"s": 60, "m": 500, "line": [[60.17, 24.92], [60.171, 24.925]]},
+            {"s": 30, "m": 200, "line": [[60.171, 24.925], [60.172, 24.93]]},
+            {"s": 90, "m": 700, "line": [[60.172, 24.93], [60.17, 24.92]]}]
+    plan = RoutePlan(rep_id=world.rep_west.id, plan_date=local_today(),
+                     status=PlanStatus.PUBLISHED, published_at=utcnow(),
+                     params={"legs": legs, "legs_for": [b.id, a.id]})
+    plan.stops = [RouteStop(seq=1, account_id=b.id), RouteStop(seq=2, account_id=a.id)]
+    db.session.add(plan)
+    db.session.commit()
+    auth.login(world.rep_west.email)
+    assert client.get("/api/v1/today").get_json()["legs"] == legs
+    plan.params = {"legs": legs, "legs_for": [a.id, b.id]}  # the stops were reordered since
+    db.session.commit()
+    assert client.get("/api/v1/today").get_json()["legs"] == []
