@@ -40,8 +40,6 @@ def write_import(
 
     Flushes; the upload view, the CLI command or the job commits.
     """
-    inserts, missing = plan.inserts, plan.missing
-    territories = list(db.session.scalars(select(Territory)))
     # The batch row first: on SQLite this write takes the database lock, so the ids
     # reserved below cannot be taken by another writer before we insert.
     batch = ImportBatch(
@@ -53,84 +51,13 @@ def write_import(
     db.session.add(batch)
     db.session.flush()
     result.batch_id = batch.id
-    trail: list[dict[str, Any]] = []
-
-    def origin(row: int | None) -> dict[str, Any]:
-        return {"import": {"batch": batch.id, "source": source, "file": result.filename,
-                           "row": row}}
-
-    new_rows, tag_lists = [], []
-    ids = _reserve_account_ids(len(inserts))
-    for account_id, (number, row) in zip(ids, inserts, strict=True):
-        plan.records.append({"account_id": account_id, "external_id": row["external_id"],
-                             "values": source_values(row), "row": number})
-        tag_lists.append(row.pop("tags"))
-        data = row  # the row becomes the insert itself: no copy of 100,000 dicts
-        data["stage"] = data["stage"] or Stage.LEAD
-        for key, default in (("visit_minutes", 30), ("priority", 3)):
-            if data.get(key) is None:
-                data[key] = default
-        data.update(id=account_id, source=source, owner_id=None, created_at=now,
-                    updated_at=now, version=1, custom_fields=_NO_FIELDS, archived=False,
-                    location_source="import" if data.get("lat") is not None else None)
-        new_rows.append(data)
-        trail.append({"entity": "account", "entity_id": account_id, "action": "create",
-                      "changes": origin(number)})  # its values are the account's first
-    if new_rows:
-        tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
-                             territories)
-        for r, tid in zip(new_rows, tids, strict=True):
-            r["territory_id"] = tid
-        # The ids are set: one prepared statement, no per-row RETURNING.
-        bulk_insert(db.session, Account.__table__, new_rows)
-        _write_tags(ids, tag_lists)
-        # Who owned what since when starts with the import that placed the account.
-        names = {t.id: t.name for t in territories}
-        bulk_insert(db.session, AssignmentHistory.__table__, [
-            {"account_id": r["id"], "territory_id": r["territory_id"],
-             "territory_name": names[r["territory_id"]], "since": now, "until": None,
-             "changed_by_id": user.id if user else None, "reason": "import"}
-            for r in new_rows if r["territory_id"] is not None])
-    updates = []
-    versions = _versions(list(plan.updates) + plan.unflag)
-    for aid, cols in plan.updates.items():
-        if aid not in plan.changes:
-            continue
-        updates.append({**cols, "id": aid, "version": versions[aid] + 1, "updated_at": now})
-    for aid in plan.unflag:
-        if aid in plan.changes:
-            next(u for u in updates if u["id"] == aid)["missing_since"] = None
-        else:
-            updates.append({"id": aid, "missing_since": None})
-    for aid, (number, changes) in plan.changes.items():
-        if aid in plan.unflag:
-            changes = {**changes, "missing_since": ["flagged", None]}
-        trail.append({"entity": "account", "entity_id": aid, "action": "update",
-                      "changes": {**origin(number), **changes}})
-    trail.extend({"entity": "account", "entity_id": aid, "action": "update",
-                  "changes": {**origin(None), "missing_since": ["flagged", None]}}
-                 for aid in plan.unflag if aid not in plan.changes)
-    # Moved pins are re-placed by the same rule as a pin moved by hand, in bulk.
-    changed_hands = moves_for_points([u for u in updates if "lat" in u], territories)
-    # executemany per set of changed columns (bulk UPDATE by primary key).
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for u in updates:
-        groups.setdefault(tuple(sorted(u)), []).append(u)
-    for group in groups.values():
-        db.session.execute(update(Account), group)
-    if changed_hands:  # a re-import moved these pins into another territory
-        db.session.flush()
-        record_moves(changed_hands, user_id=user.id if user else None,
-                     reason="import: pin moved", now=now)
-    if missing:
-        db.session.execute(update(Account), [{"id": i, "missing_since": now}
-                                             for i in missing])
-        trail.extend({"entity": "account", "entity_id": i, "action": "update",
-                      "changes": {**origin(None), "missing_since": [None, now.isoformat()]}}
-                     for i in missing)
+    writer = _Writer(plan, batch, user, source, now)
+    writer.insert_accounts()
+    writer.update_accounts()
+    writer.flag_missing()
     _write_records(plan, batch.id, source, now)
     _write_conflicts(plan, batch.id, source, now)
-    audit.record_many(trail, user=user, at=now, ready=True)  # stored forms are JSON-ready
+    audit.record_many(writer.trail, user=user, at=now, ready=True)  # stored forms: JSON-ready
     db.session.add(AuditEntry(
         user_id=user.id if user else None, entity="import_batch", entity_id=batch.id,
         action="import", changes={"filename": result.filename, **result.counts},
@@ -138,7 +65,104 @@ def write_import(
     db.session.flush()  # the upload view, the CLI command or the job commits
 
 
+class _Writer:
+    """The steps of :func:`write_import`, collecting the audit trail as they go."""
 
+    def __init__(self, plan: Plan, batch: ImportBatch, user: User | None, source: str,
+                 now: datetime) -> None:
+        self.plan, self.batch, self.user, self.source, self.now = plan, batch, user, source, now
+        self.user_id = user.id if user else None
+        self.territories = list(db.session.scalars(select(Territory)))
+        self.trail: list[dict[str, Any]] = []
+
+    def origin(self, row: int | None) -> dict[str, Any]:
+        """Where a change came from, as its audit entry says."""
+        return {"import": {"batch": self.batch.id, "source": self.source,
+                           "file": self.batch.filename, "row": row}}
+
+    def insert_accounts(self) -> None:
+        """New accounts: placed, tagged, their source record and history opened."""
+        plan, now = self.plan, self.now
+        new_rows, tag_lists = [], []
+        ids = _reserve_account_ids(len(plan.inserts))
+        for account_id, (number, row) in zip(ids, plan.inserts, strict=True):
+            plan.records.append({"account_id": account_id, "external_id": row["external_id"],
+                                 "values": source_values(row), "row": number})
+            tag_lists.append(row.pop("tags"))
+            data = row  # the row becomes the insert itself: no copy of 100,000 dicts
+            data["stage"] = data["stage"] or Stage.LEAD
+            for key, default in (("visit_minutes", 30), ("priority", 3)):
+                if data.get(key) is None:
+                    data[key] = default
+            data.update(id=account_id, source=self.source, owner_id=None, created_at=now,
+                        updated_at=now, version=1, custom_fields=_NO_FIELDS, archived=False,
+                        location_source="import" if data.get("lat") is not None else None)
+            new_rows.append(data)
+            self.trail.append({"entity": "account", "entity_id": account_id,
+                               "action": "create", "changes": self.origin(number)})
+        if not new_rows:
+            return
+        tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
+                             self.territories)
+        for r, tid in zip(new_rows, tids, strict=True):
+            r["territory_id"] = tid
+        # The ids are set: one prepared statement, no per-row RETURNING.
+        bulk_insert(db.session, Account.__table__, new_rows)
+        _write_tags(ids, tag_lists)
+        # Who owned what since when starts with the import that placed the account.
+        names = {t.id: t.name for t in self.territories}
+        bulk_insert(db.session, AssignmentHistory.__table__, [
+            {"account_id": r["id"], "territory_id": r["territory_id"],
+             "territory_name": names[r["territory_id"]], "since": now, "until": None,
+             "changed_by_id": self.user_id, "reason": "import"}
+            for r in new_rows if r["territory_id"] is not None])
+
+    def update_accounts(self) -> None:
+        """Changed fields (a new version), accounts back in the snapshot, moved pins."""
+        plan, now = self.plan, self.now
+        updates = []
+        versions = _versions(list(plan.updates) + plan.unflag)
+        for aid, cols in plan.updates.items():
+            if aid in plan.changes:
+                updates.append({**cols, "id": aid, "version": versions[aid] + 1,
+                                "updated_at": now})
+        for aid in plan.unflag:
+            if aid in plan.changes:
+                next(u for u in updates if u["id"] == aid)["missing_since"] = None
+            else:
+                updates.append({"id": aid, "missing_since": None})
+        for aid, (number, changes) in plan.changes.items():
+            if aid in plan.unflag:
+                changes = {**changes, "missing_since": ["flagged", None]}
+            self.trail.append({"entity": "account", "entity_id": aid, "action": "update",
+                               "changes": {**self.origin(number), **changes}})
+        self.trail.extend({"entity": "account", "entity_id": aid, "action": "update",
+                           "changes": {**self.origin(None), "missing_since": ["flagged", None]}}
+                          for aid in plan.unflag if aid not in plan.changes)
+        # Moved pins are re-placed by the same rule as a pin moved by hand, in bulk.
+        changed_hands = moves_for_points([u for u in updates if "lat" in u], self.territories)
+        # executemany per set of changed columns (bulk UPDATE by primary key).
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for u in updates:
+            groups.setdefault(tuple(sorted(u)), []).append(u)
+        for group in groups.values():
+            db.session.execute(update(Account), group)
+        if changed_hands:  # a re-import moved these pins into another territory
+            db.session.flush()
+            record_moves(changed_hands, user_id=self.user_id, reason="import: pin moved",
+                         now=now)
+
+    def flag_missing(self) -> None:
+        """A snapshot's accounts that the file no longer has: flagged, never deleted."""
+        missing = self.plan.missing
+        if not missing:
+            return
+        db.session.execute(update(Account), [{"id": i, "missing_since": self.now}
+                                             for i in missing])
+        self.trail.extend({"entity": "account", "entity_id": i, "action": "update",
+                           "changes": {**self.origin(None),
+                                       "missing_since": [None, self.now.isoformat()]}}
+                          for i in missing)
 
 
 def _versions(ids: list[int]) -> dict[int, int]:
