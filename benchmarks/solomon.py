@@ -136,7 +136,8 @@ def run_scaling(sizes: list[tuple[int, int]], limit: float) -> int:
     for n, k in sizes:
         problem: Problem = field_day(n, k)  # type: ignore[assignment]
         started = time.perf_counter()
-        first = solve(problem, time_limit=limit, params=SolveParams(solution_limit=1))
+        first = solve(problem, time_limit=limit,
+                      params=SolveParams(solution_limit=1, workers=1, main_engine="ortools"))
         first_s = time.perf_counter() - started
         ours = solve(problem, time_limit=limit)
         ours_km = sum(r.distance_m for r in ours.routes) / 1000

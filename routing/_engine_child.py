@@ -1,5 +1,5 @@
-"""PyVRP in a child process: reads (day, deadline, seed) as a pickle on stdin, writes
-("ok", routes) or ("error", text) as a pickle on stdout.
+"""PyVRP in a child process: reads (day, deadline, seed) as a pickle from the file named
+by its first argument, writes ("ok", routes) or ("error", text) as a pickle on stdout.
 
 Run as a file by ``routing.search.Helper`` (numpy and PyVRP only, no import of the
 ``routing`` package, so it starts quickly); also imported by ``routing.search`` to run
@@ -14,12 +14,14 @@ import time
 from typing import Any
 
 
-def solve(day: dict[str, Any], seconds: float, seed: int) -> list[list[int]]:
+def solve(day: dict[str, Any], seconds: float, seed: int,
+          deadline: float | None = None) -> list[list[int]]:
     """Routes per vehicle as visit positions (0-based), from PyVRP's iterated local search.
 
-    ``day`` is ``routing.search.EngineDay`` as a dict (see there for the fields)."""
+    ``day`` is ``routing.search.EngineDay`` as a dict (see there for the fields); with a
+    ``deadline`` (``time.time()``) the search ends just before it instead of after
+    ``seconds``."""
     import pyvrp
-    from pyvrp.stop import MaxRuntime
 
     n_depots = len(day["xy"]) - len(day["service"])
     locations = [pyvrp.Location(x=float(x), y=float(y)) for x, y in day["xy"]]
@@ -42,7 +44,14 @@ def solve(day: dict[str, Any], seconds: float, seed: int) -> list[list[int]]:
     distances: list[Any] = [day["distance"]] * len(day["durations"])
     durations: list[Any] = list(day["durations"])
     data = pyvrp.ProblemData(locations, clients, depots, types, distances, durations)
-    result = pyvrp.solve(data, stop=MaxRuntime(max(0.05, seconds)), seed=seed, display=False)
+    # A wall-clock deadline, checked by PyVRP between iterations: MaxRuntime would start
+    # counting only once the initial solution is built (seconds on a 1,000-visit day).
+    end = deadline - 0.2 if deadline is not None else time.time() + max(0.05, seconds)
+
+    def stop(best_cost: int) -> bool:  # noqa: ARG001 - the StoppingCriterion signature
+        return time.time() >= end
+
+    result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False)
     out: list[list[int]] = [[] for _ in day["starts"]]
     free = [list(members) for members in kinds.values()]
     for route in result.best.routes():
@@ -52,13 +61,15 @@ def solve(day: dict[str, Any], seconds: float, seed: int) -> list[list[int]]:
 
 def main() -> None:
     """Child side of ``routing.search.Helper``."""
-    day, deadline, seed = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 - our parent
+    with open(sys.argv[1], "rb") as fh:  # written by our parent, private to the user
+        day, deadline, seed = pickle.load(fh)  # noqa: S301 - our parent's own file
     try:
-        answer: tuple[str, Any] = ("ok", solve(day, deadline - time.time(), seed))
+        answer: tuple[str, Any] = ("ok", solve(day, 0.0, seed, deadline=deadline))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
         answer = ("error", f"{type(exc).__name__}: {exc}")
     sys.stdout.buffer.write(pickle.dumps(answer))
     sys.stdout.buffer.flush()
+    sys.stdout.close()  # the parent reads to end-of-file: answer before tearing down
 
 
 if __name__ == "__main__":

@@ -618,20 +618,21 @@ def _solve_pooled(model: DayModel, time_limit: float, params: SolveParams, start
         except OSError:
             helper = None
     model.close(time_limit, params)
+    # This process always runs OR-Tools' ILS on the pool here, whatever ``main_engine``
+    # says: on 2,000 candidates for one rep it planned 28 stops, all priority 1, where
+    # PyVRP on every candidate planned 27 (priorities summing 133 of 140) in 10 s.
     candidates: list[tuple[list[list[str]], bool]] = []
-    if day is not None and params.main_engine == "pyvrp":
-        mine = solve_engine_day(day, deadline - time.time(), seed=1)
-        candidates.append((model.engine_ids(mine), True))
-    else:
-        remaining = max(0.05, time_limit - (time.perf_counter() - started) - reserve)
-        found = ils_search(model.routing, remaining, params, len(model.active))
-        if found is None:
-            found = multi_start(model.routing, remaining, params, time.perf_counter())
-        if found is not None:
-            candidates.append((model.orders(found), False))
+    remaining = max(0.05, time_limit - (time.perf_counter() - started) - reserve)
+    found = ils_search(model.routing, remaining, params, len(model.active))
+    if found is None:
+        found = multi_start(model.routing, remaining, params, time.perf_counter())
+    if found is not None:
+        candidates.append((model.orders(found), False))
+    answered = False
     if helper is not None:
         routes = helper.result()
         if routes is not None:
+            answered = True
             candidates.append((model.engine_ids(routes), True))
     visits = model.problem.visits
     keep = {visits[j].id for j in model.active} | {v for orders, _ in candidates
@@ -655,8 +656,7 @@ def _solve_pooled(model: DayModel, time_limit: float, params: SolveParams, start
         f"{len(model.reachable)} candidates, far more than the day holds: OR-Tools planned "
         f"the {len(model.active)} most promising (nearest the reps' homes, most important "
         f"first)"
-        + ("; PyVRP saw them all" if day is not None and (
-            helper is not None or params.main_engine == "pyvrp") else "")]
+        + ("; PyVRP planned from all of them" if answered else "")]
     if helped:
         extra.append("PyVRP's plan, checked and finalised by OR-Tools' model, was the better "
                      "and is used")

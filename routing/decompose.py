@@ -52,7 +52,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
-from routing.search import Helper, pyvrp_installed
+from routing.search import Helper, pyvrp_installed, solve_engine_day
 
 RESERVE = 0.85  # share of a rep's working time planned for visits and local travel
 ITERATIONS = 5  # capacity-aware k-means rounds when assigning visits to reps
@@ -307,12 +307,13 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     speeds = sorted({r.speed_kmh for r in reps})
     mats = travel_matrices(provider, locations, speeds)
     fixed = FixedMatrices(locations, mats)
-    helper = probe = None
+    helper = probe = day = None
+    deadline = 0.0
     if (params.iterated and params.workers > 1 and pyvrp_installed()
             and time_limit >= params.helper_min_seconds):
         probe = DayModel(problem, fixed, only=())  # checks every visit, plans none
         day = probe.engine_day()
-        reserve = min(3.0, 0.1 * time_limit)  # to check PyVRP's routes rep by rep
+        reserve = min(1.0, 0.05 * time_limit)  # to check PyVRP's routes rep by rep (0.1 s)
         if day is not None:
             deadline = time.time() + time_limit - (time.perf_counter() - started) - reserve
             try:
@@ -322,18 +323,29 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
         if helper is not None:
             time_limit -= reserve
     inner = replace(params, workers=1)  # the second core is PyVRP's (or nobody's)
-    plan = _decompose(problem, time_limit, inner, mats, fixed, started)
+    plan = None
+    if helper is not None and probe is not None and day is not None \
+            and params.main_engine == "pyvrp":
+        # Like solve_direct: this process runs a second PyVRP seed on the whole team.
+        mine = solve_engine_day(day, deadline - time.time(), seed=1)
+        plan = checked_plan(probe, fixed, probe.engine_ids(mine), inner, started)
+        plan = replace(plan, notes=(*plan.notes, "PyVRP planned the whole team (two seeds, "
+                                    "one per core); the routes were checked rep by rep in "
+                                    "OR-Tools' model"))
     if helper is None or probe is None:
-        return plan
+        return _decompose(problem, time_limit, inner, mats, fixed, started)
     routes = helper.result()
-    if routes is None:
+    theirs = (checked_plan(probe, fixed, probe.engine_ids(routes), inner, started)
+              if routes is not None else None)
+    if plan is None:
+        plan = _decompose(problem, time_limit, inner, mats, fixed, started)
+        if theirs is not None and plan_cost(theirs, visits) < plan_cost(plan, visits):
+            return replace(theirs, notes=(*theirs.notes,
+                "PyVRP planned the whole team on the second core; its routes, checked rep by "
+                "rep in OR-Tools' model, cost less than the split plan and are used"))
         return plan
-    theirs = checked_plan(probe, fixed, probe.engine_ids(routes), inner, started)
-    if plan_cost(theirs, visits) < plan_cost(plan, visits):
-        return replace(theirs, notes=(*theirs.notes, *[
-            n for n in plan.notes if n.startswith("road service")],
-            "PyVRP planned the whole team on the second core; its routes, checked rep by rep "
-            "in OR-Tools' model, cost less than the split plan and are used"))
+    if theirs is not None and plan_cost(theirs, visits) < plan_cost(plan, visits):
+        return replace(theirs, notes=plan.notes)
     return plan
 
 

@@ -28,7 +28,7 @@ import os
 import pickle
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -99,7 +99,7 @@ class EngineDay:
 
 def solve_engine_day(day: EngineDay, seconds: float, seed: int) -> list[list[int]]:
     """Routes per vehicle as visit positions (0-based), from PyVRP's iterated local search."""
-    return _engine_child.solve(plain(day), seconds, seed)
+    return _engine_child.solve(plain(day), 0.0, seed, deadline=time.time() + seconds)
 
 
 def plain(day: EngineDay) -> dict[str, Any]:
@@ -111,56 +111,49 @@ def plain(day: EngineDay) -> dict[str, Any]:
 class Helper:
     """PyVRP working on a day in another process until ``deadline`` (``time.time()``).
 
-    A plain Python child running ``routing/_engine_child.py`` (numpy and PyVRP only), fed
-    a pickle on stdin: nothing of the caller (its threads, its ``__main__``) is forked or
-    re-imported, so it is safe under a web server or a job runner. The process is ours
-    alone and always ended by ``result``.
+    A plain Python child running ``routing/_engine_child.py`` (numpy and PyVRP only): the
+    day goes to it as a pickle in a private temporary file (so no thread of ours has to
+    feed a pipe while OR-Tools holds the interpreter), the answer comes back on stdout.
+    Nothing of the caller (its threads, its ``__main__``) is forked or re-imported, so it
+    is safe under a web server or a job runner. The process is ours alone and always
+    ended by ``result``.
     """
 
     def __init__(self, day: EngineDay, deadline: float, seed: int = 0) -> None:
         self.deadline = deadline
         self.error: str | None = None
-        self._out: bytes = b""
+        fd, self.path = tempfile.mkstemp(prefix="geocrm-routing-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((plain(day), deadline, seed), fh, protocol=pickle.HIGHEST_PROTOCOL)
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         child = str(Path(_engine_child.__file__).resolve())
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
-            [sys.executable, "-c", "import runpy, sys; runpy.run_path(sys.argv[1], "
-             "run_name='__main__')", child], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        payload = pickle.dumps((plain(day), deadline, seed), protocol=pickle.HIGHEST_PROTOCOL)
-        self._writer = threading.Thread(target=self._write, args=(payload,), daemon=True)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._writer.start()
-        self._reader.start()
-
-    def _write(self, payload: bytes) -> None:
         try:
-            assert self.process.stdin is not None
-            self.process.stdin.write(payload)
-            self.process.stdin.close()
+            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
+                [sys.executable, "-c", "import runpy, sys; sys.argv = sys.argv[1:]; "
+                 "runpy.run_path(sys.argv[0], run_name='__main__')", child, self.path],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         except OSError:
-            pass  # the child ended early; result() reports it
+            os.unlink(self.path)
+            raise
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        self._out = self.process.stdout.read()
-
-    def result(self, grace: float = 0.5) -> list[list[int]] | None:
+    def result(self, grace: float = 2.0) -> list[list[int]] | None:
         """The helper's routes, waiting at most ``grace`` seconds past its deadline."""
         try:
-            self._reader.join(max(0.0, self.deadline - time.time()) + grace)
-            if self._reader.is_alive():
-                self.error = "no answer in time"
-                return None
-            if not self._out:
+            wait = max(0.0, self.deadline - time.time()) + grace
+            out, _ = self.process.communicate(timeout=wait)
+            if not out:
                 self.error = "no output"
                 return None
-            status, payload = pickle.loads(self._out)  # noqa: S301 - our own child's answer
+            status, payload = pickle.loads(out)  # noqa: S301 - our own child's answer
             if status == "ok":
                 return [list(r) for r in payload]
             self.error = str(payload)
+            return None
+        except subprocess.TimeoutExpired:
+            self.error = "no answer in time"
             return None
         except (pickle.UnpicklingError, EOFError, ValueError) as exc:
             self.error = f"unreadable answer ({exc})"
@@ -169,15 +162,12 @@ class Helper:
             self.stop()
 
     def stop(self) -> None:
-        """End the helper process (ours alone, by its own handle)."""
+        """End the helper process (ours alone, by its own handle) and remove its file."""
         if self.process.poll() is None:
             self.process.kill()
-        self.process.wait(timeout=5)
-        self._reader.join(timeout=1)
-        self._writer.join(timeout=1)
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe is not None and not pipe.closed:
-                pipe.close()
+        self.process.communicate(timeout=5)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
 
 
 def planar(lat: Sequence[float], lon: Sequence[float]) -> np.ndarray:
