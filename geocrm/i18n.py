@@ -61,6 +61,10 @@ LABELS: dict[str, Any] = {
     "open": lazy_gettext("open"),
     "done": lazy_gettext("done"),
     "cancelled": lazy_gettext("cancelled"),
+    # background jobs
+    "queued": lazy_gettext("queued"),
+    "running": lazy_gettext("running"),
+    "failed": lazy_gettext("failed"),
     # interactions and their outcomes
     "visit": lazy_gettext("visit"),
     "call": lazy_gettext("call"),

@@ -21,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from shapely.geometry import mapping, shape
 
@@ -223,7 +224,7 @@ def undo(revision_id: int) -> Any:
     rev = svc.undo(current_user, revision_id)
     if request.accept_mimetypes.best == "application/json" or request.is_json:
         return jsonify({"ok": True, "revision": rev.id, "summary": f"undone: {rev.summary}"})
-    flash(f"Undone: {rev.summary}", "success")
+    flash(_("Undone: %(summary)s", summary=rev.summary), "success")
     return redirect(url_for("territory_admin.history"))
 
 
@@ -294,7 +295,8 @@ def import_apply(token: str) -> Any:
         flash(err.message, "error")
         return redirect(url_for("territory_admin.import_preview", token=token, **{
             k: v for k, v in options.items() if v}))
-    flash(f"{rev.summary}; {len(rev.moved)} account(s) re-assigned.", "success")
+    flash(_("%(summary)s; %(count)s account(s) re-assigned.", summary=rev.summary,
+            count=len(rev.moved)), "success")
     return redirect(url_for("territory_admin.import_done", revision_id=rev.id))
 
 
@@ -403,8 +405,8 @@ def balance_apply(proposal_id: int) -> Any:
                          current_user.id)
         return redirect(url_for("territory_admin.job", job_id=job.id))
     rev = balancing.apply_balance(current_user, proposal_id)
-    flash(f"{rev.summary}; {len(rev.moved)} account(s) re-assigned. "
-          "Undo it from the history page.", "success")
+    flash(_("%(summary)s; %(count)s account(s) re-assigned. Undo it from the history page.",
+            summary=rev.summary, count=len(rev.moved)), "success")
     return redirect(url_for("territory_admin.history"))
 
 
