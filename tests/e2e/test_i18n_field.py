@@ -52,3 +52,28 @@ def test_field_app_speaks_the_browsers_language_offline_too(
     assert interested in outcomes()
     assert live.page_errors == []
     context.close()
+
+
+def test_field_app_language_switcher(pw: Any, chromium: Any, field_server: LiveField) -> None:
+    """On the Sync screen an English rep picks 日本語: the profile keeps it, the app reloads
+    in Japanese, and back to English the same way."""
+    live = field_server
+    context = phone_context(pw, chromium, live, at=AALTO)
+    page = context.new_page()
+    sign_in(page, live, "east@example.com")
+    page.evaluate("location.hash = '#/sync'")
+    page.wait_for_selector("#lang-choice")
+    page.select_option("#lang-choice", "ja")
+    with page.expect_navigation():
+        page.click(".lang-switch button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.get_attribute("html", "lang") == "ja"
+    expect_tab = page.locator("nav.tabs a[data-tab='sync']")
+    assert expect_tab.inner_text() == "同期"
+    page.select_option("#lang-choice", "en")
+    with page.expect_navigation():
+        page.click(".lang-switch button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.get_attribute("html", "lang") == "en"
+    assert live.page_errors == []
+    context.close()

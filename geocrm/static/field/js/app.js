@@ -480,6 +480,12 @@ function viewAdd() {
   show(h("h1", {}, _("Add account here")), form);
 }
 
+/** The language switcher the shell carries in a <template> (a POST with the CSRF token). */
+function languageForm() {
+  const tpl = document.getElementById("lang-form");
+  return tpl ? tpl.content.cloneNode(true) : null;
+}
+
 function viewSync() {
   const list = h("ul", { class: "plain", id: "outbox-list" });
   const info = h("p", { role: "status" });
@@ -500,7 +506,8 @@ function viewSync() {
       info.textContent = _("Sending…");
       syncNow().then(draw);
     } } }, _("Retry now")),
-    list);
+    list,
+    languageForm());
   draw();
 }
 
