@@ -65,6 +65,9 @@ LABELS: dict[str, Any] = {
     "queued": lazy_gettext("queued"),
     "running": lazy_gettext("running"),
     "failed": lazy_gettext("failed"),
+    # what a territory import does with a feature
+    "create": lazy_gettext("create"),
+    "replace": lazy_gettext("replace"),
     # interactions and their outcomes
     "visit": lazy_gettext("visit"),
     "call": lazy_gettext("call"),
