@@ -361,3 +361,14 @@ def test_territory_balance_and_history_in_japanese(client, auth, world):
     assert "<h1>業務量で営業エリアを調整</h1>" in balance and "六角形グリッド" in balance
     history = client.get("/territories/history", headers=ja).text
     assert "<h1>営業エリアの変更</h1>" in history and "まだ変更はありません。" in history
+
+
+def test_territory_editor_page_in_korean(client, auth, world):
+    """The territory editor's page (its panel and tables) speaks Korean; its module's words
+    come from the same catalogue (/app/i18n/ko.json carries them)."""
+    auth.login(world.manager.email)
+    html = client.get("/territories/", headers={"Accept-Language": "ko"}).text
+    assert "<h1>영업 구역</h1>" in html and "새 영업 구역으로 저장" in html
+    assert "영업 구역별 업무량" in html
+    words = client.get("/app/i18n/ko.json").json["messages"]
+    assert words["Split %(name)s with it"] == "이 선으로 %(name)s 나누기"

@@ -10,6 +10,7 @@
  * User text (territory, rep and account names) only ever goes through textContent.
  */
 import { csrfToken, foliumObject, pageData } from "./config.js";
+import { t as _ } from "./i18n.js";
 
 /** The editor's handle for browser tests (null on a page without the editor map). */
 export const territoryEditor = start();
@@ -30,7 +31,7 @@ function start() {
   const gapsLayer = L.featureGroup().addTo(map);
   const unassignedLayer = L.featureGroup().addTo(map);
   L.control
-    .layers(null, { Overlaps: overlapsLayer, Gaps: gapsLayer, "Unassigned accounts": unassignedLayer },
+    .layers(null, { [_("Overlaps")]: overlapsLayer, [_("Gaps")]: gapsLayer, [_("Unassigned accounts")]: unassignedLayer },
       { collapsed: false, position: "topright" })
     .addTo(map);
 
@@ -112,7 +113,7 @@ function start() {
 
   function run(promise, describe, keepPending) {
     busy = true;
-    setStatus("Saving…", "saving");
+    setStatus(_("Saving…"), "saving");
     return promise
       .then(function (d) {
         if (!keepPending) {
@@ -125,8 +126,8 @@ function start() {
         return reload();
       })
       .catch(function (err) {
-        showResult("Not saved: " + err.message, [], null, true);
-        setStatus("Not saved.", "ready");
+        showResult(_("Not saved: %(reason)s", { reason: err.message }), [], null, true);
+        setStatus(_("Not saved."), "ready");
         return reload();
       })
       .then(function () {
@@ -135,7 +136,7 @@ function start() {
   }
 
   function changed(d) {
-    return d.summary + " — " + d.moved + " account(s) re-assigned.";
+    return _("%(summary)s — %(count)s account(s) re-assigned.", { summary: d.summary, count: d.moved });
   }
 
   // --- territories ----------------------------------------------------------------------
@@ -183,16 +184,16 @@ function start() {
     const stats = $("selected-stats");
     stats.textContent = "";
     [
-      ["Accounts", fmt(p.accounts, 0)],
-      ["Value", fmt(p.value, 0)],
-      ["Workload", fmt(p.workload_hours, 1) + " h / 4 weeks"],
-      ["Visiting", fmt(p.visit_hours, 1) + " h"],
-      ["Travel", fmt(p.travel_hours, 1) + " h"],
-      ["Compactness", fmt(p.compactness, 2)],
-      ["Parts", fmt(p.parts, 0)],
-      ["Area", fmt(p.area_km2, 2) + " km²"],
-      ["Reps", p.reps.map(function (r) { return r.name; }).join(", ") || "nobody"],
-      ["Manager", p.manager || "—"],
+      [_("Accounts"), fmt(p.accounts, 0)],
+      [_("Value"), fmt(p.value, 0)],
+      [_("Workload"), _("%(hours)s h / 4 weeks", { hours: fmt(p.workload_hours, 1) })],
+      [_("Visiting"), fmt(p.visit_hours, 1) + " h"],
+      [_("Travel"), fmt(p.travel_hours, 1) + " h"],
+      [_("Compactness"), fmt(p.compactness, 2)],
+      [_("Parts"), fmt(p.parts, 0)],
+      [_("Area"), fmt(p.area_km2, 2) + " km²"],
+      [_("Reps"), p.reps.map(function (r) { return r.name; }).join(", ") || _("nobody")],
+      [_("Manager"), p.manager || "—"],
     ].forEach(function (pair) {
       const dt = el("dt", pair[0]);
       const dd = el("dd", pair[1]);
@@ -244,23 +245,23 @@ function start() {
         });
       body.appendChild(tr);
     });
-    text($("unassigned-line"), config.editable ? data.unassigned + " account(s) in no territory (grey dots)." : "");
+    text($("unassigned-line"), config.editable ? _("%(count)s account(s) in no territory (grey dots).", { count: data.unassigned }) : "");
     const ol = $("overlap-list");
     ol.textContent = "";
     data.overlaps.forEach(function (o) {
-      ol.appendChild(el("li", o.a_name + " and " + o.b_name + ": " + fmt(o.area_m2 / 1e6, 3) + " km², " +
-        o.accounts + " account(s)"));
+      ol.appendChild(el("li", _("%(a)s and %(b)s: %(area)s km², %(count)s account(s)",
+        { a: o.a_name, b: o.b_name, area: fmt(o.area_m2 / 1e6, 3), count: o.accounts })));
     });
     if (!data.overlaps.length) {
-      ol.appendChild(el("li", "None."));
+      ol.appendChild(el("li", _("None.")));
     }
     const gl = $("gap-list");
     gl.textContent = "";
     data.gaps.forEach(function (g) {
-      gl.appendChild(el("li", fmt(g.area_m2 / 1e6, 3) + " km² enclosed by territories but in none"));
+      gl.appendChild(el("li", _("%(area)s km² enclosed by territories but in none", { area: fmt(g.area_m2 / 1e6, 3) })));
     });
     if (!data.gaps.length) {
-      gl.appendChild(el("li", "None."));
+      gl.appendChild(el("li", _("None.")));
     }
   }
 
@@ -303,7 +304,7 @@ function start() {
   }
 
   function reload() {
-    setStatus("Loading territories…", "loading");
+    setStatus(_("Loading territories…"), "loading");
     return fetch(config.dataUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (!r.ok) {
@@ -320,11 +321,11 @@ function start() {
         overlapsLayer.bringToFront();
         select(selectedId);
         return loadUnassigned().then(function () {
-          setStatus(data.territories.features.length + " territories", "ready");
+          setStatus(_("%(count)s territories", { count: data.territories.features.length }), "ready");
         });
       })
       .catch(function (err) {
-        setStatus("Could not load territories (" + err.message + ").", "error");
+        setStatus(_("Could not load territories (%(reason)s).", { reason: err.message }), "error");
       });
   }
 
@@ -347,7 +348,7 @@ function start() {
     const split = $("pending-split");
     split.hidden = !(selectedId && byId[selectedId]);
     if (!split.hidden) {
-      text(split, "Split " + byId[selectedId].props.name + " with it");
+      text(split, _("Split %(name)s with it", { name: byId[selectedId].props.name }));
     }
   }
 
@@ -372,12 +373,12 @@ function start() {
       $("pending-name").value = "";
       const countEl = $("pending-count");
       if (e.layerType === "polyline") {
-        text(countEl, "A line: select a territory it crosses, then split it.");
+        text(countEl, _("A line: select a territory it crosses, then split it."));
       } else {
-        text(countEl, "Counting accounts…");
+        text(countEl, _("Counting accounts…"));
         request(config.countUrl, { geometry: pending.geometry })
           .then(function (d) {
-            text(countEl, d.accounts + " account(s) inside.");
+            text(countEl, _("%(count)s account(s) inside.", { count: d.accounts }));
             countEl.setAttribute("data-accounts", String(d.accounts));
           })
           .catch(function (err) {
