@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -27,6 +28,7 @@ from geocrm.core.names import account_search
 from geocrm.crm.sqltime import days_since, dialect_name
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import label, money
 from geocrm.models import (
     Account,
     Interaction,
@@ -160,27 +162,28 @@ class SegmentFilters:
                 select(Territory.id, Territory.name).where(Territory.id.in_(self.territory_ids))
             ).all())
             shown = [names.get(t, f"#{t}") for t in self.territory_ids]
-            parts.append("territory: " + ", ".join(shown + (["unassigned"] if self.unassigned
-                                                              else [])))
+            parts.append(_("territory: %(names)s", names=", ".join(
+                shown + ([_("unassigned")] if self.unassigned else []))))
         if self.stages:
-            parts.append("stage: " + ", ".join(self.stages))
+            parts.append(_("stage: %(names)s", names=", ".join(label(s) for s in self.stages)))
         if self.tags:
-            parts.append("tags: " + ", ".join(self.tags))
+            parts.append(_("tags: %(names)s", names=", ".join(self.tags)))
         if self.min_value is not None:
-            parts.append(f"value ≥ {self.min_value}")
+            parts.append(_("value ≥ %(amount)s", amount=money(self.min_value)))
         if self.max_value is not None:
-            parts.append(f"value ≤ {self.max_value}")
+            parts.append(_("value ≤ %(amount)s", amount=money(self.max_value)))
         if self.not_visited_days is not None:
-            parts.append(f"not visited for {self.not_visited_days} days")
+            parts.append(_("not visited for %(days)s days", days=self.not_visited_days))
         if self.visited_within_days is not None:
-            parts.append(f"visited within {self.visited_within_days} days")
+            parts.append(_("visited within %(days)s days", days=self.visited_within_days))
         if self.overdue:
-            parts.append("overdue by cadence")
+            parts.append(_("overdue by cadence"))
         if self.near_km is not None:
-            parts.append(f"within {self.near_km:g} km of {self.near_lat:.4f}, {self.near_lon:.4f}")
+            parts.append(_("within %(km)s km of %(lat)s, %(lon)s", km=format(self.near_km, "g"),
+                           lat=format(self.near_lat, ".4f"), lon=format(self.near_lon, ".4f")))
         if self.q:
-            parts.append(f"name contains “{self.q}”")
-        return parts or ["all accounts"]
+            parts.append(_("name contains “%(text)s”", text=self.q))
+        return parts or [_("all accounts")]
 
 
 def filtered_accounts(filters: SegmentFilters, user: User, as_of: date) -> Select[Any]:

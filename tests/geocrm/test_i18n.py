@@ -372,3 +372,16 @@ def test_territory_editor_page_in_korean(client, auth, world):
     assert "영업 구역별 업무량" in html
     words = client.get("/app/i18n/ko.json").json["messages"]
     assert words["Split %(name)s with it"] == "이 선으로 %(name)s 나누기"
+
+
+def test_segment_filters_described_in_japanese(client, auth, world):
+    """A segment's filters read as Japanese phrases on the list (stages by label, money by
+    |money)."""
+    from geocrm.crm import segments
+
+    segments.save_segment(world.manager, {"name": "大口", "stages": ["customer"],
+                                          "min_value": "1000"})
+    db.session.commit()
+    auth.login(world.manager.email)
+    html = client.get("/crm/segments", headers={"Accept-Language": "ja"}).text
+    assert "ステージ: 顧客" in html and "見込み金額 ≥ €1,000.00" in html
