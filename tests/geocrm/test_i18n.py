@@ -385,3 +385,10 @@ def test_segment_filters_described_in_japanese(client, auth, world):
     auth.login(world.manager.email)
     html = client.get("/crm/segments", headers={"Accept-Language": "ja"}).text
     assert "ステージ: 顧客" in html and "見込み金額 ≥ €1,000.00" in html
+
+
+def test_rep_routes_page_in_korean(client, auth, world):
+    """A rep's list of published routes (empty here) speaks Korean."""
+    auth.login(world.rep_west.email)
+    html = client.get("/planning/my", headers={"Accept-Language": "ko"}).text
+    assert "<h1>내 경로</h1>" in html and "오늘 이후 게시된 경로가 없습니다." in html
