@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from geocrm.core.names import name_similarities, name_similarity, normalise_name
-from geocrm.crm import duplicates
+from geocrm.crm import duplicate_scan, duplicates
 from geocrm.extensions import db
 from geocrm.jobs import drain
 from geocrm.models import Account, Role
@@ -62,7 +62,7 @@ def test_same_name_across_a_cell_border_is_found(app, world):
     """Two pins 4 m apart on either side of a grid line, and two 200 m apart at 65° N where
     a longitude cell is 118 m wide (two cells apart): both found. Naive gridding (same
     cell only, or one neighbour cell) would miss each; the preconditions prove they differ."""
-    cell = duplicates._CELL_DEG
+    cell = duplicate_scan._CELL_DEG
     border = math.floor(37.5665 / cell) * cell
     a = make_account("서울식당", border - 0.000018, 126.978)
     b = make_account("서울식당", border + 0.000018, 126.978)
@@ -81,7 +81,8 @@ def test_a_crowded_spot_is_compared_by_rarer_words_and_reported(app, client, aut
                                                                 monkeypatch):
     """Too many pins with one name word in one cell (a town centre) are not compared by that
     word, but by their rarer ones: the two "Kahvila Aalto" still pair; the page says so."""
-    monkeypatch.setattr(duplicates, "MAX_BLOCK", 3)
+    monkeypatch.setattr(duplicate_scan, "MAX_BLOCK", 3)  # the scan's limit
+    monkeypatch.setattr(duplicates, "MAX_BLOCK", 3)  # the name the page quotes
     spot = (60.1655, 24.9155)
     a, b = (make_account("Kahvila Aalto", *spot, territory_id=world.west.id) for _ in range(2))
     for other in ("Kahvila Helmi", "Kahvila Kulma"):
