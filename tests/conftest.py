@@ -87,7 +87,7 @@ def app_config(database_url: str, tmp_path: Any) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "GEOCRM_TILE_URL": "",
         # Straight-line travel: a region `make run` loaded into ./instance must not change the
-        # suite's hand-computed times (tests/geocrm/test_region.py loads its own regions).
+        # suite's hand-computed times (tests/geocrm/region/test_region.py loads its own regions).
         "GEOCRM_TRAVEL": "straight",
         # Cheap hashing keeps the suite fast; test_auth checks the production default separately.
         "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000",

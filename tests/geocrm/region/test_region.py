@@ -26,7 +26,7 @@ from tests.conftest import AuthActions
 from tests.factories import World, make_account
 from tests.routing.test_osrm_route import _Fake, fake  # noqa: F401 (the fake server fixture)
 
-TOWN = Path(__file__).parents[1] / "places" / "fixtures" / "river_town.osm"
+TOWN = Path(__file__).parents[2] / "places" / "fixtures" / "river_town.osm"
 FRIDAY = date(2026, 5, 15)
 
 
