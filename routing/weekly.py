@@ -4,8 +4,9 @@ Each account asks for visits at a cadence (weekly, fortnightly, monthly, N per m
 last visit tells when the next one is due, and each due visit may happen within a tolerance
 around its due date (an overdue one: as soon as possible). Planning runs in three steps:
 
-1. **Accounts to reps**: the account's own rep (its territory) if given, otherwise the
-   nearest rep with the skills and room for it over the period.
+1. **Accounts to reps**: the account's own rep (its territory) if given; the others by a
+   balanced min-cost flow (visits per rep in proportion to working time, within
+   ``max_spread``), or with another ``objective`` the nearest rep with the skills and room.
 2. **Visits to days**, per rep: every account gets a preferred weekday by a sweep around
    the rep's home (sectors of equal weekly workload), so that each day covers one compact
    part of the patch and the same accounts fall on the same weekday week after week. Visits
@@ -504,12 +505,150 @@ def _assign_accounts(problem: WeekProblem, work_days: dict[str, list[date]]
     return owner, nobody
 
 
+OBJECTIVES = ("most_visits", "least_driving", "earliest_finish", "balanced")
+
+
+def _rep_seconds(rep: RepWeek, n_days: int) -> int:
+    r = rep.rep
+    return n_days * max(0, r.shift.end - r.shift.start - sum(b.duration for b in r.breaks))
+
+
+def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
+                     max_spread: float) -> tuple[dict[str, str], list[str], list[str]]:
+    """Account id → rep id so that visits per rep follow their working time within a spread.
+
+    Each rep gets a target share of the period's due visits, proportional to their
+    available working time (working days × shift less breaks), and a band around it whose
+    top is ``max_spread`` × its bottom. Free accounts then go to reps by a min-cost flow
+    (OR-Tools) over home→account distances: filling every band's bottom first, staying
+    under its top, and only then the nearest rep. The flow works in visits, so an account
+    due twice may be split; it goes to the rep that carries most of it. Accounts with
+    their own rep stay with them (their visits count in that rep's share). Returns the
+    owner map, accounts nobody can take, and notes on why the band could not be kept.
+    """
+    from ortools.graph.python import min_cost_flow
+
+    reps = list(problem.reps)
+    rep_ids = [r.rep.id for r in reps]
+    k = len(reps)
+    owner: dict[str, str] = {}
+    nobody: list[str] = []
+    why: list[str] = []
+    avail = np.array([_rep_seconds(r, len(work_days[r.rep.id])) for r in reps], dtype=float)
+    pinned_load = np.zeros(k)
+    free: list[Account] = []
+    count: dict[str, int] = {}
+    for a in problem.accounts:
+        count[a.id] = len(occurrences(a, problem.start, problem.end))
+        if a.rep_id is not None:
+            i = rep_ids.index(a.rep_id) if a.rep_id in rep_ids else -1
+            if i >= 0 and a.skills <= reps[i].rep.skills:
+                owner[a.id] = a.rep_id
+                pinned_load[i] += count[a.id]
+            else:
+                nobody.append(a.id)
+        elif not any(a.skills <= r.rep.skills for r in reps):
+            nobody.append(a.id)
+        else:
+            free.append(a)
+    if not free:
+        return owner, nobody, why
+    homes = [r.rep.start for r in reps]
+    dist = haversine_matrix(homes + [a.location for a in free])[k:, :k]
+    total = float(pinned_load.sum()) + sum(count[a.id] for a in free)
+    share = avail / avail.sum() if avail.sum() > 0 else np.zeros(k)
+    target = share * total
+    lo = np.array([min(math.floor(t), math.ceil(t * 2 / (1 + max_spread))) for t in target])
+    hi = np.array([max(math.ceil(t), math.floor(t * 2 * max_spread / (1 + max_spread)))
+                   for t in target])
+    for i in range(k):
+        if pinned_load[i] > hi[i]:
+            why.append(f"{rep_ids[i]}'s own accounts alone need {int(pinned_load[i])} visits, "
+                       f"over a fair share of {target[i]:.0f}")
+    n = len(free)
+    big = int(float(dist.max()) * 10) + 1000 if n else 1000
+    flow = min_cost_flow.SimpleMinCostFlow()
+    source, sink = n + k, n + k + 1
+    tails: list[int] = []
+    heads: list[int] = []
+    caps: list[int] = []
+    costs: list[int] = []
+
+    def arc(t: int, h: int, c: int, cost: int) -> None:
+        tails.append(t)
+        heads.append(h)
+        caps.append(c)
+        costs.append(cost)
+
+    supply = 0
+    for j, a in enumerate(free):
+        units = max(1, count[a.id])  # an account due nowhere still gets the nearest rep
+        supply += units
+        arc(source, j, units, 0)
+        for i, r in enumerate(reps):
+            if a.skills <= r.rep.skills:
+                arc(j, n + i, units, int(dist[j, i]))
+    for i in range(k):
+        low = max(0, int(lo[i] - pinned_load[i]))
+        top = max(low, int(hi[i] - pinned_load[i]))
+        arc(n + i, sink, low, -big)  # the band's bottom is filled first
+        arc(n + i, sink, top - low, 0)
+        arc(n + i, sink, supply, big if avail[i] > 0 else 3 * big)  # over the top: last resort
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(
+        np.array(tails), np.array(heads), np.array(caps), np.array(costs))
+    flow.set_node_supply(source, supply)
+    flow.set_node_supply(sink, -supply)
+    if flow.solve() != flow.OPTIMAL:  # cannot happen: the last-resort arcs take everything
+        raise ModelError("plan_week", "objective", "the balanced assignment found no solution")
+    carried = np.zeros((n, k))
+    for a_ in arcs:
+        t, h = int(flow.tail(a_)), int(flow.head(a_))
+        if t < n and n <= h < n + k:
+            carried[t, h - n] += flow.flow(a_)
+    for j, a in enumerate(free):
+        best = max(range(k), key=lambda i: (carried[j, i], -dist[j, i]))
+        owner[a.id] = rep_ids[best]
+    return owner, nobody, why
+
+
+def _balance_notes(problem: WeekProblem, work_days: dict[str, list[date]],
+                   placements: Sequence[Placement], max_spread: float,
+                   why: Sequence[str]) -> list[str]:
+    """Visits per rep, their max/min ratio (per working time), and why when over the spread."""
+    visits = dict.fromkeys((r.rep.id for r in problem.reps), 0)
+    for p in placements:
+        visits[p.rep_id] += 1
+    avail = {r.rep.id: _rep_seconds(r, len(work_days[r.rep.id])) for r in problem.reps}
+    working = [rid for rid in visits if avail[rid] > 0]
+    text = ", ".join(f"{rid} {v}" for rid, v in visits.items())
+    if len(working) < 2:
+        return [f"visits per rep: {text}"]
+    mean = sum(avail[r] for r in working) / len(working)
+    rate = {rid: visits[rid] * mean / avail[rid] for rid in working}
+    low, high = min(rate.values()), max(rate.values())
+    spread = high / low if low > 0 else math.inf
+    equal = len({avail[r] for r in working}) == 1
+    measure = "max/min" if equal else "max/min per working hour"
+    goal = f" (goal ≤ {max_spread:g})" if math.isfinite(max_spread) else ""
+    notes = [f"visits per rep: {text}; {measure} {spread:.2f}{goal}"]
+    if spread > max_spread + 1e-9:
+        reasons = list(why)
+        if not reasons:
+            reasons.append("accounts' skills, opening days, full days or too few visits "
+                           "to share evenly")
+        notes.append(f"balance within {max_spread:g}× is not possible this period: "
+                     + "; ".join(reasons))
+    return notes
+
+
 def plan_week(
     problem: WeekProblem,
     *,
     time_limit_per_day: float = 2.0,
     params: SolveParams | None = None,
     provider: TravelProvider | None = None,
+    objective: str = "balanced",
+    max_spread: float = 1.2,
 ) -> WeekPlan:
     """Place every due visit of the period on a day and route every day.
 
@@ -520,15 +659,32 @@ def plan_week(
 
     Each rep's day is routed on its own (the visits placed for a rep are theirs alone);
     ``time_limit_per_day`` is shared among the reps with visits that day.
+
+    ``objective`` chooses how accounts without a rep of their own are shared: "balanced"
+    (the default) gives each rep visits in proportion to their working time, the busiest
+    at most ``max_spread`` × the least busy, on the shortest home→account distances that
+    allow it; "most_visits", "least_driving" and "earliest_finish" give each account to
+    the nearest able rep with room (how each day is routed is set by ``params``). The
+    notes give visits per rep, their max/min ratio and, when the spread cannot be kept
+    (own-rep accounts, skills, working days), why. Unknown values raise
+    :class:`~routing.ModelError` naming the field.
     """
     started = time.perf_counter()
     checks.time_limit(time_limit_per_day, "time_limit_per_day")
+    if objective not in OBJECTIVES:
+        raise ModelError("plan_week", "objective",
+                         f"unknown {objective!r}; use one of {', '.join(OBJECTIVES)}")
+    checks.number("plan_week", "max_spread", max_spread, minimum=1, maximum=100)
     params = params or SolveParams()
     provider = provider or GreatCircle(problem.circuity)
     days = problem.days
     reps = {r.rep.id: r for r in problem.reps}
     work_days = {rid: [d for d in days if problem.works(r, d)] for rid, r in reps.items()}
-    owner, nobody = _assign_accounts(problem, work_days)
+    why: list[str] = []
+    if objective == "balanced":
+        owner, nobody, why = _balanced_assign(problem, work_days, max_spread)
+    else:
+        owner, nobody = _assign_accounts(problem, work_days)
     accounts = {a.id: a for a in problem.accounts}
     unplaced: list[Unplaced] = []
     for aid in nobody:
@@ -647,6 +803,8 @@ def plan_week(
                          f"{min(lengths) // 60}–{max(lengths) // 60} min")
         else:
             notes.append(f"{rid}: works no day in the period")
+    notes += _balance_notes(problem, work_days, placements,
+                            max_spread if objective == "balanced" else math.inf, why)
     notes += [n for d in day_plans for n in d.plan.notes if n not in notes]
     if recovered:
         notes.append(f"{len(recovered)} visits a route could not fit were moved to another day")
