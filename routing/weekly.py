@@ -551,10 +551,6 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
             nobody.append(a.id)
         else:
             free.append(a)
-    if not free:
-        return owner, nobody, why
-    homes = [r.rep.start for r in reps]
-    dist = haversine_matrix(homes + [a.location for a in free])[k:, :k]
     total = float(pinned_load.sum()) + sum(count[a.id] for a in free)
     share = avail / avail.sum() if avail.sum() > 0 else np.zeros(k)
     target = share * total
@@ -562,9 +558,18 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
     hi = np.array([max(math.ceil(t), math.floor(t * 2 * max_spread / (1 + max_spread)))
                    for t in target])
     for i in range(k):
+        if avail[i] <= 0:
+            continue
         if pinned_load[i] > hi[i]:
             why.append(f"{rep_ids[i]}'s own accounts alone need {int(pinned_load[i])} visits, "
                        f"over a fair share of {target[i]:.0f}")
+    if not free:
+        why += [f"only {int(pinned_load[i])} visits are {rep_ids[i]}'s to make (a fair share "
+                f"is {target[i]:.0f}) and no account is free to move"
+                for i in range(k) if avail[i] > 0 and pinned_load[i] < lo[i]]
+        return owner, nobody, why
+    homes = [r.rep.start for r in reps]
+    dist = haversine_matrix(homes + [a.location for a in free])[k:, :k]
     n = len(free)
     big = int(float(dist.max()) * 10) + 1000 if n else 1000
     flow = min_cost_flow.SimpleMinCostFlow()
@@ -605,9 +610,16 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
         t, h = int(flow.tail(a_)), int(flow.head(a_))
         if t < n and n <= h < n + k:
             carried[t, h - n] += flow.flow(a_)
+    got = pinned_load.copy()
     for j, a in enumerate(free):
         best = max(range(k), key=lambda i: (carried[j, i], -dist[j, i]))
         owner[a.id] = rep_ids[best]
+        got[best] += count[a.id]
+    for i in range(k):
+        if avail[i] > 0 and got[i] < lo[i]:
+            why.append(f"only {int(got[i])} visits could go to {rep_ids[i]} (a fair share is "
+                       f"{target[i]:.0f}): the others belong to a rep or need skills "
+                       f"{rep_ids[i]} lacks")
     return owner, nobody, why
 
 

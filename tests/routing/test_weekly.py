@@ -178,3 +178,71 @@ def test_week_problem_validation():
     with pytest.raises(ModelError) as err:
         account("a", HOME, hours=((),))
     assert err.value.field == "hours"
+
+
+def _per_rep(plan, reps) -> dict[str, int]:
+    counts = dict.fromkeys((r.rep.id for r in reps), 0)
+    for p in plan.placements:
+        counts[p.rep_id] += 1
+    return counts
+
+
+def _balance_week(objective: str, max_spread: float = 1.2):
+    """30 weekly accounts around anna's home; bert and carl live 10 and 20 km away."""
+    reps = [rep_week("anna"), rep_week("bert", home=at(0.09)), rep_week("carl", home=at(0, 0.3))]
+    accounts = [account(f"a{i:02d}", at(0.004 * (i % 6) + 0.01, 0.005 * (i // 6)))
+                for i in range(30)]
+    problem = WeekProblem(tuple(reps), tuple(accounts), MON, MON + timedelta(days=4))
+    plan = plan_week(problem, time_limit_per_day=1.0, params=FAST, objective=objective,
+                     max_spread=max_spread)
+    return reps, plan
+
+
+def test_balanced_week_spreads_visits_within_the_stated_ratio():
+    """Nearest-rep gives anna all 30 visits; the balanced default gives max/min ≤ 1.2."""
+    reps, old = _balance_week("least_driving")
+    before = _per_rep(old, reps)
+    assert before["anna"] == 30 and before["bert"] == 0
+    reps, new = _balance_week("balanced")
+    after = _per_rep(new, reps)
+    assert sum(after.values()) == 30 and not new.unplaced
+    assert max(after.values()) / min(after.values()) <= 1.2
+    assert any("max/min" in n and "goal ≤ 1.2" in n for n in new.notes)
+    assert not any("not possible" in n for n in new.notes)
+
+
+def test_balanced_week_keeps_pinned_accounts_with_their_rep():
+    """Accounts with their own rep stay with that rep; the free ones even out the rest."""
+    reps = [rep_week("anna"), rep_week("bert", home=at(0.09))]
+    accounts = [account(f"own{i}", at(0.01 + 0.002 * i), rep_id="anna") for i in range(4)]
+    accounts += [account(f"b{i}", at(0.01, 0.003 * i), rep_id="bert") for i in range(3)]
+    accounts += [account(f"f{i:02d}", at(0.012 + 0.002 * (i % 4), 0.004 * (i // 4)))
+                 for i in range(13)]
+    plan = week(reps, accounts)
+    who = {p.account_id: p.rep_id for p in plan.placements}
+    assert all(who[f"own{i}"] == "anna" for i in range(4))
+    assert all(who[f"b{i}"] == "bert" for i in range(3))
+    counts = _per_rep(plan, reps)
+    assert counts == {"anna": 10, "bert": 10}
+
+
+def test_balance_impossible_is_said_in_the_notes():
+    """Anna's own accounts outnumber bert's 6 to 1 and none are free: the notes say why."""
+    reps = [rep_week("anna"), rep_week("bert", home=at(0.09))]
+    accounts = [account(f"a{i}", at(0.01 + 0.002 * i), rep_id="anna") for i in range(6)]
+    accounts.append(account("b0", at(0.09), rep_id="bert"))
+    plan = week(reps, accounts)
+    assert _per_rep(plan, reps) == {"anna": 6, "bert": 1}
+    said = [n for n in plan.notes if "not possible" in n]
+    assert said and "anna's own accounts" in said[0]
+
+
+def test_unknown_objective_is_refused():
+    """plan_week names the objective (and a spread under 1) it cannot use."""
+    problem = WeekProblem((rep_week(),), (account("a", HOME),), MON, MON)
+    with pytest.raises(ModelError) as err:
+        plan_week(problem, objective="fastest")
+    assert err.value.field == "objective" and "balanced" in str(err.value)
+    with pytest.raises(ModelError) as err:
+        plan_week(problem, max_spread=0.9)
+    assert err.value.field == "max_spread"
