@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
-         "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale"]
+         "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale", "weekly_balance"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -25,6 +25,7 @@ QUICK = {
     "reports": ["--quick"],
     "road_matrix": ["--points", "300", "--old-points", "100"],
     "routing_scale": ["--quick"],
+    "weekly_balance": ["--accounts", "150", "--limit", "0.5"],
 }
 
 

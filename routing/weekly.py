@@ -549,6 +549,10 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
                 nobody.append(a.id)
         elif not any(a.skills <= r.rep.skills for r in reps):
             nobody.append(a.id)
+        elif count[a.id] == 0:  # nothing due this period: the nearest able rep keeps it
+            able = [r for r in reps if a.skills <= r.rep.skills]
+            owner[a.id] = min(able, key=lambda r: (
+                float(haversine_matrix([r.rep.start, a.location])[0, 1]), r.rep.id)).rep.id
         else:
             free.append(a)
     total = float(pinned_load.sum()) + sum(count[a.id] for a in free)
@@ -587,7 +591,7 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
 
     supply = 0
     for j, a in enumerate(free):
-        units = max(1, count[a.id])  # an account due nowhere still gets the nearest rep
+        units = count[a.id]
         supply += units
         arc(source, j, units, 0)
         for i, r in enumerate(reps):
