@@ -65,6 +65,10 @@ LABELS: dict[str, Any] = {
     "queued": lazy_gettext("queued"),
     "running": lazy_gettext("running"),
     "failed": lazy_gettext("failed"),
+    # route plans
+    "draft": lazy_gettext("draft"),
+    "published": lazy_gettext("published"),
+    "archived": lazy_gettext("archived"),
     # what a territory import does with a feature
     "create": lazy_gettext("create"),
     "replace": lazy_gettext("replace"),

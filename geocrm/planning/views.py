@@ -19,6 +19,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from geocrm import jobs
@@ -135,7 +137,7 @@ def rerun(run_id: int) -> Any:
     """Plan again, keeping pinned stops with their rep and day."""
     plan_run = services.get_run_or_404(run_id, current_user)
     services.rerun(plan_run, current_user)
-    flash("Re-planning with your pins…", "info")
+    flash(_("Re-planning with your pins…"), "info")
     return redirect(url_for("planning.run", run_id=run_id))
 
 
@@ -146,7 +148,8 @@ def publish(run_id: int) -> Any:
     """Publish the run's plans to the reps' phones."""
     plan_run = services.get_run_or_404(run_id, current_user)
     count = services.publish(plan_run)
-    flash(f"Published {count} plan{'s' if count != 1 else ''} to the reps.", "info")
+    flash(ngettext("Published %(num)s plan to the reps.", "Published %(num)s plans to the reps.",
+                   count), "info")
     return redirect(url_for("planning.run", run_id=run_id))
 
 
@@ -161,7 +164,7 @@ def assign(run_id: int) -> Any:
         rep_id, day = request.form.get("target", ":").split(":", 1)
         rep_id_int, day_value = int(rep_id), date.fromisoformat(day)
     except ValueError as exc:
-        raise ValidationError("target", "choose a rep and a day") from exc
+        raise ValidationError("target", _("choose a rep and a day")) from exc
     services.assign_unassigned(plan_run, account_id, rep_id_int, day_value)
     return redirect(url_for("planning.run", run_id=run_id, _anchor="unassigned"))
 
@@ -189,7 +192,7 @@ def reassign_stop(stop_id: int) -> Any:
     try:
         rep_id = int(request.form.get("rep_id", ""))
     except ValueError as exc:
-        raise ValidationError("rep_id", "choose a rep") from exc
+        raise ValidationError("rep_id", _("choose a rep")) from exc
     new = services.reassign_stop(stop, rep_id)
     return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{new.plan_id}"))
 
@@ -230,7 +233,7 @@ def plan(plan_id: int) -> Any:
         google=exports.google_links(points),
         apple=exports.apple_links(points),
         waze=exports.waze_links(points),
-        stop_names=[s.name for s in view.stops] + ["Home"],
+        stop_names=[s.name for s in view.stops] + [_("Home")],
         can_replan=services.can_replan(route_plan, current_user),
         replan_from=services.replan_origin(route_plan, None).words(),
         hhmm=services.hhmm,
