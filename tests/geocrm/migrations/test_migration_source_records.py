@@ -12,7 +12,7 @@ from geocrm.core.names import normalise_name
 from geocrm.extensions import db
 from geocrm.imports.services import import_accounts
 from geocrm.models import Account
-from tests.geocrm.test_migrations import _fresh_postgres_database
+from tests.geocrm.migrations.test_migrations import _fresh_postgres_database
 
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from geocrm import create_app
 from geocrm.extensions import db
-from tests.geocrm.test_migrations import _fresh_postgres_database
+from tests.geocrm.migrations.test_migrations import _fresh_postgres_database
 
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 NOW = "CURRENT_TIMESTAMP"
