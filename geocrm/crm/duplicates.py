@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from geocrm.access import get_account_or_404, visible_accounts
@@ -127,13 +128,15 @@ class Page:
 def _reasons(similarity: float, distance: float | None, why: int) -> tuple[str, ...]:
     out = []
     if similarity >= 0.5:
-        out.append(f"names {similarity:.0%} alike")
-    out += [text for bit, text in ((WHY_PHONE, "same phone"), (WHY_EMAIL, "same email"),
-                                   (WHY_EXTERNAL, "same external id"),
-                                   (WHY_ADDRESS, "same address"))
+        pct = f"{similarity:.0%}"
+        out.append(_l("names %(pct)s alike", pct=pct))
+    out += [text for bit, text in ((WHY_PHONE, _l("same phone")), (WHY_EMAIL, _l("same email")),
+                                   (WHY_EXTERNAL, _l("same external id")),
+                                   (WHY_ADDRESS, _l("same address")))
             if why & bit]
     if distance is not None:
-        out.append(f"{distance:.0f} m apart")
+        metres = f"{distance:.0f}"
+        out.append(_l("%(metres)s m apart", metres=metres))
     return tuple(out)
 
 
@@ -298,7 +301,7 @@ def stored_page(user: User, result: dict[str, Any], number: int,
 def dismiss_pair(user: User, a_id: int, b_id: int) -> None:
     """Remember that two accounts are not duplicates (both must be visible)."""
     if a_id == b_id:
-        raise ValidationError("account", "an account is not its own duplicate")
+        raise ValidationError("account", _l("an account is not its own duplicate"))
     a, b = sorted((get_account_or_404(a_id, user).id, get_account_or_404(b_id, user).id))
     if db.session.scalar(select(DuplicateDismissal.id).where(
             DuplicateDismissal.account_a_id == a, DuplicateDismissal.account_b_id == b)) is None:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Table, delete, exists, func, select, update
 
 from geocrm.access import get_account_or_404
@@ -54,11 +55,21 @@ MERGE_FIELDS: dict[str, tuple[str, ...]] = {
     "external_id": ("source", "external_id"),
 }
 MERGE_LABELS = {
-    "name": "Name", "address": "Address", "location": "Location (pin)", "stage": "Stage",
-    "owner_id": "Owner", "phone": "Phone", "email": "Email", "website": "Website",
-    "category": "Category", "opening_hours": "Opening hours", "visit_minutes": "Visit minutes",
-    "cadence_days": "Visit every N days", "priority": "Priority", "value": "Value",
-    "external_id": "Source / external id",
+    "name": _l("Name"), "address": _l("Address"), "location": _l("Location (pin)"),
+    "stage": _l("Stage"), "owner_id": _l("Owner"), "phone": _l("Phone"), "email": _l("Email"),
+    "website": _l("Website"), "category": _l("Category"), "opening_hours": _l("Opening hours"),
+    "visit_minutes": _l("Visit minutes"), "cadence_days": _l("Visit every N days"),
+    "priority": _l("Priority"), "value": _l("Value"),
+    "external_id": _l("Source / external id"),
+}
+# The merge page's history table names (a table not listed shows its name, underscores spaced).
+HISTORY_LABELS = {
+    "account_tags": _l("tags"), "assignment_history": _l("assignment history"),
+    "contacts": _l("contacts"), "import_conflicts": _l("import conflicts"),
+    "interactions": _l("interactions"), "opportunities": _l("opportunities"),
+    "route_stops": _l("route stops"), "source_records": _l("source records"),
+    "sync_conflicts": _l("sync conflicts"), "tasks": _l("tasks"),
+    "audit_entries": _l("audit trail"),
 }
 SNAPSHOT_FIELDS = (
     "name", "name_key", "address", "address_key", "city", "postcode", "country", "lat", "lon",
@@ -162,7 +173,7 @@ def merge_preview(user: User, survivor_id: int, merged_id: int) -> MergePreview:
 
 def _pair(user: User, survivor_id: int, merged_id: int) -> tuple[Account, Account]:
     if survivor_id == merged_id:
-        raise ValidationError("merged_id", "an account cannot be merged into itself")
+        raise ValidationError("merged_id", _l("an account cannot be merged into itself"))
     survivor = get_account_or_404(survivor_id, user)
     merged = get_account_or_404(merged_id, user)
     return survivor, merged
@@ -230,14 +241,14 @@ def _picks(survivor: Account, merged: Account, choices: Mapping[str, str]) -> di
     """Each mergeable field's side: the user's choice, else :func:`default_choice`."""
     for key, side in choices.items():
         if side not in SIDES:
-            raise ValidationError(key, "choose survivor or merged")
+            raise ValidationError(key, _l("choose survivor or merged"))
         if key not in MERGE_FIELDS and not key.startswith("custom:"):
-            raise ValidationError(key, "is not a mergeable field")
+            raise ValidationError(key, _l("is not a mergeable field"))
     picks = {c: choices.get(c) or default_choice(survivor, merged, c) for c in MERGE_FIELDS}
     if picks["owner_id"] == "merged" and merged.owner_id is not None:
         owner = db.session.get(User, merged.owner_id)
         if owner is None:
-            raise ValidationError("owner_id", "that owner no longer exists")
+            raise ValidationError("owner_id", _l("that owner no longer exists"))
     return picks
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from geocrm.access import roles_required, scope_territories
 from geocrm.core.transaction import commits
 from geocrm.crm import duplicates
+from geocrm.crm.merging import HISTORY_LABELS
 from geocrm.crm.views.blueprint import DATA_STEWARDS, back, bp, flash_error
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
@@ -101,6 +102,7 @@ def merge() -> Any:
                     name=record.merged_name, moved=moved), "info")
             return redirect(url_for("accounts.detail", account_id=survivor_id))
     preview = duplicates.merge_preview(current_user, survivor_id, merged_id)
-    return render_template("crm/merge.html", preview=preview), (
+    return render_template("crm/merge.html", preview=preview,
+                           history_labels=HISTORY_LABELS), (
         422 if request.method == "POST" else 200
     )
