@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from geocrm.access import roles_required
@@ -41,9 +42,10 @@ def load() -> Any:
         filename = (upload.filename or "") if upload is not None else ""
         try:
             if upload is None or not filename:
-                raise ValidationError("extract", "choose an .osm.pbf file")
+                raise ValidationError("extract", _("choose an .osm.pbf file"))
             if not filename.lower().endswith(SUFFIXES):
-                raise ValidationError("extract", f"{filename!r} is not an .osm.pbf or .osm file")
+                raise ValidationError(
+                    "extract", _("%(file)s is not an .osm.pbf or .osm file", file=repr(filename)))
         except ValidationError as err:
             return render_template("region/index.html", info=region_info(),
                                    mode=travel_mode() or "default", error=err.message), 422
