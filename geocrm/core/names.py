@@ -116,6 +116,7 @@ def normalise_name(name: str | None) -> str:
     return (" ".join(kept) or key or fold(name))[:NAME_KEY_MAX]
 
 
+@functools.lru_cache(maxsize=65536)  # registers repeat street addresses (one per floor, shop...)
 def normalise_address(address: str | None) -> str | None:
     """The comparison key of an address: the folded text with common street words shortened."""
     key = fold(address)

@@ -7,6 +7,7 @@ them swapped) is checked here.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -36,6 +37,23 @@ _ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website
                "category", "external_id")
 
 
+# Columns whose cells repeat all over a file (a stage, the same hours, a postcode): each
+# distinct value is judged once. Only verdicts are remembered (an error is raised anew,
+# in the current language), and the cleaned values are immutable, so sharing is safe.
+_REPEATING = frozenset({"city", "postcode", "opening_hours", "stage", "visit_minutes",
+                        "cadence_days", "priority", "category"})
+
+
+@functools.lru_cache(maxsize=16384)
+def _clean_repeating(key: str, raw: str) -> Any:
+    return clean_field(key, raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags(raw: str) -> tuple[str, ...]:
+    return tuple(sorted({t.strip()[:60] for t in re.split(r"[;,|]", raw) if t.strip()}))
+
+
 def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str, Any] | None:
     """Validate one row (target field -> text); ``None`` and rejects appended when invalid.
 
@@ -56,7 +74,9 @@ def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str,
     for key in _ROW_FIELDS:
         if key in raw:
             try:
-                out[key] = clean_field(key, raw[key])
+                value = raw[key]
+                out[key] = (_clean_repeating(key, value) if key in _REPEATING
+                            and type(value) is str else clean_field(key, value))
             except ValidationError as err:
                 bad(err.field, err.reason)
     out["lat"] = out["lon"] = None
@@ -68,7 +88,7 @@ def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str,
         if coords:
             out["lat"], out["lon"] = coords
     tags = raw.get("tags", "")
-    out["tags"] = sorted({t.strip()[:60] for t in re.split(r"[;,|]", tags) if t.strip()})
+    out["tags"] = list(_tags(tags))  # a list of its own: the writer pops and keeps it
     out["name_key"] = normalise_name(out["name"])
     out["address_key"] = normalise_address(out["address"])
     return out if len(rejects) == before else None

@@ -34,6 +34,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from collections.abc import Mapping
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -119,8 +120,15 @@ def _import(
     index = {h: i for i, h in enumerate(headers)}
     columns = [(target, index[h]) for target, h in result.mapping.items()]
     cleaned: list[tuple[int, dict[str, Any]]] = []
+    targets = [t for t, _ in columns]
+    # A full-width row (the common case) is picked in one C call; a short row pads with "".
+    pick = itemgetter(*(i for _, i in columns)) if len(columns) > 1 else None
+    width = max((i for _, i in columns), default=-1) + 1
     for number, cells in enumerate(table, start=2):
-        raw = {t: (cells[i] if i < len(cells) else "") for t, i in columns}
+        if pick is not None and len(cells) >= width:
+            raw = dict(zip(targets, pick(cells), strict=True))
+        else:
+            raw = {t: (cells[i] if i < len(cells) else "") for t, i in columns}
         row = clean_row(raw, number, result.rejects)
         if row is not None:
             cleaned.append((number, row))
