@@ -3,6 +3,7 @@ source records, conflicts and the audit trail."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +58,8 @@ def write_import(
     writer.flag_missing()
     _write_records(plan, batch.id, source, now)
     _write_conflicts(plan, batch.id, source, now)
-    audit.record_many(writer.trail, user=user, at=now, ready=True)  # stored forms: JSON-ready
+    # Stored forms (JSON-ready), serialised by the writer: no encoder run per new account.
+    audit.record_many(writer.trail, user=user, at=now, serialized=True)
     db.session.add(AuditEntry(
         user_id=user.id if user else None, entity="import_batch", entity_id=batch.id,
         action="import", changes={"filename": result.filename, **result.counts},
@@ -73,12 +75,22 @@ class _Writer:
         self.plan, self.batch, self.user, self.source, self.now = plan, batch, user, source, now
         self.user_id = user.id if user else None
         self.territories = list(db.session.scalars(select(Territory)))
-        self.trail: list[dict[str, Any]] = []
+        self.trail: list[dict[str, Any]] = []  # "changes" as JSON text (json.dumps)
+        # A created account's changes are only its origin: the JSON text of
+        # origin(row) is this prefix, the row number and "}}" (json.dumps's own output).
+        template = json.dumps(self.origin(0))
+        assert template.endswith('"row": 0}}')
+        self.origin_prefix = template[:-len("0}}")]
 
     def origin(self, row: int | None) -> dict[str, Any]:
         """Where a change came from, as its audit entry says."""
         return {"import": {"batch": self.batch.id, "source": self.source,
                            "file": self.batch.filename, "row": row}}
+
+    def audit(self, entity_id: int, changes: dict[str, Any]) -> None:
+        """An update's audit entry, its changes (JSON-ready) serialised once."""
+        self.trail.append({"entity": "account", "entity_id": entity_id, "action": "update",
+                           "changes": json.dumps(changes)})
 
     def insert_accounts(self) -> None:
         """New accounts: placed, tagged, their source record and history opened."""
@@ -98,8 +110,8 @@ class _Writer:
                         updated_at=now, version=1, custom_fields=_NO_FIELDS, archived=False,
                         location_source="import" if data.get("lat") is not None else None)
             new_rows.append(data)
-            self.trail.append({"entity": "account", "entity_id": account_id,
-                               "action": "create", "changes": self.origin(number)})
+            self.trail.append({"entity": "account", "entity_id": account_id, "action": "create",
+                               "changes": f"{self.origin_prefix}{int(number)}}}}}"})
         if not new_rows:
             return
         tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
@@ -134,11 +146,10 @@ class _Writer:
         for aid, (number, changes) in plan.changes.items():
             if aid in plan.unflag:
                 changes = {**changes, "missing_since": ["flagged", None]}
-            self.trail.append({"entity": "account", "entity_id": aid, "action": "update",
-                               "changes": {**self.origin(number), **changes}})
-        self.trail.extend({"entity": "account", "entity_id": aid, "action": "update",
-                           "changes": {**self.origin(None), "missing_since": ["flagged", None]}}
-                          for aid in plan.unflag if aid not in plan.changes)
+            self.audit(aid, {**self.origin(number), **changes})
+        for aid in plan.unflag:
+            if aid not in plan.changes:
+                self.audit(aid, {**self.origin(None), "missing_since": ["flagged", None]})
         # Moved pins are re-placed by the same rule as a pin moved by hand, in bulk.
         changed_hands = moves_for_points([u for u in updates if "lat" in u], self.territories)
         # executemany per set of changed columns (bulk UPDATE by primary key).
@@ -159,10 +170,8 @@ class _Writer:
             return
         db.session.execute(update(Account), [{"id": i, "missing_since": self.now}
                                              for i in missing])
-        self.trail.extend({"entity": "account", "entity_id": i, "action": "update",
-                           "changes": {**self.origin(None),
-                                       "missing_since": [None, self.now.isoformat()]}}
-                          for i in missing)
+        for i in missing:
+            self.audit(i, {**self.origin(None), "missing_since": [None, self.now.isoformat()]})
 
 
 def _versions(ids: list[int]) -> dict[int, int]:
