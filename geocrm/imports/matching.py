@@ -99,6 +99,10 @@ def source_values(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_ROW = 2**32
+_AROUND = tuple(dx * _ROW + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1))
+
+
 class _Grid:
     """Items by normalised name in ~50 m cells, for the 'same name within 50 m' rule.
 
@@ -110,26 +114,29 @@ class _Grid:
     def __init__(self, ref_lat: float) -> None:
         self.kx = 111_320.0 * math.cos(math.radians(ref_lat))
         self.ky = 110_540.0
-        self.cells: dict[tuple[str, int, int], list[tuple[float, float, int, Any]]] = {}
+        # name key -> cell -> items; a cell (cx, cy) is one int, cx * 2**32 + cy (|cy| is
+        # far below 2**31 on Earth), so a look-up hashes no tuple.
+        self.cells: dict[str, dict[int, list[tuple[float, float, int, Any]]]] = {}
         self.seq = 0
 
     def add(self, name_key: str, lat: float, lon: float, item: Any) -> None:
         x, y = lon * self.kx, lat * self.ky
-        key = (name_key, int(x // DUPLICATE_METRES), int(y // DUPLICATE_METRES))
+        cell = int(x // DUPLICATE_METRES) * _ROW + int(y // DUPLICATE_METRES)
         self.seq += 1
-        self.cells.setdefault(key, []).append((x, y, self.seq, item))
+        self.cells.setdefault(name_key, {}).setdefault(cell, []).append((x, y, self.seq, item))
 
     def find(self, name_key: str, lat: float, lon: float) -> Any | None:
+        cells = self.cells.get(name_key)
+        if cells is None:
+            return None
         x, y = lon * self.kx, lat * self.ky
-        cx, cy = int(x // DUPLICATE_METRES), int(y // DUPLICATE_METRES)
+        centre = int(x // DUPLICATE_METRES) * _ROW + int(y // DUPLICATE_METRES)
         limit = DUPLICATE_METRES * DUPLICATE_METRES
         best: tuple[int, Any] | None = None
-        cells = self.cells
-        for dx in (-1, 0, 1):
-            for dy in (-1, 0, 1):
-                for px, py, seq, item in cells.get((name_key, cx + dx, cy + dy), ()):
-                    if (best is None or seq < best[0]) and (px - x) ** 2 + (py - y) ** 2 <= limit:
-                        best = (seq, item)
+        for offset in _AROUND:
+            for px, py, seq, item in cells.get(centre + offset, ()):
+                if (best is None or seq < best[0]) and (px - x) ** 2 + (py - y) ** 2 <= limit:
+                    best = (seq, item)
         return None if best is None else best[1]
 
 
