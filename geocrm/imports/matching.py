@@ -244,8 +244,9 @@ class Matcher:
             self.by_address.setdefault(address_key, {}).setdefault(name_key or "", item)
 
     def _similar(self, a: str, b: str) -> bool:
-        """:func:`similar_names`, remembered: chains and common names repeat all over a file."""
-        pair = (a, b)
+        """:func:`similar_names`, remembered: chains and common names repeat all over a file.
+        The rule is symmetric, so a pair is remembered in either order."""
+        pair = (a, b) if a <= b else (b, a)
         known = self.similar_memo.get(pair)
         if known is None:
             known = self.similar_memo[pair] = similar_names(a, b)
