@@ -16,7 +16,9 @@ from geocrm.errors import ConflictError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Role
 
-bp = Blueprint("crm", __name__, url_prefix="/crm", static_folder="static")
+# The package name, not __name__: the blueprint's root (and so its static folder, crm/static)
+# is geocrm/crm, not this views subpackage.
+bp = Blueprint("crm", "geocrm.crm", url_prefix="/crm", static_folder="static")
 
 EVERYONE = (Role.ADMIN, Role.MANAGER, Role.PLANNER, Role.REP)
 DATA_STEWARDS = (Role.ADMIN, Role.MANAGER)
