@@ -52,6 +52,15 @@ def _in_range(value: T, field: str, lo: Any, hi: Any) -> T:
     return value
 
 
+def is_number(text: str) -> bool:
+    """Whether ``text`` reads as a number (the CSV cell guard and the grid x/y check ask)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def to_int(value: Any, field: str, *, default: int | _Required | None = REQUIRED,
            lo: int | None = None, hi: int | None = None) -> int | None:
     """A whole number (``"12"``, ``12``); blank gives ``default``, or an error when required.

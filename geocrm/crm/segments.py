@@ -42,7 +42,7 @@ from geocrm.models import (
     utcnow,
 )
 from geocrm.models.crm import Segment
-from geocrm.params import to_float, to_ids, to_int
+from geocrm.params import is_number, to_float, to_ids, to_int
 from geocrm.spatial import SpatialRepository
 
 MAX_RADIUS_KM = 500.0
@@ -348,17 +348,10 @@ def csv_safe(value: Any) -> str:
         text = str(value.value)
     else:
         text = str(value)
-    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+    if text and text[0] in "=+-@\t\r" and not is_number(text):
         return "'" + text
     return text
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from geocrm.errors import ValidationError
+from geocrm.params import is_number
 
 MAX_FIELD = 10_000
 SAMPLE_BYTES = 200_000  # enough for the detector; decoding itself is over the whole file
@@ -395,7 +396,7 @@ def project_grid(
         try:
             xs[n], ys[n] = float(x), float(y)
         except ValueError:
-            bad, value = ("x", x) if not _is_number(x) else ("y", y)
+            bad, value = ("x", x) if not is_number(x) else ("y", y)
             reject(n + 2, bad, "is not a number", value[:200])
             continue
         if not (math.isfinite(xs[n]) and math.isfinite(ys[n])):
@@ -421,10 +422,3 @@ def project_grid(
     clean["lat"], clean["lon"] = GRID_LAT, GRID_LON
     return [*headers, GRID_LAT, GRID_LON], out_rows, clean
 
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
