@@ -3,8 +3,13 @@
 :class:`RoadRouter` snaps each point to the nearest node of the graph's largest strongly
 connected part (a KD-tree, so every snapped point can reach every other one) and adds the
 off-road leg from the point to that node at :data:`ACCESS_KMH` (parking and walking to the door).
-Many-to-many matrices run scipy's C Dijkstra from every distinct source node at once, on the
-graph without its shape points (:mod:`places.contract`: same paths, a fifth of the nodes).
+Many-to-many matrices run scipy's C Dijkstra from every distinct source node, on the graph
+without its shape points (:mod:`places.contract`: same paths, a fifth of the nodes), in blocks of
+sources small enough to stay in memory the allocator reuses. A large matrix (more than
+:data:`PARALLEL_CELLS` source x node cells) is split between this process and ``workers - 1``
+helper processes (scipy's Dijkstra holds the GIL, so threads would not help); the halves are
+the same Dijkstra over the same graph, so the answer is identical, only sooner when a core is
+free.
 
 One Dijkstra gives both numbers of the quickest path: each edge's weight packs its time in
 centiseconds above its length in decimetres (``time_cs * 2**26 + length_dm``). Sums of such
@@ -20,10 +25,15 @@ the given speed, marked in ``estimated`` and named in ``warnings``.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +47,8 @@ from places.roads import EARTH_M, RegionError, RoadGraph, haversine_m
 
 ACCESS_KMH = 10.0  # from the snapped road node to the door: parking, walking
 PACK = float(2**26)  # decimetres fit below this; centiseconds above it
-CELLS_PER_BLOCK = 20_000_000  # Dijkstra rows held at once: sources x nodes (160 MB of float64)
+CELLS_PER_BLOCK = 2_000_000  # Dijkstra rows held at once: sources x nodes (16 MB of float64)
+PARALLEL_CELLS = 8_000_000  # sources x nodes above which helper processes share the work
 
 Point = tuple[float, float]  # (lat, lon) in WGS84 degrees
 
@@ -74,7 +85,15 @@ class RoadRouter:
     """Travel over one :class:`~places.roads.RoadGraph` (build once per loaded region)."""
 
     def __init__(self, graph: RoadGraph, *, max_snap_m: float = 1000.0, circuity: float = 1.3,
-                 access_kmh: float = ACCESS_KMH, cache_size: int = 32) -> None:
+                 access_kmh: float = ACCESS_KMH, cache_size: int = 32,
+                 workers: int | None = None) -> None:
+        """``workers``: processes that share a large matrix's Dijkstra (this one included);
+        default two when the machine has two cores or more, one (no helper) otherwise."""
+        if workers is None:
+            workers = min(2, os.cpu_count() or 1)
+        if workers < 1:
+            raise RegionError("workers must be 1 or more")
+        self.workers = int(workers)
         if not max_snap_m >= 0:
             raise RegionError("max_snap_m must be zero or more")
         if not 1 <= circuity <= 10:
@@ -111,6 +130,8 @@ class RoadRouter:
         with self._lock:
             if self._chains is None:
                 self._chains = Chains(self.csr)
+                if self.workers > 1 and int(self._chains.core.sum()) * 1000 >= PARALLEL_CELLS:
+                    warm_helpers(self.workers - 1)  # a city: its large matrices will want them
             return self._chains
 
     # -- snapping ------------------------------------------------------------------------
@@ -162,10 +183,7 @@ class RoadRouter:
         packed = np.full((len(uniq), len(uniq)), np.inf)
         if len(uniq):
             core, at = self.chains.graph_for(uniq)
-            block = max(1, CELLS_PER_BLOCK // max(core.shape[0], 1))
-            for s in range(0, len(uniq), block):
-                rows = dijkstra(core, directed=True, indices=at[s:s + block])
-                packed[s:s + block] = np.atleast_2d(rows)[:, at]
+            packed[:] = self._shared_rows(core, at)
         cs = np.floor(packed / PACK)
         dm = packed - cs * PACK
         idx = np.flatnonzero(on)
@@ -194,6 +212,35 @@ class RoadRouter:
                 f"({off} points farther than {self.max_snap_m:.0f} m from a road); those are "
                 "straight-line estimates")
         return TravelMatrix(seconds, metres, estimated, warnings)
+
+    def _shared_rows(self, core: csr_matrix, at: npt.NDArray[np.int64]
+                     ) -> npt.NDArray[np.float64]:
+        """Packed weights from every ``at`` node to every ``at`` node; the last rows go to
+        helper processes when the work is large enough to pay for sending the graph."""
+        helpers = self.workers - 1
+        if helpers < 1 or len(at) * core.shape[0] < PARALLEL_CELLS:
+            return dijkstra_rows(core, at, at)
+        pool = _pool(helpers)
+        bounds = np.linspace(0, len(at), self.workers + 1).astype(int)
+        futures: list[tuple[int, int, Future[npt.NDArray[np.float64]]]] = []
+        try:
+            for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
+                futures.append((int(lo), int(hi), pool.submit(dijkstra_rows, core, at[lo:hi], at)))
+        except (BrokenProcessPool, RuntimeError):
+            _drop_pool()
+        out = np.empty((len(at), len(at)))
+        out[: bounds[1]] = dijkstra_rows(core, at[: bounds[1]], at)
+        done = int(bounds[1])
+        for lo, hi, fut in futures:
+            try:
+                out[lo:hi] = fut.result()
+            except (BrokenProcessPool, RuntimeError):  # a helper died: do its share here
+                _drop_pool()
+                out[lo:hi] = dijkstra_rows(core, at[lo:hi], at)
+            done = hi
+        if done < len(at):
+            out[done:] = dijkstra_rows(core, at[done:], at)
+        return out
 
     # -- route lines ---------------------------------------------------------------------
     def route(self, points: Sequence[Point], fallback_kmh: float = 30.0) -> list[Leg]:
@@ -241,6 +288,49 @@ class RoadRouter:
         metres = float(haversine_m(a[0], a[1], b[0], b[1])) * self.circuity
         return Leg(metres / (fallback_kmh / 3.6), metres,
                    ((float(a[0]), float(a[1])), (float(b[0]), float(b[1]))), estimated=True)
+
+
+def dijkstra_rows(core: csr_matrix, sources: npt.NDArray[np.int64],
+                  targets: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    """Packed path weights from each of ``sources`` to each of ``targets`` (node indices of
+    ``core``), a block of sources at a time so only :data:`CELLS_PER_BLOCK` cells are held."""
+    out = np.empty((len(sources), len(targets)))
+    block = max(1, CELLS_PER_BLOCK // max(core.shape[0], 1))
+    for s in range(0, len(sources), block):
+        rows = dijkstra(core, directed=True, indices=sources[s:s + block])
+        out[s:s + block] = np.atleast_2d(rows)[:, targets]
+    return out
+
+
+_pool_lock = threading.Lock()
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(helpers: int) -> ProcessPoolExecutor:
+    """This process's helper pool (started once, by ``spawn``: safe in threaded servers and
+    forked job workers alike)."""
+    with _pool_lock:
+        pool = _pools.get(helpers)
+        if pool is None:
+            pool = ProcessPoolExecutor(helpers, mp_context=multiprocessing.get_context("spawn"))
+            _pools[helpers] = pool
+        return pool
+
+
+def warm_helpers(helpers: int = 1) -> None:
+    """Start the helper processes now (they take a moment to import scipy), not at the first
+    large matrix."""
+    _pool(helpers).submit(int, 0)
+
+
+def _drop_pool() -> None:
+    with _pool_lock:
+        for pool in _pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+        _pools.clear()
+
+
+atexit.register(_drop_pool)
 
 
 def _key(points: Sequence[Point], fallback_kmh: float) -> str:

@@ -36,7 +36,7 @@ from routing.model import (
 )
 from routing.osrm_route import RouteLeg, osrm_route
 from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
-from routing.roadnet import RoadNetwork, highway_speed
+from routing.roadnet import RoadNetwork
 from routing.solver import SolveParams, VrptwResult, solve, solve_vrptw
 from routing.weekly import (
     Account,
@@ -59,7 +59,7 @@ __all__ = [
     "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan", "RoadNetwork",
     "RouteLeg", "RoutingError", "osrm_route",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
-    "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix", "highway_speed",
+    "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix",
     "occurrences",
     "plan_week", "replan", "rest_of_day", "solve", "solve_vrptw",
 ]

@@ -3,7 +3,8 @@
 For customers who want road distances but run no routing service: :meth:`RoadNetwork.from_osm`
 reads a ``.osm.pbf`` extract with pyrosm (drivable ways only), keeps the largest strongly
 connected part (so every snapped point can reach every other one), and times each road
-segment at its ``maxspeed`` or, without one, a typical speed for its ``highway`` class.
+segment at its ``maxspeed`` or, without one, a typical speed for its ``highway`` class (one
+table for both graphs: :func:`places.roads.road_speed_kmh`).
 :meth:`RoadNetwork.matrices` snaps each location to the nearest node, runs one Dijkstra per
 distinct source node on travel time (stopping once every target is settled) and adds the
 short access leg at each end. Points farther than ``max_snap_m`` from the network (outside
@@ -19,13 +20,13 @@ import heapq
 import json
 import logging
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from places.roads import road_speed_kmh
 from routing import checks
 from routing.errors import ModelError
 from routing.matrix import EARTH_M, GreatCircle, Matrices
@@ -33,38 +34,7 @@ from routing.model import Location
 
 log = logging.getLogger(__name__)
 
-# km/h by highway class when a way has no usable maxspeed (typical European urban values).
-HIGHWAY_KMH = {
-    "motorway": 100.0, "trunk": 80.0, "primary": 60.0, "secondary": 50.0, "tertiary": 40.0,
-    "unclassified": 30.0, "residential": 30.0, "living_street": 10.0, "service": 15.0,
-    "road": 30.0,
-}
-LINK_FACTOR = 0.7  # a *_link ramp at this share of its class's speed
-DEFAULT_KMH = 30.0
-ZONE_KMH = {"urban": 50.0, "rural": 80.0, "motorway": 120.0, "walk": 7.0, "living_street": 20.0}
 ACCESS_KMH = 15.0  # from the snapped node to the door: parking, walking
-
-
-def highway_speed(highway: str | None, maxspeed: str | None) -> float:
-    """km/h for a way: its ``maxspeed`` tag when it can be read, else by ``highway`` class.
-
-    Reads ``50``, ``30 mph``, ``FI:urban`` style zone values; anything else (``signals``,
-    ``none``, garbage) falls back to the class speed.
-    """
-    if maxspeed:
-        first = str(maxspeed).split(";")[0].strip().lower()
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(mph|km/h|kmh)?", first)
-        if m:
-            value = float(m.group(1)) * (1.609344 if m.group(2) == "mph" else 1.0)
-            if value > 0:
-                return value
-        zone = first.split(":")[-1]
-        if zone in ZONE_KMH:
-            return ZONE_KMH[zone]
-    h = (highway or "").lower()
-    if h.endswith("_link"):
-        return HIGHWAY_KMH.get(h[:-5], DEFAULT_KMH) * LINK_FACTOR
-    return HIGHWAY_KMH.get(h, DEFAULT_KMH)
 
 
 def _direction(oneway: str | None, tags: dict[str, str]) -> tuple[bool, bool]:
@@ -157,7 +127,7 @@ class RoadNetwork:
             if u is None or v is None:
                 continue
             tags = _tags(row.tags)
-            kmh = highway_speed(_text(row.highway), _text(row.maxspeed))
+            kmh = road_speed_kmh(_text(row.highway) or "", _text(row.maxspeed))
             forward, backward = _direction(_text(row.oneway), tags)
             for a, b, ok in ((u, v, forward), (v, u, backward)):
                 if ok:

@@ -129,6 +129,20 @@ def test_maxspeed(value: str, kmh: float | None) -> None:
     assert (got is None and kmh is None) or got == pytest.approx(kmh, abs=0.01)
 
 
+@pytest.mark.parametrize(("highway", "maxspeed", "kmh"), [
+    ("residential", "30", 30.0), ("primary", "50 mph", 50 * 1.609344),
+    ("secondary", None, 50.0), ("primary_link", None, 40.0), ("tertiary", "FI:urban", 50.0),
+    ("motorway", "signals", 100.0), ("", None, 30.0), ("service", "0", 15.0),
+])
+def test_road_speed_is_maxspeed_else_the_class_speed(highway: str, maxspeed: str | None,
+                                                      kmh: float) -> None:
+    """One speed table for both road graphs: the old pure-Python one reads it too."""
+    import routing.roadnet
+
+    assert places.road_speed_kmh(highway, maxspeed) == pytest.approx(kmh)
+    assert routing.roadnet.road_speed_kmh is places.road_speed_kmh
+
+
 @pytest.mark.parametrize(("tags", "expected"), [
     ({"highway": "residential"}, (True, True)),
     ({"highway": "residential", "oneway": "yes"}, (True, False)),
@@ -202,3 +216,39 @@ def test_matrix_without_shape_points_equals_the_full_graph() -> None:
     expected_m = (full - cs * PACK) / 10 + gaps[:, None] + gaps[None, :]
     np.fill_diagonal(expected_m, 0)
     assert np.array_equal(m.metres, expected_m)
+
+
+def test_matrix_shared_with_a_helper_process_is_identical() -> None:
+    """A large matrix split between this process and a helper (spawned, scipy's Dijkstra on
+    each half) equals the one-process matrix exactly; a tiny one never starts a helper."""
+    from places import travel
+
+    rng = np.random.default_rng(3)
+    side = 40
+    k = np.arange(side * side).reshape(side, side)
+    lat = 60.0 + np.repeat(np.arange(side), side) * 0.0009
+    lon = 24.0 + np.tile(np.arange(side), side) * 0.0018
+    t = np.concatenate([k[:, :-1].ravel(), k[:, 1:].ravel(), k[:-1, :].ravel()])
+    h = np.concatenate([k[:, 1:].ravel(), k[:, :-1].ravel(), k[1:, :].ravel()])
+    keep = rng.random(len(t)) > 0.05  # some one-ways and missing streets
+    t, h = t[keep], h[keep]
+    t = np.concatenate([t, k[1:, 0]]).astype(np.int32)  # a way back north on the west edge
+    h = np.concatenate([h, k[:-1, 0]]).astype(np.int32)
+    metres = places.roads.haversine_m(lat[t], lon[t], lat[h], lon[h])
+    graph = places.RoadGraph(lat, lon, t, h, metres, metres / (30 / 3.6), {"name": "grid"})
+    pts = list(zip(rng.uniform(lat.min(), lat.max(), 200).tolist(),
+                   rng.uniform(lon.min(), lon.max(), 200).tolist(), strict=True))
+    one = places.RoadRouter(graph, workers=1).matrix(pts)
+    router = places.RoadRouter(graph, workers=2)
+    old = travel.PARALLEL_CELLS
+    travel.PARALLEL_CELLS = 1
+    try:
+        two = router.matrix(pts)
+    finally:
+        travel.PARALLEL_CELLS = old
+    assert travel._pools, "the helper pool was used"
+    assert np.array_equal(one.seconds, two.seconds)
+    assert np.array_equal(one.metres, two.metres)
+    assert np.isfinite(two.seconds).all()
+    with pytest.raises(RegionError, match="workers"):
+        places.RoadRouter(graph, workers=0)

@@ -17,7 +17,6 @@ from routing import (
     TimeWindow,
     Visit,
     haversine_matrix,
-    highway_speed,
     solve,
 )
 from routing.roadnet import ACCESS_KMH
@@ -77,16 +76,6 @@ def test_small_islands_are_not_snapped_to():
     net = RoadNetwork(lat, lon, tail, head, [1000.0] * 6, [36.0] * 6)
     nodes, _ = net.snap([Location(60.005, 25.0101)])
     assert int(nodes[0]) in {0, 1, 2, 3}
-
-
-@pytest.mark.parametrize(("highway", "maxspeed", "kmh"), [
-    ("residential", "30", 30.0), ("primary", "50 mph", 50 * 1.609344),
-    ("secondary", None, 50.0), ("primary_link", None, 42.0), ("tertiary", "FI:urban", 50.0),
-    ("motorway", "signals", 100.0), (None, None, 30.0), ("service", "0", 15.0),
-])
-def test_speed_from_maxspeed_or_highway_class(highway, maxspeed, kmh):
-    """maxspeed when readable (numbers, mph, zones), else a typical speed for the class."""
-    assert highway_speed(highway, maxspeed) == pytest.approx(kmh)
 
 
 def _helsinki() -> Path:
