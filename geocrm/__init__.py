@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from geocrm.config import build_config
 from geocrm.extensions import csrf, db, login_manager, migrate
 from geocrm.i18n import init_app as init_i18n
+from geocrm.limits import install as install_limits
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATES = ROOT.parent / "templates"
@@ -79,6 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "connect_args": {"check_same_thread": False},
         }
 
+    install_limits(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

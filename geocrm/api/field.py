@@ -192,12 +192,12 @@ def create_task() -> Any:
 @bp.route("/tasks/<int:task_id>/done", methods=["POST"])
 @login_required
 @commits
-def task_done() -> Any:
+def task_done(task_id: int) -> Any:
     """Mark a task done."""
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
-    task = services.complete_task(current_user, {**data, "task_id": request.view_args["task_id"]})
+    task = services.complete_task(current_user, {**data, "task_id": task_id})
     return jsonify(task_json(task))
 
 

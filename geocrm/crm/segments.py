@@ -8,7 +8,6 @@ The planner plans a segment through :func:`segment_account_ids`.
 
 from __future__ import annotations
 
-import csv
 import io
 import uuid as uuidlib
 from collections.abc import Iterable, Iterator
@@ -26,6 +25,7 @@ from geocrm.clock import local_today
 from geocrm.core import audit
 from geocrm.core.names import account_search
 from geocrm.crm.sqltime import days_since, dialect_name
+from geocrm.csvout import SafeWriter
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
 from geocrm.extensions import db
 from geocrm.i18n import label, money
@@ -42,7 +42,7 @@ from geocrm.models import (
     utcnow,
 )
 from geocrm.models.crm import Segment
-from geocrm.params import is_number, to_float, to_ids, to_int
+from geocrm.params import to_float, to_ids, to_int
 from geocrm.spatial import SpatialRepository
 
 MAX_RADIUS_KM = 500.0
@@ -338,32 +338,16 @@ CSV_COLUMNS = (
 )
 
 
-def csv_safe(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (leading = + - @ tab are defused)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        text = value.replace(microsecond=0).isoformat(sep=" ")
-    elif hasattr(value, "value") and not isinstance(value, Decimal):
-        text = str(value.value)
-    else:
-        text = str(value)
-    if text and text[0] in "=+-@\t\r" and not is_number(text):
-        return "'" + text
-    return text
-
-
-
 def csv_text(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     """CSV lines (header first) with every cell made spreadsheet-safe."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(list(header))
+    writer = SafeWriter(buf)
+    writer.writerow(header)
     yield buf.getvalue()
     for row in rows:
         buf.seek(0)
         buf.truncate()
-        writer.writerow([csv_safe(v) for v in row])
+        writer.writerow(row)
         yield buf.getvalue()
 
 

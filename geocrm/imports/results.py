@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any
+
+from geocrm.csvout import csv_string
 
 
 @dataclass
@@ -81,17 +81,13 @@ class ImportResult:
 
     def reject_report_csv(self) -> str:
         """The reject report as CSV: row, field, reason, value."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row", "field", "reason", "value"])
-        for r in self.rejects:
-            writer.writerow([r.row, r.field, r.reason, r.value])
-        return out.getvalue()
+        return csv_string(
+            ["row", "field", "reason", "value"],
+            ([r.row, r.field, r.reason, r.value] for r in self.rejects),
+        )
 
     def duplicates_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["row", "name", "rule", "same as", "outcome"])
-        for d in self.duplicates:
-            writer.writerow([d.row, d.name, d.rule, d.other, d.outcome])
-        return out.getvalue()
+        return csv_string(
+            ["row", "name", "rule", "same as", "outcome"],
+            ([d.row, d.name, d.rule, d.other, d.outcome] for d in self.duplicates),
+        )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 from typing import Any
 
@@ -14,6 +12,7 @@ from sqlalchemy import select
 
 from geocrm.access import roles_required
 from geocrm.core.transaction import commits
+from geocrm.csvout import csv_string
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.imports import conflicts, services, sources
@@ -149,13 +148,12 @@ def duplicates(batch_id: int) -> Response:
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None:
         raise NotFoundError(f"No import {batch_id}.")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "name", "rule", "same as", "outcome"])
-    for d in batch.duplicates:
-        writer.writerow([d.get("row"), d.get("name"), d.get("rule"), d.get("other"),
-                         d.get("outcome", "")])
-    return _csv(out.getvalue(), f"import-{batch_id}-duplicates.csv")
+    text = csv_string(
+        ["row", "name", "rule", "same as", "outcome"],
+        ([d.get("row"), d.get("name"), d.get("rule"), d.get("other"), d.get("outcome", "")]
+         for d in batch.duplicates),
+    )
+    return _csv(text, f"import-{batch_id}-duplicates.csv")
 
 
 @bp.route("/conflicts")

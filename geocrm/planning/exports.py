@@ -10,6 +10,17 @@ Navigation apps cap how much of a route fits in one link, so a day is split into
   points**; one link per leg of the chain home → stop 1 → … → home.
 * **Waze** (``waze.com/ul?ll=…&navigate=yes``): **one destination**, from wherever the phone
   is; one link per stop, and one back home.
+* **Naver Map** (``nmap://route/car?slat=…&dlat=…&v1lat=…&appname=…``): origin, destination and
+  at most **5 waypoints** (``v1``…``v5``); ``appname`` (the calling app or web page) is required,
+  from ``GEOCRM_NAVER_APPNAME``. When the app is absent the link falls back to Naver's web
+  directions (``map.naver.com``), which take only the leg's start and end: the page says so.
+* **Kakao Map** (``kakaomap://route?sp=lat,lon&ep=lat,lon&by=CAR``): **two points** (no
+  waypoints in the scheme); one link per leg, with the mobile-web fallback
+  ``map.kakao.com/link/by/car/<name>,lat,lon/<name>,lat,lon``.
+
+Korean reps navigate with Naver or Kakao (Google's driving directions do not work in Korea), so
+every provider is offered; which one is first is the rep's choice
+(``geocrm.maps.web.default_nav_app``).
 
 The iCalendar output follows RFC 5545: CRLF line ends, lines folded at 75 octets (never
 inside a UTF-8 character), TEXT values escaped (backslash, ``;``, ``,``, newlines), a stable
@@ -19,17 +30,18 @@ reader's zone without needing a VTIMEZONE block.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from geocrm.csvout import SafeWriter
 from geocrm.planning.base import hhmm, to_utc
 from geocrm.planning.read import PlanView
 
 GOOGLE_MAX_WAYPOINTS = 9
+NAVER_MAX_WAYPOINTS = 5
 Point = tuple[float, float]
 
 
@@ -83,6 +95,61 @@ def waze_links(points: Sequence[Point]) -> list[str]:
     """Waze navigation to each point after the first (Waze starts from the phone's position)."""
     return ["https://waze.com/ul?" + urlencode({"ll": _ll(p), "navigate": "yes"}, safe=",")
             for p in points[1:]]
+
+
+def _label(name: str) -> str:
+    """A stop's name as a URL path/parameter part (Kakao's link splits on ``,`` and ``/``)."""
+    return " ".join(name.replace(",", " ").replace("/", " ").split())[:60] or "-"
+
+
+def naver_links(points: Sequence[Point], names: Sequence[str], appname: str,
+                max_waypoints: int = NAVER_MAX_WAYPOINTS) -> list[dict[str, str]]:
+    """Naver Map driving routes covering the chain: ``app`` (``nmap://``) with up to
+    ``max_waypoints`` via points per leg, and ``web``, the browser fallback for that leg.
+
+    ``names[i]`` names ``points[i]``; ``appname`` is the identifier Naver requires.
+    """
+    if not appname:
+        raise ValueError("Naver Map links need an appname (GEOCRM_NAVER_APPNAME)")
+    if len(names) != len(points):
+        raise ValueError("one name per point")
+    links = []
+    start = 0
+    for leg in split_legs(points, max_waypoints + 2):
+        legnames = names[start : start + len(leg)]
+        start += len(leg) - 1
+        query: dict[str, str] = {
+            "slat": f"{leg[0][0]:.6f}", "slng": f"{leg[0][1]:.6f}", "sname": _label(legnames[0]),
+            "dlat": f"{leg[-1][0]:.6f}", "dlng": f"{leg[-1][1]:.6f}",
+            "dname": _label(legnames[-1]),
+        }
+        for i, (p, name) in enumerate(zip(leg[1:-1], legnames[1:-1], strict=True), start=1):
+            query |= {f"v{i}lat": f"{p[0]:.6f}", f"v{i}lng": f"{p[1]:.6f}",
+                      f"v{i}name": _label(name)}
+        query["appname"] = appname
+        web = {"menu": "route", "pathType": "0",
+               "slat": query["slat"], "slng": query["slng"], "stext": query["sname"],
+               "elat": query["dlat"], "elng": query["dlng"], "etext": query["dname"]}
+        links.append({"app": "nmap://route/car?" + urlencode(query),
+                      "web": "https://map.naver.com/index.nhn?" + urlencode(web)})
+    return links
+
+
+def kakao_links(points: Sequence[Point], names: Sequence[str]) -> list[dict[str, str]]:
+    """Kakao Map driving directions, one per leg (its scheme takes a start and an end only):
+    ``app`` (``kakaomap://route``) and ``web``, its mobile-web fallback."""
+    if len(names) != len(points):
+        raise ValueError("one name per point")
+    links = []
+    for i, (a, b) in enumerate(split_legs(points, 2)):
+        ends = "/".join(f"{quote(_label(n), safe='')},{p[0]:.6f},{p[1]:.6f}"
+                        for n, p in ((names[i], a), (names[i + 1], b)))
+        links.append({
+            "app": "kakaomap://route?" + urlencode({"sp": _ll(a), "ep": _ll(b), "by": "CAR"},
+                                                   safe=","),
+            "web": "https://map.kakao.com/link/by/car/" + ends,
+        })
+    return links
 
 
 # -- iCalendar ---------------------------------------------------------------------------------
@@ -160,25 +227,18 @@ CSV_HEADER = ["date", "rep", "seq", "account_id", "account", "address", "lat", "
               "pinned", "status"]
 
 
-def _cell(value: object) -> object:
-    """Neutralise spreadsheet formulas in user text (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def plans_csv(plans: Sequence[PlanView]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = SafeWriter(out)
     writer.writerow(CSV_HEADER)
     for plan in plans:
         for s in plan.stops:
-            writer.writerow([_cell(v) for v in (
+            writer.writerow((
                 plan.day.isoformat(), plan.rep_name, s.seq, s.account_id, s.name, s.address,
                 f"{s.lat:.6f}", f"{s.lon:.6f}", hhmm(s.arrival), hhmm(s.start),
                 hhmm(s.departure), round(s.wait_s / 60), round(s.travel_s / 60),
                 f"{s.distance_m / 1000:.2f}", "yes" if s.pinned else "no", s.status,
-            )])
+            ))
     return out.getvalue()
 
 
