@@ -12,8 +12,9 @@ for lunch) or 11:00–19:00. Five reps (homes seeded around the centre), 08:30�
 PyVRP gets the comparable day its model can express, as the issue prescribes: no break
 object, the shift shortened by the break's length, one window per visit (the longest), the
 same great-circle × 1.3 matrices and the same prizes. Prints CSV
-``solver,time_limit_s,served,travel_km,seconds`` per limit (the best plan against seconds:
-the curve), GeoCRM first. ``--workers 1`` keeps GeoCRM to one process; ``--main-engine
+``solver,time_limit_s,served,travel_km,seconds,load_1min`` per limit, GeoCRM first, then
+the curve of the best plan against seconds beside PyVRP's (met when GeoCRM serves more
+visits >= and travel <= PyVRP's). ``--workers 1`` keeps GeoCRM to one process; ``--main-engine
 pyvrp`` runs a second PyVRP seed in GeoCRM's own process instead of OR-Tools' ILS (both
 checked by OR-Tools' model).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 import time
 from dataclasses import replace
@@ -141,23 +143,38 @@ def main() -> int:
     problem = day(args.sites, args.reps)
     params = SolveParams(workers=args.workers, main_engine=args.main_engine)
     out = csv.writer(sys.stdout)
-    out.writerow(["solver", "time_limit_s", "served", "travel_km", "seconds"])
+    out.writerow(["solver", "time_limit_s", "served", "travel_km", "seconds", "load_1min"])
+    curve: list[tuple[float, int, float, int | None, float | None]] = []
     for limit in [float(x) for x in args.limits.split(",")]:
         started = time.perf_counter()
         plan = solve(problem, time_limit=limit, params=params)
         took = time.perf_counter() - started
+        km = sum(r.distance_m for r in plan.routes) / 1000
         out.writerow([f"geocrm-w{args.workers}-{args.main_engine}", limit, len(plan.served),
-                      f"{sum(r.distance_m for r in plan.routes) / 1000:.2f}", f"{took:.2f}"])
+                      f"{km:.2f}", f"{took:.2f}", f"{os.getloadavg()[0]:.2f}"])
         sys.stdout.flush()
         reasons = sorted({u.reason.value for u in plan.unassigned})
         print(f"  geocrm {limit}s: left out {len(plan.unassigned)} ({', '.join(reasons)}); "
               f"{'; '.join(n for n in plan.notes if 'PyVRP' in n)}", file=sys.stderr)
+        theirs: tuple[int | None, float | None] = (None, None)
         if not args.no_pyvrp:
             started = time.perf_counter()
-            served, km = run_pyvrp(replace(problem), limit)
-            out.writerow(["pyvrp", limit, served, f"{km:.2f}",
-                          f"{time.perf_counter() - started:.2f}"])
+            served, their_km = run_pyvrp(replace(problem), limit)
+            out.writerow(["pyvrp", limit, served, f"{their_km:.2f}",
+                          f"{time.perf_counter() - started:.2f}", f"{os.getloadavg()[0]:.2f}"])
             sys.stdout.flush()
+            theirs = (served, their_km)
+        curve.append((limit, len(plan.served), km, *theirs))
+    # The curve: GeoCRM's best plan against seconds, beside PyVRP's at the same limit.
+    print("\ncurve (best plan vs seconds): limit | geocrm visits, km | pyvrp visits, km | "
+          "visits >= and travel <=")
+    for limit, served, km, p_served, p_km in curve:
+        if p_served is None or p_km is None:
+            print(f"  {limit:>5g} s | {served:3d}, {km:7.2f} |")
+            continue
+        ok = served >= p_served and km <= p_km
+        print(f"  {limit:>5g} s | {served:3d}, {km:7.2f} | {p_served:3d}, {p_km:7.2f} | "
+              f"{'yes' if ok else 'no'} (travel {km / p_km:.3f}x)")
     return 0
 
 
