@@ -15,7 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
-         "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale", "weekly_balance"]
+         "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale", "weekly_balance",
+         "geocode"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
