@@ -15,11 +15,16 @@ Entry points:
 * ``replan(rep, remaining, now=..., position=..., current_order=...) -> Replan`` re-plans the
   rest of a day, keeping the rep's order unless a new one is clearly better, and says what
   changed.
+* Locks: ``Visit.position`` keeps a visit at that stop of its pinned rep's route and
+  ``Rep.route_locked`` keeps a rep's route exactly as locked; the rest is re-optimised.
+  ``check_order(rep, visits)`` drives a planner's manual order and names every rule it
+  breaks (late, overtime, break, too many) as structured ``Violation`` records.
 * Travel providers: ``GreatCircle`` (default), ``OsrmTable`` (an OSRM-compatible service),
   ``RoadNetwork`` (a graph built from an OpenStreetMap extract file).
 """
 
 from routing.errors import ModelError, RoutingError
+from routing.manual import OrderCheck, Violation, ViolationKind, check_order
 from routing.matrix import GreatCircle, Matrices, OsrmTable, TravelProvider, haversine_matrix
 from routing.model import (
     Break,
@@ -60,6 +65,6 @@ __all__ = [
     "RouteLeg", "RoutingError", "osrm_route",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
     "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix",
-    "occurrences",
+    "occurrences", "OrderCheck", "Violation", "ViolationKind", "check_order",
     "plan_week", "replan", "rest_of_day", "solve", "solve_vrptw",
 ]

@@ -184,6 +184,8 @@ def eligible_reps(v: Visit, reps: Sequence[Rep]) -> list[int]:
             continue
         if not v.skills <= r.skills:
             continue
+        if r.route_locked and v.pinned_rep != r.id:
+            continue
         out.append(i)
     return out
 
@@ -345,6 +347,7 @@ class DayModel:
                          for bi, b in enumerate(r.breaks)]
             if intervals:
                 tdim.SetBreakIntervalsOfVehicle(intervals, v_i, visit_transits)
+        self._lock_positions(visits, active, visit_node)
         if any(r.max_visits is not None for r in reps):
             ones = [1 if i >= 2 * k else 0 for i in range(size)]
             count_cb = routing.RegisterUnaryTransitVector(ones)
@@ -352,6 +355,30 @@ class DayModel:
             routing.AddDimensionWithVehicleCapacity(count_cb, 0, caps, True, "Visits")
         self._search: Any = None
         self.service = service
+
+    def _lock_positions(self, visits: Sequence[Visit], active: Sequence[int],
+                        visit_node: Sequence[int]) -> None:
+        """Locked stops keep their place: a "Rank" dimension counts the stops along each
+        route (the start is 0, the first stop 1), and a locked visit's rank is fixed to its
+        position. Its rep is fixed by the pin (``eligible_reps``); a locked route also
+        ends right after its last locked stop. Added only when a planner locked something,
+        so unlocked days keep the plain model."""
+        locked = [j for j in active if visits[j].position is not None]
+        reps = self.problem.reps
+        if not locked and not any(r.route_locked for r in reps):
+            return
+        routing, manager = self.routing, self.manager
+        ones = routing.RegisterUnaryTransitVector([1] * manager.GetNumberOfNodes())
+        size = manager.GetNumberOfNodes()
+        routing.AddDimension(ones, 0, size + 1, True, "Rank")
+        rank = routing.GetDimensionOrDie("Rank")
+        for j in locked:
+            index = manager.NodeToIndex(self.local[visit_node[j]])
+            rank.CumulVar(index).SetValue(int(visits[j].position or 0))
+        for v_i, r in enumerate(reps):
+            if r.route_locked:
+                held = sum(1 for v in visits if v.pinned_rep == r.id and v.position is not None)
+                rank.CumulVar(routing.End(v_i)).SetMax(held + 1)
 
     def _pool(self, size: int, travel: np.ndarray, start_node: list[int],
               end_node: list[int], visit_node: list[int]) -> list[int]:
@@ -362,7 +389,7 @@ class DayModel:
 
         def cost(j: int) -> float:
             v = visits[j]
-            if v.must_visit:
+            if v.must_visit or v.position is not None:
                 return -1.0
             way = min(int(travel[start_node[i], visit_node[j]])
                       + int(travel[visit_node[j], end_node[i]]) for i in self.eligible[j])
@@ -381,7 +408,7 @@ class DayModel:
         reps, visits = self.problem.reps, self.problem.visits
         k = len(reps)
         every = self.reachable
-        if not every or any(len(self.eligible[j]) < k for j in every):
+        if not every or self.problem.has_locks or any(len(self.eligible[j]) < k for j in every):
             return None
         windows = []
         for j in every:

@@ -72,6 +72,9 @@ class Rep:
     max_visits: int | None = None
     speed_kmh: float = 30.0
     skills: frozenset[str] = frozenset()
+    # A planner locked this rep's whole route: only the visits pinned to this rep, each at
+    # its locked ``Visit.position``, ride with them; nothing else is added.
+    route_locked: bool = False
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -105,11 +108,19 @@ class Visit:
     must_visit: bool = False
     pinned_rep: str | None = None
     skills: frozenset[str] = frozenset()
+    # A planner locked this visit's place in its pinned rep's route: the ``position``-th
+    # stop (1 = first). The rest of the day is re-optimised around it.
+    position: int | None = None
 
     def __post_init__(self) -> None:
         where = f"Visit {self.id}"
         if not self.id:
             raise ModelError("Visit", "id", "is required")
+        if self.position is not None:
+            if number(where, "position", self.position, minimum=1) != int(self.position):
+                raise ModelError(where, "position", f"{self.position!r} is not a whole number")
+            if self.pinned_rep is None:
+                raise ModelError(where, "position", "a locked position needs a pinned rep")
         object.__setattr__(self, "duration", seconds(where, "duration", self.duration,
                                                      maximum=2 * DAY))
         if not self.windows:
@@ -140,6 +151,36 @@ class Problem:
                 dup = next(i for i in ids if ids.count(i) > 1)
                 raise ModelError("Problem", kind, f"id {dup!r} is used twice")
         number("Problem", "circuity", self.circuity, minimum=1, maximum=10)
+        taken: dict[tuple[str, int], str] = {}
+        for v in self.visits:
+            if v.position is None or v.pinned_rep is None:
+                continue
+            key = (v.pinned_rep, int(v.position))
+            if key in taken:
+                raise ModelError(f"Visit {v.id}", "position",
+                                 f"stop {v.position} of {v.pinned_rep} is already locked "
+                                 f"by {taken[key]}")
+            taken[key] = v.id
+        for r in self.reps:
+            if not r.route_locked:
+                continue
+            held = sorted(int(v.position) for v in self.visits
+                          if v.pinned_rep == r.id and v.position is not None)
+            if held != list(range(1, len(held) + 1)):
+                raise ModelError(f"Rep {r.id}", "route_locked",
+                                 "a locked route needs its visits locked at positions "
+                                 "1, 2, 3, ... without gaps")
+            loose = [v.id for v in self.visits if v.pinned_rep == r.id and v.position is None]
+            if loose:
+                raise ModelError(f"Rep {r.id}", "route_locked",
+                                 f"visit {loose[0]} is pinned to a locked route without a "
+                                 "position")
+
+    @property
+    def has_locks(self) -> bool:
+        """Whether a planner locked a route or a stop's position (PyVRP cannot express it)."""
+        return any(r.route_locked for r in self.reps) or any(
+            v.position is not None for v in self.visits)
 
 
 class Reason(enum.StrEnum):
