@@ -18,6 +18,7 @@ from geocrm.core.transaction import transaction
 from geocrm.demo import demo_command
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.geocoding.cli import geocode_command
 from geocrm.imports.cli import import_accounts_command
 from geocrm.jobs import DEFAULT_QUEUE
 from geocrm.region.cli import region_command
@@ -32,6 +33,7 @@ def register_cli(app: Flask) -> None:
         import_accounts_command,
         create_token_command,
         region_command,
+        geocode_command,
         worker_command,
     ):
         app.cli.add_command(command)

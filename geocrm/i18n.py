@@ -93,6 +93,13 @@ LABELS: dict[str, Any] = {
     "checkin": lazy_gettext("check-in"),
     "import": lazy_gettext("import"),
     "osm": lazy_gettext("OpenStreetMap"),
+    "geocoder": lazy_gettext("geocoder"),
+    # how precisely the geocoder placed a pin (places.geocode.Confidence)
+    "exact": lazy_gettext("exact address"),
+    "interpolated": lazy_gettext("interpolated house number"),
+    "street": lazy_gettext("street only"),
+    "postcode": lazy_gettext("postcode area only"),
+    "locality": lazy_gettext("town or district only"),
     # the field app's outbox: what waits on the phone, and in which state
     "checkout": lazy_gettext("check-out"),
     "interaction": lazy_gettext("interaction"),

@@ -30,6 +30,8 @@ from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.i18n import label, local_date
 from geocrm.models import Account, Interaction, InteractionKind, User
+from geocrm.models.accounts import LocationSource
+from geocrm.models.geocoding import AccountGeocode
 from geocrm.spatial import haversine_m
 
 LOW_CONFIDENCE = 0.5
@@ -100,6 +102,18 @@ def _disputed(user: User, limit: int | None) -> list[tuple[Any, str]]:
     return out
 
 
+def _geocode_grades(account_ids: list[int]) -> dict[int, str]:
+    """The geocoder's named grade of these accounts' pins, where the geocoder placed them."""
+    if not account_ids:
+        return {}
+    stmt = (select(AccountGeocode.account_id, AccountGeocode.confidence)
+            .join(Account, Account.id == AccountGeocode.account_id)
+            .where(AccountGeocode.account_id.in_(account_ids),
+                   AccountGeocode.confidence.is_not(None),
+                   Account.location_source == LocationSource.GEOCODER.value))
+    return {aid: grade for aid, grade in db.session.execute(stmt)}
+
+
 def health_counts(user: User, today: date) -> dict[str, int]:
     """How many visible, non-archived accounts fail each check."""
     out = {}
@@ -128,13 +142,17 @@ def health_list(user: User, check: str, today: date, *, limit: int = 200) -> lis
         .where(Account.archived.is_(False), _condition(check, today)),
         user,
     ).order_by(Account.name, Account.id).limit(limit)
+    found = db.session.execute(stmt).all()
+    grades = _geocode_grades([r[0] for r in found]) if check == "low_confidence" else {}
     rows = []
-    for aid, name, src, conf, updated, last, missing in db.session.execute(stmt):
+    for aid, name, src, conf, updated, last, missing in found:
         if check == "no_location":
             detail = _("no pin")
         elif check == "low_confidence":
             detail = _("%(source)s, confidence %(value)s",
                        source=label(src) if src else _("unknown source"), value=format(conf, ".2f"))
+            if aid in grades:
+                detail = _("%(detail)s (%(grade)s)", detail=detail, grade=label(grades[aid]))
         elif check == "stale":
             seen = local_date(last) if last else _("never visited")
             detail = _("updated %(date)s, last visit: %(seen)s", date=local_date(updated),

@@ -44,4 +44,4 @@ __all__ = [
 ]
 
 # Feature modules register their tables; imported last so they may import from here.
-from geocrm.models import crm, field, provenance, territory_admin  # noqa: E402,F401
+from geocrm.models import crm, field, geocoding, provenance, territory_admin  # noqa: E402,F401

@@ -47,6 +47,7 @@ class LocationSource(enum.StrEnum):
     CHECKIN = "checkin"
     IMPORT = "import"
     OSM = "osm"
+    GEOCODER = "geocoder"  # placed from the address (geocrm.geocoding); grade in account_geocodes
 
 
 account_tags = Table(

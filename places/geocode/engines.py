@@ -350,6 +350,20 @@ class HttpGeocoder:
                               f"a result without a usable position ({exc})") from exc
 
 
+def _structured(query: AddressQuery) -> bool:
+    """Structured fields when the street is known or there is no text to read; otherwise the
+    text (a one-line address from a form or a file) with the other fields appended."""
+    return bool(query.street) or not query.text
+
+
+def _free_text(query: AddressQuery) -> str:
+    """One line in address order: street and number, district, postcode and city, region."""
+    street = " ".join(p for p in (query.street, query.housenumber) if p)
+    parts = [street or query.text, query.district,
+             " ".join(p for p in (query.postcode, query.city) if p), query.region]
+    return ", ".join(p for p in parts if p)
+
+
 def _features(engine: str, endpoint: str, data: Any) -> list[dict[str, Any]]:
     if not isinstance(data, dict) or not isinstance(data.get("features"), list):
         raise EngineError(engine, endpoint, "the answer is not a GeoJSON FeatureCollection")
@@ -380,13 +394,13 @@ class NominatimGeocoder(HttpGeocoder):
         params: dict[str, Any] = {"format": "jsonv2", "addressdetails": 1, "limit": 1,
                                   "accept-language": self.language,
                                   "countrycodes": (query.country or "").lower() or None}
-        if query.street or query.city or query.postcode:
+        if _structured(query):
             # Structured: never mixed with q (the docs forbid it).
             street = " ".join(p for p in (query.housenumber, query.street) if p)
             params.update(street=street or None, city=query.city, county=query.district,
                           state=query.region, postalcode=query.postcode)
         else:
-            params["q"] = query.text
+            params["q"] = _free_text(query)
         data = self._get("/search", params)
         if not isinstance(data, list):
             raise EngineError(self.name, self.base_url + "/search", "the answer is not a list")
@@ -465,13 +479,7 @@ class PhotonGeocoder(HttpGeocoder):
     default_rate = 20.0
 
     def _forward(self, query: AddressQuery) -> GeocodeResult | None:
-        if query.street or query.city or query.postcode:
-            parts = [" ".join(p for p in (query.street, query.housenumber) if p),
-                     " ".join(p for p in (query.postcode, query.city) if p), query.district]
-            text = ", ".join(p for p in parts if p)
-        else:
-            text = query.text or ""
-        data = self._get("/api", {"q": text, "limit": 1, "lang": self.language})
+        data = self._get("/api", {"q": _free_text(query), "limit": 1, "lang": self.language})
         feats = _features(self.name, self.base_url + "/api", data)
         if not feats:
             return None
@@ -541,7 +549,7 @@ class PeliasGeocoder(HttpGeocoder):
     def _forward(self, query: AddressQuery) -> GeocodeResult | None:
         common = {"size": 1, "lang": self.language, "api_key": self.api_key,
                   "boundary.country": query.country}
-        if query.street or query.city or query.postcode:
+        if _structured(query):
             endpoint = "/v1/search/structured"
             address = " ".join(p for p in (query.housenumber, query.street) if p)
             params = {**common, "address": address or None, "locality": query.city,
@@ -549,7 +557,7 @@ class PeliasGeocoder(HttpGeocoder):
                       "postalcode": query.postcode, "country": query.country}
         else:
             endpoint = "/v1/search"
-            params = {**common, "text": query.text}
+            params = {**common, "text": _free_text(query)}
         feats = _features(self.name, self.base_url + endpoint, self._get(endpoint, params))
         if not feats:
             return None

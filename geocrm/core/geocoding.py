@@ -1,0 +1,133 @@
+"""The account rules of geocoding: whose pin the geocoder may move, and "an address change
+re-geocodes".
+
+* **People and check-ins win.** A pin a person placed (``manual``) or a verified check-in
+  corrected (``checkin``) is never moved by the geocoder, whatever happens to the address;
+  :func:`may_geocode` is the one test, used by the background job and the marks below.
+* **An address change re-geocodes.** Whatever changes an account's address (the desk form, the
+  API PATCH, the phone's offline edit, a merge) goes through the ORM, so one ``before_flush``
+  hook sees it: the account is marked *pending* in ``account_geocodes`` in the same
+  transaction, and after the commit a background geocoding job is queued when a geocoder is
+  configured (``GEOCRM_GEOCODER`` or the region's address index). Without one, the marks wait
+  for ``flask geocode run``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import Session
+
+from geocrm.extensions import db
+from geocrm.jobs import submit_job
+from geocrm.models import Account
+from geocrm.models.accounts import LocationSource
+from geocrm.models.geocoding import AccountGeocode, GeocodeStatus
+from geocrm.models.planning import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+#: Pins the geocoder never moves: a person's, and a verified check-in's.
+PROTECTED_SOURCES = frozenset({LocationSource.MANUAL.value, LocationSource.CHECKIN.value})
+#: What makes an address (the structured parts where the model has them).
+ADDRESS_FIELDS = tuple(f for f in ("address", "street", "housenumber", "postcode", "city",
+                                   "district", "region", "country") if hasattr(Account, f))
+JOB_KIND = "geocode"
+JOB_FUNC = "geocrm.geocoding.jobs:geocode_pending_job"
+_QUEUE_FLAG = "geocrm_geocode_queue"
+_SKIP = "geocrm_geocode_skip"
+
+
+def may_geocode(account: Account) -> bool:
+    """Whether the geocoder may (re)place this account's pin."""
+    return (account.location_source or "") not in PROTECTED_SOURCES
+
+
+def geocoder_configured() -> bool:
+    """A geocoder is set (``GEOCRM_GEOCODER``) or the region's address index is loaded."""
+    if not has_app_context():
+        return False
+    if (current_app.config.get("GEOCRM_GEOCODER") or "").strip():
+        return True
+    return (Path(current_app.instance_path) / "region" / "addresses.npz").exists()
+
+
+def mark_pending(session: Session, account_ids: list[int]) -> None:
+    """Mark accounts for the geocoder (flushes nothing itself; callers' transaction)."""
+    with session.no_autoflush:
+        for account_id in account_ids:
+            row = session.get(AccountGeocode, account_id)
+            if row is None:
+                session.add(AccountGeocode(account_id=account_id,
+                                           status=GeocodeStatus.PENDING.value))
+            else:
+                row.status = GeocodeStatus.PENDING.value
+                row.error = None
+
+
+def skip_marks(session: Session, account_id: int) -> None:
+    """This transaction's address change of ``account_id`` is not one to geocode: the address
+    was read from the pin (reverse geocoding), so the pin is already where it belongs."""
+    session.info.setdefault(_SKIP, set()).add(account_id)
+
+
+def _address_changed(account: Account) -> bool:
+    """The address changed and the pin did not come with it (an import row with both, an
+    edit that moved the pin too: that pin is the answer already)."""
+    state = inspect(account)
+    if state.attrs.lat.history.has_changes() or state.attrs.lon.history.has_changes():
+        return False
+    return any(state.attrs[f].history.has_changes() for f in ADDRESS_FIELDS)
+
+
+@event.listens_for(Session, "before_flush")
+def _mark_address_changes(session: Session, _context: Any, _instances: Any) -> None:
+    skip = session.info.get(_SKIP, set())
+    changed = [obj.id for obj in session.dirty
+               if isinstance(obj, Account) and obj.id is not None and obj.id not in skip
+               and may_geocode(obj) and _address_changed(obj)]
+    if changed:
+        mark_pending(session, changed)
+        session.info[_QUEUE_FLAG] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _queue_after_commit(session: Session) -> None:
+    session.info.pop(_SKIP, None)
+    if not session.info.pop(_QUEUE_FLAG, False) or not geocoder_configured():
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with app.app_context():  # a fresh session: this one is mid-commit
+            queue_geocoding(None)
+    except Exception:  # noqa: BLE001 - a pin can wait; the edit must not fail for it
+        log.warning("could not queue the geocoding job", exc_info=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_marks(session: Session) -> None:
+    session.info.pop(_QUEUE_FLAG, None)
+    session.info.pop(_SKIP, None)
+
+
+def queue_geocoding(user_id: int | None) -> Job | None:
+    """Queue the background geocoding job if there is pending work and none is queued yet.
+
+    Commits (the job row must be visible to the worker). Returns the job that will do the
+    work (an already queued or running one counts), or None when nothing is pending.
+    """
+    pending = db.session.scalar(select(AccountGeocode.account_id).where(
+        AccountGeocode.status == GeocodeStatus.PENDING.value).limit(1))
+    if pending is None:
+        return None
+    running = db.session.scalar(
+        select(Job).where(Job.kind == JOB_KIND,
+                          Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]))
+        .order_by(Job.id.desc()).limit(1))
+    if running is not None:
+        return running
+    return submit_job(JOB_KIND, JOB_FUNC, {}, user_id)
