@@ -17,7 +17,8 @@ export default [
       ecmaVersion: 2022,
       sourceType: "module",
       // Leaflet and its plugins are classic scripts that define the global L.
-      globals: { ...globals.browser, L: "readonly" },
+      // protomaps-leaflet (the vector basemap) defines the global protomapsL.
+      globals: { ...globals.browser, L: "readonly", protomapsL: "readonly" },
     },
     rules: {
       "no-var": "error",

@@ -75,6 +75,13 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
         "GEOCRM_TILE_URL": env.get("GEOCRM_TILE_URL", OSM_TILE_URL),
         "GEOCRM_TILE_ATTRIBUTION": env.get("GEOCRM_TILE_ATTRIBUTION", OSM_ATTRIBUTION),
+        # The vector basemap (geocrm.region.basemap): auto = the region's (or the company's
+        # GEOCRM_BASEMAP_FILE, a PMTiles archive) when there is one, else the raster
+        # GEOCRM_TILE_URL; raster = always the tile URL. The field app keeps at most
+        # GEOCRM_BASEMAP_OFFLINE_MB of it for the rep's territories.
+        "GEOCRM_BASEMAP": env.get("GEOCRM_BASEMAP", "auto"),
+        "GEOCRM_BASEMAP_FILE": env.get("GEOCRM_BASEMAP_FILE", ""),
+        "GEOCRM_BASEMAP_OFFLINE_MB": float(env.get("GEOCRM_BASEMAP_OFFLINE_MB", "25")),
         "GEOCRM_LOGIN_MAX_FAILURES": int(env.get("GEOCRM_LOGIN_MAX_FAILURES", "5")),
         "GEOCRM_LOGIN_WINDOW_SECONDS": int(env.get("GEOCRM_LOGIN_WINDOW_SECONDS", "900")),
         "GEOCRM_GEOFENCE_METERS": float(env.get("GEOCRM_GEOFENCE_METERS", "150")),

@@ -18,11 +18,17 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from geocrm.field.services import OUTCOMES
 from geocrm.i18n import LOCALES, catalogue, catalogue_digest
-from geocrm.maps.web import configured_tiles, leaflet_files
+from geocrm.maps.web import (
+    PROTOMAPS_JS,
+    configured_tiles,
+    field_basemap,
+    leaflet_files,
+    vendor_path,
+)
 from geocrm.security import tile_origin
 
 bp = Blueprint("field", __name__)
@@ -52,6 +58,7 @@ def shell_assets() -> list[str]:
         "field/icons/icon-512.png",
         "field/icons/maskable-512.png",
         *leaflet_files(),
+        vendor_path(PROTOMAPS_JS),
     ]
     return [url_for("field.shell"), url_for("field.manifest")] + [
         url_for("static", filename=f) for f in static
@@ -68,6 +75,7 @@ def shell() -> Any:
         outcomes=OUTCOMES,
         tile_url=configured_tiles().url,
         tile_attribution=configured_tiles().attribution,
+        basemap=field_basemap(current_user),
         geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
     )
 
@@ -134,6 +142,8 @@ def service_worker() -> Any:
                 f"-{catalogue_digest()}",
                 "shell": shell_assets(),
                 "tileUrl": configured_tiles().url,
+                # the rep's part of the vector basemap: kept whole, range requests answered
+                "basemapPath": url_for("region.offline"),
                 # tiles kept, least recently used evicted
                 "tileCacheMax": int(current_app.config.get("GEOCRM_TILE_CACHE_MAX", 400)),
             },

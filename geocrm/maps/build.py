@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
+from jinja2 import Template
 
 from geocrm.maps.services import TerritoryLayer
 
@@ -41,10 +42,41 @@ class MapAssets:
 
 @dataclass(frozen=True)
 class Tiles:
-    """The base layer; an empty ``url`` means no tiles at all (tests, offline demos)."""
+    """The base layer: the vector basemap when ``pmtiles`` is set, else the raster ``url``;
+    both empty means no base layer at all (tests, offline demos)."""
 
     url: str = ""
     attribution: str = ""
+    #: URL of a PMTiles archive (vector, Protomaps schema) drawn by protomaps-leaflet
+    pmtiles: str = ""
+    #: protomaps-leaflet's script, served by this app
+    pmtiles_js: str = ""
+    #: the archive's last zoom; the map overzooms it up to MAX_ZOOM
+    max_data_zoom: int = 15
+    #: the language whose names label the map (``name:xx``, else the local ``name``)
+    lang: str = "en"
+
+    def vector_options(self) -> dict[str, Any]:
+        """protomaps-leaflet's options: the light theme, labels in the page's language."""
+        return {"url": self.pmtiles, "flavor": "light", "lang": self.lang,
+                "attribution": self.attribution, "maxDataZoom": self.max_data_zoom,
+                "maxZoom": MAX_ZOOM}
+
+
+class _VectorBasemap(MacroElement):
+    """The PMTiles basemap as a protomaps-leaflet layer (canvas, the browser's own fonts: no
+    font or sprite server). Options are rendered with ``tojson``, safe inside the script."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "var {{ this.get_name() }} = protomapsL.leafletLayer({{ this.options|tojson }})"
+        ".addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}")
+
+    def __init__(self, tiles: Tiles) -> None:
+        super().__init__()
+        self._name = "VectorBasemap"
+        self.options = tiles.vector_options()
 
 
 class _PageMap(folium.Map):
@@ -70,7 +102,8 @@ PageMap = _PageMap
 def base_map(leaflet_js: str, leaflet_css: str, tiles: Tiles, *,
              extra_js: Sequence[tuple[str, str]] = (),
              extra_css: Sequence[tuple[str, str]] = ()) -> _PageMap:
-    """A page map with this app's Leaflet files (never folium's CDN) and the configured tiles.
+    """A page map with this app's Leaflet files (never folium's CDN) and the configured base
+    layer: the vector basemap (protomaps-leaflet) or the raster tiles.
 
     Every map builder starts here (territory map, Account 360/CRM maps, planner, territory
     editor and previews), so none can drift to another asset or tile rule. The map itself
@@ -81,7 +114,10 @@ def base_map(leaflet_js: str, leaflet_css: str, tiles: Tiles, *,
     m.options["maxZoom"] = MAX_ZOOM
     m.default_js = [("leaflet", leaflet_js), *extra_js]
     m.default_css = [("leaflet_css", leaflet_css), *extra_css]
-    if tiles.url:
+    if tiles.pmtiles:
+        m.default_js.append(("protomaps_leaflet", tiles.pmtiles_js))
+        _VectorBasemap(tiles).add_to(m)
+    elif tiles.url:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="Map",
                          control=False, max_zoom=MAX_ZOOM).add_to(m)
     return m

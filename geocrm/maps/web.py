@@ -8,10 +8,20 @@ field app's offline shell all take their Leaflet URLs and their tile settings fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, url_for
 
+from geocrm.config import OSM_ATTRIBUTION
+from geocrm.i18n import current_locale
 from geocrm.maps.build import MapAssets, Tiles
+from geocrm.models import User
+from geocrm.region.basemap import (
+    archive_max_zoom,
+    basemap_file,
+    basemap_version,
+    offline_basemap,
+)
 
 #: Leaflet's files under ``static/vendor`` (installed from npm by ``make assets``).
 LEAFLET_JS = "leaflet/leaflet.js"
@@ -23,6 +33,8 @@ MARKERCLUSTER = ("leaflet.markercluster/leaflet.markercluster.js",
                  "leaflet.markercluster/MarkerCluster.css",
                  "leaflet.markercluster/MarkerCluster.Default.css")
 DRAW = ("leaflet-draw/leaflet.draw.js", "leaflet-draw/leaflet.draw.css")
+#: protomaps-leaflet: draws the PMTiles vector basemap on a canvas
+PROTOMAPS_JS = "protomaps-leaflet/protomaps-leaflet.js"
 
 
 @dataclass(frozen=True)
@@ -66,8 +78,34 @@ def leaflet_files() -> list[str]:
 
 
 def configured_tiles() -> Tiles:
-    """``GEOCRM_TILE_URL`` with its attribution; an empty URL means no tile layer at all."""
+    """The base layer of every map: the vector basemap when there is one
+    (:func:`geocrm.region.basemap.basemap_file` decides), else ``GEOCRM_TILE_URL`` with its
+    attribution; an empty URL means no tile layer at all.
+
+    The archive's URL carries its version, so a newer region is a new URL for the browser.
+    """
+    archive = basemap_file()
+    if archive is not None:
+        return Tiles(
+            attribution=OSM_ATTRIBUTION,
+            pmtiles=url_for("region.basemap", v=basemap_version(archive)),
+            pmtiles_js=vendor_url(PROTOMAPS_JS),
+            max_data_zoom=archive_max_zoom(archive),
+            lang=current_locale(),
+        )
     return Tiles(
         current_app.config.get("GEOCRM_TILE_URL") or "",
         current_app.config.get("GEOCRM_TILE_ATTRIBUTION") or "",
     )
+
+
+def field_basemap(user: User) -> dict[str, Any] | None:
+    """protomaps-leaflet's options for the field app: the part of the vector basemap kept
+    offline for ``user`` (:func:`geocrm.region.basemap.offline_basemap`), or None (raster)."""
+    found = offline_basemap(user)
+    if found is None:
+        return None
+    path = found[0]
+    return {**configured_tiles().vector_options(),
+            "url": url_for("region.offline", v=basemap_version(path)),
+            "maxDataZoom": archive_max_zoom(path)}

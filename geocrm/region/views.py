@@ -5,15 +5,26 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.models import Role
+from geocrm.region.basemap import basemap_file, basemap_version, offline_basemap
 from geocrm.region.services import region_dir, region_info
 from geocrm.region.travel import travel_mode
 
@@ -64,3 +75,38 @@ def load() -> Any:
 def job(job_id: int) -> Any:
     """A region load running in the background: its progress, then what it built."""
     return render_template("region/job.html", job=job_json(get_job_for(job_id, current_user)))
+
+
+@bp.route("/basemap.pmtiles")
+@login_required
+def basemap() -> Any:
+    """The vector basemap every map draws, read with HTTP range requests (206)."""
+    path = basemap_file()
+    if path is None:
+        abort(404)
+    return _archive(path)
+
+
+@bp.route("/basemap/offline.pmtiles")
+@login_required
+def offline() -> Any:
+    """The part of the basemap the field app keeps offline for this user (within the budget)."""
+    found = offline_basemap(current_user)
+    if found is None:
+        abort(404)
+    return _archive(found[0])
+
+
+def _archive(path: Any) -> Any:
+    """A PMTiles file with ranges (206 + Content-Range, 416 past the end), ETag and
+    Last-Modified. Its URL carries the file's version (``?v=``): when it matches, the browser
+    may keep it for a week; any other URL must revalidate (a newer region replaced it)."""
+    try:
+        response = send_file(path, mimetype="application/vnd.pmtiles", conditional=True,
+                             etag=True, max_age=None)
+    except RequestedRangeNotSatisfiable as err:  # keep its Content-Range (RFC 9110 15.5.17)
+        return current_app.response_class(status=416, headers=err.get_headers())
+    fresh = request.args.get("v") == basemap_version(path)
+    response.headers["Cache-Control"] = (
+        "private, max-age=604800, immutable" if fresh else "private, no-cache")
+    return response

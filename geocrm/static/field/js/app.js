@@ -101,8 +101,10 @@ function navLinks(a) {
 function drawMap(el, points) {
   if (!window.L || !points.length) return;
   if (state.map) { state.map.remove(); state.map = null; }
-  const map = L.map(el, { zoomControl: true, attributionControl: !!CFG.tileUrl });
-  if (CFG.tileUrl) L.tileLayer(CFG.tileUrl, { attribution: CFG.tileAttribution, crossOrigin: true, maxZoom: 19 }).addTo(map);
+  const map = L.map(el, { zoomControl: true, attributionControl: !!(CFG.tileUrl || CFG.basemap) });
+  // The vector basemap (the worker keeps the rep's part offline), else raster tiles.
+  if (CFG.basemap && window.protomapsL) protomapsL.leafletLayer(CFG.basemap).addTo(map);
+  else if (CFG.tileUrl) L.tileLayer(CFG.tileUrl, { attribution: CFG.tileAttribution, crossOrigin: true, maxZoom: 19 }).addTo(map);
   const bounds = points.map(function (p) { return [p.lat, p.lon]; });
   map.fitBounds(bounds, { padding: [24, 24], maxZoom: 15 });
   points.forEach(function (p) {
@@ -569,8 +571,19 @@ if ("serviceWorker" in navigator) {
   // through the worker so it is in the offline cache.
   navigator.serviceWorker.addEventListener("controllerchange", function () {
     loadBundle().then(function () { document.body.setAttribute("data-cached", "1"); }, function () {});
+    keepBasemap();
   });
-  if (navigator.serviceWorker.controller) document.body.setAttribute("data-cached", "1");
+  if (navigator.serviceWorker.controller) {
+    document.body.setAttribute("data-cached", "1");
+    keepBasemap();
+  }
+}
+// Ask for the basemap's header through the worker: it then keeps the rep's whole part, so
+// Today and Near me show streets without a network even before a map was opened online.
+function keepBasemap() {
+  if (!CFG.basemap) return;
+  fetch(CFG.basemap.url, { credentials: "same-origin", headers: { Range: "bytes=0-126" } })
+    .then(function (r) { if (r.status === 206) document.body.setAttribute("data-basemap-cached", "1"); }, function () {});
 }
 loadBundle().then(function () {
   state.fromCache = !navigator.onLine;

@@ -4,6 +4,7 @@
  * - precaches the app shell (page, manifest, its ES modules, styles, icons, local Leaflet);
  * - keeps the rep's data (bundle, today, tasks, accounts) network-first with a cached fallback;
  * - caches map tiles already seen, bounded, least recently used evicted; never prefetches;
+ * - keeps the rep's part of the vector basemap whole and answers its range requests;
  * - replays the IndexedDB outbox on Background Sync. */
 import { replay } from "./outbox.js";
 
@@ -34,6 +35,53 @@ async function cacheFirst(request) {
   return cached || fetch(request);
 }
 
+/* The vector basemap: the rep's part of the PMTiles archive (bounded by the server, see
+ * geocrm.region.basemap.offline_basemap) is fetched whole once per version and kept; the
+ * map's range requests are then answered from it, online or not, as 206 slices of the
+ * stored file. One version is kept; an older one still answers when the newer cannot be
+ * fetched (offline after a region reload). */
+const BASEMAP_CACHE = "geocrm-basemap-v1";
+let basemapBlob = { key: null, blob: null, etag: "" };
+
+async function basemapWhole(key) {
+  if (basemapBlob.key === key) return basemapBlob;
+  const cache = await caches.open(BASEMAP_CACHE);
+  let whole = await cache.match(key);
+  if (!whole) {
+    try {
+      const response = await fetch(key, { credentials: "same-origin" });
+      if (!response.ok || response.redirected) return { response: response };
+      await cache.put(key, response.clone());
+      for (const old of await cache.keys()) if (old.url !== key) await cache.delete(old);
+      whole = response;
+    } catch (err) {
+      const keys = await cache.keys();
+      if (!keys.length) throw err;
+      whole = await cache.match(keys[keys.length - 1]);
+      key = keys[keys.length - 1].url;
+    }
+  }
+  basemapBlob = { key: key, blob: await whole.blob(), etag: whole.headers.get("ETag") || "" };
+  return basemapBlob;
+}
+
+async function basemap(request) {
+  const whole = await basemapWhole(request.url);
+  if (whole.response) return whole.response;
+  const size = whole.blob.size;
+  const headers = { "Content-Type": "application/vnd.pmtiles", ETag: whole.etag, "Accept-Ranges": "bytes" };
+  const m = /^bytes=(\d+)-(\d*)$/.exec(request.headers.get("Range") || "");
+  if (!m) return new Response(whole.blob, { status: 200, headers: headers });
+  const start = Number(m[1]);
+  const end = Math.min(m[2] ? Number(m[2]) : size - 1, size - 1);
+  if (start >= size || end < start) {
+    return new Response(null, { status: 416, headers: { "Content-Range": "bytes */" + size } });
+  }
+  headers["Content-Range"] = "bytes " + start + "-" + end + "/" + size;
+  headers["Content-Length"] = String(end - start + 1);
+  return new Response(whole.blob.slice(start, end + 1), { status: 206, headers: headers });
+}
+
 /* LRU over the Cache API: keys() lists in insertion order, so a hit is re-inserted
  * at the end and eviction deletes from the front. */
 async function tile(request, max) {
@@ -55,7 +103,7 @@ async function tile(request, max) {
 
 /**
  * Install the worker's handlers. Must run while the worker script is first evaluated.
- * @param {{version: string, shell: string[], tileUrl: string, tileCacheMax: number}} config
+ * @param {{version: string, shell: string[], tileUrl: string, tileCacheMax: number, basemapPath: string}} config
  *   shell[0] is the app page; the rest are the static files it needs offline.
  */
 export function start(config) {
@@ -100,6 +148,10 @@ export function start(config) {
       }
       if (DATA_PATHS.some((re) => re.test(url.pathname))) {
         event.respondWith(networkFirst(request, DATA_CACHE));
+        return;
+      }
+      if (config.basemapPath && url.pathname === config.basemapPath) {
+        event.respondWith(basemap(request));
         return;
       }
       if (shell.includes(url.pathname)) {
