@@ -43,6 +43,7 @@ from places.geocode import AddressQuery, Confidence, RegionGeocoder, read_addres
 from places.geocode.text import fold, number_key  # noqa: E402
 from places.roads import haversine_m  # noqa: E402
 
+ELSEWHERE = ["Tampere", "Lleida", "Busan", "Nagoya", "Pittsburgh"]
 WRONG_M = 100.0  # a confident answer farther than this is a wrong one
 ANDORRA = Path(__file__).resolve().parents[2] / "shared" / "data" / "geo" / "osm_andorra" \
     / "andorra.osm.gz"
@@ -170,8 +171,19 @@ def _contradictions(geocoder: RegionGeocoder, features: list[int]) -> None:
         r = geocoder.forward(AddressQuery(street=_thoroughfare(f), housenumber=f["housenumber"],
                                           city=far[i % len(far)]))
         confident += r is not None and r.confidence.rank <= Confidence.INTERPOLATED.rank
-    print(f"contradicting city: {asked} addresses asked with a locality >= 5 km away: "
-          f"{confident} confident answers (goal 0)")
+    print(f"contradicting city: {asked} addresses asked with a locality of the region >= 5 km "
+          f"away: {confident} confident answers (goal 0)")
+    known = {fold(str(v)) for p in index.places for v in p["names"].values()} | {
+        fold(f.get("city", "")) for f in index.fields}
+    others = [c for c in ELSEWHERE if fold(c) not in known]
+    confident = 0
+    for i in features:
+        f = index.fields[i]
+        r = geocoder.forward(AddressQuery(street=_thoroughfare(f), housenumber=f["housenumber"],
+                                          city=others[i % len(others)]))
+        confident += r is not None and r.confidence.rank <= Confidence.INTERPOLATED.rank
+    print(f"city outside the region: {len(features)} addresses asked with a town the region "
+          f"does not have: {confident} confident answers (goal 0)")
 
 
 def _reverse(geocoder: RegionGeocoder, features: list[int]) -> None:

@@ -85,6 +85,16 @@ def _loc_key(text: str) -> str:
     return re.sub(r"[\W_]+", "", fold(text))
 
 
+# How people shorten a region's or city's name: 서울 for 서울특별시, 東京 for 東京都.
+_STEMS = re.compile(r"^(.{2,}?)(?:특별자치시|특별자치도|특별시|광역시|都|府|県)$")
+
+
+def _loc_keys(name: str) -> list[str]:
+    key = _loc_key(name)
+    m = _STEMS.match(key)
+    return [key, m.group(1)] if m else [key]
+
+
 @dataclass
 class _Street:
     """One street (or place-named thoroughfare) with its addresses."""
@@ -224,7 +234,10 @@ class RegionGeocoder:
             self._localities.append(_Locality(names.get("name") or next(iter(names.values())),
                                               x, y, PLACE_RADIUS_M.get(p["kind"], 3000), p["kind"]))
             for v in names.values():
-                self._loc_by_key.setdefault(_loc_key(v), []).append(k)
+                for key in _loc_keys(v):
+                    bucket = self._loc_by_key.setdefault(key, [])
+                    if k not in bucket:
+                        bucket.append(k)
         # Cities, suburbs and the like named by the addresses themselves (a region's extract
         # may lack their place nodes): the median of their addresses, radius from their spread.
         groups: dict[tuple[str, str], list[int]] = {}
@@ -240,7 +253,8 @@ class RegionGeocoder:
             k = len(self._localities)
             self._localities.append(_Locality(name, cx, cy,
                                               float(np.percentile(d, 95)) + 1000.0, role, True))
-            self._loc_by_key.setdefault(_loc_key(name), []).append(k)
+            for key in _loc_keys(name):
+                self._loc_by_key.setdefault(key, []).append(k)
         self._loc_keys = list(self._loc_by_key)
         pts = [(loc.x, loc.y) for loc in self._localities]
         self._loc_tree = cKDTree(np.asarray(pts)) if pts else None
@@ -606,7 +620,10 @@ class RegionGeocoder:
             return None
         scored.sort(key=lambda t: (t[0], t[1]))
         best = scored[0]
-        rivals = [a for g, ag, a in scored[1:] if (g, ag) == best[:2]
+        # a rival: as well supported by the query, far away, and as sure (a house on one street
+        # and an interpolated number on its namesake are both believable)
+        level = max(best[0], Confidence.INTERPOLATED.rank)
+        rivals = [a for g, ag, a in scored[1:] if ag == best[1] and g <= level
                   and math.hypot(a.x - best[2].x, a.y - best[2].y) > AMBIGUOUS_M]
         if rivals:
             return False
@@ -726,7 +743,10 @@ class RegionGeocoder:
                                                           self._localities[k].y)]
                 if not locs:
                     continue
-                best = min(locs, key=lambda k: self._localities[k].radius)
+                # the place node is the town's own centre; the middle of the addresses that
+                # name it only stands in where OpenStreetMap has no node
+                best = min(locs, key=lambda k: (self._localities[k].from_addresses,
+                                                self._localities[k].radius))
                 spread = [k for k in locs if math.hypot(
                     self._localities[k].x - self._localities[best].x,
                     self._localities[k].y - self._localities[best].y)

@@ -225,6 +225,7 @@ _NUMBER = r"\d+[a-z]?(?:\s?[-/]\s?\d+[a-z]?)?"
 _KR_REGION = re.compile(r".+(?:특별시|광역시|특별자치시|특별자치도|도)$")
 _KR_CITY = re.compile(r".+(?:시|군|구)$")
 _KR_ROAD = re.compile(r".+(?:대로|로|길)$")
+_KR_GLUED = re.compile(r"^(.+(?:대로|로|길))(\d+(?:-\d+)?)$")
 _KR_ROAD_TAIL = re.compile(r"\d+(?:번)?길$")
 _KR_NUMBER = re.compile(r"^(?:지하\s*)?(?:산\s*)?(\d+(?:-\d+)?)(?:번지|번)?(?:\s*호)?$")
 _KR_LOT = re.compile(r".+(?:동|리|가|읍|면|동\d+가)$")
@@ -295,7 +296,10 @@ def _parse_western(s: str, country: str | None) -> ParsedAddress:
 def _parse_korean(s: str) -> ParsedAddress:
     out = ParsedAddress()
     s = s.split(",")[0]  # "세종대로 110, 3층" — floor and room after the comma
-    tokens = s.split()
+    tokens: list[str] = []
+    for tok in s.split():  # "세종대로110" → "세종대로", "110"
+        m = _KR_GLUED.match(tok)
+        tokens.extend([m.group(1), m.group(2)] if m else [tok])
     if tokens and re.fullmatch(r"\d{5}", tokens[0]):
         out.postcode = tokens.pop(0)
     elif tokens and re.fullmatch(r"\d{5}", tokens[-1]):
