@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
+from functools import lru_cache
+from math import ceil
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from geocrm.errors import GeocrmError, ValidationError
 from geocrm.extensions import db
@@ -14,46 +19,94 @@ from geocrm.models import LoginAttempt, Role, User, utcnow
 
 
 class TooManyAttempts(GeocrmError):
-    """Too many failed logins for this email or from this address; try later."""
+    """Too many failed sign-ins for this email or from this address: wait ``retry_after`` s."""
 
     status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BadCredentials(GeocrmError):
     status = 401
 
 
-def _recent_failures(email: str, ip: str) -> int:
+# Sign-in throttling (issue 18): a progressive delay, never a lock.
+# * Each failure past the free ones doubles the wait before the next try, up to MAX_DELAY_S,
+#   so a guesser gets a few hundred tries a day while the owner waits a minute at worst.
+# * Failures are counted per account and per address, but a browser that has signed in to an
+#   account before (it carries that account's device cookie) is judged only by its own
+#   failures: strangers' guessing, or a colleague's typos behind the same office NAT, cannot
+#   lock its owner out.
+FREE_PER_ACCOUNT = 5
+FREE_PER_ADDRESS = 20
+MAX_DELAY_S = 60
+
+
+def _delay(failures: int, last: datetime | None, free: int, now: datetime) -> int:
+    """Seconds still to wait after ``failures`` failures, the last at ``last``."""
+    if failures < free or last is None:
+        return 0
+    wait = min(2 ** (failures - free + 1), MAX_DELAY_S)
+    return max(0, ceil((last + timedelta(seconds=wait) - now).total_seconds()))
+
+
+def _failures(*conditions: Any) -> tuple[int, datetime | None]:
     window = timedelta(seconds=current_app.config["GEOCRM_LOGIN_WINDOW_SECONDS"])
-    since = utcnow() - window
-    by_email = db.session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.email == email, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
+    count, last = db.session.execute(
+        select(func.count(LoginAttempt.id), func.max(LoginAttempt.at)).where(
+            LoginAttempt.at >= utcnow() - window, LoginAttempt.success.is_(False), *conditions
         )
-    )
-    by_ip = db.session.scalar(
-        select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False)
-        )
-    )
-    # An address may try a few accounts (shared office NAT), an account only a few times.
-    return max(by_email or 0, (by_ip or 0) // 4)
+    ).one()
+    return int(count or 0), last
 
 
-def authenticate(email: str, password: str, ip: str) -> User:
+def throttle(email: str, ip: str, device: str | None) -> int:
+    """Seconds this attempt must wait (0: go ahead), from the failures that concern it."""
+    now = utcnow()
+    free = current_app.config["GEOCRM_LOGIN_MAX_FAILURES"]
+    if device:
+        return _delay(*_failures(LoginAttempt.email == email, LoginAttempt.device == device),
+                      free, now=now)
+    by_account = _delay(*_failures(LoginAttempt.email == email,
+                                   LoginAttempt.device.is_(None)), free, now=now)
+    by_address = _delay(*_failures(LoginAttempt.ip == ip, LoginAttempt.device.is_(None)),
+                        free * FREE_PER_ADDRESS // FREE_PER_ACCOUNT, now=now)
+    return max(by_account, by_address)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str | None) -> str:
+    """A hash to check unknown emails against, so they take as long as known ones."""
+    if method:
+        return generate_password_hash(secrets.token_hex(16), method=method)
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def authenticate(email: str, password: str, ip: str, device: str | None = None) -> User:
     """Return the user for these credentials, recording the attempt.
 
-    Raises :class:`TooManyAttempts` before even checking the password once the limit is
-    reached, so a guesser learns nothing from further tries; :class:`BadCredentials`
-    with the same message whether the email exists or not.
+    Raises :class:`TooManyAttempts` before checking the password while a delay is running, so a
+    guesser learns nothing from those tries; :class:`BadCredentials` with the same message and
+    the same work (one password hash) whether the email exists or not. ``device`` is the id of
+    a device cookie this account set in this browser (see :func:`throttle`).
     """
     email = (email or "").strip().lower()
-    limit = current_app.config["GEOCRM_LOGIN_MAX_FAILURES"]
-    if _recent_failures(email, ip) >= limit:
-        raise TooManyAttempts(_("Too many failed sign-ins. Wait a few minutes and try again."))
+    wait = throttle(email, ip, device)
+    if wait:
+        raise TooManyAttempts(
+            _("Too many failed sign-ins. Try again in %(seconds)d seconds.", seconds=wait),
+            retry_after=wait,
+        )
     user = db.session.scalars(select(User).where(User.email == email)).one_or_none()
-    ok = user is not None and user.active and user.check_password(password)
-    db.session.add(LoginAttempt(email=email, ip=ip, success=ok))
+    if user is None:
+        check_password_hash(_dummy_hash(current_app.config.get("GEOCRM_PASSWORD_METHOD")),
+                            password)
+        ok = False
+    else:
+        ok = user.check_password(password) and user.active
+    db.session.add(LoginAttempt(email=email, ip=ip, success=ok, device=device))
     if ok:
         assert user is not None
         user.last_login_at = utcnow()

@@ -14,7 +14,7 @@ from geocrm.models.planning import PlanStatus, RoutePlan, RouteStop
 from geocrm.models.records import AssignmentHistory, AuditEntry, ImportBatch
 from geocrm.models.territories import Territory, territory_reps
 from geocrm.models.types import Geometry, utcnow
-from geocrm.models.users import LoginAttempt, Role, User
+from geocrm.models.users import LoginAttempt, Role, User, UserSession
 
 __all__ = [
     "Account",
@@ -38,6 +38,7 @@ __all__ = [
     "TaskStatus",
     "Territory",
     "User",
+    "UserSession",
     "account_tags",
     "territory_reps",
     "utcnow",

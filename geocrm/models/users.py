@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, Float, Index, Integer, String
+from sqlalchemy import Boolean, DateTime, Enum, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -56,6 +56,17 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         "Territory", secondary="territory_reps", back_populates="reps", lazy="select"
     )
 
+    def get_id(self) -> str:
+        """Flask-Login's id for the session and remember cookies: the user *and* the session.
+
+        Carrying the session's token makes a cookie die with its server-side row (sign-out,
+        deactivation, password change), instead of living until its signature expires.
+        """
+        # ``session_token`` is a plain attribute set by geocrm.auth.sessions on the object it
+        # loaded (not a column: one user has a row per browser in user_sessions).
+        token = self.__dict__.get("session_token")
+        return f"{self.id}:{token}" if token else str(self.id)
+
     def set_password(self, password: str, method: str | None = None) -> None:
         """Store a salted hash (werkzeug's scrypt by default); the password is never kept."""
         if method:
@@ -88,3 +99,24 @@ class LoginAttempt(db.Model):  # type: ignore[name-defined,misc]
     ip: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     success: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the browser's device id when it carried a device cookie of this account's (see
+    # geocrm.auth.services.throttle): its own failures count apart from strangers'
+    device: Mapped[str | None] = mapped_column(String(32))
+
+
+class UserSession(db.Model):  # type: ignore[name-defined,misc]
+    """One signed-in browser: revoked server-side at sign-out, so a copied cookie stops working.
+
+    The cookie holds a random token; the table holds its SHA-256 only, like API tokens.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
