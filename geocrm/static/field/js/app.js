@@ -178,14 +178,22 @@ function viewNear() {
             .sort(function (x, y) { return x.distance_m - y.distance_m; }).slice(0, 100);
         })
         .then(function (items) {
+          // The accounts on the map too, numbered as in the list (streets offline as well).
+          const mapEl = items.length ? h("div", { id: "near-map", class: "map", role: "region", "aria-label": _("Near me") }) : null;
           out.replaceChildren(
             h("p", { text: _("%(n)s within %(distance)s", { n: items.length, distance: fmtDist(Number(radius.value)) }) }),
+            mapEl || "",
             h("ul", { class: "stops" }, items.map(function (a) {
               if (!state.byId[a.id]) state.byId[a.id] = a;
               return h("li", {}, h("a", { href: "#/account/" + a.id, class: "stop" },
                 h("span", { class: "name", text: a.name }),
                 h("span", { class: "meta", text: fmtDist(a.distance_m) + " · " + label(a.stage) })));
             })));
+          if (mapEl) {
+            drawMap(mapEl, items.filter(function (a) { return a.lat !== null; }).map(function (a, i) {
+              return { id: a.id, lat: a.lat, lon: a.lon, label: i + 1, title: a.name };
+            }));
+          }
         });
     });
   }
