@@ -79,6 +79,7 @@ LEVEL = {
     "suburb": "district", "quarter": "district", "neighbourhood": "district",
 }
 SOURCE = "region"
+RANK = {c: c.rank for c in Confidence}  # Confidence.rank, looked up once
 
 
 def _loc_key(text: str) -> str:
@@ -108,10 +109,18 @@ class _Street:
     postcodes: set[str] = field(default_factory=set)
     interps: list[int] = field(default_factory=list)
     japanese: bool = False
+    mid: tuple[float, float] | None = None
+    plain: list[tuple[int, int]] | None = None
 
     def middle(self, ex: npt.NDArray[np.float64], ey: npt.NDArray[np.float64]
                ) -> tuple[float, float]:
         """A point on the street: its vertex nearest the centre, else its addresses' median."""
+        if self.mid is None:
+            self.mid = self._middle(ex, ey)
+        return self.mid
+
+    def _middle(self, ex: npt.NDArray[np.float64], ey: npt.NDArray[np.float64]
+                ) -> tuple[float, float]:
         if len(self.x):
             cx, cy = float(self.x.mean()), float(self.y.mean())
             k = int(np.argmin((self.x - cx) ** 2 + (self.y - cy) ** 2))
@@ -175,13 +184,19 @@ class RegionGeocoder:
         self._ex = index.lon * self._kx
         self._ey = index.lat * self._ky
         self._hidden: frozenset[int] = frozenset()
+        self._town_cache: dict[tuple[int, int], str] = {}
         self._streets: list[_Street] = []
         self._by_key: dict[str, list[int]] = {}
         self._numkeys = [self._entry_number(f) for f in index.fields]
         self._build_localities()
         self._build_streets()
         self._build_postcodes()
-        self._fuzzy_keys = [k for k in self._by_key if len(k) >= 6]
+        # close spellings are looked for among names of the same first two letters (a typo
+        # there is rare, and a whole region's names at once would cost milliseconds)
+        self._fuzzy_keys: dict[str, list[str]] = {}
+        for k in self._by_key:
+            if len(k) >= 6:
+                self._fuzzy_keys.setdefault(k[:2], []).append(k)
         self._entry_tree = cKDTree(np.column_stack([self._ex, self._ey])) if len(self._ex) \
             else None
         self._build_street_tree()
@@ -255,7 +270,9 @@ class RegionGeocoder:
                                               float(np.percentile(d, 95)) + 1000.0, role, True))
             for key in _loc_keys(name):
                 self._loc_by_key.setdefault(key, []).append(k)
-        self._loc_keys = list(self._loc_by_key)
+        self._loc_keys: dict[str, list[str]] = {}
+        for key in self._loc_by_key:
+            self._loc_keys.setdefault(key[:2], []).append(key)
         pts = [(loc.x, loc.y) for loc in self._localities]
         self._loc_tree = cKDTree(np.asarray(pts)) if pts else None
         self._level_trees: dict[str, cKDTree] = {}
@@ -493,9 +510,9 @@ class RegionGeocoder:
         hits = self._loc_by_key.get(key)
         if hits:
             return hits
-        if len(key) >= 5 and self._loc_keys:
-            best = process.extractOne(key, self._loc_keys, scorer=fuzz.ratio,
-                                      score_cutoff=FUZZY_MIN)
+        pool = self._loc_keys.get(key[:2])
+        if len(key) >= 5 and pool:
+            best = process.extractOne(key, pool, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN)
             if best is not None:
                 return self._loc_by_key[best[0]]
         return []
@@ -507,8 +524,9 @@ class RegionGeocoder:
             if hits:
                 return hits
         key = keys[0] if keys else ""
-        if len(key) >= 6 and self._fuzzy_keys:
-            found = process.extract(key, self._fuzzy_keys, scorer=fuzz.ratio, limit=2,
+        pool = self._fuzzy_keys.get(key[:2])
+        if len(key) >= 6 and pool:
+            found = process.extract(key, pool, scorer=fuzz.ratio, limit=2,
                                     score_cutoff=FUZZY_MIN)
             if found and (len(found) == 1 or found[0][1] - found[1][1] >= 3):
                 return self._by_key[found[0][0]]
@@ -615,14 +633,14 @@ class RegionGeocoder:
                 if answer.entry is not None and answer.grade is Confidence.EXACT else ""
             ok, agree = self._fits(where, answer.x, answer.y, cities, postcodes, own)
             if ok:
-                scored.append((answer.grade.rank, -agree, answer))
+                scored.append((RANK[answer.grade], -agree, answer))
         if not scored:
             return None
         scored.sort(key=lambda t: (t[0], t[1]))
         best = scored[0]
         # a rival: as well supported by the query, far away, and as sure (a house on one street
         # and an interpolated number on its namesake are both believable)
-        level = max(best[0], Confidence.INTERPOLATED.rank)
+        level = max(best[0], RANK[Confidence.INTERPOLATED])
         rivals = [a for g, ag, a in scored[1:] if ag == best[1] and g <= level
                   and math.hypot(a.x - best[2].x, a.y - best[2].y) > AMBIGUOUS_M]
         if rivals:
@@ -656,27 +674,24 @@ class RegionGeocoder:
         return _Answer(x, y, Confidence.STREET, s, None)
 
     def _at_entries(self, hits: list[int], grade: Confidence, s: int, nkey: str) -> _Answer:
-        # The building stands for the address (shops and entrances of it lie in or on it);
-        # without one, the middle of the address's points.
-        buildings = [i for i in hits if self.index.kind[i] == 1]
-        idx = np.asarray(buildings or hits)
+        # The middle of the address's points: the building, the shops in it, its entrances
+        # (one mistagged shop 150 m away does not move a median far)
+        idx = np.asarray(hits)
         x, y = float(np.median(self._ex[idx])), float(np.median(self._ey[idx]))
-        entry = int(idx[0])
+        buildings = [i for i in hits if self.index.kind[i] == 1]
+        entry = buildings[0] if buildings else int(idx[0])
         return _Answer(x, y, grade, s, nkey if grade is Confidence.EXACT
                        else self._numkeys[entry], entry)
 
     def _numbered(self, s: int, parity: int | None) -> list[tuple[int, int]]:
-        out = []
-        for key, ids in self._streets[s].numbers.items():
-            parts = number_parts(key)
-            if parts is None or parts[1] not in ("",):
-                continue
-            if parity is not None and parts[0] % 2 != parity:
-                continue
-            for i in ids:
-                if i not in self._hidden:
-                    out.append((parts[0], i))
-        return out
+        """(number, entry) of the street's plain numbers (no letter or sub-number)."""
+        st = self._streets[s]
+        if st.plain is None:
+            st.plain = sorted((int(key), i) for key, ids in st.numbers.items()
+                              if key.isdigit() for i in ids)
+        hidden = self._hidden
+        return [(n, i) for n, i in st.plain
+                if (parity is None or n % 2 == parity) and i not in hidden]
 
     def _interpolate(self, s: int, n: int, nkey: str) -> _Answer | None:
         st = self._streets[s]
@@ -761,21 +776,31 @@ class RegionGeocoder:
 
     def _locality_at(self, x: float, y: float) -> str:
         """The town a point is in ("" when none): the ``addr:city`` its neighbours name, else
-        the nearest city, town or village node that may contain it."""
+        the nearest city, town or village node that may contain it. Kept per 25 m cell."""
+        cell = (round(x / 25.0), round(y / 25.0))
+        found = self._town_cache.get(cell)
+        if found is None:
+            found = self._town_at(x, y)
+            if len(self._town_cache) > 100_000:
+                self._town_cache.clear()
+            self._town_cache[cell] = found
+        return found
+
+    def _town_at(self, x: float, y: float) -> str:
         if self._loc_tree is None:
             return ""
-        best: tuple[int, float, str] | None = None
+        ranked: list[tuple[bool, float, int]] = []
         for k in self._loc_tree.query_ball_point((x, y), 30_000.0):
             loc = self._localities[k]
             if LEVEL.get(loc.kind) != "settlement" and loc.kind != "city":
                 continue
             d = math.hypot(loc.x - x, loc.y - y)
-            if d > loc.radius or not (loc.from_addresses or self._near([k], x, y)):
-                continue
-            rank = (0 if loc.from_addresses else 1, d, loc.name)
-            if best is None or rank < best:
-                best = rank
-        return best[2] if best else ""
+            if d <= loc.radius:
+                ranked.append((not loc.from_addresses, d, k))
+        for _, _, k in sorted(ranked):
+            if self._localities[k].from_addresses or self._near([k], x, y):
+                return self._localities[k].name
+        return ""
 
     def _result(self, a: _Answer) -> GeocodeResult:
         lon, lat = self._lonlat(a.x, a.y)
