@@ -36,3 +36,26 @@ def check_colour(colour: object, field: str = "color") -> str:
     if not HEX_COLOUR.match(text):
         raise ValidationError(field, "a colour like #1f77b4")
     return text.lower()
+
+
+# -- map palettes: every marker colour and legend swatch comes from here -----------------------
+#: The grey of "no value" (no owner, never visited, field empty, outside every territory).
+NO_VALUE_COLOUR = "#9ca3af"
+#: The sales stages, in funnel order.
+STAGE_COLOURS: dict[str, str] = {"lead": "#6b7280", "prospect": "#d97706",
+                                 "customer": "#15803d", "lost": "#b91c1c"}
+#: Five steps from low to high (ColorBrewer YlGnBu, readable on light and dark tiles) for
+#: numbers: value, numeric custom fields.
+SEQUENTIAL: tuple[str, ...] = ("#a1dab4", "#41b6c4", "#2c7fb8", "#253494", "#081d58")
+#: Five steps from fresh to stale (ColorBrewer RdYlGn reversed) for the days since a visit.
+AGE: tuple[str, ...] = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
+
+
+def stage_colour(stage: str) -> str:
+    """The marker colour of a sales stage (grey for one this version does not know)."""
+    return STAGE_COLOURS.get(stage, NO_VALUE_COLOUR)
+
+
+def categorical_colours(count: int) -> list[str]:
+    """``count`` distinguishable colours for unordered categories (owners, field values)."""
+    return [palette_colour(i) for i in range(count)]

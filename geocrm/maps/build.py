@@ -220,9 +220,18 @@ def build_territory_map(
     if layers or show_unassigned_toggle:
         folium.LayerControl(collapsed=True, position="topright").add_to(m)
     m.fit_bounds([list(bounds[0]), list(bounds[1])])
-    # territory id (or "unassigned") -> the folium variable of its layer, for territory_map.js
-    publish_handles(m, layers=dict(registry))
+    # territory id (or "unassigned") -> the folium variable of its layer, and where each
+    # territory's name goes (map_labels.js draws it as text inside the territory's layer)
+    publish_handles(m, layers=dict(registry), labels=territory_labels(layers))
     return m
+
+
+def territory_labels(layers: Sequence[TerritoryLayer]) -> list[dict[str, Any]]:
+    """``{key, name, lat, lon}`` per territory with an interior point, for ``map_labels.js``
+    (plain data: the name is put into the page as text, never as HTML)."""
+    return [{"key": str(layer.id), "name": layer.name, "lat": round(layer.label_at[0], 6),
+             "lon": round(layer.label_at[1], 6)}
+            for layer in layers if layer.label_at is not None]
 
 
 @dataclass(frozen=True)

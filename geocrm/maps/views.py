@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from flask_login import current_user
 
 from geocrm.access import roles_required
-from geocrm.maps import services
+from geocrm.maps import colouring, services
 from geocrm.maps.build import build_territory_map, leaflet_handles, render_parts
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role
@@ -24,6 +24,8 @@ def territories() -> Any:
     """Prospects on a map by territory."""
     choices = services.filter_choices(current_user)
     filters = services.parse_filters(request.args, choices)
+    colour_choices = colouring.colour_choices(current_user)
+    colour_by = colouring.parse_colour_by(request.args, colour_choices)
     layers = services.territory_layers(current_user, filters)
     bounds = services.map_bounds(current_user, filters, layers)
     fmap = build_territory_map(
@@ -40,9 +42,12 @@ def territories() -> Any:
         layers=layers,
         choices=choices,
         filters=filters,
+        colour_choices=colour_choices,
+        colour_by=colour_by,
+        colour_label=dict(colour_choices)[colour_by],
         # Not ``config``: that name is Flask's app config in every template.
         map_config={
-            "pointsUrl": url_for("maps.points", **args),
+            "pointsUrl": url_for("maps.points", **args, colour=colour_by),
             # Filled in by the script with an account id (ids are integers, nothing to escape).
             "popupUrl": url_for("maps.popup", account_id=0).replace("/0/", "/{id}/"),
             "accountUrl": url_for("accounts.detail", account_id=0)[:-1] + "{id}",
@@ -58,7 +63,8 @@ def points() -> Any:
     """The filtered, scoped accounts as compact columnar JSON for the cluster layer."""
     choices = services.filter_choices(current_user)
     filters = services.parse_filters(request.args, choices)
-    body = services.points_json(current_user, filters)
+    colour_by = colouring.parse_colour_by(request.args, colouring.colour_choices(current_user))
+    body = services.points_json(current_user, filters, colour_by)
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-store"
     return response

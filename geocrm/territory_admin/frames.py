@@ -22,6 +22,7 @@ from geocrm.region.travel import workload_model
 from geocrm.spatial import SpatialRepository
 from geocrm.territory_admin.scope import can_edit, visible_territories
 from territories.geodesy import area_m2
+from territories.labels import label_point
 
 # --- what the map and the stats panel show --------------------------------------------
 
@@ -134,7 +135,7 @@ def editor_data(user: User) -> dict[str, Any]:
                 "priority": t.priority, "manager_id": t.manager_id,
                 "manager": t.manager.name if t.manager else None,
                 "reps": [{"id": u.id, "name": u.name} for u in sorted(t.reps, key=lambda u: u.id)],
-                "editable": editable, **stats.get(t.id, {}),
+                "editable": editable, "label": label_point(t.geom), **stats.get(t.id, {}),
             },
         })
     unassigned = 0

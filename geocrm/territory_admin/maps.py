@@ -16,8 +16,10 @@ from typing import Any
 
 import folium
 from folium.plugins import Draw
+from shapely.geometry import shape
 
 from geocrm.maps.build import PageMap, Tiles, base_map, publish_handles
+from territories.labels import label_point
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,30 @@ class PreviewLayer:
     color: str
     dashed: bool = False
     fill_opacity: float = 0.2
+    labels: bool = True  # each named feature's name inside it
+
+
+def _add_labels(group: folium.FeatureGroup, geojson: dict[str, Any]) -> None:
+    """Each named feature's name at a point well inside it (``territories.labels``), as a
+    non-interactive text marker in the layer's group, so hiding the layer hides its names.
+    The name is HTML-escaped (Leaflet inserts a divIcon's html as HTML; folium JSON-encodes
+    it into the script)."""
+    features = geojson.get("features", []) if geojson.get("type") == "FeatureCollection" \
+        else [geojson]
+    for feature in features:
+        name = (feature.get("properties") or {}).get("name")
+        geometry = feature.get("geometry")
+        if not name or not geometry:
+            continue
+        try:
+            at = label_point(shape(geometry))
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if at is None:
+            continue
+        folium.Marker(at, interactive=False, keyboard=False, icon=folium.DivIcon(
+            html=f'<span class="territory-label-text">{html.escape(str(name))}</span>',
+            icon_size=None, class_name="territory-label")).add_to(group)
 
 
 def build_preview_map(
@@ -112,6 +138,8 @@ def build_preview_map(
         group = folium.FeatureGroup(name=html.escape(layer.name), show=True)
         folium.GeoJson(layer.geojson, style_function=style, highlight_function=None,
                        embed=True).add_to(group)
+        if layer.labels:
+            _add_labels(group, layer.geojson)
         group.add_to(m)
     if layers:
         folium.LayerControl(collapsed=False, position="topright").add_to(m)

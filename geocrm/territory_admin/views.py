@@ -373,10 +373,11 @@ def balance_preview(proposal_id: int) -> Any:
     before = [t for t in svc.visible_territories(current_user) if t.id in proposal.replaces]
     after = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": p["geometry"],
-         "properties": {"color": palette_colour(i)}}
+         "properties": {"color": palette_colour(i), "name": p.get("name")}}
         for i, p in enumerate(proposal.proposal)]}
     before_fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": mapping(t.geom), "properties": {}} for t in before]}
+    # names on the "after" layer only: before and after share most of their names
     geoms = [t.geom for t in before] + [shape(p["geometry"]) for p in proposal.proposal]
     layers = [PreviewLayer("Before", before_fc, "#111827", dashed=True, fill_opacity=0.0),
               PreviewLayer("After", after, "#2563eb", fill_opacity=0.3)]

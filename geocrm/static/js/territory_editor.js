@@ -11,6 +11,7 @@
  */
 import { csrfToken, foliumObject, pageData } from "./config.js";
 import { t as _ } from "./i18n.js";
+import { addTerritoryLabels } from "./map_labels.js";
 
 /** The editor's handle for browser tests (null on a page without the editor map). */
 export const territoryEditor = start();
@@ -28,6 +29,7 @@ function start() {
   const statusEl = document.getElementById("editor-status");
 
   const overlapsLayer = L.featureGroup().addTo(map);
+  const labelsLayer = L.layerGroup().addTo(map);
   const gapsLayer = L.featureGroup().addTo(map);
   const unassignedLayer = L.featureGroup().addTo(map);
   L.control
@@ -316,6 +318,14 @@ function start() {
         editable.clearLayers();
         byId = {};
         data.territories.features.forEach(addTerritory);
+        // the names, inside each territory (not in the editable group: they are not shapes)
+        labelsLayer.clearLayers();
+        addTerritoryLabels(labelsLayer, data.territories.features
+          .filter(function (f) { return f.properties.label; })
+          .map(function (f) {
+            return { key: String(f.properties.id), name: f.properties.name,
+              lat: f.properties.label[0], lon: f.properties.label[1] };
+          }));
         fillTable(data);
         drawDiagnostics(data);
         overlapsLayer.bringToFront();

@@ -4,13 +4,17 @@
  * (config.js) names its map and its territory layers (territory id -> layer, plus
  * "unassigned"). Here we wait for the points request (map_points.js: columnar arrays,
  * see geocrm/maps/services.py map_points), build one marker per account with a shared
- * icon per stage, and add them to a Leaflet.markercluster group with chunkedLoading.
+ * icon per legend entry (the colouring the reader picked: stage, owner, territory, last
+ * visit, value or a custom field; map_legend.js), and add them to a Leaflet.markercluster
+ * group with chunkedLoading. Territory names are drawn inside each territory (map_labels.js).
  * Popups fetch their details lazily and are built with textContent only: account
  * names are user text and must never be parsed as HTML.
  */
 import { foliumObject, pageData } from "./config.js";
 import { pointsRequest } from "./map_points.js";
 import { lang, t as _ } from "./i18n.js";
+import { addTerritoryLabels } from "./map_labels.js";
+import { legendIcons, renderLegend } from "./map_legend.js";
 
 /** The map's handle for other modules and browser tests (null without a map on the page). */
 export const territoryMap = start();
@@ -28,6 +32,7 @@ function start() {
   Object.keys(handles.layers || {}).forEach(function (key) {
     territoryLayers[key] = foliumObject(handles.layers[key]);
   });
+  addTerritoryLabels(map, handles.labels, territoryLayers);
   const ZOOM_OUT_LEVELS = 3;
 
   // Performance marks for benchmarks/map_load.py (cheap; visible in the browser's profiler).
@@ -173,12 +178,8 @@ function start() {
   });
 
   function buildMarkers(data) {
-    const icons = data.stages.map(function (stage) {
-      return L.divIcon({
-        className: "account-marker stage-dot-" + stage.replace(/[^a-z]/g, ""),
-        iconSize: [14, 14],
-      });
-    });
+    const icons = legendIcons(data.legend);
+    const codes = data.colour;
     const scale = data.scale;
     let id = 0;
     for (let i = 0; i < data.count; i++) {
@@ -186,7 +187,7 @@ function start() {
       const t = data.territory[i];
       const key = t === 0 ? "unassigned" : String(t);
       const marker = L.marker([data.lat[i] / scale, data.lon[i] / scale], {
-        icon: icons[data.stage[i]],
+        icon: icons[codes[i]],
         keyboard: false,
       });
       marker.accountId = id;
@@ -239,6 +240,7 @@ function start() {
       buildMarkers(data);
       mark("geocrm:markers");
       fillLegendCounts(data);
+      renderLegend(document.getElementById("legend-colours"), data.legend, data.colour);
       loadedCount = data.count;
       if (data.count === 0) {
         setStatus(_("No accounts match."), "ready");
