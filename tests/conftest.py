@@ -89,6 +89,9 @@ def app_config(database_url: str, tmp_path: Any) -> dict[str, Any]:
         # Straight-line travel: a region `make run` loaded into ./instance must not change the
         # suite's hand-computed times (tests/geocrm/region/test_region.py loads its own regions).
         "GEOCRM_TRAVEL": "straight",
+        # No geocoder (an address index in ./instance would queue jobs on address edits);
+        # tests/geocrm/geocoding sets its own.
+        "GEOCRM_GEOCODER": "off",
         # Cheap hashing keeps the suite fast; test_auth checks the production default separately.
         "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,

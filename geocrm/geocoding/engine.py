@@ -2,8 +2,10 @@
 
 ``GEOCRM_GEOCODER``:
 
-* empty (default) or ``region``: the address index ``region load`` built from the company's
-  extract (``instance/region/addresses.npz``), answered in this process, no network;
+* empty (default) or ``region``: the address index built from the company's extract
+  (``instance/region/addresses.npz``, by ``flask geocode index`` or the demo), answered in this
+  process, no network;
+* ``off``: no geocoding (accounts are still marked pending on address changes);
 * ``nominatim``, ``photon`` or ``pelias``: a self-hosted server at ``GEOCRM_GEOCODER_URL``,
   with ``GEOCRM_GEOCODER_RATE`` requests a second (Nominatim's default is 1),
   ``GEOCRM_GEOCODER_TIMEOUT`` seconds per request (10), ``GEOCRM_GEOCODER_LANGUAGE`` and, for
@@ -17,6 +19,7 @@ geocoder per saved index file (a newer region is picked up without a restart).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from pathlib import Path
@@ -24,19 +27,19 @@ from typing import Any
 
 from flask import current_app
 
+from geocrm.core.geocoding import addresses_path
 from geocrm.errors import ValidationError
-from geocrm.region.services import region_dir
-from places.geocode import Geocoder
+from places.geocode import (
+    AddressIndex,
+    Geocoder,
+    RegionGeocoder,
+    load_addresses,
+    read_addresses,
+    save_addresses,
+)
 from places.geocode.engines import ENGINES, HttpGeocoder, SqliteCache, make_engine
 
-try:  # the region's own index (places.geocode.region), built by `region load`
-    from places.geocode.index import load_addresses
-    from places.geocode.region import RegionGeocoder
-except ImportError:  # pragma: no cover - an older places without the region index
-    load_addresses = None  # type: ignore[assignment]
-    RegionGeocoder = None  # type: ignore[assignment,misc]
-
-CHOICES = ("region", *ENGINES)
+CHOICES = ("region", "off", *ENGINES)
 _lock = threading.Lock()
 _engines: dict[tuple[Any, ...], HttpGeocoder] = {}
 _regions: dict[tuple[str, int, int], Geocoder] = {}
@@ -48,11 +51,6 @@ def setting(name: str, default: str = "") -> str:
     if value is None:
         value = os.environ.get(name, default)
     return str(value).strip()
-
-
-def addresses_path() -> Path:
-    """Where ``region load`` keeps the region's address index."""
-    return region_dir() / "addresses.npz"
 
 
 def engine_name() -> str:
@@ -69,6 +67,8 @@ def current_geocoder() -> Geocoder | None:
     and no engine configured). A misconfigured engine raises a ValidationError naming the
     setting, so an administrator sees what to fix instead of silently pinless accounts."""
     name = engine_name()
+    if name == "off":
+        return None
     if name == "region":
         return _region_geocoder()
     url = setting("GEOCRM_GEOCODER_URL")
@@ -99,9 +99,32 @@ def current_geocoder() -> Geocoder | None:
     return client
 
 
+def build_address_index(extract: str | Path, *, name: str | None = None,
+                        country: str | None = None) -> AddressIndex:
+    """Read the extract's addresses and make them the region's index (replaced atomically:
+    a geocoder running meanwhile answers from the old index or the new one, never a mix).
+    Raises :class:`places.RegionError` naming the file when it cannot be read."""
+    index = read_addresses(extract, name=name)
+    if country:
+        index.meta["country"] = country.upper()
+    save_addresses(index, addresses_path())
+    return index
+
+
+@functools.lru_cache(maxsize=2)
+def extract_geocoder(extract: str, country: str | None = None) -> Geocoder:
+    """A geocoder over one extract's addresses, in memory only (the demo's bundled Helsinki:
+    its accounts get their addresses from it whichever region the company loaded)."""
+    return RegionGeocoder(read_addresses(extract), country=country)
+
+
+def region_geocoder() -> Geocoder | None:
+    """The region's own geocoder whatever ``GEOCRM_GEOCODER`` says (None without an index):
+    the demo and the tests use it by name."""
+    return _region_geocoder()
+
+
 def _region_geocoder() -> Geocoder | None:
-    if RegionGeocoder is None or load_addresses is None:
-        return None
     path = addresses_path()
     try:
         stat = path.stat()
@@ -111,7 +134,8 @@ def _region_geocoder() -> Geocoder | None:
     with _lock:
         geocoder = _regions.get(key)
         if geocoder is None:
-            geocoder = RegionGeocoder(load_addresses(path))
+            index = load_addresses(path)
+            geocoder = RegionGeocoder(index, country=index.meta.get("country"))
             _regions.clear()  # one region at a time: drop the old one's memory
             _regions[key] = geocoder
     return geocoder

@@ -6,20 +6,23 @@ re-geocoded, Data health, reverse geocoding for "add account here" and pinned ac
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from geocrm.core.transaction import transaction
 from geocrm.crm.health import health_counts, health_list
+from geocrm.demo import helsinki_extract, load_demo
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.geocoding import services
-from geocrm.geocoding.engine import current_geocoder
+from geocrm.geocoding.engine import current_geocoder, extract_geocoder
 from geocrm.jobs import wait_for_job
-from geocrm.models import Account
+from geocrm.models import Account, AuditEntry
 from geocrm.models.geocoding import AccountGeocode, GeocodeStatus
 from geocrm.models.planning import Job
 from places.geocode import Confidence
@@ -48,20 +51,61 @@ def geocode_of(account_id: int) -> AccountGeocode | None:
     return db.session.get(AccountGeocode, account_id)
 
 
-def test_one_setting_picks_the_engine(app: Flask, fake: FakeGeocodeServer) -> None:
+def test_one_setting_picks_the_engine(app: Flask, fake: FakeGeocodeServer,
+                                      tmp_path: Path) -> None:
+    app.instance_path = str(tmp_path)  # no region index
     geocoder = current_geocoder()
     assert isinstance(geocoder, NominatimGeocoder) and geocoder.base_url == fake.url
     assert current_geocoder() is geocoder  # one client (one rate limit) per process
     app.config.update(GEOCRM_GEOCODER="pelias")
     assert isinstance(current_geocoder(), PeliasGeocoder)
     app.config.update(GEOCRM_GEOCODER="google")
-    with pytest.raises(ValidationError, match="region, nominatim, photon, pelias"):
+    with pytest.raises(ValidationError, match="region, off, nominatim, photon, pelias"):
         current_geocoder()
     app.config.update(GEOCRM_GEOCODER="photon", GEOCRM_GEOCODER_URL="")
     with pytest.raises(ValidationError, match="GEOCRM_GEOCODER_URL"):
         current_geocoder()
     app.config.update(GEOCRM_GEOCODER="region")
     assert current_geocoder() is None  # no region loaded
+    app.config.update(GEOCRM_GEOCODER="off")
+    assert current_geocoder() is None
+
+
+def test_region_index_from_an_extract(app: Flask, world: World, runner: Any,
+                                      tmp_path: Path) -> None:
+    """`flask geocode index --demo` builds the region's index; the default setting uses it."""
+    app.instance_path = str(tmp_path)
+    app.config.update(GEOCRM_GEOCODER="")
+    result = runner.invoke(args=["geocode", "index", "--demo"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "region" / "addresses.npz").exists()
+    geocoder = current_geocoder()
+    assert geocoder is not None and geocoder.name == "region"
+    account = make_account("Talo", None, None, address="Aleksanterinkatu 52",
+                           city="Helsinki")
+    db.session.commit()
+    result = runner.invoke(args=["geocode", "run"])
+    assert result.exit_code == 0, result.output
+    assert "Geocoded with region: 1 placed (exact 1" in result.output
+    db.session.expire_all()
+    placed = db.session.get(Account, account.id)
+    assert placed is not None and placed.location_source == "geocoder"
+    assert (placed.lat, placed.lon) == pytest.approx((60.1685, 24.9419), abs=5e-4)
+
+
+@pytest.mark.slow
+def test_demo_accounts_without_address_get_one(app: Flask) -> None:
+    result = load_demo(today=date(2026, 3, 2))
+    assert result["addresses_from_pins"] > 50  # about one place in five has no addr:* tags
+    assert db.session.scalar(select(func.count(Account.id)).where(
+        Account.address.is_(None))) == 0
+    geocoder = extract_geocoder(str(helsinki_extract()), "FI")
+    for account in db.session.scalars(
+            select(Account).join(AuditEntry, AuditEntry.entity_id == Account.id)
+            .where(AuditEntry.action == "address_from_pin").limit(5)):
+        assert account.lat is not None and account.lon is not None
+        found = services.address_at(geocoder, account.lat, account.lon)
+        assert found is not None and account.address == found["address"]
 
 
 def test_pinless_accounts_are_placed_with_named_confidence(app: Flask, world: World) -> None:
