@@ -37,10 +37,13 @@ def make_territory(name: str, geom: shapely.Geometry, **fields: Any) -> Territor
 
 def make_account(name: str, lat: float | None, lon: float | None, **fields: Any) -> Account:
     from geocrm.core.accounts import normalise_address, normalise_name
+    from geocrm.core.names import normalise_reading
 
     a = Account(name=name, name_key=normalise_name(name), lat=lat, lon=lon, **fields)
     if a.address:
         a.address_key = normalise_address(a.address)
+    if a.name_reading:
+        a.reading_key = normalise_reading(a.name_reading)
     db.session.add(a)
     db.session.flush()
     return a

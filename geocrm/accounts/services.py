@@ -15,6 +15,7 @@ from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import accounts as rules
 from geocrm.core import audit
 from geocrm.core.account_filters import AccountFilters
+from geocrm.core.names import reading_order
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -34,7 +35,7 @@ def list_accounts(
     stmt = filters.apply(visible_accounts(user).where(Account.archived.is_(False)))
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.session.scalars(
-        stmt.order_by(Account.name, Account.id)
+        stmt.order_by(*reading_order())
         .limit(per_page)
         .offset((max(page, 1) - 1) * per_page)
     ).all()
@@ -68,9 +69,16 @@ def account_detail(account_id: int, user: User) -> AccountDetail:
 # Fields whose changes the audit trail records (the editable ones and what follows them).
 AUDITED = (
     "name",
+    "name_reading",
     "address",
-    "city",
+    "country",
     "postcode",
+    "region",
+    "city",
+    "district",
+    "street",
+    "housenumber",
+    "building",
     "phone",
     "email",
     "website",
@@ -102,6 +110,8 @@ def update_account(account_id: int, user: User, values: dict[str, Any]) -> Accou
     for key in ("visit_minutes", "priority", "stage"):
         if key in clean and clean[key] is None:  # required columns: blank leaves them be
             del clean[key]
+    # The one line and the parts agree after every edit (the form posts both).
+    rules.settle_address({k: getattr(account, k) for k in rules.ADDRESS_FIELDS}, clean)
     before = audit.snapshot(account, AUDITED)
     pin = (clean.pop("lat", account.lat), clean.pop("lon", account.lon))
     changed = False
@@ -115,8 +125,7 @@ def update_account(account_id: int, user: User, values: dict[str, Any]) -> Accou
         changed = True
     if not changed:
         return account
-    account.name_key = rules.normalise_name(account.name)
-    account.address_key = rules.normalise_address(account.address)
+    rules.refresh_keys(account)
     rules.touch(account)
     # Field-level trail, including what the edit moved with it (e.g. the territory).
     audit.record_changes(user, "account", account.id, before, audit.snapshot(account, AUDITED))

@@ -11,8 +11,22 @@ from sqlalchemy import select
 
 from geocrm.access import get_account_or_404, scope_territories
 from geocrm.accounts import services
-from geocrm.accounts.forms import AccountForm, ContactForm
-from geocrm.core.accounts import EDITABLE
+from geocrm.accounts.forms import (
+    AccountForm,
+    ContactForm,
+    address_form_data,
+    country_choices,
+    part_labels,
+)
+from geocrm.core.accounts import (
+    ADDRESS_FIELDS,
+    EDITABLE,
+    account_address,
+    address_country,
+    display_lines,
+    display_one_line,
+)
+from geocrm.core.addresses import input_order, style
 from geocrm.core.transaction import commits
 from geocrm.crm import services as crm
 from geocrm.crm.maps import MapPoint, build_points_map
@@ -87,8 +101,10 @@ def edit(account_id: int) -> Any:
     """Edit an account's fields."""
     account = get_account_or_404(account_id, current_user)
     form = AccountForm(obj=account)
+    form.country.choices = country_choices()
     if request.method == "GET":
         form.stage.data = account.stage.value
+        form.country.data = account.country or ""
     if form.validate_on_submit():
         values = {name: form[name].data for name in EDITABLE}
         values["stage"] = form.stage.data
@@ -99,7 +115,13 @@ def edit(account_id: int) -> Any:
         else:
             flash(_("Saved."), "info")
             return redirect(url_for("accounts.detail", account_id=account_id))
-    return render_template("accounts/edit.html", form=form, account=account), (
+    country = address_country({k: getattr(account, k) for k in ADDRESS_FIELDS})
+    return render_template(
+        "accounts/edit.html", form=form, account=account,
+        address_parts=input_order(form.country.data or country),
+        part_labels=part_labels(style(form.country.data or country)),
+        address_data={**address_form_data(), "fallback": style(country)},
+    ), (
         422 if request.method == "POST" else 200
     )
 
@@ -118,3 +140,16 @@ def add_contact(account_id: int) -> Any:
         for field, errors in form.errors.items():
             flash(f"{form[field].label.text}: {'; '.join(errors)}", "error")
     return redirect(url_for("accounts.detail", account_id=account_id))
+
+
+
+@bp.app_template_filter("address_lines")
+def address_lines(account: Any) -> list[str]:
+    """An account's address as lines in its country's order (Account 360)."""
+    return display_lines(account_address(account))
+
+
+@bp.app_template_filter("address_one_line")
+def address_one_line(account: Any) -> str:
+    """An account's whole address on one line in its country's order (the lists)."""
+    return display_one_line(account_address(account))

@@ -11,6 +11,8 @@ from sqlalchemy import select
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts import services
 from geocrm.api import bp
+from geocrm.core.accounts import account_address, display_lines
+from geocrm.core.addresses import PARTS
 from geocrm.core.transaction import commits
 from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError
@@ -24,8 +26,13 @@ def account_json(a: Account) -> dict[str, Any]:
     return {
         "id": a.id,
         "name": a.name,
+        "name_reading": a.name_reading,
         "address": a.address,
         "city": a.city,
+        # The parts (geocrm.core.addresses) and the whole address in the country's order.
+        "country": a.country,
+        **{part: getattr(a, part) for part in PARTS if part != "city"},
+        "address_lines": display_lines(account_address(a)),
         "lat": a.lat,
         "lon": a.lon,
         "stage": a.stage.value,

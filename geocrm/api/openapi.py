@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, jsonify
 
 from geocrm.api import bp
+from geocrm.core.addresses import PARTS
 from geocrm.field.services import OUTCOMES
 from geocrm.field.sync import OPS
 
@@ -104,6 +105,9 @@ SCHEMAS: dict[str, Any] = {
             "uuid": _UUID,
             "name": {"type": "string"},
             "address": {"type": "string"},
+            "name_reading": {"type": "string", "description": "フリガナ (Japanese accounts)"},
+            "country": {"type": "string", "description": "ISO 3166 alpha-2"},
+            **{part: {"type": "string"} for part in PARTS},
             "phone": {"type": "string"},
             "email": {"type": "string"},
             "contact_name": {"type": "string"},

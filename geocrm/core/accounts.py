@@ -24,15 +24,28 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from geocrm.core import audit
+from geocrm.core.addresses import (
+    PARTS,
+    STRUCTURED,
+    Address,
+    address_line,
+    country_code,
+    format_lines,
+    format_one_line,
+    guess_country,
+    parse_address,
+)
 from geocrm.core.assignment import record_moves, territory_at
 from geocrm.core.hours import opening_hours_error
 
 # The comparison keys live in geocrm.core.names; re-exported here for the account rules' users.
 from geocrm.core.names import normalise_address as normalise_address
 from geocrm.core.names import normalise_name as normalise_name
+from geocrm.core.names import normalise_reading
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Stage, User, utcnow
@@ -42,6 +55,8 @@ from geocrm.models import Account, Stage, User, utcnow
 TEXT_LIMITS: dict[str, int] = {
     "name": 200, "address": 300, "city": 120, "postcode": 20, "phone": 40, "email": 254,
     "website": 300, "opening_hours": 300, "category": 80, "external_id": 120,
+    "region": 120, "district": 120, "street": 200, "housenumber": 60, "building": 200,
+    "name_reading": 200,
 }
 #: Whole-number fields and their inclusive ranges.
 INT_RANGES: dict[str, tuple[int, int]] = {
@@ -49,7 +64,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
 }
 #: Fields a person may edit (form, API PATCH, the phone's offline edit).
 EDITABLE = (
-    "name", "address", "city", "postcode", "phone", "email", "website", "stage",
+    "name", "name_reading", "address", "country", "postcode", "region", "city", "district",
+    "street", "housenumber", "building", "phone", "email", "website", "stage",
     "opening_hours", "visit_minutes", "cadence_days", "priority", "value", "lat", "lon",
 )
 #: ``value`` is NUMERIC(14, 2): twelve digits before the point.
@@ -101,6 +117,26 @@ def _hours(name: str, raw: Any) -> str | None:
         if reason:
             raise ValidationError(name, reason)
     return text
+
+
+def _country(name: str, raw: Any) -> str | None:
+    text = _text_any(name, raw)
+    if text is None:
+        return None
+    code = country_code(text)
+    if code is None:
+        raise ValidationError(
+            name, _("unknown country %(value)r (a two-letter code such as KR, JP or FI)",
+                    value=text))
+    return code
+
+
+def _text_any(name: str, raw: Any) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValidationError(name, _("must be a string"))
+    return raw.strip() or None
 
 
 def _stage(name: str, raw: Any) -> Stage | None:
@@ -171,6 +207,8 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "name": _name,
     "address": _text, "city": _text, "postcode": _text, "phone": _text, "website": _text,
     "category": _text, "external_id": _text,
+    "region": _text, "district": _text, "street": _text, "housenumber": _text, "building": _text,
+    "name_reading": _text, "country": _country,
     "email": _email,
     "opening_hours": _hours,
     "stage": _stage,
@@ -253,6 +291,133 @@ def clean_values(
         coords = check_coordinates(values.get("lat", pin[0]), values.get("lon", pin[1]))
         clean["lat"], clean["lon"] = coords if coords else (None, None)
     return clean
+
+
+# -- the address: its parts and its one line -----------------------------------------------
+#: The fields that make an account's address (see :mod:`geocrm.core.addresses`).
+ADDRESS_FIELDS = ("address", "country", *PARTS)
+
+
+def company_country() -> str | None:
+    """The company's own country (``GEOCRM_COUNTRY``): the convention of an address whose
+    account has no country and whose script does not say."""
+    if not has_app_context():
+        return None
+    return country_code(current_app.config.get("GEOCRM_COUNTRY") or "")
+
+
+def address_country(values: Mapping[str, Any]) -> str | None:
+    """The country whose convention an account's address is written in: its own country,
+    else what the script says (Hangul is Korean), else the company's."""
+    return (values.get("country")
+            # the region first: a line without it ("小黒町1丁目9-27") says nothing alone
+            or guess_country(" ".join(str(values.get(k) or "") for k in (*PARTS, "address")))
+            or company_country())
+
+
+def settle_address(current: Mapping[str, Any], clean: dict[str, Any]) -> None:
+    """Make an edit's address consistent: the one line and the parts never disagree.
+
+    ``current`` is the account as it is, ``clean`` the cleaned edit (changed in place).
+    When the edit changes a part (or the country) of an address that has parts, the one
+    line ``address`` is made from them in the country's convention. When it changes only
+    the one line, the line is kept as typed and split into parts
+    (:func:`geocrm.core.addresses.parse_address`); a line that cannot be split leaves no
+    parts behind that would contradict it. A legacy account (a line, no parts) keeps its
+    line while only its city or postcode change.
+    """
+    def changed(key: str) -> bool:
+        return key in clean and clean[key] != current.get(key)
+
+    after = {k: clean[k] if k in clean else current.get(k) for k in ADDRESS_FIELDS}
+    country = address_country(after)
+    if changed("address") and not any(changed(p) for p in STRUCTURED):
+        parsed = parse_address(after["address"], country) if after["address"] else None
+        for part in STRUCTURED:
+            value = getattr(parsed.parts, part) if parsed else None
+            if value != current.get(part):
+                clean[part] = _clip(part, value)
+        if parsed:
+            for part in ("city", "postcode"):
+                value = getattr(parsed.parts, part)
+                if value and not changed(part):
+                    clean[part] = _clip(part, value)
+            if not after["country"] and parsed.country in ("KR", "JP"):
+                clean["country"] = parsed.country
+        return
+    parts = Address.from_mapping(after)
+    if parts.structured and any(changed(p) for p in (*PARTS, "country")):
+        clean["address"] = _clip("address", address_line(parts, country))
+
+
+def new_address(row: dict[str, Any]) -> None:
+    """A new account's (or an imported row's) address made consistent, in place.
+
+    A given one line is kept as the file or the person wrote it, and the parts the row
+    lacks are filled by splitting it, when it is written in a convention we can split (a
+    Korean or Japanese line: Latin lines are left alone, which keeps the import of large
+    Western files as fast as before). Parts without a line make the line.
+    """
+    line = row.get("address")
+    if line:
+        country = row.get("country") or (None if line.isascii() else address_country(row))
+        if country in ("KR", "JP"):
+            parsed = parse_address(line, country)
+            if parsed is not None:
+                for part in PARTS:
+                    value = getattr(parsed.parts, part)
+                    if value and not row.get(part):
+                        row[part] = _clip(part, value)
+                row["country"] = country
+                # A line without the prefecture or city its file gives in their own columns
+                # (Sabae's 住所 "小黒町1丁目9-27"): the whole line is made from the parts.
+                if any(row.get(p) and getattr(parsed.parts, p) is None
+                       for p in ("region", "city")):
+                    row["address"] = _clip("address",
+                                           address_line(Address.from_mapping(row), country))
+        return
+    parts = Address.from_mapping(row)
+    if parts.structured:
+        row["address"] = _clip("address", address_line(parts, address_country(row)))
+
+
+def account_address(account: Any) -> dict[str, Any]:
+    """The address fields of an account (or any object with them) as a dict."""
+    return {k: getattr(account, k, None) for k in ADDRESS_FIELDS}
+
+
+def display_lines(values: Mapping[str, Any]) -> list[str]:
+    """An address as lines in its country's order; a legacy one (a line, no parts) as it
+    always showed: the line, then postcode and city unless the line already names the city
+    (Korean and Japanese lines do)."""
+    parts = Address.from_mapping(values)
+    if parts.structured:
+        return format_lines(parts, address_country(values))
+    line = values.get("address") or ""
+    city = values.get("city")
+    city = city if city and city not in line else None
+    town = " ".join(t for t in (values.get("postcode"), city) if t)
+    return [t for t in (line, town) if t]
+
+
+def display_one_line(values: Mapping[str, Any]) -> str:
+    """An address on one line, postcode and city included, in its country's order."""
+    parts = Address.from_mapping(values)
+    if parts.structured:
+        return format_one_line(parts, address_country(values))
+    return ", ".join(display_lines(values))
+
+
+def _clip(name: str, value: str | None) -> str | None:
+    """A value made by a rule (a split part, a composed line) within its column."""
+    return value[:TEXT_LIMITS[name]] if value else None
+
+
+def refresh_keys(account: Account) -> None:
+    """The search and comparison keys of an edited account (name, address, reading)."""
+    account.name_key = normalise_name(account.name)
+    account.address_key = normalise_address(account.address)
+    account.reading_key = normalise_reading(account.name_reading)
 
 
 # -- moving the pin -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -121,6 +122,34 @@ def normalise_address(address: str | None) -> str | None:
     """The comparison key of an address: the folded text with common street words shortened."""
     key = fold(address)
     return " ".join(_STREET.get(w, w) for w in key.split())[:ADDRESS_KEY_MAX] or None
+
+
+# Hiragana to katakana (ぁ..ゖ and ゝゞ are katakana's code points minus 0x60): フリガナ and
+# ふりがな are one reading.
+_HIRAGANA_TO_KATAKANA = {cp: cp + 0x60 for cp in (*range(0x3041, 0x3097), 0x309D, 0x309E)}
+# Legal forms as a reading writes them (株式会社 is カブシキガイシャ, or カ) in bank style):
+# Japanese sorting leaves them out, so カブシキガイシャ ヤマダ sorts under ヤ.
+_KANA_FORMS = "カブシキガイシャ|ユウゲンガイシャ|ゴウドウガイシャ"
+_KANA_LEGAL = re.compile(rf"^(?:{_KANA_FORMS}|カ\)|\(カ\)|ユ\)|\(ユ\))"
+                         rf"|(?:{_KANA_FORMS}|\(カ|\(ユ)$")
+_KANA = re.compile("[\u3041-\u30ff]")
+
+
+@functools.lru_cache(maxsize=65536)
+def normalise_reading(reading: str | None) -> str | None:
+    """The sort and search key of a reading (フリガナ): NFKC (half-width ｶﾅ to full width),
+    case folded, hiragana as katakana, legal forms, spaces and punctuation (・) dropped.
+
+    So "ヤマダ ショウテン", "やまだしょうてん" and "ﾔﾏﾀﾞ ｼｮｳﾃﾝ" are one key, and a list ordered
+    by it is in the kana (gojūon) order Japanese readers expect.
+    """
+    if not reading:
+        return None
+    text = unicodedata.normalize("NFKC", reading).casefold().translate(_HIRAGANA_TO_KATAKANA)
+    text = "".join(text.split())
+    text = _KANA_LEGAL.sub("", text) or text
+    key = _PUNCT.sub("", text).replace("・", "")
+    return key[:NAME_KEY_MAX] or None
 
 
 def search_key(text: str | None) -> str:
@@ -245,4 +274,19 @@ def account_search(q: str) -> ColumnElement[bool]:
     address_key = normalise_address(text)
     if address_key:
         conds.append(Account.address_key.like(f"%{address_key}%"))
+    reading = normalise_reading(text)
+    if reading and not text.isascii():
+        # A reading typed in either kana finds the reading, and a name written in katakana.
+        pattern = f"%{_like_escape(reading)}%"
+        conds.append(Account.reading_key.like(pattern, escape="\\"))
+        if _KANA.search(reading):
+            conds.append(Account.name_key.like(pattern, escape="\\"))
+    elif reading:
+        conds.append(Account.reading_key.like(f"%{_like_escape(reading)}%", escape="\\"))
     return or_(*conds)
+
+
+def reading_order() -> list[ColumnElement[Any]]:
+    """The order of account lists: by reading where there is one (Japanese names sort by
+    their フリガナ, not by their kanji's code points), else by name; the id breaks ties."""
+    return [func.coalesce(Account.reading_key, Account.name), Account.id]

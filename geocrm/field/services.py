@@ -23,9 +23,12 @@ from geocrm.core.accounts import (
     FIELDS,
     check_coordinates,
     clean_values,
+    new_address,
     normalise_address,
     normalise_name,
 )
+from geocrm.core.addresses import PARTS
+from geocrm.core.names import normalise_reading
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.field.today import (
@@ -145,11 +148,17 @@ def open_tasks(user: User, limit: int = 200) -> list[Task]:
     )
 
 
+_NEW_EXTRA = ("name_reading", "country", *PARTS)
+
+
 def add_account_here(user: User, data: dict[str, Any]) -> Account:
     """A prospect found on the road, placed at the phone's position and owned by the rep."""
     clean = clean_values(
         {k: data.get(k) for k in ("name", "address", "phone", "email")}, allowed=FIELDS
     )
+    # The address may come in parts and the name with its reading (フリガナ).
+    clean.update(clean_values({k: data[k] for k in _NEW_EXTRA if k in data}, allowed=FIELDS))
+    new_address(clean)
     coords = check_coordinates(data.get("lat"), data.get("lon"))
     if coords is None:
         raise ValidationError("lat", "is required (the phone's position)")
@@ -157,10 +166,12 @@ def add_account_here(user: User, data: dict[str, Any]) -> Account:
         raise ValidationError("lat", "must be a number")
     territory = SpatialRepository(db.session).territory_for(*coords)
     account = Account(
+        **{k: v for k, v in clean.items() if k in _NEW_EXTRA and v is not None},
         name=clean["name"],
         name_key=normalise_name(clean["name"]),
         address=clean["address"],
         address_key=normalise_address(clean["address"]),
+        reading_key=normalise_reading(clean.get("name_reading")),
         phone=clean["phone"],
         email=clean["email"],
         lat=coords[0],

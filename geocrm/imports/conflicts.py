@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from geocrm.access import scope_accounts
 from geocrm.core import audit
 from geocrm.core.accounts import check_coordinates, clean_field, move_pin, touch
-from geocrm.core.names import normalise_address, normalise_name
+from geocrm.core.names import normalise_address, normalise_name, normalise_reading
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, User, utcnow
@@ -75,6 +75,8 @@ def _take(user: User, account: Account, field: str, value: Any, conflict_id: int
         account.name_key = normalise_name(account.name)
     if field == "address":
         account.address_key = normalise_address(account.address)
+    if field == "name_reading":
+        account.reading_key = normalise_reading(account.name_reading)
     entry = audit.record_changes(user, "account", account.id, before,
                                  {field: getattr(account, field)})
     if entry is not None:

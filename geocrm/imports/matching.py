@@ -48,7 +48,8 @@ DUPLICATE_METRES = 50.0
 # The fields an import may change; "location" is lat and lon together.
 FIELDS = ("name", "address", "city", "postcode", "location", "stage", "phone", "email",
           "website", "opening_hours", "value", "visit_minutes", "cadence_days", "priority",
-          "category")
+          "category", "name_reading", "country", "region", "district", "street", "housenumber",
+          "building")
 COMPARED = tuple(c for f in FIELDS for c in (("lat", "lon") if f == "location" else (f,)))
 _EXISTING_COLUMNS = (
     Account.id, Account.source, Account.external_id, Account.name_key, Account.address_key,
@@ -437,4 +438,6 @@ class Matcher:
             upd["name_key"] = account["name_key"] = row["name_key"]
         if name == "address":
             upd["address_key"] = account["address_key"] = row["address_key"]
+        if name == "name_reading":
+            upd["reading_key"] = account["reading_key"] = row["reading_key"]
 

@@ -17,9 +17,11 @@ from sqlalchemy import select
 from geocrm.core.accounts import (
     check_coordinates,
     clean_field,
+    new_address,
     normalise_address,
     normalise_name,
 )
+from geocrm.core.names import normalise_reading
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.imports.results import Reject
@@ -34,14 +36,16 @@ MAX_FIELD = 10_000
 # Every column a row may fill, with None when the file has no such column.
 _ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website",
                "opening_hours", "stage", "value", "visit_minutes", "cadence_days", "priority",
-               "category", "external_id")
+               "category", "external_id", "name_reading", "country", "region", "district",
+               "street", "housenumber", "building")
 
 
 # Columns whose cells repeat all over a file (a stage, the same hours, a postcode): each
 # distinct value is judged once. Only verdicts are remembered (an error is raised anew,
 # in the current language), and the cleaned values are immutable, so sharing is safe.
 _REPEATING = frozenset({"city", "postcode", "opening_hours", "stage", "visit_minutes",
-                        "cadence_days", "priority", "category"})
+                        "cadence_days", "priority", "category", "country", "region",
+                        "district"})
 
 
 @functools.lru_cache(maxsize=16384)
@@ -89,8 +93,12 @@ def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str,
             out["lat"], out["lon"] = coords
     tags = raw.get("tags", "")
     out["tags"] = list(_tags(tags))  # a list of its own: the writer pops and keeps it
+    # The one line and the parts made consistent (a Korean or Japanese line split into
+    # parts the file lacks; parts without a line make the line) before the keys.
+    new_address(out)
     out["name_key"] = normalise_name(out["name"])
     out["address_key"] = normalise_address(out["address"])
+    out["reading_key"] = normalise_reading(out["name_reading"])
     return out if len(rejects) == before else None
 
 

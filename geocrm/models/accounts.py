@@ -95,6 +95,17 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     city: Mapped[str | None] = mapped_column(String(120))
     postcode: Mapped[str | None] = mapped_column(String(20))
     country: Mapped[str | None] = mapped_column(String(2))
+    # The address in parts (geocrm.core.addresses says what each means per country);
+    # ``address`` is then their one line, legacy rows keep the line they came with.
+    region: Mapped[str | None] = mapped_column(String(120))  # province, 시·도, 都道府県, state
+    district: Mapped[str | None] = mapped_column(String(120))  # 읍·면·동, 町域, suburb
+    street: Mapped[str | None] = mapped_column(String(200))  # street or road name (도로명)
+    housenumber: Mapped[str | None] = mapped_column(String(60))  # 110, 686-1, 1丁目1番1号
+    building: Mapped[str | None] = mapped_column(String(200))  # building, floor, room
+    # A Japanese account's reading (フリガナ) as typed, and its key for sorting and search
+    # (geocrm.core.names.normalise_reading: width- and case-folded, hiragana as katakana).
+    name_reading: Mapped[str | None] = mapped_column(String(200))
+    reading_key: Mapped[str | None] = mapped_column(String(200), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     # Where the pin came from (a LocationSource value); and how sure we are (0..1).
