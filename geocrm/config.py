@@ -94,6 +94,8 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_CURRENCY": env.get("GEOCRM_CURRENCY", "EUR"),
         # Public holidays for opening hours' "PH" rules: an ISO country code (FI, KR, JP, DE).
         "GEOCRM_HOLIDAY_COUNTRY": env.get("GEOCRM_HOLIDAY_COUNTRY", ""),
+        # The company's country (ISO code): the address convention of accounts without one.
+        "GEOCRM_COUNTRY": env.get("GEOCRM_COUNTRY", ""),
         "GEOCRM_RQ_QUEUE": env.get("GEOCRM_RQ_QUEUE", "geocrm"),
         "GEOCRM_JOB_THREADS": int(env.get("GEOCRM_JOB_THREADS", "1")),
         "GEOCRM_TERRITORY_JOB_ACCOUNTS": int(env.get("GEOCRM_TERRITORY_JOB_ACCOUNTS", "20000")),
