@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -141,6 +142,9 @@ class RoutePlan(db.Model):  # type: ignore[name-defined,misc]
     run_id: Mapped[int | None] = mapped_column(
         ForeignKey("plan_runs.id", ondelete="CASCADE"), index=True
     )
+    # The planner locked the whole route: a re-run keeps these stops in this order and adds
+    # nothing (geocrm.planning.locks).
+    route_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     rep = relationship("User", foreign_keys=[rep_id])
     run = relationship("PlanRun", back_populates="plans")
@@ -166,6 +170,8 @@ class RouteStop(db.Model):  # type: ignore[name-defined,misc]
     travel_s: Mapped[int | None] = mapped_column(Integer)
     distance_m: Mapped[float | None] = mapped_column(Float)
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Kept at this place (``seq``) of its rep's route by a re-run (implies ``pinned``).
+    position_locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(16), default="planned")  # planned/visited/skipped
 
     plan = relationship("RoutePlan", back_populates="stops")

@@ -60,6 +60,8 @@ class PlanRequest:
     by_cadence: bool = False  # spread visits over the days by each account's cadence
     holidays: tuple[date, ...] = ()
     pins: tuple[Pin, ...] = ()
+    # Locked stops and routes for a re-run, as ``geocrm.planning.locks.RunLocks.to_json``.
+    locks: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -89,6 +91,7 @@ class PlanRequest:
             "holidays": [d.isoformat() for d in self.holidays],
             "pins": {str(p.account_id): {"rep_id": p.rep_id, "date": p.day.isoformat()}
                      for p in self.pins},
+            **({"locks": dict(self.locks)} if self.locks else {}),
         }
 
     @classmethod
@@ -117,6 +120,7 @@ class PlanRequest:
             by_cadence=to_bool(data.get("by_cadence", False), "by_cadence", strict=True),
             holidays=tuple(need_date(d, "holidays") for d in data.get("holidays") or []),
             pins=tuple(sorted(pins, key=lambda p: p.account_id)),
+            locks=data.get("locks") or None,
         )
 
     @classmethod
@@ -251,12 +255,17 @@ def rerun_request(run: PlanRun) -> PlanRequest:
     """The run's request with the planner's current pins (pinned draft stops keep their rep
     and day); accounts added by hand from outside the first selection join it."""
     req = PlanRequest.of_run(run)
-    pins = tuple(Pin(s.account_id, p.rep_id, p.plan_date) for p in run.plans
-                 if p.status == PlanStatus.DRAFT for s in p.stops if s.pinned)
+    drafts = [p for p in run.plans if p.status == PlanStatus.DRAFT]
+    pins = tuple(Pin(s.account_id, p.rep_id, p.plan_date) for p in drafts
+                 for s in p.stops if s.pinned or s.position_locked or p.route_locked)
     account_ids = list(req.account_ids)
     account_ids += [p.account_id for p in pins if p.account_id not in account_ids]
+    from geocrm.planning.locks import run_locks  # locks builds on edits, which imports us
+
+    locks = run_locks(drafts)
     return replace(req, pins=tuple(sorted(pins, key=lambda p: p.account_id)),
-                   account_ids=tuple(account_ids))
+                   account_ids=tuple(account_ids),
+                   locks=locks.to_json() if locks.positions or locks.routes else None)
 
 
 def load_reps(req: PlanRequest) -> list[User]:

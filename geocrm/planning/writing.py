@@ -46,6 +46,11 @@ def write_plans(run: PlanRun, req: PlanRequest, reps: Sequence[User], solved: So
         if plan is None:
             continue
         speeds = {r.id: r.speed_kmh for r in dp.problem.reps} if dp.problem else {}
+        # Locks stay set on the new drafts (geocrm.planning.locks): a locked route stays
+        # locked, a stop locked at its place stays locked there.
+        locked_routes = {r.id for r in dp.problem.reps if r.route_locked} if dp.problem else set()
+        placed = ({v.id for v in dp.problem.visits if v.position is not None}
+                  if dp.problem else set())
         for route in plan.routes:
             rep = by_key[route.rep_id]
             rp = RoutePlan(
@@ -55,6 +60,7 @@ def write_plans(run: PlanRun, req: PlanRequest, reps: Sequence[User], solved: So
                 params=plan_params(rep, route, speeds.get(route.rep_id, 30.0),
                                    dp.starts.get(rep.id)),
                 unassigned=[], notes=travel_notes(plan.notes),
+                route_locked=route.rep_id in locked_routes,
             )
             rp.params.update(_road_legs(rep, [dp.accounts[s.visit_id] for s in route.stops],
                                         dp.starts.get(rep.id), speeds.get(route.rep_id, 30.0)))
@@ -66,6 +72,8 @@ def write_plans(run: PlanRun, req: PlanRequest, reps: Sequence[User], solved: So
                     departure=to_utc(dp.day, s.departure, tz),
                     travel_s=s.leg_travel_s, distance_m=float(s.leg_distance_m),
                     pinned=account.id in pinned, status="planned",
+                    position_locked=(s.visit_id in placed
+                                     and route.rep_id not in locked_routes),
                 ))
             db.session.add(rp)
     db.session.flush()

@@ -1,0 +1,278 @@
+"""Locks a planner can trust, and manual moves checked at once (issue 15, item 5).
+
+A planner may lock a stop's place in a rep's route (``RouteStop.position_locked``: the
+re-run keeps it as that rep's stop number ``seq``) or a rep's whole route
+(``RoutePlan.route_locked``: exactly these stops in this order, nothing added); the re-run
+re-optimises everything else around them (:func:`apply_locks` turns the locks into
+``routing.Visit.position`` and ``routing.Rep.route_locked``; the OR-Tools model keeps them).
+
+A manual move (drag a stop to another place or another rep) is checked before it is saved:
+:func:`check_move` drives the rep's day in the new order with :func:`routing.check_order`
+(the solver's own rules: opening windows, the lunch break, the shift, the most visits a
+day) and says what it breaks — a late arrival, a shop closed that day, overtime, no room for
+lunch — as structured records the page puts into words in the reader's language
+(:func:`violation_words`). Services flush; the request commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext, ngettext
+
+import routing
+from geocrm.errors import ValidationError
+from geocrm.extensions import db
+from geocrm.models import Account, RoutePlan, RouteStop
+from geocrm.planning.base import DAY, hhmm, rep_key
+from geocrm.planning.edits import retime
+from geocrm.planning.hours import windows_on
+from geocrm.planning.problem import DayProblem, account_visit, routing_rep
+from geocrm.planning.scope import covers, require_draft
+from geocrm.region.travel import travel_provider
+
+
+# -- locking ---------------------------------------------------------------------------------
+def lock_stop(stop: RouteStop, locked: bool) -> bool:
+    """Lock (or unlock) a stop at its place in its rep's route; a locked stop is also
+    pinned to that rep and day (flushes)."""
+    require_draft(stop.plan.run)
+    stop.position_locked = bool(locked)
+    if locked:
+        stop.pinned = True
+    db.session.flush()
+    return stop.position_locked
+
+
+def lock_route(plan: RoutePlan, locked: bool) -> bool:
+    """Lock (or unlock) a rep's whole route for the next re-run (flushes)."""
+    if plan.run is None:
+        raise ValidationError("plan", "only a plan of a planning run can be locked")
+    require_draft(plan.run)
+    plan.route_locked = bool(locked)
+    db.session.flush()
+    return plan.route_locked
+
+
+@dataclass(frozen=True)
+class RunLocks:
+    """A run's locks as the re-run reads them: account id → (rep id, day, stop number),
+    and the (rep id, day) whose whole route is locked."""
+
+    positions: Mapping[int, tuple[int, date, int]]
+    routes: frozenset[tuple[int, date]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"positions": {str(a): {"rep_id": r, "date": d.isoformat(), "position": p}
+                              for a, (r, d, p) in sorted(self.positions.items())},
+                "routes": [{"rep_id": r, "date": d.isoformat()} for r, d in sorted(self.routes)]}
+
+    @classmethod
+    def from_json(cls, data: Any) -> RunLocks:
+        """Stored locks back (a wrong value is a ValidationError naming ``locks``)."""
+        if not data:
+            return cls({}, frozenset())
+        try:
+            positions = {int(k): (int(v["rep_id"]), date.fromisoformat(v["date"]),
+                                  int(v["position"]))
+                         for k, v in (data.get("positions") or {}).items()}
+            routes = frozenset((int(v["rep_id"]), date.fromisoformat(v["date"]))
+                               for v in data.get("routes") or [])
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise ValidationError("locks", f"cannot be read ({exc})") from None
+        if any(p < 1 for _, _, p in positions.values()):
+            raise ValidationError("locks", "a stop number must be 1 or more")
+        return cls(positions, routes)
+
+
+def run_locks(plans: Sequence[RoutePlan]) -> RunLocks:
+    """The locks set on a run's draft plans: every stop of a locked route, numbered in its
+    order, and every stop locked at its place."""
+    positions: dict[int, tuple[int, date, int]] = {}
+    routes: set[tuple[int, date]] = set()
+    for p in plans:
+        stops = sorted(p.stops, key=lambda s: s.seq)
+        if p.route_locked:
+            routes.add((p.rep_id, p.plan_date))
+        for i, s in enumerate(stops, start=1):
+            if p.route_locked or s.position_locked:
+                positions[s.account_id] = (p.rep_id, p.plan_date, i)
+    return RunLocks(positions, frozenset(routes))
+
+
+def apply_locks(dp: DayProblem, locks: RunLocks) -> DayProblem:
+    """The day's ``routing.Problem`` with the run's locks for that day.
+
+    A locked stop becomes a visit at that position of its (pinned) rep's route; a locked
+    route's rep takes exactly its locked visits, renumbered 1, 2, 3... in their order so an
+    account that has gone since (archived) leaves no gap.
+    """
+    if dp.problem is None or not (locks.positions or locks.routes):
+        return dp
+    day = dp.day
+    locked_reps = {rep_key(r) for r, d in locks.routes if d == day}
+    wanted: dict[str, tuple[str, int]] = {}
+    for key, account in dp.accounts.items():
+        lock = locks.positions.get(account.id)
+        if lock is not None and lock[1] == day:
+            wanted[key] = (rep_key(lock[0]), lock[2])
+    for rep in locked_reps:  # renumber a locked route without gaps
+        mine = sorted((p, k) for k, (r, p) in wanted.items() if r == rep)
+        for i, (_, k) in enumerate(mine, start=1):
+            wanted[k] = (rep, i)
+    visits = []
+    for v in dp.problem.visits:
+        lock = wanted.get(v.id)
+        if lock is not None and v.pinned_rep == lock[0]:
+            v = replace(v, position=lock[1], must_visit=True)
+        elif v.pinned_rep in locked_reps:  # pinned to a locked route, but not in it
+            v = replace(v, pinned_rep=None) if v.position is None else v
+        visits.append(v)
+    reps = tuple(replace(r, route_locked=True) if r.id in locked_reps else r
+                 for r in dp.problem.reps)
+    dp.problem = routing.Problem(reps, tuple(visits), dp.problem.circuity)
+    return dp
+
+
+# -- manual moves, checked ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class MoveCheck:
+    """What a manual move would break on the rep's day it lands in."""
+
+    plan: RoutePlan
+    position: int
+    violations: tuple[dict[str, Any], ...]
+
+
+def _target(stop: RouteStop, rep_id: int) -> RoutePlan:
+    source = stop.plan
+    if rep_id == source.rep_id:
+        return source
+    target = next((p for p in source.run.plans
+                   if p.rep_id == rep_id and p.plan_date == source.plan_date), None)
+    if target is None:
+        raise ValidationError("rep_id", gettext("that rep has no plan on this day in this run"))
+    if not covers(target.rep, stop.account):
+        raise ValidationError("rep_id", gettext("%(name)s does not work this account's "
+                                                "territory", name=target.rep.name))
+    if target.route_locked:
+        raise ValidationError("rep_id", gettext("%(name)s's route is locked",
+                                                name=target.rep.name))
+    return target
+
+
+def new_order(stop: RouteStop, target: RoutePlan, position: object) -> tuple[list[Account], int]:
+    """The target day's accounts with ``stop`` at ``position`` (1-based, clamped to the
+    route's length) and that position; a position that is not a whole number is refused."""
+    try:
+        pos = int(str(position))
+    except ValueError:
+        raise ValidationError("position", gettext("must be a stop number")) from None
+    others = [s for s in sorted(target.stops, key=lambda s: s.seq) if s.id != stop.id]
+    pos = min(max(1, pos), len(others) + 1)
+    accounts = [s.account for s in others]
+    accounts.insert(pos - 1, stop.account)
+    return accounts, pos
+
+
+def check_accounts(plan: RoutePlan, accounts: Sequence[Account]) -> list[dict[str, Any]]:
+    """Drive ``accounts`` in this order on ``plan``'s day and list what it breaks, as
+    records ``{"kind", "name", "at", "limit"}`` (times as HH:MM)."""
+    p = plan.params or {}
+    rep = routing_rep(plan.rep)
+    shift = p.get("shift")
+    if shift:
+        rep = replace(rep, shift=routing.TimeWindow(int(shift[0]), int(shift[1])))
+    rep = replace(rep, speed_kmh=float(p.get("speed_kmh") or rep.speed_kmh))
+    origin = routing.Location(*p["start"]) if p.get("start") else None
+    start_at = int(p.get("start_at", p.get("day_start", rep.shift.start)))
+    out: list[dict[str, Any]] = []
+    visits = []
+    names = {}
+    for a in accounts:
+        hours = windows_on(a.opening_hours, plan.plan_date)
+        if hours is not None and not hours:
+            out.append({"kind": routing.ViolationKind.CLOSED.value, "name": a.name,
+                        "at": "", "limit": ""})
+            continue
+        v = account_visit(a, [(0, DAY)] if hours is None else hours)
+        names[v.id] = a.name
+        visits.append(v)
+    got = routing.check_order(rep, visits, start_at=start_at, origin=origin,
+                              provider=travel_provider())
+    for x in got.violations:
+        count = x.kind == routing.ViolationKind.TOO_MANY
+        out.append({"kind": x.kind.value, "name": names.get(x.visit_id or "", ""),
+                    "at": str(x.at) if count else hhmm(x.at),
+                    "limit": str(x.limit) if count else hhmm(x.limit)})
+    return out
+
+
+def check_move(stop: RouteStop, rep_id: int, position: object) -> MoveCheck:
+    """What moving ``stop`` to stop ``position`` of ``rep_id``'s day (same run, same date)
+    would break there; nothing is changed."""
+    target = _target(stop, rep_id)
+    accounts, pos = new_order(stop, target, position)
+    return MoveCheck(target, pos, tuple(check_accounts(target, accounts)))
+
+
+def move_to(stop: RouteStop, rep_id: int, position: object) -> MoveCheck:
+    """Move ``stop`` to stop ``position`` of ``rep_id``'s day and retime both days
+    (flushes). Moved to another rep it is pinned there; what the move breaks is returned
+    (and kept as the plan's warnings by :func:`geocrm.planning.edits.retime`)."""
+    source = stop.plan
+    if source.route_locked:
+        raise ValidationError("stop", gettext("this route is locked: unlock it to change it"))
+    target = _target(stop, rep_id)
+    _, pos = new_order(stop, target, position)
+    if target.id != source.id:
+        account = stop.account
+        source.stops.remove(stop)
+        db.session.delete(stop)
+        moved = RouteStop(account_id=account.id, seq=0, pinned=True, status="planned")
+        moved.account = account
+        target.stops.append(moved)
+        stop = moved
+    ordered = [s for s in sorted(target.stops, key=lambda s: s.seq) if s is not stop]
+    ordered.insert(pos - 1, stop)
+    for i, s in enumerate(ordered, start=1):
+        s.seq = i
+    if target.id != source.id:
+        retime(source)
+    retime(target)
+    db.session.flush()
+    violations = check_accounts(target, [s.account for s in ordered])
+    return MoveCheck(target, pos, tuple(violations))
+
+
+def violation_words(v: Mapping[str, Any]) -> str:
+    """One violation record in the reader's language."""
+    kind = v.get("kind")
+    if kind == "late":
+        return gettext("%(name)s: arrives at %(time)s, after it closes (%(close)s)",
+                       name=v["name"], time=v["at"], close=v["limit"])
+    if kind == "closed":
+        return gettext("%(name)s is closed on this day", name=v["name"])
+    if kind == "overtime":
+        return gettext("Back home at %(time)s, after the working day ends (%(end)s)",
+                       time=v["at"], end=v["limit"])
+    if kind == "break":
+        return gettext("No room for lunch: it would start at %(time)s, later than %(latest)s",
+                       time=v["at"], latest=v["limit"])
+    if kind == "too_many":
+        return ngettext("%(num)s visit, more than the %(max)s this rep takes a day",
+                        "%(num)s visits, more than the %(max)s this rep takes a day",
+                        int(v["at"]), max=v["limit"])
+    return str(kind)
+
+
+def lock_state(plan_id: int) -> dict[str, Any]:
+    """``{"route": bool, "stops": {stop ids locked at their place}}`` for one plan."""
+    plan = db.session.get(RoutePlan, plan_id)
+    if plan is None:
+        return {"route": False, "stops": set()}
+    return {"route": bool(plan.route_locked),
+            "stops": {s.id for s in plan.stops if s.position_locked}}
