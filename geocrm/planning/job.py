@@ -16,6 +16,7 @@ from geocrm.models import Account, User, utcnow
 from geocrm.models.planning import PlanRun
 from geocrm.planning.base import APP_REASON_TEXT, NOT_PLANNED, local_now, reason_text
 from geocrm.planning.cadence import plan_by_cadence
+from geocrm.planning.locks import RunLocks, apply_locks
 from geocrm.planning.problem import DayProblem, build_day_problem, solve_params, starts_now
 from geocrm.planning.request import PlanRequest, load_accounts, load_reps
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
@@ -54,6 +55,7 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
     again. Returns each day's problem and plan, and the run's result."""
     days = req.days
     pins = req.pin_map
+    locks = RunLocks.from_json(req.locks)
     remaining = list(accounts)
     last_reason: dict[int, tuple[str, str, str]] = {}
     notes: list[str] = []
@@ -63,7 +65,8 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
     for i, day in enumerate(days):
         jobs.report_progress(0.05 + 0.85 * i / len(days),
                              f"planning {day.isoformat()}: {len(remaining)} visits to place")
-        dp = build_day_problem(day, reps, remaining, pins, starts_now(day, reps, now))
+        dp = apply_locks(build_day_problem(day, reps, remaining, pins,
+                                           starts_now(day, reps, now)), locks)
         plan = None
         if dp.problem is not None:
             plan = routing.solve(dp.problem, time_limit=limit if dp.problem.visits else 0.1,
