@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
          "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale", "weekly_balance",
-         "geocode"]
+         "geocode", "basemap"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -27,6 +27,7 @@ QUICK = {
     "road_matrix": ["--points", "300", "--old-points", "100"],
     "routing_scale": ["--quick"],
     "weekly_balance": ["--accounts", "150", "--limit", "0.5"],
+    "basemap": ["--grid", "20", "--runs", "1"],
 }
 
 
