@@ -21,6 +21,7 @@ from geocrm.extensions import db
 from geocrm.geocoding.cli import geocode_command
 from geocrm.imports.cli import import_accounts_command
 from geocrm.jobs import DEFAULT_QUEUE
+from geocrm.people.cli import users_command
 from geocrm.region.cli import region_command
 
 
@@ -33,6 +34,7 @@ def register_cli(app: Flask) -> None:
         import_accounts_command,
         create_token_command,
         region_command,
+        users_command,
         geocode_command,
         worker_command,
     ):

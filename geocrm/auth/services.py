@@ -117,6 +117,17 @@ def authenticate(email: str, password: str, ip: str, device: str | None = None) 
     return user
 
 
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_new_password(password: str, field: str = "password") -> None:
+    """The one rule for a new password (sign-up, invitation, reset, change)."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(field, _("must be at least %(n)d characters", n=MIN_PASSWORD_LENGTH))
+    if len(password) > 256:
+        raise ValidationError(field, _("must be at most %(n)d characters", n=256))
+
+
 def create_user(
     email: str,
     name: str,
@@ -128,8 +139,7 @@ def create_user(
     email = (email or "").strip().lower()
     if "@" not in email:
         raise ValidationError("email", "must be an email address")
-    if len(password) < 8:
-        raise ValidationError("password", "must be at least 8 characters")
+    check_new_password(password)
     try:
         role = Role(role)
     except ValueError as exc:

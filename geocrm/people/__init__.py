@@ -1,0 +1,1 @@
+"""People: inviting users, roles and territories, deactivation, password resets (issue 17)."""

@@ -1,0 +1,44 @@
+"""Forms of the people pages (Flask-WTF: CSRF-protected)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+_ROLES = (("rep", _l("Field rep")), ("manager", _l("Territory manager")),
+          ("planner", _l("Planner")), ("admin", _l("Admin")))
+
+
+def role_choices() -> list[SelectChoice]:
+    """The roles, labelled in the reader's language (called when a form is built)."""
+    return [SelectChoice(value, str(label)) for value, label in _ROLES]
+
+
+class InviteForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=role_choices, default="rep")
+    territories = SelectMultipleField(_l("Territories"), coerce=int, choices=[])
+
+
+class PersonForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    role = SelectField(_l("Role"), choices=role_choices)
+    territories = SelectMultipleField(_l("Territories"), coerce=int, choices=[])
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), Length(max=256)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(), Length(max=256)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), Length(max=256)])

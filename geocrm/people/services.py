@@ -1,0 +1,252 @@
+"""The rules for people: who may join, change roles, leave, and reset a password.
+
+One-time links (:class:`~geocrm.models.AccessLink`) carry invitations and resets, so an admin
+never learns or types anyone's password. Deactivating someone keeps every record they made
+(visits, notes, audit rows) and ends their access at once: their browser sessions and their API
+tokens are revoked in the same transaction, so the phone in their pocket stops syncing on its
+next request. Services flush; the view, CLI command or job that called them commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from geocrm.auth import sessions
+from geocrm.auth.services import check_new_password, create_user
+from geocrm.core import audit
+from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
+from geocrm.extensions import db
+from geocrm.models import AccessLink, Role, Territory, User, utcnow
+from geocrm.models.field import ApiToken
+
+INVITE_DAYS = 7
+RESET_HOURS = 24
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A link just made: the row, and the plain token (shown or mailed once, never stored)."""
+
+    link: AccessLink
+    token: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _territories(ids: Iterable[int]) -> list[Territory]:
+    wanted = sorted(set(ids))
+    found = list(db.session.scalars(select(Territory).where(Territory.id.in_(wanted))))
+    if len(found) != len(wanted):
+        missing = sorted(set(wanted) - {t.id for t in found})
+        raise ValidationError("territories", _("no territory %(ids)s",
+                                               ids=", ".join(map(str, missing))))
+    return found
+
+
+def _role(value: Role | str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise ValidationError("role", _("must be one of %(roles)s",
+                                        roles=", ".join(r.value for r in Role))) from exc
+
+
+def _normal_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    if "@" not in email or len(email) > 254:
+        raise ValidationError("email", _("must be an email address"))
+    return email
+
+
+def list_people() -> list[User]:
+    """Everyone, the active first, by name (deactivated people stay, with their history)."""
+    return list(db.session.scalars(select(User).order_by(User.active.desc(), User.name)))
+
+
+def pending_invitations() -> list[AccessLink]:
+    return list(db.session.scalars(
+        select(AccessLink)
+        .where(AccessLink.purpose == "invite", AccessLink.used_at.is_(None),
+               AccessLink.expires_at > utcnow())
+        .order_by(AccessLink.created_at.desc())
+    ))
+
+
+def invite(by: User, email: str, name: str, role: Role | str,
+           territory_ids: Iterable[int] = ()) -> IssuedLink:
+    """A one-time link for ``email`` to join with ``role`` (and, for reps, territories)."""
+    email = _normal_email(email)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("name", _("is required"))
+    role = _role(role)
+    territories = _territories(territory_ids)
+    if db.session.scalar(select(func.count(User.id)).where(User.email == email)):
+        raise ValidationError("email", _("%(email)s already has an account", email=email))
+    # A new invitation for the same address replaces the old one.
+    db.session.execute(
+        update(AccessLink)
+        .where(AccessLink.email == email, AccessLink.purpose == "invite",
+               AccessLink.used_at.is_(None))
+        .values(expires_at=utcnow())
+    )
+    token = secrets.token_urlsafe(32)
+    link = AccessLink(
+        token_hash=_hash(token), purpose="invite", email=email, name=name[:120],
+        role=role.value, territory_ids=[t.id for t in territories], created_by_id=by.id,
+        expires_at=utcnow() + timedelta(days=INVITE_DAYS),
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(by, "user", link.id, "invite", {"email": email, "role": role.value})
+    return IssuedLink(link, token)
+
+
+def reset_link(by: User, user_id: int) -> IssuedLink:
+    """A one-time link for ``user_id`` to choose a new password (the old one keeps working
+    until the link is used)."""
+    user = get_person(user_id)
+    if not user.active:
+        raise ValidationError("user", _("reactivate %(name)s first", name=user.name))
+    token = secrets.token_urlsafe(32)
+    link = AccessLink(
+        token_hash=_hash(token), purpose="reset", email=user.email, user_id=user.id,
+        created_by_id=by.id, expires_at=utcnow() + timedelta(hours=RESET_HOURS),
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(by, "user", user.id, "password_reset_link", {})
+    return IssuedLink(link, token)
+
+
+def live_link(token: str) -> AccessLink:
+    """The unused, unexpired link for ``token`` (404 for anything else, with no detail)."""
+    link = db.session.scalars(
+        select(AccessLink).where(AccessLink.token_hash == _hash(token or ""))
+    ).one_or_none()
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        raise NotFoundError(_("This link has expired or was already used."))
+    return link
+
+
+def use_link(token: str, password: str, confirm: str) -> User:
+    """Join (invitation) or set a new password (reset) through a one-time link."""
+    link = live_link(token)
+    if password != confirm:
+        raise ValidationError("confirm", _("does not match the password"))
+    check_new_password(password)
+    if link.purpose == "invite":
+        user = create_user(link.email, link.name or link.email, password, link.role or "rep")
+        db.session.flush()
+        user.territories = _territories(link.territory_ids or [])
+    else:
+        user = get_person(link.user_id or 0)
+        if not user.active:
+            raise NotFoundError(_("This link has expired or was already used."))
+        _set_password(user, password)
+        sessions.end_all(user)  # whoever knew the old password is signed out
+    link.used_at = utcnow()
+    db.session.flush()
+    audit.record(user, "user", user.id,
+                 "joined" if link.purpose == "invite" else "password_reset", {})
+    return user
+
+
+def get_person(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(_("No user %(id)s.", id=user_id))
+    return user
+
+
+def _active_admins() -> int:
+    return int(db.session.scalar(
+        select(func.count(User.id)).where(User.role == Role.ADMIN, User.active.is_(True))
+    ) or 0)
+
+
+def update_person(by: User, user_id: int, *, name: str, role: Role | str,
+                  territory_ids: Iterable[int]) -> User:
+    """Change a person's name, role and territories."""
+    user = get_person(user_id)
+    role = _role(role)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("name", _("is required"))
+    if user.role == Role.ADMIN and role != Role.ADMIN and user.active and _active_admins() <= 1:
+        raise ValidationError("role", _("the last admin cannot stop being an admin"))
+    before = {"name": user.name, "role": user.role.value,
+              "territories": sorted(t.id for t in user.territories)}
+    user.name = name[:120]
+    user.role = role
+    user.territories = _territories(territory_ids)
+    after = {"name": user.name, "role": role.value,
+             "territories": sorted(t.id for t in user.territories)}
+    db.session.flush()
+    if before != after:
+        audit.record(by, "user", user.id, "update", {"before": before, "after": after})
+    return user
+
+
+def set_active(by: User, user_id: int, active: bool) -> User:
+    """Deactivate (access ends at once, history kept) or reactivate a person."""
+    user = get_person(user_id)
+    if user.active == active:
+        return user
+    if not active:
+        if user.id == by.id:
+            raise PermissionDenied(_("You cannot deactivate yourself."))
+        if user.role == Role.ADMIN and _active_admins() <= 1:
+            raise ValidationError("user", _("the last admin cannot be deactivated"))
+        user.active = False
+        revoked = sessions.end_all(user)
+        tokens = db.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ).rowcount
+        # Unused reset links die too: a reset must not bring someone back.
+        db.session.execute(
+            update(AccessLink)
+            .where(AccessLink.user_id == user.id, AccessLink.used_at.is_(None))
+            .values(expires_at=utcnow())
+        )
+        details = {"sessions": revoked, "tokens": int(tokens or 0)}
+    else:
+        user.active = True
+        details = {}
+    db.session.flush()
+    audit.record(by, "user", user.id, "activate" if active else "deactivate", details)
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    from flask import current_app
+
+    user.set_password(password, current_app.config.get("GEOCRM_PASSWORD_METHOD"))
+
+
+def change_own_password(user: User, current: str, new: str, confirm: str) -> int:
+    """Change one's own password; every other signed-in browser is signed out.
+
+    Returns how many other sessions ended.
+    """
+    if not user.check_password(current or ""):
+        raise ValidationError("current_password", _("is not your current password"))
+    if new != confirm:
+        raise ValidationError("confirm", _("does not match the password"))
+    check_new_password(new, "new_password")
+    _set_password(user, new)
+    ended = sessions.end_all(user, keep_current=True)
+    db.session.flush()
+    audit.record(user, "user", user.id, "password_change", {"other_sessions_ended": ended})
+    return ended

@@ -1,0 +1,196 @@
+"""People pages: the admin's list, invitations, a person's role and access; one's own password.
+
+Thin: each view reads the form, calls :mod:`geocrm.people.services`, and renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+from wtforms.fields import SelectChoice
+
+from geocrm.access import roles_required
+from geocrm.auth import sessions
+from geocrm.core.transaction import commits
+from geocrm.errors import GeocrmError, ValidationError
+from geocrm.extensions import db
+from geocrm.models import Role, Territory
+from geocrm.people import services
+from geocrm.people.forms import ChangePasswordForm, InviteForm, PersonForm, SetPasswordForm
+
+bp = Blueprint("people", __name__, url_prefix="/people")
+
+
+def _territory_choices() -> list[SelectChoice]:
+    return [SelectChoice(t.id, t.name)
+            for t in db.session.scalars(select(Territory).order_by(Territory.name))]
+
+
+def _join_url(token: str) -> str:
+    return url_for("people.join", token=token, _external=True)
+
+
+@bp.route("/")
+@roles_required(Role.ADMIN)
+def index() -> Any:
+    """Everyone, pending invitations, and the invitation form."""
+    form = InviteForm()
+    form.territories.choices = _territory_choices()
+    return render_template("people/index.html", people=services.list_people(),
+                           invitations=services.pending_invitations(), form=form, link=None)
+
+
+@bp.route("/invite", methods=["POST"])
+@roles_required(Role.ADMIN)
+@commits
+def invite() -> Any:
+    """Make a one-time link; the admin sees it once to pass on."""
+    form = InviteForm()
+    form.territories.choices = _territory_choices()
+    status, link = 200, None
+    if form.validate_on_submit():
+        try:
+            issued = services.invite(current_user, form.email.data or "", form.name.data or "",
+                                     form.role.data or "rep", form.territories.data or [])
+        except ValidationError as err:
+            getattr(form, err.field, form.email).errors.append(err.reason)
+            status = 422
+        else:
+            link = _join_url(issued.token)
+            flash(_("Invitation for %(email)s made. Pass the link on; it works once, for %(days)d "
+                    "days.", email=issued.link.email, days=services.INVITE_DAYS), "info")
+    else:
+        status = 422
+    return render_template("people/index.html", people=services.list_people(),
+                           invitations=services.pending_invitations(), form=form,
+                           link=link), status
+
+
+@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+@commits
+def person(user_id: int) -> Any:
+    """A person's name, role and territories; deactivate or reset from here."""
+    user = services.get_person(user_id)
+    form = PersonForm(obj=None if request.method == "POST" else user)
+    form.territories.choices = _territory_choices()
+    if request.method == "GET":
+        form.role.data = user.role.value
+        form.territories.data = [t.id for t in user.territories]
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.update_person(current_user, user_id, name=form.name.data or "",
+                                       role=form.role.data or "",
+                                       territory_ids=form.territories.data or [])
+            except ValidationError as err:
+                getattr(form, err.field, form.name).errors.append(err.reason)
+                status = 422
+            else:
+                flash(_("Saved."), "info")
+                return redirect(url_for("people.person", user_id=user_id), 303)
+        else:
+            status = 422
+    return render_template("people/person.html", person=user, form=form, link=None,
+                           sessions=sessions.live(user)), status
+
+
+@bp.route("/<int:user_id>/active", methods=["POST"])
+@roles_required(Role.ADMIN)
+@commits
+def set_active(user_id: int) -> Any:
+    """Deactivate (access ends now, history stays) or reactivate."""
+    active = request.form.get("active") == "1"
+    try:
+        user = services.set_active(current_user, user_id, active)
+    except GeocrmError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("%(name)s can sign in again.", name=user.name) if active else
+              _("%(name)s is deactivated: signed out everywhere, API tokens revoked.",
+                name=user.name), "info")
+    return redirect(url_for("people.person", user_id=user_id), 303)
+
+
+@bp.route("/<int:user_id>/reset", methods=["POST"])
+@roles_required(Role.ADMIN)
+@commits
+def reset(user_id: int) -> Any:
+    """A one-time password-reset link, shown once."""
+    user = services.get_person(user_id)
+    try:
+        issued = services.reset_link(current_user, user_id)
+    except GeocrmError as err:
+        flash(err.message, "error")
+        return redirect(url_for("people.person", user_id=user_id), 303)
+    form = PersonForm(obj=user)
+    form.territories.choices = _territory_choices()
+    form.role.data = user.role.value
+    form.territories.data = [t.id for t in user.territories]
+    flash(_("Password reset link for %(name)s made; it works once, for %(hours)d hours.",
+            name=user.name, hours=services.RESET_HOURS), "info")
+    return render_template("people/person.html", person=user, form=form,
+                           link=_join_url(issued.token), sessions=sessions.live(user))
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@commits
+def join(token: str) -> Any:
+    """Accept an invitation or a reset: choose a password, then you are signed in."""
+    link = services.live_link(token)
+    form = SetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.use_link(token, form.password.data or "", form.confirm.data or "")
+        except ValidationError as err:
+            getattr(form, err.field, form.password).errors.append(err.reason)
+            status = 422
+        else:
+            sessions.start(user, remember=False, user_agent=request.user_agent.string)
+            login_user(user)
+            flash(_("Welcome, %(name)s.", name=user.name) if link.purpose == "invite"
+                  else _("Your new password is set."), "info")
+            return redirect(url_for("main.home"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("people/join.html", form=form, link=link), status
+
+
+@bp.route("/me", methods=["GET", "POST"])
+@login_required
+@commits
+def me() -> Any:
+    """One's own password and signed-in browsers."""
+    form = ChangePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            ended = services.change_own_password(
+                current_user, form.current_password.data or "", form.new_password.data or "",
+                form.confirm.data or "")
+        except ValidationError as err:
+            getattr(form, err.field, form.new_password).errors.append(err.reason)
+            status = 422
+        else:
+            flash(_("Password changed. Signed out on %(n)d other browsers.", n=ended), "info")
+            return redirect(url_for("people.me"), 303)
+    elif request.method == "POST":
+        status = 422
+    return render_template("people/me.html", form=form,
+                           sessions=sessions.live(current_user)), status
+
+
+@bp.route("/me/sign-out-others", methods=["POST"])
+@login_required
+@commits
+def sign_out_others() -> Any:
+    """End every other session of one's own (a lost phone, a shared computer)."""
+    ended = sessions.end_all(current_user, keep_current=True)
+    flash(_("Signed out on %(n)d other browsers.", n=ended), "info")
+    return redirect(url_for("people.me"), 303)
