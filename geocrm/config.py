@@ -104,6 +104,10 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         # default when one is loaded), osrm (GEOCRM_OSRM_URL) or straight (great-circle).
         "GEOCRM_TRAVEL": env.get("GEOCRM_TRAVEL", ""),
         "GEOCRM_OSRM_URL": env.get("GEOCRM_OSRM_URL", ""),
+        # Distances shown in km or mi (geocrm.i18n.distance); stored and planned in metres.
+        "GEOCRM_DISTANCE_UNIT": env.get("GEOCRM_DISTANCE_UNIT", "km"),
+        # The appname Naver Map links carry (its registered app id); default: this site's URL.
+        "GEOCRM_NAVER_APPNAME": env.get("GEOCRM_NAVER_APPNAME", ""),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""

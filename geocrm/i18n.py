@@ -18,10 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import format_skeleton, get_datetime_format
 from babel.messages.pofile import read_po
 from babel.numbers import get_currency_symbol, list_currencies
+from babel.units import format_unit
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import (
     format_currency,
@@ -208,6 +210,61 @@ def local_date(value: date | datetime | None, style: str = "day", empty: str = "
     return str(format_skeleton("yMMMEd", value, locale=_locale()))
 
 
+#: The distance units a company may show (``GEOCRM_DISTANCE_UNIT``); stored values are metres.
+DISTANCE_UNITS = ("km", "mi")
+METRES_PER_MILE = 1609.344
+METRES_PER_FOOT = 0.3048
+
+
+def distance_unit() -> str:
+    """``km`` or ``mi``, as the company set ``GEOCRM_DISTANCE_UNIT`` (checked at start-up)."""
+    return str(current_app.config.get("GEOCRM_DISTANCE_UNIT") or "km")
+
+
+def distance(metres: float | int | None, empty: str = "—", *, small: bool = True) -> str:
+    """A distance stored in metres in the company's unit, formatted by Babel for the locale:
+    850 m / 12.3 km (12.3km in Korean), or 500 ft / 7.6 mi with ``GEOCRM_DISTANCE_UNIT=mi``.
+    Below one unit it shows metres (feet) unless ``small`` is False (a day's drive)."""
+    if metres is None or metres == "":
+        return empty
+    value = float(metres)
+    locale = _locale()
+    if distance_unit() == "mi":
+        if small and value < METRES_PER_MILE / 10:
+            return str(format_unit(round(value / METRES_PER_FOOT), "length-foot",
+                                   length="short", format="#,##0", locale=locale))
+        return str(format_unit(value / METRES_PER_MILE, "length-mile", length="short",
+                               format="#,##0.0", locale=locale))
+    if small and value < 1000:
+        return str(format_unit(round(value), "length-meter", length="short", format="#,##0",
+                               locale=locale))
+    return str(format_unit(value / 1000, "length-kilometer", length="short", format="#,##0.0",
+                           locale=locale))
+
+
+def week_start() -> int:
+    """The first day of a calendar week for this reader, 0 = Monday … 6 = Sunday.
+
+    Per locale, as people there print calendars: Sunday in Korea, Japan and the US, Monday in
+    most of Europe. The territory is the company's country (``GEOCRM_HOLIDAY_COUNTRY``) when
+    the language is spoken there (en + FI: Monday), else the language's own (ko: KR, ja: JP).
+    """
+    locale = _locale()
+    country = str(current_app.config.get("GEOCRM_HOLIDAY_COUNTRY") or "").upper()
+    for tag in ([f"{locale.language}_{country}"] if country else []) + [locale.language]:
+        try:
+            parsed = Locale.parse(tag)
+        except (UnknownLocaleError, ValueError):
+            continue
+        territory = parsed.territory or str(
+            get_global("likely_subtags").get(parsed.language, "")).rsplit("_", 1)[-1]
+        try:
+            return int(Locale.parse(f"und_{territory}").first_week_day)
+        except (UnknownLocaleError, ValueError):
+            continue
+    return 0
+
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 
 
@@ -261,6 +318,9 @@ def check_settings(config: dict[str, Any]) -> None:
     currency = str(config.get("GEOCRM_CURRENCY") or "")
     if currency not in list_currencies():
         raise RuntimeError(f"GEOCRM_CURRENCY={currency!r} is not an ISO 4217 code (e.g. EUR, KRW)")
+    unit = config.get("GEOCRM_DISTANCE_UNIT") or "km"
+    if unit not in DISTANCE_UNITS:
+        raise RuntimeError(f"GEOCRM_DISTANCE_UNIT={unit!r} is not one of km, mi")
 
 
 def init_app(app: Flask) -> None:
@@ -277,10 +337,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["distance"] = distance
 
     @app.context_processor
     def _locale_context() -> dict[str, Any]:
         return {
             "current_locale": current_locale(),
             "locales": LOCALE_NAMES,
+            "distance_unit": distance_unit(),
+            "week_start": week_start(),
         }

@@ -21,12 +21,15 @@ from flask import (
 from flask_login import current_user, login_required
 
 from geocrm.field.services import OUTCOMES
-from geocrm.i18n import LOCALES, catalogue, catalogue_digest
+from geocrm.i18n import LOCALES, catalogue, catalogue_digest, current_locale
 from geocrm.maps.web import (
     PROTOMAPS_JS,
     configured_tiles,
+    default_nav_app,
     field_basemap,
     leaflet_files,
+    nav_app_names,
+    naver_appname,
     vendor_path,
 )
 from geocrm.security import tile_origin
@@ -54,6 +57,7 @@ def shell_assets() -> list[str]:
         "field/js/outbox.js",
         "field/js/sw.js",
         "js/config.js",
+        "js/navapps.js",
         "field/icons/icon-192.png",
         "field/icons/icon-512.png",
         "field/icons/maskable-512.png",
@@ -77,6 +81,9 @@ def shell() -> Any:
         tile_attribution=configured_tiles().attribution,
         basemap=field_basemap(current_user),
         geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
+        nav_default=default_nav_app(current_locale()),
+        nav_names=nav_app_names(),
+        naver_appname=naver_appname(),
     )
 
 

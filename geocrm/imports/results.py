@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
+
 from geocrm.csvout import csv_string
+from geocrm.imports import words
 
 
 @dataclass
@@ -80,14 +83,16 @@ class ImportResult:
         }
 
     def reject_report_csv(self) -> str:
-        """The reject report as CSV: row, field, reason, value."""
+        """The reject report as CSV: row, field, reason, value (headers and reasons in the
+        reader's language: the report is for the person fixing the file)."""
         return csv_string(
-            ["row", "field", "reason", "value"],
-            ([r.row, r.field, r.reason, r.value] for r in self.rejects),
+            [_("row"), _("field"), _("reason"), _("value")],
+            ([r.row, r.field, words.sentence(r.reason), r.value] for r in self.rejects),
         )
 
     def duplicates_csv(self) -> str:
         return csv_string(
-            ["row", "name", "rule", "same as", "outcome"],
-            ([d.row, d.name, d.rule, d.other, d.outcome] for d in self.duplicates),
+            [_("row"), _("name"), _("rule"), _("same as"), _("outcome")],
+            ([d.row, d.name, words.word(d.rule), d.other, words.outcome(d.outcome)]
+             for d in self.duplicates),
         )

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -15,14 +16,34 @@ from geocrm.core.transaction import commits
 from geocrm.csvout import csv_string
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.imports import conflicts, services, sources
+from geocrm.geocoding.services import geocode_after_import
+from geocrm.imports import conflicts, services, sources, words
 from geocrm.imports.forms import GRID_FIELDS, UploadForm, mapping_form
 from geocrm.imports.guessing import check_guess
+from geocrm.jobs import job_json
 from geocrm.models import ImportBatch, Role
 from geocrm.uploads import ACCOUNT_IMPORTS as uploads
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 IMPORTERS = (Role.ADMIN, Role.MANAGER)
+
+
+@bp.app_template_filter("import_word")
+def import_word(value: Any) -> str:
+    """A count, status, duplicate rule or field key of an import, in words."""
+    return words.word(value)
+
+
+@bp.app_template_filter("import_outcome")
+def import_outcome(value: Any) -> str:
+    """What the import did with a row like another record, in words."""
+    return words.outcome(value)
+
+
+@bp.app_template_filter("import_note")
+def import_note(value: Any) -> str:
+    """A note, reason or file error the import wrote, in the reader's language."""
+    return words.sentence(value)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -39,7 +60,8 @@ def index() -> Any:
         try:
             table = sources.read_source(data, filename, encoding=encoding)
         except ValidationError as err:
-            flash(f"{filename}: {err.message}", "error")
+            flash(_("%(file)s: %(problem)s", file=filename, problem=words.sentence(err.message)),
+                  "error")
             status = 422
         else:
             token = uploads.save(data, {
@@ -83,7 +105,7 @@ def mapping(token: str) -> Any:
         table = sources.read_source(data, meta["filename"], encoding=wanted or None,
                                     sheet=sheet)
     except ValidationError as err:
-        flash(err.message, "error")
+        flash(words.sentence(err.message), "error")
         return render_template("imports/mapping.html", form=None, table=None,
                                encoding=wanted, reasons={}, **page), 422
     encoding = table.detected.encoding if table.detected else ""
@@ -114,7 +136,7 @@ def mapping(token: str) -> Any:
         result = run(chosen, crs, dry_run=wants_preview)
     except ValidationError as err:
         if request.method == "POST":
-            flash(err.message, "error")
+            flash(words.sentence(err.message), "error")
         page["problem"] = err.message
         return render_template("imports/mapping.html", form=form, **page), (
             422 if request.method == "POST" else 200)
@@ -128,7 +150,10 @@ def mapping(token: str) -> Any:
         uploads.put_extra(token, "rejects.csv", result.reject_report_csv())
         return render_template("imports/result.html", result=result, token=token), 422
     uploads.discard(token)
-    return render_template("imports/result.html", result=result, token=None)
+    # Rows without coordinates are placed from their addresses in the background (issue 14).
+    geocode = geocode_after_import(current_user.id) if result.status == "committed" else None
+    return render_template("imports/result.html", result=result, token=None,
+                           geocode_job=job_json(geocode) if geocode is not None else None)
 
 
 @bp.route("/<token>/rejects.csv")
@@ -137,7 +162,7 @@ def rejects(token: str) -> Response:
     """The reject report of a rejected upload: row, field, reason, value."""
     report = uploads.get_extra(token, current_user.id, "rejects.csv")
     if report is None:
-        raise NotFoundError("No reject report for this upload.")
+        raise NotFoundError(_("No reject report for this upload."))
     return _csv(report, "rejects.csv")
 
 
@@ -147,11 +172,11 @@ def duplicates(batch_id: int) -> Response:
     """The duplicates an import found, as CSV."""
     batch = db.session.get(ImportBatch, batch_id)
     if batch is None:
-        raise NotFoundError(f"No import {batch_id}.")
+        raise NotFoundError(_("No import %(id)s.", id=batch_id))
     text = csv_string(
-        ["row", "name", "rule", "same as", "outcome"],
-        ([d.get("row"), d.get("name"), d.get("rule"), d.get("other"), d.get("outcome", "")]
-         for d in batch.duplicates),
+        [_("row"), _("name"), _("rule"), _("same as"), _("outcome")],
+        ([d.get("row"), d.get("name"), words.word(d.get("rule")), d.get("other"),
+          words.outcome(d.get("outcome", ""))] for d in batch.duplicates),
     )
     return _csv(text, f"import-{batch_id}-duplicates.csv")
 
@@ -175,9 +200,9 @@ def conflict_resolve(conflict_id: int) -> Any:
     try:
         conflicts.resolve(current_user, conflict_id, request.form.get("action", ""))
     except ValidationError as err:
-        flash(err.message, "error")
+        flash(words.sentence(err.message), "error")
         return redirect(url_for("imports.conflicts_list")), 303
-    flash("Conflict resolved.", "success")
+    flash(_("Conflict resolved."), "success")
     return redirect(url_for("imports.conflicts_list"))
 
 

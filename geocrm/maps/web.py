@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _
 
 from geocrm.config import OSM_ATTRIBUTION
 from geocrm.i18n import current_locale
@@ -109,3 +110,26 @@ def field_basemap(user: User) -> dict[str, Any] | None:
     return {**configured_tiles().vector_options(),
             "url": url_for("region.offline", v=basemap_version(path)),
             "maxDataZoom": archive_max_zoom(path)}
+
+
+#: The navigation apps a rep can hand a route to, in the order offered with no preference.
+NAV_APPS: tuple[str, ...] = ("google", "apple", "waze", "naver", "kakao")
+
+
+def nav_app_names() -> dict[str, str]:
+    """Each navigation app's name as the reader knows it (네이버 지도, カカオマップ)."""
+    return {"google": "Google Maps", "apple": "Apple Maps", "waze": "Waze",
+            "naver": str(_("Naver Map")), "kakao": str(_("Kakao Map"))}
+
+
+def default_nav_app(locale: str) -> str:
+    """The app a rep's links open first when they have chosen none: Naver in Korean (Google
+    has no driving directions in Korea), Google elsewhere."""
+    return "naver" if locale.replace("-", "_").split("_")[0] == "ko" else "google"
+
+
+def naver_appname() -> str:
+    """The ``appname`` every Naver Map link must carry: ``GEOCRM_NAVER_APPNAME`` (the
+    registered app id), else this site's address, as Naver asks of a web page."""
+    configured = str(current_app.config.get("GEOCRM_NAVER_APPNAME") or "")
+    return configured or url_for("main.index", _external=True).rstrip("/")

@@ -9,8 +9,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 import routing
 from geocrm import clock
+from geocrm.i18n import distance
 from geocrm.models import Role
 
 PLANNER_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER)
@@ -96,9 +99,8 @@ def drive_text(travel_s: int | None, distance_m: float | None = None) -> str:
     seconds = max(0, int(travel_s or 0))
     if seconds == 0 and not distance_m:
         return "—"
-    minutes = "<1 min" if seconds < 30 else f"{(seconds + 30) // 60} min"
+    minutes = _("<1 min") if seconds < 30 else _("%(num)s min", num=(seconds + 30) // 60)
     if distance_m is None:
         return minutes
     metres = float(distance_m)
-    far = f"{metres / 1000:.1f} km" if metres >= 1000 else f"{round(metres / 10) * 10:.0f} m"
-    return f"{minutes} · {far}"
+    return f"{minutes} · {distance(metres if metres >= 1000 else round(metres / 10) * 10)}"

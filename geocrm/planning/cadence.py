@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import routing
@@ -19,6 +20,7 @@ from geocrm.planning.base import (
     visit_key,
 )
 from geocrm.planning.hours import windows_on
+from geocrm.planning.notes import english, from_library, library_notes, note, unique
 from geocrm.planning.problem import (
     DAY_OVER,
     DAY_OVER_TEXT,
@@ -175,7 +177,7 @@ def plan_by_cadence(
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
     summaries = []
     late: list[LeftOutVisit] = []
-    notes = list(week.notes)
+    notes: list[Any] = library_notes(week.notes)
     for d in week.days:
         dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
         day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search)
@@ -186,8 +188,9 @@ def plan_by_cadence(
                                     len(d.plan.served) + len(d.plan.unassigned),
                                     len(day_plan.served), round(d.plan.seconds, 2)))
     unplaced = [LeftOutVisit(by_key[u.account_id].id, by_key[u.account_id].name,
-                             u.due.isoformat(), str(u.reason), f"due {u.due:%a %d %b}: {u.text}")
-                for u in week.unplaced]
-    result = PlanResult(tuple(left_out + unplaced + late), tuple(dict.fromkeys(notes)),
+                             u.due.isoformat(), str(u.reason), english(why), why)
+                for u in week.unplaced
+                for why in [note("due_on", day=u.due.isoformat(), why=from_library(u.text))]]
+    result = PlanResult(tuple(left_out + unplaced + late), tuple(unique(notes)),
                         tuple(summaries), limit, "cadence", utcnow().isoformat() + "Z")
     return solved, result

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from geocrm.models import Account, PlanStatus, RoutePlan, RouteStop, User, utcno
 from geocrm.models.planning import Job, JobStatus, PlanRun
 from geocrm.planning.base import DAY, hhmm, to_utc
 from geocrm.planning.hours import windows_on
+from geocrm.planning.notes import note
 from geocrm.planning.request import rerun_request, submit
 from geocrm.planning.results import PlanResult
 from geocrm.planning.scope import covers, require_draft
@@ -70,7 +72,7 @@ def set_times(stop: RouteStop, day: date, t: Timed, tz: ZoneInfo) -> None:
     stop.distance_m = float(t.leg_distance_m)
 
 
-def retime(plan: RoutePlan, tz: ZoneInfo | None = None) -> list[str]:
+def retime(plan: RoutePlan, tz: ZoneInfo | None = None) -> list[Any]:
     """Recompute arrival/start/departure after a manual change; returns warnings.
 
     It keeps the planner's order (that is the point of a manual change) and does not move the
@@ -88,14 +90,14 @@ def retime(plan: RoutePlan, tz: ZoneInfo | None = None) -> list[str]:
     timed, end, distance = simulate(plan.plan_date, origin, day_start,
                                     [s.account for s in stops], home,
                                     float(p.get("speed_kmh") or 30.0))
-    warnings: list[str] = []
+    warnings: list[Any] = []
     for i, (s, t) in enumerate(zip(stops, timed, strict=True), start=1):
         s.seq = i
         set_times(s, plan.plan_date, t, tz)
         if not t.in_window:
-            warnings.append(f"{s.account.name}: no opening window left at {hhmm(t.arrival)}")
+            warnings.append(note("no_window_left", name=s.account.name, time=hhmm(t.arrival)))
     if end > int(shift[1]):
-        warnings.append(f"back home at {hhmm(end)}, after the shift ends ({hhmm(shift[1])})")
+        warnings.append(note("home_after_shift", time=hhmm(end), end=hhmm(shift[1])))
     plan.distance_m = float(distance)
     plan.duration_s = end - day_start
     back = (end - timed[-1].departure) if timed else 0
@@ -104,7 +106,7 @@ def retime(plan: RoutePlan, tz: ZoneInfo | None = None) -> list[str]:
     return warnings
 
 
-def move_stop(stop: RouteStop, direction: str) -> list[str]:
+def move_stop(stop: RouteStop, direction: str) -> list[Any]:
     """Swap a stop with its neighbour (``up``/``down``) and retime the plan (flushes)."""
     if direction not in ("up", "down"):
         raise ValidationError("direction", "must be 'up' or 'down'")

@@ -14,9 +14,17 @@ from geocrm.errors import NotFoundError
 from geocrm.extensions import db
 from geocrm.models import Account, User, utcnow
 from geocrm.models.planning import PlanRun
-from geocrm.planning.base import APP_REASON_TEXT, NOT_PLANNED, local_now, reason_text
+from geocrm.planning.base import NOT_PLANNED, local_now, reason_text
 from geocrm.planning.cadence import plan_by_cadence
 from geocrm.planning.locks import RunLocks, apply_locks
+from geocrm.planning.notes import (
+    english,
+    from_library,
+    is_note,
+    library_notes,
+    note,
+    unique,
+)
 from geocrm.planning.problem import DayProblem, build_day_problem, solve_params, starts_now
 from geocrm.planning.request import PlanRequest, load_accounts, load_reps
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
@@ -57,8 +65,8 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
     pins = req.pin_map
     locks = RunLocks.from_json(req.locks)
     remaining = list(accounts)
-    last_reason: dict[int, tuple[str, str, str]] = {}
-    notes: list[str] = []
+    last_reason: dict[int, tuple[str, str, Any]] = {}
+    notes: list[Any] = []
     summaries: list[DaySummary] = []
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
     jobs.report_progress(0.02, f"{len(accounts)} accounts, {len(reps)} reps, {len(days)} days")
@@ -78,10 +86,11 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
         if plan is not None:
             for u in plan.unassigned:
                 last_reason[dp.accounts[u.visit_id].id] = (day.isoformat(), u.reason.value,
-                                                           reason_text(u))
+                                                           from_library(reason_text(u)))
             served = {dp.accounts[v].id for v in plan.served}
-            notes.extend(f"{day.isoformat()}: {n}" for n in plan.notes)
-        notes.extend(f"{day.isoformat()}: {n}" for n in dp.notes)
+            notes.extend(note("on_day", day=day.isoformat(), note=n)
+                         for n in library_notes(plan.notes))
+        notes.extend(note("on_day", day=day.isoformat(), note=n) for n in dp.notes)
         for aid in served:
             last_reason.pop(aid, None)
         remaining = [a for a in remaining if a.id not in served]
@@ -91,9 +100,10 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
             round(plan.seconds, 2) if plan else 0.0))
     unassigned = []
     for a in remaining:  # already in priority order
-        d, code, text = last_reason.get(a.id, ("", NOT_PLANNED, APP_REASON_TEXT[NOT_PLANNED]))
-        unassigned.append(LeftOutVisit(a.id, a.name, d, code, text))
-    return solved, PlanResult(tuple(unassigned), tuple(dict.fromkeys(notes)), tuple(summaries),
+        d, code, why = last_reason.get(a.id, ("", NOT_PLANNED, note(NOT_PLANNED)))
+        unassigned.append(LeftOutVisit(a.id, a.name, d, code, english(why), why)
+                          if is_note(why) else LeftOutVisit(a.id, a.name, d, code, str(why)))
+    return solved, PlanResult(tuple(unassigned), tuple(unique(notes)), tuple(summaries),
                               limit, "days", utcnow().isoformat() + "Z")
 
 

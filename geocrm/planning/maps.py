@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import folium
 from branca.element import MacroElement
+from flask_babel import gettext as _
 from jinja2 import Template
 
+from geocrm.i18n import label
 from geocrm.maps.build import MapAssets, Tiles, base_map, publish_handles
 
 UNASSIGNED_COLOUR = "#6b7280"
@@ -104,9 +106,9 @@ def build_route_map(
     points: list[tuple[float, float]] = []
     registry: list[tuple[str, str]] = []
     for route in routes:
-        label = (f'<span class="route-swatch" style="background:{route.colour}"></span> '
-                 f"{html.escape(route.label)}")
-        group = folium.FeatureGroup(name=label, show=True)
+        name = (f'<span class="route-swatch" style="background:{route.colour}"></span> '
+                f"{html.escape(route.label)}")
+        group = folium.FeatureGroup(name=name, show=True)
         line = [route.start or route.home] + [(s.lat, s.lon) for s in route.stops] + [route.home]
         if route.stops:
             # along the streets when the plan drove on a region's roads, else straight legs
@@ -119,13 +121,13 @@ def build_route_map(
                 icon_size=(22, 22), icon_anchor=(11, 11), class_name="route-home-icon",
             ),
         ).add_to(group)
-        _Bind(html.escape(f"{route.label}: home base")).add_to(home)
+        _Bind(html.escape(_("%(name)s: home base", name=route.label))).add_to(home)
         for s in route.stops:
             popup = (
                 f'<div class="route-popup"><strong>{int(s.seq)}. {html.escape(s.name)}</strong>'
                 f"<br>{html.escape(s.times)}"
-                f"{' · pinned' if s.pinned else ''}"
-                f"{' · ' + html.escape(s.status) if s.status != 'planned' else ''}</div>"
+                f"{' · ' + html.escape(_('pinned')) if s.pinned else ''}"
+                f"{' · ' + html.escape(label(s.status)) if s.status != 'planned' else ''}</div>"
             )
             marker = folium.Marker(
                 (s.lat, s.lon), icon=_stop_icon(s.seq, route.colour, s.pinned, s.status)
@@ -135,9 +137,9 @@ def build_route_map(
         registry.append((route.key, group.get_name()))
         points.extend(line)
     if left_out:
-        label = (f'<span class="route-swatch" style="background:{UNASSIGNED_COLOUR}"></span> '
-                 "Not planned")
-        group = folium.FeatureGroup(name=label, show=True)
+        name = (f'<span class="route-swatch" style="background:{UNASSIGNED_COLOUR}"></span> '
+                f"{html.escape(_('Not planned'))}")
+        group = folium.FeatureGroup(name=name, show=True)
         for u in left_out:
             dot = folium.CircleMarker(
                 (u.lat, u.lon), radius=7, color=UNASSIGNED_COLOUR, fill=True,

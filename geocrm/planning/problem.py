@@ -7,6 +7,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -16,7 +17,6 @@ from geocrm.clock import local_day_bounds_utc
 from geocrm.extensions import db
 from geocrm.models import Account, Interaction, User
 from geocrm.planning.base import (
-    APP_REASON_TEXT,
     CLOSED,
     DAY,
     LUNCH_SLACK_S,
@@ -27,6 +27,7 @@ from geocrm.planning.base import (
     visit_key,
 )
 from geocrm.planning.hours import windows_on
+from geocrm.planning.notes import Note, note, render
 from geocrm.planning.scope import rep_territory_ids
 
 DAY_OVER = "day_over"
@@ -82,9 +83,17 @@ class Position:
     def location(self) -> routing.Location:
         return routing.Location(self.lat, self.lon)
 
+    def note(self) -> Note:
+        """Where the day starts, as a note ("from home", "from your check-in at X")."""
+        if self.source in ("home", "phone"):
+            return note(f"from_{self.source}")
+        if self.source == "checkin":
+            return note("from_checkin", name=self.label)
+        return note("from_place", name=self.label)
+
     def words(self) -> str:
-        return {"home": "from home", "phone": "from where you are now"}.get(
-            self.source, f"from {self.label}")
+        """:meth:`note` in the reader's language."""
+        return render(self.note())
 
 
 @dataclass(frozen=True)
@@ -95,10 +104,9 @@ class RepStart:
     at_s: int
     position: Position
 
-    def note(self, rep: User) -> str:
-        return (f"Planned at {hhmm(self.at_s)}, after {rep.name}'s working day began "
-                f"({hhmm(rep.work_start_min * 60)}): the route starts now, "
-                f"{self.position.words()}.")
+    def note(self, rep: User) -> Note:
+        return note("planned_late", time=hhmm(self.at_s), rep=rep.name,
+                    start=hhmm(rep.work_start_min * 60), origin=self.position.note())
 
 
 def home_position(rep: User) -> Position:
@@ -119,7 +127,7 @@ def last_known_position(rep: User, day: date) -> Position | None:
     if row is None:
         return None
     lat, lon = (row[0], row[1]) if row[0] is not None else (row[2], row[3])
-    return Position(float(lat), float(lon), "checkin", f"your check-in at {row[4]}")
+    return Position(float(lat), float(lon), "checkin", str(row[4]))
 
 
 def starts_now(day: date, reps: Sequence[User], now: datetime) -> dict[int, RepStart]:
@@ -144,8 +152,8 @@ class DayProblem:
     day: date
     problem: routing.Problem | None
     accounts: dict[str, Account]
-    left_out: list[tuple[Account, str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    left_out: list[tuple[Account, str, Any]] = field(default_factory=list)  # text or a note
+    notes: list[Any] = field(default_factory=list)
     starts: dict[int, RepStart] = field(default_factory=dict)
 
 
@@ -162,8 +170,7 @@ def _day_reps(day: date, reps: Sequence[User], territories: Mapping[int, set[int
         start = starts.get(r.id)
         if start is not None:
             if start.at_s >= rep.shift.end:
-                out.notes.append(f"{r.name}'s working day ended at {hhmm(rep.shift.end)}; "
-                                 "nothing planned for them today.")
+                out.notes.append(note("day_ended", rep=r.name, time=hhmm(rep.shift.end)))
                 continue
             rep = routing.rest_of_day(rep, now=start.at_s, position=start.position.location)
             out.starts[r.id] = start
@@ -197,21 +204,18 @@ def build_day_problem(
         if pin is not None and pin[1] != day:
             continue
         if not working:
-            code, text = ((DAY_OVER, DAY_OVER_TEXT) if any_works
-                          else (NO_REP_WORKING, APP_REASON_TEXT[NO_REP_WORKING]))
-            out.left_out.append((a, code, text))
+            code = DAY_OVER if any_works else NO_REP_WORKING
+            out.left_out.append((a, code, note(code)))
             continue
         hours = windows_on(a.opening_hours, day)
         if hours is None:
             if a.opening_hours:
-                out.notes.append(
-                    f"{a.name}: opening hours {a.opening_hours!r} not understood; "
-                    "planned as open all day"
-                )
+                out.notes.append(note("hours_not_understood", name=a.name,
+                                      hours=repr(a.opening_hours)))
             hours = [(0, DAY)]
         if not hours:
-            text = f"closed on {day:%a %d %b} (opening hours: {a.opening_hours})"
-            out.left_out.append((a, CLOSED, text))
+            out.left_out.append((a, CLOSED, note("closed_on", day=day.isoformat(),
+                                                 hours=a.opening_hours)))
             continue
         skills: frozenset[str] = frozenset()
         pinned_rep = None
@@ -222,7 +226,7 @@ def build_day_problem(
         elif a.owner_id is not None and a.owner_id in territories_by_rep:
             pinned_rep = rep_key(a.owner_id)
         else:
-            out.left_out.append((a, NOT_COVERED, APP_REASON_TEXT[NOT_COVERED]))
+            out.left_out.append((a, NOT_COVERED, note(NOT_COVERED)))
             continue
         out.accounts[visit_key(a.id)] = a
         visits.append(account_visit(a, hours, must_visit=pin is not None,

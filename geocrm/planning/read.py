@@ -20,6 +20,7 @@ from geocrm.models import Account, PlanStatus, RoutePlan, User
 from geocrm.models.planning import Job, PlanRun
 from geocrm.planning.base import PALETTE, drive_text, to_local_seconds
 from geocrm.planning.maps import LeftOut
+from geocrm.planning.notes import reason_words
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
 from geocrm.planning.scope import rep_territory_ids
 
@@ -66,7 +67,8 @@ class PlanView:
     return_travel_s: int
     warnings: list[str]
     origin: tuple[float, float] | None = None  # where the day starts, when not at home
-    start_note: str = ""  # why it starts later than the shift (planned after it began)
+    # why it starts later than the shift (planned after it began): a note, or an older sentence
+    start_note: Any = ""
     road_line: list[tuple[float, float]] | None = None  # the day along the roads, when known
 
     @property
@@ -100,7 +102,7 @@ def plan_view(plan: RoutePlan, colour: str, tz: ZoneInfo) -> PlanView:
         int(p.get("day_start", shift[0])), int(p.get("day_end", shift[0])),
         int(p.get("return_travel_s", 0)), list(plan.notes or []),
         (float(origin[0]), float(origin[1])) if origin else None,
-        str(p.get("start_note") or ""),
+        p.get("start_note") or "",
         _road_line(p, [s.account_id for s in sorted(plan.stops, key=lambda s: s.seq)]),
     )
 
@@ -173,7 +175,7 @@ def left_out_on_map(unassigned: Sequence[LeftOutVisit]) -> list[LeftOut]:
             Account.id.in_([u.account_id for u in unassigned]),
             Account.lat.is_not(None), Account.lon.is_not(None)))}
     return [LeftOut(float(located[u.account_id][0]), float(located[u.account_id][1]), u.name,
-                    u.text)
+                    reason_words(u.to_json()))
             for u in unassigned if u.account_id in located]
 
 

@@ -9,7 +9,7 @@ and reasons, grouped so a day with many changes still reads in a few lines.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,8 @@ from geocrm.params import to_float
 from geocrm.planning.base import DAY, LUNCH_SLACK_S, hhmm, local_now, to_local_seconds, visit_key
 from geocrm.planning.edits import Timed, set_times
 from geocrm.planning.hours import windows_on
+from geocrm.planning.notes import Note, english, from_library, library_notes, minutes, note
+from geocrm.planning.notes import names as list_names
 from geocrm.planning.problem import (
     Position,
     account_visit,
@@ -77,16 +79,6 @@ def replan_origin(plan: RoutePlan, phone: tuple[float, float] | None) -> Positio
     return home_position(plan.rep)
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _names(items: Sequence[str], most: int = 4) -> str:
-    shown = ", ".join(items[:most])
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
-
-
 @dataclass
 class _Day:
     """What the re-plan knows about the stops still to do."""
@@ -128,96 +120,103 @@ def _collect(plan: RoutePlan, todo: Sequence[RouteStop], at_s: int) -> _Day:
     return day
 
 
-def _why_dropped(key: str, day: _Day, reason: routing.Unassigned | None, rep: User) -> str:
+def _why_dropped(key: str, day: _Day, reason: routing.Unassigned | None, rep: User) -> Note:
     """A dropped visit's reason in a rep's words (the library's, when none of ours fits)."""
     if key in day.closed:
-        return "closed today"
+        return note("closed_today")
     a = day.stops[key].account
     close = day.closes.get(key)
     closes_early = close is not None and close < min(DAY, day.shift_end)
     duration = max(0, int(a.visit_minutes or 0)) * 60
     if closes_early and close is not None and close - duration <= day.at_s:
-        return f"closed after {hhmm(close)}"
+        return note("closed_after", time=hhmm(close))
     if reason is None:
-        return "no longer fits the day"
+        return note("no_longer_fits")
     if reason.reason == routing.Reason.OUTSIDE_WINDOWS and closes_early and close is not None:
-        return f"closed after {hhmm(close)}"
+        return note("closed_after", time=hhmm(close))
     if reason.reason in (routing.Reason.SHIFT_TOO_SHORT, routing.Reason.OUTSIDE_WINDOWS):
-        return f"no time left before your day ends at {hhmm(day.shift_end)}"
+        return note("no_time_left", time=hhmm(day.shift_end))
     if reason.reason == routing.Reason.CAPACITY:
-        return f"{rep.name} has reached the most visits for one day"
-    return reason.text
+        return note("max_visits", name=rep.name)
+    found = from_library(reason.text)
+    return found if isinstance(found, dict) else note(str(reason.reason))
 
 
 def _moved_words(name: str, was: int | None, now: int, day: _Day, new_pos: int,
-                 old_pos: int) -> str:
+                 old_pos: int) -> Note:
     if day.lunch_s is not None and was is not None:
         lunch_end = day.lunch_s + LUNCH_SLACK_S
         if was < day.lunch_s <= now:
-            return f"{name} moved after lunch, to {hhmm(now)}"
+            return note("moved_after_lunch", name=name, time=hhmm(now))
         if was >= lunch_end > now:
-            return f"{name} moved before lunch, to {hhmm(now)}"
-    return f"{name} moved from {_ordinal(old_pos)} to {_ordinal(new_pos)} stop, at {hhmm(now)}"
+            return note("moved_before_lunch", name=name, time=hhmm(now))
+    return note("moved", name=name, old=old_pos, new=new_pos, time=hhmm(now))
 
 
-def describe(result: routing.Replan, day: _Day, origin: Position, rep: User) -> list[str]:
-    """What changed, in a few sentences with account names and times (no internal ids)."""
+def describe(result: routing.Replan, day: _Day, origin: Position, rep: User) -> list[Any]:
+    """What changed, as notes with account names and times (no internal ids); the library's
+    verdict on the order (kept, or new and why) as a note when its form is known."""
     names = {k: s.account.name for k, s in day.stops.items()}
     route = result.plan.routes[0]
     starts = {st.visit_id: st.start for st in route.stops}
-    lines = [f"Re-planned at {hhmm(day.at_s)} {origin.words()}."]
+    lines: list[Any] = [note("replanned", time=hhmm(day.at_s), origin=origin.note())]
     change_texts = {c.text for c in result.changes}
-    lines += [s for s in result.summary[1:] if s not in change_texts]
+    lines += library_notes([s for s in result.summary[1:] if s not in change_texts])
     reasons = {u.visit_id: u for u in result.plan.unassigned}
-    moved, dropped = [], defaultdict(list)
+    moved: list[Note] = []
+    dropped: dict[str, tuple[Note, list[str]]] = {}
     shifted: list[tuple[str, int]] = []
     old_order = [k for k in day.stops if k not in day.closed]
     new_order = [st.visit_id for st in route.stops]
+
+    def drop(why: Note, name: str) -> None:
+        dropped.setdefault(json.dumps(why, sort_keys=True), (why, []))[1].append(name)
+
     for c in result.changes:
-        name = names.get(c.visit_id, "a visit")
+        name = names.get(c.visit_id, "?")
         if c.kind == routing.ChangeKind.MOVED:
             moved.append(_moved_words(name, day.planned_starts.get(c.visit_id),
                                       starts[c.visit_id], day, new_order.index(c.visit_id) + 1,
                                       old_order.index(c.visit_id) + 1))
         elif c.kind == routing.ChangeKind.ADDED:
-            moved.append(f"{name} added at {hhmm(starts[c.visit_id])}")
+            moved.append(note("added", name=name, time=hhmm(starts[c.visit_id])))
         elif c.kind == routing.ChangeKind.DROPPED:
-            dropped[_why_dropped(c.visit_id, day, reasons.get(c.visit_id), rep)].append(name)
+            drop(_why_dropped(c.visit_id, day, reasons.get(c.visit_id), rep), name)
         elif c.kind == routing.ChangeKind.SHIFTED and c.visit_id not in {
                 x.visit_id for x in result.changes if x.kind == routing.ChangeKind.MOVED}:
             was = day.planned_starts.get(c.visit_id, starts[c.visit_id])
             shifted.append((name, (starts[c.visit_id] - was) // 60))
     for key in day.closed:
-        dropped["closed today"].append(names[key])
-    lines += [f"{m}." for m in moved]
+        drop(note("closed_today"), names[key])
+    lines += moved
     lines += _shift_lines(shifted)
-    for why, who in dropped.items():
-        count = f"{len(who)} visit{'s' if len(who) != 1 else ''}"
-        lines.append(f"{who[0]} dropped: {why}." if len(who) == 1
-                     else f"{count} dropped: {why} ({_names(who)}).")
+    for why, who in dropped.values():
+        lines.append(note("dropped_one", name=who[0], why=why) if len(who) == 1
+                     else note("dropped_many", num=len(who), why=why, names=list_names(who)))
     return lines
 
 
-def _shift_lines(shifted: Sequence[tuple[str, int]]) -> list[str]:
+def _shift_lines(shifted: Sequence[tuple[str, int]]) -> list[Note]:
     """Start times that moved, in one line per direction ("3 visits start later, by 10–25
     min: A, B, C")."""
     out = []
-    for label, group in (("later", [s for s in shifted if s[1] > 0]),
-                         ("earlier", [s for s in shifted if s[1] < 0])):
+    for one, many, group in (("starts_later", "start_later_many", [s for s in shifted if s[1] > 0]),
+                             ("starts_earlier", "start_earlier_many",
+                              [s for s in shifted if s[1] < 0])):
         if not group:
             continue
         mins = sorted(abs(m) for _, m in group)
-        by = f"{mins[0]} min" if mins[0] == mins[-1] else f"{mins[0]}–{mins[-1]} min"
+        by = minutes(mins[0], mins[-1])
         if len(group) == 1:
-            out.append(f"{group[0][0]} starts {by} {label}.")
+            out.append(note(one, name=group[0][0], by=by))
         else:
-            out.append(f"{len(group)} visits start {label}, by {by}: "
-                       f"{_names([n for n, _ in group])}.")
+            out.append(note(many, num=len(group), by=by,
+                            names=list_names([n for n, _ in group])))
     return out
 
 
 def _apply(plan: RoutePlan, result: routing.Replan, day: _Day, done: Sequence[RouteStop],
-           reasons: Mapping[str, str]) -> None:
+           reasons: Mapping[str, Note]) -> None:
     """Write the new order and times; what no longer fits is skipped, with the reason."""
     tz = local_zone()
     seq = len(done)
@@ -234,16 +233,17 @@ def _apply(plan: RoutePlan, result: routing.Replan, day: _Day, done: Sequence[Ro
         stop = day.stops[key]
         stop.seq = seq
         stop.status = "skipped"
+        why = reasons.get(key) or note("no_longer_fits")
         left_out.append({"account_id": stop.account_id, "name": stop.account.name,
                          "date": plan.plan_date.isoformat(), "reason": "replan",
-                         "text": reasons.get(key, "no longer fits the day")})
+                         "text": english(why), "why": why})
     for i, s in enumerate(done, start=1):
         s.seq = i
     plan.unassigned = left_out
 
 
 def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
-               at_s: int | None) -> list[str]:
+               at_s: int | None) -> list[Any]:
     """Re-plan what is left of a published day from the rep's position and time (flushes).
 
     :func:`routing.replan` does the work: visited and skipped stops stay as they are;
@@ -251,14 +251,15 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
     the remaining order is kept unless a new one saves enough travel or the old one no
     longer fits; visits that no longer fit are marked skipped, with the reason. Without a
     position it starts from the rep's last known one (see :func:`replan_origin`). Returns
-    what changed, in words (also kept in the plan's notes).
+    what changed as notes (``geocrm.planning.notes``; also kept in the plan's notes), put
+    into words in the reader's language when shown.
     """
     rep = plan.rep
     stops = sorted(plan.stops, key=lambda s: s.seq)
     done = [s for s in stops if s.status != "planned"]
     todo = [s for s in stops if s.status == "planned"]
     if not todo:
-        return ["Nothing left to re-plan: every stop is visited or skipped."]
+        return [note("nothing_to_replan")]
     if at_s is None:
         now = local_now(local_zone())
         at_s = (now.hour * 3600 + now.minute * 60 if now.date() == plan.plan_date
@@ -283,7 +284,8 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
     _apply(plan, result, day, done, reasons)
     summary = describe(result, day, origin, rep)
     kept = list(plan.notes or [])
-    plan.notes = kept + summary + [n for n in travel_notes(result.plan.notes) if n not in kept]
+    plan.notes = kept + summary + [n for n in library_notes(travel_notes(result.plan.notes))
+                                   if n not in kept]
     db.session.flush()
     return summary
 

@@ -24,11 +24,15 @@ class LeftOutVisit:
     name: str
     date: str  # ISO day the reason belongs to; "" when it holds for every day
     reason: str
-    text: str
+    text: str  # in English, the source language (exports, older readers)
+    why: dict[str, Any] | None = None  # the reason as a note (geocrm.planning.notes), if coded
 
     def to_json(self) -> dict[str, Any]:
-        return {"account_id": self.account_id, "name": self.name, "date": self.date,
-                "reason": self.reason, "text": self.text}
+        out = {"account_id": self.account_id, "name": self.name, "date": self.date,
+               "reason": self.reason, "text": self.text}
+        if self.why is not None:
+            out["why"] = self.why
+        return out
 
     @classmethod
     def from_json(cls, data: Any) -> LeftOutVisit:
@@ -38,8 +42,10 @@ class LeftOutVisit:
             account_id = int(data["account_id"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValidationError("unassigned", "an entry has no account id") from exc
+        why = data.get("why")
         return cls(account_id, str(data.get("name") or ""), str(data.get("date") or ""),
-                   str(data.get("reason") or ""), str(data.get("text") or ""))
+                   str(data.get("reason") or ""), str(data.get("text") or ""),
+                   dict(why) if isinstance(why, Mapping) else None)
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,7 @@ class PlanResult:
     """A run's answer: what was left out and why, the notes, each day's solve."""
 
     unassigned: tuple[LeftOutVisit, ...] = ()
-    notes: tuple[str, ...] = ()
+    notes: tuple[Any, ...] = ()  # sentences (older runs) or notes (geocrm.planning.notes)
     days: tuple[DaySummary, ...] = ()
     time_limit_s: float = 0.0
     mode: str = "days"
@@ -120,7 +126,7 @@ class PlanResult:
             raise ValidationError("time_limit_s", "must be a number") from exc
         return cls(
             unassigned=tuple(LeftOutVisit.from_json(u) for u in data.get("unassigned") or []),
-            notes=tuple(str(n) for n in notes),
+            notes=tuple(dict(n) if isinstance(n, Mapping) else str(n) for n in notes),
             days=tuple(DaySummary.from_json(d) for d in data.get("days") or []),
             time_limit_s=limit,
             mode=str(data.get("mode") or "days"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from geocrm.planning.base import LUNCH_SLACK_S, drive_text, hhmm
 from geocrm.planning.read import PlanView
 
@@ -40,20 +42,22 @@ def timeline(plan: PlanView) -> Timeline:
     out: list[Segment | None] = []
     if plan.lunch[0] is not None and plan.lunch[1] > 0:
         out.append(seg("lunch", plan.lunch[0], plan.lunch[0] + LUNCH_SLACK_S + plan.lunch[1],
-                       f"lunch window from {hhmm(plan.lunch[0])} ({plan.lunch[1] // 60} min)"))
+                       _("lunch window from %(time)s (%(min)s min)", time=hhmm(plan.lunch[0]),
+                         min=plan.lunch[1] // 60)))
     last = plan.day_start
     for s in plan.stops:
         if s.arrival is None or s.start is None or s.departure is None:
             continue
         out.append(seg("travel", s.arrival - s.travel_s, s.arrival,
-                       f"drive {drive_text(s.travel_s)} to {s.name}"))
-        out.append(seg("wait", s.arrival, s.start, f"wait {s.wait_s // 60} min at {s.name}"))
+                       _("drive %(time)s to %(name)s", time=drive_text(s.travel_s), name=s.name)))
+        out.append(seg("wait", s.arrival, s.start,
+                       _("wait %(min)s min at %(name)s", min=s.wait_s // 60, name=s.name)))
         out.append(seg("visit", s.start, s.departure,
                        f"{s.seq}. {s.name} {hhmm(s.start)}–{hhmm(s.departure)}"))
         last = s.departure
     if plan.stops:
         out.append(seg("travel", last, last + plan.return_travel_s,
-                       f"drive home {drive_text(plan.return_travel_s)}"))
+                       _("drive home %(time)s", time=drive_text(plan.return_travel_s))))
     first_hour = (lo + 3599) // 3600 * 3600
     ticks = [(round(100 * (t - lo) / span, 3), hhmm(t)) for t in range(first_hour, hi + 1, 3600)]
     return Timeline([s for s in out if s is not None], ticks, lo, hi)

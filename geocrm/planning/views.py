@@ -28,11 +28,20 @@ from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.maps.build import render_parts
-from geocrm.maps.web import configured_tiles, local_assets
+from geocrm.i18n import current_locale
+from geocrm.maps.web import (
+    configured_tiles,
+    default_nav_app,
+    local_assets,
+    nav_app_names,
+    naver_appname,
+)
 from geocrm.models import Role
 from geocrm.planning import exports, services
-from geocrm.planning.maps import LeftOut, MapStop, RouteLayer, build_route_map
+from geocrm.planning.maps import LeftOut
+from geocrm.planning.notes import reason_words
+from geocrm.planning.notes import render as render_note
+from geocrm.planning.page_data import plan_map_data, route_frame
 
 bp = Blueprint(
     "planning", __name__, url_prefix="/planning", static_folder="static",
@@ -41,23 +50,21 @@ bp = Blueprint(
 PLANNERS = services.PLANNER_ROLES
 
 
+@bp.app_template_filter("note")
+def note_filter(value: Any) -> str:
+    """A stored planning note (code + parameters, or an older plain sentence) in words."""
+    return render_note(value)
+
+
+@bp.app_template_filter("reason_words")
+def reason_filter(row: Any) -> str:
+    """Why a visit was left out (a stored row or a LeftOutVisit), in the reader's language."""
+    return reason_words(row.to_json() if hasattr(row, "to_json") else row)
+
+
 def _route_map(plans: list[services.PlanView], left_out: list[LeftOut]) -> Any:
-    layers = [
-        RouteLayer(
-            key=f"plan-{p.id}",
-            label=f"{p.rep_name} · {p.day:%a %d %b}",
-            colour=p.colour,
-            home=p.home,
-            start=p.origin,
-            road_line=p.road_line,
-            stops=[MapStop(s.seq, s.lat, s.lon, s.name,
-                           f"{services.hhmm(s.start)}–{services.hhmm(s.departure)}",
-                           s.pinned, s.status) for s in p.stops],
-        )
-        for p in plans
-    ]
-    return render_parts(build_route_map(layers, left_out, assets=local_assets(),
-                                       tiles=configured_tiles()))
+    """The page's map frame (Leaflet and the base layer); the routes travel as data."""
+    return route_frame(plans, left_out, assets=local_assets(), tiles=configured_tiles())
 
 
 # -- the planner page -----------------------------------------------------------------------
@@ -121,6 +128,8 @@ def run(run_id: int) -> Any:
         notes=page.notes,
         day_summaries=page.day_summaries,
         parts=_route_map(page.plans, page.left_out),
+        plan_map=plan_map_data(page.plans, {p.id: p.params for p in plan_run.plans},
+                               page.left_out),
         reps=page.reps,
         days=page.days,
         calendar=page.calendar,
@@ -178,7 +187,7 @@ def move_stop(stop_id: int) -> Any:
     run_id, plan_id = stop.plan.run_id, stop.plan_id
     warnings = services.move_stop(stop, request.form.get("direction", ""))
     for w in warnings:
-        flash(w, "error")
+        flash(render_note(w), "error")
     return redirect(url_for("planning.run", run_id=run_id, _anchor=f"plan-{plan_id}"))
 
 
@@ -224,18 +233,25 @@ def plan(plan_id: int) -> Any:
     route_plan = services.get_plan_or_404(plan_id, current_user)
     view = services.plan_page_view(route_plan)
     points = exports.route_points(view)
+    point_names = [_("Start")] + [s.name for s in view.stops] + [_("Home")]
     return render_template(
         "planning/plan.html",
         plan=view,
         record=route_plan,
         timeline=services.timeline(view),
         parts=_route_map([view], []),
+        plan_map=plan_map_data([view], {route_plan.id: route_plan.params}, []),
         google=exports.google_links(points),
         apple=exports.apple_links(points),
         waze=exports.waze_links(points),
+        naver=exports.naver_links(points, point_names, naver_appname()),
+        kakao=exports.kakao_links(points, point_names),
+        naver_max=exports.NAVER_MAX_WAYPOINTS,
+        nav_names=nav_app_names(),
+        nav_default=default_nav_app(current_locale()),
         stop_names=[s.name for s in view.stops] + [_("Home")],
         can_replan=services.can_replan(route_plan, current_user),
-        replan_from=services.replan_origin(route_plan, None).words(),
+        replan_from=render_note(services.replan_origin(route_plan, None).note()),
         hhmm=services.hhmm,
     )
 
@@ -305,7 +321,7 @@ def replan(plan_id: int) -> Any:
     at = services.parse_clock(request.form.get("at"))
     summary = services.replan_day(route_plan, position=position, at_s=at)
     for line in summary:
-        flash(line, "info")
+        flash(render_note(line), "info")
     return redirect(url_for("planning.plan", plan_id=plan_id))
 
 

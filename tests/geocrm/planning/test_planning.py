@@ -4,6 +4,7 @@ publishing to Today, re-planning, scope and CSRF — on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from geocrm.field import services as field_services
 from geocrm.models import PlanStatus, Role, RoutePlan, RouteStop, User
 from geocrm.models.planning import JobStatus, PlanRun
 from geocrm.planning import services
+from geocrm.planning.notes import english_all
 from geocrm.spatial import haversine_m
 from tests.conftest import PASSWORD, AuthActions
 from tests.factories import World, make_account, make_user
@@ -152,7 +154,9 @@ def test_two_reps_keep_to_their_territories_and_reasons_are_given(
     assert east == {a.id for a in world.east_accounts}
     (left,) = run.result["unassigned"]
     assert left["name"] == "Weekend Shop" and left["reason"] == "closed"
-    assert "closed on Fri 15 May" in left["text"]
+    assert "closed on Fri, May 15, 2026" in left["text"]
+    assert left["why"] == {"code": "closed_on", "params": {"day": "2026-05-15",
+                                                          "hours": "Sa 10:00-14:00"}}
     for rep in (world.rep_west, world.rep_east):
         stops = stops_of(run, rep)
         assert [s.seq for s in stops] == [1, 2]
@@ -366,13 +370,17 @@ def test_run_page_shows_map_timelines_and_unassigned(
     page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
     assert "/static/vendor/leaflet/leaflet.js" in page
     assert page.count("tl-track") == 2
-    assert "closed on Fri 15 May" in page
+    assert "closed on Fri, May 15, 2026" in page
     assert "Weekend &lt;b&gt;Shop&lt;/b&gt;" in page
     assert "<b>Shop</b>" not in page
     assert "<script>alert(1)</script>" not in page
-    # Popups and tooltips go to Leaflet as JSON strings, never inside a JS template literal.
-    assert "$(`" not in page and "bindTooltip(\n" not in page
-    assert re.search(r'bindTooltip\("\d\. Tick `\$\{alert\(3\)\}`"\);', page)
+    # The routes travel as data for plan_page.js (text put in with textContent), never as
+    # generated script: no name is inside a script statement or a JS template literal.
+    assert "$(`" not in page and "bindTooltip(" not in page
+    data = json.loads(re.search(r'id="geocrm-data">(.*?)</script>', page, re.S).group(1))
+    names = [s["name"] for p in data["planMap"]["plans"] for s in p["stops"]]
+    assert "Tick `${alert(3)}`" in names
+    assert "plan_page.js" in page
     external = [u for u in _urls(page) if not u.startswith("http://localhost")]
     assert external == []
 
@@ -511,7 +519,7 @@ def test_replan_mid_day_keeps_visited_and_retimes_the_rest(
     tz = services.local_zone()
     leg = travel_s((60.18, 24.93), (second.account.lat, second.account.lon))
     assert services.to_local_seconds(FRIDAY, second.arrival, tz) == 13 * 3600 + leg
-    notes = db.session.get(RoutePlan, plan.id).notes
+    notes = english_all(db.session.get(RoutePlan, plan.id).notes)
     assert any(n.startswith("Re-planned at 13:00") for n in notes)
     bad = client.post(f"/planning/plans/{plan.id}/replan", data={"at": "25:00"})
     assert bad.status_code == 422
@@ -522,7 +530,7 @@ def test_replan_drops_what_no_longer_fits_with_the_reason(app: Flask, world: Wor
     run = run_planning(world, rep_ids=(world.rep_west.id,))
     services.publish(run)
     plan = run.plans[0]
-    summary = services.replan_day(plan, position=None, at_s=16 * 3600 + 50 * 60)
+    summary = english_all(services.replan_day(plan, position=None, at_s=16 * 3600 + 50 * 60))
     db.session.expire_all()
     plan = db.session.get(RoutePlan, plan.id)
     assert {s.status for s in plan.stops} == {"skipped"}

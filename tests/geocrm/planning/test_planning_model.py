@@ -22,6 +22,7 @@ from geocrm.extensions import db
 from geocrm.models import PlanStatus, RoutePlan, RouteStop, User
 from geocrm.models.planning import JobStatus, PlanRun
 from geocrm.planning import services
+from geocrm.planning.notes import english, english_all
 from geocrm.planning.request import Pin, PlanRequest, submit
 from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
 from geocrm.spatial import haversine_m
@@ -173,8 +174,8 @@ def test_planning_today_after_the_shift_began_starts_now_and_says_so(
     assert friday.params["start_at"] == now_s and friday.params["day_start"] == now_s
     note = ("Planned at 14:15, after West's working day began (08:00): the route starts now, "
             "from home.")
-    assert friday.params["start_note"] == note
-    assert f"2026-05-15: {note}" in PlanResult.of_run(run).notes
+    assert english(friday.params["start_note"]) == note
+    assert f"Fri, May 15, 2026: {note}" in english_all(PlanResult.of_run(run).notes)
     assert "start_note" not in monday.params
     assert monday.params["day_start"] < 9 * 3600
     auth.login(world.planner.email)
@@ -199,7 +200,7 @@ def test_planning_today_starts_from_the_last_check_in(
     run = plan(world)
     (friday,) = run.plans
     assert friday.params["start"] == [60.1801, 24.9302]
-    assert friday.params["start_note"].endswith("from your check-in at Kirja & Co.")
+    assert english(friday.params["start_note"]).endswith("from your check-in at Kirja & Co.")
     first = min(friday.stops, key=lambda s: s.seq)
     assert first.account_id == kirja.id  # a few metres away: the obvious first stop
     assert first.travel_s == travel_s((60.1801, 24.9302), (kirja.lat, kirja.lon))
@@ -218,12 +219,12 @@ def test_planning_today_after_the_shift_ended_plans_nothing_and_says_why(
     result = PlanResult.of_run(run)
     assert {(u.reason, u.text) for u in result.unassigned} == {
         ("day_over", "the chosen reps' working day is already over")}
-    assert "2026-05-15: West's working day ended at 17:00; nothing planned for them today." in (
-        result.notes)
+    assert ("Fri, May 15, 2026: West's working day ended at 17:00; nothing planned for them "
+            "today.") in english_all(result.notes)
 
 
 # -- drive minutes and reasons on the pages -------------------------------------------------------
-def test_drive_text() -> None:
+def test_drive_text(app: Flask) -> None:
     """Drive times read in whole minutes with the distance; a short city leg is not "0 min"."""
     assert services.drive_text(47, 556.0) == "1 min · 560 m"
     assert services.drive_text(6, 47.0) == "<1 min · 50 m"
@@ -316,7 +317,7 @@ def test_replan_page_asks_for_no_coordinates_and_starts_from_the_last_check_in(
     where = (first.account.lat + 0.0001, first.account.lon)
     assert local_s(second.arrival) == 13 * 3600 + travel_s(where, (second.account.lat,
                                                                    second.account.lon))
-    notes = db.session.get(RoutePlan, route.id).notes
+    notes = english_all(db.session.get(RoutePlan, route.id).notes)
     assert f"Re-planned at 13:00 from your check-in at {first.account.name}." in notes
 
 
@@ -327,7 +328,8 @@ def test_replan_messages_name_the_accounts_and_the_reason(app: Flask, world: Wor
     kahvila.opening_hours = "Mo-Fr 09:00-15:00"
     db.session.commit()
     route = published(world)
-    summary = services.replan_day(route, position=(60.17, 24.92), at_s=14 * 3600 + 45 * 60)
+    summary = english_all(services.replan_day(route, position=(60.17, 24.92),
+                                              at_s=14 * 3600 + 45 * 60))
     db.session.commit()
     assert summary[0] == "Re-planned at 14:45 from where you are now."
     assert "Kahvila Aalto dropped: closed after 15:00." in summary
@@ -370,7 +372,7 @@ def test_replan_summary_reads_like_a_person(app: Flask, world: World) -> None:
                  "New order: saves 5 min of travel (20 %).",
                  f"{ka} moved (now first).", f"{ka} now starts 13:00.", f"{ki} dropped: x."),
         kept_travel_s=420, best_travel_s=120)
-    lines = describe(result, day, home_position(world.rep_west), world.rep_west)
+    lines = english_all(describe(result, day, home_position(world.rep_west), world.rep_west))
     assert lines == [
         "Re-planned at 11:00 from home.",
         "New order: saves 5 min of travel (20 %).",
@@ -392,4 +394,4 @@ def test_cadence_plan_for_today_starts_now_too(app: Flask, world: World,
     home = (world.rep_west.home_lat, world.rep_west.home_lon)
     assert friday.params["start_at"] == 14 * 3600 + 15 * 60
     assert local_s(stop.arrival) == 14 * 3600 + 15 * 60 + travel_s(home, (kiosk.lat, kiosk.lon))
-    assert any(n.startswith("Planned at 14:15") for n in PlanResult.of_run(run).notes)
+    assert any("Planned at 14:15" in n for n in english_all(PlanResult.of_run(run).notes))
