@@ -18,7 +18,8 @@ from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.planning import locks
-from geocrm.planning.scope import PLANNER_ROLES, get_plan_or_404, get_run_or_404, get_stop_for_edit
+from geocrm.planning.base import PLANNER_ROLES
+from geocrm.planning.scope import get_plan_or_404, get_run_or_404, get_stop_for_edit
 from geocrm.planning.views import bp
 
 

@@ -79,3 +79,6 @@ for (const row of document.querySelectorAll("tr.stop-row")) {
     check(form).then(() => form.querySelector(".move-check").scrollIntoView({ block: "nearest" }));
   });
 }
+
+// Ready: tests (and anyone) can wait for this instead of guessing when the module ran.
+document.documentElement.dataset.locksReady = "1";
