@@ -110,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.imports.views import bp as imports_bp
     from geocrm.main.views import bp as main_bp
     from geocrm.maps.views import bp as maps_bp
+    from geocrm.feeds.views import bp as feeds_bp
     from geocrm.people.views import bp as people_bp
     from geocrm.planning.views import bp as planning_bp
     from geocrm.region.views import bp as region_bp
@@ -129,6 +130,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         planning_bp,
         region_bp,
         people_bp,
+        feeds_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -14,12 +14,13 @@ from geocrm.models.planning import PlanStatus, RoutePlan, RouteStop
 from geocrm.models.records import AssignmentHistory, AuditEntry, ImportBatch
 from geocrm.models.territories import Territory, territory_reps
 from geocrm.models.types import Geometry, utcnow
-from geocrm.models.users import AccessLink, LoginAttempt, Role, User, UserSession
+from geocrm.models.users import AccessLink, CalendarFeed, LoginAttempt, Role, User, UserSession
 
 __all__ = [
     "AccessLink",
     "Account",
     "AssignmentHistory",
+    "CalendarFeed",
     "AuditEntry",
     "Contact",
     "Geometry",

@@ -146,3 +146,19 @@ class AccessLink(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class CalendarFeed(db.Model):  # type: ignore[name-defined,misc]
+    """A person's private calendar subscription (their visits and tasks as iCalendar).
+
+    Calendar apps cannot sign in, so the URL itself is the key: 256 random bits, stored as a
+    SHA-256 only, revocable (a new link replaces the old one at once).
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -181,10 +181,43 @@ def _utc_stamp(value: datetime) -> str:
     return value.strftime("%Y%m%dT%H%M%SZ")
 
 
-def plans_ics(plans: Sequence[PlanView], tz: ZoneInfo, *, domain: str,
-              now: datetime | None = None, calendar_name: str = "Route plan") -> str:
-    """One VCALENDAR with a VEVENT per stop of ``plans`` (a rep's day or days)."""
-    stamp = _utc_stamp(now or datetime.now(UTC).replace(tzinfo=None))
+def ics_stamp(value: datetime) -> str:
+    """A UTC date-time as iCalendar writes it (``20261126T141500Z``)."""
+    return _utc_stamp(value)
+
+
+def stop_events(plan: PlanView, tz: ZoneInfo, *, domain: str, stamp: str) -> list[str]:
+    """The VEVENT lines of one plan's stops (shared by the export and the calendar feed)."""
+    lines: list[str] = []
+    for s in plan.stops:
+        if s.start is None or s.departure is None:
+            continue
+        begin = to_utc(plan.day, s.start, tz)
+        end = to_utc(plan.day, max(s.departure, s.start), tz)
+        description = [f"Stop {s.seq} of {len(plan.stops)} for {plan.rep_name}",
+                       f"Arrive {hhmm(s.arrival)}, visit {hhmm(s.start)}–{hhmm(s.departure)}"]
+        if s.pinned:
+            description.append("Pinned by the planner")
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:geocrm-plan{plan.id}-stop{s.id}@{domain}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{_utc_stamp(begin)}",
+            f"DTEND:{_utc_stamp(end)}",
+            f"SUMMARY:{ics_escape(f'{s.seq}. {s.name}')}",
+            f"LOCATION:{ics_escape(s.address or s.name)}",
+            f"GEO:{s.lat:.6f};{s.lon:.6f}",
+            f"DESCRIPTION:{ics_escape(chr(10).join(description))}",
+            "STATUS:CONFIRMED",
+            "TRANSP:OPAQUE",
+            "END:VEVENT",
+        ]
+    return lines
+
+
+def calendar_text(events: Sequence[str], calendar_name: str, *,
+                  extra: Sequence[str] = ()) -> str:
+    """One VCALENDAR around event lines, folded and CRLF-ended as RFC 5545 wants."""
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
@@ -192,33 +225,21 @@ def plans_ics(plans: Sequence[PlanView], tz: ZoneInfo, *, domain: str,
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
         f"X-WR-CALNAME:{ics_escape(calendar_name)}",
+        *extra,
+        *events,
+        "END:VCALENDAR",
     ]
-    for plan in plans:
-        for s in plan.stops:
-            if s.start is None or s.departure is None:
-                continue
-            begin = to_utc(plan.day, s.start, tz)
-            end = to_utc(plan.day, max(s.departure, s.start), tz)
-            description = [f"Stop {s.seq} of {len(plan.stops)} for {plan.rep_name}",
-                           f"Arrive {hhmm(s.arrival)}, visit {hhmm(s.start)}–{hhmm(s.departure)}"]
-            if s.pinned:
-                description.append("Pinned by the planner")
-            lines += [
-                "BEGIN:VEVENT",
-                f"UID:geocrm-plan{plan.id}-stop{s.id}@{domain}",
-                f"DTSTAMP:{stamp}",
-                f"DTSTART:{_utc_stamp(begin)}",
-                f"DTEND:{_utc_stamp(end)}",
-                f"SUMMARY:{ics_escape(f'{s.seq}. {s.name}')}",
-                f"LOCATION:{ics_escape(s.address or s.name)}",
-                f"GEO:{s.lat:.6f};{s.lon:.6f}",
-                f"DESCRIPTION:{ics_escape(chr(10).join(description))}",
-                "STATUS:CONFIRMED",
-                "TRANSP:OPAQUE",
-                "END:VEVENT",
-            ]
-    lines.append("END:VCALENDAR")
     return "".join(fold(line) + "\r\n" for line in lines)
+
+
+def plans_ics(plans: Sequence[PlanView], tz: ZoneInfo, *, domain: str,
+              now: datetime | None = None, calendar_name: str = "Route plan") -> str:
+    """One VCALENDAR with a VEVENT per stop of ``plans`` (a rep's day or days)."""
+    stamp = _utc_stamp(now or datetime.now(UTC).replace(tzinfo=None))
+    events: list[str] = []
+    for plan in plans:
+        events += stop_events(plan, tz, domain=domain, stamp=stamp)
+    return calendar_text(events, calendar_name)
 
 
 # -- CSV ---------------------------------------------------------------------------------------
