@@ -21,11 +21,12 @@ from geocrm.access import get_account_or_404
 from geocrm.core import audit
 from geocrm.core.accounts import (
     FIELDS,
+    account_address,
     check_coordinates,
     clean_field,
+    display_one_line,
     move_pin,
-    normalise_address,
-    normalise_name,
+    refresh_keys,
     touch,
 )
 from geocrm.errors import ValidationError
@@ -38,8 +39,10 @@ from geocrm.models.crm import AccountMerge
 # What the user chooses, field by field. A choice may carry several columns that only make
 # sense together (a pin with its source and confidence; an external id with its source).
 MERGE_FIELDS: dict[str, tuple[str, ...]] = {
-    "name": ("name",),
-    "address": ("address", "city", "postcode", "country"),
+    "name": ("name", "name_reading"),  # the reading (フリガナ) goes with its name
+    # the one line and its parts (geocrm.core.addresses) together: they never disagree
+    "address": ("address", "city", "postcode", "country", "region", "district", "street",
+                "housenumber", "building"),
     "location": ("lat", "lon", "location_source", "location_confidence"),
     "stage": ("stage",),
     "owner_id": ("owner_id",),
@@ -73,6 +76,7 @@ HISTORY_LABELS = {
 }
 SNAPSHOT_FIELDS = (
     "name", "name_key", "address", "address_key", "city", "postcode", "country", "lat", "lon",
+    "name_reading", "region", "district", "street", "housenumber", "building",
     "location_source", "location_confidence", "stage", "owner_id", "territory_id",
     "opening_hours", "visit_minutes", "cadence_days", "priority", "value", "phone", "email",
     "website", "category", "source", "external_id", "custom_fields", "last_visit_at",
@@ -95,7 +99,7 @@ def _display(account: Account, choice: str) -> str:
     if choice == "owner_id":
         return account.owner.name if account.owner else ""
     if choice == "address":
-        return ", ".join(str(v) for v in (getattr(account, c) for c in cols) if v)
+        return display_one_line(account_address(account))
     if choice == "external_id":
         return f"{account.source}: {account.external_id}" if account.external_id else ""
     value = getattr(account, cols[0])
@@ -216,8 +220,7 @@ def merge_accounts(
     assert survivor is not None
     for col, value in new_values.items():
         setattr(survivor, col, value)
-    survivor.name_key = normalise_name(survivor.name)
-    survivor.address_key = normalise_address(survivor.address)
+    refresh_keys(survivor)
     if picks["location"] == "merged":
         # The merge's own audit entry below spans the pin too.
         move_pin(survivor, survivor.lat, survivor.lon, user=user,

@@ -276,3 +276,25 @@ def test_sabae_lines_get_their_prefecture_and_city_from_their_columns(app):
     assert first.address == "福井県鯖江市小黒町1丁目9-27"
     assert (first.country, first.region, first.city, first.district, first.housenumber) == (
         "JP", "福井県", "鯖江市", "小黒町", "1丁目9-27")
+
+
+def test_a_merge_takes_the_line_and_its_parts_together_and_the_reading_with_the_name(app, world):
+    from geocrm.crm import duplicates
+
+    survivor = make_account("山田商店", 60.16, 24.91, territory_id=world.west.id,
+                            address="東京都千代田区", country="JP")
+    merged = make_account("山田商店 本店", 60.16, 24.91, territory_id=world.west.id,
+                          country="JP", name_reading="やまだしょうてん ほんてん",
+                          postcode="100-0005", region="東京都", city="千代田区",
+                          district="丸の内", housenumber="1-1-1", building="パレスビル 5階",
+                          address="東京都千代田区丸の内1-1-1 パレスビル 5階")
+    db.session.commit()
+    duplicates.merge_accounts(world.manager, survivor.id, merged.id,
+                              {"address": "merged", "name": "merged"})
+    db.session.commit()
+    a = _account(survivor.id)
+    assert (a.address, a.district, a.housenumber, a.building) == (
+        "東京都千代田区丸の内1-1-1 パレスビル 5階", "丸の内", "1-1-1", "パレスビル 5階")
+    assert a.address_key == normalise_address(a.address)
+    assert (a.name, a.name_reading, a.reading_key) == (
+        "山田商店 本店", "やまだしょうてん ほんてん", "ヤマダショウテンホンテン")
