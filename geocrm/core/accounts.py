@@ -376,9 +376,9 @@ def new_address(row: dict[str, Any]) -> None:
                     row["address"] = _clip("address",
                                            address_line(Address.from_mapping(row), country))
         return
-    parts = Address.from_mapping(row)
-    if parts.structured:
-        row["address"] = _clip("address", address_line(parts, address_country(row)))
+    if any(row.get(p) for p in STRUCTURED):  # most rows of a big file have none: no object
+        row["address"] = _clip("address", address_line(Address.from_mapping(row),
+                                                       address_country(row)))
 
 
 def account_address(account: Any) -> dict[str, Any]:
