@@ -12,6 +12,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES as HTTP_STATUS_NAMES
 
 from geocrm.extensions import db
 
@@ -65,9 +66,45 @@ def wants_json() -> bool:
     )
 
 
+#: Problem titles in the reader's language (RFC 9457 lets a title vary only by language).
+#: The English name stays in ``code`` for programs (``ValidationError``, ``Not Found``).
+_PROBLEM_TITLES = {
+    "ValidationError": _l("Invalid input"),
+    "NotFoundError": _l("Not found"),
+    "PermissionDenied": _l("Not allowed"),
+    "ConflictError": _l("Conflict"),
+    "GeocrmError": _l("Request failed"),
+}
+_STATUS_TITLES = {
+    400: _l("Bad request"),
+    401: _l("Sign-in required"),
+    403: _l("Not allowed"),
+    404: _l("Not found"),
+    405: _l("Method not allowed"),
+    409: _l("Conflict"),
+    413: _l("Too large"),
+    422: _l("Invalid input"),
+    429: _l("Too many requests"),
+    500: _l("Internal server error"),
+    502: _l("Bad gateway"),
+    503: _l("Service unavailable"),
+}
+
+
+def problem_title(status: int, title: str) -> str:
+    """A problem's title for a person: ours for a known error name or status, else as given."""
+    found = _PROBLEM_TITLES.get(title)
+    if found is None and title in (HTTP_STATUS_NAMES.get(status), "Error"):
+        found = _STATUS_TITLES.get(status)
+    return str(found) if found is not None else title
+
+
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response:
-    """An RFC 9457 problem document."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    """An RFC 9457 problem document; ``title`` in the reader's language, ``code`` the stable
+    English name a program can test."""
+    extra.setdefault("code", title)
+    body = {"type": "about:blank", "title": problem_title(status, title), "status": status,
+            "detail": detail, **extra}
     response = jsonify({k: v for k, v in body.items() if v is not None})
     response.status_code = status
     response.mimetype = "application/problem+json"
@@ -125,5 +162,5 @@ def register_error_handlers(app: Flask) -> None:
         if app.config.get("PROPAGATE_EXCEPTIONS") or app.testing:
             raise err
         if wants_json():
-            return problem(500, "Internal Server Error", "The error was logged.")
+            return problem(500, "Internal Server Error", _("The error was logged."))
         return render_template("errors/error.html", status=500, message=_("Something broke.")), 500

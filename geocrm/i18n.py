@@ -29,6 +29,7 @@ from flask_babel import (
     format_currency,
     format_date,
     format_datetime,
+    format_number,
     get_locale,
     lazy_gettext,
     refresh,
@@ -338,6 +339,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["label"] = label
     app.jinja_env.filters["distance"] = distance
+    app.jinja_env.filters["number"] = format_number  # 12,345 / 12 345 / 12.345 per locale
 
     @app.context_processor
     def _locale_context() -> dict[str, Any]:

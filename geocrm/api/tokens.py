@@ -21,6 +21,7 @@ from typing import Any
 import click
 from flask import Blueprint, current_app, g, request, session
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from geocrm.core.transaction import transaction
@@ -129,15 +130,16 @@ def install(bp: Blueprint) -> None:
         if header is not None:
             token = _bearer()
             if not token:
-                return problem(401, "Unauthorized", "Authorization must be 'Bearer <token>'.")
+                return problem(401, "Unauthorized", _("Authorization must be 'Bearer <token>'."))
             if "_user_id" in session:
                 return problem(
-                    400, "Bad Request", "Send either a session cookie or a bearer token, not both."
+                    400, "Bad Request",
+                    _("Send either a session cookie or a bearer token, not both."),
                 )
             with transaction():  # the hourly last-used touch, whatever the view does next
                 user = user_for_token(token)
             if user is None:
-                return problem(401, "Unauthorized", "The token is unknown, revoked or expired.")
+                return problem(401, "Unauthorized", _("The token is unknown, revoked or expired."))
             # Make the token's user current for this request only: no session is written,
             # and Flask-Login's session protection never sees a half-empty cookie.
             login_manager._update_request_context_with_user(user)

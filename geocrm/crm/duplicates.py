@@ -19,12 +19,14 @@ user's pick per field); its names are importable from here too, as the pages use
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from flask import current_app
+from flask_babel import format_number, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -320,3 +322,29 @@ __all__ = [
     "merge_preview", "normalise_email", "normalise_phone", "page_of",
     "scan", "scan_for", "scan_job", "start_scan", "stored_page", "use_job",
 ]
+
+
+# -- the background scan's progress, in the reader's language --------------------------------------
+# The job runs without a page language and keeps its progress as plain English (jobs.py);
+# the list page puts each known step into words. An unknown message is shown as it is.
+_PROGRESS = (
+    (re.compile(r"^reading the accounts$"), lambda m: gettext("reading the accounts")),
+    (re.compile(r"^blocking (?P<n>[\d,]+) accounts$"),
+     lambda m: gettext("grouping %(num)s accounts by name and place",
+                       num=format_number(int(m["n"].replace(",", ""))))),
+    (re.compile(r"^scoring the pairs found$"), lambda m: gettext("scoring the pairs found")),
+    (re.compile(r"^(?P<n>[\d,]+) likely pairs$"),
+     lambda m: ngettext("%(num)s likely pair", "%(num)s likely pairs",
+                        int(m["n"].replace(",", "")),
+                        num=format_number(int(m["n"].replace(",", ""))))),
+)
+
+
+def progress_words(message: str | None) -> str:
+    """A scan job's progress message in the reader's language."""
+    text = str(message or "")
+    for pattern, words in _PROGRESS:
+        m = pattern.match(text)
+        if m:
+            return str(words(m))
+    return text

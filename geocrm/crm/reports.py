@@ -57,7 +57,7 @@ from geocrm.crm.report_plans import CIRCUITY, planned_vs_done
 from geocrm.crm.sqltime import as_date, day_of, days_since, dialect_name
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
-from geocrm.i18n import LABELS, local_date
+from geocrm.i18n import LABELS, local_date, week_start
 from geocrm.models import (
     Account,
     Interaction,
@@ -78,10 +78,22 @@ def iso_week(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def visits_per_rep(user: User, start: date, end: date, *, group: str = "day") -> Report:
-    """Visits logged per rep and per day (or ISO week) between ``start`` and ``end``."""
+def week_label(day: date, first_day: int) -> str:
+    """The week ``day`` falls in, for a calendar whose weeks start on ``first_day`` (0 =
+    Monday): the ISO week (2024-W26) when weeks start on Monday, else the date of the week's
+    first day (2024-06-23 for a Sunday week, as Korean and Japanese calendars print them)."""
+    if first_day == 0:
+        return iso_week(day)
+    return (day - timedelta(days=(day.weekday() - first_day) % 7)).isoformat()
+
+
+def visits_per_rep(user: User, start: date, end: date, *, group: str = "day",
+                   first_day: int | None = None) -> Report:
+    """Visits logged per rep and per day (or week) between ``start`` and ``end``; weeks start
+    on ``first_day`` (0 = Monday), by default the reader's (:func:`geocrm.i18n.week_start`)."""
     if group not in ("day", "week"):
         raise ValidationError("group", "must be day or week")
+    first = week_start() if first_day is None else first_day
     lo, hi = day_bounds(start, end)
     dialect = dialect_name(db.session)
     day = day_of(Interaction.occurred_at, dialect)
@@ -99,7 +111,7 @@ def visits_per_rep(user: User, start: date, end: date, *, group: str = "day") ->
     users: set[int | None] = set()
     for uid, d, n in db.session.execute(stmt):
         d = as_date(d)
-        period = d.isoformat() if group == "day" else iso_week(d)
+        period = d.isoformat() if group == "day" else week_label(d, first)
         counts[(uid, period)] += int(n)
         users.add(uid)
     names: dict[int | None, str] = {uid: name for uid, name in visible_reps(user)}
@@ -113,7 +125,7 @@ def visits_per_rep(user: User, start: date, end: date, *, group: str = "day") ->
     periods: list[str] = []
     d = start
     while d <= end:
-        label = d.isoformat() if group == "day" else iso_week(d)
+        label = d.isoformat() if group == "day" else week_label(d, first)
         if label not in periods:
             periods.append(label)
         d += timedelta(days=1)
@@ -367,5 +379,6 @@ for _stage in STAGES:
 __all__ = [
     "CIRCUITY", "COLUMNS", "MAX_RANGE_DAYS", "MIN_PRIOR_VISITS", "OPEN", "REPORTS", "STAGES",
     "UNASSIGNED", "Report", "coverage", "falling_frequency", "iso_week", "overdue_accounts",
+    "week_label",
     "pipeline_by_territory", "planned_vs_done", "visits_per_rep",
 ]

@@ -18,6 +18,7 @@ from geocrm.crm.merging import HISTORY_LABELS
 from geocrm.crm.views.blueprint import DATA_STEWARDS, back, bp, flash_error
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import local_datetime
 from geocrm.jobs import job_json, reap_if_orphaned
 from geocrm.models import Territory
 from geocrm.models.planning import JobStatus
@@ -40,6 +41,8 @@ def duplicate_list() -> Any:
         if found is not None:
             reap_if_orphaned(found)
             job = job_json(found)
+            job["message"] = duplicates.progress_words(job.get("message"))
+            job["finished_local"] = local_datetime(found.finished_at)
             if found.status == JobStatus.DONE:
                 page = duplicates.stored_page(current_user, found.result or {}, number)
                 crowded = int((found.result or {}).get("crowded") or 0)

@@ -149,11 +149,12 @@ def test_visits_per_rep_per_day_as_admin_and_manager(fx):
 
 
 def test_visits_per_rep_per_week_and_rep_scope(fx):
-    """Per ISO week; a rep counts only visits at accounts they may see."""
-    r = reports.visits_per_rep(fx.admin, *WEEK, group="week")
+    """Per ISO week where weeks start on Monday; a rep counts only visits at accounts they may
+    see."""
+    r = reports.visits_per_rep(fx.admin, *WEEK, group="week", first_day=0)
     assert r.columns == ["rep_id", "rep", "2024-W26", "total"]
     assert _by_name(r) == {"East": [3, 3], "West": [4, 4]}
-    west = reports.visits_per_rep(fx.rep_west, *WEEK, group="week")
+    west = reports.visits_per_rep(fx.rep_west, *WEEK, group="week", first_day=0)
     # The East rep's visit at W1 is at a West account: the West rep sees it.
     assert _by_name(west) == {"East": [1, 1], "West": [4, 4]}
     east = reports.visits_per_rep(fx.rep_east, *WEEK)
@@ -305,3 +306,13 @@ def test_report_pages_escape_names_and_reject_bad_input(fx, client, auth):
     assert r.status_code == 422 and b"start" in r.data
     assert client.get("/crm/reports/nope").status_code == 404
     assert client.get("/crm/reports/visits?group=month").status_code == 422
+
+
+def test_weeks_start_on_the_readers_first_day(fx):
+    """Korean and Japanese calendars start on Sunday: Mon 24 - Sun 30 June is two weeks,
+    labelled by their first days; the same week in a Monday locale is one ISO week."""
+    sunday = reports.visits_per_rep(fx.admin, *WEEK, group="week", first_day=6)
+    assert sunday.columns == ["rep_id", "rep", "2024-06-23", "2024-06-30", "total"]
+    assert sum(sum(row[2:-1]) for row in sunday.rows) == 7
+    assert reports.week_label(WEEK[0], 0) == "2024-W26"
+    assert reports.week_label(WEEK[1], 6) == "2024-06-30"
