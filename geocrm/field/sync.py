@@ -92,6 +92,13 @@ def _account_create(user: User, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _replan(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    # Imported here: planning builds on the field models this module's callers load first.
+    from geocrm.field.replan import replan_from_phone
+
+    return replan_from_phone(user, data)
+
+
 HANDLERS: dict[str, Callable[[User, dict[str, Any]], dict[str, Any]]] = {
     "checkin": _checkin,
     "checkout": _checkout,
@@ -99,6 +106,7 @@ HANDLERS: dict[str, Callable[[User, dict[str, Any]], dict[str, Any]]] = {
     "task": _task,
     "task_done": _task_done,
     "account_create": _account_create,
+    "replan": _replan,
 }
 OPS = (*HANDLERS, "account_edit")
 
