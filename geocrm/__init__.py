@@ -102,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.api import bp as api_bp
     from geocrm.api import field as api_field  # noqa: F401  (the field app's routes on api_bp)
     from geocrm.api import openapi as api_openapi  # noqa: F401  (/api/v1/openapi.json)
+    from geocrm.api import replan as api_replan  # noqa: F401  (/api/v1/today/replan)
     from geocrm.auth.views import bp as auth_bp
     from geocrm.cli import register_cli
     from geocrm.crm.views import bp as crm_bp

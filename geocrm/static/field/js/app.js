@@ -6,6 +6,7 @@ import { fmtDist, fmtTime, label } from "./format.js";
 import { haversine, position } from "./geo.js";
 import { t as _ } from "./i18n.js";
 import * as Outbox from "./outbox.js";
+import { replanCard } from "./replan.js";
 
 const CFG = pageData();
 const screen = document.getElementById("screen");
@@ -143,6 +144,7 @@ function viewToday() {
       navLinks(next.account),
       h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, _("Open account")))) :
       h("p", { class: "card", text: stops.length ? _("All stops visited.") : _("No stops for today.") }),
+    replanCard(plan, { queue: queue, reload: function () { return loadBundle().then(route); } }),
     mapEl,
     h("h2", {}, _("Stops (%(n)s)", { n: stops.length })),
     list
