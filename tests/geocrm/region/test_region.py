@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -137,8 +139,18 @@ def test_plans_drive_on_the_region_roads(app: Flask, instance: Path, world: Worl
     assert there["s"] == pytest.approx(stop.travel_s, abs=1)
     assert there["m"] == pytest.approx(stop.distance_m, abs=1)
     assert len(there["line"]) > 4 and there["line"][0] == [60.17, 24.94]
-    corner = there["line"][len(there["line"]) // 2]
-    assert f"[{corner[0]}, {corner[1]}]" in page  # drawn along the street, not a straight leg
+    # drawn along the street, not a straight leg: the page's map data carries the road line
+    data = json.loads(re.search(r'id="geocrm-data">(.*?)</script>', page, re.S).group(1))
+    (drawn,) = [p for p in data["planMap"]["plans"] if p["id"] == plan.id]
+    encoded = drawn["legs"][0]["line"]
+    scale = data["planMap"]["scale"]
+    lat = lon = 0
+    points = []
+    for i in range(0, len(encoded), 2):
+        lat, lon = lat + encoded[i], lon + encoded[i + 1]
+        points.append([round(lat / scale, 5), round(lon / scale, 5)])
+    assert points == there["line"]
+    assert data["planMap"]["attribution"], "OSM road data on the map: ODbL attribution"
 
 
 def test_without_roads_every_plan_says_straight_line(app: Flask, instance: Path, world: World,

@@ -1,0 +1,122 @@
+"""The plan result page's map as data: one JSON object the page's module draws
+(``geocrm/planning/static/plan_page.js``), instead of folium's generated script.
+
+For 6 reps x 20 stops folium wrote ~240 KB of JavaScript (one statement block per marker,
+every road point as a float pair) that the browser had to parse before the page could be
+used. The same map as data is a few tens of KB: coordinates are integers of 1e-5 degrees
+(about a metre), road lines delta-encoded; every text is plain text (names are put into the
+page with ``textContent``) and already in the reader's language.
+
+The shape is versioned (``v``) and only ever grows: other parts of the plan page (route
+locks, edits) may add keys, and readers ignore keys they do not know.
+
+``{"v": 1, "scale": 100000,
+   "plans": [{"id", "key": "plan-<id>", "repId", "label", "colour", "home": [lat, lon],
+              "start": [lat, lon] | null, "homeText",
+              "stops": [{"id", "seq", "accountId", "name", "lat", "lon", "times", "pinned",
+                         "status", "statusText", "drive"}],
+              "legs": [{"s", "m", "text", "line": [lat0, lon0, dlat1, dlon1, ...]}] | null}],
+   "leftOut": [{"name", "lat", "lon", "reason"}],
+   "text": {"notPlanned", "pinned", "roads", "straight"},
+   "attribution": "Road data (c) OpenStreetMap contributors, ODbL." | null}``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask_babel import gettext as _
+
+from geocrm.i18n import label, local_date
+from geocrm.maps.build import MapAssets, RenderedMap, Tiles, base_map, render_parts
+from geocrm.planning.base import drive_text, hhmm
+from geocrm.planning.maps import LeftOut
+from geocrm.planning.read import PlanView
+
+SCALE = 100_000
+VERSION = 1
+
+
+def stored_legs(params: dict[str, Any] | None, order: Sequence[int]) -> list[dict[str, Any]] | None:
+    """The plan's legs along the roads (start -> stops -> home) while its stops are still in
+    the order they were drawn for; None after an edit or re-plan, or for straight-line plans."""
+    p = params or {}
+    legs = p.get("legs")
+    if not legs or p.get("legs_for") != list(order) or len(legs) != len(order) + 1:
+        return None
+    return list(legs)
+
+
+def encode_line(line: Sequence[Sequence[float]]) -> list[int]:
+    """``[[lat, lon], ...]`` as integers of 1e-5 degrees, each point as the step from the one
+    before: ``[lat0, lon0, dlat1, dlon1, ...]`` (steps along a street are 1-3 digits)."""
+    out: list[int] = []
+    last_lat = last_lon = 0
+    for point in line:
+        lat, lon = round(float(point[0]) * SCALE), round(float(point[1]) * SCALE)
+        out += [lat - last_lat, lon - last_lon]
+        last_lat, last_lon = lat, lon
+    return out
+
+
+def _point(lat: float, lon: float) -> list[float]:
+    return [round(lat, 6), round(lon, 6)]
+
+
+def plan_map_data(plans: Sequence[PlanView], params: dict[int, dict[str, Any]],
+                  left_out: Sequence[LeftOut]) -> dict[str, Any]:
+    """The map of a run (or of one plan): routes, stops, homes, visits left out.
+
+    ``params`` is each plan's stored ``RoutePlan.params`` by plan id (where its legs are).
+    """
+    out_plans = []
+    any_roads = False
+    for p in plans:
+        legs = stored_legs(params.get(p.id), [s.account_id for s in p.stops])
+        any_roads = any_roads or bool(legs)
+        out_plans.append({
+            "id": p.id, "key": f"plan-{p.id}", "repId": p.rep_id,
+            "label": f"{p.rep_name} · {local_date(p.day)}", "day": p.day.isoformat(),
+            "colour": p.colour,
+            "home": _point(*p.home),
+            "start": _point(*p.origin) if p.origin else None,
+            "homeText": _("%(name)s: home base", name=p.rep_name),
+            "stops": [{
+                "id": s.id, "seq": s.seq, "accountId": s.account_id, "name": s.name,
+                "lat": round(s.lat, 6), "lon": round(s.lon, 6),
+                "times": f"{hhmm(s.start)}–{hhmm(s.departure)}", "pinned": s.pinned,
+                "status": s.status, "statusText": label(s.status) if s.status != "planned" else "",
+                "drive": s.drive,
+            } for s in p.stops],
+            "legs": [{"s": int(leg.get("s") or 0), "m": int(leg.get("m") or 0),
+                      "text": drive_text(int(leg.get("s") or 0), float(leg.get("m") or 0)),
+                      "line": encode_line(leg.get("line") or [])}
+                     for leg in legs] if legs else None,
+        })
+    return {
+        "v": VERSION,
+        "scale": SCALE,
+        "plans": out_plans,
+        "leftOut": [{"name": u.name, "lat": round(u.lat, 6), "lon": round(u.lon, 6),
+                     "reason": u.reason} for u in left_out],
+        "text": {"notPlanned": _("Not planned"), "pinned": _("pinned"),
+                 "roads": _("along the roads"), "straight": _("straight line between stops")},
+        "attribution": _("Road data © OpenStreetMap contributors, ODbL.") if any_roads else None,
+    }
+
+
+def route_frame(plans: Sequence[PlanView], left_out: Sequence[LeftOut], *, assets: MapAssets,
+                tiles: Tiles) -> RenderedMap:
+    """The page's map without routes: Leaflet, the configured base layer, opened on every
+    home, stop and left-out visit; ``plan_page.js`` draws the routes from
+    :func:`plan_map_data` (the handles name the map for it)."""
+    m = base_map(assets.leaflet_js, assets.leaflet_css, tiles)
+    points = [p.origin or p.home for p in plans] + [p.home for p in plans]
+    points += [(s.lat, s.lon) for p in plans for s in p.stops]
+    points += [(u.lat, u.lon) for u in left_out]
+    if points:
+        lats = [pt[0] for pt in points]
+        lons = [pt[1] for pt in points]
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
+    return render_parts(m)
