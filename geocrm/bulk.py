@@ -1,55 +1,110 @@
-"""Fast bulk inserts: one prepared statement, rows converted once, straight to the driver.
+"""Fast bulk inserts: one prepared statement, values converted once, straight to the driver.
 
 SQLAlchemy's executemany builds a parameter dictionary per row through the compiled
-statement; at 100,000 rows that costs more than the database's own work. Here the column
-types' bind processors are looked up once and applied only to the columns that need them
-(enums, JSON, datetimes on SQLite...), then the driver's ``executemany`` gets plain tuples.
+statement; at 100,000 rows that costs more than the database's own work. Here each row
+becomes a tuple in one C call (``itemgetter``); only the columns whose type needs a bind
+processor (enums, JSON, datetimes on SQLite...) are converted, a column at a time and once
+per value object; floats going into a FLOAT column are not touched; values that are the
+same for every row (``same=``: a batch's timestamp, its source) are converted once and
+appended to each tuple. Then the driver's ``executemany`` gets plain tuples.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Float, Table, insert
 from sqlalchemy.orm import Session
 
+_NONE = type(None)
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[dict[str, Any]], *,
-                json_text: Collection[str] = ()) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in the session's transaction.
 
-    ``json_text`` names JSON columns whose values the caller already serialised with
-    ``json.dumps`` (an import's 100,000 audit entries differ only in the row number: one
-    template, no encoder run per row); both engines store that text as it is.
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *,
+                json_text: Collection[str] = (),
+                same: Mapping[str, Any] | None = None) -> None:
+    """Insert ``rows`` (mappings with the same keys) into ``table`` in the session's
+    transaction.
+
+    ``same`` gives columns whose value is the same for every row (converted once, not
+    repeated in each row's dict). ``json_text`` names JSON columns whose values the caller
+    already serialised (an import's 100,000 audit entries differ only in the row number:
+    one template, no encoder run per row); both engines store that text as it is. Every
+    column SQLAlchemy would fill with a Python-side default must be given.
     """
     if not rows:
         return
+    same = dict(same or {})
+    keys = [k for k in rows[0] if k not in same]
     conn = session.connection()
     dialect = conn.dialect
-    keys = list(rows[0])
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    compiled = insert(table).compile(dialect=dialect, column_keys=[*keys, *same])
     processors = compiled._bind_processors  # noqa: SLF001 - the public path works per row
-    names = list(compiled.positiontup or []) if compiled.positional else list(compiled.binds)
-    keys_of = [compiled.binds[name].key for name in names]
-    converted = [(i, processors[name]) for i, name in enumerate(names)
-                 if name in processors and keys_of[i] not in json_text]
-    params: list[Any] = []
-    # Most converted values repeat (one timestamp for the whole batch, a few enum values):
-    # remember the last conversion per column.
-    last_in: list[Any] = [object()] * len(converted)
-    last_out: list[Any] = [None] * len(converted)
-    for row in rows:
-        values = [row[key] for key in keys_of]
-        for j, (i, proc) in enumerate(converted):
-            value = values[i]
-            if value is not last_in[j]:
-                last_in[j], last_out[j] = value, proc(value)
-            values[i] = last_out[j]
-        params.append(tuple(values) if compiled.positional else dict(zip(names, values,
-                                                                         strict=True)))
+    bind_of = {bind.key: name for name, bind in compiled.binds.items()}
+    missing = set(bind_of) - set(keys) - set(same)
+    if missing:  # a Python-side default the statement would need: the caller must say
+        raise KeyError(f"bulk_insert into {table.name} needs {sorted(missing)}")
+    proc_of = {key: processors[bind_of[key]] for key in bind_of
+               if bind_of[key] in processors and key not in json_text}
+    converted = [k for k in keys if k in proc_of and not _as_is(rows, k, table)]
+    plain = [k for k in keys if k not in converted]
+    constants = tuple(proc_of[k](v) if k in proc_of else v for k, v in same.items())
+    params: list[Any] = _tuples(rows, plain)
+    if converted:
+        columns = [_convert([r[k] for r in rows], proc_of[k]) for k in converted]
+        params = [p + c for p, c in zip(params, zip(*columns, strict=True), strict=True)]
+    if constants:
+        params = [p + constants for p in params]
+    order = [*plain, *converted, *same]
+    preparer = dialect.identifier_preparer
+    if compiled.positional and dialect.paramstyle == "qmark":  # SQLite
+        sql = (f"INSERT INTO {preparer.format_table(table)} "
+               f"({', '.join(preparer.format_column(table.c[k]) for k in order)}) "
+               f"VALUES ({', '.join('?' * len(order))})")
+    elif not compiled.positional:  # PostgreSQL (psycopg): named parameters, any order
+        sql = compiled.string
+        names = [bind_of[k] for k in order]
+        params = [dict(zip(names, p, strict=True)) for p in params]
+    else:  # another positional style: the statement's own order
+        sql = compiled.string
+        at = {k: i for i, k in enumerate(order)}
+        pick = [at[compiled.binds[name].key] for name in compiled.positiontup or []]
+        params = [tuple(p[i] for i in pick) for p in params]
     cursor = conn.connection.driver_connection.cursor()
     try:
-        cursor.executemany(compiled.string, params)
+        cursor.executemany(sql, params)
     finally:
         cursor.close()
+
+
+def _tuples(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Each row's values of ``keys`` as a tuple, one C call per row."""
+    if not keys:
+        return [()] * len(rows)
+    if len(keys) == 1:
+        key = keys[0]
+        return [(r[key],) for r in rows]
+    return list(map(itemgetter(*keys), rows))
+
+
+def _as_is(rows: Sequence[Mapping[str, Any]], key: str, table: Table) -> bool:
+    """A FLOAT column holding only floats (and None): its processor is ``float()``."""
+    if not isinstance(table.c[key].type, Float):
+        return False
+    return set(map(type, map(itemgetter(key), rows))) <= {float, _NONE}
+
+
+def _convert(column: list[Any], proc: Callable[[Any], Any]) -> list[Any]:
+    """A column through its bind processor, once per value object: a batch's one
+    timestamp, its four stages and its shared empty dict are converted once each."""
+    memo: dict[int, Any] = {}
+    out = []
+    append = out.append
+    for value in column:
+        key = id(value)  # the rows hold every value alive while this runs
+        if key in memo:
+            append(memo[key])
+        else:
+            append(memo.setdefault(key, proc(value)))
+    return out

@@ -7,6 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import func, insert, select, update
 
 from geocrm.bulk import bulk_insert
@@ -28,8 +29,6 @@ from geocrm.models import (
 )
 from geocrm.models.provenance import ImportConflict, SourceRecord
 from geocrm.spatial import assign_points
-
-_NO_FIELDS: dict[str, Any] = {}  # one shared object, so the bulk writer converts it once
 
 
 def write_import(
@@ -56,9 +55,10 @@ def write_import(
     writer.insert_accounts()
     writer.update_accounts()
     writer.flag_missing()
-    _write_records(plan, batch.id, source, now)
+    _write_records(plan, writer.new_records, batch.id, source, now)
     _write_conflicts(plan, batch.id, source, now)
     # Stored forms (JSON-ready), serialised by the writer: no encoder run per new account.
+    audit.record_created("account", *writer.created, user=user, at=now)
     audit.record_many(writer.trail, user=user, at=now, serialized=True)
     db.session.add(AuditEntry(
         user_id=user.id if user else None, entity="import_batch", entity_id=batch.id,
@@ -76,6 +76,10 @@ class _Writer:
         self.user_id = user.id if user else None
         self.territories = list(db.session.scalars(select(Territory)))
         self.trail: list[dict[str, Any]] = []  # "changes" as JSON text (json.dumps)
+        # New accounts: (ids, row numbers, source values as JSON text) and (ids, the
+        # "create" audit entries' changes as JSON text).
+        self.new_records: tuple[list[int], list[int], list[str]] = ([], [], [])
+        self.created: tuple[list[int], list[str]] = ([], [])
         # A created account's changes are only its origin: the JSON text of
         # origin(row) is this prefix, the row number and "}}" (json.dumps's own output).
         template = json.dumps(self.origin(0))
@@ -93,41 +97,48 @@ class _Writer:
                            "changes": json.dumps(changes)})
 
     def insert_accounts(self) -> None:
-        """New accounts: placed, tagged, their source record and history opened."""
+        """New accounts: placed, tagged, their source record and history opened.
+
+        Built a column at a time where it can be: the rows themselves are the inserts
+        (no copy of 100,000 dicts), what every new account shares is given once
+        (``same=``), and the source records, audit entries and history rows are made from
+        the id list without an intermediate dict per account.
+        """
         plan, now = self.plan, self.now
-        new_rows, tag_lists = [], []
-        ids = _reserve_account_ids(len(plan.inserts))
-        for account_id, (number, row) in zip(ids, plan.inserts, strict=True):
-            plan.records.append({"account_id": account_id, "external_id": row["external_id"],
-                                 "values": source_values(row), "row": number})
-            tag_lists.append(row.pop("tags"))
-            data = row  # the row becomes the insert itself: no copy of 100,000 dicts
-            data["stage"] = data["stage"] or Stage.LEAD
-            for key, default in (("visit_minutes", 30), ("priority", 3)):
-                if data.get(key) is None:
-                    data[key] = default
-            data.update(id=account_id, source=self.source, owner_id=None, created_at=now,
-                        updated_at=now, version=1, custom_fields=_NO_FIELDS, archived=False,
-                        location_source="import" if data.get("lat") is not None else None)
-            new_rows.append(data)
-            self.trail.append({"entity": "account", "entity_id": account_id, "action": "create",
-                               "changes": f"{self.origin_prefix}{int(number)}}}}}"})
-        if not new_rows:
+        if not plan.inserts:
             return
+        ids = _reserve_account_ids(len(plan.inserts))
+        numbers = [number for number, _ in plan.inserts]
+        new_rows = [row for _, row in plan.inserts]
+        # What the file said, before the defaults below fill blanks it left.
+        self.new_records = (ids, numbers, [json_text(source_values(r)) for r in new_rows])
+        tag_lists = [row.pop("tags") for row in new_rows]
         tids = assign_points([r["lat"] for r in new_rows], [r["lon"] for r in new_rows],
                              self.territories)
-        for r, tid in zip(new_rows, tids, strict=True):
-            r["territory_id"] = tid
+        lead = Stage.LEAD
+        for account_id, row, tid in zip(ids, new_rows, tids, strict=True):
+            if row["stage"] is None:
+                row["stage"] = lead
+            if row.get("visit_minutes") is None:
+                row["visit_minutes"] = 30
+            if row.get("priority") is None:
+                row["priority"] = 3
+            row["id"], row["territory_id"] = account_id, tid
+            row["location_source"] = "import" if row["lat"] is not None else None
         # The ids are set: one prepared statement, no per-row RETURNING.
-        bulk_insert(db.session, Account.__table__, new_rows)
+        bulk_insert(db.session, Account.__table__, new_rows, same={
+            "source": self.source, "owner_id": None, "created_at": now, "updated_at": now,
+            "version": 1, "custom_fields": {}, "archived": False})
+        prefix = self.origin_prefix
+        self.created = (ids, [f"{prefix}{int(n)}}}}}" for n in numbers])
         _write_tags(ids, tag_lists)
         # Who owned what since when starts with the import that placed the account.
         names = {t.id: t.name for t in self.territories}
         bulk_insert(db.session, AssignmentHistory.__table__, [
-            {"account_id": r["id"], "territory_id": r["territory_id"],
-             "territory_name": names[r["territory_id"]], "since": now, "until": None,
-             "changed_by_id": self.user_id, "reason": "import"}
-            for r in new_rows if r["territory_id"] is not None])
+            {"account_id": i, "territory_id": tid, "territory_name": names[tid]}
+            for i, tid in zip(ids, tids, strict=True) if tid is not None],
+            same={"since": now, "until": None, "changed_by_id": self.user_id,
+                  "reason": "import"})
 
     def update_accounts(self) -> None:
         """Changed fields (a new version), accounts back in the snapshot, moved pins."""
@@ -182,17 +193,32 @@ def _versions(ids: list[int]) -> dict[int, int]:
     return out
 
 
-def _write_records(plan: Plan, batch_id: int, source: str, now: datetime) -> None:
-    """The source records: new ones (new accounts, first matches), changed values."""
+def _write_records(plan: Plan, new: tuple[list[int], list[int], list[str]], batch_id: int,
+                   source: str, now: datetime) -> None:
+    """The source records: of new accounts (``new``: ids, rows, values as JSON text), of
+    first matches, and changed values."""
+    same = {"source": source, "batch_id": batch_id, "imported_at": now}
+    ids, numbers, values = new
+    if ids:
+        bulk_insert(db.session, SourceRecord.__table__, [
+            {"account_id": i, "external_id": r["external_id"], "values": v, "row": n}
+            for i, (_, r), n, v in zip(ids, plan.inserts, numbers, values, strict=True)],
+            json_text=("values",), same=same)
     if plan.records:
         bulk_insert(db.session, SourceRecord.__table__, [
-            {"account_id": r["account_id"], "source": source, "external_id": r["external_id"],
-             "values": r["values"], "batch_id": batch_id, "row": r["row"], "imported_at": now}
-            for r in plan.records])
+            {"account_id": r["account_id"], "external_id": r["external_id"],
+             "values": json_text(r["values"]), "row": r["row"]} for r in plan.records],
+            json_text=("values",), same=same)
     if plan.record_updates:
         db.session.execute(update(SourceRecord), [
             {"id": rid, "values": u["values"], "row": u["row"], "batch_id": batch_id,
              "imported_at": now} for rid, u in plan.record_updates.items()])
+
+
+def json_text(value: Any) -> str:
+    """A JSON-ready value as the text a JSON column stores (orjson: a tenth of the time of
+    ``json.dumps`` at 100,000 source records; both engines read it back alike)."""
+    return orjson.dumps(value).decode()
 
 
 def _write_conflicts(plan: Plan, batch_id: int, source: str, now: datetime) -> None:
