@@ -18,9 +18,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import math
+import re
 import threading
 import zipfile
 from collections import OrderedDict
@@ -75,6 +77,9 @@ class Detected:
 
     encoding: str
     how: str  # "byte-order mark" / "valid UTF-8" / "detected" / "chosen by you"
+    # Other encodings the whole file also reads as, plausibly (a short file says little:
+    # the preview names them so the user can pick one).
+    alternatives: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -109,38 +114,184 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
 
 def detect_encoding(data: bytes) -> Detected:
-    """The encoding of a text file: BOM, then strict UTF-8, then charset-normalizer.
+    """The encoding of a text file: BOM, then strict UTF-8, then charset-normalizer, checked
+    against what the text then says.
 
     Plain ASCII is reported as UTF-8. The answer is always a key of :data:`ENCODINGS`.
+    A short file gives the detector little to go on: one Shift_JIS row of kanji decodes
+    as Korean syllables nobody writes, or as Windows-1252 punctuation soup. So each
+    encoding that decodes the file is scored by how usual its characters are in the
+    language it is for (:func:`plausibility`); one that reads clearly better than the
+    detector's pick wins, and the other plausible readings are listed as
+    ``alternatives``.
     """
     if data.startswith(codecs.BOM_UTF8):
         return Detected("utf-8-sig", "byte-order mark")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return Detected("utf-16", "byte-order mark")
+    # Decoding must hold for the whole file, so the detector sees a sample cut on a line end.
+    sample = data[:SAMPLE_BYTES]
+    if len(data) > SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
     nul = _utf16_without_bom(data)
-    if nul is not None:
+    if nul is not None and plausibility(sample.decode(nul, "replace"), nul) >= _PLAUSIBLE:
         return Detected(nul, "detected (UTF-16 without byte-order mark)")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
-        return Detected("utf-8", "valid UTF-8")
+        # Valid UTF-8 stays UTF-8 (other encodings' bytes rarely are), but a short Korean
+        # or Japanese file can be: its plausible reading is named.
+        return Detected("utf-8", "valid UTF-8",
+                        _alternatives(data, sample, "utf-8", _CJK_CANDIDATES))
     from charset_normalizer import from_bytes
 
-    # Decoding must hold for the whole file, so the detector sees a sample cut on a line end.
-    sample = data[:SAMPLE_BYTES]
-    if len(data) > SAMPLE_BYTES and b"\n" in sample:
-        sample = sample[: sample.rindex(b"\n") + 1]
+    picked: str | None = None
     for match in from_bytes(sample, cp_isolation=_DETECT):
         encoding = _CANONICAL.get(match.encoding)
         if encoding is not None and _decodes(data, encoding):
-            return Detected(encoding, "detected")
-    best = from_bytes(sample).best()  # none of the usual ones fits: ask without limits
-    if best is not None and _CANONICAL.get(best.encoding) and _decodes(
-            data, _CANONICAL[best.encoding]):
-        return Detected(_CANONICAL[best.encoding], "detected")
-    return Detected("cp1252", "fallback: no encoding fits the whole file")
+            picked = encoding
+            break
+    if picked is None:
+        best = from_bytes(sample).best()  # none of the usual ones fits: ask without limits
+        if best is not None and _CANONICAL.get(best.encoding) and _decodes(
+                data, _CANONICAL[best.encoding]):
+            picked = _CANONICAL[best.encoding]
+    if picked in ("utf-16", "utf-16-le", "utf-16-be") and nul is None:
+        picked = None  # UTF-16 with neither a byte-order mark nor ASCII: rare, scored below
+    scores = {enc: plausibility(text, enc) for enc in _READ_AS
+              if (text := _decoded(sample, enc)) is not None and _decodes(data, enc)}
+    if nul is not None:
+        scores[nul] = plausibility(sample.decode(nul, "replace"), nul)
+    if picked is not None:
+        scores.setdefault(picked, plausibility(sample.decode(picked, "replace"), picked))
+    if not scores:
+        return Detected("cp1252", "fallback: no encoding fits the whole file")
+    chosen = picked
+    best_other = max(scores, key=lambda e: (scores[e], e == picked))
+    if chosen is None or (scores[best_other] >= _PLAUSIBLE
+                          and scores[best_other] > scores[chosen] + _CLEARLY_BETTER):
+        chosen = best_other
+    others = [e for e in sorted(scores, key=lambda e: -scores[e])
+              if e != chosen and scores[e] >= _PLAUSIBLE]
+    return Detected(chosen, "detected", others)
+
+
+# Encodings a file is scored in besides the detector's pick, and the thresholds: a reading
+# is plausible at 0.75 (three in four non-ASCII characters usual for its language) and
+# replaces the detector's pick when it scores more than 0.25 higher.
+_READ_AS = ("cp949", "cp932", "euc-jp", "cp1252")
+_CJK_CANDIDATES = ("cp949", "cp932")
+_PLAUSIBLE, _CLEARLY_BETTER = 0.75, 0.25
+_SCORED_CHARS = 4000
+
+
+def _decoded(sample: bytes, encoding: str) -> str | None:
+    try:
+        return sample.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _alternatives(data: bytes, sample: bytes, chosen: str,
+                  candidates: tuple[str, ...]) -> list[str]:
+    """Other encodings (of ``candidates``) the whole file reads as, plausibly."""
+    if data.isascii():
+        return []
+    mine = plausibility(sample.decode(chosen, "replace"), chosen)
+    return [enc for enc in candidates
+            if (text := _decoded(sample, enc)) is not None
+            and (score := plausibility(text, enc)) >= _PLAUSIBLE and score >= mine
+            and _decodes(data, enc)]
+
+
+def _jis_level_1(char: str) -> bool:
+    """A kanji of JIS X 0208 level 1 (the common ones; Shift_JIS lead bytes 0x88-0x98)."""
+    try:
+        return 0x88 <= char.encode("cp932")[0] <= 0x98
+    except UnicodeEncodeError:
+        return False
+
+
+def _ks_x_1001(char: str) -> bool:
+    """A character of KS X 1001 (EUC-KR): the 2,350 Hangul syllables Korean text uses; the
+    8,822 others CP949 adds are what Shift_JIS bytes read as Korean turn into."""
+    try:  # Python's EUC-KR spells the others as 8-byte jamo sequences
+        return len(char.encode("euc_kr")) == 2
+    except UnicodeEncodeError:
+        return False
+
+
+@functools.lru_cache(maxsize=65536)
+def _usual(char: str, language: str) -> float:
+    """How usual ``char`` (not ASCII) is in text of ``language``, 0..1."""
+    cp = ord(char)
+    cjk_punct = 0x3000 <= cp <= 0x303F or 0xFF01 <= cp <= 0xFF5E
+    if language == "ko":
+        if 0xAC00 <= cp <= 0xD7A3:
+            return 1.0 if _ks_x_1001(char) else 0.0
+        if 0x4E00 <= cp <= 0x9FFF and _ks_x_1001(char):
+            return 0.25  # hanja happen in Korean registers, rarely
+        return 0.5 if cjk_punct or cp == 0xB7 else 0.0
+    if language == "ja":
+        if 0x3041 <= cp <= 0x30FF:  # hiragana, katakana
+            return 1.0
+        if 0x4E00 <= cp <= 0x9FFF:
+            return 1.0 if _jis_level_1(char) else 0.5
+        if 0xFF66 <= cp <= 0xFF9F:  # half-width katakana (bank and postal files)
+            return 0.75
+        return 0.5 if cjk_punct else 0.0
+    if language == "latin":
+        if char.isalpha() and cp < 0x0250:
+            return 1.0
+        return 0.5 if char in "€£°§©®«»‘’“”…–—·×" else 0.0
+    # UTF-16/UTF-8: any script, but random bytes read as UTF-16 are rare ideographs,
+    # Hangul syllables outside KS X 1001, private use.
+    if 0xAC00 <= cp <= 0xD7A3:
+        return 1.0 if _ks_x_1001(char) else 0.25
+    if 0x4E00 <= cp <= 0x9FFF:
+        return 1.0 if _jis_level_1(char) or _ks_x_1001(char) else 0.5
+    if 0x3041 <= cp <= 0x30FF or (char.isalpha() and cp < 0x3000):
+        return 1.0
+    return 0.0 if cp < 0xA0 or 0xE000 <= cp <= 0xF8FF else 0.5
+
+
+_LANGUAGE = {"cp949": "ko", "cp932": "ja", "euc-jp": "ja", "cp1252": "latin",
+             "iso-8859-15": "latin", "cp1250": "latin"}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def plausibility(text: str, encoding: str) -> float:
+    """0..1: how usual the non-ASCII characters of ``text`` are for the language of
+    ``encoding`` (Korean for CP949, Japanese for CP932/EUC-JP, Latin letters for the
+    Western code pages, any script for UTF-*). Mojibake scores low: Shift_JIS read as
+    CP949 gives Hangul syllables nobody writes (outside KS X 1001), CJK read as
+    Windows-1252 gives runs of symbols and letters no Western word has (three non-ASCII
+    characters in a row count as unusual), and a UTF-8 "Müller" read as CP949 puts a
+    syllable inside a Latin word (a CJK character touching an ASCII letter counts as
+    unusual). Text without non-ASCII characters scores 1.
+    """
+    language = _LANGUAGE.get(encoding, "any")
+    total = score = 0.0
+    for run in _NON_ASCII.finditer(text):
+        chars = run.group()
+        if language == "latin" and len(chars) >= 3:
+            total += len(chars)
+        elif language in ("ko", "ja"):
+            first, last = run.start(), run.end()
+            glued_left = first > 0 and text[first - 1].isalpha()
+            glued_right = last < len(text) and text[last].isalpha()
+            for i, char in enumerate(chars):
+                glued = (i == 0 and glued_left) or (i == len(chars) - 1 and glued_right)
+                score += 0.0 if glued else _usual(char, language)
+            total += len(chars)
+        else:
+            score += sum(_usual(char, language) for char in chars)
+            total += len(chars)
+        if total >= _SCORED_CHARS:
+            break
+    return 1.0 if total == 0 else score / total
 
 
 def _decodes(data: bytes, encoding: str) -> bool:

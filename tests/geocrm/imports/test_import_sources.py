@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.imports import sources
 from geocrm.imports.guessing import check_guess
 from geocrm.imports.services import guess_mapping, import_accounts
 from geocrm.imports.sources import decode, detect_encoding, read_source
@@ -81,6 +82,56 @@ def test_one_word_files_and_half_width_katakana():
     assert read_source("이름\n김밥천국\n".encode("cp949")).rows == [["김밥천국"]]
     data = "name\nｲｲﾀﾞﾊﾞｼ\n".encode("cp932")
     assert read_source(data, encoding="cp932").rows == [["ｲｲﾀﾞﾊﾞｼ"]]
+
+
+# One-row files the detector alone got wrong: Shift_JIS kanji read as Korean syllables
+# nobody writes (CP949), as Windows-1252 punctuation, or as UTF-16 without NULs.
+ONE_ROW_SHIFT_JIS = [
+    "店名\n株式会社丸亀製麺\n",
+    "name\n田中丸亀製麺\n",
+    "Name,City\n吉野家本店,Tokyo\n",
+    "external_id,name,lat,lon\nJ1,本店喫茶,35.66,139.70\n",
+    "Company,Address\n山田,ヤマダ電機喫茶 1-2\n",
+    "name\nｺｰﾋｰ整骨院\n",
+    "name\nﾗｰﾒﾝ青山\n",
+]
+ONE_ROW_CP949 = [
+    "상호\n서울식당\n",
+    "external_id,name,lat,lon\nK1,김밥천국,37.56,126.97\n",
+    "name,address\n한솔약국,세종로 1\n",
+    "Company\n세븐일레븐 강남점\n",
+]
+
+
+@pytest.mark.parametrize(("text", "codec", "expected"), [
+    *((t, "shift_jis", "cp932") for t in ONE_ROW_SHIFT_JIS),
+    *((t, "cp949", "cp949") for t in ONE_ROW_CP949),
+])
+def test_one_row_shift_jis_and_cp949_files_are_detected(text, codec, expected):
+    """A one-row file gives the detector little: the reading whose characters are usual
+    for its language wins, and the names come out as written."""
+    data = text.encode(codec)
+    assert detect_encoding(data).encoding == expected
+    table = read_source(data, "one.csv")
+    assert table.detected is not None and table.detected.encoding == expected
+    assert table.rows == [text.splitlines()[1].split(",")]
+
+
+def test_plausible_other_readings_are_named_and_western_files_stay_western():
+    """'치킨' in CP949 happens to be valid UTF-8 ('ġŲ'): UTF-8 stands, CP949 is named as
+    the other reading. Western files (UTF-8 or Windows-1252) get no CJK alternative."""
+    chicken = "name\n치킨\n".encode("cp949")
+    detected = detect_encoding(chicken)
+    assert detected.encoding == "utf-8" and detected.alternatives == ["cp949"]
+    assert read_source(chicken, encoding="cp949").rows == [["치킨"]]
+    for text in ("Name,City\nMüller Bäckerei,Köln\n", "Name\nCafé Ølhus\n",
+                 "Name\nKašpar a syn\n"):
+        assert detect_encoding(text.encode("utf-8")) == sources.Detected("utf-8", "valid UTF-8")
+    for text in ("Name\nPöllö Kahvila\n", "Name;City\nÅbo Ångström;Turku\n",
+                 "Name\nCafé Ølhus\n"):
+        detected = detect_encoding(text.encode("cp1252"))
+        assert detected.encoding == "cp1252" and not {"cp949", "cp932"} & set(
+            detected.alternatives)
 
 
 def test_a_wrong_encoding_is_an_error_naming_the_line_never_mojibake():
@@ -180,6 +231,17 @@ def test_korean_and_japanese_files_import_with_names_intact(app, world, text, co
     expected = {line.split(",")[1] for line in text.splitlines()[1:]}
     assert expected <= names()
     assert result.inserted == 3
+
+
+@pytest.mark.parametrize(("text", "codec"), [
+    ("番号,店名\nJ-1,株式会社丸亀製麺\n", "shift_jis"), ("번호,상호\nK-1,서울식당\n", "cp949")])
+def test_one_row_files_import_without_choosing_the_encoding(app, world, text, codec):
+    """One-row Shift_JIS and CP949 files import their name as written, nothing chosen."""
+    result = import_accounts(text.encode(codec), filename="one.csv",
+                             mapping={"external_id": text.split(",")[0],
+                                      "name": text.splitlines()[0].split(",")[1]})
+    assert result.status == "committed", (result.rejects, result.notes)
+    assert result.inserted == 1 and text.splitlines()[1].split(",")[1] in names()
 
 
 def test_xlsx_imports(app, world, tmp_path):
