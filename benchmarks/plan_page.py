@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any

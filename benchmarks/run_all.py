@@ -15,8 +15,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
-         "lighthouse_today", "reports", "road_matrix", "solomon", "routing_scale", "weekly_balance",
-         "geocode", "basemap"]
+         "lighthouse_today", "plan_page", "reports", "road_matrix", "solomon", "routing_scale",
+         "weekly_balance", "geocode", "basemap"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -25,6 +25,7 @@ QUICK = {
     "solomon": ["--instances", "C101,R101,RC101,R205", "--time-limit", "5"],
     "reports": ["--quick"],
     "road_matrix": ["--points", "300", "--old-points", "100"],
+    "plan_page": ["--runs", "1"],
     "routing_scale": ["--quick"],
     "weekly_balance": ["--accounts", "150", "--limit", "0.5"],
     "basemap": ["--grid", "20", "--runs", "1"],
