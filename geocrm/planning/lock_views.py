@@ -1,7 +1,7 @@
 """Planner endpoints for locks and checked manual moves (issue 15, item 5).
 
-Registered on the planning blueprint (imported at the end of ``geocrm.planning.views``).
-Thin: scope through ``geocrm.planning.scope``, rules in ``geocrm.planning.locks``.
+Its own blueprint under ``/planning`` (registered by ``create_app``, like every feature's
+views). Thin: scope through ``geocrm.planning.scope``, rules in ``geocrm.planning.locks``.
 ``check`` changes nothing and answers JSON at once (the page calls it while a stop is
 dragged or the move form is filled in); ``place`` applies the move and shows what it breaks.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, jsonify, redirect, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,7 +20,8 @@ from geocrm.errors import ValidationError
 from geocrm.planning import locks
 from geocrm.planning.base import PLANNER_ROLES
 from geocrm.planning.scope import get_plan_or_404, get_run_or_404, get_stop_for_edit
-from geocrm.planning.views import bp
+
+bp = Blueprint("planning_locks", __name__, url_prefix="/planning")
 
 
 def _wants_lock() -> bool:

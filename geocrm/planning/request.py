@@ -22,6 +22,7 @@ from geocrm.models import Account, PlanStatus, User
 from geocrm.models.planning import Job, PlanRun
 from geocrm.params import need_date, need_int, to_bool, to_ids
 from geocrm.planning.base import MAX_ACCOUNTS, MAX_DAYS
+from geocrm.planning.lockset import run_locks
 from geocrm.planning.scope import (
     plannable_reps,
     rep_territory_ids,
@@ -260,8 +261,6 @@ def rerun_request(run: PlanRun) -> PlanRequest:
                  for s in p.stops if s.pinned or s.position_locked or p.route_locked)
     account_ids = list(req.account_ids)
     account_ids += [p.account_id for p in pins if p.account_id not in account_ids]
-    from geocrm.planning.locks import run_locks  # locks builds on edits, which imports us
-
     locks = run_locks(drafts)
     return replace(req, pins=tuple(sorted(pins, key=lambda p: p.account_id)),
                    account_ids=tuple(account_ids),
