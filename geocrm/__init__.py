@@ -113,6 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.maps.views import bp as maps_bp
     from geocrm.feeds.views import bp as feeds_bp
     from geocrm.people.views import bp as people_bp
+    from geocrm.planning.lock_views import bp as planning_locks_bp
     from geocrm.planning.views import bp as planning_bp
     from geocrm.region.views import bp as region_bp
     from geocrm.security import register_security_headers
@@ -129,6 +130,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         crm_bp,
         territory_admin_bp,
         planning_bp,
+        planning_locks_bp,
         region_bp,
         people_bp,
         feeds_bp,

@@ -333,5 +333,3 @@ def job_status(job_id: int) -> Any:
     response = jsonify(jobs.job_json(jobs.get_job_for(job_id, current_user)))
     response.headers["Cache-Control"] = "no-store"
     return response
-
-from geocrm.planning import lock_views  # noqa: E402,F401 - locks and checked moves, on bp
