@@ -101,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.api import accounts as api_accounts  # noqa: F401  (the account routes on api_bp)
     from geocrm.api import bp as api_bp
     from geocrm.api import field as api_field  # noqa: F401  (the field app's routes on api_bp)
+    from geocrm.api import geocode as api_geocode  # noqa: F401  (/api/v1/geocode/reverse)
     from geocrm.api import openapi as api_openapi  # noqa: F401  (/api/v1/openapi.json)
     from geocrm.api import replan as api_replan  # noqa: F401  (/api/v1/today/replan)
     from geocrm.auth.views import bp as auth_bp
@@ -108,6 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.crm.views import bp as crm_bp
     from geocrm.errors import register_error_handlers
     from geocrm.field.views import bp as field_bp
+    from geocrm.geocoding.views import bp as geocoding_bp
     from geocrm.imports.views import bp as imports_bp
     from geocrm.main.views import bp as main_bp
     from geocrm.maps.views import bp as maps_bp
@@ -125,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         accounts_bp,
         maps_bp,
         imports_bp,
+        geocoding_bp,
         api_bp,
         field_bp,
         crm_bp,

@@ -107,6 +107,7 @@ def account(account_id: int) -> Any:
             "accuracy_m": pin.accuracy_m,
             "offset_m": pin.offset_m,
             "at": pin.at.isoformat(),
+            "low_confidence": pin.low_confidence,
         }
     )
     return jsonify(body)

@@ -23,6 +23,7 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from geocrm.extensions import db
+from geocrm.i18n import label
 from geocrm.jobs import submit_job
 from geocrm.models import Account
 from geocrm.models.accounts import LocationSource
@@ -36,6 +37,10 @@ PROTECTED_SOURCES = frozenset({LocationSource.MANUAL.value, LocationSource.CHECK
 #: What makes an address (the structured parts where the model has them).
 ADDRESS_FIELDS = tuple(f for f in ("address", "street", "housenumber", "postcode", "city",
                                    "district", "region", "country") if hasattr(Account, f))
+#: Below this ``location_confidence`` a pin is "somewhere near" (the geocoder's street,
+#: postcode or town; see geocrm.geocoding.services.SCORES): Data health lists it, maps draw it
+#: hollow, and a verified check-in offers to correct it from farther away.
+LOW_CONFIDENCE = 0.5
 JOB_KIND = "geocode"
 JOB_FUNC = "geocrm.geocoding.jobs:geocode_pending_job"
 _QUEUE_FLAG = "geocrm_geocode_queue"
@@ -50,6 +55,25 @@ def may_geocode(account: Account) -> bool:
 def addresses_path() -> Path:
     """Where the region's address index lives (beside its road graph in the instance folder)."""
     return Path(current_app.instance_path) / "region" / "addresses.npz"
+
+
+def is_low_confidence(account: Account) -> bool:
+    """Whether the account's pin is only approximately placed."""
+    return account.lat is not None and account.location_confidence is not None and \
+        account.location_confidence < LOW_CONFIDENCE
+
+
+def pin_provenance(account: Account) -> dict[str, Any]:
+    """Where the pin came from, in the reader's language ("geocoder, street only"), and
+    whether it is a low-confidence one: what a map popup and the account page show."""
+    if account.lat is None or account.lon is None:
+        return {"location": None, "low_confidence": False}
+    parts = [label(account.location_source)] if account.location_source else []
+    if account.location_source == LocationSource.GEOCODER.value:
+        row = db.session.get(AccountGeocode, account.id)
+        if row is not None and row.confidence:
+            parts.append(label(row.confidence))
+    return {"location": ", ".join(parts) or None, "low_confidence": is_low_confidence(account)}
 
 
 def geocoder_configured() -> bool:
@@ -136,4 +160,4 @@ def queue_geocoding(user_id: int | None) -> Job | None:
         .order_by(Job.id.desc()).limit(1))
     if running is not None:
         return running
-    return submit_job(JOB_KIND, JOB_FUNC, {}, user_id)
+    return submit_job(JOB_KIND, JOB_FUNC, {"user_id": user_id}, user_id)

@@ -11,8 +11,15 @@ from sqlalchemy.orm import selectinload
 from geocrm.access import get_account_or_404
 from geocrm.core import audit
 from geocrm.core.accounts import move_pin, touch
+from geocrm.core.geocoding import is_low_confidence
 from geocrm.crm.people import assignable_users
-from geocrm.crm.values import PIN_MAX_ACCURACY_M, PIN_MAX_OFFSET_M, PIN_MIN_OFFSET_M, TIMELINE_PAGE
+from geocrm.crm.values import (
+    PIN_MAX_ACCURACY_M,
+    PIN_MAX_OFFSET_LOW_M,
+    PIN_MAX_OFFSET_M,
+    PIN_MIN_OFFSET_M,
+    TIMELINE_PAGE,
+)
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
@@ -46,6 +53,7 @@ class PinSuggestion:
     offset_m: float | None  # None when the account has no pin yet
     at: datetime
     by: str
+    low_confidence: bool = False  # the pin is only a geocoder's street, postcode or town
 
 
 @dataclass
@@ -152,7 +160,9 @@ def pin_suggestion(account: Account, user: User) -> PinSuggestion | None:
 
     Offered to the rep who checked in, and to managers and admins. Verified: a GPS fix
     within ``PIN_MAX_ACCURACY_M``. It disagrees when it is ``PIN_MIN_OFFSET_M`` to
-    ``PIN_MAX_OFFSET_M`` from the pin, or when the account has no pin at all.
+    ``PIN_MAX_OFFSET_M`` from the pin, or when the account has no pin at all; a low-confidence
+    pin (the geocoder's street, postcode or town) is disputed by any verified check-in up to
+    ``PIN_MAX_OFFSET_LOW_M`` away.
     """
     stmt = (
         select(Interaction, User.name)
@@ -174,10 +184,14 @@ def pin_suggestion(account: Account, user: User) -> PinSuggestion | None:
     if row is None:
         return None
     visit, name = row
-    # A pin already set from this very check-in is not offered again.
+    # A pin already set from this very check-in is not offered again. A low-confidence pin
+    # (a geocoder's street, postcode or town) is worse than any verified check-in nearby.
+    low = is_low_confidence(account)
     if account.lat is not None and account.lon is not None:
         offset = haversine_m(account.lat, account.lon, visit.checkin_lat, visit.checkin_lon)
-        if not PIN_MIN_OFFSET_M <= offset <= PIN_MAX_OFFSET_M:
+        nearest, farthest = (0.0, PIN_MAX_OFFSET_LOW_M) if low else (
+            PIN_MIN_OFFSET_M, PIN_MAX_OFFSET_M)
+        if not nearest <= offset <= farthest:
             return None
     else:
         offset = None
@@ -189,6 +203,7 @@ def pin_suggestion(account: Account, user: User) -> PinSuggestion | None:
         offset_m=None if offset is None else round(offset, 1),
         at=visit.checkin_at or visit.occurred_at,
         by=name or "someone",
+        low_confidence=low,
     )
 
 
@@ -213,7 +228,7 @@ def correct_pin_from_checkin(user: User, account_id: int, interaction_id: int) -
         )
     if account.lat is not None and account.lon is not None:
         offset = haversine_m(account.lat, account.lon, visit.checkin_lat, visit.checkin_lon)
-        if offset > PIN_MAX_OFFSET_M:
+        if offset > (PIN_MAX_OFFSET_LOW_M if is_low_confidence(account) else PIN_MAX_OFFSET_M):
             raise ValidationError(
                 "interaction_id",
                 f"the check-in is {offset / 1000:.1f} km from the pin: too far to be a pin error",

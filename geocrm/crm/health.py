@@ -25,6 +25,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from geocrm.access import scope_accounts
+from geocrm.core.geocoding import LOW_CONFIDENCE
 from geocrm.crm.services import PIN_MAX_ACCURACY_M, PIN_MAX_OFFSET_M, PIN_MIN_OFFSET_M
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
@@ -34,7 +35,6 @@ from geocrm.models.accounts import LocationSource
 from geocrm.models.geocoding import AccountGeocode
 from geocrm.spatial import haversine_m
 
-LOW_CONFIDENCE = 0.5
 STALE_DAYS = 365
 # Lazy: each page shows them in its reader's language.
 CHECKS = {

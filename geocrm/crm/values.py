@@ -34,6 +34,9 @@ MAX_TEXT = 4000
 PIN_MAX_ACCURACY_M = 50.0
 PIN_MIN_OFFSET_M = 30.0
 PIN_MAX_OFFSET_M = 2000.0
+# A low-confidence pin (the geocoder found only the street, postcode or town) may be off by
+# kilometres, and any verified check-in there is better than it: offered from 0 m up to this.
+PIN_MAX_OFFSET_LOW_M = 20000.0
 FIELD_KEY = re.compile(r"^[\w][\w .\-]{0,39}$", re.UNICODE)
 MAX_CUSTOM_FIELDS = 50
 

@@ -63,6 +63,7 @@ from geocrm.field.visits import (
     photo_for,
     read_position,
 )
+from geocrm.geocoding.services import fill_address_at_pin
 from geocrm.models import Account, Contact, Stage, Task, TaskStatus, User
 from geocrm.models.accounts import LocationSource
 from geocrm.spatial import SpatialRepository
@@ -188,4 +189,7 @@ def add_account_here(user: User, data: dict[str, Any]) -> Account:
     contact = text_field(data, "contact_name", max_len=120)
     if contact:
         db.session.add(Contact(account_id=account.id, name=contact, phone=account.phone))
+    # Added offline without an address (or without postcode and city): the address where the
+    # rep stood, by reverse geocoding; never blocks the write.
+    fill_address_at_pin(account, user)
     return account

@@ -29,7 +29,8 @@ def _geocoder() -> Geocoder:
         raise click.ClickException(err.message) from err
     if geocoder is None:
         raise click.ClickException(
-            "No geocoder: load a region (flask region load) or set GEOCRM_GEOCODER and "
+            "No geocoder: build the region's address index (flask geocode index) or set "
+            "GEOCRM_GEOCODER and "
             "GEOCRM_GEOCODER_URL.")
     return geocoder
 

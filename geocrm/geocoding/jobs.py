@@ -20,6 +20,12 @@ from geocrm.jobs import report_progress
 from geocrm.models import User
 
 
+def _no_geocoder() -> ValidationError:
+    return ValidationError("GEOCRM_GEOCODER", _(
+        "No geocoder: build the region's address index (flask geocode index) or set "
+        "GEOCRM_GEOCODER."))
+
+
 def _user(user_id: int | None) -> User | None:
     return db.session.get(User, user_id) if user_id is not None else None
 
@@ -28,8 +34,7 @@ def geocode_pending_job(user_id: int | None = None) -> dict[str, Any]:
     """Place every pending account from its address (see :func:`services.geocode_pending`)."""
     geocoder = current_geocoder()
     if geocoder is None:
-        raise ValidationError("GEOCRM_GEOCODER", _(
-            "No geocoder: load a region (flask region load) or set GEOCRM_GEOCODER."))
+        raise _no_geocoder()
     report_progress(0.01, "reading pending accounts")
     run = services.geocode_pending(geocoder, user=_user(user_id), progress=report_progress)
     return run.as_dict()
@@ -39,7 +44,6 @@ def fill_addresses_job(user_id: int | None = None, limit: int | None = None) -> 
     """Give pinned accounts without an address the one at their pin."""
     geocoder = current_geocoder()
     if geocoder is None:
-        raise ValidationError("GEOCRM_GEOCODER", _(
-            "No geocoder: load a region (flask region load) or set GEOCRM_GEOCODER."))
+        raise _no_geocoder()
     return services.fill_missing_addresses(geocoder, user=_user(user_id), limit=limit,
                                            progress=report_progress)

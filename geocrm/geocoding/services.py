@@ -16,21 +16,36 @@ gives pinned accounts without an address the one the geocoder finds at the pin.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
 
+from geocrm.access import scope_accounts
 from geocrm.core import audit
-from geocrm.core.accounts import move_pin, normalise_address, touch
-from geocrm.core.geocoding import ADDRESS_FIELDS, mark_pending, may_geocode, skip_marks
+from geocrm.core.accounts import check_coordinates, move_pin, normalise_address, touch
+from geocrm.core.geocoding import (
+    ADDRESS_FIELDS,
+    geocoder_configured,
+    mark_pending,
+    may_geocode,
+    queue_geocoding,
+    skip_marks,
+)
+from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.geocoding.engine import current_geocoder
 from geocrm.models import Account, User
 from geocrm.models.accounts import LocationSource
 from geocrm.models.geocoding import AccountGeocode, GeocodeStatus
+from geocrm.models.planning import Job
 from places.geocode import AddressQuery, Confidence, Geocoder, GeocodeResult
 from places.geocode.engines import EngineError
+
+log = logging.getLogger(__name__)
 
 #: The grade's number in ``accounts.location_confidence`` (Data health flags below 0.5): a
 #: street-only pin or worse is a low-confidence pin.
@@ -223,6 +238,51 @@ def _place(account: Account, row: AccountGeocode, result: GeocodeResult | None,
         run.low_confidence += 1
 
 
+def geocode_after_import(user_id: int | None) -> Job | None:
+    """What an import calls once it has committed: its rows without coordinates (every live
+    pinless account with an address not looked at yet) are marked and the background job is
+    queued when a geocoder is configured. Commits (the job row must reach the worker)."""
+    marked = mark_pinless()
+    if not geocoder_configured():
+        db.session.commit()
+        return None
+    job = queue_geocoding(user_id)
+    return job if marked or job is not None else None
+
+
+def summary(user: User) -> dict[str, Any]:
+    """How the visible accounts' pins stand: by source, by geocoder state and by grade."""
+    visible = scope_accounts(select(Account.id).where(Account.archived.is_(False)), user)
+    ids = visible.subquery()
+    by_status = dict(db.session.execute(
+        select(AccountGeocode.status, func.count()).join(ids, ids.c.id == AccountGeocode.account_id)
+        .group_by(AccountGeocode.status)).all())
+    by_grade = dict(db.session.execute(
+        select(AccountGeocode.confidence, func.count())
+        .join(ids, ids.c.id == AccountGeocode.account_id)
+        .join(Account, Account.id == AccountGeocode.account_id)
+        .where(AccountGeocode.confidence.is_not(None),
+               Account.location_source == LocationSource.GEOCODER.value)
+        .group_by(AccountGeocode.confidence)).all())
+    pinless = db.session.scalar(scope_accounts(
+        select(func.count(Account.id)).where(Account.archived.is_(False), Account.lat.is_(None)),
+        user)) or 0
+    return {"by_status": {s.value: int(by_status.get(s.value, 0)) for s in GeocodeStatus},
+            "by_grade": {c.value: int(by_grade.get(c.value, 0)) for c in Confidence},
+            "pinless": int(pinless),
+            "missing_address": len(accounts_missing_address(user=user))}
+
+
+def read_position(body: dict[str, Any]) -> tuple[float, float]:
+    """``lat``/``lon`` from a JSON body, checked like every coordinate (field-named errors)."""
+    if isinstance(body.get("lat"), bool | str) or isinstance(body.get("lon"), bool | str):
+        raise ValidationError("lat", _("must be a number"))
+    coords = check_coordinates(body.get("lat"), body.get("lon"))
+    if coords is None:
+        raise ValidationError("lat", _("is required (the phone's position)"))
+    return coords
+
+
 # -- reverse ----------------------------------------------------------------------------------
 def address_line(result: GeocodeResult) -> str | None:
     """The one-line street address of a result ("Mannerheimintie 1", "1 Main Street")."""
@@ -271,13 +331,37 @@ def fill_address(account: Account, found: dict[str, Any], user: User | None) -> 
     return True
 
 
-def accounts_missing_address(limit: int | None = None) -> list[int]:
-    """Pinned, live accounts with no street address at all."""
+def fill_address_at_pin(account: Account, user: User | None) -> bool:
+    """An account just placed at a phone's position ("add account here") without an address,
+    or without postcode and city: fill the empty fields from the address at its pin. A typed
+    address that is not the one found stays as typed (and nothing else is filled from a
+    place the rep did not mean). Never raises for the geocoder: the rep's write comes first."""
+    if account.lat is None or account.lon is None or (
+            account.address and account.city and account.postcode):
+        return False
+    try:
+        geocoder = current_geocoder()
+        found = address_at(geocoder, account.lat, account.lon) if geocoder else None
+    except (ValidationError, EngineError):
+        log.warning("no address for account %s at its pin", account.id, exc_info=True)
+        return False
+    if not found or not found.get("address"):
+        return False
+    if account.address and normalise_address(account.address) != normalise_address(
+            found["address"]):
+        return False
+    return fill_address(account, found, user)
+
+
+def accounts_missing_address(limit: int | None = None, user: User | None = None) -> list[int]:
+    """Pinned, live accounts with no street address at all (those ``user`` sees, if given)."""
     stmt = select(Account.id).where(Account.archived.is_(False), Account.lat.is_not(None),
                                     Account.lon.is_not(None),
                                     or_(Account.address.is_(None), Account.address == ""))
     if hasattr(Account, "street"):
         stmt = stmt.where(or_(Account.street.is_(None), Account.street == ""))
+    if user is not None:
+        stmt = scope_accounts(stmt, user)
     stmt = stmt.order_by(Account.id)
     if limit is not None:
         stmt = stmt.limit(limit)

@@ -8,6 +8,7 @@ import click
 
 from geocrm.core.transaction import transaction
 from geocrm.errors import ValidationError
+from geocrm.geocoding.services import mark_pinless
 from geocrm.imports.services import check_guess, guess_mapping, import_accounts, read_table
 
 
@@ -74,3 +75,9 @@ def import_accounts_command(
         raise click.ClickException(f"{path.name} rejected, nothing imported ({counts}).")
     verb = "would be" if dry_run else "was"
     click.echo(f"{path.name} {verb} {result.status}: {counts}.")
+    if not dry_run and result.status == "committed":
+        with transaction():
+            waiting = mark_pinless()
+        if waiting:
+            click.echo(f"{waiting} accounts without coordinates wait for the geocoder: "
+                       f"`flask geocode run` places them from their addresses.")

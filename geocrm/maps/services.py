@@ -18,6 +18,7 @@ from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 from geocrm.access import get_account_or_404, scope_accounts, scope_territories
 from geocrm.colours import safe_colour
 from geocrm.core.account_filters import AccountFilters
+from geocrm.core.geocoding import LOW_CONFIDENCE, pin_provenance
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.maps.colouring import colouring
@@ -181,7 +182,8 @@ def map_points(user: User, filters: AccountFilters, colour_by: str = "stage") ->
     1e-5 degrees (about a metre), ``stage`` indexes ``stages`` and ``territory`` is the
     territory id (0 = unassigned). About 22 bytes per account: 100,000 accounts ≈ 2.2 MB.
     ``colour`` indexes ``legend`` (label and colour) for the colouring ``colour_by``
-    (:mod:`geocrm.maps.colouring`), two more bytes per account.
+    (:mod:`geocrm.maps.colouring`), two more bytes per account. ``low`` lists the positions of
+    low-confidence pins (a geocoder's street, postcode or town), drawn hollow.
 
     The database does the encoding (rounding, stage index, null territory) and the rows go
     through Core, not the ORM: at 100,000 rows Python's per-row work is what costs.
@@ -202,6 +204,8 @@ def map_points(user: User, filters: AccountFilters, colour_by: str = "stage") ->
             else_=0,
         ),
         func.coalesce(Account.territory_id, 0),
+        # a low-confidence pin (a geocoder's street, postcode or town): drawn as such
+        case((Account.location_confidence < LOW_CONFIDENCE, 1), else_=0),
     ).order_by(Account.id)
     result = db.session.connection().execute(stmt)
     try:
@@ -224,6 +228,7 @@ def map_points(user: User, filters: AccountFilters, colour_by: str = "stage") ->
         "lon": [r[2] for r in rows],
         "stage": stages,
         "territory": territories,
+        "low": [i for i, r in enumerate(rows) if r[5]],  # positions of low-confidence pins
         **colours.as_json(),
     }
 
@@ -242,4 +247,5 @@ def popup_details(account_id: int, user: User) -> dict[str, Any]:
         "stage": account.stage.value,
         "last_visit": account.last_visit_at.date().isoformat() if account.last_visit_at else None,
         "territory": account.territory.name if account.territory else None,
+        **pin_provenance(account),
     }

@@ -13,13 +13,21 @@ export function safeColour(colour) {
   return HEX.test(String(colour)) ? String(colour) : FALLBACK;
 }
 
-/** One Leaflet divIcon per legend entry (markers share them: 100,000 markers, a few icons). */
-export function legendIcons(legend) {
+/** One Leaflet divIcon per legend entry (markers share them: 100,000 markers, a few icons);
+ * `low` gives the hollow variant for low-confidence pins. */
+export function legendIcons(legend, low) {
   return (legend || []).map(function (entry) {
     const dot = document.createElement("span");
-    dot.className = "account-dot";
-    dot.style.background = safeColour(entry.colour);
-    return L.divIcon({ className: "account-marker", html: dot.outerHTML, iconSize: [14, 14] });
+    // A low-confidence pin (the geocoder found only the street, postcode or town): a hollow
+    // ring in the legend colour, so "somewhere near here" never looks like "this door".
+    dot.className = low ? "account-dot account-dot-low" : "account-dot";
+    if (low) {
+      dot.style.borderColor = safeColour(entry.colour);
+    } else {
+      dot.style.background = safeColour(entry.colour);
+    }
+    return L.divIcon({ className: low ? "account-marker account-marker-low" : "account-marker",
+                       html: dot.outerHTML, iconSize: [14, 14] });
   });
 }
 

@@ -138,11 +138,13 @@ function start() {
     const name = el("strong", "popup-name", _("Loading…"));
     const stage = row(_("Stage"), "popup-stage");
     const visit = row(_("Last visit"), "popup-visit");
+    const pin = row(_("Pin"), "popup-pin");
     const link = el("a", "popup-link", _("Open account"));
     link.href = config.accountUrl.replace("{id}", String(accountId));
     box.appendChild(name);
     box.appendChild(stage.row);
     box.appendChild(visit.row);
+    box.appendChild(pin.row);
     box.appendChild(link);
     fetch(config.popupUrl.replace("{id}", String(accountId)), {
       headers: { Accept: "application/json" },
@@ -159,6 +161,9 @@ function start() {
         stage.value.textContent = _(String(d.stage));
         stage.value.className = "popup-stage stage-" + String(d.stage).replace(/[^a-z]/g, "");
         visit.value.textContent = d.last_visit || _("never");
+        pin.value.textContent = (d.location || "—") +
+          (d.low_confidence ? " (" + _("low confidence: check it on the next visit") + ")" : "");
+        if (d.low_confidence) pin.row.classList.add("popup-pin-low");
       })
       .catch(function () {
         name.textContent = _("Could not load this account.");
@@ -179,6 +184,8 @@ function start() {
 
   function buildMarkers(data) {
     const icons = legendIcons(data.legend);
+    const lowIcons = legendIcons(data.legend, true);
+    const low = new Set(data.low || []);
     const codes = data.colour;
     const scale = data.scale;
     let id = 0;
@@ -187,7 +194,7 @@ function start() {
       const t = data.territory[i];
       const key = t === 0 ? "unassigned" : String(t);
       const marker = L.marker([data.lat[i] / scale, data.lon[i] / scale], {
-        icon: icons[codes[i]],
+        icon: low.has(i) ? lowIcons[codes[i]] : icons[codes[i]],
         keyboard: false,
       });
       marker.accountId = id;

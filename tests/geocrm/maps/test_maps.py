@@ -216,6 +216,8 @@ def test_popup_details_and_404_for_invisible(
         "stage": "customer",
         "last_visit": None,
         "territory": "East",
+        "location": None,  # no location source recorded (where the pin came from)
+        "low_confidence": False,
     }
     hidden = client.get(f"/maps/accounts/{north.account.id}/popup.json", headers=JSON)
     assert hidden.status_code == 404

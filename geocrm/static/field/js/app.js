@@ -464,6 +464,27 @@ function viewEdit(id) {
   show(h("h1", {}, _("Edit account")), h("p", { class: "meta", text: a.name }), form);
 }
 
+// "Add account here": the address where the rep stands, from the company's geocoder. The
+// position travels in the POST body, never in the URL. Offline or nothing near: the field stays
+// as it is (the server fills an empty address in from the position when the account syncs).
+function fillAddressHere(input, asked) {
+  position().then(function (pos) {
+    if (pos.error) { if (asked) say(pos.error, "error"); return null; }
+    return fetch(CFG.api + "/geocode/reverse", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify({ lat: pos.lat, lon: pos.lon })
+    }).then(function (r) { return r.ok ? r.json() : null; });
+  }).then(function (found) {
+    if (found === undefined) return;
+    if (!found || !found.found) { if (asked) say(_("No address found where you stand."), "info"); return; }
+    if (asked || !input.value.trim()) {
+      input.value = found.address;
+      say(_("Address from your position: %(label)s", { label: found.label }), "info");
+    }
+  }).catch(function () { if (asked) say(_("Finding the address needs a connection."), "error"); });
+}
+
 function viewAdd() {
   const inputs = {
     name: h("input", { id: "acc_name", name: "name", type: "text", required: true, maxlength: 200, autocomplete: "organization" }),
@@ -486,10 +507,12 @@ function viewAdd() {
   } } },
     field("acc_name", _("Name (required)"), inputs.name),
     field("acc_address", _("Address"), inputs.address),
+    h("button", { type: "button", class: "small", id: "acc_address_here", on: { click: function () { fillAddressHere(inputs.address, true); } } }, _("Use the address where I stand")),
     field("acc_phone", _("Phone"), inputs.phone),
     field("acc_contact", _("Contact person"), inputs.contact_name),
     h("button", { type: "submit", class: "primary" }, _("Add account at my position")));
   show(h("h1", {}, _("Add account here")), form);
+  if (navigator.onLine) fillAddressHere(inputs.address, false);
 }
 
 /** The language switcher the shell carries in a <template> (a POST with the CSRF token). */
