@@ -298,3 +298,23 @@ def test_a_merge_takes_the_line_and_its_parts_together_and_the_reading_with_the_
     assert a.address_key == normalise_address(a.address)
     assert (a.name, a.name_reading, a.reading_key) == (
         "山田商店 本店", "やまだしょうてん ほんてん", "ヤマダショウテンホンテン")
+
+
+def test_a_rep_adds_a_korean_account_on_the_road_with_its_parts(client, auth, world):
+    """The phone's "add account here" (online or from the outbox) splits a typed road-name
+    address and keeps a reading."""
+    auth.login("west@example.com")
+    r = client.post("/api/v1/accounts", json={
+        "uuid": str(uuid.uuid4()), "name": "세종상사", "lat": 60.17, "lon": 24.92,
+        "address": "서울특별시 중구 세종대로 110, 3층 (태평로1가)"})
+    assert r.status_code in (200, 201), r.get_json()
+    a = db.session.scalars(select(Account).where(Account.name == "세종상사")).one()
+    assert (a.country, a.region, a.city, a.district, a.street, a.housenumber, a.building) == (
+        "KR", "서울특별시", "중구", "태평로1가", "세종대로", "110", "3층")
+    r = client.post("/api/v1/accounts", json={
+        "uuid": str(uuid.uuid4()), "name": "山田商店", "name_reading": "ヤマダショウテン",
+        "lat": 60.17, "lon": 24.92, "country": "JP", "region": "東京都", "city": "千代田区",
+        "district": "丸の内", "housenumber": "1-1-1"})
+    assert r.status_code in (200, 201), r.get_json()
+    b = db.session.scalars(select(Account).where(Account.name == "山田商店")).one()
+    assert (b.address, b.reading_key) == ("東京都千代田区丸の内1-1-1", "ヤマダショウテン")
