@@ -147,3 +147,46 @@ def test_import_geocode_job_map(page: Page, geo_server: GeoServer,
     expect(page.locator("#health-list")).to_contain_text("Kirjakauppa Katu")
     expect(page.locator("#health-list")).to_contain_text("street only")
     assert external_requests.urls == []
+
+
+@pytest.mark.browser
+def test_add_account_here_fills_the_address_where_the_rep_stands(
+        browser: Browser, geo_server: GeoServer, external_requests: ExternalRequests) -> None:
+    """The field app's "Add here" asks the server for the address at the phone's position (in
+    the POST body, never the URL), fills it in, and the account syncs with it."""
+    context = browser.new_context(
+        base_url=geo_server.url, viewport={"width": 360, "height": 740}, has_touch=True,
+        geolocation={"latitude": 60.16851, "longitude": 24.94191, "accuracy": 8},
+        permissions=["geolocation"])
+    external_requests.guard(context)
+    page = context.new_page()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.goto("/login?next=/app/")
+    page.fill("#email", "west@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("body[data-ready='1']")
+    page.goto("/app/#/add")
+    expect(page.locator("#acc_address")).to_have_value("Aleksanterinkatu 52", timeout=15_000)
+    page.fill("#acc_address", "")
+    page.click("#acc_address_here")  # asked again: fills it back
+    expect(page.locator("#acc_address")).to_have_value("Aleksanterinkatu 52")
+    page.fill("#acc_name", "Kulmakioski")
+    page.click("#add-form button[type=submit]")
+    page.wait_for_function("() => document.querySelector('[role=status], .flash') !== null")
+    added = None
+    for _ in range(100):  # the outbox syncs in the background: up to 20 s
+        with geo_server.app.app_context():
+            added = db.session.scalars(select(Account).where(
+                Account.name == "Kulmakioski")).first()
+            db.session.remove()
+        if added is not None:
+            break
+        page.wait_for_timeout(200)
+    assert added is not None and added.address == "Aleksanterinkatu 52"
+    assert added.city == "Helsinki" and added.postcode == "00100"  # filled in by the server
+    assert any("/api/v1/geocode/reverse" in u for u in urls)
+    assert not any("60.168" in u or "24.941" in u for u in urls)  # never in a URL
+    assert external_requests.urls == []
+    context.close()
