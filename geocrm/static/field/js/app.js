@@ -237,7 +237,7 @@ function viewAccount(id) {
   const tasks = (state.bundle.tasks || []).filter(function (t) { return t.account_id === id; });
   show(
     h("h1", { text: a.name }),
-    h("p", { class: "meta", text: [label(a.stage), a.address, a.city].filter(Boolean).join(" · ") }),
+    h("p", { class: "meta", text: [label(a.stage), ...(a.address_lines || [a.address, a.city])].filter(Boolean).join(" · ") }),
     h("div", { class: "row actions" },
       visit ? h("button", { type: "button", class: "primary", id: "checkout", on: { click: function () { checkOut(a); } } }, _("Check out")) :
         h("button", { type: "button", class: "primary", id: "checkin", on: { click: function () { checkIn(a); } } }, _("Check in")),
