@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from flask import url_for
 from flask_babel import gettext as _
 
 from geocrm.i18n import label, local_date
@@ -120,3 +121,34 @@ def route_frame(plans: Sequence[PlanView], left_out: Sequence[LeftOut], *, asset
         lons = [pt[1] for pt in points]
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], padding=(20, 20))
     return render_parts(m)
+
+
+def stop_edit_data(plans: Sequence[PlanView],
+                   movable: dict[int, list[tuple[int, str]]]) -> dict[str, Any]:
+    """What ``plan_edits.js`` needs to build each stop's move / pin / move-to-rep controls on
+    a draft run page, instead of 120 copies of the same three forms in the HTML:
+
+    ``{"stops": {id: {"name", "first", "last", "pinned", "others": [[repId, repName]]}},
+       "urls": {"move", "pin", "reassign"} (with ``{id}``),
+       "text": {...} (translated, ``%(name)s`` filled in by the page)}``
+    """
+    stops: dict[str, Any] = {}
+    for p in plans:
+        for i, s in enumerate(p.stops):
+            stops[str(s.id)] = {"name": s.name, "first": i == 0, "last": i == len(p.stops) - 1,
+                                "pinned": s.pinned,
+                                "others": [[rid, name] for rid, name in movable.get(s.id, [])]}
+    return {
+        "stops": stops,
+        "urls": {"move": url_for("planning.move_stop", stop_id=0).replace("/0/", "/{id}/"),
+                 "pin": url_for("planning.pin_stop", stop_id=0).replace("/0/", "/{id}/"),
+                 "reassign": url_for("planning.reassign_stop", stop_id=0)
+                 .replace("/0/", "/{id}/")},
+        # msgids as the templates had them, left with their %(name)s for the page to fill
+        "text": {"moveUp": _("Move %(name)s up", name="%(name)s"),
+                 "moveDown": _("Move %(name)s down", name="%(name)s"),
+                 "pin": _("Pin %(name)s", name="%(name)s"),
+                 "unpin": _("Unpin %(name)s", name="%(name)s"),
+                 "pinButton": _("Pin"), "unpinButton": _("Unpin"),
+                 "moveTo": _("Move %(name)s to", name="%(name)s"), "move": _("Move")},
+    }

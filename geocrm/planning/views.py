@@ -41,7 +41,7 @@ from geocrm.planning import exports, services
 from geocrm.planning.maps import LeftOut
 from geocrm.planning.notes import reason_words
 from geocrm.planning.notes import render as render_note
-from geocrm.planning.page_data import plan_map_data, route_frame
+from geocrm.planning.page_data import plan_map_data, route_frame, stop_edit_data
 
 bp = Blueprint(
     "planning", __name__, url_prefix="/planning", static_folder="static",
@@ -130,6 +130,7 @@ def run(run_id: int) -> Any:
         parts=_route_map(page.plans, page.left_out),
         plan_map=plan_map_data(page.plans, {p.id: p.params for p in plan_run.plans},
                                page.left_out),
+        plan_edit=stop_edit_data(page.plans, page.movable) if page.editable else None,
         reps=page.reps,
         days=page.days,
         calendar=page.calendar,

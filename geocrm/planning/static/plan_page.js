@@ -5,8 +5,9 @@
 // its drive time and distance) or straight lines between stops when the plan was not made
 // on roads, numbered stops with a popup, the home base; the visits left out are grey dots.
 // Every text from the data (account and rep names, reasons) goes in with textContent.
-// When the page is usable it marks `geocrm:plan-ready` (benchmarks/plan_page.py) and sets
-// data-state="ready" on #route-map.
+// A draft run's per-stop edit controls are built from the data too (plan_edits.js). When the
+// page is usable it marks `geocrm:plan-ready` (benchmarks/plan_page.py); #route-map gets
+// data-state="ready" once the routes are drawn.
 //
 // Exports (for other plan-page modules, e.g. route locks, and for browser tests):
 //   planMap: { map, data, layers: {"plan-<id>": L.FeatureGroup, unassigned},
@@ -15,6 +16,7 @@
 //   decodeLine(encoded, scale) -> [[lat, lon], ...]
 //   onPlanMap(callback): calls callback(planMap) when the page has a drawn route map
 import { foliumObject, pageData } from "/static/js/config.js";
+import { fillStopEdits } from "./plan_edits.js";
 
 const HEX = /^#[0-9a-fA-F]{6}$/;
 const UNASSIGNED = "#6b7280";
@@ -182,11 +184,13 @@ function start() {
     return Boolean(marker);
   };
   if (box) box.setAttribute("data-state", "ready");
-  if (window.performance && performance.mark) performance.mark("geocrm:plan-ready");
   return out;
 }
 
+// the stop rows' edit controls first (a draft run), then the map; then the page is usable
+fillStopEdits(pageData().planEdit);
 export const planMap = start();
+if (window.performance && performance.mark) performance.mark("geocrm:plan-ready");
 
 /** Run `callback(planMap)` now that the map is drawn (other plan-page modules hook in here). */
 export function onPlanMap(callback) {
