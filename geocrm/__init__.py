@@ -103,17 +103,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.api import field as api_field  # noqa: F401  (the field app's routes on api_bp)
     from geocrm.api import geocode as api_geocode  # noqa: F401  (/api/v1/geocode/reverse)
     from geocrm.api import openapi as api_openapi  # noqa: F401  (/api/v1/openapi.json)
+    from geocrm.api import push as api_push  # noqa: F401  (/api/v1/push/...)
     from geocrm.api import replan as api_replan  # noqa: F401  (/api/v1/today/replan)
     from geocrm.auth.views import bp as auth_bp
     from geocrm.cli import register_cli
     from geocrm.crm.views import bp as crm_bp
     from geocrm.errors import register_error_handlers
+    from geocrm.feeds.views import bp as feeds_bp
     from geocrm.field.views import bp as field_bp
     from geocrm.geocoding.views import bp as geocoding_bp
     from geocrm.imports.views import bp as imports_bp
     from geocrm.main.views import bp as main_bp
     from geocrm.maps.views import bp as maps_bp
-    from geocrm.feeds.views import bp as feeds_bp
+    from geocrm.notify.dispatch import init_app as init_notify
     from geocrm.people.views import bp as people_bp
     from geocrm.planning.lock_views import bp as planning_locks_bp
     from geocrm.planning.views import bp as planning_bp
@@ -142,4 +144,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_cli(app)
+    init_notify(app)
     return app

@@ -15,18 +15,21 @@ from flask_migrate import upgrade
 from geocrm.api.tokens import create_token_command
 from geocrm.auth.services import create_user
 from geocrm.core.transaction import transaction
+from geocrm.crm.digest import digest_command
 from geocrm.demo import demo_command
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.geocoding.cli import geocode_command
 from geocrm.imports.cli import import_accounts_command
 from geocrm.jobs import DEFAULT_QUEUE
+from geocrm.notify.cli import notify_command
 from geocrm.people.cli import users_command
 from geocrm.region.cli import region_command
 
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to ``app``."""
+    notify_command.add_command(digest_command)  # `notify digest` reads the CRM: a feature
     for command in (
         create_user_command,
         init_db_command,
@@ -35,6 +38,7 @@ def register_cli(app: Flask) -> None:
         create_token_command,
         region_command,
         users_command,
+        notify_command,
         geocode_command,
         worker_command,
     ):

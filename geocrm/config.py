@@ -108,6 +108,17 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_DISTANCE_UNIT": env.get("GEOCRM_DISTANCE_UNIT", "km"),
         # The appname Naver Map links carry (its registered app id); default: this site's URL.
         "GEOCRM_NAVER_APPNAME": env.get("GEOCRM_NAVER_APPNAME", ""),
+        # Mail (geocrm.notify.mail): nothing is sent while GEOCRM_SMTP_HOST is empty.
+        "GEOCRM_SMTP_HOST": env.get("GEOCRM_SMTP_HOST", ""),
+        "GEOCRM_SMTP_PORT": int(env.get("GEOCRM_SMTP_PORT", "587")),
+        "GEOCRM_SMTP_USER": env.get("GEOCRM_SMTP_USER", ""),
+        "GEOCRM_SMTP_PASSWORD": env.get("GEOCRM_SMTP_PASSWORD", ""),
+        "GEOCRM_SMTP_STARTTLS": _truthy(env.get("GEOCRM_SMTP_STARTTLS", "1")),
+        "GEOCRM_MAIL_FROM": env.get("GEOCRM_MAIL_FROM", ""),
+        # Web Push (geocrm.notify.push): the VAPID contact; keys are made in the instance folder.
+        "GEOCRM_VAPID_SUBJECT": env.get("GEOCRM_VAPID_SUBJECT", "mailto:admin@localhost"),
+        # Links in mail and push messages need the site's public address.
+        "GEOCRM_BASE_URL": env.get("GEOCRM_BASE_URL", ""),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""

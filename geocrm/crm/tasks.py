@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +27,7 @@ from geocrm.crm.values import (
 )
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import local_date
 from geocrm.models import (
     Account,
     Interaction,
@@ -35,6 +37,7 @@ from geocrm.models import (
     User,
     utcnow,
 )
+from geocrm.notify import outbox
 
 # -- interactions logged from a desk ----------------------------------------
 
@@ -142,7 +145,23 @@ def create_task(user: User, values: Mapping[str, Any]) -> Task:
     audit.record(user, "task", task.id, "create",
                  audit.snapshot(task, ("title", "account_id", "assignee_id", "due_date")))
     db.session.flush()
+    if assignee.id != user.id:
+        tell_assignee(task, assignee, user)
     return task
+
+
+def tell_assignee(task: Task, assignee: User, by: User) -> None:
+    """Queue "a task is assigned to you" (sent later by a job; nothing when self-assigned)."""
+
+    def render() -> tuple[str, str]:
+        lines = [_("%(who)s assigned you a task: %(title)s", who=by.name, title=task.title)]
+        if task.account is not None:
+            lines.append(_("Account: %(name)s", name=task.account.name))
+        if task.due_date is not None:
+            lines.append(_("Due: %(date)s", date=local_date(task.due_date)))
+        return _("New task: %(title)s", title=task.title), "\n".join(lines)
+
+    outbox.queue(assignee, "task_assigned", render, url="/crm/tasks")
 
 
 def task_from_next_step(user: User, interaction_id: int, values: Mapping[str, Any]) -> Task:

@@ -55,6 +55,7 @@ def shell_assets() -> list[str]:
         "field/js/geo.js",
         "field/js/i18n.js",
         "field/js/outbox.js",
+        "field/js/push.js",
         "field/js/replan.js",
         "field/js/sw.js",
         "js/config.js",

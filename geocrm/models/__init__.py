@@ -10,6 +10,7 @@ from geocrm.models.activity import (
     Task,
     TaskStatus,
 )
+from geocrm.models.notify import Notification, PushSubscription
 from geocrm.models.planning import PlanStatus, RoutePlan, RouteStop
 from geocrm.models.records import AssignmentHistory, AuditEntry, ImportBatch
 from geocrm.models.territories import Territory, territory_reps
@@ -30,7 +31,9 @@ __all__ = [
     "LoginAttempt",
     "Opportunity",
     "OpportunityStage",
+    "Notification",
     "PlanStatus",
+    "PushSubscription",
     "Role",
     "RoutePlan",
     "RouteStop",

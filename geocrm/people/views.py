@@ -19,6 +19,7 @@ from geocrm.core.transaction import commits
 from geocrm.errors import GeocrmError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Role, Territory
+from geocrm.notify import outbox
 from geocrm.people import services
 from geocrm.people.forms import ChangePasswordForm, InviteForm, PersonForm, SetPasswordForm
 
@@ -182,8 +183,19 @@ def me() -> Any:
             return redirect(url_for("people.me"), 303)
     elif request.method == "POST":
         status = 422
-    return render_template("people/me.html", form=form,
-                           sessions=sessions.live(current_user)), status
+    return render_template("people/me.html", form=form, sessions=sessions.live(current_user),
+                           choices=outbox.choices(current_user), kinds=outbox.KINDS,
+                           channels=outbox.CHANNELS), status
+
+
+@bp.route("/me/notifications", methods=["POST"])
+@login_required
+@commits
+def notifications() -> Any:
+    """What one wants to be told, and how (mail, the phone)."""
+    outbox.set_choices(current_user, {kind: request.form.getlist(kind) for kind in outbox.KINDS})
+    flash(_("Saved."), "info")
+    return redirect(url_for("people.me"), 303)
 
 
 @bp.route("/me/sign-out-others", methods=["POST"])

@@ -9,14 +9,18 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 import routing
 from geocrm.clock import local_zone
 from geocrm.errors import ConflictError, NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import local_date
 from geocrm.models import Account, PlanStatus, RoutePlan, RouteStop, User, utcnow
 from geocrm.models.planning import Job, JobStatus, PlanRun
+from geocrm.notify import outbox
 from geocrm.planning.base import DAY, hhmm, to_utc
 from geocrm.planning.hours import windows_on
 from geocrm.planning.notes import note
@@ -205,6 +209,20 @@ def rerun(run: PlanRun, user: User) -> Job:
     return submit(run, user)
 
 
+def _tell_rep(plan: RoutePlan) -> None:
+    """Queue "your plan is published" for the plan's rep (sent later by a job)."""
+    stops = len(plan.stops)
+
+    def render() -> tuple[str, str]:
+        day = local_date(plan.plan_date)
+        return (_("Your route for %(day)s is published", day=day),
+                ngettext("%(num)d visit is planned for %(day)s. Open Today in the app.",
+                         "%(num)d visits are planned for %(day)s. Open Today in the app.",
+                         stops, day=day))
+
+    outbox.queue(plan.rep, "plan_published", render, url="/app/")
+
+
 def publish(run: PlanRun) -> int:
     """Publish every plan of the run; earlier published plans for the same rep and day are
     archived, so Today shows exactly one. Returns the number of plans published (flushes)."""
@@ -224,6 +242,7 @@ def publish(run: PlanRun) -> int:
         plan.status = PlanStatus.PUBLISHED
         plan.published_at = now
         count += 1
+        _tell_rep(plan)
     run.status = PlanStatus.PUBLISHED
     run.published_at = now
     db.session.flush()

@@ -7,6 +7,7 @@ import { haversine, position } from "./geo.js";
 import { t as _ } from "./i18n.js";
 import * as Outbox from "./outbox.js";
 import { replanCard } from "./replan.js";
+import { pushCard } from "./push.js";
 
 const CFG = pageData();
 const screen = document.getElementById("screen");
@@ -542,6 +543,7 @@ function viewSync() {
       syncNow().then(draw);
     } } }, _("Retry now")),
     list,
+    pushCard(),
     languageForm());
   draw();
 }

@@ -166,6 +166,26 @@ export function start(config) {
     if (event.tag === "geocrm-outbox") event.waitUntil(replay());
   });
 
+  // Web Push (geocrm.notify.push): show the message; a tap opens the page it names.
+  self.addEventListener("push", (event) => {
+    let data;
+    try { data = event.data ? event.data.json() : {}; } catch (e) { data = { body: event.data.text() }; }
+    event.waitUntil(self.registration.showNotification(data.title || "GeoCRM", {
+      body: data.body || "", tag: data.id ? "geocrm-" + data.id : undefined,
+      data: { url: data.url || "/app/" }, icon: "/static/field/icons/icon-192.png",
+    }));
+  });
+
+  self.addEventListener("notificationclick", (event) => {
+    event.notification.close();
+    const url = new URL((event.notification.data || {}).url || "/app/", self.location.origin);
+    if (url.origin !== self.location.origin) return;  // only our own pages
+    event.waitUntil(self.clients.matchAll({ type: "window" }).then((windows) => {
+      for (const w of windows) if (w.url === url.href && "focus" in w) return w.focus();
+      return self.clients.openWindow(url.href);
+    }));
+  });
+
   self.addEventListener("message", (event) => {
     const data = event.data || {};
     if (data.type === "replay") event.waitUntil(replay().catch(() => null));
