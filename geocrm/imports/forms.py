@@ -11,14 +11,14 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from geocrm.imports.services import FIELDS
 from geocrm.imports.sources import ENCODINGS
-from geocrm.imports.words import word
+from geocrm.imports.words import encodings, word
 
 # Extra targets of the mapping form: x/y metres in a named grid, converted to lat/lon.
 GRID_FIELDS = ("x", "y")
 def encoding_choices() -> list[SelectChoice]:
     """The encodings a CSV may be read in; "detect" first (its label in the reader's words)."""
     return [SelectChoice("", str(_l("Detect automatically")))] + [
-        SelectChoice(code, label) for code, label in ENCODINGS.items()]
+        SelectChoice(code, label) for code, label in encodings(ENCODINGS).items()]
 
 
 class UploadForm(FlaskForm):

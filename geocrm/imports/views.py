@@ -99,7 +99,8 @@ def mapping(token: str) -> Any:
     if wanted and wanted not in sources.ENCODINGS:
         wanted = ""
     sheet = (request.values.get("sheet") or "").strip() or None
-    page: dict[str, Any] = {"meta": meta, "token": token, "encodings": sources.ENCODINGS,
+    page: dict[str, Any] = {"meta": meta, "token": token,
+                            "encodings": words.encodings(sources.ENCODINGS),
                             "fields": [*services.FIELDS, *GRID_FIELDS], "preview": None}
     try:
         table = sources.read_source(data, meta["filename"], encoding=wanted or None,

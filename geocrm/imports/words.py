@@ -96,6 +96,28 @@ SENTENCES: dict[str, Any] = {s._args[0]: s for s in (
     lazy_gettext("is required"),
 )}
 
+#: The encodings' names (geocrm.imports.sources.ENCODINGS) as people call them.
+ENCODING_LABELS: dict[str, Any] = {s._args[0]: s for s in (
+    lazy_gettext("UTF-8 with byte-order mark"),
+    lazy_gettext("UTF-16 little-endian (no byte-order mark)"),
+    lazy_gettext("UTF-16 big-endian (no byte-order mark)"),
+    lazy_gettext("Korean (CP949 / EUC-KR)"),
+    lazy_gettext("Japanese (Shift_JIS / CP932)"),
+    lazy_gettext("Japanese (EUC-JP)"),
+    lazy_gettext("Western European (Windows-1252)"),
+    lazy_gettext("Western European (ISO-8859-15)"),
+    lazy_gettext("Central European (Windows-1250)"),
+    lazy_gettext("Cyrillic (Windows-1251)"),
+    lazy_gettext("Chinese, simplified (GB18030)"),
+    lazy_gettext("Chinese, traditional (Big5)"),
+)}
+
+
+def encodings(labels: dict[str, str]) -> dict[str, str]:
+    """The encodings a file may be read in, each named in the reader's language."""
+    return {code: str(ENCODING_LABELS.get(label, label)) for code, label in labels.items()}
+
+
 _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
     (re.compile(r"^The workbook has (?P<n>\d+) sheets \((?P<names>.*)\); sheet (?P<s>.+) was "
                 r"read\.$"),

@@ -97,6 +97,8 @@ MESSAGES: dict[str, Any] = {
         "times)"),
     "no_solution": lazy_gettext("the solver found no solution in time; every visit is unassigned"),
     "on_day": lazy_gettext("%(day)s: %(note)s"),
+    "because": lazy_gettext("%(note)s; %(why)s"),
+    "no_region_loaded": lazy_gettext("GEOCRM_TRAVEL=region but no region is loaded"),
 }
 
 #: Messages with a count (``num``): ngettext picks the form for the reader's language.
@@ -235,8 +237,11 @@ _LIBRARY: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Note]]] = [
     (re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2}): (?P<rest>.+)$", re.S),
      lambda m: note("on_day", day=m["day"], note=from_library(m["rest"]))),
     (re.compile(r"^straight-line estimate: distances are great-circle × (?P<c>[\d.]+) at the "
-                r"rep's speed, not roads"),
-     lambda m: note("straight_line", circuity=m["c"])),
+                r"rep's speed, not roads \(.*?\)(?:; (?P<why>.+))?$", re.S),
+     lambda m: note("straight_line", circuity=m["c"]) if not m["why"] else note(
+         "because", note=note("straight_line", circuity=m["c"]), why=from_library(m["why"]))),
+    (re.compile(r"^GEOCRM_TRAVEL=region but no region is loaded$"),
+     lambda m: note("no_region_loaded")),
     (re.compile(r"^New order: the current one no longer fits everything; this one fits "
                 r"(?P<n>\d+) more stops?\.$"),
      lambda m: note("order_fits_more", num=int(m["n"]))),
