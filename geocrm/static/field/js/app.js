@@ -8,6 +8,7 @@ import { t as _ } from "./i18n.js";
 import * as Outbox from "./outbox.js";
 import { replanCard } from "./replan.js";
 import { pushCard } from "./push.js";
+import { NAV_APPS, NAV_APP_NAMES, destinationLinks, preferredApp, preferredFirst, setPreferredApp, wireFallbacks } from "../../js/navapps.js";
 
 const CFG = pageData();
 const screen = document.getElementById("screen");
@@ -91,14 +92,24 @@ try {
 } catch (e) { /* no BroadcastChannel */ }
 
 /* ---------- navigation links ---------- */
+// Every app a rep may navigate with (Naver/Kakao for Korea), the rep's default first: chosen
+// on the Sync screen, kept per user on this phone; Naver by default in Korean.
+function navApp() { return preferredApp(CFG.userId, CFG.navDefault); }
 function navLinks(a) {
   if (a.lat === null || a.lat === undefined) return null;
-  const ll = a.lat + "," + a.lon;
-  return h("p", { class: "nav-links" }, _("Navigate:") + " ",
-    h("a", { href: "https://www.google.com/maps/dir/?api=1&destination=" + ll, rel: "noopener", target: "_blank" }, "Google Maps"),
-    h("a", { href: "https://maps.apple.com/?daddr=" + ll, rel: "noopener", target: "_blank" }, "Apple Maps"),
-    h("a", { href: "https://waze.com/ul?ll=" + ll + "&navigate=yes", rel: "noopener", target: "_blank" }, "Waze"));
+  const links = preferredFirst(destinationLinks(a.lat, a.lon, a.name, CFG.naverAppname), navApp());
+  return h("p", { class: "nav-links" }, _("Navigate:") + " ", links.map(function (l) {
+    const attrs = { href: l.href, rel: "noopener", "data-nav-app": l.app };
+    if (l.appUrl) attrs["data-app-url"] = l.appUrl; else attrs.target = "_blank";
+    return h("a", attrs, l.name);
+  }));
 }
+function navAppForm() {
+  const sel = h("select", { id: "nav-app", on: { change: function () { setPreferredApp(CFG.userId, sel.value); } } },
+    NAV_APPS.map(function (k) { return h("option", { value: k, selected: k === navApp() }, CFG.navNames[k] || NAV_APP_NAMES[k]); }));
+  return h("p", {}, h("label", { for: "nav-app" }, _("My navigation app")), " ", sel);
+}
+wireFallbacks(document.getElementById("screen"));
 
 function drawMap(el, points) {
   if (!window.L || !points.length) return;
@@ -543,6 +554,7 @@ function viewSync() {
       syncNow().then(draw);
     } } }, _("Retry now")),
     list,
+    navAppForm(),
     pushCard(),
     languageForm());
   draw();
