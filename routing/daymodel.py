@@ -735,13 +735,16 @@ def portfolio(routing: Any, time_limit: float, params: SolveParams, started: flo
     helped = False
     if day is not None and params.main_engine == "pyvrp":
         own_end = deadline - (params.finish_share * time_limit if helper is not None else 0.0)
+        # Alone, the reserve is this plan's too: no helper's plan waits to be finalised.
+        until = deadline if helper is not None else (
+            time.time() + time_limit - (time.perf_counter() - started))
         mine = solve_engine_day(day, own_end - time.time(), seed=1)
         found = accept(mine)
         if found is not None:
             helped = True
-            found = finish(found, deadline - time.time(), "GREEDY_DESCENT")
-            if time.time() < deadline - 0.05:
-                found = finish(found, deadline - time.time(), params.metaheuristic)
+            found = finish(found, until - time.time(), "GREEDY_DESCENT")
+            if time.time() < until - 0.05:
+                found = finish(found, until - time.time(), params.metaheuristic)
     else:
         remaining = time_limit - (time.perf_counter() - started) - (reserve if day else 0)
         found = ils_search(routing, max(0.05, remaining), params, visits)
