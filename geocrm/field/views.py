@@ -54,6 +54,7 @@ def shell_assets() -> list[str]:
         "field/js/format.js",
         "field/js/geo.js",
         "field/js/i18n.js",
+        "field/js/legs.js",
         "field/js/outbox.js",
         "field/js/push.js",
         "field/js/replan.js",

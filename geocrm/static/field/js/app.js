@@ -8,6 +8,7 @@ import { t as _ } from "./i18n.js";
 import * as Outbox from "./outbox.js";
 import { replanCard } from "./replan.js";
 import { pushCard } from "./push.js";
+import { drawLegs, legInto, legText, legsFit } from "./legs.js";
 import { NAV_APPS, NAV_APP_NAMES, destinationLinks, preferredApp, preferredFirst, setPreferredApp, wireFallbacks } from "../../js/navapps.js";
 
 const CFG = pageData();
@@ -137,10 +138,12 @@ function viewToday() {
   const stops = plan.stops;
   const next = stops.filter(function (s) { return s.status !== "visited" && !v[s.account.id]; })[0];
   const mapEl = h("div", { id: "map", class: "map", role: "region", "aria-label": _("Map of today's stops") });
-  const list = h("ol", { class: "stops" }, stops.map(function (s) {
+  const roads = legsFit(plan.legs, stops); // the drive along the roads, leg by leg (legs.js)
+  const list = h("ol", { class: "stops" }, stops.map(function (s, i) {
     const a = s.account;
     const done = s.status === "visited";
     return h("li", { class: done ? "done" : "" },
+      roads ? h("span", { class: "leg", text: _("Drive %(drive)s", { drive: legText(legInto(plan.legs, i)) }) }) : null,
       h("a", { href: "#/account/" + a.id, class: "stop" },
         h("span", { class: "name", text: a.name }),
         h("span", { class: "meta", text: [a.address || "", s.arrival ? _("at %(time)s", { time: fmtTime(s.arrival) }) : "",
@@ -159,11 +162,13 @@ function viewToday() {
     replanCard(plan, { queue: queue, reload: function () { return loadBundle().then(route); } }),
     mapEl,
     h("h2", {}, _("Stops (%(n)s)", { n: stops.length })),
-    list
+    list,
+    roads ? h("p", { class: "leg leg-home", text: _("Drive home %(drive)s", { drive: legText(legInto(plan.legs, stops.length)) }) }) : null
   );
   drawMap(mapEl, stops.filter(function (s) { return s.account.lat !== null; }).map(function (s) {
     return { id: s.account.id, lat: s.account.lat, lon: s.account.lon, label: s.seq, title: s.account.name, done: s.status === "visited" };
   }));
+  if (roads) drawLegs(state.map, plan.legs, stops.map(function (s) { return s.seq + ". " + s.account.name; }));
 }
 
 function viewNear() {
