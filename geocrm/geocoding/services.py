@@ -3,9 +3,10 @@
 Forward: :func:`geocode_pending` takes the accounts marked pending in ``account_geocodes``
 (after an import, after an address change), asks the geocoder in batches *before writing
 anything* (a remote engine at one request a second may take an hour, and SQLite must not be
-write-locked meanwhile), then re-reads the accounts and moves each pin through
-:func:`geocrm.core.accounts.move_pin` with ``location_source="geocoder"``, the grade's number
-in ``location_confidence`` (what Data health reads) and the grade's name in
+write-locked meanwhile), then re-reads the accounts and moves the pins by the rule of
+:func:`geocrm.core.accounts.move_pin`, in bulk like the import (territory and its history,
+audit, version), with ``location_source="geocoder"``, the grade's number in
+``location_confidence`` (what Data health reads) and the grade's name in
 ``account_geocodes.confidence``. A pin a person placed or a
 verified check-in corrected is never moved (:func:`geocrm.core.geocoding.may_geocode`); an
 account whose address changed again while the engine was asked stays pending for the next run.
@@ -22,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select, update
 
 from geocrm.access import scope_accounts
 from geocrm.core import audit
-from geocrm.core.accounts import check_coordinates, move_pin, normalise_address, touch
+from geocrm.core.accounts import PIN_FIELDS, check_coordinates, normalise_address, touch
+from geocrm.core.assignment import chunks, moves_for_points, record_moves
 from geocrm.core.geocoding import (
     ADDRESS_FIELDS,
     geocoder_configured,
@@ -38,7 +40,7 @@ from geocrm.core.geocoding import (
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.geocoding.engine import current_geocoder
-from geocrm.models import Account, User
+from geocrm.models import Account, AuditEntry, Territory, User, utcnow
 from geocrm.models.accounts import LocationSource
 from geocrm.models.geocoding import AccountGeocode, GeocodeStatus
 from geocrm.models.planning import Job
@@ -183,8 +185,9 @@ def geocode_pending(geocoder: Geocoder, *, user: User | None = None,
 
 def _apply(ids: list[int], queries: dict[int, AddressQuery],
            found: dict[int, GeocodeResult | None], run: GeocodeRun, user: User | None) -> None:
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
+    placed: list[tuple[Account, GeocodeResult]] = []
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
         # populate_existing: what others committed while the engine was asked wins
         rows = {r.account_id: r for r in db.session.scalars(
             select(AccountGeocode).where(AccountGeocode.account_id.in_(chunk))
@@ -211,31 +214,57 @@ def _apply(ids: list[int], queries: dict[int, AddressQuery],
             if account_id not in found:
                 run.still_pending += 1  # the engine stopped answering before this one
                 continue
-            _place(account, row, found[account_id], run, user)
-    db.session.flush()
+            result = found[account_id]
+            row.engine, row.error = (result.source if result else run.engine), None
+            if result is None:
+                row.status, row.confidence, row.label = GeocodeStatus.NOT_FOUND.value, None, None
+                run.not_found += 1
+                continue
+            row.status = GeocodeStatus.PLACED.value
+            row.confidence = result.confidence.value
+            row.label = (result.label or "")[:300] or None
+            placed.append((account, result))
+            run.placed += 1
+            run.by_confidence[result.confidence.value] = \
+                run.by_confidence.get(result.confidence.value, 0) + 1
+            run.low_confidence += is_low(result.confidence)
+    _move_pins(placed, user)
 
 
-def _place(account: Account, row: AccountGeocode, result: GeocodeResult | None,
-           run: GeocodeRun, user: User | None) -> None:
-    row.engine = result.source if result else run.engine
-    row.error = None
-    if result is None:
-        row.status, row.confidence, row.label = GeocodeStatus.NOT_FOUND.value, None, None
-        run.not_found += 1
+def _move_pins(placed: list[tuple[Account, GeocodeResult]], user: User | None) -> None:
+    """Re-place the accounts by the rule of :func:`geocrm.core.accounts.move_pin` (pin, source,
+    confidence, territory with its history, audit, version), in bulk: the import's way of
+    moving thousands at once (``moves_for_points`` + ``record_moves``), a few statements per
+    batch instead of several queries per account."""
+    db.session.flush()  # the status rows first: the bulk writes below expire the session
+    if not placed:
         return
-    move_pin(account, result.lat, result.lon, user=user,
-             source=LocationSource.GEOCODER.value, confidence=SCORES[result.confidence],
-             reason="placed from the address", audit_extra={
-                 "geocode": result.confidence.value, "engine": result.source})
-    touch(account)
-    row.status = GeocodeStatus.PLACED.value
-    row.confidence = result.confidence.value
-    row.label = (result.label or "")[:300] or None
-    run.placed += 1
-    run.by_confidence[result.confidence.value] = \
-        run.by_confidence.get(result.confidence.value, 0) + 1
-    if is_low(result.confidence):
-        run.low_confidence += 1
+    now = utcnow()
+    user_id = user.id if user is not None else None
+    rows, befores = [], []
+    for account, result in placed:
+        befores.append((account.id, audit.snapshot(account, PIN_FIELDS), result))
+        rows.append({"id": account.id, "lat": result.lat, "lon": result.lon,
+                     "location_source": LocationSource.GEOCODER.value,
+                     "location_confidence": SCORES[result.confidence],
+                     "version": (account.version or 1) + 1, "updated_at": now})
+    moves = moves_for_points(rows, list(db.session.scalars(select(Territory))))
+    by_id = {r["id"]: r for r in rows}
+    entries = []
+    for account_id, before, result in befores:
+        changes = audit.diff(before, {k: by_id[account_id].get(k) for k in PIN_FIELDS})
+        if changes:
+            entries.append({"user_id": user_id, "entity": "account", "entity_id": account_id,
+                            "action": "pin", "at": now,
+                            "changes": {**changes, "geocode": result.confidence.value,
+                                        "engine": result.source}})
+    for chunk in chunks(rows, 500):  # bulk UPDATE by primary key
+        db.session.execute(update(Account), chunk)
+    for chunk in chunks(entries, 500):
+        db.session.execute(insert(AuditEntry), chunk)
+    if moves:
+        record_moves(moves, user_id=user_id, reason="placed from the address", now=now)
+    db.session.expire_all()
 
 
 def geocode_after_import(user_id: int | None) -> Job | None:

@@ -22,7 +22,7 @@ from geocrm.extensions import db
 from geocrm.geocoding import services
 from geocrm.geocoding.engine import current_geocoder, extract_geocoder
 from geocrm.jobs import wait_for_job
-from geocrm.models import Account, AuditEntry
+from geocrm.models import Account, AssignmentHistory, AuditEntry
 from geocrm.models.geocoding import AccountGeocode, GeocodeStatus
 from geocrm.models.planning import Job
 from places.geocode import Confidence
@@ -127,7 +127,16 @@ def test_pinless_accounts_are_placed_with_named_confidence(app: Flask, world: Wo
     h = db.session.get(Account, house.id)
     assert h is not None and (h.lat, h.lon) == pytest.approx((60.16887, 24.94285))
     assert h.location_source == "geocoder" and h.location_confidence == 1.0
-    assert h.territory_id == world.west.id  # move_pin placed it in its territory
+    assert h.territory_id == world.west.id  # placed in its territory, with its history
+    history = db.session.scalars(select(AssignmentHistory).where(
+        AssignmentHistory.account_id == h.id)).all()
+    assert [(r.territory_id, r.until, r.reason) for r in history] == [
+        (world.west.id, None, "placed from the address")]
+    entry = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_id == h.id, AuditEntry.action == "pin")).one()
+    assert entry.changes["geocode"] == "exact" and entry.changes["location_source"] == [
+        None, "geocoder"]
+    assert h.version == 2  # the phone's sync sees the change
     assert geocode_of(house.id).confidence == "exact"  # type: ignore[union-attr]
     assert geocode_of(street.id).confidence == "street"  # type: ignore[union-attr]
     assert geocode_of(postcode.id).confidence == "postcode"  # type: ignore[union-attr]
