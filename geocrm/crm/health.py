@@ -114,6 +114,23 @@ def _geocode_grades(account_ids: list[int]) -> dict[int, str]:
     return {aid: grade for aid, grade in db.session.execute(stmt)}
 
 
+# What the geocoder did with a pinless account's address (geocrm.models.geocoding).
+GEOCODE_STATES = {
+    "pending": _l("no pin yet: waiting for the geocoder"),
+    "not_found": _l("no pin: the geocoder did not find the address"),
+    "no_address": _l("no pin and no address to place it by"),
+    "failed": _l("no pin: the geocoder did not answer; retried on the next run"),
+}
+
+
+def _geocode_states(account_ids: list[int]) -> dict[int, str]:
+    """The geocoder's state of these accounts (pending, not found...)."""
+    if not account_ids:
+        return {}
+    return dict(db.session.execute(select(AccountGeocode.account_id, AccountGeocode.status)
+                                   .where(AccountGeocode.account_id.in_(account_ids))).all())
+
+
 def health_counts(user: User, today: date) -> dict[str, int]:
     """How many visible, non-archived accounts fail each check."""
     out = {}
@@ -144,10 +161,12 @@ def health_list(user: User, check: str, today: date, *, limit: int = 200) -> lis
     ).order_by(Account.name, Account.id).limit(limit)
     found = db.session.execute(stmt).all()
     grades = _geocode_grades([r[0] for r in found]) if check == "low_confidence" else {}
+    states = _geocode_states([r[0] for r in found]) if check == "no_location" else {}
     rows = []
     for aid, name, src, conf, updated, last, missing in found:
         if check == "no_location":
-            detail = _("no pin")
+            state = states.get(aid, "")
+            detail = str(GEOCODE_STATES[state]) if state in GEOCODE_STATES else _("no pin")
         elif check == "low_confidence":
             detail = _("%(source)s, confidence %(value)s",
                        source=label(src) if src else _("unknown source"), value=format(conf, ".2f"))

@@ -149,6 +149,10 @@ def test_pinless_accounts_are_placed_with_named_confidence(app: Flask, world: Wo
                                                           h.created_at.date())}
     assert set(details) == {"Katu", "Posti"}
     assert "street" in details["Katu"] and "postcode" in details["Posti"]
+    pinless = {r.account[1]: r.detail for r in health_list(world.admin, "no_location",
+                                                          h.created_at.date())}
+    assert pinless["Ei"] == "no pin: the geocoder did not find the address"
+    assert pinless["Tyhjä"] == "no pin"
 
 
 def test_a_persons_or_checkins_pin_is_never_moved(app: Flask, world: World) -> None:
