@@ -53,6 +53,11 @@ def load_command(extract: Path | None, demo: bool, if_missing: bool, name: str |
         f"Basemap: {basemap['tiles']} tiles z{basemap['min_zoom']}-z{basemap['max_zoom']}, "
         f"{basemap['bytes'] / 1e6:.2f} MB, built in {basemap['seconds']:.1f} s "
         f"({basemap['skipped_areas']} broken areas left out). Maps now draw it.")
+    found = meta["addresses"]
+    click.echo(
+        f"Addresses: {found['addresses']} addresses, {found['streets']} streets, "
+        f"{found['interpolations']} interpolation lines, {found['places']} places, indexed in "
+        f"{found['seconds']:.1f} s. The region geocoder now answers from them.")
 
 
 @region_command.command("status")

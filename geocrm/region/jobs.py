@@ -17,7 +17,8 @@ def load_region_job(path: str | None = None, name: str | None = None,
                     demo: bool = False) -> dict[str, Any]:
     """Build the road graph of the uploaded extract at ``path`` (or the demo extract)."""
     source = demo_extract() if demo else Path(str(path))
-    report_progress(0.05, f"reading {name or source.name}: the road graph and the basemap")
+    report_progress(0.05, f"reading {name or source.name}: the road graph, the basemap and "
+                          f"the addresses")
     try:
         meta = load_region(source, name=name or ("Helsinki (demo)" if demo else None))
     finally:
@@ -25,5 +26,6 @@ def load_region_job(path: str | None = None, name: str | None = None,
             source.unlink(missing_ok=True)
     report_progress(0.95, f"saved: {meta['ways']} drivable ways, {meta['road_km']} km of road, "
                           f"basemap {meta['basemap']['tiles']} tiles "
-                          f"({meta['basemap']['bytes'] / 1e6:.1f} MB)")
+                          f"({meta['basemap']['bytes'] / 1e6:.1f} MB), "
+                          f"{meta['addresses']['addresses']} addresses")
     return meta

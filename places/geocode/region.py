@@ -167,7 +167,8 @@ class _Answer:
 class RegionGeocoder:
     """The :class:`~places.geocode.types.Geocoder` over one region's :class:`AddressIndex`.
 
-    ``country`` (ISO alpha-2) is how free text is read when a query does not say; build one per
+    ``country`` (ISO alpha-2) is how free text is read when a query does not say (default: the
+    country most of the region's addresses name, ``index.meta["country"]``); build one per
     loaded region and share it (answers never change it, except inside :meth:`excluding`).
     """
 
@@ -175,7 +176,8 @@ class RegionGeocoder:
 
     def __init__(self, index: AddressIndex, *, country: str | None = None) -> None:
         self.index = index
-        self.country = country.upper() if country else None
+        country = country or index.meta.get("country")
+        self.country = str(country).upper() if country else None
         lat = index.lat if len(index.lat) else np.zeros(0)
         self._lat0 = float(np.median(np.concatenate([lat, index.vlat]))) \
             if len(lat) + len(index.vlat) else 0.0

@@ -78,7 +78,9 @@ HAUPT_5 = (50.00010, 8.0010)
 MAIN_12 = (40.00010, -80.0010)
 
 
-def finnish_towns(path: Path) -> Path:
+def finnish_towns(path: Path, *, abroad: bool = True) -> Path:
+    """Helsinki and Espoo; with ``abroad`` also the German and the American town (an extract
+    that spans an ocean: fine for the geocoder, not for a basemap)."""
     t = Town()
     t.node(*HELSINKI, place="city", name="Helsinki", name_fi="Helsinki", name_sv="Helsingfors")
     t.node(*ESPOO, place="city", name="Espoo", name_fi="Espoo", name_sv="Esbo")
@@ -111,6 +113,8 @@ def finnish_towns(path: Path) -> Path:
     t.way([(60.1660, 24.9550), (60.1680, 24.9600)], highway="residential", name="Hämeentie")
     t.node(60.16705, 24.9575, addr_street="Hämeentie", addr_housenumber="7",
            addr_postcode="00530", addr_city="Helsinki")
+    if not abroad:
+        return t.write(path)
     # a German and an American town for the abbreviations
     t.node(50.0, 8.0, place="town", name="Musterstadt")
     t.way([(50.0, 8.0), (50.0, 8.004)], highway="residential", name="Hauptstraße")
