@@ -25,11 +25,12 @@ from flask_babel import gettext, ngettext
 import routing
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
-from geocrm.models import Account, RoutePlan, RouteStop
+from geocrm.models import Account, RoutePlan, RouteStop, User
 from geocrm.planning.base import DAY, hhmm, rep_key
 from geocrm.planning.edits import retime
 from geocrm.planning.hours import windows_on
 from geocrm.planning.lockset import RunLocks
+from geocrm.planning.notes import note
 from geocrm.planning.problem import DayProblem, account_visit, routing_rep
 from geocrm.planning.scope import covers, require_draft
 from geocrm.region.travel import travel_provider
@@ -82,8 +83,13 @@ def apply_locks(dp: DayProblem, locks: RunLocks) -> DayProblem:
         lock = wanted.get(v.id)
         if lock is not None and v.pinned_rep == lock[0]:
             v = replace(v, position=lock[1], must_visit=True)
-        elif v.pinned_rep in locked_reps:  # pinned to a locked route, but not in it
-            v = replace(v, pinned_rep=None) if v.position is None else v
+        elif v.pinned_rep in locked_reps:
+            # Only that rep may go (a pin, or the rep owns it) and their route is locked:
+            # left out, and the plan says why.
+            rep = db.session.get(User, int(str(v.pinned_rep)[1:]))
+            dp.left_out.append((dp.accounts.pop(v.id), "route_locked",
+                                note("route_locked", rep=rep.name if rep else "")))
+            continue
         visits.append(v)
     reps = tuple(replace(r, route_locked=True) if r.id in locked_reps else r
                  for r in dp.problem.reps)

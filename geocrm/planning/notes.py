@@ -85,6 +85,7 @@ MESSAGES: dict[str, Any] = {
     "hours_not_understood": lazy_gettext(
         "%(name)s: opening hours %(hours)s not understood; planned as open all day"),
     "no_window_left": lazy_gettext("%(name)s: no opening window left at %(time)s"),
+    "route_locked": lazy_gettext("%(rep)s's route is locked and takes no other visit"),
     "home_after_shift": lazy_gettext("back home at %(time)s, after the shift ends (%(end)s)"),
     # a day planned after the shift began
     "planned_late": lazy_gettext(

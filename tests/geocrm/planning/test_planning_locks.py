@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+import routing
 from geocrm import jobs
 from geocrm.extensions import db
 from geocrm.models import Account, RoutePlan, RouteStop
@@ -204,3 +205,31 @@ def test_scope_csrf_and_bad_input(app: Flask, world: World, client: FlaskClient,
     moved = client.post(f"/planning/stops/{east_stop.id}/place",
                         data={"rep_id": world.rep_west.id, "position": 1})
     assert moved.status_code == 422 and "locked" in moved.get_data(as_text=True)
+
+
+def test_apply_locks_renumbers_a_locked_route_and_leaves_out_what_only_it_could_take(
+        app: Flask, world: World) -> None:
+    """A locked route whose second stop has gone keeps 1, 2 without a gap; an account owned
+    by that rep (nobody else may go) is left out with the reason, not handed to others."""
+    line = west_day(world)
+    owned = make_account("Owned Oy", 60.2, 24.9, owner_id=world.rep_west.id)
+    day_locks = locks.RunLocks(
+        {line[0].id: (world.rep_west.id, FRIDAY, 1), line[2].id: (world.rep_west.id, FRIDAY, 3)},
+        frozenset({(world.rep_west.id, FRIDAY)}))
+    dp = services.build_day_problem(FRIDAY, [world.rep_west, world.rep_east],
+                                    [*line, owned, *world.east_accounts], {
+                                        line[0].id: (world.rep_west.id, FRIDAY),
+                                        line[2].id: (world.rep_west.id, FRIDAY)})
+    dp = locks.apply_locks(dp, day_locks)
+    assert dp.problem is not None
+    west = next(r for r in dp.problem.reps if r.id == f"r{world.rep_west.id}")
+    assert west.route_locked
+    positions = {v.id: v.position for v in dp.problem.visits if v.position is not None}
+    assert positions == {f"a{line[0].id}": 1, f"a{line[2].id}": 2}
+    assert [(a.name, code) for a, code, _ in dp.left_out] == [("Owned Oy", "route_locked")]
+    assert f"a{owned.id}" not in {v.id for v in dp.problem.visits}
+    # The rest of West's shops go to nobody (West is locked, East does not cover West):
+    # the solver leaves them out; East's own day is planned as usual.
+    plan = routing.solve(dp.problem, time_limit=0.5)
+    assert [s.visit_id for s in plan.route(west.id).stops] == [f"a{line[0].id}",
+                                                               f"a{line[2].id}"]
