@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 
 import places
+from geocrm.core.geocoding import addresses_path
 from places.geocode import read_addresses, save_addresses
 
 _routers: dict[tuple[str, int, int], places.RoadRouter] = {}
@@ -40,12 +41,6 @@ def roads_path() -> Path:
 def basemap_path() -> Path:
     """The region's vector basemap (a PMTiles archive, built by :func:`load_region`)."""
     return region_dir() / "basemap.pmtiles"
-
-
-def addresses_path() -> Path:
-    """The region's address index (:func:`places.geocode.save_addresses`, built by
-    :func:`load_region`): what the region geocoder answers from."""
-    return region_dir() / "addresses.npz"
 
 
 def demo_extract() -> Path:

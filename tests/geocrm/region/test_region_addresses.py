@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from geocrm.region.services import addresses_path
+from geocrm.core.geocoding import addresses_path
 from places.geocode import AddressQuery, Confidence, RegionGeocoder, load_addresses
 from tests.places.geocode import osm_towns as towns
 
