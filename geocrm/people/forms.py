@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TimeField,
+)
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 _ROLES = (("rep", _l("Field rep")), ("manager", _l("Territory manager")),
           ("planner", _l("Planner")), ("admin", _l("Admin")))
@@ -42,3 +52,19 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(_l("Repeat the new password"),
                             validators=[DataRequired(), Length(max=256)])
+
+
+class ProfileForm(FlaskForm):
+    """A rep's planning profile; the home pin arrives in hidden fields set by the map."""
+
+    home_address = StringField(_l("Home base address"), validators=[Optional(), Length(max=300)])
+    home_lat = HiddenField()
+    home_lon = HiddenField()
+    work_days = SelectMultipleField(_l("Work days"), coerce=int, choices=[],
+                                    widget=ListWidget(prefix_label=False),
+                                    option_widget=CheckboxInput())
+    work_start = TimeField(_l("Day starts"), validators=[DataRequired()])
+    work_end = TimeField(_l("Day ends"), validators=[DataRequired()])
+    lunch_start = TimeField(_l("Lunch from"), validators=[Optional()])
+    lunch_minutes = IntegerField(_l("Lunch (minutes)"), validators=[Optional()], default=30)
+    max_visits = IntegerField(_l("Most visits a day"), validators=[Optional()])

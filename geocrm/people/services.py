@@ -10,6 +10,7 @@ next request. Services flush; the view, CLI command or job that called them comm
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -250,3 +251,92 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> int
     db.session.flush()
     audit.record(user, "user", user.id, "password_change", {"other_sessions_ended": ended})
     return ended
+
+
+# -- a rep's planning profile ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Profile:
+    """What the planner needs of a rep: where the day starts and ends, and when they work."""
+
+    home_address: str | None
+    home_lat: float | None
+    home_lon: float | None
+    work_days: tuple[int, ...]  # ISO weekdays, 1 = Monday
+    work_start_min: int
+    work_end_min: int
+    lunch_start_min: int | None
+    lunch_minutes: int
+    max_visits_per_day: int | None
+
+
+def profile_of(user: User) -> Profile:
+    days = tuple(int(d) for d in (user.work_days or "").split(",") if d.strip().isdigit())
+    return Profile(user.home_address, user.home_lat, user.home_lon, days,
+                   user.work_start_min, user.work_end_min, user.lunch_start_min,
+                   user.lunch_minutes or 0, user.max_visits_per_day)
+
+
+def _geocode_home(address: str) -> tuple[float, float]:
+    """The home base from its address, through the configured geocoder (the region's own
+    address index by default); refuses rather than guessing a street or a town."""
+    from geocrm.geocoding.engine import current_geocoder
+    from places.geocode import AddressQuery, Confidence
+
+    geocoder = current_geocoder()
+    found = geocoder.forward(AddressQuery(text=address)) if geocoder is not None else None
+    if found is None or found.confidence not in (Confidence.EXACT, Confidence.INTERPOLATED):
+        raise ValidationError("home", _("the address was not found exactly: pick the home base "
+                                        "on the map"))
+    return found.lat, found.lon
+
+
+def update_profile(by: User, user_id: int, profile: Profile) -> User:
+    """Save a rep's planning profile after checking it makes a working day. Flushes.
+
+    The home base comes from the map pin, else from geocoding the address; a day must start
+    before it ends, lunch must fall inside it, and at least one weekday must be worked.
+    """
+    user = get_person(user_id)
+    lat, lon = profile.home_lat, profile.home_lon
+    address = (profile.home_address or "").strip() or None
+    if (lat is None) != (lon is None):
+        raise ValidationError("home", _("needs both latitude and longitude"))
+    if lat is not None and lon is not None:
+        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90
+                and -180 <= lon <= 180):
+            raise ValidationError("home", _("is not a place on Earth"))
+    elif address:
+        lat, lon = _geocode_home(address)
+    days = sorted(set(profile.work_days))
+    if not days or any(d < 1 or d > 7 for d in days):
+        raise ValidationError("work_days", _("pick at least one weekday"))
+    start, end = profile.work_start_min, profile.work_end_min
+    if not (0 <= start < end <= 24 * 60):
+        raise ValidationError("work_end", _("the day must end after it starts"))
+    lunch_minutes = profile.lunch_minutes
+    if not 0 <= lunch_minutes <= 180:
+        raise ValidationError("lunch_minutes", _("must be between 0 and 180 minutes"))
+    lunch = profile.lunch_start_min
+    if lunch is not None and lunch_minutes and not start <= lunch < end:
+        raise ValidationError("lunch_start", _("lunch must start within the working day"))
+    cap = profile.max_visits_per_day
+    if cap is not None and not 1 <= cap <= 200:
+        raise ValidationError("max_visits", _("must be between 1 and 200"))
+    before = profile_of(user)
+    user.home_address = address
+    user.home_lat, user.home_lon = lat, lon
+    user.work_days = ",".join(map(str, days))
+    user.work_start_min, user.work_end_min = start, end
+    user.lunch_start_min = lunch if lunch_minutes else None
+    user.lunch_minutes = lunch_minutes
+    user.max_visits_per_day = cap
+    db.session.flush()
+    after = profile_of(user)
+    if before != after:
+        audit.record(by, "user", user.id, "profile",
+                     {"before": _plain(before), "after": _plain(after)})
+    return user
+
+
+def _plain(profile: Profile) -> dict[str, object]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in profile.__dict__.items()}

@@ -5,12 +5,15 @@ Thin: each view reads the form, calls :mod:`geocrm.people.services`, and renders
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
+from babel.dates import get_day_names
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields import SelectChoice
 
 from geocrm.access import roles_required
@@ -18,10 +21,19 @@ from geocrm.auth import sessions
 from geocrm.core.transaction import commits
 from geocrm.errors import GeocrmError, ValidationError
 from geocrm.extensions import db
-from geocrm.models import Role, Territory
+from geocrm.i18n import week_start
+from geocrm.maps.build import base_map, leaflet_handles, render_parts
+from geocrm.maps.web import configured_tiles, local_assets
+from geocrm.models import Account, Role, Territory
 from geocrm.notify import outbox
 from geocrm.people import services
-from geocrm.people.forms import ChangePasswordForm, InviteForm, PersonForm, SetPasswordForm
+from geocrm.people.forms import (
+    ChangePasswordForm,
+    InviteForm,
+    PersonForm,
+    ProfileForm,
+    SetPasswordForm,
+)
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 
@@ -206,3 +218,94 @@ def sign_out_others() -> Any:
     ended = sessions.end_all(current_user, keep_current=True)
     flash(_("Signed out on %(n)d other browsers.", n=ended), "info")
     return redirect(url_for("people.me"), 303)
+
+
+# -- a rep's planning profile ---------------------------------------------------------------
+PLANNING_ROLES = (Role.ADMIN, Role.MANAGER, Role.PLANNER)
+
+
+def _weekday_choices() -> list[SelectChoice]:
+    """Monday..Sunday in the reader's language, starting on the locale's first weekday."""
+    names = get_day_names("wide", locale=get_locale() or "en")  # 0 = Monday
+    first = week_start()
+    return [SelectChoice((d % 7) + 1, names[d % 7]) for d in range(first, first + 7)]
+
+
+def _hhmm(minutes: int | None) -> time | None:
+    return None if minutes is None else time(minutes // 60, minutes % 60)
+
+
+def _minutes(value: time | None) -> int | None:
+    return None if value is None else value.hour * 60 + value.minute
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return float("nan")  # refused by the service, naming the field
+
+
+def _profile_map(user: Any) -> tuple[Any, dict[str, Any]]:
+    home = (user.home_lat, user.home_lon) if user.home_lat is not None else None
+    assets = local_assets()
+    fmap = base_map(assets.leaflet_js, assets.leaflet_css, configured_tiles())
+    centre = home or _default_centre()
+    fmap.location = list(centre)
+    fmap.options["zoom"] = 15 if home else 11
+    return fmap, {"leaflet": leaflet_handles(fmap),
+                  "home": list(home) if home else None}
+
+
+def _default_centre() -> tuple[float, float]:
+    """Where to open the map of a rep without a home: the middle of the accounts' pins."""
+    row = db.session.execute(select(func.avg(Account.lat), func.avg(Account.lon))
+                             .where(Account.lat.is_not(None))).one()
+    return (float(row[0]), float(row[1])) if row[0] is not None else (60.17, 24.94)
+
+
+@bp.route("/<int:user_id>/profile", methods=["GET", "POST"])
+@roles_required(*PLANNING_ROLES)
+@commits
+def profile(user_id: int) -> Any:
+    """A rep's home base (pin on the map, or the address geocoded), work days and hours, lunch
+    and daily visit cap: what the planner plans with."""
+    user = services.get_person(user_id)
+    form = ProfileForm()
+    form.work_days.choices = _weekday_choices()
+    status = 200
+    if request.method == "GET":
+        p = services.profile_of(user)
+        form.home_address.data = p.home_address
+        form.home_lat.data = "" if p.home_lat is None else repr(p.home_lat)
+        form.home_lon.data = "" if p.home_lon is None else repr(p.home_lon)
+        form.work_days.data = list(p.work_days)
+        form.work_start.data = _hhmm(p.work_start_min)
+        form.work_end.data = _hhmm(p.work_end_min)
+        form.lunch_start.data = _hhmm(p.lunch_start_min)
+        form.lunch_minutes.data = p.lunch_minutes
+        form.max_visits.data = p.max_visits_per_day
+    elif form.validate_on_submit():
+        try:
+            services.update_profile(current_user, user_id, services.Profile(
+                home_address=form.home_address.data,
+                home_lat=_float(form.home_lat.data), home_lon=_float(form.home_lon.data),
+                work_days=tuple(form.work_days.data or ()),
+                work_start_min=_minutes(form.work_start.data) or 0,
+                work_end_min=_minutes(form.work_end.data) or 0,
+                lunch_start_min=_minutes(form.lunch_start.data),
+                lunch_minutes=form.lunch_minutes.data or 0,
+                max_visits_per_day=form.max_visits.data))
+        except ValidationError as err:
+            target = {"home": form.home_address, "lunch_start": form.lunch_start,
+                      "max_visits": form.max_visits}.get(err.field)
+            getattr(form, err.field, target or form.home_address).errors.append(err.reason)
+            status = 422
+        else:
+            flash(_("Saved."), "info")
+            return redirect(url_for("people.profile", user_id=user_id), 303)
+    else:
+        status = 422
+    fmap, data = _profile_map(user)
+    return render_template("people/profile.html", person=user, form=form,
+                           parts=render_parts(fmap), page=data), status
