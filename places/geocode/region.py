@@ -394,26 +394,33 @@ class RegionGeocoder:
                                      self.index.fields[members[0]]["postcode"])
 
     def _build_street_tree(self) -> None:
-        xs, ys, owner = [], [], []
-        for s, st in enumerate(self._streets[: self._street_way_count]):
-            if len(st.x) == 0:
-                continue
-            # vertices plus points every ~15 m along each way, so a long straight segment
-            # is found from its middle too
-            for lo, la in self.index.street_lines(s):
+        """A KD-tree of the streets' vertices plus points every ~15 m along each segment, so
+        a long straight segment is found from its middle too."""
+        ix = self.index
+        xs: list[npt.NDArray[np.float64]] = []
+        ys: list[npt.NDArray[np.float64]] = []
+        owner: list[npt.NDArray[np.int64]] = []
+        for s in range(self._street_way_count):
+            for lo, la in ix.street_lines(s):
                 x, y = lo * self._kx, la * self._ky
-                for k in range(len(x)):
-                    xs.append(float(x[k]))
-                    ys.append(float(y[k]))
-                    owner.append(s)
-                    if k + 1 < len(x):
-                        seg = math.hypot(x[k + 1] - x[k], y[k + 1] - y[k])
-                        for t in np.arange(15.0, seg, 15.0):
-                            xs.append(float(x[k] + (x[k + 1] - x[k]) * t / seg))
-                            ys.append(float(y[k] + (y[k + 1] - y[k]) * t / seg))
-                            owner.append(s)
-        self._street_owner = np.asarray(owner, dtype=np.int64)
-        self._street_tree = cKDTree(np.column_stack([xs, ys])) if xs else None
+                if len(x) == 1:
+                    xs.append(x)
+                    ys.append(y)
+                    owner.append(np.full(1, s, dtype=np.int64))
+                    continue
+                seg = np.hypot(np.diff(x), np.diff(y))
+                steps = np.maximum(1, np.ceil(seg / 15.0)).astype(np.int64)
+                start = np.repeat(np.arange(len(seg)), steps)
+                within = np.arange(int(steps.sum())) - np.repeat(np.cumsum(steps) - steps, steps)
+                t = within / np.repeat(steps, steps)
+                px = np.append(x[start] + (x[start + 1] - x[start]) * t, x[-1])
+                py = np.append(y[start] + (y[start + 1] - y[start]) * t, y[-1])
+                xs.append(px)
+                ys.append(py)
+                owner.append(np.full(len(px), s, dtype=np.int64))
+        self._street_owner = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)
+        self._street_tree = cKDTree(np.column_stack([np.concatenate(xs), np.concatenate(ys)])) \
+            if xs else None
 
     # -- leave-one-out (the benchmark) ------------------------------------------------------
 
