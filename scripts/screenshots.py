@@ -26,6 +26,8 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="docs/screenshots")
+    parser.add_argument("--only", choices=("all", "languages"), default="all",
+                        help="languages: just the README's Korean and Japanese screenshots")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -57,6 +59,12 @@ def main() -> None:
             page.click("button[type=submit]")
             page.wait_for_url("**/home")
 
+        language_shots(browser, base, out, login, app)
+        if args.only == "languages":
+            browser.close()
+            server.shutdown()
+            print(f"screenshots in {out}")
+            return
         desk = browser.new_context(viewport={"width": 1280, "height": 800})
         page = desk.new_page()
         page.goto(f"{base}/login")
@@ -120,6 +128,39 @@ def main() -> None:
         browser.close()
     server.shutdown()
     print(f"screenshots in {out}")
+
+
+def language_shots(browser, base: str, out: Path, login, app) -> None:  # noqa: ANN001
+    """The README's language section: an account in Korean, the territory map in Japanese
+    (browsers that ask for ko-KR / ja-JP in Seoul's and Tokyo's zones; CJK fonts from
+    Debian's fonts-nanum and fonts-ipafont-gothic)."""
+    from sqlalchemy import func, select
+
+    from geocrm.extensions import db
+    from geocrm.models import Interaction
+
+    with app.app_context():
+        busiest = db.session.execute(
+            select(Interaction.account_id, func.count()).group_by(Interaction.account_id)
+            .order_by(func.count().desc(), Interaction.account_id).limit(1)).first()[0]
+    korean = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR",
+                                 timezone_id="Asia/Seoul",
+                                 extra_http_headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    page = korean.new_page()
+    login(page, "manager@demo.geocrm.local")
+    page.goto(f"{base}/accounts/{busiest}")
+    page.screenshot(path=str(out / "12-account-ko.png"))
+    korean.close()
+    japanese = browser.new_context(viewport={"width": 1280, "height": 800}, locale="ja-JP",
+                                   timezone_id="Asia/Tokyo",
+                                   extra_http_headers={"Accept-Language": "ja-JP,ja;q=0.9"})
+    page = japanese.new_page()
+    login(page, "manager@demo.geocrm.local")
+    page.goto(f"{base}/maps/territories")
+    page.wait_for_selector("#territory-map[data-state='ready']")
+    page.wait_for_timeout(2500)
+    page.screenshot(path=str(out / "13-territory-map-ja.png"))
+    japanese.close()
 
 
 if __name__ == "__main__":
