@@ -8,6 +8,7 @@ them swapped) is checked here.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 from sqlalchemy import select
 
 from geocrm.core.accounts import (
+    ADDRESS_FIELDS,
     check_coordinates,
     clean_field,
     new_address,
@@ -58,11 +60,15 @@ def _tags(raw: str) -> tuple[str, ...]:
     return tuple(sorted({t.strip()[:60] for t in re.split(r"[;,|]", raw) if t.strip()}))
 
 
-def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str, Any] | None:
+def clean_row(raw: dict[str, str], row: int, rejects: list[Reject], *,
+              addresses: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
+              ) -> dict[str, Any] | None:
     """Validate one row (target field -> text); ``None`` and rejects appended when invalid.
 
     Each cell goes through the account rules (:mod:`geocrm.core.accounts`), the same as
     the form and the API, and every bad cell of the row is reported, not just the first.
+    ``addresses`` remembers, for one file, what :func:`new_address` made of each distinct
+    address (a register repeats its street addresses: one per floor, shop...).
     """
     before = len(rejects)
 
@@ -84,18 +90,37 @@ def clean_row(raw: dict[str, str], row: int, rejects: list[Reject]) -> dict[str,
             except ValidationError as err:
                 bad(err.field, err.reason)
     out["lat"] = out["lon"] = None
-    try:
-        coords = check_coordinates(raw.get("lat"), raw.get("lon"), row=row)
-    except ValidationError as err:
-        bad(err.field, err.reason)
-    else:
-        if coords:
-            out["lat"], out["lon"] = coords
+    lat, lon = raw.get("lat"), raw.get("lon")
+    flat = flon = math.nan
+    if type(lat) is str and type(lon) is str:
+        try:  # the common case, two plain numbers in range, without the rule's checks
+            flat, flon = float(lat), float(lon)
+        except ValueError:
+            pass
+    if -90 <= flat <= 90 and -180 <= flon <= 180 and (flat or flon):
+        out["lat"], out["lon"] = flat, flon
+    else:  # blank, a decimal comma, out of range, 0,0...: the rule says what and why
+        try:
+            coords = check_coordinates(lat, lon, row=row)
+        except ValidationError as err:
+            bad(err.field, err.reason)
+        else:
+            if coords:
+                out["lat"], out["lon"] = coords
     tags = raw.get("tags", "")
     out["tags"] = list(_tags(tags))  # a list of its own: the writer pops and keeps it
     # The one line and the parts made consistent (a Korean or Japanese line split into
     # parts the file lacks; parts without a line make the line) before the keys.
-    new_address(out)
+    if addresses is None:
+        new_address(out)
+    else:
+        key = tuple(map(out.__getitem__, ADDRESS_FIELDS))
+        made = addresses.get(key)
+        if made is None:
+            new_address(out)
+            made = addresses[key] = tuple(map(out.__getitem__, ADDRESS_FIELDS))
+        else:
+            out.update(zip(ADDRESS_FIELDS, made, strict=True))
     out["name_key"] = normalise_name(out["name"])
     out["address_key"] = normalise_address(out["address"])
     out["reading_key"] = normalise_reading(out["name_reading"])

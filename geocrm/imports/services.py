@@ -124,12 +124,13 @@ def _import(
     # A full-width row (the common case) is picked in one C call; a short row pads with "".
     pick = itemgetter(*(i for _, i in columns)) if len(columns) > 1 else None
     width = max((i for _, i in columns), default=-1) + 1
+    addresses: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # one file's repeated addresses
     for number, cells in enumerate(table, start=2):
         if pick is not None and len(cells) >= width:
             raw = dict(zip(targets, pick(cells), strict=True))
         else:
             raw = {t: (cells[i] if i < len(cells) else "") for t, i in columns}
-        row = clean_row(raw, number, result.rejects)
+        row = clean_row(raw, number, result.rejects, addresses=addresses)
         if row is not None:
             cleaned.append((number, row))
     del table  # the cleaned rows are all that is needed now (100 MB at 100k rows)

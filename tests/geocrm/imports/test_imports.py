@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.imports import writing
 from geocrm.imports.hours import opening_hours_error
 from geocrm.imports.services import guess_mapping, import_accounts, read_table
 from geocrm.models import Account, AssignmentHistory, ImportBatch
@@ -357,3 +358,55 @@ def test_a_merged_away_record_comes_back_as_its_survivor(app, world):
     assert [(d.row, d.rule) for d in again.duplicates] == [(3, "merged_into")]
     assert db.session.scalar(
         select(func.count(Account.id)).where(Account.missing_since.is_not(None))) == 0
+
+
+def _indexes() -> set[tuple[str, str]]:
+    """Every index of the database and its definition."""
+    if db.engine.dialect.name == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+    else:
+        sql = "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    return {(name, definition) for name, definition in db.session.execute(text(sql))}
+
+
+def test_a_bulk_import_keeps_every_index_and_a_failed_one_restores_them(app, world,
+                                                                         monkeypatch):
+    """A large first import rebuilds the tables' indexes after its insert on SQLite (faster
+    than updating them row by row): they come back exactly, they answer queries, and an
+    import failing between the drop and the rebuild leaves them as they were."""
+    monkeypatch.setattr(writing, "REBUILD_FROM", 20)  # the benchmark's 100,000 rows, small
+    rows = "".join(f"R{i},Shop {i},Street {i},60.{1000 + i},24.{9000 + i},lead,,retail\n"
+                   for i in range(60))
+    before = _indexes()
+    assert any("name_key" in sql for _, sql in before)
+    result = run(HEADER + rows)
+    assert result.status == "committed" and result.inserted == 60
+    assert _indexes() == before
+    assert db.session.scalar(select(func.count(Account.id)).where(
+        Account.name_key == "shop 7")) == 1
+    db.session.commit()
+
+    real = writing.bulk_insert
+    during: list[set[tuple[str, str]]] = []
+
+    def failing(session, table, rows, **kw):
+        if table.name == "accounts":
+            real(session, table, rows, **kw)
+            during.append(_indexes())
+            raise RuntimeError("disk full")
+        return real(session, table, rows, **kw)
+
+    monkeypatch.setattr(writing, "bulk_insert", failing)
+    more = "".join(f"S{i},Store {i},Road {i},60.{3000 + i},24.{7000 + i},lead,,\n"
+                   for i in range(300))  # more than twice the accounts there are
+    with pytest.raises(RuntimeError, match="disk full"):
+        run(HEADER + more)
+    db.session.rollback()
+    if db.engine.dialect.name == "sqlite":  # dropped for the insert, as intended
+        assert not any("name_key" in sql for _, sql in during[0])
+    else:
+        assert during[0] == before
+    assert _indexes() == before
+    assert count() == db.session.scalar(select(func.count(Account.id)))
+    assert db.session.scalar(select(func.count(Account.id)).where(
+        Account.name.like("Store%"))) == 0
