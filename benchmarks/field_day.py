@@ -136,6 +136,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--main-engine", default="pyvrp", choices=("ortools", "pyvrp"))
     parser.add_argument("--no-pyvrp", action="store_true")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run each limit this many times (results vary with the load)")
     args = parser.parse_args()
     if not DATA.exists():
         print(f"no data at {DATA}", file=sys.stderr)
@@ -145,7 +147,8 @@ def main() -> int:
     out = csv.writer(sys.stdout)
     out.writerow(["solver", "time_limit_s", "served", "travel_km", "seconds", "load_1min"])
     curve: list[tuple[float, int, float, int | None, float | None]] = []
-    for limit in [float(x) for x in args.limits.split(",")]:
+    limits = [float(x) for x in args.limits.split(",")]
+    for limit in [x for x in limits for _ in range(max(1, args.repeats))]:
         started = time.perf_counter()
         plan = solve(problem, time_limit=limit, params=params)
         took = time.perf_counter() - started
