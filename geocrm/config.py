@@ -85,6 +85,9 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_LOGIN_MAX_FAILURES": int(env.get("GEOCRM_LOGIN_MAX_FAILURES", "5")),
         "GEOCRM_LOGIN_WINDOW_SECONDS": int(env.get("GEOCRM_LOGIN_WINDOW_SECONDS", "900")),
         "GEOCRM_GEOFENCE_METERS": float(env.get("GEOCRM_GEOFENCE_METERS", "150")),
+        # A check-in is verified only with a fix at least this good (metres, the phone's
+        # stated accuracy); worse fixes are kept and flagged "GPS fix too imprecise".
+        "GEOCRM_CHECKIN_MAX_ACCURACY_M": float(env.get("GEOCRM_CHECKIN_MAX_ACCURACY_M", "100")),
         "GEOCRM_REDIS_URL": env.get("GEOCRM_REDIS_URL", ""),
         # Planning: the company's time zone (plans are in local time) and the RQ queue name.
         "GEOCRM_TIMEZONE": env.get("GEOCRM_TIMEZONE", "UTC"),

@@ -114,6 +114,11 @@ LABELS: dict[str, Any] = {
     # check-ins that could not be verified
     "outside_geofence": lazy_gettext("outside the geofence"),
     "no_location": lazy_gettext("no location"),
+    "poor_accuracy": lazy_gettext("GPS fix too imprecise"),
+    "no_pin": lazy_gettext("the account has no pin"),
+    "verified": lazy_gettext("verified"),
+    "unverified": lazy_gettext("unverified"),
+    "outside": lazy_gettext("outside"),
 }
 
 

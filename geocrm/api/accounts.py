@@ -89,6 +89,7 @@ def account(account_id: int) -> Any:
             "next_step": i.next_step,
             "distance_m": i.distance_m,
             "location_flag": i.location_flag,
+            "verification": i.verification,
         }
         for i in card.interactions
     ]

@@ -41,6 +41,7 @@ def interaction_json(i: Interaction) -> dict[str, Any]:
         "checkin_accuracy_m": i.checkin_accuracy_m,
         "distance_m": i.distance_m,
         "location_flag": i.location_flag,
+        "verification": i.verification,
         "outcome": i.outcome,
         "notes": i.notes,
         "next_step": i.next_step,

@@ -84,6 +84,7 @@ def shell() -> Any:
         tile_attribution=configured_tiles().attribution,
         basemap=field_basemap(current_user),
         geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
+        max_accuracy_m=current_app.config.get("GEOCRM_CHECKIN_MAX_ACCURACY_M", 100),
         nav_default=default_nav_app(current_locale()),
         nav_names=nav_app_names(),
         naver_appname=naver_appname(),

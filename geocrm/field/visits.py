@@ -33,7 +33,9 @@ from geocrm.spatial import haversine_m
 
 OUTCOMES = VISIT_OUTCOMES
 OUTSIDE_GEOFENCE = "outside_geofence"
+POOR_ACCURACY = "poor_accuracy"
 NO_LOCATION = "no_location"
+NO_PIN = "no_pin"
 MAX_PHOTO_BYTES = 600 * 1024  # the phone shrinks photos to ~1280 px JPEG, well under this
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png", b"RIFF": "image/webp"}
 
@@ -57,13 +59,25 @@ def read_position(data: dict[str, Any]) -> Position | None:
 
 
 def locate(account: Account, pos: Position | None) -> tuple[float | None, str | None]:
-    """Distance to the account and the flag: kept either way, flagged when unverified."""
+    """Distance to the account and the flag: kept either way, flagged unless verified.
+
+    Verified (no flag) means inside the geofence *with a fix good enough to say so*
+    (``GEOCRM_CHECKIN_MAX_ACCURACY_M``): a ±4 km fix proves nothing. With a poor fix the
+    visit is ``outside_geofence`` only when even the fix's whole error circle lies beyond the
+    fence, else ``poor_accuracy``. A fix without a stated accuracy (old clients) is judged by
+    its position alone.
+    """
     if pos is None:
         return None, NO_LOCATION
     if account.lat is None or account.lon is None:
-        return None, None
+        return None, NO_PIN
     distance = haversine_m(pos.lat, pos.lon, account.lat, account.lon)
     fence = float(current_app.config.get("GEOCRM_GEOFENCE_METERS", 150))
+    good = float(current_app.config.get("GEOCRM_CHECKIN_MAX_ACCURACY_M", 100))
+    accuracy = pos.accuracy_m
+    if accuracy is not None and accuracy > good:
+        return round(distance, 1), OUTSIDE_GEOFENCE if distance - accuracy > fence \
+            else POOR_ACCURACY
     return round(distance, 1), OUTSIDE_GEOFENCE if distance > fence else None
 
 

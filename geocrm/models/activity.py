@@ -80,7 +80,8 @@ class Interaction(db.Model):  # type: ignore[name-defined,misc]
     checkout_lat: Mapped[float | None] = mapped_column(Float)
     checkout_lon: Mapped[float | None] = mapped_column(Float)
     distance_m: Mapped[float | None] = mapped_column(Float)  # check-in position to the account
-    # None when verified; "outside_geofence" or "no_location" otherwise.
+    # None when verified; else why not: "outside_geofence", "poor_accuracy", "no_location",
+    # "no_pin" (see geocrm.field.visits.locate and :attr:`verification`).
     location_flag: Mapped[str | None] = mapped_column(String(24))
     outcome: Mapped[str | None] = mapped_column(String(40))
     notes: Mapped[str | None] = mapped_column(Text)
@@ -92,6 +93,21 @@ class Interaction(db.Model):  # type: ignore[name-defined,misc]
 
     user = relationship("User")
     account = relationship("Account")
+
+    @property
+    def verification(self) -> str | None:
+        """A visit's check-in in one word, for the timeline, reports and the daily report:
+        ``verified`` (inside the geofence with a good enough fix), ``outside`` (far from the
+        pin), ``unverified`` (a fix too imprecise to tell, no position, or no pin to compare
+        with); None for what is not a check-in."""
+        if self.checkin_at is None:
+            return None
+        return CHECKIN_STATUS.get(self.location_flag or "", "unverified")
+
+
+#: How each check-in flag reads (one rule: geocrm.field.visits.locate sets the flags).
+CHECKIN_STATUS = {"": "verified", "outside_geofence": "outside", "poor_accuracy": "unverified",
+                  "no_location": "unverified", "no_pin": "unverified"}
 
 
 class TaskStatus(enum.StrEnum):

@@ -328,6 +328,7 @@ function offerPinFix(a) {
 function visitText(a, visit) {
   const at = fmtTime(visit.at);
   if (visit.flag === "no_location") return _("Checked in %(time)s without a position (flagged: no location).", { time: at });
+  if (visit.flag === "poor_accuracy") return _("Checked in %(time)s; the GPS fix was too imprecise to verify the visit (flagged).", { time: at });
   if (visit.distance === null || visit.distance === undefined) return _("Checked in %(time)s.", { time: at });
   const where = { time: at, distance: fmtDist(visit.distance), geofence: fmtDist(CFG.geofenceM) };
   return visit.flag ? _("Checked in %(time)s, %(distance)s from the account (flagged: outside the %(geofence)s geofence).", where) :
@@ -347,9 +348,12 @@ function checkIn(a) {
     else {
       data.lat = pos.lat; data.lon = pos.lon; data.accuracy = pos.accuracy;
       if (a.lat !== null && a.lat !== undefined) {
+        // the server decides on sync (geocrm.field.visits.locate); this is what the rep sees now
         distance = haversine(pos.lat, pos.lon, a.lat, a.lon);
-        if (distance > CFG.geofenceM) flag = "outside_geofence";
-      }
+        const poor = pos.accuracy !== undefined && pos.accuracy !== null && pos.accuracy > CFG.maxAccuracyM;
+        if (poor) flag = distance - pos.accuracy > CFG.geofenceM ? "outside_geofence" : "poor_accuracy";
+        else if (distance > CFG.geofenceM) flag = "outside_geofence";
+      } else flag = "no_pin";
     }
     const stop = state.bundle.today.stops.filter(function (s) { return s.account.id === a.id && s.route_stop_id; })[0];
     if (stop) data.route_stop_id = stop.route_stop_id;
