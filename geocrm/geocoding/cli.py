@@ -50,7 +50,7 @@ def run_command(retry: bool) -> None:
     """Place every account without a pin that has an address (and every pending one)."""
     geocoder = _geocoder()
     with transaction():
-        marked = services.mark_pinless()
+        marked = services.mark_pinless() + services.mark_stale()
         if retry:
             marked += services.retry_unplaced()
     with transaction():  # what was placed stays placed even if the engine stopped midway

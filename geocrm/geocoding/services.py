@@ -45,7 +45,7 @@ from geocrm.models.accounts import LocationSource
 from geocrm.models.geocoding import AccountGeocode, GeocodeStatus
 from geocrm.models.planning import Job
 from places.geocode import AddressQuery, Confidence, Geocoder, GeocodeResult
-from places.geocode.engines import EngineError
+from places.geocode.engines import EngineError, query_key
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,21 @@ def mark_pinless(account_ids: list[int] | None = None) -> int:
     return len(ids)
 
 
+def mark_stale() -> int:
+    """Mark the geocoder's pins whose address changed since they were placed (by any path:
+    an import's bulk update does not pass the ORM hook of :mod:`geocrm.core.geocoding`)."""
+    stmt = (select(Account, AccountGeocode.query_key)
+            .join(AccountGeocode, AccountGeocode.account_id == Account.id)
+            .where(AccountGeocode.status == GeocodeStatus.PLACED.value,
+                   AccountGeocode.query_key.is_not(None), Account.archived.is_(False),
+                   Account.location_source == LocationSource.GEOCODER.value))
+    stale = [account.id for account, key in db.session.execute(stmt)
+             if query_key(query_for(account)) != key]
+    mark_pending(db.session, stale)
+    db.session.flush()
+    return len(stale)
+
+
 def mark_pending_ids(account_ids: list[int]) -> None:
     """Mark these accounts for the geocoder (the job still keeps people's pins)."""
     mark_pending(db.session, account_ids)
@@ -221,6 +236,7 @@ def _apply(ids: list[int], queries: dict[int, AddressQuery],
                 run.not_found += 1
                 continue
             row.status = GeocodeStatus.PLACED.value
+            row.query_key = query_key(query)
             row.confidence = result.confidence.value
             row.label = (result.label or "")[:300] or None
             placed.append((account, result))
@@ -269,9 +285,10 @@ def _move_pins(placed: list[tuple[Account, GeocodeResult]], user: User | None) -
 
 def geocode_after_import(user_id: int | None) -> Job | None:
     """What an import calls once it has committed: its rows without coordinates (every live
-    pinless account with an address not looked at yet) are marked and the background job is
-    queued when a geocoder is configured. Commits (the job row must reach the worker)."""
-    marked = mark_pinless()
+    pinless account with an address not looked at yet) and the geocoded accounts whose address
+    it changed are marked, and the background job is queued when a geocoder is configured.
+    Commits (the job row must reach the worker)."""
+    marked = mark_pinless() + mark_stale()
     if not geocoder_configured():
         db.session.commit()
         return None

@@ -51,6 +51,7 @@ def run() -> Any:
                          current_user.id)
     else:
         services.mark_pinless()
+        services.mark_stale()
         if request.form.get("retry"):
             services.retry_unplaced()
         job = submit_job(JOB_KIND, JOB_FUNC, {"user_id": current_user.id}, current_user.id)

@@ -44,6 +44,9 @@ class AccountGeocode(db.Model):  # type: ignore[name-defined,misc]
     # A places.geocode.Confidence value: exact, interpolated, street, postcode, locality.
     confidence: Mapped[str | None] = mapped_column(String(16))
     label: Mapped[str | None] = mapped_column(String(300))  # the address the engine matched
+    # The normalised address the pin was placed for (places.geocode.engines.query_key): an
+    # address changed by any path since (an import's bulk update too) shows as a different key.
+    query_key: Mapped[str | None] = mapped_column(String(800))
     engine: Mapped[str | None] = mapped_column(String(20))  # region, nominatim, photon, pelias
     error: Mapped[str | None] = mapped_column(String(300))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -2,7 +2,8 @@
 
 One row per account the geocoder placed or must place: status (pending, placed, not_found,
 no_address, failed), the named confidence of the pin it set (exact ... locality), the address the
-engine matched, the engine and its last error. Accounts keep their pin and location_source
+engine matched and the normalised address it was asked (a later change by any path shows), the
+engine and its last error. Accounts keep their pin and location_source
 ("geocoder" is a new value of that column, no schema change).
 
 Revision ID: 0014
@@ -26,6 +27,7 @@ def upgrade():
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("confidence", sa.String(length=16), nullable=True),
         sa.Column("label", sa.String(length=300), nullable=True),
+        sa.Column("query_key", sa.String(length=800), nullable=True),
         sa.Column("engine", sa.String(length=20), nullable=True),
         sa.Column("error", sa.String(length=300), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),

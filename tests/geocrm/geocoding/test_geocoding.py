@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from geocrm.core.transaction import transaction
 from geocrm.crm.health import health_counts, health_list
@@ -259,3 +259,29 @@ def test_scores_order_follows_the_grades() -> None:
     scores = [services.SCORES[c] for c in Confidence]
     assert scores == sorted(scores, reverse=True)
     assert not services.is_low(Confidence.INTERPOLATED) and services.is_low(Confidence.STREET)
+
+
+def test_address_changed_in_bulk_is_found_stale(app: Flask, world: World) -> None:
+    """An import writes addresses with bulk statements (no ORM hook): the next run compares the
+    address each geocoded pin was placed for and re-places the changed ones."""
+    account = make_account("Talo", None, None, address="Mannerheimintie 1", city="Helsinki")
+    other = make_account("Toinen", None, None, address="Bulevardi 5", city="Helsinki")
+    db.session.commit()
+    geocoder = current_geocoder()
+    assert geocoder is not None
+    with transaction():
+        services.mark_pinless()
+        services.geocode_pending(geocoder)
+    db.session.execute(update(Account).where(Account.id == account.id)
+                       .values(address="Aleksanterinkatu 52"))
+    db.session.commit()
+    with transaction():
+        assert services.mark_stale() == 1  # only the one whose address changed
+        run = services.geocode_pending(geocoder)
+    assert run.placed == 1
+    db.session.expire_all()
+    moved = db.session.get(Account, account.id)
+    assert moved is not None and (moved.lat, moved.lon) == pytest.approx((60.1685, 24.9419))
+    assert geocode_of(other.id).status == "placed"  # type: ignore[union-attr]
+    with transaction():
+        assert services.mark_stale() == 0
