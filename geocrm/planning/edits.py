@@ -113,13 +113,14 @@ def retime(plan: RoutePlan, tz: ZoneInfo | None = None) -> list[Any]:
 def move_stop(stop: RouteStop, direction: str) -> list[Any]:
     """Swap a stop with its neighbour (``up``/``down``) and retime the plan (flushes)."""
     if direction not in ("up", "down"):
-        raise ValidationError("direction", "must be 'up' or 'down'")
+        raise ValidationError("direction", _("must be 'up' or 'down'"))
     stops = sorted(stop.plan.stops, key=lambda s: s.seq)
     i = stops.index(stop)
     j = i - 1 if direction == "up" else i + 1
     if not 0 <= j < len(stops):
-        raise ValidationError("direction", f"stop {stop.seq} is already the "
-                              f"{'first' if direction == 'up' else 'last'}")
+        raise ValidationError("direction", _("stop %(num)s is already the first", num=stop.seq)
+                              if direction == "up"
+                              else _("stop %(num)s is already the last", num=stop.seq))
     stops[i].seq, stops[j].seq = stops[j].seq, stops[i].seq
     warnings = retime(stop.plan)
     db.session.flush()
@@ -158,12 +159,12 @@ def reassign_stop(stop: RouteStop, rep_id: int) -> RouteStop:
     target = next((p for p in source.run.plans
                    if p.rep_id == rep_id and p.plan_date == source.plan_date), None)
     if target is None:
-        raise ValidationError("rep_id", "that rep has no plan on this day in this run")
+        raise ValidationError("rep_id", _("that rep has no plan on this day in this run"))
     if target.id == source.id:
-        raise ValidationError("rep_id", "the stop is already on this rep's plan")
+        raise ValidationError("rep_id", _("the stop is already on this rep's plan"))
     if not covers(target.rep, stop.account):
-        raise ValidationError("rep_id", f"{target.rep.name} does not work this account's "
-                              "territory")
+        raise ValidationError("rep_id", _("%(name)s does not work this account's territory",
+                                          name=target.rep.name))
     account = stop.account
     source.stops.remove(stop)
     db.session.delete(stop)
@@ -186,15 +187,16 @@ def assign_unassigned(run: PlanRun, account_id: int, rep_id: int, day: date) -> 
     require_draft(run)
     result = PlanResult.of_run(run)
     if result.left_out(account_id) is None:
-        raise ValidationError("account_id", "is not in this run's unassigned list")
+        raise ValidationError("account_id", _("is not in this run's unassigned list"))
     plan = next((p for p in run.plans if p.rep_id == rep_id and p.plan_date == day), None)
     if plan is None:
-        raise ValidationError("rep_id", "that rep has no plan on this day in this run")
+        raise ValidationError("rep_id", _("that rep has no plan on this day in this run"))
     account = db.session.get(Account, account_id)
     if account is None:
         raise NotFoundError(f"No account {account_id}.")
     if not covers(plan.rep, account):
-        raise ValidationError("rep_id", f"{plan.rep.name} does not work this account's territory")
+        raise ValidationError("rep_id", _("%(name)s does not work this account's territory",
+                                          name=plan.rep.name))
     stop = _insert(plan, account)
     retime(plan)
     run.result = result.without(account_id).to_json()

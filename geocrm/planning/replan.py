@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 import routing
 from geocrm.clock import local_zone
@@ -57,9 +58,10 @@ def parse_clock(value: str | None) -> int | None:
     try:
         hours, minutes = (int(x) for x in value.strip().split(":"))
     except ValueError as exc:
-        raise ValidationError("at", f"{value!r} is not a time (HH:MM)") from exc
+        raise ValidationError(
+            "at", _("%(value)s is not a time (HH:MM)", value=repr(value))) from exc
     if not (0 <= hours < 24 and 0 <= minutes < 60):
-        raise ValidationError("at", f"{value!r} is not a time (HH:MM)")
+        raise ValidationError("at", _("%(value)s is not a time (HH:MM)", value=repr(value)))
     return hours * 3600 + minutes * 60
 
 
@@ -265,11 +267,12 @@ def replan_day(plan: RoutePlan, *, position: tuple[float, float] | None,
         at_s = (now.hour * 3600 + now.minute * 60 if now.date() == plan.plan_date
                 else rep.work_start_min * 60)
     if at_s >= rep.work_end_min * 60:
-        raise ValidationError("at", f"the working day ended at {hhmm(rep.work_end_min * 60)}")
+        raise ValidationError("at", _("the working day ended at %(time)s",
+                                      time=hhmm(rep.work_end_min * 60)))
     origin = replan_origin(plan, position)
     day = _collect(plan, todo, at_s)
     lunch_over = day.lunch_s is not None and at_s >= day.lunch_s + LUNCH_SLACK_S
-    _, search = solve_params()
+    search = solve_params()[1]
     result = routing.replan(
         without_skills(routing_rep(rep), float((plan.params or {}).get("speed_kmh") or 30.0)),
         day.visits, now=at_s, position=origin.location,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from geocrm import jobs
@@ -66,7 +67,7 @@ class PlanRequest:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise ValidationError("end", "is before the start date")
+            raise ValidationError("end", _("is before the start date"))
 
     @property
     def days(self) -> list[date]:
@@ -137,39 +138,41 @@ def parse_plan_request(form: Any, user: User) -> PlanRequest:
     getlist = form.getlist if hasattr(form, "getlist") else (lambda k: form.get(k) or [])
     rep_ids = to_ids(getlist("rep"), "rep")
     if not rep_ids:
-        raise ValidationError("rep", "choose at least one rep")
+        raise ValidationError("rep", _("choose at least one rep"))
     allowed = {r.id: r for r in plannable_reps(user)}
     for rid in rep_ids:
         if rid not in allowed:
-            raise ValidationError("rep", f"rep {rid} is not one you can plan for")
+            raise ValidationError("rep", _("rep %(id)s is not one you can plan for", id=rid))
     for rid in rep_ids:
         check_rep(allowed[rid])
     start = need_date(form.get("start"), "start")
     end = need_date(form.get("end") or form.get("start"), "end")
     if end < start:
-        raise ValidationError("end", "is before the start date")
+        raise ValidationError("end", _("is before the start date"))
     if (end - start).days + 1 > MAX_DAYS:
-        raise ValidationError("end", f"plan at most {MAX_DAYS} days at once")
+        raise ValidationError("end", _("plan at most %(num)s days at once", num=MAX_DAYS))
     territory_ids = to_ids(getlist("territory"), "territory")
     known = {t.id for t in territory_choices(user)}
     for tid in territory_ids:
         if tid not in known:
-            raise ValidationError("territory", f"territory {tid} is not one you can see")
+            raise ValidationError("territory", _("territory %(id)s is not one you can see", id=tid))
     segment_id = None
     if form.get("segment"):
         if segment_lookup() is None:
-            raise ValidationError("segment", "segments are not available")
+            raise ValidationError("segment", _("segments are not available"))
         segment_id = to_ids([form.get("segment")], "segment")[0]
         if segment_id not in {sid for sid, _ in segment_choices(user)}:
-            raise ValidationError("segment", f"segment {segment_id} is not one you can open")
+            raise ValidationError("segment", _("segment %(id)s is not one you can open",
+                                                 id=segment_id))
     overdue = to_bool(form.get("overdue"), "overdue")
     by_cadence = to_bool(form.get("cadence"), "cadence")
     holidays = tuple(
         need_date(v.strip(), "holidays") for v in str(form.get("holidays") or "").split(",")
         if v.strip())
     if by_cadence and overdue:
-        raise ValidationError("cadence", "choose either cadence spreading or overdue only: "
-                              "a cadence plan already places each visit when it falls due")
+        raise ValidationError("cadence", _("choose either cadence spreading or overdue only: "
+                                           "a cadence plan already places each visit when it "
+                                           "falls due"))
     return PlanRequest(rep_ids, start, end, territory_ids, segment_id, overdue,
                        to_ids(getlist("account"), "account"), by_cadence, holidays)
 
@@ -177,9 +180,11 @@ def parse_plan_request(form: Any, user: User) -> PlanRequest:
 def check_rep(rep: User) -> None:
     """A rep can be planned: a home base and a working day that is a window."""
     if rep.home_lat is None or rep.home_lon is None:
-        raise ValidationError("rep", f"{rep.name} has no home base (home latitude/longitude)")
+        raise ValidationError("rep", _("%(name)s has no home base (home latitude/longitude)",
+                                             name=rep.name))
     if not 0 <= rep.work_start_min < rep.work_end_min <= 24 * 60:
-        raise ValidationError("rep", f"{rep.name}'s working hours are not a window")
+        raise ValidationError("rep", _("%(name)s's working hours are not a window",
+                                             name=rep.name))
 
 
 def is_overdue(account: Account, day: date) -> bool:
@@ -220,7 +225,8 @@ def select_accounts(user: User, req: PlanRequest) -> list[Account]:
         accounts = [a for a in accounts if is_overdue(a, req.start)]
     if len(accounts) > MAX_ACCOUNTS:
         raise ValidationError(
-            "account", f"{len(accounts)} accounts match; narrow it to at most {MAX_ACCOUNTS}"
+            "account", _("%(num)s accounts match; narrow it to at most %(most)s",
+                         num=len(accounts), most=MAX_ACCOUNTS)
         )
     return accounts
 
@@ -233,7 +239,7 @@ def start_run(user: User, req: PlanRequest) -> PlanRun:
     """
     accounts = select_accounts(user, req)
     if not accounts:
-        raise ValidationError("account", "no account with a location matches the selection")
+        raise ValidationError("account", _("no account with a location matches the selection"))
     frozen = replace(req, account_ids=tuple(a.id for a in accounts))
     run = PlanRun(created_by_id=user.id, start_date=req.start, end_date=req.end,
                   status=PlanStatus.DRAFT, params=frozen.to_json(), result={})
@@ -273,7 +279,7 @@ def load_reps(req: PlanRequest) -> list[User]:
         select(User).where(User.id.in_(req.rep_ids), User.active.is_(True))
         .order_by(User.name, User.id)))
     if not reps:
-        raise ValidationError("rep", "none of the run's reps is active any more")
+        raise ValidationError("rep", _("none of the run's reps is active any more"))
     for rep in reps:
         check_rep(rep)
     return reps
