@@ -129,6 +129,7 @@ def stop_edit_data(plans: Sequence[PlanView],
     a draft run page, instead of 120 copies of the same three forms in the HTML:
 
     ``{"stops": {id: {"name", "first", "last", "pinned", "others": [[repId, repName]]}},
+       "lockPlaceholder": {"id", "seq", "name"} (see :data:`LOCK_PLACEHOLDER`),
        "urls": {"move", "pin", "reassign"} (with ``{id}``),
        "text": {...} (translated, ``%(name)s`` filled in by the page)}``
     """
@@ -140,6 +141,7 @@ def stop_edit_data(plans: Sequence[PlanView],
                                 "others": [[rid, name] for rid, name in movable.get(s.id, [])]}
     return {
         "stops": stops,
+        "lockPlaceholder": LOCK_PLACEHOLDER,
         "urls": {"move": url_for("planning.move_stop", stop_id=0).replace("/0/", "/{id}/"),
                  "pin": url_for("planning.pin_stop", stop_id=0).replace("/0/", "/{id}/"),
                  "reassign": url_for("planning.reassign_stop", stop_id=0)
@@ -152,3 +154,15 @@ def stop_edit_data(plans: Sequence[PlanView],
                  "pinButton": _("Pin"), "unpinButton": _("Unpin"),
                  "moveTo": _("Move %(name)s to", name="%(name)s"), "move": _("Move")},
     }
+
+
+#: What a plan card's lock-form template is rendered with (``templates/planning/run.html``):
+#: values no real stop has, which ``plan_edits.js`` replaces with each stop's own.
+LOCK_PLACEHOLDER = {"id": 2_147_480_001, "seq": 98_765_432_101, "name": "zzStopNamezz"}
+
+
+def lock_placeholder() -> Any:
+    """The stand-in stop the per-plan lock-form template is rendered for."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**LOCK_PLACEHOLDER)

@@ -41,7 +41,12 @@ from geocrm.planning import exports, services
 from geocrm.planning.maps import LeftOut
 from geocrm.planning.notes import reason_words
 from geocrm.planning.notes import render as render_note
-from geocrm.planning.page_data import plan_map_data, route_frame, stop_edit_data
+from geocrm.planning.page_data import (
+    lock_placeholder,
+    plan_map_data,
+    route_frame,
+    stop_edit_data,
+)
 
 bp = Blueprint(
     "planning", __name__, url_prefix="/planning", static_folder="static",
@@ -131,6 +136,7 @@ def run(run_id: int) -> Any:
         plan_map=plan_map_data(page.plans, {p.id: p.params for p in plan_run.plans},
                                page.left_out),
         plan_edit=stop_edit_data(page.plans, page.movable) if page.editable else None,
+        lock_placeholder=lock_placeholder(),
         reps=page.reps,
         days=page.days,
         calendar=page.calendar,

@@ -104,7 +104,19 @@ def test_routes_legs_and_edit_controls_from_data(
     expect(phone.locator(f"tr.stop-row[data-stop='{second}'] button[value=down]")
            ).to_be_disabled()
     expect(row.locator("button[aria-label='Pin Kahvila Aalto']")).to_have_text("Pin")
-    assert phone.locator(".stop-edit, .stop-reassign").count() == 0  # every slot filled
+    assert phone.locator(".stop-edit, .stop-reassign, .lock-slot").count() == 0  # all filled
+    # the route-lock forms: one template per plan, each stop's copy made its own
+    lock = row.locator("form.lock-stop")
+    assert lock.get_attribute("action").endswith(f"/stops/{first}/lock")
+    expect(lock.locator("button")).to_have_attribute("aria-label",
+                                                     "Lock Kahvila Aalto at stop 1")
+    place = phone.locator(f"tr.stop-row[data-stop='{second}'] form.move-to")
+    assert place.get_attribute("data-stop") == str(second)
+    expect(place.locator("input[name=position]")).to_have_value("2")
+    token = phone.locator("meta[name=csrf-token]").get_attribute("content")
+    assert {i.get_attribute("value") for i in
+            phone.locator(".plan-card input[name=csrf_token]").all()} == {token}
+    assert "zzStopNamezz" not in phone.locator(".plan-card table").first.inner_html()
     with phone.expect_navigation():
         row.locator("button[value=down]").click()
     rows = phone.locator(".plan-card tr.stop-row")

@@ -3,7 +3,13 @@
 // instead of 120 copies of the same forms in the HTML. The forms are the same plain POST
 // forms the page had (CSRF token from the page's meta tag), so nothing else changes.
 //
-// Exports: fillStopEdits(editData) -> number of rows filled.
+// A stop's lock forms (route locks, templates/planning/_lock_stop.html) are rendered once per
+// plan card as a <template> for a stand-in stop; each unlocked stop's slot gets a copy with
+// the stand-in's id, number and name replaced by its own (locked stops keep server-rendered
+// forms). Runs before locks.js, which then finds every form.move-to in place.
+//
+// Exports: fillStopEdits(editData) -> number of rows filled;
+//          fillLockSlots(editData) -> number of lock slots filled.
 import { csrfToken } from "/static/js/config.js";
 
 function fill(template, name) {
@@ -58,6 +64,45 @@ export function fillStopEdits(editData) {
         other.remove();
       }
     }
+    filled += 1;
+  });
+  return filled;
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+  });
+}
+
+/** Give every unlocked stop its copy of its plan's lock forms; returns how many. */
+export function fillLockSlots(editData) {
+  if (!editData || !editData.lockPlaceholder) return 0;
+  const stand = editData.lockPlaceholder;
+  const token = csrfToken();
+  const templates = {};
+  document.querySelectorAll("template.lock-stop-template[data-plan]").forEach(function (t) {
+    templates[t.getAttribute("data-plan")] = t.innerHTML;
+  });
+  let filled = 0;
+  document.querySelectorAll(".lock-slot[data-stop]").forEach(function (slot) {
+    const id = slot.getAttribute("data-stop");
+    const card = slot.closest(".plan-card");
+    const html = card && templates[card.id.replace(/^plan-/, "")];
+    const stop = editData.stops[id];
+    if (!html || !stop || !/^\d+$/.test(id)) return;
+    const seq = String(parseInt(slot.getAttribute("data-seq"), 10));
+    // the number first, then the id, then the name (a real id or name cannot bring back
+    // a stand-in value that was already replaced)
+    const filledHtml = html
+      .split(String(stand.seq)).join(seq)
+      .split(String(stand.id)).join(id)
+      .split(escapeHtml(stand.name)).join(escapeHtml(stop.name));
+    const box = document.createElement("template");
+    box.innerHTML = filledHtml;
+    // the token is the page's own, whatever digits it happened to contain
+    box.content.querySelectorAll("input[name=csrf_token]").forEach(function (input) { input.value = token; });
+    slot.replaceWith(box.content);
     filled += 1;
   });
   return filled;

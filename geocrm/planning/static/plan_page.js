@@ -16,7 +16,7 @@
 //   decodeLine(encoded, scale) -> [[lat, lon], ...]
 //   onPlanMap(callback): calls callback(planMap) when the page has a drawn route map
 import { foliumObject, pageData } from "/static/js/config.js";
-import { fillStopEdits } from "./plan_edits.js";
+import { fillLockSlots, fillStopEdits } from "./plan_edits.js";
 
 const HEX = /^#[0-9a-fA-F]{6}$/;
 const UNASSIGNED = "#6b7280";
@@ -189,6 +189,7 @@ function start() {
 
 // the stop rows' edit controls first (a draft run), then the map; then the page is usable
 fillStopEdits(pageData().planEdit);
+fillLockSlots(pageData().planEdit);
 export const planMap = start();
 if (window.performance && performance.mark) performance.mark("geocrm:plan-ready");
 
