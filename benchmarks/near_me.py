@@ -4,7 +4,7 @@
    territory worked by one rep, so every query goes through the rep's scoping.
 2. Serves the app with gunicorn (``gthread`` workers) on 127.0.0.1, then runs
    ``--clients`` (default 20) concurrent keep-alive clients for ``--seconds`` (default 30),
-   each asking ``GET /api/v1/accounts/near`` at a random point (radius 2 km, 100 nearest)
+   each asking ``POST /api/v1/accounts/near`` (the position in the body) at a random point (radius 2 km, 100 nearest)
    with a bearer token. Prints p50/p95/p99 latency and throughput. Goal: p95 <= 50 ms.
 3. Sends 1,000 queued interactions in one ``POST /api/v1/sync`` and then the same batch
    again. Goal: <= 10 s, exactly 1,000 rows after both.
@@ -161,10 +161,12 @@ def load(
                 break
             lat = rng.uniform(BOX[1] + 0.02, BOX[3] - 0.02)
             lon = rng.uniform(BOX[0] + 0.04, BOX[2] - 0.04)
-            path = f"/api/v1/accounts/near?lat={lat:.6f}&lon={lon:.6f}&radius=2000&limit=100"
+            body_out = json.dumps({"lat": round(lat, 6), "lon": round(lon, 6), "radius": 2000,
+                                   "limit": 100})
             t0 = time.perf_counter()
             try:
-                conn.request("GET", path, headers=headers)
+                conn.request("POST", "/api/v1/accounts/near", body=body_out,
+                             headers={**headers, "Content-Type": "application/json"})
                 res = conn.getresponse()
                 body = res.read()
                 ok = res.status == 200

@@ -7,6 +7,7 @@ from typing import Any
 from flask import jsonify, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.accounts import services
@@ -18,7 +19,7 @@ from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account
-from geocrm.params import arg_float, arg_int
+from geocrm.params import arg_int, to_float, to_int
 from geocrm.spatial import SpatialRepository, bbox_around
 
 
@@ -159,21 +160,40 @@ NEAR_COLUMNS = (
     Account.last_visit_at,
 )
 NEAR_KEYS = tuple(c.key for c in NEAR_COLUMNS)
+FILTER_KEYS = {"q", "stage", "territory", "owner", "unassigned"}
 
 
-@bp.route("/accounts/near")
+@bp.route("/accounts/near", methods=["GET"])
+@login_required
+def accounts_near_in_url() -> Any:
+    """Refused: a position in a URL ends up in access logs. POST it in the body instead."""
+    raise ValidationError("lat", "send the position in the request body (POST), not the URL")
+
+
+@bp.route("/accounts/near", methods=["POST"])
 @login_required
 def accounts_near() -> Any:
-    """Accounts within ``radius`` metres of ``lat``/``lon``, nearest first.
+    """Accounts within ``radius`` metres of the body's ``lat``/``lon``, nearest first.
 
-    Takes the list's filters too (``stage``, ``q``, ``territory``...). Answers the
-    short form of each account (what a list on the phone shows); the card has the rest.
+    The position travels in the JSON body, never the URL (URLs end up in access logs).
+    Takes the list's filters too (``stage``, ``q``, ``territory``...) and pages with
+    ``offset``/``limit``: ``more`` says whether further accounts lie within the radius and
+    ``next_offset`` asks for them. Answers the short form of each account (what a list on the
+    phone shows); the card has the rest.
     """
-    lat = arg_float("lat", -90, 90)
-    lon = arg_float("lon", -180, 180)
-    radius = arg_float("radius", 1, 200_000, default=2000)
-    limit = arg_int("limit", 100, 1, 500)
-    filters = services.AccountFilters.from_args(request.args)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("body", "must be a JSON object")
+    lat = to_float(body.get("lat"), "lat", lo=-90, hi=90)
+    lon = to_float(body.get("lon"), "lon", lo=-180, hi=180)
+    radius = to_float(body.get("radius"), "radius", lo=1, hi=200_000, default=2000)
+    limit = to_int(body.get("limit"), "limit", lo=1, hi=500, default=100)
+    offset = to_int(body.get("offset"), "offset", lo=0, hi=100_000, default=0)
+    assert lat is not None and lon is not None and radius is not None
+    assert limit is not None and offset is not None
+    filters = services.AccountFilters.from_args(MultiDict(
+        [(k, v) for k, vs in body.items() if k in FILTER_KEYS
+         for v in (vs if isinstance(vs, list) else [vs]) if v is not None]))
     base = filters.apply(visible_accounts(current_user).where(Account.archived.is_(False)))
     repo = SpatialRepository(db.session)
     if not repo.postgis:
@@ -185,13 +205,17 @@ def accounts_near() -> Any:
             Account.lat.between(min_lat, max_lat), Account.lon.between(min_lon, max_lon)
         )
         base = base.where(Account.id.in_(box))
-    near = repo.accounts_near(lat, lon, radius, base=base, limit=limit, columns=NEAR_COLUMNS)
+    # One more than asked tells whether the radius holds more (no second count query).
+    near = repo.accounts_near(lat, lon, radius, base=base, limit=offset + limit + 1,
+                              columns=NEAR_COLUMNS)
+    more = len(near) > offset + limit
     items = []
-    for n in near:
+    for n in near[offset:offset + limit]:
         r = n.row
         item = dict(zip(NEAR_KEYS, r, strict=True))
         item["stage"] = item["stage"].value
         item["last_visit_at"] = r[11].isoformat() if r[11] else None
         item["distance_m"] = round(n.distance_m, 1)
         items.append(item)
-    return jsonify({"items": items})
+    return jsonify({"items": items, "offset": offset, "more": more,
+                    "next_offset": offset + limit if more else None})

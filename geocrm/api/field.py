@@ -68,7 +68,9 @@ def today() -> Any:
 @login_required
 def bundle() -> Any:
     """Everything the phone keeps for offline use, in one response the worker caches."""
-    accounts = services.offline_accounts(current_user, arg_int("limit", 2000, 1, 5000))
+    limit = arg_int("limit", 2000, 1, 5000)
+    accounts = services.offline_accounts(current_user, limit)
+    visible = services.visible_account_count(current_user)
     ids = [a.id for a in accounts]
     contacts = services.contacts_for(ids)
     recent = services.recent_interactions(ids)
@@ -95,6 +97,12 @@ def bundle() -> Any:
             "outcomes": list(services.OUTCOMES),
             "today": plan_json(services.today_plan(current_user)),
             "accounts": items,
+            # Honest limits: the phone says how many it keeps and how many it left out, and
+            # which (the ones farthest from home; Near me online still finds them).
+            "accounts_visible": visible,
+            "accounts_left_out": max(0, visible - len(items)),
+            "accounts_kept_rule": "nearest_home" if current_user.home_lat is not None
+            else "oldest_first",
             "tasks": [task_json(t) for t in tasks],
         }
     )

@@ -36,6 +36,7 @@ from geocrm.field.today import (
     TodayPlan,
     contacts_for,
     offline_accounts,
+    visible_account_count,
     recent_interactions,
     today_plan,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "log_interaction",
     "number_field",
     "offline_accounts",
+    "visible_account_count",
     "open_tasks",
     "photo_for",
     "read_position",

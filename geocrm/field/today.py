@@ -171,6 +171,12 @@ def offline_accounts(user: User, limit: int = 2000) -> list[Account]:
     return list(db.session.scalars(stmt.limit(limit)))
 
 
+def visible_account_count(user: User) -> int:
+    """How many live accounts ``user`` may see (what the phone would keep without a limit)."""
+    stmt = visible_accounts(user).where(Account.archived.is_(False))
+    return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
 def recent_interactions(account_ids: list[int], per_account: int = 3) -> dict[int, list[Any]]:
     """The last few interactions of each account (one query, trimmed in Python)."""
     out: dict[int, list[Interaction]] = {}

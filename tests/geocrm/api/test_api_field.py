@@ -172,28 +172,66 @@ def test_fallback_today_puts_overdue_accounts_first(client, auth, world):
     assert len(stops) == 3
 
 
+def _near(client, **body):
+    return client.post("/api/v1/accounts/near", json=body)
+
+
 def test_near_me_is_scoped_filtered_and_validated(client, auth, world):
     """Near me lists only visible accounts by distance, takes filters, and names bad fields."""
     auth.login("west@example.com")
-    r = client.get("/api/v1/accounts/near?lat=60.17&lon=24.95&radius=20000")
+    r = _near(client, lat=60.17, lon=24.95, radius=20000)
     names = [i["name"] for i in r.get_json()["items"]]
     assert names and set(names) <= {"Kahvila Aalto", "Kirja & Co"}
     d = [i["distance_m"] for i in r.get_json()["items"]]
     assert d == sorted(d)
-    r = client.get("/api/v1/accounts/near?lat=60.17&lon=24.95&radius=20000&stage=customer")
+    r = _near(client, lat=60.17, lon=24.95, radius=20000, stage="customer")
     assert [i["name"] for i in r.get_json()["items"]] == ["Kahvila Aalto"]
-    for q, field in (
-        ("lat=abc&lon=1", "lat"),
-        ("lat=nan&lon=1", "lat"),
-        ("lat=1&lon=inf", "lon"),
-        ("lat=1", "lon"),
-        ("lat=1&lon=1&radius=-5", "radius"),
-        ("lat=1&lon=1&stage=zzz", "stage"),
-        ("lat=1&lon=1&limit=1e9", "limit"),
+    for body, field in (
+        ({"lat": "abc", "lon": 1}, "lat"),
+        ({"lat": "nan", "lon": 1}, "lat"),
+        ({"lat": 1, "lon": "inf"}, "lon"),
+        ({"lat": 1}, "lon"),
+        ({"lat": 1, "lon": 1, "radius": -5}, "radius"),
+        ({"lat": 1, "lon": 1, "stage": "zzz"}, "stage"),
+        ({"lat": 1, "lon": 1, "limit": 1e9}, "limit"),
+        ({"lat": 1, "lon": 1, "offset": -1}, "offset"),
     ):
-        r = client.get(f"/api/v1/accounts/near?{q}")
-        assert r.status_code == 422, q
-        assert r.get_json()["field"] == field, q
+        r = _near(client, **body)
+        assert r.status_code == 422, body
+        assert r.get_json()["field"] == field, body
+
+
+def test_near_me_never_takes_a_position_in_the_url(client, auth, world):
+    """A position in a URL ends up in access logs: the GET form is refused, naming lat."""
+    auth.login("west@example.com")
+    r = client.get("/api/v1/accounts/near?lat=60.17&lon=24.95&radius=20000")
+    assert r.status_code == 422 and r.get_json()["field"] == "lat"
+    assert "body" in r.get_json()["detail"]
+
+
+def test_near_me_says_when_there_is_more_and_pages_on(client, auth, world):
+    auth.login("admin@example.com")
+    everyone = _near(client, lat=60.17, lon=24.95, radius=50_000, limit=500).get_json()
+    assert everyone["more"] is False and everyone["next_offset"] is None
+    total = len(everyone["items"])
+    assert total >= 3
+    first = _near(client, lat=60.17, lon=24.95, radius=50_000, limit=2).get_json()
+    assert first["more"] is True and first["next_offset"] == 2 and len(first["items"]) == 2
+    rest = _near(client, lat=60.17, lon=24.95, radius=50_000, limit=500, offset=2).get_json()
+    paged = [i["id"] for i in first["items"] + rest["items"]]
+    assert paged == [i["id"] for i in everyone["items"]]  # no gap, no repeat
+    assert rest["more"] is False
+
+
+def test_bundle_says_how_many_accounts_it_left_out(client, auth, world):
+    auth.login("west@example.com")
+    full = client.get("/api/v1/bundle").get_json()
+    assert full["accounts_left_out"] == 0
+    assert full["accounts_visible"] == len(full["accounts"])
+    cut = client.get("/api/v1/bundle?limit=1").get_json()
+    assert len(cut["accounts"]) == 1
+    assert cut["accounts_left_out"] == full["accounts_visible"] - 1
+    assert cut["accounts_kept_rule"] == "nearest_home"
 
 
 def test_bundle_carries_what_the_phone_needs_offline(client, auth, world):

@@ -171,6 +171,8 @@ function viewToday() {
   if (roads) drawLegs(state.map, plan.legs, stops.map(function (s) { return s.seq + ". " + s.account.name; }));
 }
 
+const PAGE = 100;  // Near me answers a page at a time and says when there is more
+
 function viewNear() {
   const out = h("div", { id: "near-results", "aria-live": "polite" });
   const radius = h("select", { id: "near-radius", name: "radius" },
@@ -184,36 +186,57 @@ function viewNear() {
         out.replaceChildren(h("p", { class: "flash error", role: "alert", text: pos.error + " " + _("Near me needs your position; Today and accounts still work.") }));
         return;
       }
-      const q = "lat=" + pos.lat + "&lon=" + pos.lon + "&radius=" + radius.value + (stage.value ? "&stage=" + stage.value : "");
-      fetch(CFG.api + "/accounts/near?" + q, { credentials: "same-origin" })
-        .then(function (r) { if (!r.ok) throw new Error(); return r.json(); })
-        .then(function (b) { return b.items; }, function () {
-          // Offline: the same question over the accounts kept on the phone.
-          return state.bundle.accounts.filter(function (a) {
-            return a.lat !== null && (!stage.value || a.stage === stage.value);
-          }).map(function (a) {
-            return Object.assign({}, a, { distance_m: haversine(pos.lat, pos.lon, a.lat, a.lon) });
-          }).filter(function (a) { return a.distance_m <= Number(radius.value); })
-            .sort(function (x, y) { return x.distance_m - y.distance_m; }).slice(0, 100);
-        })
-        .then(function (items) {
-          // The accounts on the map too, numbered as in the list (streets offline as well).
-          const mapEl = items.length ? h("div", { id: "near-map", class: "map", role: "region", "aria-label": _("Near me") }) : null;
-          out.replaceChildren(
-            h("p", { text: _("%(n)s within %(distance)s", { n: items.length, distance: fmtDist(Number(radius.value)) }) }),
-            mapEl || "",
-            h("ul", { class: "stops" }, items.map(function (a) {
-              if (!state.byId[a.id]) state.byId[a.id] = a;
-              return h("li", {}, h("a", { href: "#/account/" + a.id, class: "stop" },
-                h("span", { class: "name", text: a.name }),
-                h("span", { class: "meta", text: fmtDist(a.distance_m) + " · " + label(a.stage) })));
-            })));
-          if (mapEl) {
-            drawMap(mapEl, items.filter(function (a) { return a.lat !== null; }).map(function (a, i) {
-              return { id: a.id, lat: a.lat, lon: a.lon, label: i + 1, title: a.name };
-            }));
-          }
-        });
+      // The position goes in the body: URLs end up in access logs.
+      const ask = { lat: pos.lat, lon: pos.lon, radius: Number(radius.value), limit: PAGE };
+      if (stage.value) ask.stage = stage.value;
+      let shown = [];
+      function page(offset) {
+        return fetch(CFG.api + "/accounts/near", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+          body: JSON.stringify(Object.assign({ offset: offset }, ask)),
+        }).then(function (r) { if (!r.ok) throw new Error(); return r.json(); });
+      }
+      function offline() {
+        // Offline: the same question over the accounts kept on the phone.
+        const all = state.bundle.accounts.filter(function (a) {
+          return a.lat !== null && (!stage.value || a.stage === stage.value);
+        }).map(function (a) {
+          return Object.assign({}, a, { distance_m: haversine(pos.lat, pos.lon, a.lat, a.lon) });
+        }).filter(function (a) { return a.distance_m <= Number(radius.value); })
+          .sort(function (x, y) { return x.distance_m - y.distance_m; });
+        return { items: all.slice(0, PAGE), more: all.length > PAGE, next_offset: null, offline: true, total: all.length };
+      }
+      function draw(b) {
+        shown = shown.concat(b.items);
+        const within = fmtDist(Number(radius.value));
+        const summary = b.more ? _("The nearest %(n)s within %(distance)s; more are further out.", { n: shown.length, distance: within }) :
+          _("%(n)s within %(distance)s", { n: shown.length, distance: within });
+        const notes = [h("p", { id: "near-summary", text: summary })];
+        if (b.offline) {
+          notes.push(h("p", { class: "flash warn", text: _("Offline: searched the %(kept)s accounts kept on this phone.", { kept: state.bundle.accounts.length }) }));
+        }
+        const mapEl = shown.length ? h("div", { id: "near-map", class: "map", role: "region", "aria-label": _("Near me") }) : null;
+        const more = b.more && b.next_offset !== null ? h("button", { type: "button", id: "near-more", on: { click: function () {
+          more.disabled = true;
+          page(b.next_offset).then(draw, function () { more.disabled = false; });
+        } } }, _("Show more")) : null;
+        out.replaceChildren.apply(out, notes.concat([
+          mapEl || "",
+          h("ul", { class: "stops" }, shown.map(function (a) {
+            if (!state.byId[a.id]) state.byId[a.id] = a;
+            return h("li", {}, h("a", { href: "#/account/" + a.id, class: "stop" },
+              h("span", { class: "name", text: a.name }),
+              h("span", { class: "meta", text: fmtDist(a.distance_m) + " · " + label(a.stage) })));
+          })),
+          more || ""]));
+        if (mapEl) {
+          drawMap(mapEl, shown.filter(function (a) { return a.lat !== null; }).map(function (a, i) {
+            return { id: a.id, lat: a.lat, lon: a.lon, label: i + 1, title: a.name };
+          }));
+        }
+      }
+      page(0).then(draw, function () { draw(offline()); });
     });
   }
   show(h("h1", {}, _("Near me")),
@@ -557,7 +580,15 @@ function viewSync() {
       }) : [h("li", { text: _("Everything is sent.") })]);
     });
   }
-  show(h("h1", {}, _("Sync")), info,
+  const b = state.bundle || {};
+  const kept = (b.accounts || []).length;
+  const counts = { kept: kept, total: b.accounts_visible, left: b.accounts_left_out };
+  const keptNote = h("p", { id: "offline-kept", text: !b.accounts_left_out ?
+    _("Kept on this phone for offline use: all %(kept)s of your accounts.", counts) :
+    b.accounts_kept_rule === "nearest_home" ?
+      _("Kept on this phone for offline use: %(kept)s of your %(total)s accounts; the %(left)s farthest from your home base are left out (Near me finds them online).", counts) :
+      _("Kept on this phone for offline use: %(kept)s of your %(total)s accounts; the %(left)s newest are left out (Near me finds them online).", counts) });
+  show(h("h1", {}, _("Sync")), info, keptNote,
     h("button", { type: "button", class: "primary", id: "retry", on: { click: function () {
       info.textContent = _("Sending…");
       syncNow().then(draw);
