@@ -19,6 +19,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,7 @@ LEVEL = {
 }
 
 
+@lru_cache(maxsize=100_000)
 def loc_key(text: str) -> str:
     """A town's or district's name as compared: folded, letters and digits only."""
     return re.sub(r"[\W_]+", "", fold(text))
@@ -228,55 +230,82 @@ class PreparedIndex:
                     if s not in bucket:
                         bucket.append(s)
         self._street_way_count = len(self._streets)
+        # Each address hangs on the nearest street of its name within STREET_ATTACH_M,
+        # measured to points every 50 m along the street; addresses that share their
+        # candidate streets are measured together (one KD-tree query per street and group).
+        ways_of: list[list[str]] = [self._thoroughfares(f) for f in ix.fields]
+        groups: dict[tuple[int, ...], list[int]] = {}
         loose: dict[str, list[int]] = {}
-        for i, f in enumerate(ix.fields):
-            ways = self._thoroughfares(f)
+        for i, ways in enumerate(ways_of):
             if not ways:
                 continue
-            found = self._attach(i, ways)
-            if found is None:
-                keys = street_keys(ways[0])
-                loose.setdefault(keys[0] if keys else "", []).append(i)
-                continue
-            self._add_entry(found, i, ways)
+            cands = tuple(sorted({c for name in ways for k in street_keys(name)[:1]
+                                  for c in self._by_key.get(k, ())}))
+            if cands:
+                groups.setdefault(cands, []).append(i)
+            else:
+                loose.setdefault(street_keys(ways[0])[0] if street_keys(ways[0]) else "",
+                                 []).append(i)
+        trees: dict[int, cKDTree] = {}
+        for cands, members in groups.items():
+            pts = np.column_stack([self._ex[members], self._ey[members]])
+            best_d = np.full(len(members), np.inf)
+            best_s = np.full(len(members), -1, dtype=np.int64)
+            for c in cands:
+                if c not in trees:
+                    trees[c] = cKDTree(np.column_stack(self._points_along(c, 50.0)))
+                d, _ = trees[c].query(pts, distance_upper_bound=STREET_ATTACH_M)
+                better = d < best_d
+                best_d[better] = d[better]
+                best_s[better] = c
+            for i, found in zip(members, best_s.tolist(), strict=True):
+                if found >= 0:
+                    self._add_entry(found, i, ways_of[i])
+                else:
+                    keys = street_keys(ways_of[i][0])
+                    loose.setdefault(keys[0] if keys else "", []).append(i)
         for key, members in loose.items():
             if key:
                 self._loose_streets(key, members)
         for j, itp in enumerate(ix.interpolations):
             keys = street_keys(str(itp["street"]))
-            cands = self._by_key.get(keys[0], []) if keys else []
-            if not cands:
+            cands_ = [c for c in (self._by_key.get(keys[0], []) if keys else [])
+                      if c < self._street_way_count]
+            if not cands_:
                 continue
             mx = float(ix.ilon[itp["start"]:itp["end"]].mean()) * self._kx
             my = float(ix.ilat[itp["start"]:itp["end"]].mean()) * self._ky
-            best = min(cands, key=lambda c: self._dist_to_street(c, mx, my))
+            best = min(cands_, key=lambda c: float(np.min(np.hypot(
+                self._streets[c].x - mx, self._streets[c].y - my))))
             self._streets[best].interps.append(j)
 
-    def _attach(self, i: int, names: list[str]) -> int | None:
-        best, best_d = None, STREET_ATTACH_M
-        for name in names:
-            keys = street_keys(name)
-            for s in self._by_key.get(keys[0], []) if keys else []:
-                d = self._dist_to_street(s, float(self._ex[i]), float(self._ey[i]))
-                if d < best_d:
-                    best, best_d = s, d
-        return best
-
-    def _dist_to_street(self, s: int, x: float, y: float) -> float:
-        st = self._streets[s]
-        if len(st.x):
-            return float(np.sqrt(np.min((st.x - x) ** 2 + (st.y - y) ** 2)))
-        if st.entries:
-            idx = np.asarray(st.entries)
-            return float(np.sqrt(np.min((self._ex[idx] - x) ** 2 + (self._ey[idx] - y) ** 2)))
-        return math.inf
+    def _points_along(self, s: int, step: float
+                      ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(x, y) of street ``s``'s vertices and points at most ``step`` metres apart between
+        them, every way of it."""
+        xs: list[npt.NDArray[np.float64]] = []
+        ys: list[npt.NDArray[np.float64]] = []
+        for lo, la in self.index.street_lines(s):
+            x, y = lo * self._kx, la * self._ky
+            if len(x) == 1:
+                xs.append(x)
+                ys.append(y)
+                continue
+            seg = np.hypot(np.diff(x), np.diff(y))
+            steps = np.maximum(1, np.ceil(seg / step)).astype(np.int64)
+            start = np.repeat(np.arange(len(seg)), steps)
+            within = np.arange(int(steps.sum())) - np.repeat(np.cumsum(steps) - steps, steps)
+            t = within / np.repeat(steps, steps)
+            xs.append(np.append(x[start] + (x[start + 1] - x[start]) * t, x[-1]))
+            ys.append(np.append(y[start] + (y[start + 1] - y[start]) * t, y[-1]))
+        return np.concatenate(xs), np.concatenate(ys)
 
     def _add_entry(self, s: int, i: int, names: list[str]) -> None:
         st = self._streets[s]
         st.entries.append(i)
         f = self.index.fields[i]
-        if "block_number" in f or any(has_cjk(n) for n in names):
-            st.japanese = st.japanese or "block_number" in f
+        if "block_number" in f:
+            st.japanese = True
         key = self._numkeys[i]
         if key:
             st.numbers.setdefault(key, []).append(i)
@@ -324,30 +353,16 @@ class PreparedIndex:
                                      self.index.fields[members[0]]["postcode"])
 
     def _build_street_tree(self) -> None:
-        """A KD-tree of the streets' vertices plus points every ~15 m along each segment, so
-        a long straight segment is found from its middle too."""
-        ix = self.index
+        """A KD-tree of points every ~15 m along the streets, so a long straight segment is
+        found from its middle too."""
         xs: list[npt.NDArray[np.float64]] = []
         ys: list[npt.NDArray[np.float64]] = []
         owner: list[npt.NDArray[np.int64]] = []
         for s in range(self._street_way_count):
-            for lo, la in ix.street_lines(s):
-                x, y = lo * self._kx, la * self._ky
-                if len(x) == 1:
-                    xs.append(x)
-                    ys.append(y)
-                    owner.append(np.full(1, s, dtype=np.int64))
-                    continue
-                seg = np.hypot(np.diff(x), np.diff(y))
-                steps = np.maximum(1, np.ceil(seg / 15.0)).astype(np.int64)
-                start = np.repeat(np.arange(len(seg)), steps)
-                within = np.arange(int(steps.sum())) - np.repeat(np.cumsum(steps) - steps, steps)
-                t = within / np.repeat(steps, steps)
-                px = np.append(x[start] + (x[start + 1] - x[start]) * t, x[-1])
-                py = np.append(y[start] + (y[start + 1] - y[start]) * t, y[-1])
-                xs.append(px)
-                ys.append(py)
-                owner.append(np.full(len(px), s, dtype=np.int64))
+            px, py = self._points_along(s, 15.0)
+            xs.append(px)
+            ys.append(py)
+            owner.append(np.full(len(px), s, dtype=np.int64))
         self._street_owner = np.concatenate(owner) if owner else np.zeros(0, dtype=np.int64)
         self._street_tree = cKDTree(np.column_stack([np.concatenate(xs), np.concatenate(ys)])) \
             if xs else None

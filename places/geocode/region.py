@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -242,8 +243,14 @@ class RegionGeocoder(PreparedIndex):
         scored: list[tuple[int, int, _Answer]] = []
         nkey = number_key(number) if number else ""
         for s in streets:
-            answer = self._on_street(s, nkey)
             st = self._streets[s]
+            if where.city and st.cities and where.city_key not in st.cities:
+                # a namesake whose addresses all name another town: checked at its middle
+                # before its numbers are looked at (a common name is in dozens of towns)
+                mx, my = st.middle(self._ex, self._ey)
+                if not self._fits(where, mx, my, st.cities, st.postcodes)[0]:
+                    continue
+            answer = self._on_street(s, nkey)
             if answer.entry is not None:
                 f = self.index.fields[answer.entry]
                 cities: Counter[str] | set[str] = {loc_key(f["city"])} if f.get("city") \
@@ -298,10 +305,13 @@ class RegionGeocoder(PreparedIndex):
     def _at_entries(self, hits: list[int], grade: Confidence, s: int, nkey: str) -> _Answer:
         # The middle of the address's points: the building, the shops in it, its entrances
         # (one mistagged shop 150 m away does not move a median far)
-        idx = np.asarray(hits)
-        x, y = float(np.median(self._ex[idx])), float(np.median(self._ey[idx]))
+        if len(hits) == 1:
+            x, y = float(self._ex[hits[0]]), float(self._ey[hits[0]])
+        else:
+            x = statistics.median(float(self._ex[i]) for i in hits)
+            y = statistics.median(float(self._ey[i]) for i in hits)
         buildings = [i for i in hits if self.index.kind[i] == 1]
-        entry = buildings[0] if buildings else int(idx[0])
+        entry = buildings[0] if buildings else hits[0]
         return _Answer(x, y, grade, s, nkey if grade is Confidence.EXACT
                        else self._numkeys[entry], entry)
 

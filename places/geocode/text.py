@@ -194,6 +194,7 @@ POSTCODE = {
 _ANY_POSTCODE = r"AD ?\d{3}|\d{3}-\d{4}|\d{5}|\d{3} \d{2}"
 
 
+@lru_cache(maxsize=100_000)
 def postcode_key(code: str) -> str:
     """A postcode as compared: folded, no spaces or dashes (``AD500``, ``00100``, ``1000001``)."""
     return re.sub(r"[\s-]", "", fold(code).lstrip("〒"))
