@@ -4,7 +4,7 @@
 For 6 reps x 20 stops folium wrote ~240 KB of JavaScript (one statement block per marker,
 every road point as a float pair) that the browser had to parse before the page could be
 used. The same map as data is a few tens of KB: coordinates are integers of 1e-5 degrees
-(about a metre), road lines delta-encoded; every text is plain text (names are put into the
+(about a metre), road lines as encoded polylines; every text is plain text (names are put into the
 page with ``textContent``) and already in the reader's language.
 
 The shape is versioned (``v``) and only ever grows: other parts of the plan page (route
@@ -13,9 +13,9 @@ locks, edits) may add keys, and readers ignore keys they do not know.
 ``{"v": 1, "scale": 100000,
    "plans": [{"id", "key": "plan-<id>", "repId", "label", "colour", "home": [lat, lon],
               "start": [lat, lon] | null, "homeText",
-              "stops": [{"id", "seq", "accountId", "name", "lat", "lon", "times", "pinned",
-                         "status", "statusText", "drive"}],
-              "legs": [{"s", "m", "text", "line": [lat0, lon0, dlat1, dlon1, ...]}] | null}],
+              "stops": [{"id", "seq", "name", "lat", "lon", "times", "drive",
+                         "pinned"?, "status"?, "statusText"?}],
+              "legs": [{"s", "m", "text", "line": encoded polyline}] | null}],
    "leftOut": [{"name", "lat", "lon", "reason"}],
    "text": {"notPlanned", "pinned", "roads", "straight"},
    "attribution": "Road data (c) OpenStreetMap contributors, ODbL." | null}``
@@ -49,20 +49,63 @@ def stored_legs(params: dict[str, Any] | None, order: Sequence[int]) -> list[dic
     return list(legs)
 
 
-def encode_line(line: Sequence[Sequence[float]]) -> list[int]:
-    """``[[lat, lon], ...]`` as integers of 1e-5 degrees, each point as the step from the one
-    before: ``[lat0, lon0, dlat1, dlon1, ...]`` (steps along a street are 1-3 digits)."""
-    out: list[int] = []
+def _chunks(value: int) -> str:
+    """One signed integer in the encoded polyline alphabet (5-bit groups + 63, low first)."""
+    value = ~(value << 1) if value < 0 else value << 1
+    out = []
+    while value >= 0x20:
+        out.append(chr((0x20 | (value & 0x1F)) + 63))
+        value >>= 5
+    out.append(chr(value + 63))
+    return "".join(out)
+
+
+def encode_line(line: Sequence[Sequence[float]]) -> str:
+    """``[[lat, lon], ...]`` as an encoded polyline at 1e-5 degrees (the widely used format
+    of Google's and OSRM's route geometries): each point is the step from the one before,
+    so a street's points cost 2-4 characters instead of two JSON floats."""
+    out: list[str] = []
     last_lat = last_lon = 0
     for point in line:
         lat, lon = round(float(point[0]) * SCALE), round(float(point[1]) * SCALE)
-        out += [lat - last_lat, lon - last_lon]
+        out += [_chunks(lat - last_lat), _chunks(lon - last_lon)]
         last_lat, last_lon = lat, lon
+    return "".join(out)
+
+
+def decode_line(text: str) -> list[list[float]]:
+    """The points of :func:`encode_line` (what ``plan_page.js`` does in the browser)."""
+    values: list[int] = []
+    shift = result = 0
+    for ch in text:
+        byte = ord(ch) - 63
+        result |= (byte & 0x1F) << shift
+        shift += 5
+        if byte < 0x20:
+            values.append(~(result >> 1) if result & 1 else result >> 1)
+            shift = result = 0
+    out: list[list[float]] = []
+    lat = lon = 0
+    for i in range(0, len(values) - 1, 2):
+        lat, lon = lat + values[i], lon + values[i + 1]
+        out.append([round(lat / SCALE, 5), round(lon / SCALE, 5)])
     return out
 
 
 def _point(lat: float, lon: float) -> list[float]:
     return [round(lat, 6), round(lon, 6)]
+
+
+def _stop(s: Any) -> dict[str, Any]:
+    """A stop for the map; ``pinned`` and ``status`` only when they are not the default."""
+    out: dict[str, Any] = {"id": s.id, "seq": s.seq, "name": s.name, "lat": round(s.lat, 6),
+                           "lon": round(s.lon, 6),
+                           "times": f"{hhmm(s.start)}–{hhmm(s.departure)}", "drive": s.drive}
+    if s.pinned:
+        out["pinned"] = True
+    if s.status != "planned":
+        out["status"], out["statusText"] = s.status, label(s.status)
+    return out
 
 
 def plan_map_data(plans: Sequence[PlanView], params: dict[int, dict[str, Any]],
@@ -83,13 +126,7 @@ def plan_map_data(plans: Sequence[PlanView], params: dict[int, dict[str, Any]],
             "home": _point(*p.home),
             "start": _point(*p.origin) if p.origin else None,
             "homeText": _("%(name)s: home base", name=p.rep_name),
-            "stops": [{
-                "id": s.id, "seq": s.seq, "accountId": s.account_id, "name": s.name,
-                "lat": round(s.lat, 6), "lon": round(s.lon, 6),
-                "times": f"{hhmm(s.start)}–{hhmm(s.departure)}", "pinned": s.pinned,
-                "status": s.status, "statusText": label(s.status) if s.status != "planned" else "",
-                "drive": s.drive,
-            } for s in p.stops],
+            "stops": [_stop(s) for s in p.stops],
             "legs": [{"s": int(leg.get("s") or 0), "m": int(leg.get("m") or 0),
                       "text": drive_text(int(leg.get("s") or 0), float(leg.get("m") or 0)),
                       "line": encode_line(leg.get("line") or [])}
@@ -136,9 +173,13 @@ def stop_edit_data(plans: Sequence[PlanView],
     stops: dict[str, Any] = {}
     for p in plans:
         for i, s in enumerate(p.stops):
-            stops[str(s.id)] = {"name": s.name, "first": i == 0, "last": i == len(p.stops) - 1,
-                                "pinned": s.pinned,
-                                "others": [[rid, name] for rid, name in movable.get(s.id, [])]}
+            entry: dict[str, Any] = {"name": s.name}  # the rest only when not false / empty
+            for key, value in (("first", i == 0), ("last", i == len(p.stops) - 1),
+                               ("pinned", s.pinned),
+                               ("others", [[rid, name] for rid, name in movable.get(s.id, [])])):
+                if value:
+                    entry[key] = value
+            stops[str(s.id)] = entry
     return {
         "stops": stops,
         "lockPlaceholder": LOCK_PLACEHOLDER,

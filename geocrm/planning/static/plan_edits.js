@@ -44,15 +44,15 @@ export function fillStopEdits(editData) {
     if (!stop) return;
     const url = function (key) { return editData.urls[key].replace("{id}", encodeURIComponent(id)); };
     const move = form(url("move"), token);
-    move.appendChild(el("button", { type: "submit", name: "direction", value: "up", disabled: stop.first, "aria-label": fill(t.moveUp, stop.name) }, "↑"));
-    move.appendChild(el("button", { type: "submit", name: "direction", value: "down", disabled: stop.last, "aria-label": fill(t.moveDown, stop.name) }, "↓"));
+    move.appendChild(el("button", { type: "submit", name: "direction", value: "up", disabled: Boolean(stop.first), "aria-label": fill(t.moveUp, stop.name) }, "↑"));
+    move.appendChild(el("button", { type: "submit", name: "direction", value: "down", disabled: Boolean(stop.last), "aria-label": fill(t.moveDown, stop.name) }, "↓"));
     const pin = form(url("pin"), token);
     pin.appendChild(el("button", { type: "submit", "aria-label": fill(stop.pinned ? t.unpin : t.pin, stop.name) },
       stop.pinned ? t.unpinButton : t.pinButton));
     slot.replaceWith(move, pin);
     const other = document.querySelector('.stop-reassign[data-stop="' + CSS.escape(id) + '"]');
     if (other) {
-      if (stop.others.length) {
+      if (stop.others && stop.others.length) {
         const f = form(url("reassign"), token, "reassign");
         f.appendChild(el("label", { class: "visually-hidden", for: "reassign-" + id }, fill(t.moveTo, stop.name)));
         const select = el("select", { id: "reassign-" + id, name: "rep_id" });

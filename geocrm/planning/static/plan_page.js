@@ -13,7 +13,7 @@
 //   planMap: { map, data, layers: {"plan-<id>": L.FeatureGroup, unassigned},
 //              stopMarkers: {stopId: L.Marker}, legLines: {"plan-<id>": [L.Polyline]},
 //              focusStop(stopId) } | null when the page has no route map
-//   decodeLine(encoded, scale) -> [[lat, lon], ...]
+//   decodeLine(encodedPolyline, scale) -> [[lat, lon], ...]
 //   onPlanMap(callback): calls callback(planMap) when the page has a drawn route map
 import { foliumObject, pageData } from "/static/js/config.js";
 import { fillLockSlots, fillStopEdits } from "./plan_edits.js";
@@ -21,14 +21,27 @@ import { fillLockSlots, fillStopEdits } from "./plan_edits.js";
 const HEX = /^#[0-9a-fA-F]{6}$/;
 const UNASSIGNED = "#6b7280";
 
-/** A delta-encoded line ([lat0, lon0, dlat1, dlon1, ...] in 1/scale degrees) as points. */
-export function decodeLine(encoded, scale) {
+/** An encoded polyline (steps of 1/scale degrees, geocrm/planning/page_data.py) as points. */
+export function decodeLine(text, scale) {
+  const values = [];
+  let shift = 0;
+  let result = 0;
+  for (let i = 0; i < text.length; i++) {
+    const byte = text.charCodeAt(i) - 63;
+    result |= (byte & 0x1f) << shift;
+    shift += 5;
+    if (byte < 0x20) {
+      values.push(result & 1 ? ~(result >> 1) : result >> 1);
+      shift = 0;
+      result = 0;
+    }
+  }
   const out = [];
   let lat = 0;
   let lon = 0;
-  for (let i = 0; i + 1 < encoded.length; i += 2) {
-    lat += encoded[i];
-    lon += encoded[i + 1];
+  for (let i = 0; i + 1 < values.length; i += 2) {
+    lat += values[i];
+    lon += values[i + 1];
     out.push([lat / scale, lon / scale]);
   }
   return out;

@@ -8,25 +8,19 @@ from datetime import date
 from flask import Flask
 
 from geocrm.planning.maps import LeftOut
-from geocrm.planning.page_data import SCALE, encode_line, plan_map_data, stored_legs
+from geocrm.planning.page_data import decode_line, encode_line, plan_map_data, stored_legs
 from geocrm.planning.read import PlanView, StopView
 
 
-def decode(encoded: list[int]) -> list[list[float]]:
-    lat = lon = 0
-    out = []
-    for i in range(0, len(encoded), 2):
-        lat, lon = lat + encoded[i], lon + encoded[i + 1]
-        out.append([round(lat / SCALE, 5), round(lon / SCALE, 5)])
-    return out
-
-
-def test_lines_round_trip_to_the_metre_as_small_steps() -> None:
+def test_lines_round_trip_to_the_metre_as_an_encoded_polyline() -> None:
     line = [[60.17012, 24.94003], [60.17020, 24.94011], [60.16998, 24.93990]]
     encoded = encode_line(line)
-    assert decode(encoded) == line
-    assert encoded[:2] == [6017012, 2494003] and max(abs(v) for v in encoded[2:]) < 30
-    assert encode_line([]) == []
+    assert decode_line(encoded) == line
+    assert len(encoded) < 24  # a street's steps cost a few characters
+    # the format's published example (precision 1e-5)
+    assert encode_line([[38.5, -120.2], [40.7, -120.95], [43.252, -126.453]]) == (
+        "_p~iF~ps|U_ulLnnqC_mqNvxq`@")
+    assert encode_line([]) == "" and decode_line("") == []
 
 
 def test_legs_only_while_the_stops_keep_their_order() -> None:
@@ -56,7 +50,8 @@ def test_map_data_roads_texts_and_attribution(app: Flask) -> None:
         assert plan["key"] == "plan-3" and plan["colour"] == "#1f77b4"
         assert plan["stops"][0]["name"] == "<script>alert(1)</script> Oy"  # text, not HTML
         assert plan["stops"][0]["pinned"] is True and plan["stops"][0]["times"] == "08:10–09:00"
-        assert [decode(leg["line"]) for leg in plan["legs"]] == [leg["line"] for leg in legs]
+        assert "status" not in plan["stops"][0]  # planned: the default is left out
+        assert [decode_line(leg["line"]) for leg in plan["legs"]] == [leg["line"] for leg in legs]
         assert plan["legs"][0]["text"] == "10 min · 2.5 km"
         assert data["leftOut"] == [{"name": "Closed <b>Shop</b>", "lat": 60.2, "lon": 24.9,
                                     "reason": "closed on Friday"}]

@@ -22,6 +22,7 @@ from geocrm.extensions import db
 from geocrm.models import PlanStatus, RoutePlan, RouteStop, utcnow
 from geocrm.models.planning import JobStatus, PlanRun
 from geocrm.planning import services
+from geocrm.planning.page_data import decode_line
 from geocrm.region.services import demo_extract, region_info, road_router, roads_path
 from geocrm.region.travel import RegionRoads, StraightLine, travel_provider, workload_model
 from tests.conftest import AuthActions
@@ -142,14 +143,7 @@ def test_plans_drive_on_the_region_roads(app: Flask, instance: Path, world: Worl
     # drawn along the street, not a straight leg: the page's map data carries the road line
     data = json.loads(re.search(r'id="geocrm-data">(.*?)</script>', page, re.S).group(1))
     (drawn,) = [p for p in data["planMap"]["plans"] if p["id"] == plan.id]
-    encoded = drawn["legs"][0]["line"]
-    scale = data["planMap"]["scale"]
-    lat = lon = 0
-    points = []
-    for i in range(0, len(encoded), 2):
-        lat, lon = lat + encoded[i], lon + encoded[i + 1]
-        points.append([round(lat / scale, 5), round(lon / scale, 5)])
-    assert points == there["line"]
+    assert decode_line(drawn["legs"][0]["line"]) == there["line"]
     assert data["planMap"]["attribution"], "OSM road data on the map: ODbL attribution"
 
 
