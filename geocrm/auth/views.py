@@ -27,6 +27,7 @@ from geocrm.auth import sessions
 from geocrm.auth.forms import LoginForm
 from geocrm.auth.services import BadCredentials, TooManyAttempts, authenticate
 from geocrm.core.transaction import commits, transaction
+from geocrm.devices import wants_field_app
 from geocrm.errors import problem, wants_json
 from geocrm.extensions import login_manager
 from geocrm.i18n import LOCALES
@@ -110,7 +111,10 @@ def login() -> Any:
                 sessions.start(user, remember=remember, user_agent=request.user_agent.string)
         if status == 200:
             login_user(user, remember=remember)
-            response = redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
+            # A rep on a phone lands in the field app (their home), not the desktop pages.
+            landing = url_for("field.shell") if wants_field_app(request, user.role.value) \
+                else url_for("main.home")
+            response = redirect(_safe_next(request.args.get("next")) or landing)
             _set_device_cookie(response, email, device)
             return response
         page = make_response(render_template("auth/login.html", form=form), status)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from geocrm.access import scope_accounts, scope_territories
 from geocrm.crm.services import home_tasks, local_today
+from geocrm.devices import wants_field_app
 from geocrm.extensions import db
 from geocrm.models import Account, Territory
 
@@ -20,6 +21,8 @@ bp = Blueprint("main", __name__)
 def index() -> Any:
     """Send visitors to their home page or to the login."""
     if current_user.is_authenticated:
+        if wants_field_app(request, current_user.role.value):
+            return redirect(url_for("field.shell"))
         return redirect(url_for("main.home"))
     return redirect(url_for("auth.login"))
 
