@@ -328,7 +328,9 @@ def _finish(r: _Reader, source: Path, name: str | None) -> AddressIndex:
                 "city": tags.get("addr:city") or r.fields[e0].get("city", ""),
             })
     countries = Counter(f["country"].upper() for f in r.fields if f.get("country"))
-    country = countries.most_common(1)[0][0] if countries else None
+    country, named = countries.most_common(1)[0] if countries else (None, 0)
+    if named < 0.3 * len(r.fields):
+        country = None  # a few tagged addresses do not make the region's country
     meta = {
         "format": FORMAT,
         "name": name or source.name.split(".")[0],

@@ -364,7 +364,7 @@ class RegionGeocoder(PreparedIndex):
             if ok:
                 lon, lat = self._lonlat(x, y)
                 city = self._locality_at(x, y)
-                label = ", ".join(v for v in (code, city) if v)
+                label = " ".join(v for v in (code, city) if v)
                 return GeocodeResult(lon, lat, Confidence.POSTCODE, label, SOURCE,
                                      {k: v for k, v in (("postcode", code), ("city", city)) if v})
         for locs, role in ((where.district, "district"), (where.city, "city")):
@@ -407,14 +407,15 @@ class RegionGeocoder(PreparedIndex):
             address["housenumber"] = (f.get("housenumber") if a.grade is Confidence.EXACT
                                       and f.get("housenumber") and "block_number" not in f
                                       else a.number) or a.number
-        for k in ("postcode", "city", "province", "quarter", "neighbourhood", "block_number"):
-            if f.get(k) and (a.grade is Confidence.EXACT or k in ("postcode", "city")):
+        for k in ("postcode", "city", "province", "quarter", "neighbourhood", "block_number",
+                  "country"):
+            if f.get(k) and (a.grade is Confidence.EXACT or k in ("postcode", "city", "country")):
                 address[k] = f[k]
         if "city" not in address:
             city = self._locality_at(a.x, a.y)
             if city:
                 address["city"] = city
-        return GeocodeResult(lon, lat, a.grade, _label(address), SOURCE, address)
+        return GeocodeResult(lon, lat, a.grade, _label(address, self.country), SOURCE, address)
 
     def reverse(self, lon: float, lat: float) -> GeocodeResult | None:
         """The nearest address within REVERSE_ADDRESS_M, else street, else locality."""
@@ -430,7 +431,7 @@ class RegionGeocoder(PreparedIndex):
                 if address:
                     return GeocodeResult(float(self.index.lon[int(k)]),
                                          float(self.index.lat[int(k)]), Confidence.EXACT,
-                                         _label(address), SOURCE, address)
+                                         _label(address, self.country), SOURCE, address)
         if self._street_tree is not None:
             dist, k = self._street_tree.query((x, y), distance_upper_bound=REVERSE_STREET_M)
             if math.isfinite(float(dist)):
@@ -441,8 +442,8 @@ class RegionGeocoder(PreparedIndex):
                 if city:
                     address["city"] = city
                 plon, plat = self._lonlat(float(px), float(py))
-                return GeocodeResult(plon, plat, Confidence.STREET, _label(address), SOURCE,
-                                     address)
+                return GeocodeResult(plon, plat, Confidence.STREET,
+                                     _label(address, self.country), SOURCE, address)
         city = self._locality_at(x, y)
         if city:
             return GeocodeResult(lon, lat, Confidence.LOCALITY, city, SOURCE, {"city": city})
@@ -459,7 +460,7 @@ class RegionGeocoder(PreparedIndex):
             return {}
         address = {"street": f.get("street") or names[0], "housenumber": number}
         for key in ("postcode", "city", "province", "quarter", "neighbourhood",
-                    "block_number"):
+                    "block_number", "country"):
             if f.get(key):
                 address[key] = f[key]
         if "city" not in address:
@@ -483,7 +484,11 @@ def _along(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], t: float
     return float(x[k] + (x[k + 1] - x[k]) * u), float(y[k] + (y[k + 1] - y[k]) * u)
 
 
-def _label(a: dict[str, str]) -> str:
+# Where the number comes before the street ("12 Main Street", "12 rue de la Paix").
+NUMBER_FIRST = {"US", "CA", "GB", "IE", "AU", "NZ", "FR", "BE", "LU", "MC", "IL", "PH", "SG"}
+
+
+def _label(a: dict[str, str], country: str | None = None) -> str:
     """One line as people of the address's country write it."""
     street = a.get("street", "")
     if has_cjk(street + a.get("city", "")):
@@ -493,6 +498,8 @@ def _label(a: dict[str, str]) -> str:
             text = "".join(p for p in parts if p)
             return f"〒{a['postcode']} {text}" if a.get("postcode") else text
         return " ".join(p for p in (a.get("city", ""), street, a.get("housenumber", "")) if p)
-    first = " ".join(p for p in (street, a.get("housenumber", "")) if p)
+    order = (a.get("housenumber", ""), street) if (a.get("country") or country or "").upper() \
+        in NUMBER_FIRST else (street, a.get("housenumber", ""))
+    first = " ".join(p for p in order if p)
     second = " ".join(p for p in (a.get("postcode", ""), a.get("city", "")) if p)
     return ", ".join(p for p in (first, second) if p)

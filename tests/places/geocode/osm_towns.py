@@ -123,7 +123,7 @@ def finnish_towns(path: Path, *, abroad: bool = True) -> Path:
     t.node(40.0, -80.0, place="town", name="Springfield")
     t.way([(40.0, -80.0), (40.0, -80.004)], highway="residential", name="Main Street")
     t.node(*MAIN_12, addr_street="Main Street", addr_housenumber="12",
-           addr_city="Springfield", addr_postcode="15001")
+           addr_city="Springfield", addr_postcode="15001", addr_country="US")
     return t.write(path)
 
 

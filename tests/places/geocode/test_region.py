@@ -104,7 +104,7 @@ def test_postcode_grade(geo: RegionGeocoder) -> None:
     r = ask(geo, street="Olematonkuja", housenumber="3", postcode="00100", city="Helsinki")
     assert r is not None and r.confidence is Confidence.POSTCODE
     assert metres(r, towns.ALEKS_3) < 200
-    assert r.address["postcode"] == "00100"
+    assert r.address["postcode"] == "00100" and r.label == "00100 Helsinki"
 
 
 def test_locality_grade(geo: RegionGeocoder) -> None:
@@ -159,6 +159,7 @@ def test_english_abbreviations(geo: RegionGeocoder, text: str) -> None:
     r = ask(geo, text)
     assert r is not None and r.confidence is Confidence.EXACT, text
     assert metres(r, towns.MAIN_12) < 1
+    assert r.label == "12 Main Street, 15001 Springfield"  # the number first, as written there
 
 
 def test_street_keys_expand_abbreviations() -> None:
