@@ -39,7 +39,13 @@ import numpy.typing as npt
 import osmium
 import shapely
 from pmtiles.reader import MmapSource, Reader
-from pmtiles.tile import Compression, TileType, deserialize_directory, zxy_to_tileid
+from pmtiles.tile import (
+    Compression,
+    TileType,
+    deserialize_directory,
+    tileid_to_zxy,
+    zxy_to_tileid,
+)
 from pmtiles.writer import Writer
 from shapely.geometry.base import BaseGeometry
 
@@ -391,13 +397,17 @@ def _encode_tiles(data: BasemapData, z: int, max_zoom: int,
                 continue
             clipped = shapely.clip_by_rect(geoms[hits], *box)
             local = shapely.transform(clipped, _to_tile(minx, maxy, unit))
+            # What the encoder would do per feature, for the whole tile at once: whole tile
+            # units (valid output), exterior rings positive in y-down tile space (MVT 2.1).
+            local = shapely.orient_polygons(shapely.set_precision(local, 1.0),
+                                            exterior_cw=False)
             features = [{"geometry": g, "properties": props[int(i)]}
                         for g, i in zip(local, hits, strict=True) if not g.is_empty]
             if features:
                 layers.append({"name": name, "features": features})
         if layers:
             mvt = mapbox_vector_tile.encode(layers, default_options={
-                "extents": EXTENT, "y_coord_down": True,
+                "extents": EXTENT, "y_coord_down": True, "check_winding_order": False,
                 "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid})
             yield zxy_to_tileid(z, x, y), gzip.compress(mvt, compresslevel=9, mtime=0)
 
@@ -443,6 +453,8 @@ def build_basemap(path: str | Path, target: str | Path, *, name: str | None = No
               float(corners[1, 1]))
     tiles = sorted(t for z in range(min_zoom, max_zoom + 1)
                    for t in _encode_tiles(data, z, max_zoom, region))
+    if not tiles:
+        raise RegionError(f"{Path(path).name}: nothing to draw at zooms {min_zoom}-{max_zoom}")
     title = name or Path(path).name.split(".")[0]
     header: dict[str, Any] = {
         "tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
@@ -453,8 +465,9 @@ def build_basemap(path: str | Path, target: str | Path, *, name: str | None = No
         "center_lat_e7": int((south + north) / 2 * 1e7),
     }
     _write_atomic(Path(target), tiles, header, _metadata(data, title, max_zoom))
+    zooms = [tileid_to_zxy(tiles[0][0])[0], tileid_to_zxy(tiles[-1][0])[0]]
     return {"name": title, "file": Path(path).name, "tiles": len(tiles),
-            "bytes": Path(target).stat().st_size, "min_zoom": min_zoom, "max_zoom": max_zoom,
+            "bytes": Path(target).stat().st_size, "min_zoom": zooms[0], "max_zoom": zooms[1],
             "bbox": [west, south, east, north], "features": data.counts,
             "skipped_areas": data.skipped, "seconds": round(time.perf_counter() - started, 2)}
 

@@ -61,7 +61,7 @@ def url_of(html: str) -> str:
 def test_region_load_builds_the_basemap(app: Flask, instance: Path) -> None:
     out = app.test_cli_runner().invoke(args=["region", "load", str(TOWN)])
     assert out.exit_code == 0, out.output
-    assert "Basemap: 17 tiles z0-z15" in out.output
+    assert "Basemap: 13 tiles z4-z15" in out.output
     header = Reader(MemorySource(basemap_path().read_bytes())).header()
     assert header["max_zoom"] == 15
 
