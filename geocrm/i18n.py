@@ -68,7 +68,10 @@ LABELS: dict[str, Any] = {
     "queued": lazy_gettext("queued"),
     "running": lazy_gettext("running"),
     "failed": lazy_gettext("failed"),
-    # route plans
+    # route plans, and their stops
+    "planned": lazy_gettext("planned"),
+    "visited": lazy_gettext("visited"),
+    "skipped": lazy_gettext("skipped"),
     "draft": lazy_gettext("draft"),
     "published": lazy_gettext("published"),
     "archived": lazy_gettext("archived"),

@@ -32,6 +32,7 @@ done in :mod:`geocrm.crm.report_plans`; every report is importable from here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -344,7 +345,8 @@ REPORTS = {  # lazy: each page lists them in its reader's language
     "pipeline": _l("Pipeline by territory"),
 }
 
-#: What each column is called on the page (the CSV keeps the keys: a stable header for tools).
+#: What each column is called on the page and in the CSV's header (``?header=keys`` gives the
+#: keys instead: a stable header for tools).
 COLUMNS = {
     "rep": _l("Sales rep"),
     "total": _l("Total"),
@@ -376,9 +378,21 @@ for _stage in STAGES:
     COLUMNS[f"{_stage}_amount"] = _l("%(stage)s: amount", stage=LABELS[_stage])
 
 
+def csv_header(columns: Sequence[str]) -> list[str]:
+    """A report's CSV header as people read it, in their language: the page's column names,
+    "ID" for the id columns; periods (dates, weeks) as they are."""
+    return [str(COLUMNS.get(c) or (_("ID") if c.endswith("_id") else c)) for c in columns]
+
+
+def csv_totals(row: Sequence[Any]) -> list[Any]:
+    """The totals row with its "total" label in the reader's language."""
+    return [str(COLUMNS["total"]) if cell == "total" else cell for cell in row]
+
+
 __all__ = [
     "CIRCUITY", "COLUMNS", "MAX_RANGE_DAYS", "MIN_PRIOR_VISITS", "OPEN", "REPORTS", "STAGES",
-    "UNASSIGNED", "Report", "coverage", "falling_frequency", "iso_week", "overdue_accounts",
+    "UNASSIGNED", "Report", "coverage", "csv_header", "csv_totals", "falling_frequency",
+    "iso_week", "overdue_accounts",
     "week_label",
     "pipeline_by_territory", "planned_vs_done", "visits_per_rep",
 ]

@@ -36,7 +36,11 @@ from datetime import UTC, date, datetime
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from geocrm.csvout import SafeWriter
+from geocrm.i18n import label
 from geocrm.planning.base import hhmm, to_utc
 from geocrm.planning.read import PlanView
 
@@ -194,10 +198,12 @@ def stop_events(plan: PlanView, tz: ZoneInfo, *, domain: str, stamp: str) -> lis
             continue
         begin = to_utc(plan.day, s.start, tz)
         end = to_utc(plan.day, max(s.departure, s.start), tz)
-        description = [f"Stop {s.seq} of {len(plan.stops)} for {plan.rep_name}",
-                       f"Arrive {hhmm(s.arrival)}, visit {hhmm(s.start)}–{hhmm(s.departure)}"]
+        description = [_("Stop %(num)s of %(total)s for %(name)s", num=s.seq,
+                         total=len(plan.stops), name=plan.rep_name),
+                       _("Arrive %(arrival)s, visit %(start)s–%(end)s", arrival=hhmm(s.arrival),
+                         start=hhmm(s.start), end=hhmm(s.departure))]
         if s.pinned:
-            description.append("Pinned by the planner")
+            description.append(_("Pinned by the planner"))
         lines += [
             "BEGIN:VEVENT",
             f"UID:geocrm-plan{plan.id}-stop{s.id}@{domain}",
@@ -246,19 +252,31 @@ def plans_ics(plans: Sequence[PlanView], tz: ZoneInfo, *, domain: str,
 CSV_HEADER = ["date", "rep", "seq", "account_id", "account", "address", "lat", "lon",
               "arrival", "start", "departure", "wait_min", "travel_min", "distance_km",
               "pinned", "status"]
+#: The CSV's header as people read it (a spreadsheet opened by a rep), per language.
+CSV_LABELS = {
+    "date": _l("Date"), "rep": _l("Sales rep"), "seq": _l("Stop"), "account_id": _l("ID"),
+    "account": _l("Account"), "address": _l("Address"), "lat": _l("Latitude"),
+    "lon": _l("Longitude"), "arrival": _l("Arrival"), "start": _l("Visit start"),
+    "departure": _l("Departure"), "wait_min": _l("Wait (min)"), "travel_min": _l("Drive (min)"),
+    "distance_km": _l("Distance (km)"), "pinned": _l("Pinned"), "status": _l("Status"),
+}
 
 
-def plans_csv(plans: Sequence[PlanView]) -> str:
+def plans_csv(plans: Sequence[PlanView], *, keys: bool = False) -> str:
+    """The plans' stops as CSV; the header (and yes/no, the status) in the reader's language,
+    or the stable keys with ``keys=True``."""
     out = io.StringIO()
     writer = SafeWriter(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow(CSV_HEADER if keys else [str(CSV_LABELS[k]) for k in CSV_HEADER])
+    yes, no = ("yes", "no") if keys else (_("yes"), _("no"))
     for plan in plans:
         for s in plan.stops:
             writer.writerow((
                 plan.day.isoformat(), plan.rep_name, s.seq, s.account_id, s.name, s.address,
                 f"{s.lat:.6f}", f"{s.lon:.6f}", hhmm(s.arrival), hhmm(s.start),
                 hhmm(s.departure), round(s.wait_s / 60), round(s.travel_s / 60),
-                f"{s.distance_m / 1000:.2f}", "yes" if s.pinned else "no", s.status,
+                f"{s.distance_m / 1000:.2f}", yes if s.pinned else no,
+                s.status if keys else label(s.status),
             ))
     return out.getvalue()
 

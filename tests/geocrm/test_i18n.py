@@ -339,15 +339,18 @@ def test_data_health_in_japanese(client, auth, world):
 
 
 def test_reports_in_korean_csv_keeps_its_keys(client, auth, world):
-    """A report's title, column headers and totals label are Korean on the page; its CSV keeps
-    the stable column keys (a header tools can rely on)."""
+    """A report's title, column headers and totals label are Korean on the page and in its CSV;
+    ``header=keys`` gives the stable column keys (a header tools can rely on)."""
     auth.login(world.manager.email)
     ko = {"Accept-Language": "ko"}
     html = client.get("/crm/reports/coverage?as_of=2026-11-26", headers=ko).text
     assert "2026년 11월 26일 (목) 기준 영업 구역별 방문 커버리지" in html
     assert "<th scope=\"col\">커버리지 %</th>" in html and ">합계</td>" in html
     csv = client.get("/crm/reports/coverage?as_of=2026-11-26&format=csv", headers=ko).text
-    assert csv.splitlines()[0].lstrip("\ufeff").startswith("territory_id,territory,accounts")
+    assert csv.splitlines()[0].lstrip("\ufeff").startswith("ID,영업 구역,거래처")
+    keys = client.get("/crm/reports/coverage?as_of=2026-11-26&format=csv&header=keys",
+                      headers=ko).text
+    assert keys.splitlines()[0].lstrip("\ufeff").startswith("territory_id,territory,accounts")
     pipeline = client.get("/crm/pipeline", headers=ko).text
     assert "리드: 금액" not in pipeline  # lead is an account stage, not a deal stage
     assert "검토: 금액" in pipeline

@@ -54,7 +54,12 @@ def report(key: str) -> Any:
     else:
         result = reports.pipeline_by_territory(current_user)
     if request.args.get("format") == "csv":
-        lines = segments.csv_text(result.columns, result.csv_rows())
+        if request.args.get("header") == "keys":  # a stable header for tools
+            lines = segments.csv_text(result.columns, result.csv_rows())
+        else:  # for people: the header and the totals label in their language
+            rows = list(result.rows) + ([reports.csv_totals(result.totals)]
+                                        if result.totals is not None else [])
+            lines = segments.csv_text(reports.csv_header(result.columns), rows)
         return csv_response(lines, f"{key}-{now.isoformat()}.csv")
     chart = bar_chart(result.chart[:60], title=result.title, unit=result.chart_unit,
                       max_value=100.0 if result.chart_unit.startswith("%") else None)

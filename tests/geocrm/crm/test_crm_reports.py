@@ -276,7 +276,7 @@ def test_every_report_exports_csv_scoped(fx, client, auth, key):
     """Each report's CSV is its rows plus totals, scoped to the signed-in rep."""
     auth.login("west@example.com")
     args = "start=2024-06-24&end=2024-06-30&as_of=2024-06-30"
-    r = client.get(f"/crm/reports/{key}?format=csv&{args}")
+    r = client.get(f"/crm/reports/{key}?format=csv&header=keys&{args}")
     assert r.status_code == 200
     assert r.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(r.get_data(as_text=True))))
@@ -316,3 +316,18 @@ def test_weeks_start_on_the_readers_first_day(fx):
     assert sum(sum(row[2:-1]) for row in sunday.rows) == 7
     assert reports.week_label(WEEK[0], 0) == "2024-W26"
     assert reports.week_label(WEEK[1], 6) == "2024-06-30"
+
+
+def test_report_csv_header_in_the_readers_language(fx, client, auth):
+    """Without ?header=keys the CSV's header and totals label are in the reader's language."""
+    auth.login("west@example.com")
+    args = "format=csv&as_of=2024-06-30"
+    rows = {lang: list(csv.reader(io.StringIO(client.get(
+        f"/crm/reports/coverage?{args}", headers={"Accept-Language": lang}).get_data(
+        as_text=True)))) for lang in ("en", "ko", "ja")}
+    assert rows["en"][0] == ["ID", "Territory", "Accounts", "With a cadence", "Covered",
+                             "Overdue", "Covered %"]
+    assert rows["en"][-1][1] == "Total"
+    assert rows["ko"][0][1:3] == ["영업 구역", "거래처"] and rows["ko"][-1][1] == "합계"
+    assert rows["ja"][0][1] == "営業エリア" and rows["ja"][-1][1] == "合計"
+    assert rows["ko"][1][1:] == rows["en"][1][1:]  # the data itself is the same

@@ -108,3 +108,22 @@ def test_day_page_offers_naver_and_kakao_with_the_configured_appname(
     assert '<option value="naver" selected>네이버 지도</option>' in html
     en = client.get(f"/planning/plans/{plan_id}", headers={"Accept-Language": "en"})
     assert '<option value="google" selected>Google Maps</option>' in en.get_data(as_text=True)
+
+
+def test_day_csv_and_calendar_speak_the_readers_language(
+    app: Flask, world: World, client: FlaskClient, auth: AuthActions
+) -> None:
+    """The day's CSV header, yes/no and status, and the calendar's descriptions, in Korean."""
+    import csv
+    import io
+
+    run = run_planning(world, territory_ids=(world.west.id,))
+    auth.login(world.planner.email)
+    plan_id = run.plans[0].id
+    ko = {"Accept-Language": "ko"}
+    rows = list(csv.reader(io.StringIO(client.get(f"/planning/plans/{plan_id}/route.csv",
+                                                  headers=ko).get_data(as_text=True))))
+    assert rows[0][:3] == ["날짜", "영업 담당자", "방문 순서"]
+    assert rows[1][14] in ("예", "아니요") and rows[1][15] == "계획됨"
+    ics = client.get(f"/planning/plans/{plan_id}/route.ics", headers=ko).get_data(as_text=True)
+    assert "방문지" in ics.replace("\r\n ", "") and "Stop 1 of" not in ics

@@ -178,7 +178,7 @@ def test_csv_rows_and_formula_injection() -> None:
     """One row per stop in local time; a name starting with '=' is neutralised."""
     plan = make_plan(2)
     plan.stops[1].name = "=HYPERLINK(\"http://evil\")"
-    rows = list(csv.reader(io.StringIO(exports.plans_csv([plan]))))
+    rows = list(csv.reader(io.StringIO(exports.plans_csv([plan], keys=True))))
     assert rows[0] == exports.CSV_HEADER
     assert rows[1][:5] == ["2026-05-15", "Anna Rep", "1", "1", "Kahvila 1"]
     assert rows[1][8:11] == ["09:55", "10:00", "10:30"]
