@@ -148,10 +148,13 @@ def crawl(client: FlaskClient, start: list[str], headers: dict[str, str]) -> dic
 
 @pytest.mark.parametrize("locale", ["ko", "ja"])
 def test_every_page_every_role_is_translated(
-    app: Flask, world: World, client: FlaskClient, locale: str
+    app: Flask, world: World, client: FlaskClient, locale: str, engine_name: str
 ) -> None:
     """Sign in as admin, manager, planner and rep; crawl from the home page (and the pages
-    with a record: a plan run, a rep's day, an account) with a Korean/Japanese browser."""
+    with a record: a plan run, a rep's day, an account, an upload) with a Korean/Japanese
+    browser."""
+    if engine_name != "sqlite":
+        pytest.skip("the crawl checks the pages' words; the engines are covered elsewhere")
     run = run_planning(world, territory_ids=(world.west.id, world.east.id))
     services.publish(run)
     db.session.commit()
@@ -182,6 +185,5 @@ def test_every_page_every_role_is_translated(
             if bad:
                 problems[f"{user.role.value} {path}"] = bad[:5]
         client.post("/logout", headers=headers)
-    print(f"{locale}: {pages} pages")
     assert pages > 40, pages
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in sorted(problems.items()))
