@@ -98,11 +98,13 @@ WATER_AREAS: dict[tuple[str, str], str] = {
     ("landuse", "basin"): "water", ("natural", "bay"): "bay",
 }
 WATER_LINES: dict[str, int] = {"river": 11, "canal": 12, "stream": 14, "ditch": 15, "drain": 15}
-# place=* -> (kind, first zoom)
+# place=* -> (kind, first zoom). Districts are written as localities (their own place value
+# stays in kind_detail): protomaps-leaflet's themes label only localities, and a rep reads a
+# city map by its districts. Their later first zoom sorts them after the towns.
 PLACES: dict[str, tuple[str, int]] = {
     "city": ("locality", 4), "town": ("locality", 8), "village": ("locality", 11),
-    "hamlet": ("locality", 13), "suburb": ("neighbourhood", 11),
-    "quarter": ("neighbourhood", 13), "neighbourhood": ("neighbourhood", 14),
+    "hamlet": ("locality", 13), "suburb": ("locality", 11),
+    "quarter": ("locality", 13), "neighbourhood": ("locality", 14),
 }
 BUILDINGS_MINZOOM = 14
 

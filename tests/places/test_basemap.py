@@ -78,7 +78,10 @@ def test_streets_water_parks_buildings_and_labels_at_z15(
     assert [f["properties"]["kind"] for f in z15["landuse"]] == ["park"]
     assert len(z15["buildings"]) == 1
     places_ = {f["properties"]["name"]: f["properties"] for f in z15["places"]}
-    assert places_["Kalliosaari"]["kind"] == "neighbourhood"
+    # districts are labelled like towns (the theme labels localities), their kind kept in detail
+    assert places_["Kalliosaari"]["kind"] == "locality"
+    assert places_["Kalliosaari"]["kind_detail"] == "suburb"
+    assert places_["Kalliosaari"]["min_zoom"] == 11
     assert places_["Testikaupunki"]["kind"] == "locality"
     assert places_["Testikaupunki"]["population_rank"] == 11
     assert z15["earth"], "the land is drawn"

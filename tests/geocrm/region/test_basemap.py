@@ -64,6 +64,12 @@ def test_region_load_builds_the_basemap(app: Flask, instance: Path) -> None:
     assert "Basemap: 13 tiles z4-z15" in out.output
     header = Reader(MemorySource(basemap_path().read_bytes())).header()
     assert header["max_zoom"] == 15
+    # a region loaded before basemaps existed gets one from `make run`'s --if-missing
+    basemap_path().unlink()
+    out = app.test_cli_runner().invoke(args=["region", "load", str(TOWN), "--if-missing"])
+    assert out.exit_code == 0 and "Basemap:" in out.output and basemap_path().is_file()
+    out = app.test_cli_runner().invoke(args=["region", "load", str(TOWN), "--if-missing"])
+    assert "already loaded" in out.output
 
 
 def test_range_requests_behind_login(client: FlaskClient, auth: AuthActions, world: World,
