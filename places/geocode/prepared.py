@@ -123,6 +123,7 @@ class PreparedIndex:
         self._town_cache: dict[tuple[int, int], str] = {}
         self._streets: list[Street] = []
         self._by_key: dict[str, list[int]] = {}
+        self._by_old_key: dict[str, list[int]] = {}
         self._numkeys = [self._entry_number(f) for f in index.fields]
         self._build_localities()
         self._build_streets()
@@ -224,11 +225,14 @@ class PreparedIndex:
             ys = np.concatenate([la for _, la in lines]) * self._ky
             street = Street(names.get("name") or next(iter(names.values())), xs, ys)
             self._streets.append(street)
-            for v in names.values():
-                for key in street_keys(v)[:1]:
-                    bucket = self._by_key.setdefault(key, [])
-                    if s not in bucket:
-                        bucket.append(s)
+            for tag, value in names.items():
+                # a former name finds the street only when no street has it now
+                table = self._by_old_key if tag.startswith("old_name") else self._by_key
+                for v in {value, *value.split(";")}:  # "A; B": a way with two names
+                    for key in street_keys(v.strip())[:1]:
+                        bucket = table.setdefault(key, [])
+                        if s not in bucket:
+                            bucket.append(s)
         self._street_way_count = len(self._streets)
         # Each address hangs on the nearest street of its name within STREET_ATTACH_M,
         # measured to points every 50 m along the street; addresses that share their
@@ -383,10 +387,11 @@ class PreparedIndex:
 
     def _streets_for(self, name: str) -> list[int]:
         keys = street_keys(name)
-        for key in keys:
-            hits = self._by_key.get(key)
-            if hits:
-                return hits
+        for table in (self._by_key, self._by_old_key):
+            for key in keys:
+                hits = table.get(key)
+                if hits:
+                    return hits
         key = keys[0] if keys else ""
         pool = self._fuzzy_keys.get(key[:2])
         if len(key) >= 6 and pool:

@@ -240,7 +240,7 @@ class RegionGeocoder(PreparedIndex):
         streets = self._streets_for(name) if name else []
         if not streets:
             return None
-        scored: list[tuple[int, int, _Answer]] = []
+        scored: list[tuple[int, int, float, _Answer]] = []
         nkey = number_key(number) if number else ""
         for s in streets:
             st = self._streets[s]
@@ -251,6 +251,15 @@ class RegionGeocoder(PreparedIndex):
                 if not self._fits(where, mx, my, st.cities, st.postcodes)[0]:
                     continue
             answer = self._on_street(s, nkey)
+            if answer.entry is None and answer.grade is Confidence.STREET and where.city \
+                    and len(st.x):
+                # a long street through several towns: its part nearest the asked one
+                d = np.min(np.hypot(
+                    st.x[:, None] - np.asarray([self._localities[k].x for k in where.city]),
+                    st.y[:, None] - np.asarray([self._localities[k].y for k in where.city])),
+                    axis=1)
+                k = int(np.argmin(d))
+                answer = _Answer(float(st.x[k]), float(st.y[k]), Confidence.STREET, s, None)
             if answer.entry is not None:
                 f = self.index.fields[answer.entry]
                 cities: Counter[str] | set[str] = {loc_key(f["city"])} if f.get("city") \
@@ -262,19 +271,29 @@ class RegionGeocoder(PreparedIndex):
                 if answer.entry is not None and answer.grade is Confidence.EXACT else ""
             ok, agree = self._fits(where, answer.x, answer.y, cities, postcodes, own)
             if ok:
-                scored.append((RANK[answer.grade], -agree, answer))
+                scored.append((RANK[answer.grade], -agree, self._from_town(where, answer),
+                               answer))
         if not scored:
             return None
-        scored.sort(key=lambda t: (t[0], t[1]))
-        best = scored[0]
-        # a rival: as well supported by the query, far away, and as sure (a house on one street
-        # and an interpolated number on its namesake are both believable)
-        level = max(best[0], RANK[Confidence.INTERPOLATED])
-        rivals = [a for g, ag, a in scored[1:] if ag == best[1] and g <= level
-                  and math.hypot(a.x - best[2].x, a.y - best[2].y) > AMBIGUOUS_M]
+        scored.sort(key=lambda t: t[:3])
+        grade, agree, dist, best = scored[0]
+        # a rival: as well supported by the query, far away, as sure (a house on one street
+        # and an interpolated number on its namesake are both believable), and not clearly
+        # farther from the town asked for
+        level = max(grade, RANK[Confidence.INTERPOLATED])
+        rivals = [a for g, ag, d, a in scored[1:] if ag == agree and g <= level
+                  and d < 2 * dist + 500.0
+                  and math.hypot(a.x - best.x, a.y - best.y) > AMBIGUOUS_M]
         if rivals:
             return False
-        return best[2]
+        return best
+
+    def _from_town(self, where: _Where, a: _Answer) -> float:
+        """Metres from an answer to the nearest centre of the town asked for (0 without one)."""
+        if not where.city:
+            return 0.0
+        return min(math.hypot(self._localities[k].x - a.x, self._localities[k].y - a.y)
+                   for k in where.city)
 
     def _on_street(self, s: int, nkey: str) -> _Answer:
         st = self._streets[s]

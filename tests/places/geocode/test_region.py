@@ -172,6 +172,22 @@ def test_street_keys_expand_abbreviations() -> None:
     assert fold("ＡＢＣ　１２") == "abc 12"  # full width to ASCII, one space
 
 
+def test_a_former_name_yields_to_a_street_that_has_it_now(tmp_path: Path) -> None:
+    """Uusikatu was once called Vanhakatu, and another street is Vanhakatu today."""
+    t = towns.Town()
+    t.node(60.0, 24.0, place="town", name="Kylä")
+    t.way([(60.0, 24.0), (60.0, 24.004)], highway="residential", name="Uusikatu",
+          old_name="Vanhakatu")
+    t.way([(60.003, 24.0), (60.003, 24.004)], highway="residential", name="Vanhakatu")
+    t.way([(60.006, 24.0), (60.006, 24.004)], highway="residential", name="Kolmaskatu",
+          old_name="Neljäskatu")
+    g = RegionGeocoder(read_addresses(t.write(tmp_path / "names.osm")))
+    r = g.forward(AddressQuery(text="Vanhakatu, Kylä"))
+    assert r is not None and r.address["street"] == "Vanhakatu" and r.lat > 60.002
+    r = g.forward(AddressQuery(text="Neljäskatu, Kylä"))  # no street has it now: the old one
+    assert r is not None and r.address["street"] == "Kolmaskatu"
+
+
 def test_structured_fields_win_over_text(geo: RegionGeocoder) -> None:
     r = geo.forward(AddressQuery(text="Hämeentie 7", street="Aleksanterinkatu", housenumber="2"))
     assert r is not None and metres(r, towns.ALEKS_2) < 1
