@@ -88,6 +88,7 @@ class _Answer:
     street: int | None
     number: str | None
     entry: int | None = None
+    extra: dict[str, str] | None = None  # postcode and city of an interpolation line
 
 
 class RegionGeocoder(PreparedIndex):
@@ -353,7 +354,8 @@ class RegionGeocoder(PreparedIndex):
             x = ix.ilon[itp["start"]:itp["end"]] * self._kx
             y = ix.ilat[itp["start"]:itp["end"]] * self._ky
             px, py = _along(x, y, (n - a[0]) / (b[0] - a[0]))
-            return _Answer(px, py, Confidence.INTERPOLATED, s, nkey)
+            extra = {k: str(itp[k]) for k in ("postcode", "city") if itp.get(k)}
+            return _Answer(px, py, Confidence.INTERPOLATED, s, nkey, None, extra)
         side = self._numbered(s, n % 2)
         lower = [(m, i) for m, i in side if m < n]
         upper = [(m, i) for m, i in side if m > n]
@@ -430,6 +432,8 @@ class RegionGeocoder(PreparedIndex):
                   "country"):
             if f.get(k) and (a.grade is Confidence.EXACT or k in ("postcode", "city", "country")):
                 address[k] = f[k]
+        for k, v in (a.extra or {}).items():
+            address.setdefault(k, v)
         if "city" not in address:
             city = self._locality_at(a.x, a.y)
             if city:

@@ -84,6 +84,7 @@ def test_interpolated_on_an_interpolation_line(geo: RegionGeocoder) -> None:
     assert r is not None and r.confidence is Confidence.INTERPOLATED
     (la0, lo0), (_, lo1) = towns.KOULU_HKI
     assert metres(r, (la0, (lo0 + lo1) / 2)) < 3
+    assert r.label == "Koulukatu 5, 00170 Helsinki"
     # an even number is not on an odd line
     r = ask(geo, "Koulukatu 4, Helsinki")
     assert r is not None and r.confidence is Confidence.STREET
