@@ -109,10 +109,21 @@ def colour_choices(user: User) -> list[tuple[str, str]]:
     return built_in + custom
 
 
-def parse_colour_by(args: Mapping[str, Any], choices: Sequence[tuple[str, str]]) -> str:
-    """The ``colour`` query value; one the selector could not have offered is a 422."""
+def parse_colour_by(args: Mapping[str, Any], user: User,
+                    choices: Sequence[tuple[str, str]] | None = None) -> str:
+    """The ``colour`` query value; one the selector could not have offered is a 422.
+
+    ``choices`` when the caller has them (the page); else the custom field names are looked
+    up only for a ``custom:`` value (the points endpoint stays one scan for built-ins).
+    """
     value = str(args.get("colour") or "stage")
-    if value not in {key for key, _label in choices}:
+    if choices is not None:
+        allowed = {key for key, _label in choices}
+    elif value.startswith(CUSTOM_PREFIX):
+        allowed = {CUSTOM_PREFIX + k for k in custom_field_keys(user)}
+    else:
+        allowed = {key for key, _label in BUILT_IN}
+    if value not in allowed:
         raise ValidationError("colour", _("no way to colour the map by %(value)s", value=value))
     return value
 

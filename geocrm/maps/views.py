@@ -25,7 +25,7 @@ def territories() -> Any:
     choices = services.filter_choices(current_user)
     filters = services.parse_filters(request.args, choices)
     colour_choices = colouring.colour_choices(current_user)
-    colour_by = colouring.parse_colour_by(request.args, colour_choices)
+    colour_by = colouring.parse_colour_by(request.args, current_user, colour_choices)
     layers = services.territory_layers(current_user, filters)
     bounds = services.map_bounds(current_user, filters, layers)
     fmap = build_territory_map(
@@ -63,7 +63,7 @@ def points() -> Any:
     """The filtered, scoped accounts as compact columnar JSON for the cluster layer."""
     choices = services.filter_choices(current_user)
     filters = services.parse_filters(request.args, choices)
-    colour_by = colouring.parse_colour_by(request.args, colouring.colour_choices(current_user))
+    colour_by = colouring.parse_colour_by(request.args, current_user)
     body = services.points_json(current_user, filters, colour_by)
     response = Response(body, mimetype="application/json")
     response.headers["Cache-Control"] = "private, no-store"
