@@ -154,6 +154,11 @@ def test_field_app_shows_streets_offline(pw: Any, chromium: Any,
     assert counts["land"] > 1000, counts
     assert "OpenStreetMap" in page.locator(".leaflet-control-attribution").inner_text()
     page.screenshot(path=str(Path(live.app.instance_path) / "field-offline.png"))
+    # Today's suggested route (the two Kluuvi shops are due) on the same streets
+    page.evaluate("() => { location.hash = '#/today'; }")
+    page.wait_for_selector("#map.leaflet-container")
+    counts = wait_streets(page, min_road=300)
+    assert counts["land"] > 1000, counts
     assert live.blocked == [], live.blocked
     assert live.page_errors == []
     context.close()
