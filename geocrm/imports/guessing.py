@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
+
 from geocrm.models import Stage
 
 STAGES = tuple(s.value for s in Stage)
@@ -64,10 +66,11 @@ def check_guess(guessed: Mapping[str, str], headers: list[str],
         if repeats:
             value, a, b = repeats[0]
             del mapping["external_id"]
-            reasons["external_id"] = (
-                f"{ext!r} was not used as the external id: {len(repeats)} of its "
-                f"{len(first) + len(repeats)} values repeat (e.g. {value!r} in rows {a} and "
-                f"{b}), and an external id must name one record. Map another column, or none.")
+            reasons["external_id"] = _(
+                "%(column)s was not used as the external id: %(num)s of its %(total)s values "
+                "repeat (e.g. %(value)s in rows %(a)s and %(b)s), and an external id must name "
+                "one record. Map another column, or none.", column=repr(ext), num=len(repeats),
+                total=len(first) + len(repeats), value=repr(value), a=a, b=b)
     stage = mapping.get("stage")
     if stage:
         unknown: dict[str, int] = {}
@@ -79,10 +82,12 @@ def check_guess(guessed: Mapping[str, str], headers: list[str],
         # something else ('open', 'closed'): another column that happens to be named so.
         if sum(v.lower() not in STAGES for _, v in cells) * 2 > len(cells):
             del mapping["stage"]
-            examples = ", ".join(f"{v!r} (row {n})" for v, n in list(unknown.items())[:3])
-            reasons["stage"] = (
-                f"{stage!r} was not used as the stage: it holds values that are not stages "
-                f"({examples}; stages are {', '.join(STAGES)}). New accounts start as leads.")
+            examples = _(", ").join(_("%(value)s (row %(num)s)", value=repr(v), num=n)
+                                    for v, n in list(unknown.items())[:3])
+            reasons["stage"] = _(
+                "%(column)s was not used as the stage: it holds values that are not stages "
+                "(%(examples)s; stages are %(stages)s). New accounts start as leads.",
+                column=repr(stage), examples=examples, stages=", ".join(STAGES))
     lat, lon = mapping.get("lat"), mapping.get("lon")
     if lat and lon:
         ys = [v for _, t in _column(headers, rows, lat) if (v := _float(t)) is not None]
@@ -91,8 +96,9 @@ def check_guess(guessed: Mapping[str, str], headers: list[str],
         if ys and xs and outside > (len(ys) + len(xs)) // 2:
             del mapping["lat"], mapping["lon"]
             mapping["x"], mapping["y"] = lon, lat
-            reasons["x"] = (
-                f"{lon!r} and {lat!r} hold values such as {xs[0]:g}, {ys[0]:g}, which are not "
-                "degrees: they are mapped as x/y. Enter their coordinate system (the EPSG code "
-                "the publisher states; it is never guessed).")
+            reasons["x"] = _(
+                "%(lon)s and %(lat)s hold values such as %(x)s, %(y)s, which are not degrees: "
+                "they are mapped as x/y. Enter their coordinate system (the EPSG code the "
+                "publisher states; it is never guessed).", lon=repr(lon), lat=repr(lat),
+                x=f"{xs[0]:g}", y=f"{ys[0]:g}")
     return CheckedGuess(mapping, reasons)
