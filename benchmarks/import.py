@@ -3,16 +3,19 @@
 The rows look like a real register (see :func:`make_csv`): repeated street addresses,
 chains with one name in thousands of places, Korean and Japanese names, rows without
 coordinates or without an id. Prints rows/s and the process's peak RSS for a first import
-and for a re-import of the same file (every row matched, nothing written). With
-``GEOCRM_TEST_POSTGRES_URL`` set it measures PostgreSQL too, in a
-database of its own that it creates and drops.
+and for a re-import of the same file (every row matched, nothing written). Then the same
+kind of rows as an ``.xlsx`` workbook (``--xlsx-rows``, 20,000 by default; shared strings,
+as Excel writes them): reading it alone (openpyxl, read-only, values only) and importing
+it. With ``GEOCRM_TEST_POSTGRES_URL`` set it measures PostgreSQL too, in a database of its
+own that it creates and drops.
 
-    python benchmarks/import.py [--rows N]
+    python benchmarks/import.py [--rows N] [--xlsx-rows N]
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import os
 import random
@@ -32,6 +35,7 @@ from geocrm import create_app  # noqa: E402
 from geocrm.config import normalise_database_url  # noqa: E402
 from geocrm.core.transaction import transaction  # noqa: E402
 from geocrm.extensions import db  # noqa: E402
+from geocrm.imports import sources  # noqa: E402
 from geocrm.imports.services import import_accounts  # noqa: E402
 from geocrm.models import Territory  # noqa: E402
 
@@ -103,6 +107,37 @@ def make_csv(rows: int) -> bytes:
     return out.getvalue().encode()
 
 
+def make_xlsx(rows: int) -> bytes:
+    """The rows of :func:`make_csv` as a workbook: numbers as numbers, text as shared
+    strings (what Excel writes)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "accounts"
+    for n, cells in enumerate(csv.reader(io.StringIO(make_csv(rows).decode()))):
+        if n:
+            for i in (4, 5, 9):  # latitude, longitude, value
+                cells[i] = float(cells[i]) if cells[i] else None  # type: ignore[call-overload]
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def measure_xlsx(url: str, data: bytes, rows: int) -> None:
+    """Reading the workbook alone (no cache), then importing it into a fresh database."""
+    sources._XLSX_CACHE.clear()  # noqa: SLF001 - the upload flow's cache would answer
+    start, cpu = time.perf_counter(), time.process_time()
+    table = sources.read_source(data, "bench.xlsx")
+    took, cpu = time.perf_counter() - start, time.process_time() - cpu
+    assert len(table.rows) == rows
+    print(f"{'xlsx':<10} {'read only':<13} {rows:>8} rows {took:7.2f} s {rows / took:10,.0f} rows/s"
+          f" (CPU {cpu:.2f} s: {rows / cpu:,.0f} rows/s)", flush=True)
+    sources._XLSX_CACHE.clear()  # noqa: SLF001
+    measure(url, data, rows, "xlsx", filename="bench.xlsx", runs=("first import",))
+
+
 def territories() -> None:
     """Eight vertical strips tiling the area, as a company would have."""
     for k in range(8):
@@ -112,15 +147,16 @@ def territories() -> None:
     db.session.commit()
 
 
-def measure(url: str, data: bytes, rows: int, label: str) -> None:
+def measure(url: str, data: bytes, rows: int, label: str, *, filename: str = "bench.csv",
+            runs: tuple[str, ...] = ("first import", "re-import")) -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         db.create_all()
         territories()
-        for run in ("first import", "re-import"):
+        for run in runs:
             start, cpu = time.perf_counter(), time.process_time()
             with transaction():  # the caller commits: its cost is part of the import
-                result = import_accounts(data, filename="bench.csv", source="bench")
+                result = import_accounts(data, filename=filename, source="bench")
             took, cpu = time.perf_counter() - start, time.process_time() - cpu
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             # CPU seconds too: on a shared machine the wall clock measures the neighbours.
@@ -137,11 +173,17 @@ def measure(url: str, data: bytes, rows: int, label: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--xlsx-rows", type=int, default=20_000)
     args = parser.parse_args()
     data = make_csv(args.rows)
     print(f"CSV: {args.rows} rows, {len(data) / 1e6:.1f} MB")
     with tempfile.TemporaryDirectory() as tmp:
         measure(f"sqlite:///{tmp}/bench.sqlite", data, args.rows, "sqlite")
+    if args.xlsx_rows:
+        book = make_xlsx(args.xlsx_rows)
+        print(f"xlsx: {args.xlsx_rows} rows, {len(book) / 1e6:.1f} MB")
+        with tempfile.TemporaryDirectory() as tmp:
+            measure_xlsx(f"sqlite:///{tmp}/xlsx.sqlite", book, args.xlsx_rows)
     pg = os.environ.get("GEOCRM_TEST_POSTGRES_URL")
     if pg:
         url = make_url(normalise_database_url(pg))

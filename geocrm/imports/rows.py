@@ -111,7 +111,10 @@ def clean_row(raw: dict[str, str], row: int, rejects: list[Reject], *,
     out["tags"] = list(_tags(tags))  # a list of its own: the writer pops and keeps it
     # The one line and the parts made consistent (a Korean or Japanese line split into
     # parts the file lacks; parts without a line make the line) before the keys.
-    if addresses is None:
+    line = out["address"]
+    if line and line.isascii() and not out["country"]:
+        pass  # a Latin one-line address is kept as it is (new_address would not touch it)
+    elif addresses is None:
         new_address(out)
     else:
         key = tuple(map(out.__getitem__, ADDRESS_FIELDS))

@@ -367,6 +367,8 @@ def is_xlsx(data: bytes, filename: str = "") -> bool:
 
 
 def _cell_text(value: Any) -> str:
+    if type(value) is str:  # most cells: no other test
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
