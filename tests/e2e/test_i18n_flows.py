@@ -144,6 +144,12 @@ def test_rep_day_offline_visit_and_sync(pw: Any, chromium: Any, seoul: LiveField
     page.evaluate(f"location.hash = '#/account/{aalto}'")
     page.wait_for_selector("#log-link")
     assert PHONE_DAY[lang] in page.locator(".timeline").inner_text()
+    links = page.locator(".nav-links a")
+    assert links.first.get_attribute("data-nav-app") == ("naver" if lang == "ko" else "google")
+    naver = page.locator(".nav-links a[data-nav-app='naver']").get_attribute("data-app-url")
+    kakao = page.locator(".nav-links a[data-nav-app='kakao']").get_attribute("data-app-url")
+    assert naver.startswith("nmap://route/car?") and "appname=" in naver and "dlat=60.16" in naver
+    assert kakao.startswith("kakaomap://route?ep=60.160000,24.910000") and "by=CAR" in kakao
     violations["account"] = axe_violations(page)
     page.click("#checkin")
     page.wait_for_selector("#checkout")
