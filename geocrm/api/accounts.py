@@ -172,6 +172,7 @@ def accounts_near_in_url() -> Any:
 
 @bp.route("/accounts/near", methods=["POST"])
 @login_required
+@commits  # a read with its question in the body: POST only to keep positions out of URLs
 def accounts_near() -> Any:
     """Accounts within ``radius`` metres of the body's ``lat``/``lon``, nearest first.
 

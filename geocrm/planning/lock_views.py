@@ -70,6 +70,7 @@ def _answer(check: locks.MoveCheck) -> dict[str, Any]:
 
 @bp.route("/stops/<int:stop_id>/check", methods=["POST"])
 @roles_required(*PLANNER_ROLES)
+@commits  # writes nothing; every POST owns its transaction all the same (rolled back if so)
 def check_move(stop_id: int) -> Any:
     """What moving the stop to ``position`` of ``rep_id``'s day would break (JSON; nothing
     is saved)."""
