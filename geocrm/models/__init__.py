@@ -50,4 +50,11 @@ __all__ = [
 ]
 
 # Feature modules register their tables; imported last so they may import from here.
-from geocrm.models import crm, field, geocoding, provenance, territory_admin  # noqa: E402,F401
+from geocrm.models import (  # noqa: E402,F401
+    crm,
+    daily,
+    field,
+    geocoding,
+    provenance,
+    territory_admin,
+)
