@@ -25,6 +25,7 @@ from geocrm import create_app
 from geocrm.extensions import db
 from geocrm.i18n import catalogue
 from geocrm.models import Account, InteractionKind
+from geocrm.planning import services
 from tests.conftest import PASSWORD
 from tests.e2e import field_fixtures
 from tests.e2e.field_fixtures import (
@@ -36,6 +37,7 @@ from tests.e2e.field_fixtures import (
     wait_outbox_empty,
 )
 from tests.factories import build_world, make_interaction
+from tests.geocrm.planning.test_planning import run_planning
 
 pw = field_fixtures.pw
 chromium = field_fixtures.chromium
@@ -65,7 +67,8 @@ def seoul(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveField]:
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
         "SECRET_KEY": "e2e-secret", "WTF_CSRF_ENABLED": True, "GEOCRM_TILE_URL": "",
         "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000", "GEOCRM_LOGIN_MAX_FAILURES": 1000,
-        "GEOCRM_TIMEZONE": "Asia/Seoul", "GEOCRM_CURRENCY": "KRW",
+        "GEOCRM_TIMEZONE": "Asia/Seoul", "GEOCRM_CURRENCY": "KRW", "GEOCRM_TRAVEL": "straight",
+        "GEOCRM_NAVER_APPNAME": "com.example.geocrm",
     })
     with app.app_context():
         db.create_all()
@@ -75,7 +78,11 @@ def seoul(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveField]:
         make_interaction(aalto, world.rep_west, kind=InteractionKind.VISIT,
                          occurred_at=VISIT_UTC, notes="Midnight visit")
         db.session.commit()
+        run = run_planning(world, territory_ids=(world.west.id,))
+        services.publish(run)
+        db.session.commit()
         accounts = {a.name: a.id for a in world.west_accounts + world.east_accounts}
+        accounts["plan"] = run.plans[0].id
         users = {u.email: u.id for u in (world.rep_west, world.rep_east, world.manager)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -219,6 +226,42 @@ def test_manager_map_and_account_in_local_words_money_and_time(
     assert WEB_VISIT[lang] in text, text[:2000]
     violations["account"] = axe_violations(page)
     assert violations == {k: [] for k in violations}
+    assert live.blocked == []
+    assert live.page_errors == []
+    context.close()
+
+
+@pytest.mark.parametrize("lang", ["ko", "ja"])
+def test_rep_day_page_hands_off_to_the_chosen_navigation_app(
+    pw: Any, chromium: Any, seoul: LiveField, lang: str
+) -> None:
+    """A rep's day on the web: a Korean rep sees Naver's links first, a Japanese rep Google's;
+    choosing Kakao puts Kakao first and is remembered on reload; axe finds nothing."""
+    live = seoul
+    live.page_errors.clear()
+    context = context_for(pw, chromium, live, lang, phone=False)
+    page = context.new_page()
+    page.on("pageerror", lambda err: live.page_errors.append(str(err)))
+    page.goto(f"{live.url}/login")
+    page.fill("#email", "west@example.com")
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.goto(f"{live.url}/planning/plans/{live.accounts['plan']}")
+    first = "naver" if lang == "ko" else "google"
+    page.wait_for_selector(f"#nav-section[data-nav-default='{first}']")
+    providers = page.locator("#nav-providers > .nav-provider")
+    assert providers.first.get_attribute("data-nav-app") == first
+    naver = page.locator("#naver-links a").first
+    assert naver.get_attribute("href").startswith("https://map.naver.com/")
+    assert "appname=com.example.geocrm" in naver.get_attribute("data-app-url")
+    assert page.locator("label[for='nav-app']").inner_text() == words(lang, "My navigation app")
+    assert axe_violations(page) == []
+    page.select_option("#nav-app", "kakao")
+    assert providers.first.get_attribute("data-nav-app") == "kakao"
+    page.reload()
+    page.wait_for_selector("#nav-section[data-nav-default='kakao']")
+    assert page.locator("#nav-app").input_value() == "kakao"
     assert live.blocked == []
     assert live.page_errors == []
     context.close()
