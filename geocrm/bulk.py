@@ -111,7 +111,7 @@ def _convert(column: list[Any], proc: Callable[[Any], Any]) -> list[Any]:
     """A column through its bind processor, once per value object: a batch's one
     timestamp, its four stages and its shared empty dict are converted once each."""
     memo: dict[int, Any] = {}
-    out = []
+    out: list[Any] = []
     append = out.append
     for value in column:
         key = id(value)  # the rows hold every value alive while this runs
