@@ -121,6 +121,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.planning.views import bp as planning_bp
     from geocrm.region.views import bp as region_bp
     from geocrm.security import register_security_headers
+    from geocrm.teamday.views import bp as teamday_bp
     from geocrm.territory_admin.views import bp as territory_admin_bp
 
     for blueprint in (
@@ -139,6 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         region_bp,
         people_bp,
         feeds_bp,
+        teamday_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -83,3 +83,22 @@ def scope_territories(stmt: Select[Any], user: User) -> Select[Any]:
     """Restrict a statement over ``Territory`` to the ones ``user`` works or manages."""
     ids = territory_ids_for(user)
     return stmt if ids is None else stmt.where(Territory.id.in_(ids))
+
+
+def team_rep_ids(user: User) -> Select[tuple[int]] | None:
+    """A subquery of the user ids of ``user``'s team, or ``None`` for company-wide roles.
+
+    A manager's team is the reps of the territories they manage (deactivated ones included:
+    their history stays readable); a rep's team is themselves. Admins and planners see every
+    rep. The manager's day, daily reports, mileage, plan access and the home page's task
+    counts all read this one rule.
+    """
+    if user.role in (Role.ADMIN, Role.PLANNER):
+        return None
+    if user.role == Role.MANAGER:
+        return (
+            select(territory_reps.c.user_id)
+            .join(Territory, Territory.id == territory_reps.c.territory_id)
+            .where(Territory.manager_id == user.id)
+        )
+    return select(User.id).where(User.id == user.id)

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from geocrm.access import get_account_or_404, scope_accounts
+from geocrm.access import get_account_or_404, scope_accounts, team_rep_ids
 from geocrm.core import audit
 from geocrm.crm.people import assignee_value
 from geocrm.crm.segments import CAMPAIGN_OUTCOMES
@@ -32,6 +32,7 @@ from geocrm.models import (
     Account,
     Interaction,
     InteractionKind,
+    Role,
     Task,
     TaskStatus,
     User,
@@ -216,16 +217,31 @@ class HomeTasks:
     due_today: list[Task]
     overdue: list[Task]
     upcoming: list[Task]
+    #: the counts, which the lists may stop short of (``limit``)
+    due_today_count: int = 0
+    overdue_count: int = 0
+    #: a manager's home counts their team's tasks (their reps' and their own)
+    team: bool = False
 
 
 def home_tasks(user: User, today: date, *, limit: int = 50) -> HomeTasks:
-    """The user's own open tasks: due today, overdue (oldest first), and the next ones."""
+    """Open tasks due today, overdue (oldest first), and the next ones: the user's own, and
+    for a manager their team's too (the reps of the territories they manage,
+    :func:`geocrm.access.team_rep_ids`): most overdue tasks are the reps', and a manager's
+    home showing "0 overdue" while the team has dozens hides exactly what they are there for."""
+    team = user.role == Role.MANAGER
+    whose = Task.assignee_id == user.id
+    if team:
+        reps = team_rep_ids(user)
+        assert reps is not None
+        whose = or_(whose, Task.assignee_id.in_(reps))
     mine = (
         select(Task)
-        .options(selectinload(Task.account))
-        .where(Task.assignee_id == user.id, Task.status == TaskStatus.OPEN)
+        .options(selectinload(Task.account), selectinload(Task.assignee))
+        .where(whose, Task.status == TaskStatus.OPEN)
     )
-    due_today = db.session.scalars(mine.where(Task.due_date == today).order_by(Task.id)).all()
+    due_today = db.session.scalars(
+        mine.where(Task.due_date == today).order_by(Task.id).limit(limit)).all()
     overdue = db.session.scalars(
         mine.where(Task.due_date < today).order_by(Task.due_date, Task.id).limit(limit)
     ).all()
@@ -234,7 +250,13 @@ def home_tasks(user: User, today: date, *, limit: int = 50) -> HomeTasks:
         .order_by(Task.due_date.is_(None), Task.due_date, Task.id)
         .limit(10)
     ).all()
-    return HomeTasks(list(due_today), list(overdue), list(upcoming))
+    count = select(func.count(Task.id)).where(whose, Task.status == TaskStatus.OPEN)
+    return HomeTasks(
+        list(due_today), list(overdue), list(upcoming),
+        due_today_count=db.session.scalar(count.where(Task.due_date == today)) or 0,
+        overdue_count=db.session.scalar(count.where(Task.due_date < today)) or 0,
+        team=team,
+    )
 
 
 def task_list(user: User, *, view: str, today: date, limit: int = 500) -> list[Task]:

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import and_, false, or_, select
 
-from geocrm.access import scope_territories
+from geocrm.access import scope_territories, team_rep_ids
 from geocrm.clock import local_zone
 from geocrm.crm import services as crm_services
 from geocrm.errors import ConflictError, NotFoundError
@@ -36,12 +36,7 @@ def plannable_reps(user: User) -> list[User]:
     """Active reps ``user`` may plan for: all for admins/planners, their own for managers."""
     stmt = select(User).where(User.role == Role.REP, User.active.is_(True))
     if user.role == Role.MANAGER:
-        managed = (
-            select(territory_reps.c.user_id)
-            .join(Territory, Territory.id == territory_reps.c.territory_id)
-            .where(Territory.manager_id == user.id)
-        )
-        stmt = stmt.where(User.id.in_(managed))
+        stmt = stmt.where(User.id.in_(team_rep_ids(user)))
     elif user.role not in (Role.ADMIN, Role.PLANNER):
         stmt = stmt.where(false())
     return list(db.session.scalars(stmt.order_by(User.name, User.id)))
@@ -64,12 +59,21 @@ def segment_choices(user: User) -> list[tuple[int, str]]:
 
 
 def visible_runs(user: User) -> Any:
-    """``select(PlanRun)`` scoped: admins and planners see all, managers their own."""
+    """``select(PlanRun)`` scoped: admins and planners see all; managers the runs they made
+    and the runs whose every plan is for a rep of their team (whoever planned it: a planner's
+    run for the manager's reps is the manager's to open, re-run and publish too)."""
     stmt = select(PlanRun)
     if user.role in (Role.ADMIN, Role.PLANNER):
         return stmt
     if user.role == Role.MANAGER:
-        return stmt.where(PlanRun.created_by_id == user.id)
+        team = team_rep_ids(user)
+        assert team is not None
+        mine = RoutePlan.run_id == PlanRun.id
+        only_team = and_(
+            select(RoutePlan.id).where(mine).exists(),
+            ~select(RoutePlan.id).where(mine, RoutePlan.rep_id.not_in(team)).exists(),
+        )
+        return stmt.where(or_(PlanRun.created_by_id == user.id, only_team))
     return stmt.where(false())
 
 
@@ -87,16 +91,21 @@ def get_run_or_404(run_id: int, user: User) -> PlanRun:
 
 
 def get_plan_or_404(plan_id: int, user: User) -> RoutePlan:
-    """A rep's own published plan; any plan for admins/planners; managers: their reps' or
-    their runs'. Everything else is a 404, like a missing plan."""
+    """A rep's own published plan; any plan for admins/planners; managers: every plan for a
+    rep of their territories (whoever made it, the rep active or not) or of a run they may
+    open. Everything else is a 404, like a missing plan."""
     plan = db.session.get(RoutePlan, plan_id)
     ok = False
     if plan is not None:
         if user.role in (Role.ADMIN, Role.PLANNER):
             ok = True
         elif user.role == Role.MANAGER:
-            ok = plan.rep_id in {r.id for r in plannable_reps(user)} or (
-                plan.run is not None and plan.run.created_by_id == user.id
+            team = team_rep_ids(user)
+            assert team is not None
+            ok = plan.rep_id in set(db.session.scalars(team)) or (
+                plan.run_id is not None and db.session.scalar(
+                    visible_runs(user).with_only_columns(PlanRun.id)
+                    .where(PlanRun.id == plan.run_id)) is not None
             )
         elif user.role == Role.REP:
             ok = plan.rep_id == user.id and plan.status == PlanStatus.PUBLISHED

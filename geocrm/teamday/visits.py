@@ -1,0 +1,96 @@
+"""Whose day a user may read, and what happened in it: the visits and interactions of a rep's
+local day, in the order they happened.
+
+One reading for the manager's day, the daily report and mileage, so the three never disagree
+about which visits a day had or in what order.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from geocrm.access import team_rep_ids
+from geocrm.clock import local_day_bounds_utc, local_today
+from geocrm.errors import NotFoundError
+from geocrm.extensions import db
+from geocrm.models import Interaction, InteractionKind, Role, User
+
+
+def team_reps(user: User, *, active_only: bool = True) -> list[User]:
+    """The reps ``user`` may follow: a manager's team, everyone for planners and admins,
+    themselves for a rep (by name)."""
+    stmt = select(User).where(User.role == Role.REP)
+    team = team_rep_ids(user)
+    if team is not None:
+        stmt = stmt.where(User.id.in_(team))
+    if active_only:
+        stmt = stmt.where(User.active.is_(True))
+    return list(db.session.scalars(stmt.order_by(User.name, User.id)))
+
+
+def get_rep_or_404(rep_id: int, user: User) -> User:
+    """A rep whose days ``user`` may read (deactivated ones too: their history stays), or a
+    404 like a missing one."""
+    team = team_rep_ids(user)
+    stmt = select(User).where(User.id == rep_id, User.role == Role.REP)
+    if team is not None:
+        stmt = stmt.where(User.id.in_(team))
+    rep = db.session.scalars(stmt).one_or_none()
+    if rep is None:
+        raise NotFoundError(f"No rep {rep_id}.")
+    return rep
+
+
+def arrived_at(item: Interaction) -> datetime:
+    """When a visit began: its check-in, else when it was logged."""
+    return item.checkin_at or item.occurred_at
+
+
+def _day_query(rep_ids: Iterable[int], start: datetime, end: datetime, *,
+               visits_only: bool) -> list[Interaction]:
+    ids = list(rep_ids)
+    if not ids:
+        return []
+    stmt = (
+        select(Interaction)
+        .options(selectinload(Interaction.account))
+        .where(Interaction.user_id.in_(ids), Interaction.occurred_at >= start,
+               Interaction.occurred_at < end)
+    )
+    if visits_only:
+        stmt = stmt.where(Interaction.kind == InteractionKind.VISIT)
+    rows = list(db.session.scalars(stmt))
+    rows.sort(key=lambda i: (arrived_at(i), i.id))
+    return rows
+
+
+def day_visits(rep_ids: Iterable[int], day: date) -> dict[int, list[Interaction]]:
+    """Each rep's visits of the local ``day``, in check-in order (the visit sequence)."""
+    start, end = local_day_bounds_utc(day)
+    out: dict[int, list[Interaction]] = defaultdict(list)
+    for item in _day_query(rep_ids, start, end, visits_only=True):
+        out[int(item.user_id)].append(item)
+    return dict(out)
+
+
+def period_visits(rep_ids: Iterable[int], first: date,
+                  last: date) -> dict[int, dict[date, list[Interaction]]]:
+    """Each rep's visits from local ``first`` to ``last`` (inclusive), by local day, each day
+    in check-in order."""
+    start, _ = local_day_bounds_utc(first)
+    _, end = local_day_bounds_utc(last)
+    out: dict[int, dict[date, list[Interaction]]] = defaultdict(lambda: defaultdict(list))
+    for item in _day_query(rep_ids, start, end, visits_only=True):
+        out[int(item.user_id)][local_today(item.occurred_at)].append(item)
+    return {rep: dict(days) for rep, days in out.items()}
+
+
+def day_interactions(rep_id: int, day: date) -> list[Interaction]:
+    """Everything a rep logged on the local ``day`` (visits, calls, e-mails, notes), in order."""
+    start, end = local_day_bounds_utc(day)
+    return _day_query([rep_id], start, end, visits_only=False)
