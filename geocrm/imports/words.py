@@ -61,6 +61,13 @@ WORDS: dict[str, Any] = {
     "employees": lazy_gettext("employees"),
     "industry": lazy_gettext("industry"),
     "notes": lazy_gettext("notes"),
+    # what a file error is about
+    "file": lazy_gettext("file"),
+    "header": lazy_gettext("header row"),
+    "encoding": lazy_gettext("encoding"),
+    "mapping": lazy_gettext("column mapping"),
+    "crs": lazy_gettext("coordinate system"),
+    "sheet": lazy_gettext("sheet"),
 }
 
 #: What the import did with a row that looks like another record.
@@ -134,7 +141,22 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
                        field=word(m["t"]), column=m["h"])),
     (re.compile(r"^column (?P<i>\d+) has no name$"),
      lambda m: gettext("column %(num)s has no name", num=m["i"])),
+    (re.compile(r"^column (?P<i>\d+) repeats the name (?P<name>.+) \(column (?P<j>\d+)\)$"),
+     lambda m: gettext("column %(num)s repeats the name %(name)s (column %(other)s)",
+                       num=m["i"], name=m["name"], other=m["j"])),
+    (re.compile(r"^the file is not (?P<label>.+): line (?P<line>\d+) has bytes (?P<b>[0-9a-f ]+) "
+                r"that are not; choose another encoding$"),
+     lambda m: gettext("the file is not %(encoding)s: line %(line)s has bytes %(bytes)s that "
+                       "are not; choose another encoding",
+                       encoding=str(ENCODING_LABELS.get(m["label"], m["label"])),
+                       line=m["line"], bytes=m["b"])),
+    (re.compile(r"^(?P<crs>.+) is not a known coordinate system$"),
+     lambda m: gettext("%(crs)s is not a known coordinate system", crs=m["crs"])),
+    (re.compile(r"^is not a readable (?P<kind>CSV file|\.xlsx workbook) \((?P<why>.*)\)$"),
+     lambda m: gettext("is not a readable %(kind)s (%(why)s)", kind=m["kind"], why=m["why"])),
 ]
+#: "row 3, name: is required" / "file: is empty": a ValidationError's message.
+_FIELD_MESSAGE = re.compile(r"^(?:row (?P<row>\d+), )?(?P<field>[\w.]+): (?P<reason>.+)$", re.S)
 
 
 def word(value: Any) -> str:
@@ -161,4 +183,9 @@ def sentence(value: Any) -> str:
         m = pattern.match(text)
         if m:
             return build(m)
+    m = _FIELD_MESSAGE.match(text)
+    if m and (m["reason"] in SENTENCES or any(p.match(m["reason"]) for p, _ in _PATTERNS)):
+        where = word(m["field"]) + ": " + sentence(m["reason"])
+        return gettext("row %(num)s, %(problem)s", num=m["row"], problem=where) if m["row"] \
+            else where
     return gettext(text) if text else text
