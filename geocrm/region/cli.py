@@ -65,6 +65,10 @@ def load_command(extract: Path | None, demo: bool, if_missing: bool, name: str |
         f"Addresses: {found['addresses']} addresses, {found['streets']} streets, "
         f"{found['interpolations']} interpolation lines, {found['places']} places, indexed in "
         f"{found['seconds']:.1f} s. The region geocoder now answers from them.")
+    pois = meta["places"]
+    click.echo(
+        f"Places: {pois['places']} named businesses and organisations in {pois['categories']} "
+        f"categories, indexed in {pois['seconds']:.1f} s. Prospecting now searches them.")
 
 
 @region_command.command("status")

