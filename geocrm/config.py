@@ -88,6 +88,11 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         # A check-in is verified only with a fix at least this good (metres, the phone's
         # stated accuracy); worse fixes are kept and flagged "GPS fix too imprecise".
         "GEOCRM_CHECKIN_MAX_ACCURACY_M": float(env.get("GEOCRM_CHECKIN_MAX_ACCURACY_M", "100")),
+        # The manager's day (geocrm.teamday): a check-in this many minutes after the planned
+        # start is late, and a stop this long past its planned end without a visit is missed;
+        # the page asks for fresh data every GEOCRM_TEAMDAY_REFRESH_S seconds.
+        "GEOCRM_LATE_MINUTES": int(env.get("GEOCRM_LATE_MINUTES", "15")),
+        "GEOCRM_TEAMDAY_REFRESH_S": int(env.get("GEOCRM_TEAMDAY_REFRESH_S", "60")),
         "GEOCRM_REDIS_URL": env.get("GEOCRM_REDIS_URL", ""),
         # Planning: the company's time zone (plans are in local time) and the RQ queue name.
         "GEOCRM_TIMEZONE": env.get("GEOCRM_TIMEZONE", "UTC"),
