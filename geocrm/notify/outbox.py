@@ -24,6 +24,7 @@ KINDS: dict[str, Any] = {
     "digest": _l("Daily digest: today's route, tasks due and overdue, drift alerts"),
     "plan_published": _l("A plan of mine is published"),
     "task_assigned": _l("A task is assigned to me"),
+    "daily_report": _l("Daily reports: my team's submitted, or a comment on mine"),
 }
 CHANNELS: dict[str, Any] = {"email": _l("Email"), "push": _l("Phone (push)")}
 # What a person gets until they choose: everything by mail and push; reps' phones make push
@@ -32,6 +33,7 @@ DEFAULT_CHOICES: dict[str, list[str]] = {
     "digest": ["email"],
     "plan_published": ["email", "push"],
     "task_assigned": ["email", "push"],
+    "daily_report": ["email", "push"],
 }
 
 

@@ -9,6 +9,7 @@ report; managers the reports of their team, planners and admins everyone's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -19,9 +20,10 @@ from sqlalchemy import select
 from geocrm.clock import local_today, local_zone
 from geocrm.errors import ConflictError, ValidationError
 from geocrm.extensions import db
-from geocrm.i18n import METRES_PER_MILE, distance_unit
+from geocrm.i18n import METRES_PER_MILE, distance_unit, local_date
 from geocrm.models import Interaction, InteractionKind, Role, User, utcnow
 from geocrm.models.daily import DailyReport, DailyReportComment
+from geocrm.notify import outbox
 from geocrm.params import to_text
 from geocrm.teamday.mileage import DayDistance, rep_distances, visit_place
 from geocrm.teamday.visits import (
@@ -29,6 +31,7 @@ from geocrm.teamday.visits import (
     day_interactions,
     day_visits,
     get_rep_or_404,
+    managers_of,
     team_reps,
 )
 
@@ -140,6 +143,11 @@ def save(user: User, rep_id: int, day: date, comment: str | None, *,
     if submit:
         record.status = SUBMITTED
         record.submitted_at = utcnow()
+        db.session.flush()
+        for manager in managers_of(user):
+            _tell(manager, user, day, lambda: (
+                _("Daily report from %(name)s, %(date)s", name=user.name, date=local_date(day)),
+                text or _("No comment.")))
     db.session.flush()
     return record
 
@@ -158,7 +166,18 @@ def comment(user: User, rep_id: int, day: date, body: str | None) -> DailyReport
     if user.id != rep.id:
         _read(record, user)
     db.session.flush()
+    told = [rep] if user.id != rep.id else managers_of(rep)
+    for person in told:
+        _tell(person, rep, day, lambda: (
+            _("%(name)s commented on the daily report of %(date)s", name=user.name,
+              date=local_date(day)), text))
     return note
+
+
+def _tell(person: User, rep: User, day: date, render: Callable[[], tuple[str, str]]) -> None:
+    """Queue a daily-report message (sent later by the notification job)."""
+    outbox.queue(person, "daily_report", render,
+                 url=f"/team/reports/{rep.id}/{day.isoformat()}")
 
 
 def mark_read(user: User, rep_id: int, day: date) -> DailyReport:

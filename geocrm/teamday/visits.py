@@ -18,7 +18,7 @@ from geocrm.access import team_rep_ids
 from geocrm.clock import local_day_bounds_utc, local_today
 from geocrm.errors import NotFoundError
 from geocrm.extensions import db
-from geocrm.models import Interaction, InteractionKind, Role, User
+from geocrm.models import Interaction, InteractionKind, Role, Territory, User, territory_reps
 
 
 def team_reps(user: User, *, active_only: bool = True) -> list[User]:
@@ -94,3 +94,14 @@ def day_interactions(rep_id: int, day: date) -> list[Interaction]:
     """Everything a rep logged on the local ``day`` (visits, calls, e-mails, notes), in order."""
     start, end = local_day_bounds_utc(day)
     return _day_query([rep_id], start, end, visits_only=False)
+
+
+def managers_of(rep: User) -> list[User]:
+    """The active managers of the territories ``rep`` works: whom their daily report goes to."""
+    return list(db.session.scalars(
+        select(User).where(
+            User.active.is_(True),
+            User.id.in_(select(Territory.manager_id).join(
+                territory_reps, territory_reps.c.territory_id == Territory.id).where(
+                    territory_reps.c.user_id == rep.id)))
+        .order_by(User.id)))

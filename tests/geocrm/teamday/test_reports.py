@@ -136,3 +136,23 @@ def test_csv_in_miles(app, client: FlaskClient, auth, world, west_visits):
                  if r and r[0] == "Distance driven")
     view = reports.day_report(world.rep_west, world.rep_west.id, DAY)
     assert total[2] == "mi" and float(total[1]) == round(view.metres / 1609.344, 1)
+
+
+def test_submission_and_comments_notify(app, world, west_visits):
+    """Submitting tells the rep's territory managers; a manager's comment tells the rep; a
+    rep of another territory hears nothing (messages queued in the outbox, sent later)."""
+    from sqlalchemy import select
+
+    from geocrm.models import Notification
+
+    app.config["GEOCRM_SMTP_HOST"] = "127.0.0.1"  # mail is set up: messages are kept
+    reports.save(world.rep_west, world.rep_west.id, DAY, "Two quotes", submit=True)
+    reports.comment(world.manager, world.rep_west.id, DAY, "Call Kirja tomorrow")
+    db.session.commit()
+    rows = db.session.scalars(select(Notification).where(Notification.kind == "daily_report")
+                              .order_by(Notification.id)).all()
+    assert [(r.user_id, r.channel) for r in rows] == [(world.manager.id, "email"),
+                                                     (world.rep_west.id, "email")]
+    assert "West" in rows[0].subject and rows[0].body == "Two quotes"
+    assert rows[1].body == "Call Kirja tomorrow"
+    assert rows[1].url == f"/team/reports/{world.rep_west.id}/{DAY.isoformat()}"
