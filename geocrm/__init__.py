@@ -104,7 +104,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.api import geocode as api_geocode  # noqa: F401  (/api/v1/geocode/reverse)
     from geocrm.api import openapi as api_openapi  # noqa: F401  (/api/v1/openapi.json)
     from geocrm.api import push as api_push  # noqa: F401  (/api/v1/push/...)
+    from geocrm.api import ratelimit as api_ratelimit
     from geocrm.api import replan as api_replan  # noqa: F401  (/api/v1/today/replan)
+    from geocrm.api import webhooks_api  # noqa: F401  (/api/v1/webhooks)
+    from geocrm.api.token_pages import bp as token_pages_bp
+    from geocrm.api.webhook_pages import bp as webhook_pages_bp
     from geocrm.auth.views import bp as auth_bp
     from geocrm.cli import register_cli
     from geocrm.crm.views import bp as crm_bp
@@ -123,6 +127,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.security import register_security_headers
     from geocrm.teamday.views import bp as teamday_bp
     from geocrm.territory_admin.views import bp as territory_admin_bp
+    from geocrm.webhooks.delivery import init_app as init_webhooks
 
     for blueprint in (
         auth_bp,
@@ -141,10 +146,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         people_bp,
         feeds_bp,
         teamday_bp,
+        token_pages_bp,
+        webhook_pages_bp,
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_security_headers(app)
     register_cli(app)
     init_notify(app)
+    init_webhooks(app)
+    api_ratelimit.install(app, api_bp)
     return app

@@ -127,6 +127,13 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_VAPID_SUBJECT": env.get("GEOCRM_VAPID_SUBJECT", "mailto:admin@localhost"),
         # Links in mail and push messages need the site's public address.
         "GEOCRM_BASE_URL": env.get("GEOCRM_BASE_URL", ""),
+        # The JSON API's rate limit per token (else per signed-in user, else per address), in
+        # Flask-Limiter's notation; counted in Redis when GEOCRM_REDIS_URL is set (issue 18).
+        "GEOCRM_API_RATE_LIMIT": env.get("GEOCRM_API_RATE_LIMIT", "600/minute"),
+        # Webhooks (geocrm.webhooks): private/loopback receivers only when allowed; retry wait.
+        "GEOCRM_WEBHOOK_ALLOW_PRIVATE": _truthy(env.get("GEOCRM_WEBHOOK_ALLOW_PRIVATE")),
+        "GEOCRM_WEBHOOK_BACKOFF_SECONDS": float(env.get("GEOCRM_WEBHOOK_BACKOFF_SECONDS", "60")),
+        "GEOCRM_WEBHOOK_TIMEOUT": float(env.get("GEOCRM_WEBHOOK_TIMEOUT", "10")),
     }
     if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
         overrides["GEOCRM_TILE_URL"] = ""

@@ -14,7 +14,13 @@ from sqlalchemy import select
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.api import bp
 from geocrm.api.accounts import account_json
-from geocrm.api.tokens import create_token, list_tokens, revoke_token, token_json
+from geocrm.api.tokens import (
+    create_token,
+    list_tokens,
+    revoke_token,
+    scopes_for_new_token,
+    token_json,
+)
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError, problem
 from geocrm.extensions import db
@@ -256,7 +262,7 @@ def new_token() -> Any:
     name = data.get("name")
     if not isinstance(name, str):
         raise ValidationError("name", "is required")
-    row, plain = create_token(current_user, name, days)
+    row, plain = create_token(current_user, name, days, scopes_for_new_token(data.get("scopes")))
     response = jsonify({**token_json(row), "token": plain})
     response.status_code = 201
     return response

@@ -9,14 +9,21 @@
   Flask-WTF exactly like a form.
 
 Tokens are shown once at creation; the database keeps their SHA-256 only.
+
+Scopes (issue 18): a token carries ``read``, ``write`` and/or ``admin``. A GET or HEAD needs
+``read``, any other method ``write``, and a view marked with :func:`requires_scope` (the
+admin-only endpoints) also needs ``admin``; a missing one answers a 403 problem that names it.
+Scopes only narrow what the token's user may do: an ``admin`` token of a rep is still a rep.
+A session cookie keeps the full rights of the user's role.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import click
 from flask import Blueprint, current_app, g, request, session
@@ -25,21 +32,86 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from geocrm.core.transaction import transaction
-from geocrm.errors import NotFoundError, ValidationError, problem
+from geocrm.errors import GeocrmError, NotFoundError, ValidationError, problem
 from geocrm.extensions import csrf, db, login_manager
-from geocrm.models import User, utcnow
+from geocrm.models import Role, User, utcnow
 from geocrm.models.field import ApiToken
 
 TOKEN_PREFIX = "gcrm_"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SCOPES = ("read", "write", "admin")
+DEFAULT_SCOPES = ("read", "write")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class BearerAuth(NamedTuple):
+    """Who a live bearer token acts as, which token it is and what it may do."""
+
+    user: User
+    token_id: int
+    scopes: frozenset[str]
+
+
+def requires_scope(scope: str) -> Callable[[F], F]:
+    """Mark an API view as needing ``scope`` (e.g. ``admin``) besides read/write."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    def decorator(view: F) -> F:
+        view.required_scope = scope  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+def clean_scopes(scopes: Iterable[str], user: User) -> list[str]:
+    """The scopes asked for, in canonical order; an ``admin`` scope only for admins."""
+    chosen = {s.strip().lower() for s in scopes if s and s.strip()}
+    unknown = sorted(chosen - set(SCOPES))
+    if unknown:
+        raise ValidationError("scopes", _("unknown scope %(name)s", name=unknown[0]))
+    if not chosen:
+        raise ValidationError("scopes", _("choose at least one scope"))
+    if "admin" in chosen and user.role != Role.ADMIN:
+        raise ValidationError("scopes", _("only administrators may make admin tokens"))
+    return [s for s in SCOPES if s in chosen]
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str, days: int | None = None) -> tuple[ApiToken, str]:
+def scopes_for_new_token(requested: Any) -> list[str]:
+    """The scopes a token made through the API gets: the default, or the list asked for; a
+    token may only make tokens with scopes it has itself (no widening by minting)."""
+    if requested is None:
+        chosen = list(DEFAULT_SCOPES)
+    elif isinstance(requested, list) and all(isinstance(s, str) for s in requested):
+        chosen = requested
+    else:
+        raise ValidationError("scopes", _("must be a list of scopes (read, write, admin)"))
+    auth: BearerAuth | None = g.get("bearer_auth")
+    if g.get("api_token_auth") and auth is not None:
+        wider = sorted(set(chosen) - auth.scopes)
+        if wider:
+            raise ForbiddenScope(wider[0])
+    return chosen
+
+
+class ForbiddenScope(GeocrmError):
+    """A token asked to make a token with a scope it lacks itself."""
+
+    status = 403
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(_("This token lacks the '%(scope)s' scope.", scope=scope),
+                         missing_scope=scope)
+
+
+def create_token(user: User, name: str, days: int | None = None,
+                 scopes: Iterable[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
     """A new token for ``user``; returns the row and the plain token (shown once)."""
+    chosen = clean_scopes(scopes, user)
     name = (name or "").strip()
     if not name:
         raise ValidationError("name", "is required")
@@ -52,6 +124,7 @@ def create_token(user: User, name: str, days: int | None = None) -> tuple[ApiTok
         token_hash=hash_token(plain),
         prefix=plain[:12],
         expires_at=utcnow() + timedelta(days=days) if days else None,
+        scopes=" ".join(chosen),
     )
     db.session.add(row)
     db.session.flush()
@@ -77,11 +150,17 @@ def revoke_token(user: User, token_id: int) -> None:
 
 
 def user_for_token(plain: str) -> User | None:
-    """The active user behind a live token, or ``None`` (one query); touches
+    """The active user behind a live token, or ``None``."""
+    auth = auth_for_token(plain)
+    return auth.user if auth else None
+
+
+def auth_for_token(plain: str) -> BearerAuth | None:
+    """The user, token id and scopes behind a live token, or ``None`` (one query); touches
     ``last_used_at`` at most hourly so reads stay reads."""
     now = utcnow()
     found = db.session.execute(
-        select(User, ApiToken.id, ApiToken.last_used_at)
+        select(User, ApiToken.id, ApiToken.last_used_at, ApiToken.scopes)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == hash_token(plain),
@@ -92,10 +171,10 @@ def user_for_token(plain: str) -> User | None:
     ).one_or_none()
     if found is None:
         return None
-    user, token_id, last_used = found
+    user, token_id, last_used, scopes = found
     if last_used is None or now - last_used > timedelta(hours=1):
         db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-    return user
+    return BearerAuth(user, token_id, frozenset((scopes or "").split()))
 
 
 def token_json(row: ApiToken) -> dict[str, Any]:
@@ -109,6 +188,7 @@ def token_json(row: ApiToken) -> dict[str, Any]:
         "created_at": iso(row.created_at),
         "last_used_at": iso(row.last_used_at),
         "expires_at": iso(row.expires_at),
+        "scopes": (row.scopes or "").split(),
     }
 
 
@@ -118,6 +198,31 @@ def _bearer() -> str | None:
     if scheme.lower() != "bearer":
         return None
     return value.strip()
+
+
+def bearer_auth() -> BearerAuth | None:
+    """This request's token (looked up once per request, in its own transaction for the
+    last-used touch), or ``None`` without a valid bearer token. The rate limiter keys on it
+    before the API's own check runs, so both share the one lookup."""
+    if "bearer_auth" not in g:
+        token = _bearer()
+        if not token:
+            g.bearer_auth = None
+        else:
+            with transaction():
+                g.bearer_auth = auth_for_token(token)
+    found: BearerAuth | None = g.bearer_auth
+    return found
+
+
+def required_scopes() -> list[str]:
+    """What this request needs from a token: read or write by method, plus a view's own."""
+    needed = ["read" if request.method in SAFE_METHODS else "write"]
+    view = current_app.view_functions.get(request.endpoint or "")
+    extra = getattr(view, "required_scope", None)
+    if extra and extra not in needed:
+        needed.append(extra)
+    return needed
 
 
 def install(bp: Blueprint) -> None:
@@ -136,14 +241,22 @@ def install(bp: Blueprint) -> None:
                     400, "Bad Request",
                     _("Send either a session cookie or a bearer token, not both."),
                 )
-            with transaction():  # the hourly last-used touch, whatever the view does next
-                user = user_for_token(token)
-            if user is None:
+            auth = bearer_auth()  # the hourly last-used touch commits on its own
+            if auth is None:
                 return problem(401, "Unauthorized", _("The token is unknown, revoked or expired."))
+            for scope in required_scopes():
+                if scope not in auth.scopes:
+                    return problem(
+                        403, "Forbidden",
+                        _("This token lacks the '%(scope)s' scope.", scope=scope),
+                        missing_scope=scope,
+                    )
+            user = auth.user
             # Make the token's user current for this request only: no session is written,
             # and Flask-Login's session protection never sees a half-empty cookie.
             login_manager._update_request_context_with_user(user)
             g.api_token_auth = True
+            g.api_token_id = auth.token_id
             return None  # token-authenticated: CSRF does not apply
         if request.method not in SAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()
@@ -153,6 +266,8 @@ def install(bp: Blueprint) -> None:
     def _forget_token_user(exc: BaseException | None) -> None:
         # ``g`` outlives the request when an app context was already pushed (tests, CLI):
         # the token's user must not leak into the next request.
+        g.pop("bearer_auth", None)
+        g.pop("api_token_id", None)
         if g.pop("api_token_auth", False):
             g.pop("_login_user", None)
 
@@ -161,15 +276,18 @@ def install(bp: Blueprint) -> None:
 @click.option("--email", required=True, help="The user the token acts as.")
 @click.option("--name", required=True, help="A label, e.g. the device or the integration.")
 @click.option("--days", type=int, default=None, help="Expire after this many days.")
+@click.option("--scope", "scopes", multiple=True, default=DEFAULT_SCOPES, show_default=True,
+              type=click.Choice(SCOPES), help="What the token may do (repeat for several).")
 @with_appcontext
-def create_token_command(email: str, name: str, days: int | None) -> None:
+def create_token_command(email: str, name: str, days: int | None,
+                         scopes: tuple[str, ...]) -> None:
     """Create an API bearer token for a user and print it (shown only once)."""
     user = db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
     if user is None:
         raise click.ClickException(f"No user {email}.")
     try:
         with transaction():
-            _, plain = create_token(user, name, days)
+            _, plain = create_token(user, name, days, scopes)
     except ValidationError as err:
         raise click.ClickException(err.message) from err
     click.echo(plain)

@@ -49,6 +49,7 @@ from geocrm.core.names import normalise_reading
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Stage, User, utcnow
+from geocrm.webhooks import events as webhooks
 
 # -- the field rules ----------------------------------------------------------------------
 #: Longest text each field stores (the column sizes of :class:`~geocrm.models.Account`).
@@ -474,3 +475,9 @@ def touch(account: Account, now: datetime | None = None) -> None:
     """Mark an edit: a new version (the phone's sync compares it) and the change time."""
     account.version = (account.version or 1) + 1
     account.updated_at = now or utcnow()
+    webhooks.emit_object("account.updated", account)
+
+
+def announce_new(account: Account) -> None:
+    """Tell the webhooks a new account exists (its creator calls this after the flush)."""
+    webhooks.emit_object("account.created", account)

@@ -20,6 +20,7 @@ from geocrm.models import (
     User,
     utcnow,
 )
+from geocrm.webhooks import events as webhooks
 
 # -- opportunities ----------------------------------------
 
@@ -67,6 +68,7 @@ def create_opportunity(user: User, account_id: int, values: Mapping[str, Any]) -
     db.session.flush()
     audit.record(user, "opportunity", opp.id, "create", audit.snapshot(opp, _OPP_FIELDS))
     db.session.flush()
+    webhooks.emit_object("opportunity.created", opp)
     return opp
 
 
@@ -79,4 +81,5 @@ def update_opportunity(user: User, opportunity_id: int, values: Mapping[str, Any
     opp.updated_at = utcnow()
     audit.record_changes(user, "opportunity", opp.id, before, audit.snapshot(opp, _OPP_FIELDS))
     db.session.flush()
+    webhooks.emit_object("opportunity.updated", opp)
     return opp

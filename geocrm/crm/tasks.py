@@ -39,6 +39,7 @@ from geocrm.models import (
     utcnow,
 )
 from geocrm.notify import outbox
+from geocrm.webhooks import events as webhooks
 
 # -- interactions logged from a desk ----------------------------------------
 
@@ -83,9 +84,13 @@ def log_interaction(user: User, account_id: int, values: Mapping[str, Any]) -> I
                                          or account.last_visit_at < at):
         account.last_visit_at = at
     db.session.flush()
-    if due is not None and next_step:
-        db.session.add(_task_from(item, next_step, due, assignee, user))
+    follow_up = _task_from(item, next_step, due, assignee, user) if due and next_step else None
+    if follow_up is not None:
+        db.session.add(follow_up)
     db.session.flush()
+    webhooks.emit_object("interaction.created", item)
+    if follow_up is not None:
+        webhooks.emit_object("task.created", follow_up)
     return item
 
 
@@ -148,6 +153,7 @@ def create_task(user: User, values: Mapping[str, Any]) -> Task:
     db.session.flush()
     if assignee.id != user.id:
         tell_assignee(task, assignee, user)
+    webhooks.emit_object("task.created", task)
     return task
 
 
@@ -185,6 +191,7 @@ def task_from_next_step(user: User, interaction_id: int, values: Mapping[str, An
                  {"interaction_id": item.id, "title": task.title,
                   "due_date": audit.jsonable(task.due_date)})
     db.session.flush()
+    webhooks.emit_object("task.created", task)
     return task
 
 
@@ -206,6 +213,7 @@ def update_task(user: User, task_id: int, values: Mapping[str, Any]) -> Task:
         task.title = text_value(values, "title", required=True, max_len=200)
     audit.record_changes(user, "task", task.id, before, audit.snapshot(task, _TASK_FIELDS))
     db.session.flush()
+    webhooks.emit_object("task.updated", task)
     return task
 
 

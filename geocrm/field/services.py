@@ -21,6 +21,7 @@ from sqlalchemy import select
 from geocrm.access import get_account_or_404
 from geocrm.core.accounts import (
     FIELDS,
+    announce_new,
     check_coordinates,
     clean_values,
     new_address,
@@ -68,6 +69,7 @@ from geocrm.geocoding.services import fill_address_at_pin
 from geocrm.models import Account, Contact, Stage, Task, TaskStatus, User
 from geocrm.models.accounts import LocationSource
 from geocrm.spatial import SpatialRepository
+from geocrm.webhooks import events as webhooks
 
 __all__ = [
     "MAX_PHOTO_BYTES",
@@ -123,6 +125,7 @@ def create_task(user: User, data: dict[str, Any]) -> Task:
     )
     db.session.add(task)
     db.session.flush()
+    webhooks.emit_object("task.created", task)
     return task
 
 
@@ -135,6 +138,7 @@ def complete_task(user: User, data: dict[str, Any]) -> Task:
     if task.status != TaskStatus.DONE:
         task.status = TaskStatus.DONE
         task.completed_at = time_field(data, "at")
+        webhooks.emit_object("task.updated", task)
     db.session.flush()
     return task
 
@@ -194,4 +198,5 @@ def add_account_here(user: User, data: dict[str, Any]) -> Account:
     # Added offline without an address (or without postcode and city): the address where the
     # rep stood, by reverse geocoding; never blocks the write.
     fill_address_at_pin(account, user)
+    announce_new(account)
     return account

@@ -30,6 +30,7 @@ from geocrm.models import Account, Interaction, InteractionKind, RouteStop, Task
 from geocrm.models.activity import VISIT_OUTCOMES
 from geocrm.models.field import VisitPhoto
 from geocrm.spatial import haversine_m
+from geocrm.webhooks import events as webhooks
 
 OUTCOMES = VISIT_OUTCOMES
 OUTSIDE_GEOFENCE = "outside_geofence"
@@ -101,6 +102,7 @@ def check_in(user: User, data: dict[str, Any]) -> Interaction:
     stop_id = int_field(data, "route_stop_id")
     distance, flag = locate(account, pos)
     visit = _own_interaction(uuid, user)
+    new = visit is None
     if visit is None:
         visit = Interaction(uuid=uuid, user_id=user.id, account_id=account.id, occurred_at=at)
         db.session.add(visit)
@@ -122,6 +124,7 @@ def check_in(user: User, data: dict[str, Any]) -> Interaction:
     if account.last_visit_at is None or account.last_visit_at < at:
         account.last_visit_at = at
     db.session.flush()
+    webhooks.emit_object("interaction.created" if new else "interaction.updated", visit)
     return visit
 
 
@@ -140,6 +143,7 @@ def check_out(user: User, data: dict[str, Any]) -> Interaction:
     visit.checkout_lat = pos.lat if pos else None
     visit.checkout_lon = pos.lon if pos else None
     db.session.flush()
+    webhooks.emit_object("interaction.updated", visit)
     return visit
 
 
@@ -167,6 +171,7 @@ def log_interaction(user: User, data: dict[str, Any]) -> Interaction:
         raise ValidationError("photo", "must be an object")
 
     item = _own_interaction(uuid, user)
+    new = item is None
     if item is None:
         pos = read_position(data)
         item = Interaction(uuid=uuid, user_id=user.id, account_id=account.id, occurred_at=at)
@@ -198,6 +203,9 @@ def log_interaction(user: User, data: dict[str, Any]) -> Interaction:
     if photo:
         add_photo(item, photo)
     db.session.flush()
+    webhooks.emit_object("interaction.created" if new else "interaction.updated", item)
+    if task_data:
+        webhooks.emit_object("task.created", task)
     return item
 
 

@@ -57,4 +57,5 @@ from geocrm.models import (  # noqa: E402,F401
     geocoding,
     provenance,
     territory_admin,
+    webhooks,
 )

@@ -36,6 +36,10 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: what the token may do, space-separated: ``read``, ``write``, ``admin`` (issue 18);
+    #: tokens made before scopes existed keep the rights they had (all three)
+    scopes: Mapped[str] = mapped_column(String(40), default="read write",
+                                        server_default="read write admin")
 
     user = relationship("User")
 

@@ -28,6 +28,7 @@ from geocrm.planning.request import rerun_request, submit
 from geocrm.planning.results import PlanResult
 from geocrm.planning.scope import covers, require_draft
 from geocrm.region.travel import travel_provider
+from geocrm.webhooks import events as webhooks
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,7 @@ def publish(run: PlanRun) -> int:
         plan.published_at = now
         count += 1
         _tell_rep(plan)
+        webhooks.emit_object("plan.published", plan)
     run.status = PlanStatus.PUBLISHED
     run.published_at = now
     db.session.flush()
