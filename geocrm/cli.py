@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 
 from geocrm.api.tokens import create_token_command
+from geocrm.api.webhooks_api import webhooks_command
 from geocrm.auth.services import create_user
 from geocrm.core.transaction import transaction
 from geocrm.crm.digest import digest_command
@@ -41,6 +42,7 @@ def register_cli(app: Flask) -> None:
         notify_command,
         geocode_command,
         worker_command,
+        webhooks_command,
     ):
         app.cli.add_command(command)
 

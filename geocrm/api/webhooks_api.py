@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
 from flask import g, jsonify, request
 from flask_login import current_user
 
 from geocrm.access import roles_required
 from geocrm.api import bp
 from geocrm.api.tokens import requires_scope
-from geocrm.core.transaction import commits
+from geocrm.core.transaction import commits, transaction
 from geocrm.errors import ValidationError
 from geocrm.models import Role
 from geocrm.models.webhooks import WebhookDelivery, WebhookEndpoint
 from geocrm.webhooks import endpoints
+from geocrm.webhooks.delivery import BATCH, deliver_due
 
 
 def _endpoint_json(row: WebhookEndpoint) -> dict[str, Any]:
@@ -89,3 +91,23 @@ def replay_delivery(delivery_id: int) -> Any:
     response = jsonify(_delivery_json(row))
     response.status_code = 202
     return response
+
+
+@click.group("webhooks")
+def webhooks_command() -> None:
+    """Webhook deliveries."""
+
+
+@webhooks_command.command("deliver")
+def deliver_command() -> None:
+    """Deliver every webhook that is due (cron: every minute, as a safety net for retries)."""
+    total = {"delivered": 0, "retry": 0, "failed": 0}
+    while True:
+        with transaction():
+            counts = deliver_due()
+        for key, value in counts.items():
+            total[key] += value
+        if sum(counts.values()) < BATCH:
+            break
+    click.echo(f"delivered {total['delivered']}, to retry {total['retry']}, "
+               f"failed {total['failed']}")

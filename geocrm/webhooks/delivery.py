@@ -1,7 +1,9 @@
 """Sending the webhook outbox: signed POSTs from a background job, retried with back-off.
 
-Runs as a job (kicked after a request whose events committed, and by ``flask webhooks
-deliver`` from cron for the retries), never inside a request. A delivery succeeds on any 2xx
+Runs as a job, never inside a request: kicked after a request whose events committed, and
+for the retries by the first request after the earliest retry falls due (each process
+remembers that time, no query per request), with ``flask webhooks deliver`` from cron as the
+safety net for a quiet site. A delivery succeeds on any 2xx
 answer; anything else (another status, a timeout, a refused connection) is retried after
 ``GEOCRM_WEBHOOK_BACKOFF_SECONDS`` × 1, 2, 4 … (default 60 s), and after :data:`MAX_ATTEMPTS`
 it is marked failed; the delivery log shows the last attempt and offers a replay. Redirects
@@ -19,7 +21,7 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, current_app, g
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
@@ -35,6 +37,7 @@ MAX_ATTEMPTS = 8
 BATCH = 50
 SNIPPET = 500
 JOB_FUNC = "geocrm.webhooks.delivery:deliver_due_job"
+NEXT_KEY = "geocrm_webhooks_next_retry"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -119,7 +122,15 @@ def deliver_due(limit: int = BATCH, now: datetime | None = None) -> dict[str, in
             log.warning("webhook delivery %s (%s): %s", delivery.id, delivery.kind,
                         delivery.last_error or delivery.last_status_code)
     db.session.flush()
+    _remember_next_retry()
     return counts
+
+
+def _remember_next_retry() -> None:
+    """Note when the earliest pending delivery falls due, for the after-request kick."""
+    current_app.extensions[NEXT_KEY] = db.session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at))
+        .where(WebhookDelivery.status == "pending"))
 
 
 def deliver_due_job() -> dict[str, Any]:
@@ -141,5 +152,10 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _kick(response: Response) -> Response:
         if g.pop("webhooks_pending", False) and response.status_code < 400:
+            kick()
+            return response
+        due = app.extensions.get(NEXT_KEY)
+        if due is not None and due <= utcnow():
+            app.extensions[NEXT_KEY] = None  # the job notes the next one
             kick()
         return response

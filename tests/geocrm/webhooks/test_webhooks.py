@@ -251,3 +251,41 @@ def test_admin_pages_show_the_secret_once_and_are_admin_only(private_ok, app, cl
     assert "whsec_" not in listing and receiver.url in listing
     r = client.post("/admin/webhooks/", data={"url": receiver.url, "events": []})
     assert r.status_code == 422
+
+
+def _wait(predicate: Any, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_later_request_starts_the_due_retry(private_ok, app, client, world, receiver):
+    """No cron: the first request after a retry falls due starts the delivery job."""
+    app.config["GEOCRM_WEBHOOK_BACKOFF_SECONDS"] = 0.3
+    endpoints.create_endpoint(world.admin, receiver.url, ["task.created"])
+    _, plain = create_token(world.rep_west, "phone")
+    db.session.commit()
+    receiver.statuses = [500]
+    r = client.post("/api/v1/tasks", json={"uuid": "0b7d3c52-7a49-4a5e-9d0e-2f5a1b8c9d01",
+                                            "account_id": world.west_accounts[0].id,
+                                            "title": "Flaky receiver"},
+                    headers={"Authorization": f"Bearer {plain}"})
+    assert r.status_code == 201
+    assert _wait(lambda: len(receiver.requests) == 1)
+    assert _wait(lambda: app.extensions.get("geocrm_webhooks_next_retry") is not None)
+    time.sleep(0.4)
+    client.get("/api/v1/today", headers={"Authorization": f"Bearer {plain}"})
+    assert _wait(lambda: len(receiver.requests) == 2), "the retry was not started"
+
+
+def test_cli_delivers_what_is_due(private_ok, app, runner, world, receiver):
+    endpoints.create_endpoint(world.admin, receiver.url, ["*"])
+    db.session.commit()
+    create_task(world.rep_west, {"title": "By cron"})
+    db.session.commit()
+    result = runner.invoke(args=["webhooks", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert "delivered 1" in result.output and len(receiver.requests) == 1
