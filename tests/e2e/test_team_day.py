@@ -70,6 +70,11 @@ def test_manager_day_refreshes_after_a_check_in_syncs(
     assert manager.inner_text(cell(west, "toDo")) == "2"
     assert manager.inner_text(cell(west, "done")) == "0"
     assert manager.locator(".teamday-marker").count() == 2
+    box = manager.locator("#teamday-map").bounding_box()
+    assert box is not None and box["height"] >= 300
+    for marker in manager.locator(".teamday-marker").all():  # drawn inside the visible map
+        spot = marker.bounding_box()
+        assert spot is not None and box["y"] <= spot["y"] <= box["y"] + box["height"]
     manager.evaluate("() => { document.body.dataset.sameDocument = 'yes'; }")
 
     rep = phone_context(pw, chromium, live, at=AALTO).new_page()

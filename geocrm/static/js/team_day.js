@@ -31,7 +31,7 @@ function link(href, text) {
 }
 
 function repRow(r, words) {
-  const swatch = el("span", { class: "route-swatch", style: `background:${r.colour}` });
+  const swatch = el("span", { class: "teamday-swatch", style: `background:${r.colour}` });
   const cells = [
     el("td", {}, swatch, ` ${r.name}`),
     el("td", {}, link(r.planUrl, r.planText)),
