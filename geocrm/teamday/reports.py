@@ -25,6 +25,7 @@ from geocrm.models import Interaction, InteractionKind, Role, User, utcnow
 from geocrm.models.daily import DailyReport, DailyReportComment
 from geocrm.notify import outbox
 from geocrm.params import to_text
+from geocrm.teamday.day import RepDay, compare, published_plans
 from geocrm.teamday.mileage import DayDistance, rep_distances, visit_place
 from geocrm.teamday.visits import (
     arrived_at,
@@ -58,6 +59,8 @@ class DayReport:
     record: DailyReport | None
     lines: list[ReportLine] = field(default_factory=list)
     distance: DayDistance | None = None
+    #: the day's published plan against what was done (the manager's day's reading)
+    plan: RepDay | None = None
 
     @property
     def status(self) -> str:
@@ -107,10 +110,12 @@ def day_report(user: User, rep_id: int, day: date) -> DayReport:
             leg = k - 1 + offset
             if 0 <= leg < len(distance.legs):
                 drives[visit.id] = distance.legs[leg].metres
+    plan = published_plans([rep.id], day).get(rep.id)
+    versus = compare(rep, plan, visits, utcnow()) if plan is not None else None
     submitted_at = record.submitted_at if record is not None else None
     lines = [ReportLine(i, drives.get(i.id), bool(submitted_at and i.created_at > submitted_at))
              for i in sorted(items, key=lambda i: (arrived_at(i), i.id))]
-    return DayReport(rep, day, record, lines, distance)
+    return DayReport(rep, day, record, lines, distance, versus)
 
 
 def _placed(visit: Interaction) -> bool:

@@ -156,3 +156,20 @@ def test_submission_and_comments_notify(app, world, west_visits):
     assert "West" in rows[0].subject and rows[0].body == "Two quotes"
     assert rows[1].body == "Call Kirja tomorrow"
     assert rows[1].url == f"/team/reports/{world.rep_west.id}/{DAY.isoformat()}"
+
+
+def test_report_sets_the_plan_against_the_day(client: FlaskClient, auth, world, west_visits):
+    """With a published plan (Aalto only), the report counts Aalto done and Kirja unplanned,
+    as the manager's day does."""
+    from tests.geocrm.teamday.helpers import publish_plan
+
+    publish_plan(world.rep_west, [world.west_accounts[0]])
+    db.session.commit()
+    view = reports.day_report(world.manager, world.rep_west.id, DAY)
+    assert view.plan is not None
+    assert view.plan.count("visited", "late") == 1
+    assert [i.account.name for i in view.plan.unplanned] == ["Kirja & Co"]
+    auth.login("west@example.com")
+    html = client.get(f"/team/reports/{world.rep_west.id}/{DAY.isoformat()}").get_data(
+        as_text=True)
+    assert 'data-key="unplanned">1<' in html and 'data-key="done">1<' in html
