@@ -175,8 +175,10 @@ def _mileage() -> tuple[date, date, list[Any]]:
     else:
         rep_id = to_int(request.args.get("rep"), "rep", default=None)
         reps = [get_rep_or_404(rep_id, current_user)] if rep_id is not None \
-            else team_reps(current_user)
-    return first, last, period_mileage(reps, first, last)
+            else team_reps(current_user, active_only=False)
+    rows = period_mileage(reps, first, last)
+    # a rep who has left still has the months they drove (payroll needs them), not the others
+    return first, last, [r for r in rows if r.rep.active or r.days]
 
 
 @bp.route("/mileage")

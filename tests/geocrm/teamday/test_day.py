@@ -148,3 +148,20 @@ def test_home_counts_the_teams_tasks_for_managers(client: FlaskClient, auth, wor
     auth.login("east@example.com")
     html = client.get("/home").get_data(as_text=True)
     assert "my team" not in html and "<small>(1)</small>" in html and "<small>(0)</small>" in html
+
+
+def test_days_are_the_companys_local_days(app, world):
+    """In Seoul, a check-in at 01:30 on the 24th (16:30 UTC on the 23rd) belongs to the 24th;
+    one at 23:30 on the 24th (14:30 UTC) too, and nothing from the 25th."""
+    from datetime import datetime
+
+    from geocrm.teamday.visits import day_visits
+
+    app.config["GEOCRM_TIMEZONE"] = "Asia/Seoul"
+    aalto = world.west_accounts[0]
+    for when in (datetime(2026, 11, 23, 16, 30), datetime(2026, 11, 24, 14, 30),
+                 datetime(2026, 11, 24, 15, 30), datetime(2026, 11, 23, 14, 59)):
+        check_in(world.rep_west, aalto, when)
+    db.session.commit()
+    got = [v.occurred_at for v in day_visits([world.rep_west.id], DAY)[world.rep_west.id]]
+    assert got == [datetime(2026, 11, 23, 16, 30), datetime(2026, 11, 24, 14, 30)]

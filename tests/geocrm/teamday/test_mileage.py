@@ -66,3 +66,14 @@ def test_page_csv_and_scope(client: FlaskClient, auth, world, month):
         as_text=True)
     assert "West" not in html and "East" in html
     assert client.get("/team/mileage?month=nonsense").status_code in (400, 422)
+
+
+def test_a_rep_who_left_keeps_their_months(client: FlaskClient, auth, world, month):
+    """Deactivated West still shows for November (they drove), not for October."""
+    world.rep_west.active = False
+    db.session.commit()
+    auth.login("manager@example.com")
+    body = client.get("/team/mileage.csv?month=2026-11").get_data(as_text=True)
+    assert "West" in body
+    body = client.get("/team/mileage.csv?month=2026-10").get_data(as_text=True)
+    assert "West" not in body and "East" in body
