@@ -63,8 +63,8 @@ def jsonable(value: Any) -> Any:
 #: What each kind of object carries in its events (a rep's own position at a check-in is not
 #: sent: the distance to the account and the flag say what an integration needs).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "account": ("id", "version", "name", "address", "city", "postcode", "country", "stage",
-                "lat", "lon", "owner_id", "territory_id", "updated_at"),
+    "account": ("id", "version", "name", "address", "city", "postcode", "country", "phone",
+                "email", "stage", "lat", "lon", "owner_id", "territory_id", "updated_at"),
     "interaction": ("id", "uuid", "account_id", "user_id", "kind", "occurred_at", "outcome",
                     "notes", "next_step", "checkin_at", "checkout_at", "distance_m",
                     "location_flag"),
