@@ -123,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from geocrm.people.views import bp as people_bp
     from geocrm.planning.lock_views import bp as planning_locks_bp
     from geocrm.planning.views import bp as planning_bp
+    from geocrm.prospecting.views import bp as prospecting_bp
     from geocrm.region.views import bp as region_bp
     from geocrm.security import register_security_headers
     from geocrm.teamday.views import bp as teamday_bp
@@ -146,6 +147,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         people_bp,
         feeds_bp,
         teamday_bp,
+        prospecting_bp,
         token_pages_bp,
         webhook_pages_bp,
     ):

@@ -13,9 +13,11 @@ lot is not a business, see :data:`NOT_BUSINESSES`):
 * its position: a node's, or the centroid of a way's or a multipolygon's outer ring.
 
 The same business mapped twice (a node inside its building, both named) is kept once, the
-node. :func:`save_pois` writes one ``.npz`` (numbers as arrays, the rest as one JSON
-document) to a temporary file and moves it over the old one, like the road graph and the
-address index: a reader sees the old region or the new one. :func:`load_pois` reads it back.
+node; the other reference stays as an alias of it (:meth:`PoiIndex.find`), so an account
+made from either is still found. :func:`save_pois` writes one ``.npz`` (numbers as arrays,
+the rest as one JSON document) to a temporary file and moves it over the old one, like the
+road graph and the address index: a reader sees the old region or the new one.
+:func:`load_pois` reads it back.
 
 The search (:func:`rank`) is numpy over the arrays: a category weight per place, an area or
 radius mask, the distance to the nearest anchor (the customers) with a KD-tree in a local
@@ -106,6 +108,8 @@ class PoiIndex:
     categories: list[str]  # "key=value"
     details: list[dict[str, Any]]  # name, name:ko..., addr {street, housenumber...}, hours...
     meta: dict[str, Any] = field(default_factory=dict)
+    #: the same business mapped again (a named building around its node): ref -> kept place
+    aliases: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.lon)
@@ -125,7 +129,8 @@ class PoiIndex:
         """The position of the place ``node/123`` (or ``way/...``), or None."""
         if self._refs is None:
             self._refs = {self.ref(i): i for i in range(len(self))}
-        return self._refs.get(ref)
+        found = self._refs.get(ref)
+        return self.aliases.get(ref) if found is None else found
 
     def category_name(self, i: int) -> str:
         return self.categories[int(self.category[i])]
@@ -204,14 +209,17 @@ def _finish(r: _Reader, source: Path, name: str | None) -> PoiIndex:
     # its building with one name the node (the business's own point) is kept.
     r.rows.sort(key=lambda row: (row[2], row[3]))
     kept: list[tuple[float, float, int, int, str, dict[str, Any]]] = []
-    seen: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    seen: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
+    aliases: dict[str, int] = {}
     for row in r.rows:
         lon, lat = row[0], row[1]
         key = (row[5]["name"].casefold(), row[4])
         near = seen.setdefault(key, [])
-        if any(_metres(lon, lat, x, y) < _DUPLICATE_M for x, y in near):
+        same = next((k for x, y, k in near if _metres(lon, lat, x, y) < _DUPLICATE_M), None)
+        if same is not None:
+            aliases[f"{OSM_TYPES[row[2]]}/{row[3]}"] = same
             continue
-        near.append((lon, lat))
+        near.append((lon, lat, len(kept)))
         kept.append(row)
     categories = sorted({row[4] for row in kept})
     cat_index = {c: i for i, c in enumerate(categories)}
@@ -230,7 +238,7 @@ def _finish(r: _Reader, source: Path, name: str | None) -> PoiIndex:
         np.asarray([k[2] for k in kept], dtype=np.uint8),
         np.asarray([k[3] for k in kept], dtype=np.int64),
         np.asarray([cat_index[k[4]] for k in kept], dtype=np.int32),
-        categories, [k[5] for k in kept], meta)
+        categories, [k[5] for k in kept], meta, aliases)
 
 
 def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -243,7 +251,8 @@ def save_pois(index: PoiIndex, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     doc = json.dumps({"meta": index.meta, "categories": index.categories,
-                      "details": index.details}, ensure_ascii=False, separators=(",", ":"))
+                      "details": index.details, "aliases": index.aliases},
+                     ensure_ascii=False, separators=(",", ":"))
     _atomic(target, lambda f: np.savez_compressed(
         f, lon=index.lon, lat=index.lat, osm_type=index.osm_type, osm_id=index.osm_id,
         category=index.category, doc=np.frombuffer(doc.encode("utf-8"), dtype=np.uint8)))
@@ -260,7 +269,8 @@ def load_pois(path: str | Path) -> PoiIndex:
                 raise RegionError(f"{path}: saved by another version (format "
                                   f"{meta.get('format')}); load the region again")
             return PoiIndex(data["lon"], data["lat"], data["osm_type"], data["osm_id"],
-                            data["category"], doc["categories"], doc["details"], meta)
+                            data["category"], doc["categories"], doc["details"], meta,
+                            doc["aliases"])
     except (OSError, KeyError, ValueError) as exc:
         if isinstance(exc, RegionError):
             raise

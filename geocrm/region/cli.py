@@ -1,7 +1,9 @@
 """``flask --app geocrm region ...``: load an extract, show what is loaded.
 
 An entry point like every command: the work is in :mod:`geocrm.region.services`; a load
-writes no database rows, and its one file replaces the previous region atomically, so an
+writes only what the receivers of :data:`~geocrm.region.services.region_loaded` write (the
+accounts made from OpenStreetMap brought up to date), committed here; its files replace the
+previous region atomically, so an
 interrupted or failed load leaves the previous region in place.
 """
 
@@ -11,13 +13,16 @@ import time
 from pathlib import Path
 
 import click
+from flask import current_app
 
 import places
+from geocrm.core.transaction import transaction
 from geocrm.region.services import (
     basemap_path,
     demo_extract,
     load_region,
     region_info,
+    region_loaded,
     roads_path,
 )
 
@@ -69,6 +74,14 @@ def load_command(extract: Path | None, demo: bool, if_missing: bool, name: str |
     click.echo(
         f"Places: {pois['places']} named businesses and organisations in {pois['categories']} "
         f"categories, indexed in {pois['seconds']:.1f} s. Prospecting now searches them.")
+    with transaction():
+        region_loaded.send(current_app._get_current_object(), meta=meta)
+    fresh = meta.get("fresh")
+    if fresh:
+        click.echo(
+            f"Accounts from OpenStreetMap: {fresh['updated']} updated, {fresh['closed']} "
+            f"flagged closed (their place is gone), {fresh['back']} back, "
+            f"{fresh['conflicts']} changes left for review (edited by hand).")
 
 
 @region_command.command("status")

@@ -1,6 +1,7 @@
 """The region load as a background job (the admin page's upload): progress, then the result.
 
-Like every job function it does not commit (nothing of a region goes to the database); the
+Like every job function it does not commit (the runner does: of a region, only what the
+receivers of ``region_loaded`` write); the
 uploaded file is removed whether the load worked or not.
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import current_app
+
 from geocrm.jobs import report_progress
-from geocrm.region.services import demo_extract, load_region
+from geocrm.region.services import demo_extract, load_region, region_loaded
 
 
 def load_region_job(path: str | None = None, name: str | None = None,
@@ -28,4 +31,5 @@ def load_region_job(path: str | None = None, name: str | None = None,
                           f"basemap {meta['basemap']['tiles']} tiles "
                           f"({meta['basemap']['bytes'] / 1e6:.1f} MB), "
                           f"{meta['addresses']['addresses']} addresses")
+    region_loaded.send(current_app._get_current_object(), meta=meta)  # the runner commits
     return meta

@@ -19,15 +19,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
 
 import places
 from geocrm.core.geocoding import addresses_path
+from geocrm.core.region_places import pois_path
 from places.geocode import read_addresses, save_addresses
-from places.poi import PoiIndex, load_pois, read_pois, save_pois
+from places.poi import read_pois, save_pois
 
 _routers: dict[tuple[str, int, int], places.RoadRouter] = {}
-_pois: dict[str, tuple[tuple[int, int], PoiIndex]] = {}
+#: Sent by the entry points (``region load``, the load job) after a region is saved, with
+#: ``meta`` (what :func:`load_region` answered), inside their transaction: a receiver may
+#: write rows (prospecting brings the accounts made from OpenStreetMap up to date) and adds
+#: what it did to ``meta`` under its own key. The region never imports its receivers.
+region_loaded = Namespace().signal("region-loaded")
 _lock = threading.Lock()
 
 
@@ -43,11 +49,6 @@ def roads_path() -> Path:
 def basemap_path() -> Path:
     """The region's vector basemap (a PMTiles archive, built by :func:`load_region`)."""
     return region_dir() / "basemap.pmtiles"
-
-
-def pois_path() -> Path:
-    """The region's places (named businesses and organisations, :mod:`places.poi`)."""
-    return region_dir() / "places.npz"
 
 
 def demo_extract() -> Path:
@@ -111,19 +112,3 @@ def road_router() -> places.RoadRouter | None:
                 del _routers[old]
             _routers[key] = router
         return router
-
-
-def place_index() -> PoiIndex | None:
-    """This process's places index of the loaded region (read again when a newer region is
-    saved), or None when none is loaded."""
-    path = pois_path()
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    key = (stat.st_size, stat.st_mtime_ns)
-    with _lock:
-        held = _pois.get(str(path))
-        if held is None or held[0] != key:
-            held = _pois[str(path)] = (key, load_pois(path))
-        return held[1]

@@ -67,7 +67,9 @@ def test_reads_named_businesses_with_their_details(tmp_path: Path) -> None:
     assert way["lon"] == pytest.approx(24.9700, abs=1e-6)
     assert index.meta["places"] == 6
     assert index.meta["timestamp"].startswith("2026-01-01")
-    assert index.find("way/501") is not None and index.find("way/500") is None
+    assert index.find("way/501") is not None
+    assert index.find("way/500") == index.find("node/104")  # the building is an alias
+    assert index.find("node/2") is None
 
 
 def test_category_rule() -> None:

@@ -67,7 +67,7 @@ def test_region_load_prints_what_it_built_and_replaces_atomically(
     info = region_info()
     assert info["name"] == "River town" and info["ways"] == 5 and info["edges"] == 16
     assert sorted(p.name for p in roads_path().parent.iterdir()) == [
-        "addresses.npz", "basemap.pmtiles", "roads.json", "roads.npz"]
+        "addresses.npz", "basemap.pmtiles", "places.npz", "roads.json", "roads.npz"]
 
     bad = tmp_path / "broken.osm.pbf"
     bad.write_bytes(b"\x00garbage")
