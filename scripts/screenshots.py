@@ -26,8 +26,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="docs/screenshots")
-    parser.add_argument("--only", choices=("all", "languages"), default="all",
-                        help="languages: just the README's Korean and Japanese screenshots")
+    parser.add_argument("--only", choices=("all", "languages", "team"), default="all",
+                        help="languages: just the README's Korean and Japanese screenshots; "
+                        "team: just the team day, daily report and mileage")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -59,6 +60,13 @@ def main() -> None:
             page.click("button[type=submit]")
             page.wait_for_url("**/home")
 
+        if args.only in ("all", "team"):
+            team_shots(browser, base, out, login, app, password)
+        if args.only == "team":
+            browser.close()
+            server.shutdown()
+            print(f"screenshots in {out}")
+            return
         language_shots(browser, base, out, login, app)
         if args.only == "languages":
             browser.close()
@@ -128,6 +136,106 @@ def main() -> None:
         browser.close()
     server.shutdown()
     print(f"screenshots in {out}")
+
+
+def seed_team_day(app) -> dict[str, int]:  # noqa: ANN001
+    """Today's published plans for three of the manager's reps, stops an hour apart around
+    now, and what they did so far: on time, late, an unplanned visit, a missed stop. Returns
+    the reps' ids by name."""
+    from datetime import timedelta
+    from uuid import uuid4
+
+    from sqlalchemy import select
+
+    from geocrm.access import team_rep_ids, visible_accounts
+    from geocrm.clock import local_today
+    from geocrm.extensions import db
+    from geocrm.models import (
+        Account,
+        Interaction,
+        InteractionKind,
+        PlanStatus,
+        RoutePlan,
+        RouteStop,
+        User,
+        utcnow,
+    )
+
+    with app.app_context():
+        manager = db.session.scalars(select(User).where(
+            User.email == "manager@demo.geocrm.local")).one()
+        reps = list(db.session.scalars(select(User).where(User.id.in_(team_rep_ids(manager)))
+                                       .order_by(User.id).limit(3)))
+        now = utcnow().replace(second=0, microsecond=0)
+        # (planned start vs now in hours, minutes late at check-in or None for no visit)
+        days = [[(-3, 5), (-2, 40), (-1, 0), (1, None), (2, None)],
+                [(-3, 0), (-2, None), (-1, 10), (1, None), (2, None)],
+                [(-2, 0), (-1, 25), (1, None), (2, None), (3, None)]]
+        for rep, stops in zip(reps, days, strict=False):
+            accounts = list(db.session.scalars(visible_accounts(rep).where(
+                Account.lat.is_not(None), Account.archived.is_(False)).order_by(Account.id)
+                .limit(len(stops) + 1)))
+            plan = RoutePlan(rep_id=rep.id, plan_date=local_today(), status=PlanStatus.PUBLISHED,
+                             published_at=now - timedelta(hours=5))
+            db.session.add(plan)
+            db.session.flush()
+            for seq, ((hours, late), account) in enumerate(zip(stops, accounts, strict=False), 1):
+                start = now + timedelta(hours=hours)
+                stop = RouteStop(plan_id=plan.id, seq=seq, account_id=account.id, arrival=start,
+                                 start=start, departure=start + timedelta(minutes=30))
+                db.session.add(stop)
+                db.session.flush()
+                if late is not None:
+                    at = start + timedelta(minutes=late)
+                    db.session.add(Interaction(
+                        uuid=str(uuid4()), user_id=rep.id, account_id=account.id,
+                        kind=InteractionKind.VISIT, occurred_at=at, checkin_at=at,
+                        checkout_at=at + timedelta(minutes=25), checkin_lat=account.lat,
+                        checkin_lon=account.lon, checkin_accuracy_m=12.0, distance_m=3.0,
+                        route_stop_id=stop.id, outcome="interested",
+                        notes="Talked through the spring order."))
+            if rep is reps[1]:  # a visit the plan did not have
+                extra = accounts[-1]
+                at = now - timedelta(minutes=30)
+                db.session.add(Interaction(
+                    uuid=str(uuid4()), user_id=rep.id, account_id=extra.id,
+                    kind=InteractionKind.VISIT, occurred_at=at, checkin_at=at,
+                    checkin_lat=extra.lat, checkin_lon=extra.lon, checkin_accuracy_m=15.0,
+                    distance_m=4.0, outcome="follow_up"))
+        db.session.commit()
+        return {r.email: r.id for r in reps}
+
+
+def team_shots(browser, base: str, out: Path, login, app, password: str) -> None:  # noqa: ANN001
+    """The team day (manager), a rep's submitted daily report with the manager's comment, and
+    the month's mileage."""
+    from geocrm.clock import local_today
+
+    reps = seed_team_day(app)
+    email, rep_id = next(iter(reps.items()))
+    with app.app_context():
+        day = local_today().isoformat()
+    phone = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = phone.new_page()
+    login(page, email)
+    page.goto(f"{base}/team/reports")
+    page.fill("#comment", "Two follow-ups booked; the café on the corner wants samples.")
+    page.click("button[value=submit]")
+    phone.close()
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    login(page, "manager@demo.geocrm.local")
+    page.goto(f"{base}/team/day")
+    page.wait_for_selector("html[data-teamday-rendered='1']")
+    page.wait_for_timeout(1500)
+    page.screenshot(path=str(out / "14-team-day.png"), full_page=True)
+    page.goto(f"{base}/team/reports/{rep_id}/{day}")
+    page.fill("#body", "Good day. Send the samples on Monday.")
+    page.click("#report-comments button[type=submit]")
+    page.screenshot(path=str(out / "15-daily-report.png"), full_page=True)
+    page.goto(f"{base}/team/mileage")
+    page.screenshot(path=str(out / "16-mileage.png"))
+    desk.close()
 
 
 def language_shots(browser, base: str, out: Path, login, app) -> None:  # noqa: ANN001
