@@ -99,7 +99,7 @@ def day_data(days: list[RepDay], day: date, now: Any) -> dict[str, Any]:
             "missed": rep_day.count(MISSED),
             "toDo": rep_day.count(PLANNED),
             "unplanned": len(rep_day.unplanned),
-            "lastSeen": local_time(last.checkout_at or arrived_at(last)) if last else "",
+            "lastSeen": local_time(arrived_at(last)) if last else "",
             "now": (_("at %(name)s since %(time)s", name=on_site.account.name,
                       time=local_time(arrived_at(on_site))) if on_site else
                     _("next: %(name)s at %(time)s", name=next_stop.stop.account.name,
