@@ -13,7 +13,14 @@ from geocrm.extensions import db
 from geocrm.models import PlanStatus, RoutePlan, RouteStop, utcnow
 from tests.conftest import PASSWORD
 from tests.e2e import field_fixtures
-from tests.e2e.field_fixtures import LiveField, guard, phone_context, sign_in, wait_outbox_empty
+from tests.e2e.field_fixtures import (
+    LiveField,
+    axe_violations,
+    guard,
+    phone_context,
+    sign_in,
+    wait_outbox_empty,
+)
 
 pw = field_fixtures.pw
 chromium = field_fixtures.chromium
@@ -98,5 +105,14 @@ def test_manager_day_refreshes_after_a_check_in_syncs(
     assert "verified" in late_row.inner_text()
     assert any("/team/day.json" in u for u in urls)
     assert not [u for u in urls if "60.16" in u or "lat=" in u or "lon=" in u]
+    assert axe_violations(manager) == []
+    # the rep's daily report of the day, on the phone: the visit, then submitted
+    rep.goto(f"{live.url}/team/reports")
+    assert "Kahvila Aalto" in rep.inner_text("#report-lines")
+    assert axe_violations(rep) == []
+    rep.fill("#comment", "Aalto wants a quote")
+    rep.click("button[value=submit]")
+    assert "submitted" in rep.inner_text("#report-status")
+    assert rep.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert live.blocked == [] and live.page_errors == []
     desk.close()

@@ -9,7 +9,7 @@
 import { foliumObject, pageData } from "./config.js";
 
 const COLOURS = {
-  visited: "#2e7d32", late: "#ef6c00", missed: "#c62828", planned: "#607d8b",
+  visited: "#2e7d32", late: "#ef6c00", missed: "#c62828", planned: "#455a64",
   skipped: "#9e9e9e", unplanned: "#6a1b9a",
 };
 
