@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
          "lighthouse_today", "plan_page", "reports", "road_matrix", "solomon", "routing_scale",
-         "weekly_balance", "geocode", "geocode_job", "basemap"]
+         "weekly_balance", "geocode", "geocode_job", "basemap", "prospects"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -30,6 +30,7 @@ QUICK = {
     "weekly_balance": ["--accounts", "150", "--limit", "0.5"],
     "basemap": ["--grid", "20", "--runs", "1"],
     "geocode_job": ["--copies", "2"],
+    "prospects": ["--places", "50000", "--accounts", "2000", "--runs", "3"],
 }
 
 
