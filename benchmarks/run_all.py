@@ -16,7 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
          "lighthouse_today", "plan_page", "reports", "road_matrix", "solomon", "routing_scale",
-         "weekly_balance", "geocode", "geocode_job", "basemap", "prospects"]
+         "weekly_balance", "geocode", "geocode_job", "basemap", "prospects", "team_day"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -31,6 +31,7 @@ QUICK = {
     "basemap": ["--grid", "20", "--runs", "1"],
     "geocode_job": ["--copies", "2"],
     "prospects": ["--places", "50000", "--accounts", "2000", "--runs", "3"],
+    "team_day": ["--reps", "20", "--runs", "2"],
 }
 
 

@@ -12,13 +12,21 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from geocrm.access import team_rep_ids
 from geocrm.clock import local_day_bounds_utc, local_today
 from geocrm.errors import NotFoundError
 from geocrm.extensions import db
-from geocrm.models import Interaction, InteractionKind, Role, Territory, User, territory_reps
+from geocrm.models import (
+    Account,
+    Interaction,
+    InteractionKind,
+    Role,
+    Territory,
+    User,
+    territory_reps,
+)
 
 
 def team_reps(user: User, *, active_only: bool = True) -> list[User]:
@@ -52,18 +60,25 @@ def arrived_at(item: Interaction) -> datetime:
 
 
 def _day_query(rep_ids: Iterable[int], start: datetime, end: datetime, *,
-               visits_only: bool) -> list[Interaction]:
+               visits_only: bool, slim: bool = False) -> list[Interaction]:
     ids = list(rep_ids)
     if not ids:
         return []
+    account = selectinload(Interaction.account)
     stmt = (
         select(Interaction)
-        .options(selectinload(Interaction.account))
+        .options(account.load_only(Account.id, Account.name, Account.lat, Account.lon)
+                 if slim else account)
         .where(Interaction.user_id.in_(ids), Interaction.occurred_at >= start,
                Interaction.occurred_at < end)
     )
     if visits_only:
         stmt = stmt.where(Interaction.kind == InteractionKind.VISIT)
+    if slim:
+        stmt = stmt.options(load_only(
+            Interaction.id, Interaction.user_id, Interaction.account_id, Interaction.kind,
+            Interaction.occurred_at, Interaction.checkin_at, Interaction.checkin_lat,
+            Interaction.checkin_lon, Interaction.checkin_accuracy_m))
     rows = list(db.session.scalars(stmt))
     rows.sort(key=lambda i: (arrived_at(i), i.id))
     return rows
@@ -81,11 +96,12 @@ def day_visits(rep_ids: Iterable[int], day: date) -> dict[int, list[Interaction]
 def period_visits(rep_ids: Iterable[int], first: date,
                   last: date) -> dict[int, dict[date, list[Interaction]]]:
     """Each rep's visits from local ``first`` to ``last`` (inclusive), by local day, each day
-    in check-in order."""
+    in check-in order: only what the visit sequence needs (when, where, which account), as a
+    month of a large team is thousands of rows."""
     start, _ = local_day_bounds_utc(first)
     _, end = local_day_bounds_utc(last)
     out: dict[int, dict[date, list[Interaction]]] = defaultdict(lambda: defaultdict(list))
-    for item in _day_query(rep_ids, start, end, visits_only=True):
+    for item in _day_query(rep_ids, start, end, visits_only=True, slim=True):
         out[int(item.user_id)][local_today(item.occurred_at)].append(item)
     return {rep: dict(days) for rep, days in out.items()}
 
