@@ -37,9 +37,9 @@ from geocrm.field.today import (
     TodayPlan,
     contacts_for,
     offline_accounts,
-    visible_account_count,
     recent_interactions,
     today_plan,
+    visible_account_count,
 )
 from geocrm.field.values import (
     MAX_TEXT,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from geocrm.access import get_account_or_404
@@ -351,9 +351,45 @@ def apply_batch(user: User, ops: Any) -> list[dict[str, Any]]:
     nested = db.session.get_bind().dialect.name == "postgresql"
     results = []
     for n, op in enumerate(ops, 1):
+        if nested and n % COMMIT_EVERY == 1:
+            _lock_in_order(ops[n - 1 : n - 1 + COMMIT_EVERY])
         results.append(apply_op(user, op, known, nested=nested))
         if nested and n % COMMIT_EVERY == 0:
             db.session.commit()
     if nested:
         db.session.commit()
     return results
+
+
+def lock_keys(ops: list[Any]) -> list[str]:
+    """What a chunk of writes may contend for with another batch: its write ids, the ids of
+    the objects they create, and the accounts they touch; sorted, so every batch takes them in
+    the same order."""
+    keys: set[str] = set()
+    for op in ops:
+        if not isinstance(op, dict):
+            continue
+        if isinstance(op.get("id"), str):
+            keys.add("op:" + op["id"][:64])
+        data = op.get("data")
+        if isinstance(data, dict):
+            if isinstance(data.get("uuid"), str):
+                keys.add("obj:" + data["uuid"][:64])
+            account = data.get("account_id")
+            if isinstance(account, int) and not isinstance(account, bool):
+                keys.add(f"account:{account}")
+    return sorted(keys)
+
+
+def _lock_in_order(ops: list[Any]) -> None:
+    """PostgreSQL: take the chunk's advisory locks before any write, in one global order.
+
+    Two phones replaying the same writes in different orders used to deadlock on the unique
+    indexes and account rows they both touched (each holding what the other wanted next). With
+    every lock taken up front in sorted order, the second batch waits for the first to commit
+    and then sees its records (a replay) and its edits (a conflict, recorded) instead.
+    Transaction-scoped: released by the chunk's commit.
+    """
+    for key in lock_keys(ops):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                           {"k": key})

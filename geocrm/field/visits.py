@@ -188,7 +188,13 @@ def log_interaction(user: User, data: dict[str, Any]) -> Interaction:
     item.notes = notes
     item.next_step = next_step
     db.session.flush()
-    if task_data:
+    # Children are idempotent with their parent: the same interaction sent again (a phone
+    # that retried under a new write id) keeps its one follow-up task and its photos.
+    existing_task = None if new else db.session.scalars(
+        select(Task).where(Task.interaction_id == item.id).order_by(Task.id)).first()
+    if task_data and existing_task is not None:
+        task = existing_task
+    elif task_data:
         title = text_field(task_data, "title", max_len=200) or (next_step or "Follow up")[:200]
         task = Task(
             uuid=uuid_field(task_data, "uuid") if task_data.get("uuid") else None,
@@ -200,13 +206,27 @@ def log_interaction(user: User, data: dict[str, Any]) -> Interaction:
             due_date=date_field(task_data, "due_date"),
         )
         db.session.add(task)
-    if photo:
+    if photo and (new or not _has_photo(item, photo)):
         add_photo(item, photo)
     db.session.flush()
     webhooks.emit_object("interaction.created" if new else "interaction.updated", item)
     if task_data:
         webhooks.emit_object("task.created", task)
     return item
+
+
+def _has_photo(item: Interaction, photo: dict[str, Any]) -> bool:
+    """Whether the interaction already holds this very photo (a re-sent interaction)."""
+    raw = photo.get("data")
+    if not isinstance(raw, str):
+        return False
+    try:
+        blob = base64.b64decode(raw.split(",", 1)[-1] if raw.startswith("data:") else raw,
+                                validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return any(p.data == blob for p in db.session.scalars(
+        select(VisitPhoto).where(VisitPhoto.interaction_id == item.id)))
 
 
 def add_photo(item: Interaction, photo: dict[str, Any]) -> VisitPhoto:
