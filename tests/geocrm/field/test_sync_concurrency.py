@@ -116,7 +116,6 @@ def test_an_interaction_sent_again_keeps_one_task_and_one_photo(app, client, wor
     visit = str(uuid.uuid4())
     data = {"uuid": visit, "account_id": world.west_accounts[0].id, "outcome": "interested",
             "task": {"title": "Send the offer"}, "photo": {"data": png}}
-    client.post("/login", data={"email": world.rep_west.email, "password": "correct-horse"})
     from geocrm.models.field import VisitPhoto
 
     with app.app_context():
