@@ -4,7 +4,8 @@
    territory worked by one rep, so every query goes through the rep's scoping.
 2. Serves the app with gunicorn (``gthread`` workers) on 127.0.0.1, then runs
    ``--clients`` (default 20) concurrent keep-alive clients for ``--seconds`` (default 30),
-   each asking ``POST /api/v1/accounts/near`` (the position in the body) at a random point (radius 2 km, 100 nearest)
+   each asking ``POST /api/v1/accounts/near`` (the position in the body) at a random point
+   (radius 2 km, 100 nearest)
    with a bearer token. Prints p50/p95/p99 latency and throughput. Goal: p95 <= 50 ms.
 3. Sends 1,000 queued interactions in one ``POST /api/v1/sync`` and then the same batch
    again. Goal: <= 10 s, exactly 1,000 rows after both.
