@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 
 from geocrm.csvout import SafeWriter
 from geocrm.i18n import distance_unit, label
+from geocrm.models import Interaction
 from geocrm.teamday.mileage import RepMileage
 from geocrm.teamday.reports import DayReport, in_unit, local_hhmm
 
@@ -36,16 +37,22 @@ def report_csv(report: DayReport) -> str:
         item = line.item
         w.writerow([report.rep.name, report.day.isoformat(),
                     local_hhmm(item.checkin_at or item.occurred_at), local_hhmm(item.checkout_at),
-                    item.account.name if item.account else "", label(item.kind),
+                    report.account_name(item), label(item.kind),
                     label(item.outcome) if item.outcome else "",
                     label(item.verification) if item.verification else "",
-                    in_unit(line.drive_m), item.notes or "", item.next_step or ""])
+                    in_unit(line.drive_m), *_notes(report, item)])
     w.writerow([])
     w.writerow([_("Distance driven"), in_unit(report.metres), distance_unit(),
                 _("straight-line estimate") if report.distance and report.distance.estimate
                 else ""])
     w.writerow([_("Comment"), report.record.comment if report.record else ""])
     return out.getvalue()
+
+
+def _notes(report: DayReport, item: Interaction) -> list[str]:
+    if item.account_id in report.hidden:
+        return ["", ""]
+    return [item.notes or "", item.next_step or ""]
 
 
 def mileage_csv(rows: Sequence[RepMileage]) -> str:

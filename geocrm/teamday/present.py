@@ -17,8 +17,9 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from geocrm.i18n import label, local_date, local_time
+from geocrm.models import User
 from geocrm.teamday.day import DONE, LATE, MISSED, PLANNED, SKIPPED, RepDay, StopState
-from geocrm.teamday.visits import arrived_at
+from geocrm.teamday.visits import arrived_at, hidden_accounts
 
 STATUS_WORDS: dict[str, Any] = {
     "visited": _l("visited"),
@@ -49,15 +50,21 @@ def _visit(item: Any) -> dict[str, Any]:
     }
 
 
-def _stop(rep_day: RepDay, state: StopState) -> dict[str, Any]:
-    account = state.stop.account
+def _account(account: Any, hidden: set[int]) -> dict[str, Any]:
+    """The account's name, link and place, unless the reader may not see it."""
+    if account.id in hidden:
+        return {"account": _("an account outside your territories"), "accountUrl": "",
+                "lat": None, "lon": None}
+    return {"account": account.name,
+            "accountUrl": url_for("accounts.detail", account_id=account.id),
+            "lat": account.lat, "lon": account.lon}
+
+
+def _stop(rep_day: RepDay, state: StopState, hidden: set[int]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "rep": rep_day.rep.id,
         "seq": state.stop.seq,
-        "account": account.name,
-        "accountUrl": url_for("accounts.detail", account_id=account.id),
-        "lat": account.lat,
-        "lon": account.lon,
+        **_account(state.stop.account, hidden),
         "planned": _span(state.planned_start, state.planned_end),
         "status": state.status,
         "statusText": str(STATUS_WORDS[state.status]),
@@ -68,18 +75,18 @@ def _stop(rep_day: RepDay, state: StopState) -> dict[str, Any]:
     return row
 
 
-def _unplanned(rep_day: RepDay, item: Any) -> dict[str, Any]:
-    account = item.account
-    row = {"rep": rep_day.rep.id, "seq": None, "account": account.name,
-           "accountUrl": url_for("accounts.detail", account_id=account.id),
-           "lat": account.lat, "lon": account.lon, "planned": "",
+def _unplanned(rep_day: RepDay, item: Any, hidden: set[int]) -> dict[str, Any]:
+    row = {"rep": rep_day.rep.id, "seq": None, **_account(item.account, hidden), "planned": "",
            "status": "unplanned", "statusText": str(STATUS_WORDS["unplanned"]), "lateText": ""}
     row.update(_visit(item))
     return row
 
 
-def day_data(days: list[RepDay], day: date, now: Any) -> dict[str, Any]:
-    """The whole page's data: a summary row per rep, every stop and unplanned visit."""
+def day_data(days: list[RepDay], day: date, now: Any, viewer: User) -> dict[str, Any]:
+    """The whole page's data: a summary row per rep, every stop and unplanned visit (an
+    account ``viewer`` may not see is named as such, without its place)."""
+    hidden = hidden_accounts(viewer, [s.stop.account_id for d in days for s in d.stops]
+                             + [i.account_id for d in days for i in d.unplanned])
     reps, rows = [], []
     for n, rep_day in enumerate(days):
         on_site = rep_day.on_site
@@ -100,13 +107,15 @@ def day_data(days: list[RepDay], day: date, now: Any) -> dict[str, Any]:
             "toDo": rep_day.count(PLANNED),
             "unplanned": len(rep_day.unplanned),
             "lastSeen": local_time(arrived_at(last)) if last else "",
-            "now": (_("at %(name)s since %(time)s", name=on_site.account.name,
+            "now": (_("at %(name)s since %(time)s", name=_account(on_site.account, hidden)[
+                "account"],
                       time=local_time(arrived_at(on_site))) if on_site else
-                    _("next: %(name)s at %(time)s", name=next_stop.stop.account.name,
+                    _("next: %(name)s at %(time)s", name=_account(
+                        next_stop.stop.account, hidden)["account"],
                       time=local_time(next_stop.planned_start)) if next_stop else ""),
         })
-        rows += [_stop(rep_day, s) for s in rep_day.stops]
-        rows += [_unplanned(rep_day, i) for i in rep_day.unplanned]
+        rows += [_stop(rep_day, s, hidden) for s in rep_day.stops]
+        rows += [_unplanned(rep_day, i, hidden) for i in rep_day.unplanned]
     return {
         "day": day.isoformat(),
         "dayText": local_date(day),

@@ -32,6 +32,7 @@ from geocrm.teamday.visits import (
     day_interactions,
     day_visits,
     get_rep_or_404,
+    hidden_accounts,
     managers_of,
     team_reps,
 )
@@ -61,6 +62,14 @@ class DayReport:
     distance: DayDistance | None = None
     #: the day's published plan against what was done (the manager's day's reading)
     plan: RepDay | None = None
+    #: accounts of the day the reader may not see (another manager's territory): unnamed
+    hidden: set[int] = field(default_factory=set)
+
+    def account_name(self, item: Interaction) -> str:
+        """The account's name, or that the reader may not see it."""
+        if item.account_id in self.hidden or item.account is None:
+            return _("an account outside your territories")
+        return str(item.account.name)
 
     @property
     def status(self) -> str:
@@ -115,7 +124,8 @@ def day_report(user: User, rep_id: int, day: date) -> DayReport:
     submitted_at = record.submitted_at if record is not None else None
     lines = [ReportLine(i, drives.get(i.id), bool(submitted_at and i.created_at > submitted_at))
              for i in sorted(items, key=lambda i: (arrived_at(i), i.id))]
-    return DayReport(rep, day, record, lines, distance, versus)
+    hidden = hidden_accounts(user, {i.account_id for i in items})
+    return DayReport(rep, day, record, lines, distance, versus, hidden)
 
 
 def _placed(visit: Interaction) -> bool:

@@ -55,7 +55,7 @@ def _refresh_s() -> int:
 def day() -> Any:
     """Today's plans against what is done, rep by rep, on a map and in a table."""
     when = _day()
-    data = day_data(team_day(current_user, when, utcnow()), when, utcnow())
+    data = day_data(team_day(current_user, when, utcnow()), when, utcnow(), current_user)
     points = [(s["lat"], s["lon"]) for s in data["stops"] if s["lat"] is not None]
     parts = render_parts(build_day_map(points, assets=local_assets(), tiles=configured_tiles()))
     page = {"map": parts.handles, "day": data,
@@ -75,7 +75,7 @@ def day_json() -> Any:
     """The same day as JSON, for the page's refresh (no positions in the URL: only a date)."""
     when = _day()
     response = current_app.json.response(day_data(team_day(current_user, when, utcnow()), when,
-                                                   utcnow()))
+                                                   utcnow(), current_user))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import load_only, selectinload
 
-from geocrm.access import team_rep_ids
+from geocrm.access import scope_accounts, team_rep_ids
 from geocrm.clock import local_day_bounds_utc, local_today
 from geocrm.errors import NotFoundError
 from geocrm.extensions import db
@@ -121,3 +121,15 @@ def managers_of(rep: User) -> list[User]:
                 territory_reps, territory_reps.c.territory_id == Territory.id).where(
                     territory_reps.c.user_id == rep.id)))
         .order_by(User.id)))
+
+
+def hidden_accounts(user: User, account_ids: Iterable[int]) -> set[int]:
+    """Of ``account_ids``, those ``user`` may not see (:func:`geocrm.access.scope_accounts`):
+    a rep of the manager's team may also work another manager's territory, and that
+    territory's account names and places stay out of this manager's pages."""
+    ids = set(account_ids)
+    if not ids:
+        return set()
+    seen = set(db.session.scalars(scope_accounts(select(Account.id).where(Account.id.in_(ids)),
+                                                 user)))
+    return ids - seen

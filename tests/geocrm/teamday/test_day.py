@@ -165,3 +165,32 @@ def test_days_are_the_companys_local_days(app, world):
     db.session.commit()
     got = [v.occurred_at for v in day_visits([world.rep_west.id], DAY)[world.rep_west.id]]
     assert got == [datetime(2026, 11, 23, 16, 30), datetime(2026, 11, 24, 14, 30)]
+
+
+def test_another_managers_accounts_stay_unnamed(client: FlaskClient, auth, world, west_day):
+    """West also works a territory of another manager: our manager sees the visit there (and
+    its drive) but not the account's name, place or notes, on the day page and the report."""
+    import shapely
+
+    from tests.factories import make_territory
+
+    other = make_user("north-manager@example.com", Role.MANAGER, "pw-long-enough-1")
+    north = make_territory("North", shapely.box(24.90, 60.20, 25.00, 60.25),
+                           manager_id=other.id)
+    north.reps.append(world.rep_west)
+    secret = make_account("Secret North Oy", 60.22, 24.93, territory_id=north.id)
+    check_in(world.rep_west, secret, at(12), notes="North's pricing")
+    db.session.commit()
+    auth.login("manager@example.com")
+    data = client.get(f"/team/day.json?day={DAY.isoformat()}").get_json()
+    row = next(s for s in data["stops"] if s["status"] == "unplanned")
+    assert row["account"] == "an account outside your territories"
+    assert row["lat"] is None and row["accountUrl"] == ""
+    url = f"/team/reports/{world.rep_west.id}/{DAY.isoformat()}"
+    for body in (client.get(url).get_data(as_text=True),
+                 client.get(f"{url}.csv").get_data(as_text=True)):
+        assert "Secret North" not in body and "North's pricing" not in body
+        assert "an account outside your territories" in body
+    auth.logout()
+    auth.login("west@example.com")  # the rep sees their own day whole
+    assert "Secret North Oy" in client.get(url).get_data(as_text=True)
