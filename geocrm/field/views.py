@@ -51,6 +51,7 @@ def shell_assets() -> list[str]:
         # (field/app.js, field/outbox.js) from its old cache, which would mix two versions.
         "field/js/app.js",
         "field/js/dom.js",
+        "field/js/dropins.js",
         "field/js/format.js",
         "field/js/geo.js",
         "field/js/i18n.js",

@@ -77,6 +77,11 @@ def loaded_index() -> PoiIndex:
     return index
 
 
+def number_in(body: Mapping[str, Any], key: str, lo: float, hi: float) -> float:
+    """``body[key]`` as a finite number in [lo, hi], or a clear error naming the field."""
+    return _number(body, key, lo, hi)
+
+
 def _number(body: Mapping[str, Any], key: str, lo: float, hi: float) -> float:
     raw = body.get(key)
     if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):

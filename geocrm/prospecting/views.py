@@ -24,7 +24,11 @@ from geocrm.extensions import db
 from geocrm.maps.build import render_parts
 from geocrm.maps.web import configured_tiles, draw_assets, local_assets
 from geocrm.models import Role, Territory, User
-from geocrm.prospecting import freshness  # noqa: F401  (connects to region_loaded)
+from geocrm.planning.base import hhmm
+from geocrm.prospecting import (
+    dropins,
+    freshness,  # noqa: F401  (connects to region_loaded)
+)
 from geocrm.prospecting import services as svc
 from geocrm.prospecting.maps import build_prospect_map
 
@@ -111,3 +115,49 @@ def add() -> Any:
     added = svc.add_places(current_user, body.get("places"), body.get("owner"))
     return {"added": len(added.account_ids), "accounts": added.account_ids,
             "skipped": added.skipped, "leftOut": added.left_out, "batch": added.batch_id}
+
+
+def _where(body: dict[str, Any]) -> tuple[tuple[float, float] | None, int | None]:
+    """The phone's position and the time (``HH:MM``) in the body, both optional."""
+    position = None
+    if body.get("lat") is not None or body.get("lon") is not None:
+        position = (svc.number_in(body, "lat", -90, 90), svc.number_in(body, "lon", -180, 180))
+    at = body.get("at")
+    at_s = None
+    if at not in (None, ""):
+        try:
+            hours, minutes = (int(x) for x in str(at).split(":"))
+        except ValueError as exc:
+            raise ValidationError("at", _("must be a time like 14:30")) from exc
+        if not (0 <= hours < 24 and 0 <= minutes < 60):
+            raise ValidationError("at", _("must be a time like 14:30"))
+        at_s = hours * 3600 + minutes * 60
+    return position, at_s
+
+
+@bp.route("/dropins.json", methods=["POST"])
+@login_required
+def dropins_json() -> Any:
+    """Drop-ins that fit the rest of today's route (position and time in the body)."""
+    position, at_s = _where(_body())
+    found = dropins.suggest(current_user, position=position, at_s=at_s)
+    response = current_app.json.response({"dropins": [
+        {"kind": d.kind, "key": d.key, "name": d.name, "lat": d.lat, "lon": d.lon,
+         "position": d.position, "extraMinutes": round(d.extra_s / 60), "arrival": hhmm(
+             d.arrival_s), "value": d.value,
+         "why": _("Overdue for a visit") if d.why == "overdue" else _("Looks like your customers")}
+        for d in found], "attribution": svc.ATTRIBUTION})
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/dropins/add", methods=["POST"])
+@login_required
+@commits
+def dropins_add() -> Any:
+    """Insert a drop-in into today's route (``{"kind", "key", "lat"?, "lon"?, "at"?}``)."""
+    body = _body()
+    position, at_s = _where(body)
+    stop = dropins.add_dropin(current_user, body.get("kind"), body.get("key"),
+                              position=position, at_s=at_s)
+    return {"stop": stop.id, "seq": stop.seq, "account": stop.account_id}

@@ -7,6 +7,7 @@ import { haversine, position } from "./geo.js";
 import { t as _ } from "./i18n.js";
 import * as Outbox from "./outbox.js";
 import { replanCard } from "./replan.js";
+import { dropinCard } from "./dropins.js";
 import { pushCard } from "./push.js";
 import { drawLegs, legInto, legText, legsFit } from "./legs.js";
 import { NAV_APPS, NAV_APP_NAMES, destinationLinks, preferredApp, preferredFirst, setPreferredApp, wireFallbacks } from "../../js/navapps.js";
@@ -160,6 +161,7 @@ function viewToday() {
       h("p", {}, h("a", { class: "button primary", href: "#/account/" + next.account.id }, _("Open account")))) :
       h("p", { class: "card", text: stops.length ? _("All stops visited.") : _("No stops for today.") }),
     replanCard(plan, { queue: queue, reload: function () { return loadBundle().then(route); } }),
+    dropinCard(plan, { reload: function () { return loadBundle().then(route); } }),
     mapEl,
     h("h2", {}, _("Stops (%(n)s)", { n: stops.length })),
     list,
