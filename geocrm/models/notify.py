@@ -24,8 +24,12 @@ class Notification(db.Model):  # type: ignore[name-defined,misc]
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))  # digest, plan_published, task_assigned, test
+    # the recipient; None for mail to someone without an account yet (an invitation)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    to_email: Mapped[str | None] = mapped_column(String(254))  # when there is no user_id
+    # digest, plan_published, task_assigned, invitation, password_reset, test
+    kind: Mapped[str] = mapped_column(String(30))
     channel: Mapped[str] = mapped_column(String(10))  # email, push
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

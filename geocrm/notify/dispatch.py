@@ -45,14 +45,24 @@ def _absolute(url: str | None) -> str | None:
     return base + url if base and url.startswith("/") else url
 
 
-def _send(note: Notification, user: User) -> None:
+#: Messages that carry a one-time link: their body is blanked once sent.
+SECRET_KINDS = frozenset({"invitation", "password_reset"})
+
+
+def _send(note: Notification, user: User | None) -> None:
     if note.channel == "email":
         body = note.body
         link = _absolute(note.url)
         if link:
             body = f"{body}\n\n{link}"
-        send_mail(current_app.config, user.email, note.subject, body, to_name=user.name)
+        to = user.email if user is not None else note.to_email
+        if not to:
+            raise NoRecipient("no address to mail")
+        send_mail(current_app.config, to, note.subject, body,
+                  to_name=user.name if user is not None else None)
         return
+    if user is None:
+        raise NoRecipient("push needs a person")
     subscriptions = list(db.session.scalars(
         select(PushSubscription).where(PushSubscription.user_id == user.id)
     ))
@@ -77,8 +87,8 @@ def send_due(limit: int = BATCH) -> dict[str, int]:
     ))
     counts = {"sent": 0, "retry": 0, "failed": 0}
     for note in due:
-        user = db.session.get(User, note.user_id)
-        if user is None or not user.active:
+        user = db.session.get(User, note.user_id) if note.user_id is not None else None
+        if note.user_id is not None and (user is None or not user.active):
             note.status, note.last_error = "failed", "recipient deactivated"
             counts["failed"] += 1
             continue
@@ -101,6 +111,8 @@ def send_due(limit: int = BATCH) -> dict[str, int]:
         else:
             note.status, note.sent_at = "sent", utcnow()
             note.attempts += 1
+            if note.kind in SECRET_KINDS:
+                note.body = ""  # the one-time link lives only in the mail now
             counts["sent"] += 1
     db.session.flush()
     return counts

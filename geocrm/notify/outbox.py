@@ -81,3 +81,21 @@ def queue(user: User, kind: str, render: Callable[[], tuple[str, str]],
     if has_request_context():
         g.notify_pending = True  # geocrm.notify.dispatch sends them after the response
     return rows
+
+
+def queue_mail_to(email: str, kind: str, subject: str, body: str,
+                  url: str | None = None) -> Notification | None:
+    """Mail someone who has no account yet (an invitation); None when mail is not set up.
+
+    The body may carry a one-time link: the dispatcher blanks it once sent, so the outbox
+    does not keep a usable link.
+    """
+    if not current_app.config.get("GEOCRM_SMTP_HOST"):
+        return None
+    row = Notification(user_id=None, to_email=email, kind=kind, channel="email",
+                       subject=subject[:200], body=body, url=url)
+    db.session.add(row)
+    db.session.flush()
+    if has_request_context():
+        g.notify_pending = True
+    return row

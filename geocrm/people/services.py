@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -24,8 +25,10 @@ from geocrm.auth.services import check_new_password, create_user
 from geocrm.core import audit
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import default_locale
 from geocrm.models import AccessLink, Role, Territory, User, utcnow
 from geocrm.models.field import ApiToken
+from geocrm.notify import outbox
 
 INVITE_DAYS = 7
 RESET_HOURS = 24
@@ -340,3 +343,26 @@ def update_profile(by: User, user_id: int, profile: Profile) -> User:
 
 def _plain(profile: Profile) -> dict[str, object]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in profile.__dict__.items()}
+
+
+# -- mailing the links -------------------------------------------------------------------------
+def mail_invitation(by: User, issued: IssuedLink, url: str) -> bool:
+    """Mail an invitation's link when mail is set up (sent by the notification job); the
+    newcomer has no language yet, so it is written in the inviter's. Returns whether queued."""
+    link = issued.link
+    with force_locale(by.locale or default_locale()):
+        subject = _("%(who)s invites you to GeoCRM", who=by.name)
+        body = _("%(who)s invited you to GeoCRM. Choose your password with this link; it works "
+                 "once, for %(days)d days:", who=by.name, days=INVITE_DAYS)
+    return outbox.queue_mail_to(link.email, "invitation", subject, f"{body}\n\n{url}") \
+        is not None
+
+
+def mail_reset(user: User, url: str) -> bool:
+    """Mail a password-reset link to its owner, in their language, when mail is set up."""
+    with force_locale(user.locale or default_locale()):
+        subject = _("Choose a new GeoCRM password")
+        body = _("Choose a new password with this link; it works once, for %(hours)d hours. "
+                 "If you did not ask for it, tell your administrator.", hours=RESET_HOURS)
+    return outbox.queue_mail_to(user.email, "password_reset", subject, f"{body}\n\n{url}") \
+        is not None

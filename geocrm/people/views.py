@@ -74,8 +74,13 @@ def invite() -> Any:
             status = 422
         else:
             link = _join_url(issued.token)
-            flash(_("Invitation for %(email)s made. Pass the link on; it works once, for %(days)d "
-                    "days.", email=issued.link.email, days=services.INVITE_DAYS), "info")
+            if services.mail_invitation(current_user, issued, link):
+                flash(_("Invitation mailed to %(email)s; the link is below too.",
+                        email=issued.link.email), "info")
+            else:
+                flash(_("Invitation for %(email)s made. Pass the link on; it works once, for "
+                        "%(days)d days.", email=issued.link.email, days=services.INVITE_DAYS),
+                      "info")
     else:
         status = 422
     return render_template("people/index.html", people=services.list_people(),
@@ -145,10 +150,14 @@ def reset(user_id: int) -> Any:
     form.territories.choices = _territory_choices()
     form.role.data = user.role.value
     form.territories.data = [t.id for t in user.territories]
-    flash(_("Password reset link for %(name)s made; it works once, for %(hours)d hours.",
-            name=user.name, hours=services.RESET_HOURS), "info")
-    return render_template("people/person.html", person=user, form=form,
-                           link=_join_url(issued.token), sessions=sessions.live(user))
+    link = _join_url(issued.token)
+    if services.mail_reset(user, link):
+        flash(_("Password reset link mailed to %(email)s.", email=user.email), "info")
+    else:
+        flash(_("Password reset link for %(name)s made; it works once, for %(hours)d hours.",
+                name=user.name, hours=services.RESET_HOURS), "info")
+    return render_template("people/person.html", person=user, form=form, link=link,
+                           sessions=sessions.live(user))
 
 
 @bp.route("/join/<token>", methods=["GET", "POST"])

@@ -18,7 +18,8 @@ def upgrade():
     op.create_table(
         'notifications',
         sa.Column('id', sa.Integer(), nullable=False),
-        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=True),
+        sa.Column('to_email', sa.String(length=254), nullable=True),
         sa.Column('kind', sa.String(length=30), nullable=False),
         sa.Column('channel', sa.String(length=10), nullable=False),
         sa.Column('subject', sa.String(length=200), nullable=False),

@@ -332,3 +332,31 @@ def test_digests_are_queued_once_a_day(app, world):
     assert queue_digests() == 0  # not twice
     users = {u.id for u in db.session.scalars(select(User))}
     assert {n.user_id for n in first} <= users
+
+
+def test_invitations_and_resets_are_mailed_and_the_link_is_not_kept(mail_app, smtp_server):
+    from tests.factories import build_world
+
+    world = build_world(PASSWORD)
+    world.admin.locale = "ko"
+    db.session.commit()
+    client = mail_app.test_client()
+    client.post("/login", data={"email": world.admin.email, "password": PASSWORD})
+    g.pop("_login_user", None)
+    r = client.post("/people/invite", data={"email": "newbie@example.com", "name": "New",
+                                            "role": "rep"})
+    assert r.status_code == 200
+    g.pop("_login_user", None)
+    client.post(f"/people/{world.rep_west.id}/reset")
+    from geocrm.jobs import drain
+
+    drain(mail_app, timeout=30)  # the requests kicked the sending job: let it finish
+    dispatch.send_due()
+    db.session.commit()
+    db.session.expire_all()
+    mails = {m["To"].split("<")[-1].rstrip(">"): m for m in _received(smtp_server[1])}
+    invite, reset = mails["newbie@example.com"], mails["west@example.com"]
+    assert "/people/join/" in _body(invite) and "GeoCRM" in _subject(invite)
+    assert "초대" in _body(invite)  # in the inviter's language
+    assert "/people/join/" in _body(reset)
+    assert all(n.body == "" for n in db.session.scalars(select(Notification)))
