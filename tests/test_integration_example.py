@@ -76,3 +76,28 @@ def test_sample_script_refuses_a_wrong_secret(live_url, world):
         capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "refused a webhook with a bad signature" in proc.stderr
+
+
+def test_sample_script_falls_back_without_the_bulk_endpoint(live_url, world, monkeypatch,
+                                                            capsys):
+    """Against a server without /accounts/bulk the script creates accounts one by one (an
+    ``account.created`` each) and still gets its verified ``account.updated``."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("integration_example", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    real_call = module.Api.call
+
+    def no_bulk(self: Any, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        if path == "/accounts/bulk":
+            return 404, {"status": 404}, {}
+        return real_call(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(module.Api, "call", no_bulk)
+    _, token = create_token(world.admin, "integration", scopes=["read", "write", "admin"])
+    db.session.commit()
+    assert module.main(["--base-url", live_url, "--token", token, "--timeout", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "created 2 accounts one by one" in out and "verified account.updated" in out
