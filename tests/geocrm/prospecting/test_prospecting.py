@@ -160,3 +160,25 @@ def test_without_a_region(client: FlaskClient, auth: AuthActions, world: World, 
     response = _search(client)
     assert response.status_code == 422 and "region" in response.get_json()["detail"]
     assert client.get("/prospecting/").status_code == 200
+
+
+def test_a_segment_sets_what_look_alike_means(client: FlaskClient, auth: AuthActions,
+                                              town: World) -> None:
+    """A segment of the leads (the bakery lead in East, the cafés known in West) instead of
+    the customers: its categories and places weigh, the customers' do not."""
+    from geocrm.models.crm import Segment
+
+    lead = db.session.get(Account, town.east_accounts[0].id)  # Itä Bakery, a lead in East
+    lead.category = "bakery"
+    segment = Segment(name="Leads", filters={"stages": ["lead"],
+                                             "territory_ids": [town.east.id]},
+                      created_by_id=town.admin.id, shared=True)
+    db.session.add(segment)
+    db.session.commit()
+    auth.login("admin@example.com")
+    body = _search(client, segment=segment.id).get_json()
+    refs = {c["ref"] for c in body["candidates"]}
+    assert refs == {"node/7", "node/10"}  # bakeries only: no segment account is a café
+    assert body["categories"] == {"bakery": 1}
+    missing = _search(client, segment=99999)
+    assert missing.status_code == 404
