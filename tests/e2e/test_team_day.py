@@ -114,5 +114,17 @@ def test_manager_day_refreshes_after_a_check_in_syncs(
     rep.click("button[value=submit]")
     assert "submitted" in rep.inner_text("#report-status")
     assert rep.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # the manager reads it from the team day, comments; the rep sees the comment
+    manager.click(f"#teamday-reps tr[data-rep='{west}'] a[href*='/team/reports/']")
+    assert "Aalto wants a quote" in manager.inner_text("#report-rep-comment")
+    manager.fill("#body", "Send it by Friday <b>please</b>")
+    manager.click("#report-comments button[type=submit]")
+    assert "read by Manager" in manager.inner_text("#report-status")
+    csv_link = manager.get_attribute("#report-csv", "href")
+    with manager.expect_download() as download:
+        manager.click("#report-csv")
+    assert csv_link and download.value.suggested_filename.endswith(".csv")
+    rep.reload()
+    assert "Send it by Friday <b>please</b>" in rep.inner_text("#report-comments")
     assert live.blocked == [] and live.page_errors == []
     desk.close()
