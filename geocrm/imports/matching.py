@@ -184,10 +184,14 @@ class Matcher:
     repeat of an earlier row; see the module docstring for the rules."""
 
     def __init__(self, cleaned: list[Row], result: ImportResult, *, source: str,
-                 now: datetime) -> None:
+                 now: datetime, accounts: Any = None) -> None:
+        """``accounts``: an optional condition on ``Account`` limiting which accounts rows
+        are matched against (a search over one area need not read the whole company; a
+        write never passes one, so an external id is always found)."""
         self.result, self.source, self.now = result, source, now
         conn = db.session.connection()
-        rows = conn.execute(select(*_EXISTING_COLUMNS))
+        stmt = select(*_EXISTING_COLUMNS)
+        rows = conn.execute(stmt if accounts is None else stmt.where(accounts))
         keys = list(rows.keys())
         self.existing = [dict(zip(keys, r, strict=True)) for r in rows]
         self.by_id = {e["id"]: e for e in self.existing}

@@ -40,7 +40,7 @@ import shapely
 from flask_babel import gettext as _
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
 from geocrm.access import scope_territories, team_rep_ids, visible_accounts
 from geocrm.core.region_places import place_index
@@ -61,6 +61,7 @@ ATTRIBUTION_URL = "https://www.openstreetmap.org/copyright"
 MAX_RESULTS = 500
 MAX_ADD = 500
 MAX_RADIUS_M = 100_000.0
+NEAR_PAD_M = 500.0  # what the search's matcher reads beyond the area (the rule reaches 50 m)
 SCALE_M = 1500.0  # a place this far from the nearest customer scores 1/e of a neighbour's
 # What an import does with a row that says it is *not* a new business.
 _NOT_NEW = {"repeat", "matched", "linked", "merged", "review"}
@@ -263,12 +264,25 @@ def _known_refs(index: PoiIndex) -> npt.NDArray[np.bool_]:
     return known
 
 
-def _matcher(index: PoiIndex, mask: npt.NDArray[np.bool_]) -> tuple[Matcher, ImportResult]:
+def _matcher(index: PoiIndex, mask: npt.NDArray[np.bool_], *, near_only: bool = False
+             ) -> tuple[Matcher, ImportResult]:
+    """The import's matcher, set up for the places of ``mask``. ``near_only`` (the search):
+    only the accounts within a few hundred metres of the area's box are read — the 50 m
+    rule cannot reach further, places known by their OSM id are left out before (see
+    :func:`_known_refs`), and adding runs the full matcher again before it writes."""
     result = ImportResult(status="dry", filename="OpenStreetMap", sha256="")
     lats = index.lat[mask] if mask.any() else index.lat
     # The matcher's metric grid is set up at the latitude of the rows it will see.
     ref = [(0, {"lat": float(np.mean(lats)) if len(lats) else 45.0})]
-    return Matcher(ref, result, source=SOURCE, now=utcnow()), result
+    where = None
+    if near_only and mask.any():
+        pad = NEAR_PAD_M / 110_540.0
+        west, east = float(index.lon[mask].min()), float(index.lon[mask].max())
+        south, north = float(lats.min()), float(lats.max())
+        pad_lon = pad / max(0.05, math.cos(math.radians((south + north) / 2)))
+        where = and_(Account.lat.between(south - pad, north + pad),
+                     Account.lon.between(west - pad_lon, east + pad_lon))
+    return Matcher(ref, result, source=SOURCE, now=utcnow(), accounts=where), result
 
 
 def _is_new(matcher: Matcher, result: ImportResult, number: int,
@@ -339,7 +353,7 @@ def _look_alikes(user: User, body: Mapping[str, Any]) -> Search:
     known = int((fitting & known_refs).sum())
     if not fitting.any():
         return Search(out, prof, int(mask.sum()), 0, known)
-    matcher, result = _matcher(index, fitting)
+    matcher, result = _matcher(index, fitting, near_only=True)
     for number, ranked in enumerate(rank(index, weights, mask=mask, anchors=prof.anchors,
                                          scale_m=SCALE_M, exclude=known_refs), start=1):
         row, left_out = clean_place(index, ranked.i, number)
