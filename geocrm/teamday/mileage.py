@@ -52,7 +52,13 @@ class DayDistance:
 
     @property
     def estimate(self) -> bool:
-        """A straight-line estimate rather than roads (the report says so)."""
+        """A great-circle estimate rather than roads: straight-line travel, or a road service
+        that did not answer (the report says which)."""
+        return any(n.startswith(("straight-line estimate", "road service ")) for n in self.notes)
+
+    @property
+    def straight(self) -> bool:
+        """Straight-line travel is what is configured (no roads at all)."""
         return any(n.startswith("straight-line estimate") for n in self.notes)
 
 

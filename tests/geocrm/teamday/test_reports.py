@@ -173,3 +173,21 @@ def test_report_sets_the_plan_against_the_day(client: FlaskClient, auth, world, 
     html = client.get(f"/team/reports/{world.rep_west.id}/{DAY.isoformat()}").get_data(
         as_text=True)
     assert 'data-key="unplanned">1<' in html and 'data-key="done">1<' in html
+
+
+def test_unreachable_road_service_is_an_estimate_and_says_so(app, client: FlaskClient, auth,
+                                                            world, west_visits):
+    """GEOCRM_TRAVEL=osrm with the server down: the distance is still given (great-circle),
+    marked an estimate, and the report names the road service that did not answer."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    app.config.update(GEOCRM_TRAVEL="osrm", GEOCRM_OSRM_URL=f"http://127.0.0.1:{port}")
+    view = reports.day_report(world.rep_west, world.rep_west.id, DAY)
+    assert view.metres > 0 and view.distance.estimate and not view.distance.straight
+    auth.login("west@example.com")
+    html = client.get(f"/team/reports/{world.rep_west.id}/{DAY.isoformat()}").get_data(
+        as_text=True)
+    assert "Measured along the roads" not in html and f"127.0.0.1:{port}" in html
