@@ -13,7 +13,7 @@ from geocrm.extensions import db
 from geocrm.models import User
 from geocrm.models.types import utcnow
 from geocrm.models.webhooks import WebhookDelivery, WebhookEndpoint
-from geocrm.webhooks.events import PATTERNS
+from geocrm.webhooks.events import PATTERNS, forget_subscriptions
 from geocrm.webhooks.urls import check_url
 
 SECRET_PREFIX = "whsec_"
@@ -35,6 +35,7 @@ def create_endpoint(user: User, url: str, events: Iterable[str],
                           created_by_id=user.id, active=True)
     db.session.add(row)
     db.session.flush()
+    forget_subscriptions()
     return row, secret
 
 
@@ -54,6 +55,7 @@ def set_active(endpoint_id: int, active: bool) -> WebhookEndpoint:
     row = get_endpoint_or_404(endpoint_id)
     row.active = active
     db.session.flush()
+    forget_subscriptions()
     return row
 
 
@@ -61,6 +63,7 @@ def delete_endpoint(endpoint_id: int) -> None:
     """Remove an endpoint and its delivery log. Flushes."""
     db.session.delete(get_endpoint_or_404(endpoint_id))
     db.session.flush()
+    forget_subscriptions()
 
 
 def deliveries(endpoint_id: int, limit: int = 200) -> list[WebhookDelivery]:

@@ -17,7 +17,8 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from geocrm.extensions import db
 from geocrm.models.types import utcnow
@@ -83,20 +84,44 @@ def emit_object(kind: str, obj: Any) -> list[WebhookDelivery]:
     return emit(kind, {f: getattr(obj, f, None) for f in fields})
 
 
+_CACHE_KEY = "geocrm_webhook_subscriptions"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_subscriptions(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_CACHE_KEY, None)
+
+
+def forget_subscriptions() -> None:
+    """Drop this transaction's copy of the endpoints (after registering or changing one)."""
+    db.session.info.pop(_CACHE_KEY, None)
+
+
+def _subscriptions() -> list[tuple[int, list[str]]]:
+    """The active endpoints and their patterns, read once per transaction: a job that
+    changes 100,000 accounts asks once, not per account."""
+    found: list[tuple[int, list[str]]] | None = db.session.info.get(_CACHE_KEY)
+    if found is None:
+        found = [(e.id, list(e.events or [])) for e in db.session.scalars(
+            select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))]
+        db.session.info[_CACHE_KEY] = found
+    return found
+
+
 def emit(kind: str, data: Mapping[str, Any]) -> list[WebhookDelivery]:
     """Queue ``kind`` with ``data`` for each active endpoint that wants it. Flushes, never sends."""
     if kind not in EVENTS:
         raise ValueError(f"unknown webhook event {kind!r}")
-    endpoints = [e for e in db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
-        if matches(list(e.events or []), kind)]
+    endpoints = [endpoint_id for endpoint_id, patterns in _subscriptions()
+                 if matches(patterns, kind)]
     if not endpoints:
         return []
     event_id = str(uuid.uuid4())
     body = {"id": event_id, "type": kind, "created_at": utcnow().isoformat() + "Z",
             "data": jsonable(data)}
-    rows = [WebhookDelivery(endpoint_id=e.id, event_id=event_id, kind=kind, payload=body)
-            for e in endpoints]
+    rows = [WebhookDelivery(endpoint_id=endpoint_id, event_id=event_id, kind=kind, payload=body)
+            for endpoint_id in endpoints]
     db.session.add_all(rows)
     db.session.flush()
     if has_request_context():

@@ -289,3 +289,32 @@ def test_cli_delivers_what_is_due(private_ok, app, runner, world, receiver):
     result = runner.invoke(args=["webhooks", "deliver"])
     assert result.exit_code == 0, result.output
     assert "delivered 1" in result.output and len(receiver.requests) == 1
+
+
+def test_subscriptions_are_read_once_per_transaction(private_ok, app, world, receiver):
+    """Many changes in one transaction ask for the endpoints once; a new endpoint counts from
+    the next change on, also inside the same transaction."""
+    from sqlalchemy import event as sa_event
+
+    endpoints.create_endpoint(world.admin, receiver.url, ["task.*"])
+    db.session.commit()
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM webhook_endpoints" in statement:
+            statements.append(statement)
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        for i in range(5):
+            create_task(world.rep_west, {"title": f"t{i}"})
+        assert len(statements) == 1
+        endpoints.create_endpoint(world.admin, receiver.url, ["task.created"])
+        create_task(world.rep_west, {"title": "after"})
+        db.session.commit()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    assert pending() == 5 + 2
+    create_task(world.rep_west, {"title": "next transaction"})
+    db.session.commit()
+    assert pending() == 7 + 2
