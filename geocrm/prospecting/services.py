@@ -40,7 +40,7 @@ import shapely
 from flask_babel import gettext as _
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import and_, select, update
+from sqlalchemy import or_, select, update
 
 from geocrm.access import scope_territories, team_rep_ids, visible_accounts
 from geocrm.core.region_places import place_index
@@ -61,7 +61,7 @@ ATTRIBUTION_URL = "https://www.openstreetmap.org/copyright"
 MAX_RESULTS = 500
 MAX_ADD = 500
 MAX_RADIUS_M = 100_000.0
-NEAR_PAD_M = 500.0  # what the search's matcher reads beyond the area (the rule reaches 50 m)
+NEAR_PAD_M = 100.0  # what the search's matcher looks at beyond its places (the rule: 50 m)
 SCALE_M = 1500.0  # a place this far from the nearest customer scores 1/e of a neighbour's
 # What an import does with a row that says it is *not* a new business.
 _NOT_NEW = {"repeat", "matched", "linked", "merged", "review"}
@@ -264,25 +264,13 @@ def _known_refs(index: PoiIndex) -> npt.NDArray[np.bool_]:
     return known
 
 
-def _matcher(index: PoiIndex, mask: npt.NDArray[np.bool_], *, near_only: bool = False
-             ) -> tuple[Matcher, ImportResult]:
-    """The import's matcher, set up for the places of ``mask``. ``near_only`` (the search):
-    only the accounts within a few hundred metres of the area's box are read — the 50 m
-    rule cannot reach further, places known by their OSM id are left out before (see
-    :func:`_known_refs`), and adding runs the full matcher again before it writes."""
+def _matcher(index: PoiIndex, mask: npt.NDArray[np.bool_]) -> tuple[Matcher, ImportResult]:
+    """The import's matcher over every account, set up for the places of ``mask``."""
     result = ImportResult(status="dry", filename="OpenStreetMap", sha256="")
     lats = index.lat[mask] if mask.any() else index.lat
     # The matcher's metric grid is set up at the latitude of the rows it will see.
     ref = [(0, {"lat": float(np.mean(lats)) if len(lats) else 45.0})]
-    where = None
-    if near_only and mask.any():
-        pad = NEAR_PAD_M / 110_540.0
-        west, east = float(index.lon[mask].min()), float(index.lon[mask].max())
-        south, north = float(lats.min()), float(lats.max())
-        pad_lon = pad / max(0.05, math.cos(math.radians((south + north) / 2)))
-        where = and_(Account.lat.between(south - pad, north + pad),
-                     Account.lon.between(west - pad_lon, east + pad_lon))
-    return Matcher(ref, result, source=SOURCE, now=utcnow(), accounts=where), result
+    return Matcher(ref, result, source=SOURCE, now=utcnow()), result
 
 
 def _is_new(matcher: Matcher, result: ImportResult, number: int,
@@ -353,19 +341,61 @@ def _look_alikes(user: User, body: Mapping[str, Any]) -> Search:
     known = int((fitting & known_refs).sum())
     if not fitting.any():
         return Search(out, prof, int(mask.sum()), 0, known)
-    matcher, result = _matcher(index, fitting, near_only=True)
-    for number, ranked in enumerate(rank(index, weights, mask=mask, anchors=prof.anchors,
-                                         scale_m=SCALE_M, exclude=known_refs), start=1):
-        row, left_out = clean_place(index, ranked.i, number)
-        if row is None:
-            continue
-        if _is_new(matcher, result, number, row) is not None:
-            known += 1
-            continue
-        out.append(Candidate(ranked.i, ranked, row, left_out))
-        if len(out) >= limit:
+    ranked_places = rank(index, weights, mask=mask, anchors=prof.anchors, scale_m=SCALE_M,
+                         exclude=known_refs)
+    number = 0
+    while len(out) < limit:
+        # A batch of the best places left, matched against only the accounts that could be
+        # them by the rule: within reach of the batch's places, or at one of their addresses.
+        batch: list[tuple[int, Ranked, dict[str, Any], list[Reject]]] = []
+        for ranked in ranked_places:
+            number += 1
+            row, left_out = clean_place(index, ranked.i, number)
+            if row is not None:
+                batch.append((number, ranked, row, left_out))
+            if len(batch) >= 2 * limit:
+                break
+        if not batch:
             break
+        matcher, result = _batch_matcher(index, [b[2] for b in batch])
+        for c in out:  # what earlier batches proposed is seen by this one too
+            matcher.take(0, dict(c.row))
+        for n, ranked, row, left_out in batch:
+            if _is_new(matcher, result, n, row) is not None:
+                known += 1
+                continue
+            out.append(Candidate(ranked.i, ranked, row, left_out))
+            if len(out) >= limit:
+                break
     return Search(out, prof, int(mask.sum()), int(fitting.sum()), known)
+
+
+def _batch_matcher(index: PoiIndex, rows: list[dict[str, Any]]) -> tuple[Matcher, ImportResult]:
+    """The import's matcher set up with only the accounts the rule could match ``rows`` to:
+    within 60 m of one of them (the rule reaches 50 m) or at one of their addresses. A
+    search over a whole region then reads a few hundred accounts, not the company; adding
+    runs the full matcher again before it writes."""
+    from scipy.spatial import cKDTree
+
+    lats = np.array([r["lat"] for r in rows])
+    lons = np.array([r["lon"] for r in rows])
+    pad = NEAR_PAD_M / 110_540.0
+    kx = math.cos(math.radians(float(lats.mean())))
+    near = db.session.execute(select(Account.id, Account.lat, Account.lon).where(
+        Account.lat.between(float(lats.min()) - pad, float(lats.max()) + pad),
+        Account.lon.between(float(lons.min()) - pad / kx, float(lons.max()) + pad / kx))).all()
+    ids: list[int] = []
+    if near:
+        pts = np.array([(lon * kx * 111_320.0, lat * 110_540.0) for _, lat, lon in near])
+        tree = cKDTree(pts)
+        hits = tree.query_ball_point(np.column_stack((lons * kx * 111_320.0,
+                                                      lats * 110_540.0)), r=60.0)
+        ids = sorted({near[j][0] for hit in hits for j in hit})
+    keys = sorted({r["address_key"] for r in rows if r.get("address_key")})
+    result = ImportResult(status="dry", filename="OpenStreetMap", sha256="")
+    ref = [(0, {"lat": float(lats.mean())})]
+    where = or_(Account.id.in_(ids or [-1]), Account.address_key.in_(keys or [""]))
+    return Matcher(ref, result, source=SOURCE, now=utcnow(), accounts=where), result
 
 
 # -- adding in bulk -------------------------------------------------------------------------
