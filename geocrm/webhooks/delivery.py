@@ -29,7 +29,7 @@ from geocrm.jobs import submit_job
 from geocrm.models.types import utcnow
 from geocrm.models.webhooks import WebhookDelivery, WebhookEndpoint
 from geocrm.webhooks.signing import HEADER, sign
-from geocrm.webhooks.urls import check_url
+from geocrm.webhooks.urls import UnresolvableHost, check_url
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +74,18 @@ def _attempt(delivery: WebhookDelivery, now: datetime) -> str:
     if endpoint is None or not endpoint.active:
         delivery.status, delivery.last_error = "failed", "endpoint removed or paused"
         return delivery.status
-    try:
-        check_url(endpoint.url)  # again: the host may resolve elsewhere since registration
-    except ValidationError as exc:
-        delivery.status, delivery.last_error = "failed", str(exc)[:500]
-        return delivery.status
     started = time.perf_counter()
     try:
+        check_url(endpoint.url)  # again: the host may resolve elsewhere since registration
         response = _post(endpoint, delivery)
+    except UnresolvableHost as exc:  # DNS trouble: retried like a refused connection
+        delivery.last_status_code = None
+        delivery.last_response = None
+        delivery.last_error = str(exc)[:500]
+        ok = False
+    except ValidationError as exc:  # now points somewhere forbidden: never retried
+        delivery.status, delivery.last_error = "failed", str(exc)[:500]
+        return delivery.status
     except requests.RequestException as exc:
         delivery.last_status_code = None
         delivery.last_response = None

@@ -20,6 +20,11 @@ from flask_babel import gettext as _
 from geocrm.errors import ValidationError
 
 
+class UnresolvableHost(ValidationError):
+    """The host has no address now: refused at registration, retried at delivery (DNS may
+    be down for a moment)."""
+
+
 def _private_allowed() -> bool:
     value = current_app.config.get("GEOCRM_WEBHOOK_ALLOW_PRIVATE")
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
@@ -46,7 +51,7 @@ def check_url(url: str) -> str:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
     except (OSError, ValueError, UnicodeError) as exc:
-        raise ValidationError("url", _("the host cannot be found")) from exc
+        raise UnresolvableHost("url", _("the host cannot be found")) from exc
     if not _private_allowed():
         for info in infos:
             ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])

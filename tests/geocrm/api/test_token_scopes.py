@@ -192,3 +192,25 @@ def test_rate_limit_counts_in_redis_when_configured(limited_config, client, worl
     keys = redis.Redis.from_url("redis://127.0.0.1:6379/0").keys(
         f"*{limited_config['GEOCRM_RATELIMIT_PREFIX']}*")
     assert keys, "the limit was not counted in Redis"
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("ko", ("API 토큰", "토큰 만들기", "웹훅 등록", "전송 로그")),
+    ("ja", ("API トークン", "トークンを作成", "Webhook を登録", "配信ログ")),
+])
+def test_token_and_webhook_pages_in_korean_and_japanese(app, client, world, auth, lang, words):
+    from geocrm.webhooks import endpoints
+
+    world.admin.locale = lang
+    app.config["GEOCRM_WEBHOOK_ALLOW_PRIVATE"] = True
+    row, _ = endpoints.create_endpoint(world.admin, "http://127.0.0.1:9/hook", ["*"])
+    app.config["GEOCRM_WEBHOOK_ALLOW_PRIVATE"] = False
+    db.session.commit()
+    auth.login("admin@example.com")
+    tokens_page = client.get("/people/me/tokens/").get_data(as_text=True)
+    hooks_page = client.get("/admin/webhooks/").get_data(as_text=True)
+    log_page = client.get(f"/admin/webhooks/{row.id}").get_data(as_text=True)
+    assert words[0] in tokens_page and words[1] in tokens_page
+    assert words[2] in hooks_page and words[3] in log_page
+    r = client.post("/api/v1/webhooks", json={"url": "http://169.254.169.254/", "events": ["*"]})
+    assert r.status_code == 422

@@ -318,3 +318,18 @@ def test_subscriptions_are_read_once_per_transaction(private_ok, app, world, rec
     create_task(world.rep_west, {"title": "next transaction"})
     db.session.commit()
     assert pending() == 7 + 2
+
+
+def test_a_host_that_stops_resolving_is_retried_not_dropped(private_ok, app, world):
+    """DNS trouble at delivery time is a retry (a forbidden address is not)."""
+    from geocrm.models.webhooks import WebhookEndpoint
+
+    ep, _ = endpoints.create_endpoint(world.admin, "http://127.0.0.1:9/hook", ["*"])
+    db.session.commit()
+    create_task(world.rep_west, {"title": "x"})
+    db.session.commit()
+    db.session.get(WebhookEndpoint, ep.id).url = "http://no-such-host.invalid/hook"
+    db.session.commit()
+    assert deliver_due()["retry"] == 1
+    row = db.session.scalars(select(WebhookDelivery)).one()
+    assert row.status == "pending" and "host cannot be found" in (row.last_error or "")
