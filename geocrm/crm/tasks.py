@@ -114,13 +114,16 @@ def _task_from(item: Interaction, title: str, due: date | None, assignee: User,
 
 
 def visible_tasks(user: User) -> Select[tuple[Task]]:
-    """Tasks ``user`` may see: assigned to or created by them, or on an account they see."""
+    """Tasks ``user`` may see: assigned to or created by them, on an account they see, or,
+    for a manager, assigned to a rep of their team (the home page counts those)."""
     visible = scope_accounts(select(Account.id), user)
+    team = team_rep_ids(user) if user.is_authenticated and user.role == Role.MANAGER else None
     return select(Task).where(
         or_(
             Task.assignee_id == user.id,
             Task.created_by_id == user.id,
             Task.account_id.in_(visible) if user.is_authenticated else false(),
+            Task.assignee_id.in_(team) if team is not None else false(),
         )
     )
 

@@ -194,3 +194,24 @@ def test_another_managers_accounts_stay_unnamed(client: FlaskClient, auth, world
     auth.logout()
     auth.login("west@example.com")  # the rep sees their own day whole
     assert "Secret North Oy" in client.get(url).get_data(as_text=True)
+
+
+def test_manager_closes_a_reps_own_task_from_home(client: FlaskClient, auth, world):
+    """A rep's task without an account shows on the manager's home, and its Done button
+    works for the manager (it answered 404); another manager cannot close it."""
+    from geocrm.clock import local_today
+    from geocrm.models import Task, TaskStatus
+
+    task = Task(title="Renew parking permit", assignee_id=world.rep_west.id,
+                due_date=local_today())
+    db.session.add(task)
+    make_user("other-manager@example.com", Role.MANAGER, "correct-horse-battery")
+    db.session.commit()
+    auth.login("other-manager@example.com")
+    assert client.post(f"/crm/tasks/{task.id}", data={"status": "done"}).status_code == 404
+    auth.logout()
+    auth.login("manager@example.com")
+    assert "Renew parking permit" in client.get("/home").get_data(as_text=True)
+    assert client.post(f"/crm/tasks/{task.id}", data={"status": "done"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Task, task.id).status == TaskStatus.DONE
