@@ -25,9 +25,9 @@ from geocrm.i18n import LOCALES, catalogue, catalogue_digest, current_locale
 from geocrm.maps.web import (
     PROTOMAPS_JS,
     configured_tiles,
-    default_nav_app,
     field_basemap,
     leaflet_files,
+    nav_app_for,
     nav_app_names,
     naver_appname,
     vendor_path,
@@ -86,7 +86,7 @@ def shell() -> Any:
         basemap=field_basemap(current_user),
         geofence_m=current_app.config.get("GEOCRM_GEOFENCE_METERS", 150),
         max_accuracy_m=current_app.config.get("GEOCRM_CHECKIN_MAX_ACCURACY_M", 100),
-        nav_default=default_nav_app(current_locale()),
+        nav_default=nav_app_for(current_user, current_locale()),
         nav_names=nav_app_names(),
         naver_appname=naver_appname(),
     )

@@ -128,6 +128,12 @@ def default_nav_app(locale: str) -> str:
     return "naver" if locale.replace("-", "_").split("_")[0] == "ko" else "google"
 
 
+def nav_app_for(user: User, locale: str) -> str:
+    """The app a person's route links open first: their saved choice, else the language's."""
+    chosen = getattr(user, "nav_app", None)
+    return chosen if chosen in NAV_APPS else default_nav_app(locale)
+
+
 def naver_appname() -> str:
     """The ``appname`` every Naver Map link must carry: ``GEOCRM_NAVER_APPNAME`` (the
     registered app id), else this site's address, as Naver asks of a web page."""

@@ -49,6 +49,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     max_visits_per_day: Mapped[int | None] = mapped_column(Integer)
     # The user's language (en/ko/ja, geocrm.i18n.LOCALES); None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(8))
+    # The navigation app this person's route links open first (geocrm.maps.web.NAV_APPS);
+    # None: the language's default (Naver in Korean, Google elsewhere).
+    nav_app: Mapped[str | None] = mapped_column(String(10))
     # What this person wants to be told, and how: {"task_assigned": ["email", "push"], ...};
     # kinds absent here take geocrm.notify.outbox.DEFAULT_CHOICES.
     notify_prefs: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)

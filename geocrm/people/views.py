@@ -21,9 +21,15 @@ from geocrm.auth import sessions
 from geocrm.core.transaction import commits
 from geocrm.errors import GeocrmError, ValidationError
 from geocrm.extensions import db
-from geocrm.i18n import week_start
+from geocrm.i18n import current_locale, week_start
 from geocrm.maps.build import base_map, leaflet_handles, render_parts
-from geocrm.maps.web import configured_tiles, local_assets
+from geocrm.maps.web import (
+    NAV_APPS,
+    configured_tiles,
+    default_nav_app,
+    local_assets,
+    nav_app_names,
+)
 from geocrm.models import Account, Role, Territory
 from geocrm.notify import outbox
 from geocrm.people import services
@@ -206,7 +212,25 @@ def me() -> Any:
         status = 422
     return render_template("people/me.html", form=form, sessions=sessions.live(current_user),
                            choices=outbox.choices(current_user), kinds=outbox.KINDS,
-                           channels=outbox.CHANNELS), status
+                           channels=outbox.CHANNELS, nav_names=nav_app_names(),
+                           nav_chosen=current_user.nav_app,
+                           nav_default=default_nav_app(current_locale())), status
+
+
+@bp.route("/me/nav-app", methods=["POST"])
+@login_required
+@commits
+def nav_app() -> Any:
+    """The navigation app one's route links open first (a form, or JSON from the apps)."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    chosen = (data or {}).get("nav_app") or ""
+    if chosen and chosen not in NAV_APPS:
+        raise ValidationError("nav_app", _("must be one of %(apps)s", apps=", ".join(NAV_APPS)))
+    current_user.nav_app = chosen or None
+    if request.is_json:
+        return {"nav_app": current_user.nav_app}
+    flash(_("Saved."), "info")
+    return redirect(url_for("people.me"), 303)
 
 
 @bp.route("/me/notifications", methods=["POST"])

@@ -31,8 +31,8 @@ from geocrm.extensions import db
 from geocrm.i18n import current_locale
 from geocrm.maps.web import (
     configured_tiles,
-    default_nav_app,
     local_assets,
+    nav_app_for,
     nav_app_names,
     naver_appname,
 )
@@ -255,7 +255,7 @@ def plan(plan_id: int) -> Any:
         kakao=exports.kakao_links(points, point_names),
         naver_max=exports.NAVER_MAX_WAYPOINTS,
         nav_names=nav_app_names(),
-        nav_default=default_nav_app(current_locale()),
+        nav_default=nav_app_for(current_user, current_locale()),
         stop_names=[s.name for s in view.stops] + [_("Home")],
         can_replan=services.can_replan(route_plan, current_user),
         replan_from=render_note(services.replan_origin(route_plan, None).note()),

@@ -1,4 +1,5 @@
 """notifications (an outbox of mail and push messages), push_subscriptions, users.notify_prefs
+and users.nav_app (the person's navigation app)
 
 Revision ID: 0019
 Revises: 0018
@@ -55,6 +56,7 @@ def upgrade():
                               unique=False)
     with op.batch_alter_table('users') as batch_op:
         batch_op.add_column(sa.Column('notify_prefs', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('nav_app', sa.String(length=10), nullable=True))
     op.execute("UPDATE users SET notify_prefs = '{}'")
     with op.batch_alter_table('users') as batch_op:
         batch_op.alter_column('notify_prefs', existing_type=sa.JSON(), nullable=False)
@@ -62,6 +64,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('users') as batch_op:
+        batch_op.drop_column('nav_app')
         batch_op.drop_column('notify_prefs')
     with op.batch_alter_table('push_subscriptions') as batch_op:
         batch_op.drop_index(batch_op.f('ix_push_subscriptions_user_id'))

@@ -2,9 +2,9 @@
  *
  * Korean reps navigate with Naver or Kakao (Google has no driving directions in Korea), so
  * every page that offers navigation offers all five, the rep's default first. The default is
- * the rep's own choice, kept on this device per user (localStorage) until the profile has a
- * setting for it; with no choice it is Naver in Korean and Google elsewhere (the server
- * passes that as `navDefault`, geocrm.planning.exports.default_nav_app).
+ * the rep's own choice, saved in their profile (users.nav_app, so every device knows it; the
+ * server passes it as `navDefault`, geocrm.maps.web.nav_app_for) and kept on this device too
+ * for offline use; with no choice it is Naver in Korean and Google elsewhere.
  *
  * Naver and Kakao open their app by a custom scheme (nmap://, kakaomap://). A link carries
  * the web address in its href (it works without JavaScript and on a desktop) and the app
@@ -27,10 +27,17 @@ export function preferredApp(user, fallback) {
   return NAV_APPS.indexOf(chosen) >= 0 ? chosen : (NAV_APPS.indexOf(fallback) >= 0 ? fallback : "google");
 }
 
-/** Remember the rep's default app (an unknown name is refused, not stored). */
+/** Remember the rep's default app (an unknown name is refused, not stored): on this device,
+ * and in the profile when online (a failed save keeps the device's choice). */
 export function setPreferredApp(user, app) {
   if (NAV_APPS.indexOf(app) < 0) return false;
   try { window.localStorage.setItem(storageKey(user), app); } catch (e) { return false; }
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  fetch("/people/me/nav-app", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": meta ? meta.getAttribute("content") : "" },
+    body: JSON.stringify({ nav_app: app }),
+  }).catch(function () { /* offline: the device remembers it */ });
   return true;
 }
 
