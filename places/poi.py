@@ -110,6 +110,9 @@ class PoiIndex:
     meta: dict[str, Any] = field(default_factory=dict)
     #: the same business mapped again (a named building around its node): ref -> kept place
     aliases: dict[str, int] = field(default_factory=dict)
+    #: businesses mapped as relations without an area to place them (a tram that is a pub, a
+    #: site relation): in the extract, so not closed, but not offered (no position)
+    unplaced: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         n = len(self.lon)
@@ -117,6 +120,7 @@ class PoiIndex:
                 == len(self.details) == n):
             raise RegionError("places index: arrays differ in length")
         self._refs: dict[str, int] | None = None
+        self._unplaced: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self.lon)
@@ -132,6 +136,14 @@ class PoiIndex:
         found = self._refs.get(ref)
         return self.aliases.get(ref) if found is None else found
 
+    def mapped(self, ref: str) -> bool:
+        """Whether the extract has the business ``ref`` at all (placed or not)."""
+        if self.find(ref) is not None:
+            return True
+        if self._unplaced is None:
+            self._unplaced = frozenset(self.unplaced)
+        return ref in self._unplaced
+
     def category_name(self, i: int) -> str:
         return self.categories[int(self.category[i])]
 
@@ -145,6 +157,8 @@ class _Reader:
     def __init__(self) -> None:
         self.rows: list[tuple[float, float, int, int, str, dict[str, Any]]] = []
         self.newest: datetime | None = None
+        self.relations: set[int] = set()  # business relations seen
+        self.placed: set[int] = set()  # ... and those an area placed
 
     def add(self, tags: dict[str, str], lon: float, lat: float, kind: int, osm_id: int) -> None:
         category = category_of(tags)
@@ -188,6 +202,8 @@ def read_pois(path: str | Path, *, name: str | None = None) -> PoiIndex:
                     r.add(tags, *_centroid(lon, lat), 1, obj.id)
             elif isinstance(obj, osmium.osm.Area) and not obj.from_way():
                 _area(r, obj, tags)
+            elif isinstance(obj, osmium.osm.Relation) and category_of(tags) is not None:
+                r.relations.add(obj.id)
     except RuntimeError as exc:
         raise RegionError(f"{source}: not a readable OSM file ({exc})") from exc
     return _finish(r, source, name)
@@ -202,6 +218,7 @@ def _area(r: _Reader, area: Any, tags: dict[str, str]) -> None:
             best = (lon, lat)
     if best is not None:
         r.add(tags, *_centroid(*best), 2, int(area.orig_id()))
+        r.placed.add(int(area.orig_id()))
 
 
 def _finish(r: _Reader, source: Path, name: str | None) -> PoiIndex:
@@ -238,7 +255,8 @@ def _finish(r: _Reader, source: Path, name: str | None) -> PoiIndex:
         np.asarray([k[2] for k in kept], dtype=np.uint8),
         np.asarray([k[3] for k in kept], dtype=np.int64),
         np.asarray([cat_index[k[4]] for k in kept], dtype=np.int32),
-        categories, [k[5] for k in kept], meta, aliases)
+        categories, [k[5] for k in kept], meta, aliases,
+        [f"relation/{i}" for i in sorted(r.relations - r.placed)])
 
 
 def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -251,7 +269,8 @@ def save_pois(index: PoiIndex, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     doc = json.dumps({"meta": index.meta, "categories": index.categories,
-                      "details": index.details, "aliases": index.aliases},
+                      "details": index.details, "aliases": index.aliases,
+                      "unplaced": index.unplaced},
                      ensure_ascii=False, separators=(",", ":"))
     _atomic(target, lambda f: np.savez_compressed(
         f, lon=index.lon, lat=index.lat, osm_type=index.osm_type, osm_id=index.osm_id,
@@ -270,7 +289,7 @@ def load_pois(path: str | Path) -> PoiIndex:
                                   f"{meta.get('format')}); load the region again")
             return PoiIndex(data["lon"], data["lat"], data["osm_type"], data["osm_id"],
                             data["category"], doc["categories"], doc["details"], meta,
-                            doc["aliases"])
+                            doc["aliases"], doc.get("unplaced", []))
     except (OSError, KeyError, ValueError) as exc:
         if isinstance(exc, RegionError):
             raise

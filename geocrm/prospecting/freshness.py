@@ -69,7 +69,8 @@ def refresh_prospects(index: PoiIndex, *, bbox: tuple[float, float, float, float
         bbox = (float(index.lon.min()), float(index.lat.min()), float(index.lon.max()),
                 float(index.lat.max()))
     rows: list[tuple[int, dict[str, Any]]] = []
-    for ref in sorted(_refs()):
+    refs = _refs()
+    for ref in sorted(refs):
         i = index.find(ref)
         if i is not None:
             row = _fresh_row(index, i, ref, len(rows) + 1)
@@ -81,6 +82,15 @@ def refresh_prospects(index: PoiIndex, *, bbox: tuple[float, float, float, float
                           rows=len(rows))
     plan = Matcher(rows, result, source=SOURCE, now=now).run(rows, snapshot=True)
     if plan.missing:
+        # a business the extract has without a position (a relation without an area) is
+        # not gone: never flagged
+        kept = sorted(ref for ref in refs if index.find(ref) is None and index.mapped(ref))
+        if kept:
+            there = set(db.session.scalars(select(Account.id).where(
+                Account.source == SOURCE, Account.external_id.in_(kept))))
+            there.update(db.session.scalars(select(SourceRecord.account_id).where(
+                SourceRecord.source == SOURCE, SourceRecord.external_id.in_(kept))))
+            plan.missing = [a for a in plan.missing if a not in there]
         inside = set()
         if bbox is not None:
             west, south, east, north = bbox

@@ -8,6 +8,7 @@ from xml.sax.saxutils import quoteattr
 
 Node = tuple[int, float, float, Mapping[str, str]]  # id, lat, lon, tags
 Way = tuple[int, Sequence[int], Mapping[str, str]]  # id, node refs, tags
+Relation = tuple[int, Sequence[tuple[str, int, str]], Mapping[str, str]]  # id, members, tags
 
 
 def _tags(tags: Mapping[str, str]) -> list[str]:
@@ -15,8 +16,10 @@ def _tags(tags: Mapping[str, str]) -> list[str]:
 
 
 def write_osm(path: Path, nodes: Iterable[Node], ways: Iterable[Way] = (),
-              timestamp: str = "2026-01-01T00:00:00Z") -> Path:
-    """An ``.osm`` file with ``nodes`` and ``ways`` (version 1, one timestamp)."""
+              timestamp: str = "2026-01-01T00:00:00Z",
+              relations: Iterable[Relation] = ()) -> Path:
+    """An ``.osm`` file with ``nodes``, ``ways`` and ``relations`` (members: type, ref,
+    role), version 1, one timestamp."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="test">']
     stamp = f'version="1" timestamp="{timestamp}"'
     for nid, lat, lon, tags in nodes:
@@ -28,6 +31,12 @@ def write_osm(path: Path, nodes: Iterable[Node], ways: Iterable[Way] = (),
         lines += [f'    <nd ref="{r}"/>' for r in refs]
         lines += _tags(tags)
         lines.append("  </way>")
+    for rid, members, tags in relations:
+        lines.append(f'  <relation id="{rid}" {stamp}>')
+        lines += [f'    <member type="{t}" ref="{r}" role={quoteattr(role)}/>'
+                  for t, r, role in members]
+        lines += _tags(tags)
+        lines.append("  </relation>")
     lines.append("</osm>")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

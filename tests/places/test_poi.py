@@ -113,3 +113,18 @@ def test_rank_by_fit_and_distance(tmp_path: Path) -> None:
     assert [index.ref(r.i) for r in rank(index, weights, mask=near)] == ["node/5"]
     known = np.array([index.ref(i) == "node/1" for i in range(len(index))])
     assert "node/1" not in [index.ref(r.i) for r in rank(index, weights, exclude=known)]
+
+
+def test_a_business_relation_without_an_area_is_mapped_but_not_placed(tmp_path: Path) -> None:
+    """A tram that is a pub (a route relation with amenity=pub) has no position to offer, but
+    the extract has it: an account made from it is not closed."""
+    nodes = [(1, 60.17, 24.94, {}), (2, 60.18, 24.95, {})]
+    ways = [(10, [1, 2], {"railway": "tram"})]
+    relations = [(77, [("way", 10, "")], {"type": "route", "route": "tram",
+                                          "amenity": "pub", "name": "Spårakoff"}),
+                 (78, [("way", 10, "")], {"type": "route", "route": "tram", "name": "6"})]
+    index = read_pois(write_osm(tmp_path / "tram.osm", nodes, ways, relations=relations))
+    assert len(index) == 0 and index.unplaced == ["relation/77"]
+    assert index.mapped("relation/77") and not index.mapped("relation/78")
+    again = load_pois(save_pois(index, tmp_path / "p.npz"))
+    assert again.mapped("relation/77")
