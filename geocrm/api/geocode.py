@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from geocrm.api import bp
+from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError, problem
 from geocrm.geocoding import services
 from geocrm.geocoding.engine import current_geocoder
@@ -23,6 +24,7 @@ from places.geocode.engines import EngineError
 
 @bp.route("/geocode/reverse", methods=["POST"])
 @login_required
+@commits  # reads only; a POST to keep the position out of the URL, owning its transaction
 def reverse_geocode() -> Any:
     """The nearest address to ``lat``/``lon`` (street line, postcode, city, confidence)."""
     body = request.get_json(silent=True)
