@@ -2,6 +2,9 @@
 
     python benchmarks/prospects.py [--places 60000] [--accounts 5000] [--runs 5]
 
+(``--accounts 50000`` shows a large company: the search reads only the accounts near the
+places it judges, so it grows with the places, not the company.)
+
 A synthetic region (the demo extract has about 1,300 places): ``--places`` named places in
 160 categories over a 45 x 45 km box, saved with ``places.poi.save_pois`` where the app reads
 it; a company on SQLite with ``--accounts`` accounts (a fifth customers, with categories;
@@ -10,10 +13,10 @@ within 50 m, which the duplicate rule must find), four territories and a manager
 
 Measured, per query, the whole service a page's search calls
 (``geocrm.prospecting.services.look_alikes``: the customers' profile from the database, the
-area and scope masks, the known OSM ids, the import's matcher over every account, the ranking
-and the first 200 new places cleaned and matched): a territory, a 3 km radius, a drawn
-polygon and the manager's whole scope; and the pure ranking (``places.poi.rank``) over all
-places alone. Goal: <= 300 ms per query.
+area and scope masks, the known OSM ids, the ranking, and the best places cleaned and matched
+in batches by the import's matcher over the accounts near them, until 200 new ones): a
+territory, a 3 km radius, a drawn polygon and the manager's whole scope; and the pure
+ranking (``places.poi.rank``) over all places alone. Goal: <= 300 ms per query.
 
 Prints ``uptime`` first: the machine is shared.
 """
