@@ -37,6 +37,9 @@ def live_url(live_config: dict[str, Any], app: Flask) -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    from geocrm import jobs
+
+    jobs.drain(app, 30)  # the delivery jobs end before the app's database goes
 
 
 def test_sample_script_upserts_and_verifies_a_signed_webhook(live_url, world):

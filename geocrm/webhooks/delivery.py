@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.jobs import submit_job
+from geocrm.models.planning import Job, JobStatus
 from geocrm.models.types import utcnow
 from geocrm.models.webhooks import WebhookDelivery, WebhookEndpoint
 from geocrm.webhooks.signing import HEADER, sign
@@ -142,9 +143,20 @@ def deliver_due_job() -> dict[str, Any]:
     return deliver_due()
 
 
+#: A queued (not yet started) delivery job younger than this will pick up new rows too.
+QUEUED_FRESH = timedelta(seconds=60)
+
+
 def kick() -> None:
-    """Start a delivery job now (the outbox keeps the rows if the queue is unreachable)."""
+    """Start a delivery job now, unless one is queued and not started yet (it will see the
+    new rows: they committed before this runs), so a busy API does not make a job per
+    request. The outbox keeps the rows if the queue is unreachable."""
     try:
+        waiting = db.session.scalar(
+            select(Job.id).where(Job.kind == "webhooks", Job.status == JobStatus.QUEUED,
+                                 Job.created_at > utcnow() - QUEUED_FRESH).limit(1))
+        if waiting is not None:
+            return
         submit_job("webhooks", JOB_FUNC, {}, None)
     except Exception:  # noqa: BLE001 - the rows stay pending; cron delivers them later
         log.exception("could not start the webhook delivery job")

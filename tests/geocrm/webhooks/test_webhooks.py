@@ -58,9 +58,13 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(app: Any) -> Iterator[Receiver]:
+    """Also lets the app's delivery jobs end before the app's database goes."""
+    from geocrm import jobs
+
     r = Receiver()
     yield r
+    jobs.drain(app, 30)
     r.close()
 
 
@@ -333,3 +337,26 @@ def test_a_host_that_stops_resolving_is_retried_not_dropped(private_ok, app, wor
     assert deliver_due()["retry"] == 1
     row = db.session.scalars(select(WebhookDelivery)).one()
     assert row.status == "pending" and "host cannot be found" in (row.last_error or "")
+
+
+def test_one_queued_job_serves_many_requests(private_ok, app, world):
+    """While a delivery job waits in the queue, further kicks add none; a stale queued row
+    (its process died) does not block new jobs."""
+    from geocrm.models.planning import Job, JobStatus
+    from geocrm.webhooks.delivery import JOB_FUNC, kick
+
+    db.session.add(Job(kind="webhooks", func=JOB_FUNC, kwargs={}, backend="thread",
+                       status=JobStatus.QUEUED, progress=0.0, message="queued"))
+    db.session.commit()
+    kick()
+    kick()
+    count = db.session.scalar(select(func.count(Job.id)).where(Job.kind == "webhooks"))
+    assert count == 1
+    db.session.scalars(select(Job)).one().created_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    kick()
+    count = db.session.scalar(select(func.count(Job.id)).where(Job.kind == "webhooks"))
+    assert count == 2
+    from geocrm import jobs
+
+    jobs.drain(app, 30)
