@@ -91,6 +91,7 @@ def index() -> Any:
 
 @bp.route("/search.json", methods=["POST"])
 @login_required
+@commits  # reads only; a POST (its question carries an area or a position), owning its transaction
 def search() -> Any:
     """Look-alike places for the area, segment and limit in the JSON body."""
     found = svc.look_alikes(current_user, _body())
@@ -137,6 +138,7 @@ def _where(body: dict[str, Any]) -> tuple[tuple[float, float] | None, int | None
 
 @bp.route("/dropins.json", methods=["POST"])
 @login_required
+@commits  # reads only; a POST (its question carries an area or a position), owning its transaction
 def dropins_json() -> Any:
     """Drop-ins that fit the rest of today's route (position and time in the body)."""
     position, at_s = _where(_body())

@@ -19,12 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from geocrm import create_app
 from geocrm.extensions import db
 from geocrm.i18n import catalogue
-from geocrm.models import Account, InteractionKind
+from geocrm.models import Account, InteractionKind, User
 from geocrm.planning import services
 from tests.conftest import PASSWORD
 from tests.e2e import field_fixtures
@@ -239,6 +240,11 @@ def test_rep_day_page_hands_off_to_the_chosen_navigation_app(
     choosing Kakao puts Kakao first and is remembered on reload; axe finds nothing."""
     live = seoul
     live.page_errors.clear()
+    with live.app.app_context():  # the choice is saved in the profile: start each run without
+        db.session.execute(update(User).where(User.email == "west@example.com")
+                           .values(nav_app=None))
+        db.session.commit()
+        db.session.remove()
     context = context_for(pw, chromium, live, lang, phone=False)
     page = context.new_page()
     page.on("pageerror", lambda err: live.page_errors.append(str(err)))
