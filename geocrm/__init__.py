@@ -92,6 +92,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # strong check would sign them out mid-route (and drop the service worker's requests).
     login_manager.session_protection = "basic"
 
+    _register_features(app)
+    return app
+
+
+def _register_features(app: Flask) -> None:
+    """Every blueprint, API module, command and after-request hook, in one readable list."""
     # Every blueprint by name, in one list: what the app serves is readable here. Imported in
     # the factory rather than at the top because importing any geocrm module runs this file
     # first: `import geocrm.models` must not load every feature (the jobs, the migrations and
@@ -158,4 +164,3 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_notify(app)
     init_webhooks(app)
     api_ratelimit.install(app, api_bp)
-    return app

@@ -116,6 +116,21 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_DISTANCE_UNIT": env.get("GEOCRM_DISTANCE_UNIT", "km"),
         # The appname Naver Map links carry (its registered app id); default: this site's URL.
         "GEOCRM_NAVER_APPNAME": env.get("GEOCRM_NAVER_APPNAME", ""),
+    }
+    cfg.update(_messaging_settings(env))
+    if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
+        overrides["GEOCRM_TILE_URL"] = ""
+    cfg.update(overrides)
+    if "SQLALCHEMY_DATABASE_URI" in overrides:
+        cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if "SECRET_KEY" not in cfg:
+        cfg["SECRET_KEY"] = load_secret_key(instance_path)
+    return cfg
+
+
+def _messaging_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """What GeoCRM sends and how: mail, Web Push, webhooks, the API's rate limit."""
+    return {
         # Mail (geocrm.notify.mail): nothing is sent while GEOCRM_SMTP_HOST is empty.
         "GEOCRM_SMTP_HOST": env.get("GEOCRM_SMTP_HOST", ""),
         "GEOCRM_SMTP_PORT": int(env.get("GEOCRM_SMTP_PORT", "587")),
@@ -135,11 +150,3 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_WEBHOOK_BACKOFF_SECONDS": float(env.get("GEOCRM_WEBHOOK_BACKOFF_SECONDS", "60")),
         "GEOCRM_WEBHOOK_TIMEOUT": float(env.get("GEOCRM_WEBHOOK_TIMEOUT", "10")),
     }
-    if "GEOCRM_TILE_URL" in overrides and not overrides["GEOCRM_TILE_URL"]:
-        overrides["GEOCRM_TILE_URL"] = ""
-    cfg.update(overrides)
-    if "SQLALCHEMY_DATABASE_URI" in overrides:
-        cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
-    if "SECRET_KEY" not in cfg:
-        cfg["SECRET_KEY"] = load_secret_key(instance_path)
-    return cfg
