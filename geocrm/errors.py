@@ -55,6 +55,12 @@ class ConflictError(GeocrmError):
     status = 409
 
 
+class PreconditionFailed(GeocrmError):
+    """A write that named a version (``If-Match``) other than the stored one: 412."""
+
+    status = 412
+
+
 def wants_json() -> bool:
     """API routes and clients that ask for JSON get problem documents, others get pages."""
     if request.path.startswith("/api/"):
@@ -73,6 +79,7 @@ _PROBLEM_TITLES = {
     "NotFoundError": _l("Not found"),
     "PermissionDenied": _l("Not allowed"),
     "ConflictError": _l("Conflict"),
+    "PreconditionFailed": _l("Changed since you read it"),
     "GeocrmError": _l("Request failed"),
 }
 _STATUS_TITLES = {
@@ -82,6 +89,7 @@ _STATUS_TITLES = {
     404: _l("Not found"),
     405: _l("Method not allowed"),
     409: _l("Conflict"),
+    412: _l("Changed since you read it"),
     413: _l("Too large"),
     422: _l("Invalid input"),
     429: _l("Too many requests"),

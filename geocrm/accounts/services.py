@@ -7,16 +7,17 @@ caller cannot forget the scoping.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import accounts as rules
 from geocrm.core import audit
 from geocrm.core.account_filters import AccountFilters
 from geocrm.core.names import reading_order
-from geocrm.errors import ValidationError
+from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import (
     Account,
@@ -42,6 +43,60 @@ def list_accounts(
     return list(rows), int(total)
 
 
+#: The orders a page of accounts can come in (``-`` first: descending); ``id`` breaks ties so
+#: a cursor always names one place in the order.
+SORTS = ("id", "-id", "name", "-name", "updated_at", "-updated_at")
+
+
+def account_page(
+    user: User,
+    filters: AccountFilters,
+    *,
+    sort: str = "id",
+    after: tuple[Any, int] | None = None,
+    limit: int = 100,
+    updated_since: datetime | None = None,
+) -> list[Account]:
+    """Up to ``limit`` accounts ``user`` may see, in ``sort`` order, after the place ``after``
+    (the sort value and id of the previous page's last row).
+
+    Keyset paging rather than offsets: a page costs the same at the end as at the start, and
+    an account edited between two pages is neither skipped nor repeated by the others'
+    shifting. ``updated_since`` (inclusive) is the incremental sync of an integration;
+    archived accounts are included then, so a client learns about the archiving.
+    """
+    if sort not in SORTS:
+        raise ValidationError("sort", f"must be one of {', '.join(SORTS)}")
+    column = getattr(Account, sort.lstrip("-"))
+    descending = sort.startswith("-")
+    stmt = filters.apply(visible_accounts(user))
+    if updated_since is None:
+        stmt = stmt.where(Account.archived.is_(False))
+    else:
+        stmt = stmt.where(Account.updated_at >= updated_since)
+    if after is not None:
+        value, last_id = after
+        if column is Account.id:
+            stmt = stmt.where(Account.id < last_id if descending else Account.id > last_id)
+        elif descending:
+            stmt = stmt.where(or_(column < value, and_(column == value, Account.id < last_id)))
+        else:
+            stmt = stmt.where(or_(column > value, and_(column == value, Account.id > last_id)))
+    order = (column.desc(), Account.id.desc()) if descending else (column, Account.id)
+    return list(db.session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def count_accounts(user: User, filters: AccountFilters, *,
+                   updated_since: datetime | None = None) -> int:
+    """How many accounts :func:`account_page` would walk through in all."""
+    stmt = filters.apply(visible_accounts(user))
+    if updated_since is None:
+        stmt = stmt.where(Account.archived.is_(False))
+    else:
+        stmt = stmt.where(Account.updated_at >= updated_since)
+    return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
 @dataclass
 class AccountDetail:
     account: Account
@@ -64,6 +119,17 @@ def account_detail(account_id: int, user: User) -> AccountDetail:
         .order_by(Task.due_date)
     ).all()
     return AccountDetail(account, list(interactions), list(tasks))
+
+
+def locked_account(account_id: int, user: User) -> Account:
+    """The account, its row locked until the transaction ends (PostgreSQL; SQLite writes
+    one at a time anyway), so a version checked now is still the version written over."""
+    account = db.session.scalars(
+        visible_accounts(user).where(Account.id == account_id).with_for_update(of=Account)
+    ).one_or_none()
+    if account is None:
+        raise NotFoundError(f"No account {account_id}.")
+    return account
 
 
 # Fields whose changes the audit trail records (the editable ones and what follows them).

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import dataclasses
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from flask import jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from pydantic import Field
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from geocrm.access import get_account_or_404, visible_accounts
+from geocrm.access import get_account_or_404, roles_required, visible_accounts
 from geocrm.accounts import services
 from geocrm.api import bp
+from geocrm.api.schema import Loose, Schema, api_schema
+from geocrm.core.account_filters import AccountFilters
 from geocrm.core.accounts import account_address, display_lines
 from geocrm.core.addresses import PARTS
 from geocrm.core.transaction import commits
 from geocrm.crm import services as crm_services
-from geocrm.errors import ValidationError
+from geocrm.errors import PreconditionFailed, ValidationError, problem
 from geocrm.extensions import db
-from geocrm.models import Account
-from geocrm.params import arg_int, to_float, to_int
+from geocrm.imports.reading import FIELDS
+from geocrm.imports.services import IMPORTERS, import_records
+from geocrm.limits import MAX_DB_ID
+from geocrm.models import Account, Stage
+from geocrm.params import to_float, to_int
 from geocrm.spatial import SpatialRepository, bbox_around
 
 
@@ -49,31 +60,126 @@ def account_json(a: Account) -> dict[str, Any]:
         "tags": a.tag_names,
         "last_visit_at": a.last_visit_at.isoformat() if a.last_visit_at else None,
         "version": a.version,
+        "archived": a.archived,
+        "source": a.source,
+        "external_id": a.external_id,
+        "updated_at": a.updated_at.isoformat() if a.updated_at else None,
     }
+
+
+class AccountListQuery(Schema):
+    """Filters, order and place of a page of accounts."""
+
+    q: str | None = Field(None, max_length=100, description="words of the name or address")
+    stage: list[Stage] = Field(default_factory=list)
+    territory: list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]] = Field(default_factory=list)
+    owner: list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]] = Field(default_factory=list)
+    unassigned: bool = Field(False, description="include accounts outside every territory")
+    updated_since: datetime | None = Field(
+        None, description="only accounts changed at or after this time (archived ones too): "
+        "incremental sync")
+    sort: Literal[services.SORTS] = "id"  # type: ignore[valid-type]
+    cursor: str | None = Field(None, max_length=400,
+                               description="`next_cursor` of the previous page")
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class AccountOut(Loose):
+    id: int
+    name: str
+    version: int
+    stage: Stage
+    updated_at: str
+    external_id: str | None = None
+
+
+class AccountPage(Loose):
+    total: int
+    items: list[AccountOut]
+    next_cursor: str | None = Field(description="absent or null on the last page")
+
+
+def _utc_naive(moment: datetime | None) -> datetime | None:
+    """The database keeps naive UTC; an offset in the question is honoured, not dropped."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _cursor_encode(sort: str, account: Account) -> str:
+    value = getattr(account, sort.lstrip("-"))
+    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value,
+                      account.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str, sort: str) -> tuple[Any, int]:
+    """The place a cursor names; a cursor of another order or a mangled one is a 422."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, last_id = json.loads(raw)
+        if cursor_sort != sort or type(last_id) is not int or not 0 <= last_id <= MAX_DB_ID:
+            raise ValueError
+        if sort.lstrip("-") == "updated_at":
+            value = datetime.fromisoformat(value)
+        elif sort.lstrip("-") == "name" and not isinstance(value, str):
+            raise ValueError
+        elif sort.lstrip("-") == "id":
+            value = last_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ValidationError("cursor", _("is not a cursor of this list and order")) from None
+    return value, last_id
 
 
 @bp.route("/accounts")
 @login_required
-def accounts() -> Any:
-    """A page of the accounts the user may see."""
-    filters = services.AccountFilters.from_args(request.args)
-    page = arg_int("page", 1, 1, 100_000)
-    per_page = arg_int("per_page", 100, 1, 1000)
-    rows, total = services.list_accounts(current_user, filters, page=page, per_page=per_page)
-    return jsonify(
-        {
-            "total": total,
-            "page": page,
-            "per_page": per_page,
-            "items": [account_json(a) for a in rows],
-        }
-    )
+@api_schema(query=AccountListQuery, responses={200: AccountPage})
+def accounts(query: AccountListQuery) -> Any:
+    """A page of the accounts the user may see (keyset ``cursor``, filters, ``sort``).
+
+    ``total`` counts every account matching the filters (not only the rest after the cursor).
+    """
+    filters = AccountFilters(
+        q=(query.q or "").strip(), stages=[s.value for s in query.stage],
+        territory_ids=list(query.territory), owner_ids=list(query.owner),
+        unassigned=query.unassigned)
+    after = None if query.cursor is None else _cursor_decode(query.cursor, query.sort)
+    since = _utc_naive(query.updated_since)
+    rows = services.account_page(current_user, filters, sort=query.sort, after=after,
+                                 limit=query.limit + 1, updated_since=since)
+    more = len(rows) > query.limit
+    rows = rows[:query.limit]
+    total = services.count_accounts(current_user, filters, updated_since=since)
+    return jsonify({
+        "total": total,
+        "items": [account_json(a) for a in rows],
+        "next_cursor": _cursor_encode(query.sort, rows[-1]) if more else None,
+    })
+
+
+def account_etag(account: Account) -> str:
+    """The account's ``version`` as a strong entity tag (every edit bumps it)."""
+    return f'"{account.version}"'
+
+
+def check_if_match(current: str) -> None:
+    """412 when the client's ``If-Match`` names another version than ``current``.
+
+    Without the header the write goes through (the phone's own edits merge by field in the
+    sync); integrations send it to never overwrite an edit they have not seen.
+    """
+    if request.if_match and not request.if_match.contains_raw(current) \
+            and not request.if_match.star_tag:
+        raise PreconditionFailed(
+            _("The account changed since you read it; GET it again and re-apply your edit."),
+            current_etag=current)
 
 
 @bp.route("/accounts/<int:account_id>")
 @login_required
+@api_schema(responses={200: AccountOut}, headers={200: {"ETag": "the account's version"}})
 def account(account_id: int) -> Any:
-    """One account with contacts, recent interactions and open tasks."""
+    """One account with contacts, recent interactions and open tasks (``ETag``: its version)."""
     card = services.account_detail(account_id, current_user)
     body = account_json(card.account)
     body["contacts"] = [
@@ -112,7 +218,9 @@ def account(account_id: int) -> Any:
             "low_confidence": pin.low_confidence,
         }
     )
-    return jsonify(body)
+    response = jsonify(body)
+    response.headers["ETag"] = account_etag(card.account)
+    return response
 
 
 @bp.route("/accounts/<int:account_id>/pin", methods=["POST"])
@@ -134,15 +242,104 @@ def correct_pin(account_id: int) -> Any:
     return jsonify(account_json(account))
 
 
+class AccountEdit(Loose):
+    """Any editable field of the account (``name``, ``stage``, ``phone``, ``lat``/``lon``...);
+    the account rules judge each value and a bad one is a 422 naming it."""
+
+
 @bp.route("/accounts/<int:account_id>", methods=["PATCH"])
 @login_required
 @commits
-def patch_account(account_id: int) -> Any:
-    """Edit fields of an account (JSON body); 422 names the bad field."""
+@api_schema(body=AccountEdit, responses={200: AccountOut}, errors=(412,),
+            headers={200: {"ETag": "the account's new version"}})
+def patch_account(account_id: int, body: AccountEdit) -> Any:
+    """Edit fields of an account (JSON body); 422 names the bad field, 412 a stale
+    ``If-Match``."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
-    return jsonify(account_json(services.update_account(account_id, current_user, data)))
+    current = services.locked_account(account_id, current_user)
+    check_if_match(account_etag(current))
+    account = services.update_account(account_id, current_user, data)
+    response = jsonify(account_json(account))
+    response.headers["ETag"] = account_etag(account)
+    return response
+
+
+class AccountRecord(Loose):
+    """One account as the import takes it: ``external_id`` and any import field
+    (``name``, ``address``, ``lat``, ``lon``, ``stage``, ``phone``, ``tags``...)."""
+
+    external_id: str = Field(min_length=1, max_length=120)
+
+
+class BulkUpsert(Schema):
+    source: str = Field("api", min_length=1, max_length=40,
+                        description="the system the records come from; external ids are "
+                        "unique within it")
+    dry_run: bool = Field(False, description="answer what would change, write nothing")
+    items: list[AccountRecord] = Field(min_length=1, max_length=5000)
+
+
+class BulkReject(Loose):
+    row: int
+    field: str
+    reason: str
+
+
+class BulkResult(Loose):
+    status: str = Field(description="committed, unchanged or (with dry_run) what it would be")
+    counts: dict[str, int]
+    conflicts: list[dict[str, Any]]
+    duplicates: list[dict[str, Any]]
+
+
+def _cell(value: Any) -> str:
+    """A JSON value as the text a file's cell would hold (the import judges text)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ValidationError("items", _("values must be text, numbers, true/false or lists"))
+
+
+@bp.route("/accounts/bulk", methods=["POST"])
+@roles_required(*IMPORTERS)
+@commits
+@api_schema(body=BulkUpsert, responses={200: BulkResult}, errors=(403,))
+def bulk_upsert(body: BulkUpsert) -> Any:
+    """Create or update accounts by external id, by the import's rules (all or nothing).
+
+    Each record is matched by ``source`` + ``external_id``: a new one is inserted, a known one
+    changes the fields the source still owns (an edit a person made wins and is listed in
+    ``conflicts``). Any bad record answers 422 with every ``rejects`` entry (record number
+    from 1, field, reason) and nothing is written.
+    """
+    allowed = set(FIELDS) | {"lat", "lon", "tags"}
+    records: list[dict[str, str]] = []
+    for number, item in enumerate(body.items, start=1):
+        data = item.model_dump()
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ValidationError(f"items.{number}.{unknown[0]}", _("is not an account field"))
+        records.append({k: _cell(v) for k, v in data.items()})
+    result = import_records(records, user=current_user, source=body.source,
+                            dry_run=body.dry_run)
+    if result.status == "rejected":
+        return problem(422, "ValidationError", _("Some records are invalid; nothing was written."),
+                       rejects=[{"row": r.row, "field": r.field, "reason": r.reason}
+                                for r in result.rejects])
+    return jsonify({
+        "status": result.status,
+        "batch_id": result.batch_id,
+        "counts": result.counts,
+        "conflicts": [dataclasses.asdict(c) for c in result.conflicts],
+        "duplicates": [dataclasses.asdict(d) for d in result.duplicates],
+    })
 
 
 NEAR_COLUMNS = (

@@ -10,11 +10,15 @@ import re
 from typing import Any
 
 from flask import current_app, jsonify
+from pydantic import BaseModel
+from werkzeug.http import HTTP_STATUS_CODES
 
 from geocrm.api import bp
+from geocrm.api.schema import component_schemas, query_parameters, spec_of
 from geocrm.core.addresses import PARTS
 from geocrm.field.services import OUTCOMES
 from geocrm.field.sync import OPS
+from geocrm.limits import MAX_DB_ID
 
 _UUID = {"type": "string", "format": "uuid"}
 _TIME = {"type": "string", "format": "date-time"}
@@ -37,6 +41,7 @@ SCHEMAS: dict[str, Any] = {
             "title": {"type": "string"},
             "status": {"type": "integer"},
             "detail": {"type": "string"},
+            "code": {"type": "string", "description": "stable English name for programs"},
             "field": {"type": "string"},
         },
     },
@@ -149,43 +154,98 @@ BODIES = {
 }
 
 
+#: Problems every operation can answer: 400 a malformed request (JSON that does not parse, a
+#: missing CSRF header on a session write, a token and a cookie at once), 401 no session or
+#: token, 403 a token without the operation's scope (or a role that may not), 429 over the
+#: rate limit. 422 is added where the operation reads a query or a body, 404 where it has a
+#: path id, 413 where it takes a body.
+COMMON_PROBLEMS = (400, 401, 403, 429)
+
+
+def _problems(codes: set[int]) -> dict[str, Any]:
+    return {str(c): {"$ref": "#/components/responses/Problem"} for c in sorted(codes)}
+
+
+def _operation(path: str, method: str, rule_args: set[str], view: Any) -> tuple[
+        dict[str, Any], list[type[BaseModel]]]:
+    """One operation: from the view's ``@api_schema`` declaration when it has one."""
+    spec = spec_of(view)
+    models: list[type[BaseModel]] = []
+    problems = set(COMMON_PROBLEMS)
+    params: list[dict[str, Any]] = [
+        {"name": a, "in": "path", "required": True,
+         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_DB_ID}}
+        for a in sorted(rule_args)
+    ]
+    if rule_args:
+        problems.add(404)
+    op: dict[str, Any] = {}
+    responses: dict[str, Any] = {}
+    if spec is None:
+        problems.add(422)
+        responses["200"] = {"description": "OK"}
+        schema = BODIES.get((path, method))
+        if schema:
+            op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                },
+            }
+            responses["201"] = {"description": "Applied"}
+            problems.update((404, 409, 413))  # the body names objects (an account, a visit)
+    else:
+        if spec.query is not None:
+            params += query_parameters(spec.query)
+            models.append(spec.query)  # the enums and models its parameters refer to
+            problems.add(422)
+        if spec.body is not None:
+            models.append(spec.body)
+            problems.update((413, 422))
+            op["requestBody"] = {"required": True, "content": {spec.body_content: {
+                "schema": {"$ref": f"#/components/schemas/{spec.body.__name__}"}}}}
+        problems.update(spec.errors)
+        for status, model in spec.responses.items():
+            described: dict[str, Any] = {"description": HTTP_STATUS_CODES.get(status, "OK")}
+            if model is not None:
+                models.append(model)
+                described["content"] = {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+            if spec.headers.get(status):
+                described["headers"] = {name: {"description": text, "schema": {"type": "string"}}
+                                        for name, text in spec.headers[status].items()}
+            responses[str(status)] = described
+        if 412 in spec.errors:
+            params.append({"name": "If-Match", "in": "header", "required": False,
+                           "schema": {"type": "string"},
+                           "description": "the ETag you read; 412 when the object changed"})
+    if params:
+        op["parameters"] = params
+    op["responses"] = {**responses, **_problems(problems)}
+    return op, models
+
+
 def build_document() -> dict[str, Any]:
     """Walk the URL map of the current app and describe every ``/api/v1`` route."""
     paths: dict[str, dict[str, Any]] = {}
+    models: list[type[BaseModel]] = []
     for rule in current_app.url_map.iter_rules():
         if not rule.endpoint.startswith("api."):
             continue
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         view = current_app.view_functions[rule.endpoint]
-        summary = (view.__doc__ or rule.endpoint).strip().splitlines()[0]
+        doc = (view.__doc__ or rule.endpoint).strip()
+        summary = doc.splitlines()[0]
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             m = method.lower()
-            op: dict[str, Any] = {
+            op, used = _operation(path, m, set(rule.arguments), view)
+            models += used
+            paths.setdefault(path, {})[m] = {
                 "operationId": rule.endpoint.removeprefix("api.") + "_" + m,
                 "summary": summary,
-                "responses": {
-                    "200": {"description": "OK"},
-                    "401": {"$ref": "#/components/responses/Problem"},
-                    "404": {"$ref": "#/components/responses/Problem"},
-                    "422": {"$ref": "#/components/responses/Problem"},
-                },
+                **({"description": doc} if "\n" in doc else {}),
+                **op,
             }
-            params = [
-                {"name": a, "in": "path", "required": True, "schema": {"type": "integer"}}
-                for a in sorted(rule.arguments)
-            ]
-            if params:
-                op["parameters"] = params
-            schema = BODIES.get((path, m))
-            if schema:
-                op["requestBody"] = {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
-                    },
-                }
-                op["responses"]["201"] = {"description": "Applied"}
-            paths.setdefault(path, {})[m] = op
     return {
         "openapi": "3.1.0",
         "info": {
@@ -199,7 +259,7 @@ def build_document() -> dict[str, Any]:
         "security": [{"bearerAuth": []}, {"cookieAuth": [], "csrfHeader": []}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **component_schemas(models)},
             "responses": {
                 "Problem": {
                     "description": "Problem document",

@@ -49,12 +49,17 @@ from geocrm.imports.rows import MAX_FIELD, clean_row, reject_swapped
 from geocrm.imports.writing import write_import
 from geocrm.models import (
     ImportBatch,
+    Role,
     User,
     utcnow,
 )
 
-__all__ = ["FIELDS", "MAX_FIELD", "Duplicate", "ImportResult", "Reject", "check_mapping",
-           "clean_row", "guess_mapping", "import_accounts", "read_table"]
+#: Who may import accounts: the upload page and the API's bulk upsert both ask this.
+IMPORTERS = (Role.ADMIN, Role.MANAGER)
+
+__all__ = ["FIELDS", "IMPORTERS", "MAX_FIELD", "Duplicate", "ImportResult", "Reject",
+           "check_mapping", "clean_row", "guess_mapping", "import_accounts", "import_records",
+           "read_table"]
 
 
 def import_accounts(
@@ -90,6 +95,37 @@ def import_accounts(
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def import_records(
+    records: list[dict[str, str]],
+    *,
+    user: User | None,
+    source: str,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import records that arrive as data, not a file (the API's bulk upsert), by the same
+    rules: every record through :func:`clean_row`, swapped coordinates, matching by external
+    id and the field-level provenance of :func:`_apply`. Record *n* (from 1) is reported as
+    row *n*; all or nothing, as with a file."""
+    source = (source or "import").strip()[:40]
+    sha = hashlib.sha256(repr(records).encode()).hexdigest()
+    result = ImportResult(status="rejected", filename=f"{source} (API)", sha256=sha,
+                          rows=len(records))
+    result.mapping = {k: k for k in sorted({k for r in records for k in r})}
+    cleaned: list[tuple[int, dict[str, Any]]] = []
+    addresses: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for number, raw in enumerate(records, start=1):
+        # A record without a name is a row with a blank name cell: refused, as in a file.
+        row = clean_row({"name": "", **raw}, number, result.rejects, addresses=addresses)
+        if row is not None:
+            cleaned.append((number, row))
+    reject_swapped(cleaned, result.rejects)
+    if result.rejects:
+        result.rejects.sort(key=lambda r: r.row)
+        return result
+    _apply(cleaned, result, user=user, source=source, snapshot=False, dry_run=dry_run)
+    return result
 
 
 def _import(

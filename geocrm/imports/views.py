@@ -21,11 +21,11 @@ from geocrm.imports import conflicts, services, sources, words
 from geocrm.imports.forms import GRID_FIELDS, UploadForm, mapping_form
 from geocrm.imports.guessing import check_guess
 from geocrm.jobs import job_json
-from geocrm.models import ImportBatch, Role
+from geocrm.models import ImportBatch
 from geocrm.uploads import ACCOUNT_IMPORTS as uploads
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
-IMPORTERS = (Role.ADMIN, Role.MANAGER)
+IMPORTERS = services.IMPORTERS
 
 
 @bp.app_template_filter("import_word")
