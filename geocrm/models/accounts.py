@@ -174,5 +174,7 @@ class Contact(db.Model):  # type: ignore[name-defined,misc]
     notes: Mapped[str | None] = mapped_column(Text)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)  # the API's updated_since
 
     account = relationship("Account", back_populates="contacts")

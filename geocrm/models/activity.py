@@ -90,6 +90,9 @@ class Interaction(db.Model):  # type: ignore[name-defined,misc]
         ForeignKey("route_stops.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Every change (a check-out, an outcome, a merge moving it) for the API's updated_since.
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)
 
     user = relationship("User")
     account = relationship("Account")
@@ -138,6 +141,8 @@ class Task(db.Model):  # type: ignore[name-defined,misc]
     status: Mapped[TaskStatus] = mapped_column(_enum(TaskStatus), default=TaskStatus.OPEN)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow,
+                                                 index=True)  # the API's updated_since
 
     account = relationship("Account")
     assignee = relationship("User", foreign_keys=[assignee_id])
