@@ -40,15 +40,18 @@ def open_conflicts(user: User, *, page: int = 1,
 
 
 def resolve(user: User, conflict_id: int, action: str) -> ImportConflict:
-    """``take`` the imported value or ``keep`` the account's; flushes, the view commits."""
-    if action not in ("take", "keep"):
-        raise ValidationError("action", "choose take or keep")
+    """``take`` the imported value or ``keep`` the account's; flushes, the view commits.
+
+    The conflict is looked up in the user's scope before the action is read, so a conflict
+    on an account they may not see is a 404 whatever the form says (issue 18's sweep)."""
     conflict = db.session.scalars(
         scope_accounts(select(ImportConflict).join(
             Account, Account.id == ImportConflict.account_id), user)
         .where(ImportConflict.id == conflict_id)).one_or_none()
     if conflict is None:
         raise NotFoundError(f"No conflict {conflict_id}.")
+    if action not in ("take", "keep"):
+        raise ValidationError("action", "choose take or keep")
     if conflict.status != "open":
         raise ValidationError("action", f"this conflict is already {conflict.status}")
     account = conflict.account

@@ -13,8 +13,9 @@ from geocrm.core.accounts import touch
 from geocrm.crm.duplicates import merge_accounts
 from geocrm.extensions import db
 from geocrm.imports.services import import_accounts
-from geocrm.models import Account, AuditEntry
+from geocrm.models import Account, AuditEntry, Role
 from geocrm.models.provenance import ImportConflict, SourceRecord
+from tests.conftest import PASSWORD
 
 HEADER = "Licence,Name,Address,Latitude,Longitude,Phone\n"
 MAPPING = {"external_id": "Licence", "name": "Name", "address": "Address", "lat": "Latitude",
@@ -277,3 +278,23 @@ def test_the_conflict_review_page_takes_or_keeps(client, auth, app, world):
     auth.login("west@example.com")
     assert client.get("/imports/conflicts").status_code == 403
     assert decide("H1", "keep") == 403
+
+
+def test_a_conflict_out_of_scope_is_a_404_whatever_the_form_says(client, auth, app, world):
+    """Another manager's conflict answers 404 to an empty form too (it answered a redirect
+    with "choose take or keep", which told the id exists), and stays open."""
+    from tests.factories import make_user
+
+    make_user("lonely@example.com", Role.MANAGER, PASSWORD)
+    run(CAMPUS)
+    by_ext = accounts()
+    by_ext["H1"].phone = "040 1"
+    db.session.commit()
+    run(CAMPUS.replace(",09 1\n", ",09 11\n"), filename="n.csv")
+    db.session.commit()
+    conflict = db.session.scalars(select(ImportConflict)).one()
+    auth.login("lonely@example.com")
+    for form in ({}, {"action": "take"}):
+        assert client.post(f"/imports/conflicts/{conflict.id}", data=form).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(ImportConflict, conflict.id).status == "open"
