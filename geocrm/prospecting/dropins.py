@@ -38,6 +38,7 @@ from geocrm.planning.edits import retime
 from geocrm.planning.hours import windows_on
 from geocrm.planning.problem import account_visit, routing_rep, without_skills
 from geocrm.planning.replan import replan_origin
+from geocrm.planning.scope import can_replan
 from geocrm.prospecting.services import add_places, loaded_index, look_alikes, place_raw
 from geocrm.region.travel import travel_provider
 
@@ -90,12 +91,26 @@ def _today(user: User, position: tuple[float, float] | None, at_s: int | None) -
     plan = todays_plan(user)
     if plan is None:
         raise NotFoundError("No published plan of yours today.")
-    now = local_now(local_zone())
-    at = at_s if at_s is not None else now.hour * 3600 + now.minute * 60
-    origin_pos = replan_origin(plan, position)
-    origin = routing.Location(origin_pos.lat, origin_pos.lon)
+    return _day(plan, position, at_s)
+
+
+def _day(plan: RoutePlan, position: tuple[float, float] | None, at_s: int | None) -> _Today:
+    """The rest of ``plan``'s day from ``at_s``: by default now when the plan is today's, its
+    shift start when it lies ahead (a planner filling tomorrow's slack), and nothing left when
+    it is past (no drop-in fits a day that is over)."""
     speed = float((plan.params or {}).get("speed_kmh") or 30.0)
     rep = without_skills(routing_rep(plan.rep), speed)
+    now = local_now(local_zone())
+    if at_s is not None:
+        at = at_s
+    elif plan.plan_date == now.date():
+        at = now.hour * 3600 + now.minute * 60
+    elif plan.plan_date > now.date():
+        at = rep.shift.start
+    else:
+        at = DAY_S
+    origin_pos = replan_origin(plan, position)
+    origin = routing.Location(origin_pos.lat, origin_pos.lon)
     visits = []
     route = [(origin.lat, origin.lon)]
     for stop in sorted(plan.stops, key=lambda s: s.seq):
@@ -164,7 +179,25 @@ def _places(user: User, day: _Today) -> list[tuple[int, float]]:
 def suggest(user: User, *, position: tuple[float, float] | None = None,
             at_s: int | None = None, limit: int = 8) -> list[DropIn]:
     """Drop-ins that fit today's plan of ``user`` from ``position`` at ``at_s`` (see above)."""
-    day = _today(user, position, at_s)
+    return _suggest(user, _today(user, position, at_s), limit)
+
+
+def suggest_for_plan(user: User, plan: RoutePlan, *, at_s: int | None = None,
+                     limit: int = 8) -> list[DropIn]:
+    """Drop-ins for any published plan ``user`` may re-plan (the planner's page): the same
+    candidates and checks as the rep's Today, among the accounts and places ``user`` sees."""
+    _may_edit(user, plan)
+    return _suggest(user, _day(plan, None, at_s), limit)
+
+
+def _may_edit(user: User, plan: RoutePlan) -> None:
+    # the re-plan rule: published plans, the rep themselves or a planner who can open it
+    # (the caller has already opened it through the plan scope, or this is the rep's own)
+    if not can_replan(plan, user):
+        raise NotFoundError(f"No plan {plan.id}.")
+
+
+def _suggest(user: User, day: _Today, limit: int) -> list[DropIn]:
     out: list[DropIn] = []
     for a, value in _overdue(user, day):
         hours = windows_on(a.opening_hours, day.plan.plan_date)
@@ -207,11 +240,22 @@ def add_dropin(user: User, kind: Any, key: Any, *, position: tuple[float, float]
     """Insert a suggestion into today's route where it fits best (flushes; the view commits).
 
     Checked again now: a drop-in that no longer fits is refused with the reason."""
+    return _add(user, _today(user, position, at_s), kind, key)
+
+
+def add_dropin_to_plan(user: User, plan: RoutePlan, kind: Any, key: Any, *,
+                       at_s: int | None = None) -> RouteStop:
+    """:func:`add_dropin` for a plan ``user`` may re-plan (the planner's page; flushes)."""
+    _may_edit(user, plan)
+    return _add(user, _day(plan, None, at_s), kind, key)
+
+
+def _add(user: User, day: _Today, kind: Any, key: Any) -> RouteStop:
     if kind not in ("account", "place") or not isinstance(key, str) or not key:
         raise ValidationError("dropin", _("must be a suggested account or place"))
-    day = _today(user, position, at_s)
     if kind == "place":
-        added = add_places(user, [key])
+        # the prospect belongs to the rep whose day it joins (the planner is not a rep)
+        added = add_places(user, [key], None if user.id == day.plan.rep_id else day.plan.rep_id)
         if not added.account_ids:
             raise ValidationError("dropin", _("this place is already in the CRM"))
         account_id = added.account_ids[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -25,6 +25,8 @@ from geocrm.maps.build import render_parts
 from geocrm.maps.web import configured_tiles, draw_assets, local_assets
 from geocrm.models import Role, Territory, User
 from geocrm.planning.base import hhmm
+from geocrm.planning.replan import parse_clock
+from geocrm.planning.scope import get_plan_or_404
 from geocrm.prospecting import (
     dropins,
     freshness,  # noqa: F401  (connects to region_loaded)
@@ -163,3 +165,36 @@ def dropins_add() -> Any:
     stop = dropins.add_dropin(current_user, body.get("kind"), body.get("key"),
                               position=position, at_s=at_s)
     return {"stop": stop.id, "seq": stop.seq, "account": stop.account_id}
+
+
+# -- the planner's page: drop-ins for any published plan one may re-plan -----------------------
+@bp.route("/plans/<int:plan_id>/dropins")
+@login_required
+def plan_dropins(plan_id: int) -> Any:
+    """What fits into the slack of a published plan (``?at=HH:MM``: from that time on)."""
+    plan = get_plan_or_404(plan_id, current_user)
+    at_s = parse_clock(request.args.get("at"))
+    found = dropins.suggest_for_plan(current_user, plan, at_s=at_s, limit=15)
+    return render_template("prospecting/plan_dropins.html", plan=plan, dropins=found,
+                           at=request.args.get("at", ""), hhmm=hhmm,
+                           attribution=svc.ATTRIBUTION)
+
+
+@bp.route("/plans/<int:plan_id>/dropins/add", methods=["POST"])
+@login_required
+@commits
+def plan_dropins_add(plan_id: int) -> Any:
+    """Insert one suggestion into that plan where it fits best (a form post), then show the
+    plan; a suggestion that no longer fits is refused with the reason, nothing written."""
+    plan = get_plan_or_404(plan_id, current_user)
+    at_s = parse_clock(request.form.get("at"))
+    try:
+        stop = dropins.add_dropin_to_plan(current_user, plan, request.form.get("kind"),
+                                          request.form.get("key"), at_s=at_s)
+    except ValidationError as err:  # e.g. it no longer fits: say why, write nothing
+        db.session.rollback()
+        flash(err.reason, "error")
+        return redirect(url_for("prospecting.plan_dropins", plan_id=plan.id))
+    flash(_("Added %(name)s to the route as stop %(num)s.", name=stop.account.name,
+            num=stop.seq), "success")
+    return redirect(url_for("planning.plan", plan_id=plan.id))

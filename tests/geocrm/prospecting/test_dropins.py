@@ -129,3 +129,41 @@ def test_without_a_plan_today(client: FlaskClient, auth: AuthActions, world: Wor
     answer = client.post("/prospecting/dropins.json", json={}, headers=HEADERS)
     assert answer.status_code == 404
     assert db.session.get(User, world.rep_east.id) is not None
+
+
+def test_the_planner_fills_a_plans_slack(client: FlaskClient, auth: AuthActions, world: World,
+                                         day: dict[str, Any]) -> None:
+    """On the planner's page: the same checked suggestions for the rep's plan, added by a form
+    post; the place becomes the rep's prospect (not the planner's); a rep cannot use it on
+    another rep's plan, and a plan of a day that is over has no slack."""
+    auth.login("planner@example.com")
+    page = client.get(f"/prospecting/plans/{day['plan']}/dropins?at=10:00")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Rästi Oy" in text and "Suljettu Oy" not in text and "Kaukana Oy" not in text
+    link = client.get(f"/planning/plans/{day['plan']}").get_data(as_text=True)
+    assert f"/prospecting/plans/{day['plan']}/dropins" in link
+    added = client.post(f"/prospecting/plans/{day['plan']}/dropins/add",
+                        data={"kind": "place", "key": "node/6", "at": "10:00"})
+    assert added.status_code == 302 and added.location.endswith(f"/planning/plans/{day['plan']}")
+    db.session.expire_all()
+    new = db.session.scalars(select(Account).where(Account.external_id == "node/6")).one()
+    assert new.owner_id == world.rep_west.id
+    plan = db.session.get(RoutePlan, day["plan"])
+    assert new.id in {s.account_id for s in plan.stops}
+    # a plan whose day is over: nothing fits, and adding is refused with nothing written
+    plan.plan_date = plan.plan_date - timedelta(days=3)
+    db.session.commit()
+    assert "dropins-none" in client.get(
+        f"/prospecting/plans/{day['plan']}/dropins").get_data(as_text=True)
+    refused = client.post(f"/prospecting/plans/{day['plan']}/dropins/add",
+                          data={"kind": "account", "key": str(day["overdue"])})
+    assert refused.status_code == 302 and "/dropins" in refused.location
+    assert "no longer fits" in client.get(refused.location).get_data(as_text=True)
+    db.session.expire_all()
+    assert len(db.session.get(RoutePlan, day["plan"]).stops) == 2
+    auth.logout()
+    auth.login("east@example.com")
+    assert client.get(f"/prospecting/plans/{day['plan']}/dropins").status_code == 404
+    assert client.post(f"/prospecting/plans/{day['plan']}/dropins/add",
+                       data={"kind": "account", "key": str(day["overdue"])}).status_code == 404
