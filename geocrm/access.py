@@ -17,7 +17,7 @@ from sqlalchemy import Select, false, or_, select
 
 from geocrm.errors import NotFoundError
 from geocrm.extensions import db
-from geocrm.models import Account, Role, Territory, User, territory_reps
+from geocrm.models import Account, ImportBatch, Role, Territory, User, territory_reps
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,3 +102,28 @@ def team_rep_ids(user: User) -> Select[tuple[int]] | None:
             .where(Territory.manager_id == user.id)
         )
     return select(User.id).where(User.id == user.id)
+
+
+def scope_imports(stmt: Select[Any], user: User) -> Select[Any]:
+    """Restrict a statement over ``ImportBatch`` to the imports ``user`` may see.
+
+    Admins see every import (the command line's too); anyone else only the files they
+    uploaded: a file's name, counts and duplicates report describe the accounts of the
+    person who imported it, which another manager must not read. The import list, the
+    duplicates report and the API all ask this one rule.
+    """
+    if not user.is_authenticated:
+        return stmt.where(false())
+    if user.role == Role.ADMIN:
+        return stmt
+    return stmt.where(ImportBatch.created_by_id == user.id)
+
+
+def get_import_or_404(batch_id: int, user: User) -> ImportBatch:
+    """The import batch if ``user`` may see it; otherwise a 404, as for a missing one."""
+    batch = db.session.scalars(
+        scope_imports(select(ImportBatch), user).where(ImportBatch.id == batch_id)
+    ).one_or_none()
+    if batch is None:
+        raise NotFoundError(f"No import {batch_id}.")
+    return batch

@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import re
 from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
 
+from geocrm.access import scope_accounts
 from geocrm.extensions import db
 from geocrm.imports import sources
 from geocrm.imports.guessing import check_guess
@@ -48,18 +50,21 @@ from geocrm.imports.results import Duplicate, ImportResult, Reject
 from geocrm.imports.rows import MAX_FIELD, clean_row, reject_swapped
 from geocrm.imports.writing import write_import
 from geocrm.models import (
+    Account,
     ImportBatch,
     Role,
     User,
     utcnow,
 )
 
+#: How the matcher names an existing account in a duplicate (``matching._label``).
+_ACCOUNT_LABEL = re.compile(r"^account (\d+) ")
 #: Who may import accounts: the upload page and the API's bulk upsert both ask this.
 IMPORTERS = (Role.ADMIN, Role.MANAGER)
 
 __all__ = ["FIELDS", "IMPORTERS", "MAX_FIELD", "Duplicate", "ImportResult", "Reject",
-           "check_mapping", "clean_row", "guess_mapping", "import_accounts", "import_records",
-           "read_table"]
+           "check_mapping", "clean_row", "duplicates_report", "guess_mapping", "import_accounts",
+           "import_records", "read_table"]
 
 
 def import_accounts(
@@ -180,6 +185,24 @@ def _import(
     )
     _apply(cleaned, result, user=user, source=source, snapshot=snapshot, dry_run=dry_run)
     return result
+
+
+def duplicates_report(batch: ImportBatch, user: User) -> list[dict[str, Any]]:
+    """The duplicates ``batch`` found, for ``user``: an existing account they may not see is
+    not named (``other`` is ``None``), so the report never tells another territory's names.
+
+    The matcher compares a file with every account of the company, so even one's own
+    import may have found its like outside one's territories."""
+    named = {int(m.group(1)): d for d in batch.duplicates
+             if (m := _ACCOUNT_LABEL.match(str(d.get("other") or "")))}
+    visible = set(db.session.scalars(
+        scope_accounts(select(Account.id), user).where(Account.id.in_(named)))) if named else set()
+    rows = []
+    for d in batch.duplicates:
+        m = _ACCOUNT_LABEL.match(str(d.get("other") or ""))
+        hidden = m is not None and int(m.group(1)) not in visible
+        rows.append({**d, "other": None} if hidden else d)
+    return rows
 
 
 def _apply(

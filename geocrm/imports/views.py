@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from geocrm.access import roles_required
+from geocrm.access import get_import_or_404, roles_required, scope_imports
 from geocrm.core.transaction import commits
 from geocrm.csvout import csv_string
 from geocrm.errors import NotFoundError, ValidationError
@@ -73,7 +73,8 @@ def index() -> Any:
     elif request.method == "POST":
         status = 422
     batches = db.session.scalars(
-        select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)
+        scope_imports(select(ImportBatch), current_user).order_by(ImportBatch.id.desc())
+        .limit(20)
     ).all()
     return render_template("imports/index.html", form=form, batches=batches), status
 
@@ -171,13 +172,13 @@ def rejects(token: str) -> Response:
 @roles_required(*IMPORTERS)
 def duplicates(batch_id: int) -> Response:
     """The duplicates an import found, as CSV."""
-    batch = db.session.get(ImportBatch, batch_id)
-    if batch is None:
-        raise NotFoundError(_("No import %(id)s.", id=batch_id))
+    batch = get_import_or_404(batch_id, current_user)
     text = csv_string(
         [_("row"), _("name"), _("rule"), _("same as"), _("outcome")],
-        ([d.get("row"), d.get("name"), words.word(d.get("rule")), d.get("other"),
-          words.outcome(d.get("outcome", ""))] for d in batch.duplicates),
+        ([d.get("row"), d.get("name"), words.word(d.get("rule")),
+          d.get("other") or _("an account you cannot see"),
+          words.outcome(d.get("outcome", ""))]
+         for d in services.duplicates_report(batch, current_user)),
     )
     return _csv(text, f"import-{batch_id}-duplicates.csv")
 
