@@ -62,11 +62,27 @@ def synthetic_index(n: int, rng: random.Random):  # noqa: ANN201 (places.poi.Poi
                     cat, categories, details, {"format": 1, "name": "synthetic", "places": n})
 
 
+def _empty_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from geocrm.config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+
+
 def main() -> int:  # noqa: PLR0915 (a script: seed, then measure)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--places", type=int, default=60_000)
     parser.add_argument("--accounts", type=int, default=5_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--database-url", default="",
+                        help="a THROWAWAY PostgreSQL+PostGIS database (its public schema is "
+                             "dropped and made again); default: a new SQLite file")
     args = parser.parse_args()
     print("uptime:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 
@@ -85,7 +101,10 @@ def main() -> int:  # noqa: PLR0915 (a script: seed, then measure)
     rng = random.Random(16)
     tmp = Path(tempfile.mkdtemp(prefix="prospects-bench-"))
     index = synthetic_index(args.places, rng)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite'}",
+    url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    if args.database_url:
+        _empty_postgres(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url,
                       "SECRET_KEY": "bench", "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000",
                       "GEOCRM_TILE_URL": "", "GEOCRM_GEOCODER": "off"})
     app.instance_path = str(tmp / "instance")
@@ -146,7 +165,7 @@ def main() -> int:  # noqa: PLR0915 (a script: seed, then measure)
         }
         print(f"region: {len(index)} places, {len(index.categories)} categories; "
               f"{args.accounts} accounts ({args.accounts // 5} customers); manager of 2 of "
-              f"4 territories; SQLite")
+              f"4 territories; {db.engine.dialect.name}")
         worst = 0.0
         look_alikes(user, queries["territory"])  # warm: the index read once per process
         for label, body in queries.items():
