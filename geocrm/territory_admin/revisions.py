@@ -145,6 +145,15 @@ def revisions_for(user: User, limit: int = 50) -> list[TerritoryRevision]:
     return list(db.session.scalars(stmt))
 
 
+def get_revision(user: User, revision_id: int) -> TerritoryRevision:
+    """A revision its author (or an admin) may open and undo; a 404 for anyone else, as for
+    a missing one."""
+    rev = db.session.get(TerritoryRevision, revision_id) if can_edit(user) else None
+    if rev is None or (user.role != Role.ADMIN and rev.created_by_id != user.id):
+        raise NotFoundError(f"No revision {revision_id}.")
+    return rev
+
+
 def undo(user: User, revision_id: int) -> TerritoryRevision:
     """Put back what a revision replaced, then re-assign the area; refuse stale undos.
 
@@ -152,11 +161,7 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
     change touched the same territories (undo that one first): otherwise undo would
     silently throw the later work away. Flushes; the entry point commits.
     """
-    if not can_edit(user):
-        raise NotFoundError(f"No revision {revision_id}.")
-    rev = db.session.get(TerritoryRevision, revision_id)
-    if rev is None or (user.role != Role.ADMIN and rev.created_by_id != user.id):
-        raise NotFoundError(f"No revision {revision_id}.")
+    rev = get_revision(user, revision_id)
     if rev.undone_at is not None:
         raise ConflictError(f"Revision {revision_id} was already undone.")
     later = db.session.scalars(

@@ -36,7 +36,7 @@ from geocrm.maps.services import DEFAULT_BOUNDS
 from geocrm.maps.web import configured_tiles, draw_assets, local_assets
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.params import to_float, to_ids
-from geocrm.territory_admin import balancing, jobs, transfer
+from geocrm.territory_admin import balancing, jobs, revisions, transfer
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.maps import (
     EditorAssets,
@@ -304,6 +304,7 @@ def import_apply(token: str) -> Any:
 @roles_required(*EDIT)
 def import_done(revision_id: int) -> Any:
     """After a territory import: the accounts that now fall outside every territory."""
+    revisions.get_revision(current_user, revision_id)  # the importer's (or an admin's) only
     count, outside = transfer.accounts_outside(current_user)
     return render_template("territory_admin/import_done.html", revision_id=revision_id,
                            count=count, outside=outside)
