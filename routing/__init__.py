@@ -39,6 +39,7 @@ from routing.model import (
     Unassigned,
     Visit,
 )
+from routing.notes import Note
 from routing.osrm_route import RouteLeg, osrm_route
 from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
 from routing.roadnet import RoadNetwork
@@ -60,9 +61,9 @@ from routing.weekly import (
 
 __all__ = [
     "Account", "Break", "Cadence", "Change", "ChangeKind", "DayPlan", "GreatCircle",
-    "KeepOrder", "Location", "Matrices", "ModelError", "Occurrence", "OsrmTable", "Placement",
-    "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan", "RoadNetwork",
-    "RouteLeg", "RoutingError", "osrm_route",
+    "KeepOrder", "Location", "Matrices", "ModelError", "Note", "Occurrence", "OsrmTable",
+    "Placement", "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan",
+    "RoadNetwork", "RouteLeg", "RoutingError", "osrm_route",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
     "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix",
     "occurrences", "OrderCheck", "Violation", "ViolationKind", "check_order",

@@ -35,6 +35,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from routing import checks
+from routing import notes as notes_
 from routing.daymodel import SolveParams, solve_direct
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider, haversine_matrix
@@ -570,11 +571,9 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
         if avail[i] <= 0:
             continue
         if pinned_load[i] > hi[i]:
-            why.append(f"{rep_ids[i]}'s own accounts alone need {int(pinned_load[i])} visits, "
-                       f"over a fair share of {target[i]:.0f}")
+            why.append(notes_.own_accounts_over(rep_ids[i], int(pinned_load[i]), target[i]))
     if not free:
-        why += [f"only {int(pinned_load[i])} visits are {rep_ids[i]}'s to make (a fair share "
-                f"is {target[i]:.0f}) and no account is free to move"
+        why += [notes_.own_accounts_under(rep_ids[i], int(pinned_load[i]), target[i])
                 for i in range(k) if avail[i] > 0 and pinned_load[i] < lo[i]]
         return owner, nobody, why
     homes = [r.rep.start for r in reps]
@@ -653,9 +652,7 @@ def _balanced_assign(problem: WeekProblem, work_days: dict[str, list[date]],
         got[best] += count[a.id]
     for i in range(k):
         if avail[i] > 0 and got[i] < lo[i]:
-            why.append(f"only {int(got[i])} visits could go to {rep_ids[i]} (a fair share is "
-                       f"{target[i]:.0f}): the others belong to a rep or need skills "
-                       f"{rep_ids[i]} lacks")
+            why.append(notes_.could_only_get(rep_ids[i], int(got[i]), target[i]))
     return owner, nobody, why
 
 
@@ -668,24 +665,18 @@ def _balance_notes(problem: WeekProblem, work_days: dict[str, list[date]],
         visits[p.rep_id] += 1
     avail = {r.rep.id: _rep_seconds(r, len(work_days[r.rep.id])) for r in problem.reps}
     working = [rid for rid in visits if avail[rid] > 0]
-    text = ", ".join(f"{rid} {v}" for rid, v in visits.items())
     if len(working) < 2:
-        return [f"visits per rep: {text}"]
+        return [notes_.visits_per_rep(visits)]
     mean = sum(avail[r] for r in working) / len(working)
     rate = {rid: visits[rid] * mean / avail[rid] for rid in working}
     low, high = min(rate.values()), max(rate.values())
     spread = high / low if low > 0 else math.inf
     equal = len({avail[r] for r in working}) == 1
-    measure = "max/min" if equal else "max/min per working hour"
-    goal = f" (goal ≤ {max_spread:g})" if math.isfinite(max_spread) else ""
-    notes = [f"visits per rep: {text}; {measure} {spread:.2f}{goal}"]
+    notes: list[str] = [notes_.visits_per_rep(visits, spread, per_hour=not equal,
+                                              goal=max_spread)]
     if spread > max_spread + 1e-9:
-        reasons = list(why)
-        if not reasons:
-            reasons.append("accounts' skills, opening days, full days or too few visits "
-                           "to share evenly")
-        notes.append(f"balance within {max_spread:g}× is not possible this period: "
-                     + "; ".join(reasons))
+        notes.append(notes_.balance_impossible(
+            max_spread, list(why) or [notes_.uneven_in_general()]))
     return notes
 
 
@@ -841,21 +832,21 @@ def plan_week(
             sum(plan.objective for plan, _ in parts), sum(plan.seconds for plan, _ in parts),
             tuple(notes_day))))
     unplaced.sort(key=lambda u: (u.due, u.account_id))
-    notes = [f"{len(placements) + len(unplaced)} visits due for {len(problem.accounts)} accounts "
-             f"between {problem.start.isoformat()} and {problem.end.isoformat()}; "
-             f"{len(placements)} placed, {len(unplaced)} left out"]
+    notes: list[str] = [notes_.week_summary(len(placements) + len(unplaced),
+                                            len(problem.accounts), problem.start, problem.end,
+                                            len(placements))]
     for rid in reps:
         lengths = [loads[(rid, d)] for d in work_days[rid] if (rid, d) in loads]
         if lengths:
-            notes.append(f"{rid}: {len(lengths)} working days, day length "
-                         f"{min(lengths) // 60}–{max(lengths) // 60} min")
+            notes.append(notes_.rep_days(rid, len(lengths), min(lengths) // 60,
+                                         max(lengths) // 60))
         else:
-            notes.append(f"{rid}: works no day in the period")
+            notes.append(notes_.rep_no_days(rid))
     notes += _balance_notes(problem, work_days, placements,
                             max_spread if objective == "balanced" else math.inf, why)
     notes += [n for d in day_plans for n in d.plan.notes if n not in notes]
     if recovered:
-        notes.append(f"{len(recovered)} visits a route could not fit were moved to another day")
+        notes.append(notes_.moved_to_other_day(len(recovered)))
     return WeekPlan(tuple(day_plans), tuple(placements), tuple(unplaced), tuple(notes),
                     time.perf_counter() - started, loads)
 

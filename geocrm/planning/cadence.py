@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import routing
 from geocrm import jobs
+from geocrm.core.skills import skill_keys
 from geocrm.models import Account, User, utcnow
 from geocrm.planning.base import (
     APP_REASON_TEXT,
@@ -27,6 +28,7 @@ from geocrm.planning.problem import (
     DayProblem,
     account_visit,
     routing_rep,
+    skill_set,
     starts_now,
 )
 from geocrm.planning.request import PlanRequest
@@ -34,6 +36,8 @@ from geocrm.planning.results import DaySummary, LeftOutVisit, PlanResult
 from geocrm.planning.scope import rep_territory_ids
 from geocrm.region.travel import travel_provider
 
+#: The weekly planner's own reasons (routing.WeekReason), put into words by their code.
+WEEK_REASONS = frozenset(r.value for r in routing.WeekReason)
 CADENCE_NAMES = {7: "weekly", 14: "fortnightly"}
 WeekHours = tuple[tuple[routing.TimeWindow, ...], ...]
 
@@ -67,10 +71,18 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     """Each account as a cadence account of the chosen rep who works its territory (or owns
     it); those without a cadence or a rep come back as left out, with the reason."""
     territories_by_rep = rep_territory_ids(r.id for r in reps)
-    rep_for_territory: dict[int, int] = {}
+    reps_for_territory: dict[int, list[User]] = {}
     for r in reps:
         for tid in sorted(territories_by_rep[r.id]):
-            rep_for_territory.setdefault(tid, r.id)
+            reps_for_territory.setdefault(tid, []).append(r)
+
+    def rep_for_territory(tid: int | None, needed: frozenset[str]) -> int | None:
+        """The first rep working ``tid`` with the skills needed (else the first: the week
+        then leaves the account out, saying no rep has the skills)."""
+        able = reps_for_territory.get(tid if tid is not None else -1, [])
+        return next((r.id for r in able if needed <= skill_keys(r.skills)),
+                    able[0].id if able else None)
+
     chosen = {r.id for r in reps}
     pins = req.pin_map
     left_out: list[LeftOutVisit] = []
@@ -79,7 +91,8 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     for a in accounts:
         cadence = cadence_of(a.cadence_days)
         pin = pins.get(a.id)
-        rep_id = pin[0] if pin else rep_for_territory.get(a.territory_id or -1)
+        rep_id = pin[0] if pin else rep_for_territory(a.territory_id,
+                                                      skill_keys(a.required_skills))
         if rep_id is None and a.owner_id in chosen:
             rep_id = a.owner_id
         if cadence is None or rep_id is None:
@@ -99,6 +112,7 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
             priority=min(5, max(1, int(a.priority or 3))),
             rep_id=rep_key(rep_id),
             pinned_days=(pin[1],) if pin else (),
+            skills=skill_set(a.required_skills),
         ))
     return week_accounts, by_key, left_out
 
@@ -177,7 +191,7 @@ def plan_by_cadence(
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
     summaries = []
     late: list[LeftOutVisit] = []
-    notes: list[Any] = library_notes(week.notes)
+    notes: list[Any] = library_notes(week.notes, {rep_key(r.id): r.name for r in reps})
     for d in week.days:
         dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
         day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search)
@@ -190,7 +204,8 @@ def plan_by_cadence(
     unplaced = [LeftOutVisit(by_key[u.account_id].id, by_key[u.account_id].name,
                              u.due.isoformat(), str(u.reason), english(why), why)
                 for u in week.unplaced
-                for why in [note("due_on", day=u.due.isoformat(), why=from_library(u.text))]]
+                for why in [note("due_on", day=u.due.isoformat(), why=note(str(u.reason))
+                                 if str(u.reason) in WEEK_REASONS else from_library(u.text))]]
     result = PlanResult(tuple(left_out + unplaced + late), tuple(unique(notes)),
                         tuple(summaries), limit, "cadence", utcnow().isoformat() + "Z")
     return solved, result

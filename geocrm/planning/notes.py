@@ -23,6 +23,7 @@ from typing import Any
 
 from flask_babel import force_locale, gettext, lazy_gettext, ngettext
 
+import routing
 from geocrm.i18n import local_date
 
 Note = dict[str, Any]
@@ -100,6 +101,27 @@ MESSAGES: dict[str, Any] = {
     "on_day": lazy_gettext("%(day)s: %(note)s"),
     "because": lazy_gettext("%(note)s; %(why)s"),
     "no_region_loaded": lazy_gettext("GEOCRM_TRAVEL=region but no region is loaded"),
+    # a period spread by cadence (routing.notes: the weekly planner's notes)
+    "rep_no_days": lazy_gettext("%(rep)s works no day in this period."),
+    "visits_per_rep": lazy_gettext("Visits per rep: %(counts)s."),
+    "visits_per_rep_spread": lazy_gettext("Visits per rep: %(counts)s; %(spread)s."),
+    "rep_visits": lazy_gettext("%(rep)s %(num)s"),
+    "spread": lazy_gettext("busiest to least busy %(value)s×"),
+    "spread_per_hour": lazy_gettext("busiest to least busy per working hour %(value)s×"),
+    "spread_goal": lazy_gettext("%(spread)s (goal ≤ %(goal)s×)"),
+    "balance_impossible": lazy_gettext(
+        "Visits cannot be balanced within %(spread)s× this period: %(reasons)s."),
+    "uneven_in_general": lazy_gettext(
+        "the accounts' territories and skills, opening days, full days, or too few visits to "
+        "share evenly"),
+    "no_rep": lazy_gettext(
+        "no rep in this plan can take the account (its rep is away, or no chosen rep works its "
+        "territory with the skills it needs)"),
+    "no_working_day": lazy_gettext(
+        "the rep works no day on which the account is open within the visit's due window"),
+    "days_full": lazy_gettext("every day the visit could happen on is already full"),
+    "skills_needed": lazy_gettext(
+        "needs %(skills)s: no chosen rep who could go that day has all of these skills"),
 }
 
 #: Messages with a count (``num``): ngettext picks the form for the reader's language.
@@ -120,6 +142,31 @@ PLURALS: dict[str, Callable[[int, dict[str, Any]], str]] = {
     "start_earlier_many": lambda n, p: ngettext(
         "%(num)s visit starts earlier, by %(by)s: %(names)s.",
         "%(num)s visits start earlier, by %(by)s: %(names)s.", n, **p),
+    "week_summary": lambda n, p: ngettext(
+        "%(num)s visit due for %(accounts)s accounts from %(start)s to %(end)s: %(placed)s "
+        "placed, %(left)s left out.",
+        "%(num)s visits due for %(accounts)s accounts from %(start)s to %(end)s: %(placed)s "
+        "placed, %(left)s left out.", n, **p),
+    "rep_days": lambda n, p: ngettext(
+        "%(rep)s: %(num)s working day, %(low)s–%(high)s min a day.",
+        "%(rep)s: %(num)s working days, %(low)s–%(high)s min a day.", n, **p),
+    "own_accounts_over": lambda n, p: ngettext(
+        "%(rep)s's own accounts alone need %(num)s visit, over a fair share of %(share)s",
+        "%(rep)s's own accounts alone need %(num)s visits, over a fair share of %(share)s",
+        n, **p),
+    "own_accounts_under": lambda n, p: ngettext(
+        "only %(num)s visit is %(rep)s's to make (a fair share is %(share)s) and no account is "
+        "free to move",
+        "only %(num)s visits are %(rep)s's to make (a fair share is %(share)s) and no account "
+        "is free to move", n, **p),
+    "could_only_get": lambda n, p: ngettext(
+        "only %(num)s visit could go to %(rep)s (a fair share is %(share)s): the others belong "
+        "to another rep, or are outside %(rep)s's territories or skills",
+        "only %(num)s visits could go to %(rep)s (a fair share is %(share)s): the others belong "
+        "to another rep, or are outside %(rep)s's territories or skills", n, **p),
+    "moved_to_other_day": lambda n, p: ngettext(
+        "%(num)s visit a route could not fit was moved to another day.",
+        "%(num)s visits a route could not fit were moved to another day.", n, **p),
 }
 
 #: The codes a left-out visit's ``reason`` may carry that have words of their own.
@@ -127,7 +174,7 @@ REASON_CODES = frozenset({
     "day_over", "closed", "not_covered", "no_rep_working", "no_cadence", "not_planned",
     "outside_windows", "shift_too_short", "capacity", "dropped_for_priority", "skill_missing",
     "pinned_rep_absent",
-    "window_too_short", "no_room",
+    "window_too_short", "no_room", "no_rep", "no_working_day", "days_full",
 })
 
 
@@ -179,6 +226,10 @@ def render(value: Any) -> str:
         params["day"] = _day(params.get("day"))
     if code in ("due_on", "closed_on"):
         params["day"] = _day(params.get("day"))
+    if code == "week_summary":
+        params.update(start=_day(params.get("start")), end=_day(params.get("end")))
+    if code == "balance_impossible":  # the reasons hold commas of their own
+        params["reasons"] = "; ".join(_value(r) for r in value["params"].get("reasons") or [])
     if code in PLURALS:
         params.pop("num", None)
         return str(PLURALS[code](int(dict(value.get("params") or {}).get("num") or 0), params))
@@ -262,9 +313,12 @@ _LIBRARY: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Note]]] = [
 ]
 
 
-def from_library(text: str) -> Note | str:
+def from_library(text: str, reps: Mapping[str, str] | None = None) -> Note | str:
     """A sentence from ``routing`` or a travel provider as a note when its form is known,
-    else the sentence itself (shown as it is)."""
+    else the sentence itself (shown as it is). A ``routing.Note`` brings its own code and
+    parameters; ``reps`` (routing's rep id → name) puts names where it names reps."""
+    if isinstance(text, routing.Note):
+        return _routing_note(text, reps or {})
     for pattern, build in _LIBRARY:
         m = pattern.match(text)
         if m:
@@ -287,6 +341,33 @@ def unique(notes: Sequence[Any]) -> list[Any]:
     return out
 
 
-def library_notes(notes: Sequence[Any]) -> list[Any]:
+def library_notes(notes: Sequence[Any], reps: Mapping[str, str] | None = None) -> list[Any]:
     """:func:`from_library` over a list of notes (notes already coded pass through)."""
-    return [from_library(n) if isinstance(n, str) else n for n in notes]
+    return [from_library(n, reps) if isinstance(n, str) else n for n in notes]
+
+
+def _routing_note(found: routing.Note, reps: Mapping[str, str]) -> Note | str:
+    """A ``routing.Note`` as a stored note, rep ids turned into names (the names of the day
+    it was planned, like every name a note keeps)."""
+    params = dict(found.params)
+    if "rep" in params:
+        params["rep"] = reps.get(str(params["rep"]), str(params["rep"]))
+    code = found.code
+    if code in ("visits_per_rep", "visits_per_rep_spread"):
+        params["counts"] = [note("rep_visits", rep=reps.get(str(rid), str(rid)), num=n)
+                            for rid, n in params["counts"]]
+    if code == "visits_per_rep_spread":
+        value = "∞" if params["spread"] is None else f"{params['spread']:.2f}"
+        spread = note("spread_per_hour" if params.pop("per_hour") else "spread", value=value)
+        goal = params.pop("goal")
+        params["spread"] = spread if goal is None else note("spread_goal", spread=spread,
+                                                            goal=f"{goal:g}")
+    if code == "balance_impossible":
+        params["reasons"] = [from_library(r, reps) for r in params["reasons"]]
+    if code == "week_summary":
+        params["num"] = params.pop("due")
+    if code == "rep_days":
+        params["num"] = params.pop("days")
+    if code not in MESSAGES and code not in PLURALS:
+        return str(found)
+    return note(code, **params)

@@ -91,3 +91,35 @@ def test_left_out_reasons_by_code_text_or_note() -> None:
     with app.app_context():
         assert english(DROPPED).startswith("2 visits dropped")
     assert unique([DROPPED, DROPPED, "x", "x"]) == [DROPPED, "x"]
+
+
+def test_weekly_balance_notes_name_reps_in_each_language() -> None:
+    """routing's weekly notes carry codes and rep ids: stored with the reps' names (no ``r12``)
+    and read in the reader's language; the English sentence is still the ``str`` itself."""
+    import pickle
+    from datetime import date
+
+    import routing
+    from routing import notes as rn
+
+    reasons = [rn.own_accounts_over("r1", 12, 8.4), rn.could_only_get("r2", 3, 8.4)]
+    found = [rn.week_summary(20, 9, date(2026, 5, 11), date(2026, 5, 22), 18),
+             rn.rep_days("r1", 8, 95, 410),
+             rn.visits_per_rep({"r1": 12, "r2": 3}, 4.0, per_hour=True, goal=1.2),
+             rn.balance_impossible(1.2, reasons), rn.rep_no_days("r3")]
+    assert "not possible" in found[3] and "r1's own accounts" in found[3]
+    assert pickle.loads(pickle.dumps(found[2])).params == found[2].params
+    assert isinstance(found[0], routing.Note)
+    stored = [from_library(n, {"r1": "Anna Kim", "r2": "김민수"}) for n in found]
+    assert all(isinstance(s, dict) for s in stored)
+    assert "r1" not in str(stored) and "r2" not in str(stored)
+    en = [words("en", s) for s in stored]
+    assert en[2] == ("Visits per rep: Anna Kim 12, 김민수 3; busiest to least busy per "
+                     "working hour 4.00× (goal ≤ 1.2×).")
+    assert "Anna Kim's own accounts alone need 12 visits" in en[3]
+    assert en[4] == "r3 works no day in this period."  # an id without a name stays as it is
+    for lang in ("ko", "ja"):
+        said = [words(lang, s) for s in stored]
+        assert "Anna Kim" in said[1] and "김민수" in said[3]
+        assert not any("visits" in s or "working" in s for s in said), said
+    assert "2026년 5월 11일" in words("ko", stored[0])
