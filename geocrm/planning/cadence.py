@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import routing
 from geocrm import jobs
-from geocrm.core.skills import skill_keys
 from geocrm.models import Account, User, utcnow
 from geocrm.planning.base import (
     APP_REASON_TEXT,
@@ -28,7 +27,6 @@ from geocrm.planning.problem import (
     DayProblem,
     account_visit,
     routing_rep,
-    skill_set,
     starts_now,
 )
 from geocrm.planning.request import PlanRequest
@@ -71,18 +69,10 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     """Each account as a cadence account of the chosen rep who works its territory (or owns
     it); those without a cadence or a rep come back as left out, with the reason."""
     territories_by_rep = rep_territory_ids(r.id for r in reps)
-    reps_for_territory: dict[int, list[User]] = {}
+    rep_for_territory: dict[int, int] = {}
     for r in reps:
         for tid in sorted(territories_by_rep[r.id]):
-            reps_for_territory.setdefault(tid, []).append(r)
-
-    def rep_for_territory(tid: int | None, needed: frozenset[str]) -> int | None:
-        """The first rep working ``tid`` with the skills needed (else the first: the week
-        then leaves the account out, saying no rep has the skills)."""
-        able = reps_for_territory.get(tid if tid is not None else -1, [])
-        return next((r.id for r in able if needed <= skill_keys(r.skills)),
-                    able[0].id if able else None)
-
+            rep_for_territory.setdefault(tid, r.id)
     chosen = {r.id for r in reps}
     pins = req.pin_map
     left_out: list[LeftOutVisit] = []
@@ -91,8 +81,7 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     for a in accounts:
         cadence = cadence_of(a.cadence_days)
         pin = pins.get(a.id)
-        rep_id = pin[0] if pin else rep_for_territory(a.territory_id,
-                                                      skill_keys(a.required_skills))
+        rep_id = pin[0] if pin else rep_for_territory.get(a.territory_id or -1)
         if rep_id is None and a.owner_id in chosen:
             rep_id = a.owner_id
         if cadence is None or rep_id is None:
@@ -112,7 +101,6 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
             priority=min(5, max(1, int(a.priority or 3))),
             rep_id=rep_key(rep_id),
             pinned_days=(pin[1],) if pin else (),
-            skills=skill_set(a.required_skills),
         ))
     return week_accounts, by_key, left_out
 
