@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from geocrm.access import team_rep_ids
 from geocrm.auth import sessions
 from geocrm.auth.services import check_new_password, create_user
 from geocrm.core import audit
@@ -172,6 +173,16 @@ def get_person(user_id: int) -> User:
     return user
 
 
+def get_profile_person(by: User, user_id: int) -> User:
+    """The person whose planning profile ``by`` may open: a manager their team's reps only
+    (their home is where the route starts), planners and admins anyone; else a 404, as for
+    a missing person (issue 18's route sweep found every profile open to every manager)."""
+    team = team_rep_ids(by)
+    if team is not None and user_id not in set(db.session.scalars(team)):
+        raise NotFoundError(_("No user %(id)s.", id=user_id))
+    return get_person(user_id)
+
+
 def _active_admins() -> int:
     return int(db.session.scalar(
         select(func.count(User.id)).where(User.role == Role.ADMIN, User.active.is_(True))
@@ -299,7 +310,7 @@ def update_profile(by: User, user_id: int, profile: Profile) -> User:
     The home base comes from the map pin, else from geocoding the address; a day must start
     before it ends, lunch must fall inside it, and at least one weekday must be worked.
     """
-    user = get_person(user_id)
+    user = get_profile_person(by, user_id)
     lat, lon = profile.home_lat, profile.home_lon
     address = (profile.home_address or "").strip() or None
     if (lat is None) != (lon is None):

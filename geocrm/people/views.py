@@ -303,7 +303,7 @@ def _default_centre() -> tuple[float, float]:
 def profile(user_id: int) -> Any:
     """A rep's home base (pin on the map, or the address geocoded), work days and hours, lunch
     and daily visit cap: what the planner plans with."""
-    user = services.get_person(user_id)
+    user = services.get_profile_person(current_user, user_id)
     form = ProfileForm()
     form.work_days.choices = _weekday_choices()
     status = 200
