@@ -48,6 +48,19 @@ def list_accounts(
 SORTS = ("id", "-id", "name", "-name", "updated_at", "-updated_at")
 
 
+def sort_column(sort: str) -> Any:
+    """What ``sort`` orders by: ``name`` is the lists' reading order (a Japanese name by its
+    フリガナ), the same rule as :func:`list_accounts`, not the name's code points."""
+    key = sort.lstrip("-")
+    return reading_order()[0] if key == "name" else getattr(Account, key)
+
+
+def sort_value(account: Account, sort: str) -> Any:
+    """The value of ``account`` in :func:`sort_column` (what a cursor remembers)."""
+    key = sort.lstrip("-")
+    return (account.reading_key or account.name) if key == "name" else getattr(account, key)
+
+
 def account_page(
     user: User,
     filters: AccountFilters,
@@ -67,7 +80,7 @@ def account_page(
     """
     if sort not in SORTS:
         raise ValidationError("sort", f"must be one of {', '.join(SORTS)}")
-    column = getattr(Account, sort.lstrip("-"))
+    column = sort_column(sort)
     descending = sort.startswith("-")
     stmt = filters.apply(visible_accounts(user))
     if updated_since is None:
@@ -76,7 +89,7 @@ def account_page(
         stmt = stmt.where(Account.updated_at >= updated_since)
     if after is not None:
         value, last_id = after
-        if column is Account.id:
+        if sort.lstrip("-") == "id":
             stmt = stmt.where(Account.id < last_id if descending else Account.id > last_id)
         elif descending:
             stmt = stmt.where(or_(column < value, and_(column == value, Account.id < last_id)))

@@ -107,7 +107,7 @@ def _utc_naive(moment: datetime | None) -> datetime | None:
 
 
 def _cursor_encode(sort: str, account: Account) -> str:
-    value = getattr(account, sort.lstrip("-"))
+    value = services.sort_value(account, sort)
     raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value,
                       account.id])
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
