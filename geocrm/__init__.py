@@ -18,6 +18,7 @@ from geocrm.config import build_config
 from geocrm.extensions import csrf, db, login_manager, migrate
 from geocrm.i18n import init_app as init_i18n
 from geocrm.limits import install as install_limits
+from geocrm.sqlite_tx import write_intent  # noqa: F401  (SQLite: BEGIN IMMEDIATE for writes)
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATES = ROOT.parent / "templates"
@@ -25,7 +26,11 @@ TEMPLATES = ROOT.parent / "templates"
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """WAL lets the map read while an import writes; SQLite ignores foreign keys unless asked."""
+    """WAL lets the map read while an import writes; SQLite ignores foreign keys unless asked.
+
+    Writers wait for each other (``busy_timeout``) because write transactions take the lock
+    at BEGIN (:mod:`geocrm.sqlite_tx`) instead of failing with "database is locked".
+    """
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
@@ -106,12 +111,22 @@ def _register_features(app: Flask) -> None:
     from geocrm.accounts.views import bp as accounts_bp
     from geocrm.api import accounts as api_accounts  # noqa: F401  (the account routes on api_bp)
     from geocrm.api import bp as api_bp
+    from geocrm.api import contacts as api_contacts  # noqa: F401  (/api/v1/contacts)
     from geocrm.api import field as api_field  # noqa: F401  (the field app's routes on api_bp)
     from geocrm.api import geocode as api_geocode  # noqa: F401  (/api/v1/geocode/reverse)
+    from geocrm.api import imports_api as api_imports  # noqa: F401  (/api/v1/imports)
+    from geocrm.api import interactions as api_interactions  # noqa: F401  (/api/v1/interactions)
     from geocrm.api import openapi as api_openapi  # noqa: F401  (/api/v1/openapi.json)
+    from geocrm.api import opportunities as api_opps  # noqa: F401  (/api/v1/opportunities)
+    from geocrm.api import plans_api as api_plans  # noqa: F401  (/api/v1/plans, /api/v1/jobs)
     from geocrm.api import push as api_push  # noqa: F401  (/api/v1/push/...)
     from geocrm.api import ratelimit as api_ratelimit
     from geocrm.api import replan as api_replan  # noqa: F401  (/api/v1/today/replan)
+    from geocrm.api import reports_api as api_reports  # noqa: F401  (/api/v1/reports/...)
+    from geocrm.api import segments_api as api_segments  # noqa: F401  (/api/v1/segments)
+    from geocrm.api import tasks_api as api_tasks  # noqa: F401  (/api/v1/tasks: list, one, PATCH)
+    from geocrm.api import territories_api as api_territories  # noqa: F401  (/api/v1/territories)
+    from geocrm.api import users_api as api_users  # noqa: F401  (/api/v1/users, admins)
     from geocrm.api import webhooks_api  # noqa: F401  (/api/v1/webhooks)
     from geocrm.api.token_pages import bp as token_pages_bp
     from geocrm.api.webhook_pages import bp as webhook_pages_bp
