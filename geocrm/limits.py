@@ -41,11 +41,16 @@ def at_most_pattern(limit: int) -> str:
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """``<int:…>`` that matches only ids a database column can hold (else the URL is a 404)."""
+    """``<int:…>`` that matches only ids a database column can hold (else the URL is a 404).
 
-    regex = at_most_pattern(MAX_DB_ID)
+    Ids start at 1: an id of 0 reached views that read it as "none" (``/crm/segments/0/edit``
+    opened a new segment's form) or validated the body before looking the object up (422
+    instead of 404), so 0 is no URL either (issue 18's route sweep)."""
+
+    regex = "(?=0*[1-9])" + at_most_pattern(MAX_DB_ID)
 
     def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
         kwargs.setdefault("max", MAX_DB_ID)
         super().__init__(url_map, *args, **kwargs)
 

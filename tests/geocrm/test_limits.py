@@ -80,6 +80,17 @@ def test_id_pattern_matches_exactly_the_range():
     assert [n for n in range(1000) if small.match(str(n))] == list(range(306))
 
 
+def test_an_id_of_zero_is_no_url(app, client, auth, world):
+    """0 matched the id pattern and reached views: a segment's edit page opened the new-segment
+    form, a task's done and a territory's properties validated the body first (422)."""
+    auth.login("admin@example.com")
+    for method, url in (("GET", "/crm/segments/0/edit"), ("POST", "/api/v1/tasks/0/done"),
+                        ("POST", "/territories/api/territories/0/properties"),
+                        ("GET", "/accounts/000"), ("POST", "/people/0/active")):
+        assert client.open(url, method=method, json={}).status_code == 404, url
+    assert client.get(f"/accounts/{world.west_accounts[0].id:04d}").status_code == 200
+
+
 def test_json_depth_counts_lists_and_objects():
     assert json_depth(3) == 0
     assert json_depth([]) == 1
