@@ -128,10 +128,11 @@ def grid_city(side: int, n: int, old_n: int, shape: int = 4) -> None:
         router.workers = workers
         router._cache.clear()  # noqa: SLF001 - a cold matrix each time
         load = os.getloadavg()[0]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         router.matrix(pts)
         timings.append(f"{time.perf_counter() - t0:.2f} s with {workers} process"
-                       f"{'es' if workers > 1 else ''} (load {load:.1f})")
+                       f"{'es' if workers > 1 else ''} ({time.process_time() - c0:.2f} CPU-s in "
+                       f"this one; load {load:.1f})")
     print(f"grid city {side} x {side} junctions, {shape} shape points per block: {graph.nodes} "
           f"nodes ({core} junctions), {graph.edges} edges; router {build_s:.2f} s + shape "
           f"points set aside {chains_s:.2f} s (once per region); places.RoadRouter {n} x {n}: "

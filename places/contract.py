@@ -24,8 +24,10 @@ IntArray = npt.NDArray[np.int64]
 class Chains:
     """The chains of a directed graph given as a CSR matrix of packed weights."""
 
-    def __init__(self, csr: csr_matrix) -> None:
+    def __init__(self, csr: csr_matrix, rank: IntArray | None = None) -> None:
+        """``rank``: the order to number nodes in per request (default: their index)."""
         n = csr.shape[0]
+        self.rank = np.arange(n, dtype=np.int64) if rank is None else np.asarray(rank, np.int64)
         coo = csr.tocoo()
         u, v, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
         keys = u * n + v
@@ -152,7 +154,10 @@ class Chains:
         t = np.concatenate(tails)
         h = np.concatenate(heads)
         w = np.concatenate(weights)
+        alive = _peel_dead_ends(t, h, points, self.n)
+        t, h, w = t[alive], h[alive], w[alive]
         used = np.unique(np.concatenate([t, h, points]))
+        used = used[np.argsort(self.rank[used], kind="stable")]
         index = np.full(self.n, -1, dtype=np.int64)
         index[used] = np.arange(len(used))
         ti, hi = index[t], index[h]
@@ -163,3 +168,23 @@ class Chains:
         first[1:] = (ti[1:] != ti[:-1]) | (hi[1:] != hi[:-1])
         m = len(used)
         return csr_matrix((w[first], (ti[first], hi[first])), shape=(m, m)), index[points]
+
+
+def _peel_dead_ends(t: IntArray, h: IntArray, points: IntArray, n: int) -> npt.NDArray[np.bool_]:
+    """Which edges ``t -> h`` stay once dead-end trees without a point are peeled off.
+
+    A node with one neighbour (either direction) that is not a point is dropped with its
+    edges, again and again until none is left: what goes are the trees that hang off the rest
+    of the network by one node, which no quickest path between two other nodes enters.
+    """
+    alive = np.ones(len(t), dtype=bool)
+    is_point = np.zeros(n, dtype=bool)
+    is_point[points] = True
+    lo, hi = np.minimum(t, h), np.maximum(t, h)
+    while True:
+        pairs = np.unique(lo[alive] * n + hi[alive])
+        degree = np.bincount(np.concatenate([pairs // n, pairs % n]), minlength=n)
+        leaf = (degree == 1) & ~is_point
+        if not leaf.any():
+            return alive
+        alive &= ~(leaf[t] | leaf[h])

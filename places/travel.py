@@ -5,11 +5,14 @@ connected part (a KD-tree, so every snapped point can reach every other one) and
 off-road leg from the point to that node at :data:`ACCESS_KMH` (parking and walking to the door).
 Many-to-many matrices run scipy's C Dijkstra from every distinct source node, on the graph
 without its shape points (:mod:`places.contract`: same paths, a fifth of the nodes), in blocks of
-sources small enough to stay in memory the allocator reuses. A large matrix (more than
-:data:`PARALLEL_CELLS` source x node cells) is split between this process and ``workers - 1``
-helper processes (scipy's Dijkstra holds the GIL, so threads would not help); the halves are
-the same Dijkstra over the same graph, so the answer is identical, only sooner when a core is
-free.
+sources small enough to stay in memory the allocator reuses; only the largest strongly
+connected part is searched, dead-end trees without a point are peeled off, and each source's
+Dijkstra stops at a bound no target exceeds (:func:`source_limits`). A large matrix (more than
+:data:`PARALLEL_CELLS` source x node cells) is shared in chunks between this process and
+``workers - 1`` helper processes (scipy's Dijkstra holds the GIL, so threads would not help):
+helpers take chunks from the front, this process from the back, so a helper slowed down by a
+busy machine does not hold the matrix up. Every chunk is the same Dijkstra over the same
+graph, so the answer is identical, only sooner when a core is free.
 
 One Dijkstra gives both numbers of the quickest path: each edge's weight packs its time in
 centiseconds above its length in decimetres (``time_cs * 2**26 + length_dm``). Sums of such
@@ -30,7 +33,7 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -129,10 +132,20 @@ class RoadRouter:
         """The graph without its shape points (built at the first matrix, then kept)."""
         with self._lock:
             if self._chains is None:
-                self._chains = Chains(self.csr)
+                self._chains = Chains(self._reachable_csr(), _curve_rank(self.graph))
                 if self.workers > 1 and int(self._chains.core.sum()) * 1000 >= PARALLEL_CELLS:
                     warm_helpers(self.workers - 1)  # a city: its large matrices will want them
             return self._chains
+
+    def _reachable_csr(self) -> csr_matrix:
+        """The graph less every edge that leaves the largest strongly connected part: every
+        point snaps into it, and a path between two of its nodes never leaves it (it could not
+        come back), so matrices need nothing else."""
+        inside = np.zeros(self.graph.nodes, dtype=bool)
+        inside[self.snappable] = True
+        coo = self.csr.tocoo()
+        keep = inside[coo.row] & inside[coo.col]
+        return csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=self.csr.shape)
 
     # -- snapping ------------------------------------------------------------------------
     def _xy(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -183,7 +196,10 @@ class RoadRouter:
         packed = np.full((len(uniq), len(uniq)), np.inf)
         if len(uniq):
             core, at = self.chains.graph_for(uniq)
-            packed[:] = self._shared_rows(core, at)
+            g = self.graph
+            xy = self._xy(g.lat[uniq], g.lon[uniq])
+            hub = int(np.argmin(((xy - xy.mean(axis=0)) ** 2).sum(axis=1)))
+            packed[:] = self._shared_rows(core, at, hub)
         cs = np.floor(packed / PACK)
         dm = packed - cs * PACK
         idx = np.flatnonzero(on)
@@ -213,33 +229,49 @@ class RoadRouter:
                 "straight-line estimates")
         return TravelMatrix(seconds, metres, estimated, warnings)
 
-    def _shared_rows(self, core: csr_matrix, at: npt.NDArray[np.int64]
+    def _shared_rows(self, core: csr_matrix, at: npt.NDArray[np.int64], hub: int = 0
                      ) -> npt.NDArray[np.float64]:
-        """Packed weights from every ``at`` node to every ``at`` node; the last rows go to
-        helper processes when the work is large enough to pay for sending the graph."""
+        """Packed weights from every ``at`` node to every ``at`` node.
+
+        Each source's Dijkstra stops at a bound no target can exceed (:func:`source_limits`).
+        Sources go in chunks; when the work is large enough to pay for sending the graph,
+        helper processes take chunks from the front while this process takes them from the
+        back, so a helper slowed by a busy machine never leaves this one waiting.
+        """
+        limits = source_limits(core, at, hub)
+        order = np.argsort(limits, kind="stable")
+        out = np.empty((len(at), len(at)))
         helpers = self.workers - 1
         if helpers < 1 or len(at) * core.shape[0] < PARALLEL_CELLS:
-            return dijkstra_rows(core, at, at)
+            out[order] = dijkstra_rows(core, at[order], at, limits[order])
+            return out
+        size = max(8, len(at) // (8 * self.workers))
+        chunks = deque(order[lo:lo + size] for lo in range(0, len(at), size))
         pool = _pool(helpers)
-        bounds = np.linspace(0, len(at), self.workers + 1).astype(int)
-        futures: list[tuple[int, int, Future[npt.NDArray[np.float64]]]] = []
-        try:
-            for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True):
-                futures.append((int(lo), int(hi), pool.submit(dijkstra_rows, core, at[lo:hi], at)))
-        except (BrokenProcessPool, RuntimeError):
-            _drop_pool()
-        out = np.empty((len(at), len(at)))
-        out[: bounds[1]] = dijkstra_rows(core, at[: bounds[1]], at)
-        done = int(bounds[1])
-        for lo, hi, fut in futures:
-            try:
-                out[lo:hi] = fut.result()
-            except (BrokenProcessPool, RuntimeError):  # a helper died: do its share here
-                _drop_pool()
-                out[lo:hi] = dijkstra_rows(core, at[lo:hi], at)
-            done = hi
-        if done < len(at):
-            out[done:] = dijkstra_rows(core, at[done:], at)
+        key = os.urandom(8).hex()
+        flying: list[tuple[npt.NDArray[np.int64], Future[npt.NDArray[np.float64]]]] = []
+        sent = False
+        while chunks:
+            while chunks and len(flying) < 2 * helpers:
+                rows = chunks.popleft()
+                try:
+                    fut = pool.submit(_helper_rows, key, None if sent else core, at[rows], at,
+                                      limits[rows])
+                except (BrokenProcessPool, RuntimeError):
+                    _drop_pool()
+                    chunks.appendleft(rows)
+                    helpers = 0
+                    break
+                sent = True
+                flying.append((rows, fut))
+            if chunks:
+                rows = chunks.pop()
+                out[rows] = dijkstra_rows(core, at[rows], at, limits[rows])
+            for rows, fut in [f for f in flying if f[1].done()]:
+                flying.remove((rows, fut))
+                out[rows] = _result_or_here(fut, core, at[rows], at, limits[rows])
+        for rows, fut in flying:
+            out[rows] = _result_or_here(fut, core, at[rows], at, limits[rows])
         return out
 
     # -- route lines ---------------------------------------------------------------------
@@ -291,15 +323,86 @@ class RoadRouter:
 
 
 def dijkstra_rows(core: csr_matrix, sources: npt.NDArray[np.int64],
-                  targets: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+                  targets: npt.NDArray[np.int64],
+                  limits: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
     """Packed path weights from each of ``sources`` to each of ``targets`` (node indices of
-    ``core``), a block of sources at a time so only :data:`CELLS_PER_BLOCK` cells are held."""
+    ``core``), a block of sources at a time so only :data:`CELLS_PER_BLOCK` cells are held.
+
+    ``limits`` (per source, ascending) lets each block's Dijkstra stop at the block's largest:
+    no source's path to a target may weigh more than its limit.
+    """
     out = np.empty((len(sources), len(targets)))
     block = max(1, CELLS_PER_BLOCK // max(core.shape[0], 1))
     for s in range(0, len(sources), block):
-        rows = dijkstra(core, directed=True, indices=sources[s:s + block])
+        limit = np.inf if limits is None else float(np.max(limits[s:s + block]))
+        rows = dijkstra(core, directed=True, indices=sources[s:s + block], limit=limit)
         out[s:s + block] = np.atleast_2d(rows)[:, targets]
     return out
+
+
+def source_limits(core: csr_matrix, at: npt.NDArray[np.int64],
+                  hub: int = 0) -> npt.NDArray[np.float64]:
+    """Per ``at`` node, a weight no quickest path from it to another ``at`` node exceeds.
+
+    Through a hub ``h`` (``at[hub]``, the point nearest the points' middle):
+    ``d(s, t) <= d(s, h) + max_t d(h, t)``, from two Dijkstras (from the hub, and to it on the
+    reversed graph). When the points cover only
+    part of the region, each source's Dijkstra stops well before the region's far end; when
+    they cover all of it, nothing is lost but the two Dijkstras. One is added, so the bound
+    holds whatever way scipy compares with its limit (weights are whole numbers).
+    """
+    if len(at) < 2:
+        return np.full(len(at), np.inf)
+    out_of = dijkstra(core, directed=True, indices=int(at[hub]))[at]
+    into = dijkstra(core.T.tocsr(), directed=True, indices=int(at[hub]))[at]
+    return np.asarray(into + float(np.max(out_of)) + 1.0, dtype=np.float64)
+
+
+_helper_graphs: dict[str, csr_matrix] = {}
+
+
+def _helper_rows(key: str, core: csr_matrix | None, sources: npt.NDArray[np.int64],
+                 targets: npt.NDArray[np.int64],
+                 limits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """In a helper process: :func:`dijkstra_rows` on the graph sent with the request's first
+    chunk (kept under ``key``; a helper that did not get it answers LookupError)."""
+    if core is not None:
+        _helper_graphs.clear()
+        _helper_graphs[key] = core
+    graph = _helper_graphs.get(key)
+    if graph is None:
+        raise LookupError(key)
+    return dijkstra_rows(graph, sources, targets, limits)
+
+
+def _result_or_here(fut: Future[npt.NDArray[np.float64]], core: csr_matrix,
+                    sources: npt.NDArray[np.int64], targets: npt.NDArray[np.int64],
+                    limits: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """A helper's chunk, or the same chunk computed here when the helper could not."""
+    try:
+        return fut.result()
+    except (BrokenProcessPool, RuntimeError):
+        _drop_pool()
+    except LookupError:
+        pass
+    return dijkstra_rows(core, sources, targets, limits)
+
+
+def _curve_rank(graph: RoadGraph) -> npt.NDArray[np.int64]:
+    """Each node's place along a Z-order curve over its position (16 bits per axis), so
+    nodes near each other on the map get nearby numbers."""
+    if not graph.nodes:
+        return np.zeros(0, dtype=np.int64)
+
+    def scaled(v: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        span = float(v.max() - v.min()) or 1.0
+        return np.asarray((v - v.min()) / span * 65535, dtype=np.int64)
+
+    x, y = scaled(graph.lon), scaled(graph.lat)
+    code = np.zeros(graph.nodes, dtype=np.int64)
+    for bit in range(16):
+        code |= ((x >> bit) & 1) << (2 * bit) | ((y >> bit) & 1) << (2 * bit + 1)
+    return np.asarray(np.argsort(np.argsort(code, kind="stable"), kind="stable"), np.int64)
 
 
 _pool_lock = threading.Lock()

