@@ -59,9 +59,11 @@ translations: install
 run: install assets demo $(MO_FILES)
 	GEOCRM_TIMEZONE=$${GEOCRM_TIMEZONE:-Europe/Helsinki} $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-## make test: install and run the whole suite (PostgreSQL/browser suites skip unless configured)
+## make test: install and run the whole suite (PostgreSQL/browser suites skip unless configured),
+## one pytest-xdist worker per core; a file's tests stay on one worker, in order (TEST_WORKERS=0: serial)
+TEST_WORKERS ?= auto
 test: install assets $(MO_FILES)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## make bench: performance goals (never timed assertions in tests)
 bench: install assets

@@ -22,17 +22,41 @@ from tests.factories import World, build_world
 
 PASSWORD = "correct-horse-battery"
 _pg_schema_ready: dict[str, bool] = {}
+_worker_urls: dict[str, str] = {}
 
 
 def postgres_url() -> str | None:
     """The throwaway PostgreSQL database for tests, or skip/fail as the environment asks."""
     url = os.environ.get("GEOCRM_TEST_POSTGRES_URL")
     if url:
-        return url
+        return _worker_database(url)
     if os.environ.get("GEOCRM_REQUIRE_POSTGRES") == "1":
         pytest.fail("GEOCRM_REQUIRE_POSTGRES=1 but GEOCRM_TEST_POSTGRES_URL is not set")
     pytest.skip("PostgreSQL tests need GEOCRM_TEST_POSTGRES_URL (see .ci/run)")
     return None
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database, ``<name>_<worker>``, made on first
+    use with PostGIS: workers empty their tables between tests, so they cannot share one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    if url in _worker_urls:
+        return _worker_urls[url]
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists.first() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    worker_url = base.set(database=name).render_as_string(hide_password=False)
+    _worker_urls[url] = worker_url
+    return worker_url
 
 
 def _prepare_postgres(url: str) -> None:
