@@ -19,7 +19,7 @@ from wtforms.fields import SelectChoice
 from geocrm.access import roles_required
 from geocrm.auth import sessions
 from geocrm.core.transaction import commits
-from geocrm.errors import GeocrmError, ValidationError
+from geocrm.errors import GeocrmError, NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.i18n import current_locale, week_start
 from geocrm.maps.build import base_map, leaflet_handles, render_parts
@@ -132,6 +132,8 @@ def set_active(user_id: int) -> Any:
     active = request.form.get("active") == "1"
     try:
         user = services.set_active(current_user, user_id, active)
+    except NotFoundError:
+        raise  # no such person: a 404, not a redirect to a page that is one
     except GeocrmError as err:
         flash(err.message, "error")
     else:

@@ -30,3 +30,11 @@ def test_another_managers_rep_profile_is_a_404(client, auth, world):
     auth.logout()
     auth.login("planner@example.com")
     assert client.get(url).status_code == 200
+
+
+def test_deactivating_a_missing_person_is_a_404(client, auth, world):
+    """It flashed "No user" and redirected (303) to the person's page, itself a 404."""
+    auth.login("admin@example.com")
+    assert client.post("/people/2147483647/active", data={"active": "0"}).status_code == 404
+    assert client.post(f"/people/{world.rep_west.id}/active",
+                       data={"active": "0"}).status_code == 303
