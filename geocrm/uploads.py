@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from geocrm.errors import NotFoundError
 
@@ -31,6 +33,12 @@ _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _TOKEN_FILE = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9.]+$")
 _META = ".meta.json"
 DAY_S = 24 * 3600
+#: What :meth:`UploadStore.load` says once an upload is gone, by the store's ``used_word``.
+_GONE = {
+    "used": _l("This upload has expired or was already used."),
+    "imported": _l("This upload has expired or was already imported."),
+    "applied": _l("This upload has expired or was already applied."),
+}
 
 
 @dataclass(frozen=True)
@@ -87,20 +95,22 @@ class UploadStore:
     def load(self, token: str, user_id: int) -> tuple[Path, dict[str, Any]]:
         """The stored file and metadata for ``token`` if it is this user's; 404 otherwise."""
         if not _TOKEN.match(token or ""):
-            raise NotFoundError("No such upload.")
+            raise NotFoundError(_("No such upload."))
         folder = self.folder()
         try:
             meta = json.loads((folder / f"{token}{_META}").read_text())
         except FileNotFoundError as exc:
-            raise NotFoundError(
-                f"This upload has expired or was already {self.used_word}."
-            ) from exc
+            raise NotFoundError(self.gone()) from exc
         if meta.get("user_id") != user_id:
-            raise NotFoundError("No such upload.")
+            raise NotFoundError(_("No such upload."))
         path = folder / f"{token}{meta['suffix']}"
         if not path.is_file():
-            raise NotFoundError(f"This upload has expired or was already {self.used_word}.")
+            raise NotFoundError(self.gone())
         return path, meta
+
+    def gone(self) -> str:
+        """Why a token no longer opens its file, in the reader's language."""
+        return str(_GONE.get(self.used_word, _GONE["used"]))
 
     def read(self, token: str, user_id: int) -> tuple[bytes, dict[str, Any]]:
         """Like :meth:`load`, with the file's bytes."""

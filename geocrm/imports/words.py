@@ -68,6 +68,7 @@ WORDS: dict[str, Any] = {
     "mapping": lazy_gettext("column mapping"),
     "crs": lazy_gettext("coordinate system"),
     "sheet": lazy_gettext("sheet"),
+    "action": lazy_gettext("what to do"),
 }
 
 #: What the import did with a row that looks like another record.
@@ -101,6 +102,10 @@ SENTENCES: dict[str, Any] = {s._args[0]: s for s in (
     lazy_gettext("no column is mapped to name"),
     lazy_gettext("map both lat and lon, or neither"),
     lazy_gettext("is required"),
+    lazy_gettext("choose take or keep"),
+    lazy_gettext("is missing while the other coordinate is given"),
+    lazy_gettext("is not a number"),
+    lazy_gettext("is not a finite number"),
 )}
 
 #: The encodings' names (geocrm.imports.sources.ENCODINGS) as people call them.
@@ -154,6 +159,30 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
      lambda m: gettext("%(crs)s is not a known coordinate system", crs=m["crs"])),
     (re.compile(r"^is not a readable (?P<kind>CSV file|\.xlsx workbook) \((?P<why>.*)\)$"),
      lambda m: gettext("is not a readable %(kind)s (%(why)s)", kind=m["kind"], why=m["why"])),
+    # the file's errors (geocrm.imports.sources, .reading, .conflicts)
+    (re.compile(r"^(?P<enc>\S+) is not one we read \((?P<known>.*)\)$", re.S),
+     lambda m: gettext("%(encoding)s is not an encoding we read (%(known)s)",
+                       encoding=m["enc"], known=m["known"])),
+    (re.compile(r"^the workbook has no sheet (?P<s>.+) \(it has (?P<names>.*)\)$", re.S),
+     lambda m: gettext("the workbook has no sheet %(sheet)s (its sheets: %(names)s)",
+                       sheet=m["s"], names=m["names"])),
+    (re.compile(r"^x/y is mapped to (?P<h>.+), not in the file$"),
+     lambda m: gettext("x/y is mapped to %(column)s, not in the file", column=m["h"])),
+    (re.compile(r"^unknown field (?P<t>.+)$"),
+     lambda m: gettext("unknown field %(field)s", field=m["t"])),
+    (re.compile(r"^x/y columns are mapped \((?P<x>.+), (?P<y>.+)\) but no coordinate system "
+                r"is given: .*$", re.S),
+     lambda m: gettext("x/y columns are mapped (%(x)s, %(y)s) but no coordinate system is "
+                       "given: enter the EPSG code the file's publisher states (Korean public "
+                       "registers: EPSG:5174). It is never guessed: a wrong grid moves points "
+                       "by hundreds of metres", x=m["x"], y=m["y"])),
+    (re.compile(r"^(?P<pt>.+) in (?P<crs>\S+) falls outside the area that coordinate system is "
+                r"made for \((?P<area>.*)\); is it the right CRS\?$", re.S),
+     lambda m: gettext("%(point)s in %(crs)s falls outside the area that coordinate system is "
+                       "made for (%(area)s); is it the right one?",
+                       point=m["pt"], crs=m["crs"], area=m["area"])),
+    (re.compile(r"^this conflict is already (?P<s>\w+)$"),
+     lambda m: gettext("this conflict was already resolved")),
 ]
 #: "row 3, name: is required" / "file: is empty": a ValidationError's message.
 _FIELD_MESSAGE = re.compile(r"^(?:row (?P<row>\d+), )?(?P<field>[\w.]+): (?P<reason>.+)$", re.S)
