@@ -44,6 +44,7 @@ from routing.osrm_route import RouteLeg, osrm_route
 from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
 from routing.roadnet import RoadNetwork
 from routing.solver import SolveParams, VrptwResult, solve, solve_vrptw
+from routing.weeklocks import WeekLock
 from routing.weekly import (
     Account,
     Cadence,
@@ -65,7 +66,7 @@ __all__ = [
     "Placement", "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan",
     "RoadNetwork", "RouteLeg", "RoutingError", "osrm_route",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
-    "VrptwResult", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix",
+    "VrptwResult", "WeekLock", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix",
     "occurrences", "OrderCheck", "Violation", "ViolationKind", "check_order",
     "plan_week", "replan", "rest_of_day", "solve", "solve_vrptw",
 ]

@@ -29,7 +29,7 @@ import enum
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -40,6 +40,7 @@ from routing.daymodel import SolveParams, solve_direct
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider, haversine_matrix
 from routing.model import DAY, Location, Plan, Problem, Rep, RepRoute, TimeWindow, Visit
+from routing.weeklocks import WeekLock, check_locks, lock_day, pin_locked
 
 MONTH_DAYS = 365.25 / 12
 OVERLOAD_WEIGHT = 2.0  # a second over the rep's even share costs two seconds of driving
@@ -143,7 +144,8 @@ class RepWeek:
 
 @dataclass(frozen=True)
 class WeekProblem:
-    """Reps, accounts and the dates to plan (inclusive), with public holidays."""
+    """Reps, accounts and the dates to plan (inclusive), with public holidays, and the
+    planner's locks on reps' days (:class:`~routing.weeklocks.WeekLock`)."""
 
     reps: tuple[RepWeek, ...]
     accounts: tuple[Account, ...]
@@ -151,6 +153,7 @@ class WeekProblem:
     end: date
     holidays: frozenset[date] = frozenset()
     circuity: float = 1.3
+    locks: tuple[WeekLock, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.reps:
@@ -165,6 +168,7 @@ class WeekProblem:
             if len(ids) != len(set(ids)):
                 dup = next(i for i in ids if ids.count(i) > 1)
                 raise ModelError("WeekProblem", kind, f"id {dup!r} is used twice")
+        check_locks(self)
 
     @property
     def days(self) -> list[date]:
@@ -716,6 +720,7 @@ def plan_week(
     checks.number("plan_week", "max_spread", max_spread, minimum=1, maximum=100)
     params = params or SolveParams()
     provider = provider or GreatCircle(problem.circuity)
+    problem = pin_locked(problem)
     days = problem.days
     reps = {r.rep.id: r for r in problem.reps}
     work_days = {rid: [d for d in days if problem.works(r, d)] for rid, r in reps.items()}
@@ -765,13 +770,14 @@ def plan_week(
             visits.append(Visit(a.id, a.location, a.duration, a.windows_on(day),
                                 priority=a.priority, must_visit=occ.pinned,
                                 pinned_rep=rep.id, skills=a.skills))
+        rep, visits, shut = lock_day(problem, rep, day, visits)
         if not visits:
             empty = RepRoute(rep.id, (), rep.shift.start, rep.shift.start, 0, 0, 0, 0)
-            return Plan((empty,), (), 0, 0.0), occ_of
+            return Plan((empty,), tuple(shut), 0, 0.0), occ_of
         plan = solve_direct(Problem((rep,), tuple(visits), problem.circuity), time_limit=limit,
                             params=params, provider=provider,
                             initial=None if initial is None else [initial])
-        return plan, occ_of
+        return replace(plan, unassigned=plan.unassigned + tuple(shut)), occ_of
 
     plans: dict[tuple[date, str], tuple[Plan, dict[str, Occurrence]]] = {}
     for day in days:

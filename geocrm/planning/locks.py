@@ -16,8 +16,9 @@ lunch — as structured records the page puts into words in the reader's languag
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext, ngettext
@@ -26,7 +27,7 @@ import routing
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, RoutePlan, RouteStop, User
-from geocrm.planning.base import DAY, hhmm, rep_key
+from geocrm.planning.base import DAY, hhmm, rep_key, visit_key
 from geocrm.planning.edits import retime
 from geocrm.planning.hours import windows_on
 from geocrm.planning.lockset import RunLocks
@@ -97,10 +98,44 @@ def apply_locks(dp: DayProblem, locks: RunLocks) -> DayProblem:
     return dp
 
 
+def week_locks(locks: RunLocks, keys: Iterable[str], rep_ids: Iterable[int]
+               ) -> tuple[routing.WeekLock, ...]:
+    """The run's locks for ``routing.plan_week`` (a cadence run): per locked rep and day, the
+    accounts of ``keys`` (visit keys) locked there at their stop numbers, and whether the
+    whole route is locked. Reps not in the run are left out."""
+    known, reps = set(keys), set(rep_ids)
+    days: dict[tuple[int, date], list[tuple[str, int]]] = {r: [] for r in locks.routes}
+    for aid, (rid, day, pos) in locks.positions.items():
+        if visit_key(aid) in known:
+            days.setdefault((rid, day), []).append((visit_key(aid), pos))
+    return tuple(routing.WeekLock(rep_key(rid), day, tuple(sorted(held, key=lambda x: x[1])),
+                                  (rid, day) in locks.routes)
+                 for (rid, day), held in sorted(days.items()) if rid in reps)
+
+
+def keep_week_locks(dp: DayProblem, plan: routing.Plan,
+                    locks: Sequence[routing.WeekLock]) -> None:
+    """Mark a cadence day's problem with the locks its plan kept, so the new drafts stay
+    locked like a day run's (the writer reads ``route_locked`` and ``position``): every stop
+    of a locked route, and each locked stop, at its place in the route."""
+    mine = [x for x in locks if x.day == dp.day]
+    if not mine or dp.problem is None:
+        return
+    routes = {x.rep_id for x in mine if x.route}
+    held = {aid for x in mine for aid, _ in x.positions}
+    visits = [replace(account_visit(dp.accounts[s.visit_id], [(0, DAY)]), pinned_rep=r.rep_id,
+                      position=i, must_visit=True)
+              for r in plan.routes for i, s in enumerate(r.stops, start=1)
+              if r.rep_id in routes or s.visit_id in held]
+    reps = tuple(replace(r, route_locked=r.id in routes) for r in dp.problem.reps)
+    dp.problem = routing.Problem(reps, tuple(visits), dp.problem.circuity)
+
+
 # -- manual moves, checked ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class MoveCheck:
-    """What a manual move would break on the rep's day it lands in."""
+    """What a manual move would break: on the rep's day it lands in, and (moved to another
+    rep) what it newly breaks on the day it leaves, those records marked ``"left": rep``."""
 
     plan: RoutePlan
     position: int
@@ -174,9 +209,26 @@ def check_accounts(plan: RoutePlan, accounts: Sequence[Account]) -> list[dict[st
 def check_move(stop: RouteStop, rep_id: int, position: object) -> MoveCheck:
     """What moving ``stop`` to stop ``position`` of ``rep_id``'s day (same run, same date)
     would break there; nothing is changed."""
+    if stop.plan.route_locked and rep_id != stop.plan.rep_id:
+        raise ValidationError("stop", gettext("this route is locked: unlock it to change it"))
     target = _target(stop, rep_id)
     accounts, pos = new_order(stop, target, position)
-    return MoveCheck(target, pos, tuple(check_accounts(target, accounts)))
+    return MoveCheck(target, pos, tuple(check_accounts(target, accounts)
+                                        + _left_behind(stop, target)))
+
+
+def _left_behind(stop: RouteStop, target: RoutePlan) -> list[dict[str, Any]]:
+    """What the day ``stop`` leaves (before it is moved) newly breaks without it; nothing
+    when it stays with its rep. Records not already broken before the move, marked with the
+    rep's name."""
+    source = stop.plan
+    if target.id == source.id:
+        return []
+    was = [s.account for s in sorted(source.stops, key=lambda s: s.seq)]
+    now = [a for a in was if a.id != stop.account_id]
+    known = {(v["kind"], v["name"]) for v in check_accounts(source, was)}
+    return [{**v, "left": source.rep.name} for v in check_accounts(source, now)
+            if (v["kind"], v["name"]) not in known]
 
 
 def move_to(stop: RouteStop, rep_id: int, position: object) -> MoveCheck:
@@ -188,6 +240,7 @@ def move_to(stop: RouteStop, rep_id: int, position: object) -> MoveCheck:
         raise ValidationError("stop", gettext("this route is locked: unlock it to change it"))
     target = _target(stop, rep_id)
     _, pos = new_order(stop, target, position)
+    behind = _left_behind(stop, target)
     if target.id != source.id:
         account = stop.account
         source.stops.remove(stop)
@@ -205,11 +258,19 @@ def move_to(stop: RouteStop, rep_id: int, position: object) -> MoveCheck:
     retime(target)
     db.session.flush()
     violations = check_accounts(target, [s.account for s in ordered])
-    return MoveCheck(target, pos, tuple(violations))
+    return MoveCheck(target, pos, tuple(violations + behind))
 
 
 def violation_words(v: Mapping[str, Any]) -> str:
-    """One violation record in the reader's language."""
+    """One violation record in the reader's language (on the day a moved stop leaves, with
+    whose day it is)."""
+    words = _violation_words(v)
+    if v.get("left"):
+        return gettext("On %(rep)s's day: %(problem)s", rep=v["left"], problem=words)
+    return words
+
+
+def _violation_words(v: Mapping[str, Any]) -> str:
     kind = v.get("kind")
     if kind == "late":
         return gettext("%(name)s: arrives at %(time)s, after it closes (%(close)s)",

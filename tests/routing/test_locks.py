@@ -144,3 +144,58 @@ def test_check_order_rejects_bad_input():
         check_order(rep(), [visit("a"), visit("a")])
     with pytest.raises(ModelError):
         check_order(rep(), [visit("a")], start_at=float("nan"))
+
+
+# -- locks on the weekly (cadence) plan ----------------------------------------------------
+def _week(locks, accounts=None, **kw):
+    from datetime import date, timedelta
+
+    from routing import Account, Cadence, Location, Rep, RepWeek, WeekProblem, plan_week
+
+    mon = date(2025, 3, 3)
+    reps = tuple(RepWeek(Rep(r, HOME, TimeWindow(8 * H, 16 * H))) for r in ("anna", "ben"))
+    accounts = accounts or tuple(
+        Account(f"a{i}", Location(HOME.lat + 0.01 * i, HOME.lon), 1800, Cadence.weekly(),
+                last_visit=mon - timedelta(days=5), rep_id="anna") for i in range(1, 6))
+    problem = WeekProblem(reps, tuple(accounts), mon, mon + timedelta(days=4), locks=locks,
+                          **kw)
+    return mon, plan_week(problem, time_limit_per_day=0.5, params=SolveParams(
+        solution_limit=50))
+
+
+def test_week_keeps_a_locked_stop_on_its_rep_day_and_place():
+    """a5 (anna's farthest) locked as Ben's first stop on Wednesday: the week puts it there
+    and nowhere else, first; the other accounts are still placed."""
+    from datetime import timedelta
+
+    from routing import WeekLock
+
+    wed = _week(())[0] + timedelta(days=2)
+    mon, plan = _week((WeekLock("ben", wed, (("a5", 1),)),))
+    a5 = [p for p in plan.placements if p.account_id == "a5"]
+    assert [(p.day, p.rep_id) for p in a5] == [(wed, "ben")]
+    assert plan.day(wed).plan.route("ben").stops[0].visit_id == "a5"
+    assert {p.account_id for p in plan.placements} == {f"a{i}" for i in range(1, 6)}
+
+
+def test_week_keeps_a_locked_route_exactly_and_places_the_rest_elsewhere():
+    """Anna's Tuesday locked as a3 then a1 (a locked account not due that week leaves no
+    gap): exactly those two, in that order; what the week would have put there goes on
+    another day; a lock naming an unknown rep or account is refused."""
+    from datetime import timedelta
+
+    from routing import WeekLock
+
+    mon = _week(())[0]
+    tue = mon + timedelta(days=1)
+    _, plan = _week((WeekLock("anna", tue, (("a3", 2), ("a1", 1)), route=True),))
+    assert [s.visit_id for s in plan.day(tue).plan.route("anna").stops] == ["a1", "a3"]
+    others = {p.account_id: p.day for p in plan.placements if p.account_id not in ("a1", "a3")}
+    assert set(others) == {"a2", "a4", "a5"} and tue not in others.values()
+    empty = _week((WeekLock("anna", tue, (), route=True),))[1]
+    assert not empty.day(tue).plan.route("anna").stops
+    assert len(empty.placements) == 5
+    with pytest.raises(ModelError, match="rep_id"):
+        _week((WeekLock("zoe", tue),))
+    with pytest.raises(ModelError, match="positions"):
+        _week((WeekLock("anna", tue, (("nope", 1),)),))

@@ -233,3 +233,67 @@ def test_apply_locks_renumbers_a_locked_route_and_leaves_out_what_only_it_could_
     plan = routing.solve(dp.problem, time_limit=0.5)
     assert [s.visit_id for s in plan.route(west.id).stops] == [f"a{line[0].id}",
                                                                f"a{line[2].id}"]
+
+
+def test_cadence_run_keeps_a_locked_route(app: Flask, world: World, client: FlaskClient,
+                                          auth: AuthActions) -> None:
+    """A weekly (cadence) run honours locks too: West's route reordered by hand and locked
+    is given back exactly by the re-run, and a new due account does not join it."""
+    from datetime import datetime
+
+    for a in west_day(world):
+        a.cadence_days, a.last_visit_at = 7, datetime(2026, 5, 7, 9, 0)
+    db.session.commit()
+    run = plan_run(world, territory_ids=(world.west.id,), by_cadence=True)
+    auth.login(world.planner.email)
+    west = plan_of(run, world.rep_west.id)
+    assert len(west.stops) >= 3
+    last = sorted(west.stops, key=lambda s: s.seq)[-1]
+    client.post(f"/planning/stops/{last.id}/place",
+                data={"rep_id": world.rep_west.id, "position": 1})
+    db.session.expire_all()
+    west = db.session.get(RoutePlan, west.id)
+    wanted = names(west)
+    assert client.post(f"/planning/plans/{west.id}/lock", data={"locked": "1"}).status_code == 302
+    extra = make_account("Late Joiner", 60.171, 24.921, territory_id=world.west.id)
+    extra.cadence_days, extra.last_visit_at = 7, datetime(2026, 5, 1, 9, 0)
+    run = db.session.get(PlanRun, run.id)
+    run.params = {**run.params, "account_ids": [*run.params["account_ids"], extra.id]}
+    db.session.commit()
+    run = rerun(client, run)
+    west = plan_of(run, world.rep_west.id)
+    assert names(west) == wanted and west.route_locked
+    # A stop of the locked route cannot even be checked away to another rep.
+    got = client.post(f"/planning/stops/{west.stops[0].id}/check",
+                      json={"rep_id": world.rep_east.id, "position": 1})
+    assert got.status_code == 422
+
+
+def test_move_check_covers_the_day_the_stop_leaves(app: Flask, world: World,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moved to another rep, the day it leaves is checked too: what that day newly breaks
+    without the stop is listed, marked with whose day it is; what it broke already is not."""
+    west_day(world)
+    make_account("Itä", 60.171, 24.97, territory_id=world.east.id)
+    world.rep_east.territories.append(world.west)
+    db.session.commit()
+    run = plan_run(world)
+    west = plan_of(run, world.rep_west.id)
+    stop = sorted(west.stops, key=lambda s: s.seq)[0]
+    real = locks.check_accounts
+
+    def fake(plan: RoutePlan, accounts: list[Account]) -> list[dict[str, Any]]:
+        out = real(plan, accounts)
+        if plan.id == west.id:
+            out.append({"kind": "late", "name": "Old", "at": "10:00", "limit": "09:00"})
+            if stop.account not in accounts:
+                out.append({"kind": "late", "name": "New", "at": "11:00", "limit": "10:00"})
+        return out
+
+    monkeypatch.setattr(locks, "check_accounts", fake)
+    check = locks.check_move(stop, world.rep_east.id, 1)
+    behind = [v for v in check.violations if v.get("left")]
+    assert [(v["name"], v["left"]) for v in behind] == [("New", world.rep_west.name)]
+    assert locks.violation_words(behind[0]).startswith(f"On {world.rep_west.name}'s day: ")
+    same = locks.check_move(stop, world.rep_west.id, 2)
+    assert not [v for v in same.violations if v.get("left")]
