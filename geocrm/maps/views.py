@@ -10,6 +10,7 @@ from flask_login import current_user
 from geocrm.access import roles_required
 from geocrm.maps import colouring, services
 from geocrm.maps.build import build_territory_map, leaflet_handles, render_parts
+from geocrm.maps.points_cache import points_cache
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role
 
@@ -60,13 +61,31 @@ def territories() -> Any:
 @bp.route("/territories/points.json")
 @roles_required(*MAP_ROLES)
 def points() -> Any:
-    """The filtered, scoped accounts as compact columnar JSON for the cluster layer."""
+    """The filtered, scoped accounts as compact columnar JSON for the cluster layer.
+
+    Built once per version of the data (:mod:`geocrm.maps.points_cache`); a browser sending
+    the current ETag back gets a 304 without the payload being built or sent.
+    """
     choices = services.filter_choices(current_user)
     filters = services.parse_filters(request.args, choices)
     colour_by = colouring.parse_colour_by(request.args, current_user)
-    body = services.points_json(current_user, filters, colour_by)
-    response = Response(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "private, no-store"
+    etag = services.points_etag(current_user, filters, colour_by)
+    # Weak comparison (RFC 9110 for If-None-Match): a gzipping proxy weakens the ETag it passes.
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+        response.set_etag(etag)
+    else:
+        body, current = points_cache().get_or_build(
+            etag,
+            services.points_slot(current_user, filters, colour_by),
+            lambda: services.points_json(current_user, filters, colour_by).encode(),
+            lambda: services.points_etag(current_user, filters, colour_by) == etag,
+        )
+        response = Response(body, mimetype="application/json")
+        if current:  # else a write landed while it was built: no ETag to come back with
+            response.set_etag(etag)
+    # private: per user; no-cache: the browser keeps it but asks (If-None-Match) every time.
+    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -1,0 +1,170 @@
+"""The territory map's points under load (issue 18): built once per version, 304 on repeat,
+a new ETag after any edit, and one user's scope never answered from another's entry."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+import shapely
+from flask import Flask, g
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from geocrm.extensions import db
+from geocrm.maps.points_cache import PointsCache, points_cache
+from geocrm.models import Account, Role, Stage, Territory
+from tests.conftest import PASSWORD
+from tests.factories import World, make_account, make_territory, make_user
+
+POINTS = "/maps/territories/points.json"
+JSON = {"Accept": "application/json"}
+
+
+class UserClient(FlaskClient):
+    """A client for one user among several: the fixture's app context keeps the signed-in
+    user in ``g`` across requests, so each request forgets the previous one's."""
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
+def signed_in(app: Flask, email: str) -> FlaskClient:
+    app.test_client_class = UserClient
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def ids(response) -> list[int]:  # type: ignore[no-untyped-def]
+    return list(itertools.accumulate(response.get_json()["id"]))
+
+
+def test_repeat_answers_304_and_builds_once(app: Flask, world: World) -> None:
+    """The first request builds; the browser's If-None-Match (strong, or weakened by a
+    gzipping proxy) gets an empty 304; a request without it is served from the cache."""
+    client = signed_in(app, "manager@example.com")
+    first = client.get(POINTS, headers=JSON)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    for sent in (etag, f"W/{etag}", f'"other", {etag}'):
+        again = client.get(POINTS, headers={**JSON, "If-None-Match": sent})
+        assert again.status_code == 304
+        assert again.data == b"" and again.headers["ETag"] == etag
+    plain = client.get(POINTS, headers=JSON)
+    assert plain.status_code == 200 and plain.data == first.data
+    assert plain.headers["ETag"] == etag
+    assert points_cache().builds == 1
+    stale = client.get(POINTS, headers={**JSON, "If-None-Match": '"not-it"'})
+    assert stale.status_code == 200 and stale.data == first.data
+
+
+def test_every_kind_of_edit_gives_a_new_etag(app: Flask, world: World) -> None:
+    """Editing, re-assigning (a Core UPDATE), adding and archiving accounts, and renaming a
+    territory all change the ETag; the old one then gets the new payload, not a 304."""
+    client = signed_in(app, "admin@example.com")
+    seen: list[str] = []
+
+    def etag(query: str = "") -> str:
+        response = client.get(POINTS + query, headers=JSON)
+        assert response.status_code == 200
+        assert response.headers["ETag"] not in seen
+        seen.append(response.headers["ETag"])
+        return response.headers["ETag"]
+
+    etag()
+    account = world.west_accounts[0]
+    account.stage = Stage.LEAD
+    db.session.commit()
+    old = seen[-1]
+    changed = client.get(POINTS, headers={**JSON, "If-None-Match": old})
+    assert changed.status_code == 200
+    seen.append(changed.headers["ETag"])
+    assert seen[-1] != old
+    db.session.execute(update(Account).where(Account.id == account.id)
+                       .values(territory_id=world.east.id))
+    db.session.commit()
+    etag()
+    added = make_account("New Oy", 60.17, 24.96, territory_id=world.east.id)
+    db.session.commit()
+    etag()
+    assert added.id in ids(client.get(POINTS, headers=JSON))
+    world.east_accounts[0].archived = True  # (archiving New Oy would restore a known version)
+    db.session.commit()
+    etag()
+    etag("?colour=territory")
+    db.session.get(Territory, world.west.id).name = "Länsi"
+    db.session.commit()
+    response = client.get(POINTS + "?colour=territory", headers={**JSON, "If-None-Match": seen[-1]})
+    assert response.status_code == 200
+    assert "Länsi" in {entry["label"] for entry in response.get_json()["legend"]}
+
+
+def test_another_users_scope_is_never_served(app: Flask, world: World) -> None:
+    """Two managers: neither's ETag or cached payload answers the other. Admins and planners
+    see the same accounts and share one version."""
+    north_boss = make_user("north-boss@example.com", Role.MANAGER, PASSWORD)
+    north = make_territory("North", shapely.box(24.90, 60.20, 25.00, 60.25),
+                           manager_id=north_boss.id)
+    hidden = make_account("Pohjola Oy", 60.22, 24.95, territory_id=north.id)
+    db.session.commit()
+    manager = signed_in(app, "manager@example.com")
+    theirs = manager.get(POINTS, headers=JSON)
+    boss = signed_in(app, "north-boss@example.com")
+    mine = boss.get(POINTS, headers={**JSON, "If-None-Match": theirs.headers["ETag"]})
+    assert mine.status_code == 200
+    assert mine.headers["ETag"] != theirs.headers["ETag"]
+    assert sorted(ids(mine)) == sorted([hidden.id, world.unassigned.id])
+    assert hidden.id not in ids(theirs)
+    admin = signed_in(app, "admin@example.com").get(POINTS, headers=JSON)
+    planner = signed_in(app, "planner@example.com").get(POINTS, headers=JSON)
+    assert admin.headers["ETag"] == planner.headers["ETag"] != theirs.headers["ETag"]
+    assert hidden.id in ids(admin)
+    assert points_cache().builds == 3
+
+
+def test_concurrent_misses_build_once() -> None:
+    """Eight requests for one missing version: one builds, the others wait and reuse it."""
+    cache = PointsCache()
+    start = threading.Barrier(8)
+    bodies: list[bytes] = []
+
+    def build() -> bytes:
+        return b"payload"
+
+    def ask() -> None:
+        start.wait()
+        bodies.append(cache.get_or_build("e1", "slot", build, lambda: True)[0])
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert bodies == [b"payload"] * 8
+    assert cache.builds == 1
+
+
+def test_bytes_budget_and_superseded_versions() -> None:
+    """A slot keeps only its newest version; the budget evicts the least recently used; a
+    body built while the data changed is served but not kept."""
+    cache = PointsCache(max_bytes=10)
+    cache.get_or_build("a1", "A", lambda: b"aaaa", lambda: True)
+    cache.get_or_build("a2", "A", lambda: b"AAAA", lambda: True)
+    assert cache.get("a1") is None and cache.get("a2") == b"AAAA"
+    cache.get_or_build("b1", "B", lambda: b"bbbb", lambda: True)
+    cache.get("a2")  # A used more recently than B
+    cache.get_or_build("c1", "C", lambda: b"cccc", lambda: True)
+    assert cache.get("b1") is None and cache.get("a2") == b"AAAA" and cache.get("c1") == b"cccc"
+    body, current = cache.get_or_build("d1", "D", lambda: b"dd", lambda: False)
+    assert (body, current) == (b"dd", False) and cache.get("d1") is None
+
+
+@pytest.fixture(autouse=True)
+def _no_leak() -> None:
+    """The cache is per app: nothing here depends on another test's entries."""
