@@ -26,9 +26,10 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="docs/screenshots")
-    parser.add_argument("--only", choices=("all", "languages", "team"), default="all",
+    parser.add_argument("--only", choices=("all", "languages", "team", "people"), default="all",
                         help="languages: just the README's Korean and Japanese screenshots; "
-                        "team: just the team day, daily report and mileage")
+                        "team: just the team day, daily report and mileage; people: just the "
+                        "people, planning profile, calendar and notification screens")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,9 +61,11 @@ def main() -> None:
             page.click("button[type=submit]")
             page.wait_for_url("**/home")
 
+        if args.only in ("all", "people"):
+            people_shots(browser, base, out, login, app)
         if args.only in ("all", "team"):
             team_shots(browser, base, out, login, app, password)
-        if args.only == "team":
+        if args.only in ("team", "people"):
             browser.close()
             server.shutdown()
             print(f"screenshots in {out}")
@@ -235,6 +238,52 @@ def team_shots(browser, base: str, out: Path, login, app, password: str) -> None
     page.screenshot(path=str(out / "15-daily-report.png"), full_page=True)
     page.goto(f"{base}/team/mileage")
     page.screenshot(path=str(out / "16-mileage.png"))
+    desk.close()
+
+
+def people_shots(browser, base: str, out: Path, login, app) -> None:  # noqa: ANN001
+    """People (the admin invites someone: the one-time link shows once), a rep's planning
+    profile (a planner gives them skills and a bike), and a rep's calendar link and
+    notification choices."""
+    from sqlalchemy import select
+
+    from geocrm.extensions import db
+    from geocrm.models import User
+
+    with app.app_context():
+        rep_id = db.session.scalars(select(User.id).where(
+            User.email == "rep4@demo.geocrm.local")).one()
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    login(page, "admin@demo.geocrm.local")
+    page.goto(f"{base}/people/")
+    page.fill("#email", "aino.virtanen@example.com")
+    page.fill("#name", "Aino Virtanen")
+    page.select_option("#territories", index=0)
+    page.click("text=Make an invitation link")
+    page.wait_for_selector("#issued-link")
+    page.screenshot(path=str(out / "17-people.png"), full_page=True)
+    desk.close()
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    login(page, "planner@demo.geocrm.local")
+    page.goto(f"{base}/people/{rep_id}/profile")
+    page.fill("#skills", "forklift, first aid")
+    page.select_option("#vehicle", "bike")
+    page.click("#profile-form button.primary")
+    page.wait_for_selector(".flash")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(out / "18-profile.png"), full_page=True)
+    desk.close()
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    login(page, "rep4@demo.geocrm.local")
+    page.goto(f"{base}/calendar/")
+    page.click("text=Make my calendar link")
+    page.wait_for_selector("#feed-link")
+    page.screenshot(path=str(out / "19-calendar.png"), full_page=True)
+    page.goto(f"{base}/people/me")
+    page.locator("section:has(#notify-form)").screenshot(path=str(out / "20-notifications.png"))
     desk.close()
 
 

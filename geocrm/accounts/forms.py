@@ -53,6 +53,8 @@ class AccountForm(FlaskForm):
     visit_minutes = StringField(_l("Visit minutes"), render_kw=_WHOLE)
     cadence_days = StringField(_l("Visit every N days"), render_kw=_WHOLE)
     priority = StringField(_l("Priority (1 high – 5 low)"), render_kw=_WHOLE)
+    required_skills = StringField(_l("Skills a visit needs (comma-separated)"),
+                                  render_kw={"placeholder": _l("e.g. forklift, Japanese")})
     value = StringField(_l("Value"), render_kw=_DECIMAL)
     lat = StringField(_l("Latitude"), render_kw=_DECIMAL)
     lon = StringField(_l("Longitude"), render_kw=_DECIMAL)

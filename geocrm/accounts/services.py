@@ -166,6 +166,7 @@ AUDITED = (
     "visit_minutes",
     "cadence_days",
     "priority",
+    "required_skills",
     "value",
     "lat",
     "lon",

@@ -46,6 +46,7 @@ from geocrm.core.hours import opening_hours_error
 from geocrm.core.names import normalise_address as normalise_address
 from geocrm.core.names import normalise_name as normalise_name
 from geocrm.core.names import normalise_reading
+from geocrm.core.skills import clean_skills
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Stage, User, utcnow
@@ -68,6 +69,7 @@ EDITABLE = (
     "name", "name_reading", "address", "country", "postcode", "region", "city", "district",
     "street", "housenumber", "building", "phone", "email", "website", "stage",
     "opening_hours", "visit_minutes", "cadence_days", "priority", "value", "lat", "lon",
+    "required_skills",
 )
 #: ``value`` is NUMERIC(14, 2): twelve digits before the point.
 MAX_VALUE = Decimal("999999999999.99")
@@ -215,6 +217,7 @@ _RULES: dict[str, Callable[[str, Any], Any]] = {
     "stage": _stage,
     "visit_minutes": _whole, "cadence_days": _whole, "priority": _whole,
     "value": _money,
+    "required_skills": clean_skills,
     "lat": _coordinate, "lon": _coordinate,
 }
 FIELDS = tuple(_RULES)

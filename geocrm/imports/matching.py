@@ -49,7 +49,7 @@ DUPLICATE_METRES = 50.0
 FIELDS = ("name", "address", "city", "postcode", "location", "stage", "phone", "email",
           "website", "opening_hours", "value", "visit_minutes", "cadence_days", "priority",
           "category", "name_reading", "country", "region", "district", "street", "housenumber",
-          "building")
+          "building", "required_skills")
 COMPARED = tuple(c for f in FIELDS for c in (("lat", "lon") if f == "location" else (f,)))
 _EXISTING_COLUMNS = (
     Account.id, Account.source, Account.external_id, Account.name_key, Account.address_key,

@@ -59,6 +59,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "visit_minutes": ("visit minutes", "visit duration", "duration"),
     "cadence_days": ("cadence days", "cadence", "visit every days"),
     "priority": ("priority", "prioriteetti"),
+    "required_skills": ("required skills", "skills needed", "skills", "skill", "osaaminen",
+                        "필요 기술", "필요기술", "必要スキル", "スキル"),
     "category": ("category", "type", "store type", "segment", "facilitytype", "kategoria"),
 }
 

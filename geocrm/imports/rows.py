@@ -39,7 +39,7 @@ MAX_FIELD = 10_000
 _ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website",
                "opening_hours", "stage", "value", "visit_minutes", "cadence_days", "priority",
                "category", "external_id", "name_reading", "country", "region", "district",
-               "street", "housenumber", "building")
+               "street", "housenumber", "building", "required_skills")
 
 
 # Columns whose cells repeat all over a file (a stage, the same hours, a postcode): each
@@ -47,7 +47,7 @@ _ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website
 # in the current language), and the cleaned values are immutable, so sharing is safe.
 _REPEATING = frozenset({"city", "postcode", "opening_hours", "stage", "visit_minutes",
                         "cadence_days", "priority", "category", "country", "region",
-                        "district"})
+                        "district", "required_skills"})
 
 
 @functools.lru_cache(maxsize=16384)

@@ -57,6 +57,7 @@ WORDS: dict[str, Any] = {
     "visit_minutes": lazy_gettext("visit minutes"),
     "cadence_days": lazy_gettext("visit every (days)"),
     "priority": lazy_gettext("priority"),
+    "required_skills": lazy_gettext("skills a visit needs"),
     "annual_revenue": lazy_gettext("annual revenue"),
     "employees": lazy_gettext("employees"),
     "industry": lazy_gettext("industry"),

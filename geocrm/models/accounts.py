@@ -127,6 +127,9 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     visit_minutes: Mapped[int] = mapped_column(Integer, default=30)
     cadence_days: Mapped[int | None] = mapped_column(Integer)  # target: a visit every N days
     priority: Mapped[int] = mapped_column(Integer, default=3)  # 1 (highest) .. 5
+    # Skills a rep needs to visit ("forklift, 日本語": geocrm.core.skills); the planner sends
+    # only reps who have them all.
+    required_skills: Mapped[str | None] = mapped_column(String(300))
     value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(254))

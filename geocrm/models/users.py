@@ -47,6 +47,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     lunch_minutes: Mapped[int] = mapped_column(Integer, default=30)
     work_days: Mapped[str] = mapped_column(String(20), default="1,2,3,4,5")
     max_visits_per_day: Mapped[int | None] = mapped_column(Integer)
+    # What the rep can do ("forklift, 한국어": geocrm.core.skills) and how they travel: a
+    # vehicle (car, bike, foot) and an own speed in km/h that overrides the vehicle's.
+    skills: Mapped[str | None] = mapped_column(String(300))
+    vehicle: Mapped[str | None] = mapped_column(String(10))
+    speed_kmh: Mapped[float | None] = mapped_column(Float)
     # The user's language (en/ko/ja, geocrm.i18n.LOCALES); None follows the browser.
     locale: Mapped[str | None] = mapped_column(String(8))
     # The navigation app this person's route links open first (geocrm.maps.web.NAV_APPS);

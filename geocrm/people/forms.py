@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -18,8 +19,16 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from geocrm.core.skills import VEHICLE_KMH, VEHICLE_LABELS
+
 _ROLES = (("rep", _l("Field rep")), ("manager", _l("Territory manager")),
           ("planner", _l("Planner")), ("admin", _l("Admin")))
+
+
+def vehicle_choices() -> list[SelectChoice]:
+    """Car, bike, on foot, in the reader's language, with the speed the planner uses."""
+    return [SelectChoice(v, f"{VEHICLE_LABELS[v]} ({kmh:g} km/h)")
+            for v, kmh in VEHICLE_KMH.items()]
 
 
 def role_choices() -> list[SelectChoice]:
@@ -68,3 +77,8 @@ class ProfileForm(FlaskForm):
     lunch_start = TimeField(_l("Lunch from"), validators=[Optional()])
     lunch_minutes = IntegerField(_l("Lunch (minutes)"), validators=[Optional()], default=30)
     max_visits = IntegerField(_l("Most visits a day"), validators=[Optional()])
+    skills = StringField(_l("Skills (comma-separated)"), validators=[Optional(), Length(max=300)],
+                         render_kw={"placeholder": _l("e.g. forklift, Korean, Japanese")})
+    vehicle = SelectField(_l("Travels by"), choices=vehicle_choices, default="car")
+    speed_kmh = DecimalField(_l("Own speed (km/h, optional)"), places=None,
+                             validators=[Optional()])

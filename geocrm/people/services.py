@@ -24,6 +24,7 @@ from geocrm.access import team_rep_ids
 from geocrm.auth import sessions
 from geocrm.auth.services import check_new_password, create_user
 from geocrm.core import audit
+from geocrm.core.skills import clean_skills, clean_vehicle
 from geocrm.errors import NotFoundError, PermissionDenied, ValidationError
 from geocrm.extensions import db
 from geocrm.i18n import default_locale
@@ -270,7 +271,8 @@ def change_own_password(user: User, current: str, new: str, confirm: str) -> int
 # -- a rep's planning profile ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Profile:
-    """What the planner needs of a rep: where the day starts and ends, and when they work."""
+    """What the planner needs of a rep: where the day starts and ends, when they work, what
+    they can do and how they travel."""
 
     home_address: str | None
     home_lat: float | None
@@ -281,13 +283,17 @@ class Profile:
     lunch_start_min: int | None
     lunch_minutes: int
     max_visits_per_day: int | None
+    skills: str | None = None  # free tags, "forklift, 한국어" (geocrm.core.skills)
+    vehicle: str = "car"  # car, bike or foot
+    speed_kmh: float | None = None  # an own speed, over the vehicle's
 
 
 def profile_of(user: User) -> Profile:
     days = tuple(int(d) for d in (user.work_days or "").split(",") if d.strip().isdigit())
     return Profile(user.home_address, user.home_lat, user.home_lon, days,
                    user.work_start_min, user.work_end_min, user.lunch_start_min,
-                   user.lunch_minutes or 0, user.max_visits_per_day)
+                   user.lunch_minutes or 0, user.max_visits_per_day, user.skills,
+                   user.vehicle or "car", user.speed_kmh)
 
 
 def _geocode_home(address: str) -> tuple[float, float]:
@@ -309,6 +315,7 @@ def update_profile(by: User, user_id: int, profile: Profile) -> User:
 
     The home base comes from the map pin, else from geocoding the address; a day must start
     before it ends, lunch must fall inside it, and at least one weekday must be worked.
+    Skills and the vehicle go through the same rules as an account's required skills.
     """
     user = get_profile_person(by, user_id)
     lat, lon = profile.home_lat, profile.home_lon
@@ -336,7 +343,10 @@ def update_profile(by: User, user_id: int, profile: Profile) -> User:
     cap = profile.max_visits_per_day
     if cap is not None and not 1 <= cap <= 200:
         raise ValidationError("max_visits", _("must be between 1 and 200"))
+    skills = clean_skills("skills", profile.skills)
+    vehicle, speed = clean_vehicle(profile.vehicle, profile.speed_kmh)
     before = profile_of(user)
+    user.skills, user.vehicle, user.speed_kmh = skills, vehicle, speed
     user.home_address = address
     user.home_lat, user.home_lon = lat, lon
     user.work_days = ",".join(map(str, days))

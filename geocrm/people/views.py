@@ -303,8 +303,8 @@ def _default_centre() -> tuple[float, float]:
 @roles_required(*PLANNING_ROLES)
 @commits
 def profile(user_id: int) -> Any:
-    """A rep's home base (pin on the map, or the address geocoded), work days and hours, lunch
-    and daily visit cap: what the planner plans with."""
+    """A rep's home base (pin on the map, or the address geocoded), work days and hours, lunch,
+    daily visit cap, skills and vehicle: what the planner plans with."""
     user = services.get_profile_person(current_user, user_id)
     form = ProfileForm()
     form.work_days.choices = _weekday_choices()
@@ -320,6 +320,9 @@ def profile(user_id: int) -> Any:
         form.lunch_start.data = _hhmm(p.lunch_start_min)
         form.lunch_minutes.data = p.lunch_minutes
         form.max_visits.data = p.max_visits_per_day
+        form.skills.data = p.skills
+        form.vehicle.data = p.vehicle
+        form.speed_kmh.data = p.speed_kmh
     elif form.validate_on_submit():
         try:
             services.update_profile(current_user, user_id, services.Profile(
@@ -330,7 +333,9 @@ def profile(user_id: int) -> Any:
                 work_end_min=_minutes(form.work_end.data) or 0,
                 lunch_start_min=_minutes(form.lunch_start.data),
                 lunch_minutes=form.lunch_minutes.data or 0,
-                max_visits_per_day=form.max_visits.data))
+                max_visits_per_day=form.max_visits.data, skills=form.skills.data,
+                vehicle=form.vehicle.data or "car",
+                speed_kmh=None if form.speed_kmh.data is None else float(form.speed_kmh.data)))
         except ValidationError as err:
             target = {"home": form.home_address, "lunch_start": form.lunch_start,
                       "max_visits": form.max_visits}.get(err.field)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import routing
 from geocrm import jobs
+from geocrm.core.skills import skill_keys
 from geocrm.models import Account, User, utcnow
 from geocrm.planning.base import (
     APP_REASON_TEXT,
@@ -20,8 +21,6 @@ from geocrm.planning.base import (
     visit_key,
 )
 from geocrm.planning.hours import windows_on
-from geocrm.planning.locks import keep_week_locks, week_locks
-from geocrm.planning.lockset import RunLocks
 from geocrm.planning.notes import english, from_library, library_notes, note, unique
 from geocrm.planning.problem import (
     DAY_OVER,
@@ -29,6 +28,7 @@ from geocrm.planning.problem import (
     DayProblem,
     account_visit,
     routing_rep,
+    skill_set,
     starts_now,
 )
 from geocrm.planning.request import PlanRequest
@@ -71,10 +71,18 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     """Each account as a cadence account of the chosen rep who works its territory (or owns
     it); those without a cadence or a rep come back as left out, with the reason."""
     territories_by_rep = rep_territory_ids(r.id for r in reps)
-    rep_for_territory: dict[int, int] = {}
+    reps_for_territory: dict[int, list[User]] = {}
     for r in reps:
         for tid in sorted(territories_by_rep[r.id]):
-            rep_for_territory.setdefault(tid, r.id)
+            reps_for_territory.setdefault(tid, []).append(r)
+
+    def rep_for_territory(tid: int | None, needed: frozenset[str]) -> int | None:
+        """The first rep working ``tid`` with the skills needed (else the first: the week
+        then leaves the account out, saying no rep has the skills)."""
+        able = reps_for_territory.get(tid if tid is not None else -1, [])
+        return next((r.id for r in able if needed <= skill_keys(r.skills)),
+                    able[0].id if able else None)
+
     chosen = {r.id for r in reps}
     pins = req.pin_map
     left_out: list[LeftOutVisit] = []
@@ -83,7 +91,8 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     for a in accounts:
         cadence = cadence_of(a.cadence_days)
         pin = pins.get(a.id)
-        rep_id = pin[0] if pin else rep_for_territory.get(a.territory_id or -1)
+        rep_id = pin[0] if pin else rep_for_territory(a.territory_id,
+                                                      skill_keys(a.required_skills))
         if rep_id is None and a.owner_id in chosen:
             rep_id = a.owner_id
         if cadence is None or rep_id is None:
@@ -103,6 +112,7 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
             priority=min(5, max(1, int(a.priority or 3))),
             rep_id=rep_key(rep_id),
             pinned_days=(pin[1],) if pin else (),
+            skills=skill_set(a.required_skills),
         ))
     return week_accounts, by_key, left_out
 
@@ -172,9 +182,7 @@ def plan_by_cadence(
         for r in reps
     )
     problem = routing.WeekProblem(reps=rep_weeks, accounts=tuple(week_accounts),
-                                  start=days[0], end=days[-1], holidays=frozenset(req.holidays),
-                                  locks=week_locks(RunLocks.from_json(req.locks), by_key,
-                                                   [r.id for r in reps]))
+                                  start=days[0], end=days[-1], holidays=frozenset(req.holidays))
     jobs.report_progress(0.05, f"{len(week_accounts)} accounts by cadence, {len(reps)} reps, "
                                f"{len(days)} days")
     week = routing.plan_week(problem, time_limit_per_day=limit, params=search,
@@ -187,7 +195,6 @@ def plan_by_cadence(
     for d in week.days:
         dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
         day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search)
-        keep_week_locks(dp, day_plan, problem.locks)
         late += left
         notes += [s.note(u) for u in reps if (s := dp.starts.get(u.id)) is not None]
         solved.append((dp, day_plan))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 import routing
 from geocrm.clock import local_day_bounds_utc
+from geocrm.core.skills import rep_speed_kmh, skill_keys
 from geocrm.extensions import db
 from geocrm.models import Account, Interaction, User
 from geocrm.planning.base import (
@@ -32,6 +33,7 @@ from geocrm.planning.scope import rep_territory_ids
 
 DAY_OVER = "day_over"
 DAY_OVER_TEXT = "the chosen reps' working day is already over"
+SKILLS_NEEDED = "skills_needed"
 
 
 def works_on(rep: User, day: date) -> bool:
@@ -40,8 +42,15 @@ def works_on(rep: User, day: date) -> bool:
     return day.isoweekday() in days
 
 
+def skill_set(text: str | None) -> frozenset[str]:
+    """Free skill tags as ``routing`` skills ("skill:forklift"), apart from the territory
+    skills ("territory:3") so a tag can never pass for a territory."""
+    return frozenset(f"skill:{k}" for k in skill_keys(text))
+
+
 def routing_rep(rep: User, territory_ids: Iterable[int] = ()) -> routing.Rep:
-    """A rep as ``routing`` sees them: home base, working day, lunch, limits, territories."""
+    """A rep as ``routing`` sees them: home base, working day, lunch, limits, territories,
+    skills and the speed of their vehicle."""
     breaks: tuple[routing.Break, ...] = ()
     if rep.lunch_start_min is not None and (rep.lunch_minutes or 0) > 0:
         earliest = rep.lunch_start_min * 60
@@ -53,7 +62,8 @@ def routing_rep(rep: User, territory_ids: Iterable[int] = ()) -> routing.Rep:
         shift=routing.TimeWindow(rep.work_start_min * 60, rep.work_end_min * 60),
         breaks=breaks,
         max_visits=rep.max_visits_per_day,
-        skills=frozenset(f"territory:{t}" for t in territory_ids),
+        skills=frozenset(f"territory:{t}" for t in territory_ids) | skill_set(rep.skills),
+        speed_kmh=rep_speed_kmh(rep.vehicle, rep.speed_kmh),
     )
 
 
@@ -189,8 +199,10 @@ def build_day_problem(
     """The ``routing.Problem`` for ``day``.
 
     Each visit may go only to a rep who can see the account on their phone: one working its
-    territory (a territory "skill"), or its owner. A pinned account goes to its pinned rep on
-    its pinned day, as a must-visit, and is not offered on other days. ``starts`` gives the
+    territory (a territory "skill"), or its owner; and only to one with every skill the
+    account requires (left out, saying which, when no working rep has them). A pinned
+    account goes to its pinned rep on its pinned day, as a must-visit, and is not offered on
+    other days. ``starts`` gives the
     reps whose day has already begun a later start (see :func:`starts_now`).
     """
     out = DayProblem(day, None, {})
@@ -227,6 +239,13 @@ def build_day_problem(
             pinned_rep = rep_key(a.owner_id)
         else:
             out.left_out.append((a, NOT_COVERED, note(NOT_COVERED)))
+            continue
+        needed = skill_set(a.required_skills)
+        skills |= needed
+        if needed and not any(needed <= r.skills and pinned_rep in (None, r.id)
+                              for r in working):
+            out.left_out.append((a, SKILLS_NEEDED, note(SKILLS_NEEDED,
+                                                        skills=a.required_skills)))
             continue
         out.accounts[visit_key(a.id)] = a
         visits.append(account_visit(a, hours, must_visit=pin is not None,

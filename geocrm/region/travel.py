@@ -26,6 +26,7 @@ from shapely.geometry import LineString
 import places
 import routing
 import territories
+from geocrm.core.skills import CAR_KMH
 from geocrm.errors import ValidationError
 from geocrm.region.services import road_router
 
@@ -62,10 +63,35 @@ class RegionRoads:
     def matrices(self, locations: Sequence[routing.Location],
                  speed_kmh: float) -> routing.Matrices:
         m = self.router.matrix([(p.lat, p.lon) for p in locations], fallback_kmh=speed_kmh)
-        return routing.Matrices(_whole(m.metres), _whole(m.seconds), list(m.warnings))
+        return routing.Matrices(_whole(m.metres), _whole(slower(m.seconds, m.metres, speed_kmh)),
+                                list(m.warnings))
 
     def legs(self, points: Sequence[routing.Location], speed_kmh: float) -> list[places.Leg]:
-        return self.router.route([(p.lat, p.lon) for p in points], fallback_kmh=speed_kmh)
+        legs = self.router.route([(p.lat, p.lon) for p in points], fallback_kmh=speed_kmh)
+        if speed_kmh >= CAR_KMH:
+            return legs
+        return [dataclasses.replace(leg, seconds=max(leg.seconds, leg.metres / (speed_kmh / 3.6)))
+                for leg in legs]
+
+
+@dataclass(frozen=True)
+class OsrmRoads(routing.OsrmTable):
+    """An OSRM server's car times, slowed for reps slower than a car (see :func:`slower`)."""
+
+    def matrices(self, locations: Sequence[routing.Location],
+                 speed_kmh: float) -> routing.Matrices:
+        m = super().matrices(locations, speed_kmh)
+        m.travel_s = _whole(slower(m.travel_s, m.distance_m, speed_kmh))
+        return m
+
+
+def slower(seconds: np.ndarray, metres: np.ndarray, speed_kmh: float) -> np.ndarray:
+    """Road times for a rep at ``speed_kmh``: the road graph and OSRM know a car's times, so
+    a rep slower than a car (a bike, on foot) takes at least the road's metres at their own
+    speed on each trip; a car, or anything faster, keeps the road's times."""
+    if speed_kmh >= CAR_KMH:
+        return seconds
+    return np.maximum(seconds, metres / (speed_kmh / 3.6))
 
 
 def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dict[str, Any]]:
@@ -151,7 +177,7 @@ def travel_provider(circuity: float = 1.3) -> routing.TravelProvider:
         url = str(current_app.config.get("GEOCRM_OSRM_URL") or "").strip()
         if not url:
             raise ValidationError("GEOCRM_OSRM_URL", "is required when GEOCRM_TRAVEL=osrm")
-        return routing.OsrmTable(url, fallback=routing.GreatCircle(circuity))
+        return OsrmRoads(url, fallback=routing.GreatCircle(circuity))
     if mode == "straight":
         return StraightLine(circuity)
     router = road_router()

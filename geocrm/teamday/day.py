@@ -17,8 +17,18 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from geocrm.access import scope_territories
+from geocrm.errors import NotFoundError
 from geocrm.extensions import db
-from geocrm.models import Interaction, PlanStatus, RoutePlan, RouteStop, User
+from geocrm.models import (
+    Interaction,
+    PlanStatus,
+    RoutePlan,
+    RouteStop,
+    Territory,
+    User,
+    territory_reps,
+)
 from geocrm.teamday.visits import arrived_at, day_visits, team_reps
 
 VISITED, LATE, MISSED, PLANNED, SKIPPED = "visited", "late", "missed", "planned", "skipped"
@@ -135,10 +145,38 @@ def compare(rep: User, plan: RoutePlan | None, visits: list[Interaction],
     return out
 
 
-def team_day(user: User, day: date, now: datetime) -> list[RepDay]:
-    """Every rep ``user`` may follow (:func:`geocrm.teamday.visits.team_reps`) on ``day``:
-    those with a published plan or a visit first, then the others, by name."""
-    reps = team_reps(user)
+def day_territories(user: User) -> list[Territory]:
+    """The territories ``user`` may filter the day by: a manager's own, every one for
+    planners and admins."""
+    return list(db.session.scalars(scope_territories(select(Territory), user)
+                                   .order_by(Territory.name, Territory.id)))
+
+
+def narrow(reps: list[User], user: User, territory_id: int | None,
+           rep_id: int | None) -> list[User]:
+    """``reps`` cut to those who work ``territory_id`` and to ``rep_id``; a territory or a
+    rep ``user`` may not see is a 404, like one that does not exist."""
+    if territory_id is not None:
+        visible = scope_territories(select(Territory.id).where(Territory.id == territory_id),
+                                    user)
+        if db.session.scalar(visible) is None:
+            raise NotFoundError(f"No territory {territory_id}.")
+        working = set(db.session.scalars(select(territory_reps.c.user_id)
+                                         .where(territory_reps.c.territory_id == territory_id)))
+        reps = [r for r in reps if r.id in working]
+    if rep_id is not None:
+        if rep_id not in {r.id for r in team_reps(user)}:
+            raise NotFoundError(f"No rep {rep_id}.")
+        reps = [r for r in reps if r.id == rep_id]
+    return reps
+
+
+def team_day(user: User, day: date, now: datetime, *, territory_id: int | None = None,
+             rep_id: int | None = None) -> list[RepDay]:
+    """Every rep ``user`` may follow (:func:`geocrm.teamday.visits.team_reps`) on ``day``,
+    or only those of one territory, or one rep (:func:`narrow`): those with a published
+    plan or a visit first, then the others, by name."""
+    reps = narrow(team_reps(user), user, territory_id, rep_id)
     ids = [r.id for r in reps]
     plans = published_plans(ids, day)
     visits = day_visits(ids, day)

@@ -32,7 +32,7 @@ from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role, utcnow
 from geocrm.params import arg_date, need_date, to_date, to_int
 from geocrm.teamday import exports, reports
-from geocrm.teamday.day import team_day
+from geocrm.teamday.day import day_territories, team_day
 from geocrm.teamday.maps import build_day_map
 from geocrm.teamday.mileage import month_bounds, period_mileage
 from geocrm.teamday.present import STATUS_WORDS, day_data
@@ -50,23 +50,35 @@ def _refresh_s() -> int:
     return int(current_app.config.get("GEOCRM_TEAMDAY_REFRESH_S", 60))
 
 
+def _filters() -> dict[str, int | None]:
+    """``?territory=`` and ``?rep=``: the day of one territory's reps, or of one rep."""
+    return {"territory_id": to_int(request.args.get("territory"), "territory", default=None),
+            "rep_id": to_int(request.args.get("rep"), "rep", default=None)}
+
+
 @bp.route("/day")
 @roles_required(*LEADS)
 def day() -> Any:
-    """Today's plans against what is done, rep by rep, on a map and in a table."""
+    """Today's plans against what is done, rep by rep, on a map and in a table; for one
+    territory or one rep when asked."""
     when = _day()
-    data = day_data(team_day(current_user, when, utcnow()), when, utcnow(), current_user)
+    chosen = _filters()
+    data = day_data(team_day(current_user, when, utcnow(), **chosen), when, utcnow(),
+                    current_user)
     points = [(s["lat"], s["lon"]) for s in data["stops"] if s["lat"] is not None]
     parts = render_parts(build_day_map(points, assets=local_assets(), tiles=configured_tiles()))
     page = {"map": parts.handles, "day": data,
-            "dataUrl": url_for("teamday.day_json", day=when.isoformat()),
+            "dataUrl": url_for("teamday.day_json", day=when.isoformat(),
+                               territory=chosen["territory_id"], rep=chosen["rep_id"]),
             "refreshSeconds": _refresh_s(),
             "words": {"failed": _("Could not refresh; trying again in a minute."),
                       "updated": _("Updated %(time)s"), "report": _("Daily report"),
                       "noReps": _("No reps in your territories."),
                       "noStops": _("Nothing planned or visited on this day.")}}
     return render_template("teamday/day.html", data=data, parts=parts, page=page,
-                           statuses=STATUS_WORDS, when=when)
+                           statuses=STATUS_WORDS, when=when, chosen=chosen,
+                           territories=day_territories(current_user),
+                           team=team_reps(current_user))
 
 
 @bp.route("/day.json")
@@ -74,8 +86,8 @@ def day() -> Any:
 def day_json() -> Any:
     """The same day as JSON, for the page's refresh (no positions in the URL: only a date)."""
     when = _day()
-    response = current_app.json.response(day_data(team_day(current_user, when, utcnow()), when,
-                                                   utcnow(), current_user))
+    response = current_app.json.response(day_data(
+        team_day(current_user, when, utcnow(), **_filters()), when, utcnow(), current_user))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -165,7 +165,10 @@ function viewToday() {
     mapEl,
     h("h2", {}, _("Stops (%(n)s)", { n: stops.length })),
     list,
-    roads ? h("p", { class: "leg leg-home", text: _("Drive home %(drive)s", { drive: legText(legInto(plan.legs, stops.length)) }) }) : null
+    roads ? h("p", { class: "leg leg-home", text: _("Drive home %(drive)s", { drive: legText(legInto(plan.legs, stops.length)) }) }) : null,
+    // The server works out which day "today" is when the link is followed (the saved
+    // shell may be older than today): the rep's own daily report, on the full site.
+    h("p", {}, h("a", { id: "to-daily-report", class: "button", href: CFG.reportUrl }, _("Daily report")))
   );
   drawMap(mapEl, stops.filter(function (s) { return s.account.lat !== null; }).map(function (s) {
     return { id: s.account.id, lat: s.account.lat, lon: s.account.lon, label: s.seq, title: s.account.name, done: s.status === "visited" };
