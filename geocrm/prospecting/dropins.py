@@ -11,7 +11,7 @@ visit); suggestions are ranked by value (an overdue account: its priority and ho
 a place: its look-alike score), then by the time they add.
 
 Adding one inserts it there: an account as a stop, a place first as a prospect (the bulk rule
-of :func:`~geocrm.prospecting.services.add_places`: owner, territory, nothing doubled) and
+of :func:`~geocrm.prospecting.adding.add_places`: owner, territory, nothing doubled) and
 then as a stop; the day is retimed (:func:`geocrm.planning.edits.retime`).
 """
 
@@ -39,7 +39,8 @@ from geocrm.planning.hours import windows_on
 from geocrm.planning.problem import account_visit, routing_rep, without_skills
 from geocrm.planning.replan import replan_origin
 from geocrm.planning.scope import can_replan
-from geocrm.prospecting.services import add_places, loaded_index, look_alikes, place_raw
+from geocrm.prospecting.adding import add_places
+from geocrm.prospecting.services import loaded_index, look_alikes, place_raw
 from geocrm.region.travel import travel_provider
 
 BAND_M = 1500.0

@@ -1,4 +1,4 @@
-"""Look-alike prospects from the region's OpenStreetMap places, and adding them in bulk.
+"""Look-alike prospects from the region's OpenStreetMap places (adding them: :mod:`.adding`).
 
 The rules, each in one place elsewhere and only *used* here:
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import gc
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +40,9 @@ import shapely
 from flask_babel import gettext as _
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
-from geocrm.access import scope_territories, team_rep_ids, visible_accounts
+from geocrm.access import scope_territories, visible_accounts
 from geocrm.core.region_places import place_index
 from geocrm.crm.segments import segment_account_ids
 from geocrm.errors import NotFoundError, ValidationError
@@ -50,8 +50,7 @@ from geocrm.extensions import db
 from geocrm.imports.matching import Matcher
 from geocrm.imports.results import Duplicate, ImportResult, Reject
 from geocrm.imports.rows import clean_row
-from geocrm.imports.writing import write_import
-from geocrm.models import Account, Role, Stage, Territory, User, territory_reps, utcnow
+from geocrm.models import Account, Role, Stage, Territory, User, utcnow
 from geocrm.models.provenance import SourceRecord
 from places.poi import PoiIndex, Ranked, category_weights, inside, rank, within_radius
 
@@ -264,7 +263,7 @@ def _known_refs(index: PoiIndex) -> npt.NDArray[np.bool_]:
     return known
 
 
-def _matcher(index: PoiIndex, mask: npt.NDArray[np.bool_]) -> tuple[Matcher, ImportResult]:
+def region_matcher(index: PoiIndex, mask: npt.NDArray[np.bool_]) -> tuple[Matcher, ImportResult]:
     """The import's matcher over every account, set up for the places of ``mask``."""
     result = ImportResult(status="dry", filename="OpenStreetMap", sha256="")
     lats = index.lat[mask] if mask.any() else index.lat
@@ -273,8 +272,8 @@ def _matcher(index: PoiIndex, mask: npt.NDArray[np.bool_]) -> tuple[Matcher, Imp
     return Matcher(ref, result, source=SOURCE, now=utcnow()), result
 
 
-def _is_new(matcher: Matcher, result: ImportResult, number: int,
-            row: dict[str, Any]) -> Duplicate | None:
+def match_existing(matcher: Matcher, result: ImportResult, number: int,
+                   row: dict[str, Any]) -> Duplicate | None:
     """Take ``row`` as the import would; the duplicate it is (or looks like), or None."""
     inserts, reported = len(matcher.plan.inserts), len(result.duplicates)
     matcher.take(number, row)
@@ -306,7 +305,7 @@ class Search:
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """The matcher makes a dict per account and the index holds one per place: the cyclic
     garbage collector would walk them all again and again (most of a query's time at 60,000
     places); nothing here makes reference cycles (the import does the same)."""
@@ -321,7 +320,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def look_alikes(user: User, body: Mapping[str, Any]) -> Search:
     """The best places not yet in the CRM, for a request body (area, segment, limit)."""
-    with _no_cycle_collection():
+    with no_cycle_collection():
         return _look_alikes(user, body)
 
 
@@ -361,7 +360,7 @@ def _look_alikes(user: User, body: Mapping[str, Any]) -> Search:
         for c in out:  # what earlier batches proposed is seen by this one too
             matcher.take(0, dict(c.row))
         for n, ranked, row, left_out in batch:
-            if _is_new(matcher, result, n, row) is not None:
+            if match_existing(matcher, result, n, row) is not None:
                 known += 1
                 continue
             out.append(Candidate(ranked.i, ranked, row, left_out))
@@ -396,120 +395,6 @@ def _batch_matcher(index: PoiIndex, rows: list[dict[str, Any]]) -> tuple[Matcher
     ref = [(0, {"lat": float(lats.mean())})]
     where = or_(Account.id.in_(ids or [-1]), Account.address_key.in_(keys or [""]))
     return Matcher(ref, result, source=SOURCE, now=utcnow(), accounts=where), result
-
-
-# -- adding in bulk -------------------------------------------------------------------------
-@dataclass
-class Added:
-    """What adding did: the new accounts, and each place not added with why."""
-
-    account_ids: list[int]
-    skipped: list[dict[str, str]]  # ref, name, why (words), other
-    left_out: list[dict[str, str]]  # ref, field, reason: a field the account rules refused
-    batch_id: int | None = None
-
-
-def _owner_for(user: User, owner_id: int | None) -> User | None:
-    if owner_id is None:
-        return None
-    stmt = select(User).where(User.id == owner_id, User.active.is_(True),
-                              User.role == Role.REP)
-    team = team_rep_ids(user)
-    if team is not None:
-        stmt = stmt.where(User.id.in_(team))
-    owner = db.session.scalars(stmt).one_or_none()
-    if owner is None:
-        raise ValidationError("owner", _("is not an active rep of your team"))
-    return owner
-
-
-def _territory_reps(territory_ids: Iterable[int]) -> dict[int, int]:
-    """Each territory's first active rep (lowest id): who owns a prospect nobody chose for."""
-    ids = sorted(set(territory_ids))
-    if not ids:
-        return {}
-    out: dict[int, int] = {}
-    for tid, uid in db.session.execute(
-            select(territory_reps.c.territory_id, territory_reps.c.user_id)
-            .join(User, User.id == territory_reps.c.user_id)
-            .where(territory_reps.c.territory_id.in_(ids), User.active.is_(True),
-                   User.role == Role.REP)
-            .order_by(territory_reps.c.territory_id, territory_reps.c.user_id)):
-        out.setdefault(tid, uid)
-    return out
-
-
-def add_places(user: User, refs: Any, owner_id: Any = None) -> Added:
-    """Add the places ``refs`` (``["node/1", "way/2"]``) as prospects in one write.
-
-    Each must be a place of the loaded region inside what ``user`` may work. A place that is
-    already an account (by the import's rule) is skipped and said so, never doubled. The
-    owner is ``owner_id`` (a rep of the user's team), else the user when a rep, else the
-    first rep of the territory the place falls in. Flushes; the view commits.
-    """
-    with _no_cycle_collection():
-        return _add_places(user, refs, owner_id)
-
-
-def _add_places(user: User, refs: Any, owner_id: Any) -> Added:
-    index = loaded_index()
-    if not isinstance(refs, list) or not refs or not all(isinstance(r, str) for r in refs):
-        raise ValidationError("places", _("choose at least one place"))
-    if len(refs) > MAX_ADD:
-        raise ValidationError("places", _("at most %(n)d places at a time", n=MAX_ADD))
-    if owner_id not in (None, "") and (isinstance(owner_id, bool)
-                                       or not isinstance(owner_id, int)):
-        raise ValidationError("owner", _("must be a user id"))
-    owner = _owner_for(user, owner_id or None)
-    positions: list[int] = []
-    for ref in dict.fromkeys(refs):
-        i = index.find(ref.strip())
-        if i is None:
-            raise ValidationError("places", _("%(ref)s is not a place of the loaded region",
-                                              ref=ref[:40]))
-        positions.append(i)
-    mask = np.zeros(len(index), dtype=bool)
-    mask[positions] = True
-    if not (area_mask(index, Area("all"), user) | ~mask).all():
-        raise ValidationError("places", _("some places lie outside your territories"))
-    # First what the import would make of them, without writing: only the new ones go on.
-    matcher, dry = _matcher(index, mask)
-    skipped: list[dict[str, str]] = []
-    left_out: list[dict[str, str]] = []
-    fresh: list[tuple[int, dict[str, Any]]] = []
-    for number, i in enumerate(positions, start=1):
-        row, refused = clean_place(index, i, number)
-        name = index.details[i].get("name", "")
-        if row is None:
-            skipped.append({"ref": index.ref(i), "name": name, "why": _("name refused"),
-                            "other": "; ".join(f"{r.field}: {r.reason}" for r in refused)})
-            continue
-        dup = _is_new(matcher, dry, number, row)
-        if dup is not None:
-            skipped.append({"ref": index.ref(i), "name": name,
-                            "why": _("already in the CRM"), "other": dup.other})
-            continue
-        left_out += [{"ref": index.ref(i), "field": r.field, "reason": r.reason}
-                     for r in refused]
-        fresh.append((number, row))
-    if not fresh:
-        return Added([], skipped, left_out)
-    now = utcnow()
-    result = ImportResult(status="committed", filename="OpenStreetMap (prospecting)",
-                          sha256="", rows=len(fresh))
-    plan = Matcher(fresh, result, source=SOURCE, now=now).run(fresh, snapshot=False)
-    write_import(plan, result, user=user, source=SOURCE, now=now)
-    new = [(int(row["id"]), row.get("territory_id")) for _, row in plan.inserts]
-    reps = _territory_reps(t for _, t in new if t is not None)
-    owners = []
-    for aid, tid in new:
-        who = owner.id if owner else (user.id if user.role == Role.REP else reps.get(tid))
-        if who is not None:
-            owners.append({"id": aid, "owner_id": who})
-    if owners:
-        db.session.execute(update(Account), owners)
-    db.session.flush()
-    return Added([a for a, _ in new], skipped, left_out, result.batch_id)
 
 
 def candidate_json(index: PoiIndex, c: Candidate) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from geocrm.planning.base import hhmm
 from geocrm.planning.replan import parse_clock
 from geocrm.planning.scope import get_plan_or_404
 from geocrm.prospecting import (
+    adding,
     dropins,
     freshness,  # noqa: F401  (connects to region_loaded)
 )
@@ -115,7 +116,7 @@ def search() -> Any:
 def add() -> Any:
     """Add the chosen places (``{"places": ["node/1", ...], "owner": id}``) as prospects."""
     body = _body()
-    added = svc.add_places(current_user, body.get("places"), body.get("owner"))
+    added = adding.add_places(current_user, body.get("places"), body.get("owner"))
     return {"added": len(added.account_ids), "accounts": added.account_ids,
             "skipped": added.skipped, "leftOut": added.left_out, "batch": added.batch_id}
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from geocrm.extensions import db
 from geocrm.models import Account, Stage, User
 from geocrm.models.provenance import ImportConflict
+from geocrm.prospecting.adding import add_places
 from geocrm.prospecting.freshness import refresh_prospects
-from geocrm.prospecting.services import add_places
 from places.poi import read_pois
 from tests.factories import World, make_account
 from tests.geocrm.prospecting.fixtures import known_accounts, load_town
