@@ -41,6 +41,7 @@ from concurrent.futures import wait as wait_futures
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext as _
 from sqlalchemy import event, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -172,7 +173,7 @@ def get_job_for(job_id: int, user: User) -> Job:
     """The job if ``user`` started it (admins see every job); a 404 otherwise."""
     job = db.session.get(Job, job_id)
     if job is None or (user.role != Role.ADMIN and job.created_by_id != user.id):
-        raise NotFoundError(f"No job {job_id}.")
+        raise NotFoundError(_("No job %(id)s.", id=job_id))
     reap_if_orphaned(job)
     return job
 
@@ -223,7 +224,7 @@ def wait_for_job(job_id: int, timeout: float = 60.0, poll: float = 0.05) -> Job:
         db.session.commit()  # end the read transaction so the next read is fresh
         job = db.session.get(Job, job_id)
         if job is None:
-            raise NotFoundError(f"No job {job_id}.")
+            raise NotFoundError(_("No job %(id)s.", id=job_id))
         if job.finished:
             # In-process: also wait for the worker thread to hand its connection back.
             backend = current_app.extensions.get(EXTENSION_KEY)

@@ -109,9 +109,9 @@ class SegmentFilters:
             try:
                 d = Decimal(v)
             except InvalidOperation as exc:
-                raise ValidationError(name, f"not a number: {v!r}") from exc
+                raise ValidationError(name, _("not a number: %(value)s", value=repr(v))) from exc
             if not d.is_finite():
-                raise ValidationError(name, "not a number")
+                raise ValidationError(name, _("not a number"))
             return str(d)
 
         def number(name: str, lo: float, hi: float) -> float | None:
@@ -124,7 +124,7 @@ class SegmentFilters:
         stages = many("stages") or many("stage")
         for s in stages:
             if s not in {m.value for m in Stage}:
-                raise ValidationError("stages", f"unknown stage {s!r}")
+                raise ValidationError("stages", _("unknown stage %(stage)s", stage=repr(s)))
         tids = ints("territory_ids") or ints("territory")
         filters = cls(
             territory_ids=tids,
@@ -145,10 +145,10 @@ class SegmentFilters:
         if any(v is not None for v in near) and not all(v is not None for v in near):
             missing = [n for n, v in zip(("near_lat", "near_lon", "near_km"), near,
                                          strict=True) if v is None]
-            raise ValidationError(missing[0], "is needed for a distance filter")
+            raise ValidationError(missing[0], _("is needed for a distance filter"))
         if (filters.min_value is not None and filters.max_value is not None
                 and Decimal(filters.min_value) > Decimal(filters.max_value)):
-            raise ValidationError("max_value", "is below min_value")
+            raise ValidationError("max_value", _("is below min_value"))
         return filters
 
     def to_json(self) -> dict[str, Any]:
@@ -256,7 +256,7 @@ def get_segment_or_404(segment_id: int, user: User) -> Segment:
         visible_segments(user).where(Segment.id == segment_id)
     ).one_or_none()
     if segment is None:
-        raise NotFoundError(f"No segment {segment_id}.")
+        raise NotFoundError(_("No segment %(id)s.", id=segment_id))
     return segment
 
 
@@ -272,16 +272,16 @@ def segment_account_ids(segment_id: int, user: User) -> list[int]:
 
 def _editable(segment: Segment, user: User) -> None:
     if segment.created_by_id != user.id and user.role != Role.ADMIN:
-        raise PermissionDenied("Only whoever made a segment (or an admin) may change it.")
+        raise PermissionDenied(_("Only whoever made a segment (or an admin) may change it."))
 
 
 def save_segment(user: User, values: Any, segment_id: int | None = None) -> Segment:
     """Create or update a segment from a form; the filters are validated before any write."""
     name = str(values.get("name") or "").strip()
     if not name:
-        raise ValidationError("name", "is required")
+        raise ValidationError("name", _("is required"))
     if len(name) > 120:
-        raise ValidationError("name", "is longer than 120 characters")
+        raise ValidationError("name", _("is longer than 120 characters"))
     description = str(values.get("description") or "").strip()[:2000] or None
     filters = SegmentFilters.parse(values)
     shared = str(values.get("shared") or "").lower() in {"1", "on", "true", "yes"}
@@ -373,18 +373,20 @@ def record_campaign_responses(user: User, segment_id: int, values: Any) -> int:
     ids = set(segment_account_ids(segment_id, user))
     campaign = str(values.get("campaign") or "").strip()
     if not campaign:
-        raise ValidationError("campaign", "is required")
+        raise ValidationError("campaign", _("is required"))
     if len(campaign) > 120:
-        raise ValidationError("campaign", "is longer than 120 characters")
+        raise ValidationError("campaign", _("is longer than 120 characters"))
     outcome = str(values.get("outcome") or "").strip()
     if outcome not in CAMPAIGN_OUTCOMES:
-        raise ValidationError("outcome", f"must be one of {', '.join(CAMPAIGN_OUTCOMES)}")
+        raise ValidationError("outcome", _(
+            "must be one of %(values)s", values=', '.join(CAMPAIGN_OUTCOMES)))
     notes = str(values.get("notes") or "").strip()[:3000]
     raw_at = str(values.get("occurred_at") or "").strip()
     try:
         at = datetime.fromisoformat(raw_at) if raw_at else utcnow()
     except ValueError as exc:
-        raise ValidationError("occurred_at", f"not a date: {raw_at!r}") from exc
+        raise ValidationError("occurred_at", _(
+            "not a date: %(value)s", value=repr(raw_at))) from exc
     raw_ids = values.getlist("account_ids") if hasattr(values, "getlist") else values.get(
         "account_ids", [])
     chosen: list[int] = []
@@ -392,13 +394,15 @@ def record_campaign_responses(user: User, segment_id: int, values: Any) -> int:
         try:
             account_id = int(raw)
         except (TypeError, ValueError) as exc:
-            raise ValidationError("account_ids", f"not an id: {raw!r}") from exc
+            raise ValidationError("account_ids", _(
+                "not an id: %(value)s", value=repr(raw))) from exc
         if account_id not in ids:
-            raise ValidationError("account_ids", f"account {account_id} is not in this segment")
+            raise ValidationError("account_ids", _(
+                "account %(id)s is not in this segment", id=account_id))
         if account_id not in chosen:
             chosen.append(account_id)
     if not chosen:
-        raise ValidationError("account_ids", "pick at least one account")
+        raise ValidationError("account_ids", _("pick at least one account"))
     text = f"Campaign: {campaign}" + (f"\n{notes}" if notes else "")
     for account_id in chosen:
         db.session.add(Interaction(

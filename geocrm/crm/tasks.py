@@ -53,22 +53,22 @@ def log_interaction(user: User, account_id: int, values: Mapping[str, Any]) -> I
     account = get_account_or_404(account_id, user)
     kind = enum_value(values, "kind", InteractionKind, InteractionKind.NOTE)
     if kind not in DESK_KINDS:
-        raise ValidationError("kind", "cannot be logged here")
+        raise ValidationError("kind", _("cannot be logged here"))
     outcome = text_value(values, "outcome", max_len=40)
     allowed = CAMPAIGN_OUTCOMES if kind == InteractionKind.CAMPAIGN_RESPONSE else OUTCOMES
     if outcome is not None and outcome not in allowed:
-        raise ValidationError("outcome", f"must be one of {', '.join(allowed)}")
+        raise ValidationError("outcome", _("must be one of %(values)s", values=", ".join(allowed)))
     if kind == InteractionKind.CAMPAIGN_RESPONSE and outcome is None:
-        raise ValidationError("outcome", "is required for a campaign response")
+        raise ValidationError("outcome", _("is required for a campaign response"))
     notes = text_value(values, "notes")
     next_step = text_value(values, "next_step", max_len=1000)
     at = datetime_value(values, "occurred_at") or utcnow()
     if at > utcnow().replace(microsecond=0) + _FUTURE_SLACK:
-        raise ValidationError("occurred_at", "is in the future")
+        raise ValidationError("occurred_at", _("is in the future"))
     due = date_value(values, "task_due")
     assignee = assignee_value(values, "task_assignee", user, account)
     if due is not None and not next_step:
-        raise ValidationError("next_step", "is required to create a follow-up task")
+        raise ValidationError("next_step", _("is required to create a follow-up task"))
     item = Interaction(
         uuid=str(uuidlib.uuid4()),
         user_id=user.id,
@@ -131,7 +131,7 @@ def visible_tasks(user: User) -> Select[tuple[Task]]:
 def get_task_or_404(task_id: int, user: User) -> Task:
     task = db.session.scalars(visible_tasks(user).where(Task.id == task_id)).one_or_none()
     if task is None:
-        raise NotFoundError(f"No task {task_id}.")
+        raise NotFoundError(_("No task %(id)s.", id=task_id))
     return task
 
 
@@ -181,10 +181,10 @@ def task_from_next_step(user: User, interaction_id: int, values: Mapping[str, An
         raise NotFoundError(f"No interaction {interaction_id}.")
     account = get_account_or_404(item.account_id, user)
     if not item.next_step:
-        raise ValidationError("next_step", "this interaction has no next step")
+        raise ValidationError("next_step", _("this interaction has no next step"))
     existing = db.session.scalar(select(Task.id).where(Task.interaction_id == item.id))
     if existing is not None:
-        raise ConflictError("That next step is already a task.", field="interaction_id")
+        raise ConflictError(_("That next step is already a task."), field="interaction_id")
     title = text_value(values, "title", max_len=200) or item.next_step
     task = _task_from(item, title, date_value(values, "due_date"),
                       assignee_value(values, "assignee_id", user, account), user)
@@ -284,6 +284,6 @@ def task_list(user: User, *, view: str, today: date, limit: int = 500) -> list[T
     elif view == "mine":
         stmt = base.where(Task.assignee_id == user.id)
     else:
-        raise ValidationError("view", "must be mine, today, overdue or team")
+        raise ValidationError("view", _("must be mine, today, overdue or team"))
     stmt = stmt.order_by(Task.due_date.is_(None), Task.due_date, Task.id).limit(limit)
     return list(db.session.scalars(stmt))

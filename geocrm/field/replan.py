@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from geocrm.clock import local_zone
@@ -53,10 +54,10 @@ def replan_from_phone(user: User, data: dict[str, Any]) -> dict[str, Any]:
     asked = time_field(data, "asked_at")
     plan = db.session.get(RoutePlan, plan_id)
     if plan is None or plan.rep_id != user.id or not can_replan(plan, user):
-        raise NotFoundError(f"No published plan {plan_id} of yours.")
+        raise NotFoundError(_("No published plan %(id)s of yours.", id=plan_id))
     if plan.plan_date != _today():
-        raise ValidationError("plan_id", "is not today's plan: only today can be re-planned "
-                                         "from where you are")
+        raise ValidationError("plan_id", _(
+            "is not today's plan: only today can be re-planned from where you are"))
     assert lat is not None and lon is not None
     summary = replan_day(plan, position=(lat, lon), at_s=None)
     plan.params = {**(plan.params or {}), "last_replan": {

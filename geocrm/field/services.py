@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from geocrm.access import get_account_or_404
@@ -113,7 +114,7 @@ def create_task(user: User, data: dict[str, Any]) -> Task:
     account = get_account_or_404(int_field(data, "account_id", required=True) or 0, user)
     existing = db.session.scalars(select(Task).where(Task.uuid == uuid)).one_or_none()
     if existing is not None:
-        raise ConflictError(f"Task {uuid} already exists.", field="uuid")
+        raise ConflictError(_("Task %(uuid)s already exists.", uuid=uuid), field="uuid")
     task = Task(
         uuid=uuid,
         title=text_field(data, "title", required=True, max_len=200) or "",
@@ -134,7 +135,7 @@ def complete_task(user: User, data: dict[str, Any]) -> Task:
     task_id = int_field(data, "task_id", required=True)
     task = db.session.get(Task, task_id)
     if task is None or task.assignee_id != user.id:
-        raise NotFoundError(f"No task {task_id}.", field="task_id")
+        raise NotFoundError(_("No task %(id)s.", id=task_id), field="task_id")
     if task.status != TaskStatus.DONE:
         task.status = TaskStatus.DONE
         task.completed_at = time_field(data, "at")
@@ -168,9 +169,9 @@ def add_account_here(user: User, data: dict[str, Any]) -> Account:
     new_address(clean)
     coords = check_coordinates(data.get("lat"), data.get("lon"))
     if coords is None:
-        raise ValidationError("lat", "is required (the phone's position)")
+        raise ValidationError("lat", _("is required (the phone's position)"))
     if isinstance(data.get("lat"), bool | str) or isinstance(data.get("lon"), bool | str):
-        raise ValidationError("lat", "must be a number")
+        raise ValidationError("lat", _("must be a number"))
     territory = SpatialRepository(db.session).territory_for(*coords)
     account = Account(
         **{k: v for k, v in clean.items() if k in _NEW_EXTRA and v is not None},

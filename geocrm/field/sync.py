@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import select, text
 from sqlalchemy.exc import DataError, IntegrityError
 
@@ -134,10 +135,10 @@ def merge_account_edit(user: User, data: dict[str, Any], client_id: str) -> dict
     account = get_account_or_404(services.int_field(data, "account_id", required=True) or 0, user)
     changes = data.get("changes")
     if not isinstance(changes, dict) or not changes:
-        raise ValidationError("changes", "must be a non-empty object of field: value")
+        raise ValidationError("changes", _("must be a non-empty object of field: value"))
     for key in changes:
         if key not in EDITABLE:
-            raise ValidationError(f"changes.{key}", "is not an editable field")
+            raise ValidationError(f"changes.{key}", _("is not an editable field"))
     edited_at = services.time_field(data, "edited_at")
     seen_at = services.time_field(data, "seen_at") if data.get("seen_at") else edited_at
     stamps = last_field_changes(account.id)
@@ -338,9 +339,9 @@ def apply_batch(user: User, ops: Any) -> list[dict[str, Any]]:
     from its record if it was in fact applied).
     """
     if not isinstance(ops, list):
-        raise ValidationError("ops", "must be a list")
+        raise ValidationError("ops", _("must be a list"))
     if len(ops) > MAX_BATCH:
-        raise ValidationError("ops", f"at most {MAX_BATCH} writes per batch")
+        raise ValidationError("ops", _("at most %(num)s writes per batch", num=MAX_BATCH))
     ids = [op["id"] for op in ops if isinstance(op, dict) and isinstance(op.get("id"), str)]
     known: dict[str, SyncRecord] = {}
     for chunk in range(0, len(ids), 500):

@@ -11,6 +11,8 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask_babel import gettext as _
+
 from geocrm.errors import ValidationError
 from geocrm.models import utcnow
 
@@ -24,13 +26,13 @@ def text_field(
     raw = data.get(name)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            raise ValidationError(name, "is required")
+            raise ValidationError(name, _("is required"))
         return None
     if not isinstance(raw, str):
-        raise ValidationError(name, "must be a string")
+        raise ValidationError(name, _("must be a string"))
     value = raw.strip()
     if len(value) > max_len:
-        raise ValidationError(name, f"is longer than {max_len} characters")
+        raise ValidationError(name, _("is longer than %(num)s characters", num=max_len))
     return value
 
 
@@ -41,13 +43,13 @@ def number_field(
     raw = data.get(name)
     if raw is None:
         if required:
-            raise ValidationError(name, "is required")
+            raise ValidationError(name, _("is required"))
         return None
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise ValidationError(name, "must be a number")
+        raise ValidationError(name, _("must be a number"))
     value = float(raw)
     if not math.isfinite(value) or not lo <= value <= hi:
-        raise ValidationError(name, f"must be between {lo} and {hi}")
+        raise ValidationError(name, _("must be between %(lo)s and %(hi)s", lo=lo, hi=hi))
     return value
 
 
@@ -56,10 +58,10 @@ def int_field(data: dict[str, Any], name: str, *, required: bool = False) -> int
     raw = data.get(name)
     if raw is None:
         if required:
-            raise ValidationError(name, "is required")
+            raise ValidationError(name, _("is required"))
         return None
     if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 2**31:
-        raise ValidationError(name, "must be a positive whole number")
+        raise ValidationError(name, _("must be a positive whole number"))
     return raw
 
 
@@ -67,11 +69,11 @@ def uuid_field(data: dict[str, Any], name: str) -> str:
     """A client-generated UUID (the phone's id for the write)."""
     raw = data.get(name)
     if not isinstance(raw, str):
-        raise ValidationError(name, "is required (a UUID string)")
+        raise ValidationError(name, _("is required (a UUID string)"))
     try:
         return str(uuid.UUID(raw))
     except ValueError as exc:
-        raise ValidationError(name, "is not a UUID") from exc
+        raise ValidationError(name, _("is not a UUID")) from exc
 
 
 def time_field(data: dict[str, Any], name: str) -> datetime:
@@ -81,15 +83,15 @@ def time_field(data: dict[str, Any], name: str) -> datetime:
     if raw is None:
         return now
     if not isinstance(raw, str):
-        raise ValidationError(name, "must be an ISO 8601 timestamp")
+        raise ValidationError(name, _("must be an ISO 8601 timestamp"))
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise ValidationError(name, "is not an ISO 8601 timestamp") from exc
+        raise ValidationError(name, _("is not an ISO 8601 timestamp")) from exc
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     if value.year < 2000:
-        raise ValidationError(name, "is before 2000")
+        raise ValidationError(name, _("is before 2000"))
     # Phones drift; a write cannot come from the future, so the server clock caps it.
     return min(value, now)
 
@@ -99,8 +101,8 @@ def date_field(data: dict[str, Any], name: str) -> date | None:
     if raw in (None, ""):
         return None
     if not isinstance(raw, str):
-        raise ValidationError(name, "must be a date (YYYY-MM-DD)")
+        raise ValidationError(name, _("must be a date (YYYY-MM-DD)"))
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise ValidationError(name, "is not a date (YYYY-MM-DD)") from exc
+        raise ValidationError(name, _("is not a date (YYYY-MM-DD)")) from exc

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from geocrm.access import get_account_or_404
@@ -85,7 +86,8 @@ def locate(account: Account, pos: Position | None) -> tuple[float | None, str | 
 def _own_interaction(uuid: str, user: User) -> Interaction | None:
     found = db.session.scalars(select(Interaction).where(Interaction.uuid == uuid)).one_or_none()
     if found is not None and found.user_id != user.id:
-        raise ConflictError(f"Interaction {uuid} belongs to someone else.", field="uuid")
+        raise ConflictError(_(
+            "Interaction %(uuid)s belongs to someone else.", uuid=uuid), field="uuid")
     return found
 
 
@@ -107,7 +109,7 @@ def check_in(user: User, data: dict[str, Any]) -> Interaction:
         visit = Interaction(uuid=uuid, user_id=user.id, account_id=account.id, occurred_at=at)
         db.session.add(visit)
     elif visit.account_id != account.id:
-        raise ValidationError("account_id", "does not match the visit")
+        raise ValidationError("account_id", _("does not match the visit"))
     visit.kind = InteractionKind.VISIT
     visit.checkin_at = at
     visit.checkin_lat = pos.lat if pos else None
@@ -118,7 +120,7 @@ def check_in(user: User, data: dict[str, Any]) -> Interaction:
     if stop_id is not None:
         stop = db.session.get(RouteStop, stop_id)
         if stop is None or stop.account_id != account.id or stop.plan.rep_id != user.id:
-            raise ValidationError("route_stop_id", "is not a stop of your plan at this account")
+            raise ValidationError("route_stop_id", _("is not a stop of your plan at this account"))
         visit.route_stop_id = stop.id
         stop.status = "visited"
     if account.last_visit_at is None or account.last_visit_at < at:
@@ -133,12 +135,12 @@ def check_out(user: User, data: dict[str, Any]) -> Interaction:
     uuid = uuid_field(data, "uuid")
     visit = _own_interaction(uuid, user)
     if visit is None:
-        raise NotFoundError(f"No visit {uuid}.", field="uuid")
+        raise NotFoundError(_("No visit %(uuid)s.", uuid=uuid), field="uuid")
     get_account_or_404(visit.account_id, user)
     pos = read_position(data)
     at = time_field(data, "at")
     if visit.checkin_at and at < visit.checkin_at:
-        raise ValidationError("at", "is before the check-in")
+        raise ValidationError("at", _("is before the check-in"))
     visit.checkout_at = at
     visit.checkout_lat = pos.lat if pos else None
     visit.checkout_lon = pos.lon if pos else None
@@ -156,19 +158,20 @@ def log_interaction(user: User, data: dict[str, Any]) -> Interaction:
     try:
         kind = InteractionKind(kind_raw)
     except (ValueError, TypeError) as exc:
-        raise ValidationError("kind", f"unknown kind {kind_raw!r}") from exc
+        raise ValidationError("kind", _(
+            "unknown kind %(kind)s", kind=repr(kind_raw))) from exc
     outcome = text_field(data, "outcome", required=True, max_len=40)
     if outcome not in OUTCOMES:
-        raise ValidationError("outcome", f"must be one of {', '.join(OUTCOMES)}")
+        raise ValidationError("outcome", _("must be one of %(values)s", values=', '.join(OUTCOMES)))
     notes = text_field(data, "notes")
     next_step = text_field(data, "next_step", max_len=1000)
     at = time_field(data, "at")
     task_data = data.get("task")
     if task_data is not None and not isinstance(task_data, dict):
-        raise ValidationError("task", "must be an object")
+        raise ValidationError("task", _("must be an object"))
     photo = data.get("photo")
     if photo is not None and not isinstance(photo, dict):
-        raise ValidationError("photo", "must be an object")
+        raise ValidationError("photo", _("must be an object"))
 
     item = _own_interaction(uuid, user)
     new = item is None
@@ -182,7 +185,7 @@ def log_interaction(user: User, data: dict[str, Any]) -> Interaction:
                 item.checkin_accuracy_m = pos.accuracy_m
         db.session.add(item)
     elif item.account_id != account.id:
-        raise ValidationError("account_id", "does not match the visit")
+        raise ValidationError("account_id", _("does not match the visit"))
     item.kind = kind
     item.outcome = outcome
     item.notes = notes
@@ -233,18 +236,19 @@ def add_photo(item: Interaction, photo: dict[str, Any]) -> VisitPhoto:
     """Store a photo the phone already shrank (base64 in JSON); type sniffed, size capped."""
     raw = photo.get("data")
     if not isinstance(raw, str):
-        raise ValidationError("photo.data", "must be base64 text")
+        raise ValidationError("photo.data", _("must be base64 text"))
     if raw.startswith("data:"):
         raw = raw.split(",", 1)[-1]
     if len(raw) > MAX_PHOTO_BYTES * 4 // 3 + 8:
-        raise ValidationError("photo.data", f"is larger than {MAX_PHOTO_BYTES // 1024} KiB")
+        raise ValidationError("photo.data", _(
+            "is larger than %(num)s KiB", num=MAX_PHOTO_BYTES // 1024))
     try:
         blob = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise ValidationError("photo.data", "is not valid base64") from exc
+        raise ValidationError("photo.data", _("is not valid base64")) from exc
     content_type = next((t for magic, t in PHOTO_TYPES.items() if blob.startswith(magic)), None)
     if content_type is None:
-        raise ValidationError("photo.data", "must be a JPEG, PNG or WebP image")
+        raise ValidationError("photo.data", _("must be a JPEG, PNG or WebP image"))
     stored = VisitPhoto(
         interaction_id=item.id,
         content_type=content_type,
@@ -261,7 +265,7 @@ def photo_for(photo_id: int, user: User) -> VisitPhoto:
     """A photo, if its account is visible to ``user`` (404 otherwise)."""
     photo = db.session.get(VisitPhoto, photo_id)
     if photo is None:
-        raise NotFoundError(f"No photo {photo_id}.")
+        raise NotFoundError(_("No photo %(id)s.", id=photo_id))
     interaction = db.session.get(Interaction, photo.interaction_id)
     assert interaction is not None
     get_account_or_404(interaction.account_id, user)

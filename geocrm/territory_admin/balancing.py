@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import shapely
+from flask_babel import gettext as _
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
@@ -60,57 +61,59 @@ def _area(request: BalanceRequest, user: User) -> tuple[BaseGeometry, list[Terri
     chosen = set(request.territory_ids)
     replaced = [t for t in mine if not chosen or t.id in chosen]
     if chosen - {t.id for t in replaced}:
-        raise ValidationError("territories", "choose among your own territories")
+        raise ValidationError("territories", _("choose among your own territories"))
     if not replaced:
-        raise ValidationError("area", "no territories to balance: draw or import some first")
+        raise ValidationError("area", _("no territories to balance: draw or import some first"))
     return shapely.make_valid(shapely.union_all([t.geom for t in replaced])), replaced
 
 
 def _reps(rep_ids: tuple[int, ...]) -> list[User]:
     if not rep_ids:
-        raise ValidationError("reps", "choose at least one rep")
+        raise ValidationError("reps", _("choose at least one rep"))
     found = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(rep_ids)))}
     reps = []
     for rid in rep_ids:
         u = found.get(rid)
         if u is None or u.role != Role.REP or not u.active:
-            raise ValidationError("reps", f"user {rid} is not an active rep")
+            raise ValidationError("reps", _("user %(id)s is not an active rep", id=rid))
         if u.home_lat is None or u.home_lon is None:
-            raise ValidationError("reps", f"{u.name} has no home location: set it first")
+            raise ValidationError("reps", _(
+                "%(name)s has no home location: set it first", name=u.name))
         reps.append(u)
     return reps
 
 
 def _units(request: BalanceRequest, area: BaseGeometry) -> gpd.GeoDataFrame | None:
     if request.units not in UNIT_KINDS:
-        raise ValidationError("units", "hex, square or upload")
+        raise ValidationError("units", _("hex, square or upload"))
     if request.units != "upload":
         return None
     if request.units_path is None:
-        raise ValidationError("units", "upload a units file (postal areas, municipalities)")
+        raise ValidationError("units", _("upload a units file (postal areas, municipalities)"))
     frame = read_file(request.units_path, label="units file").frame
     clipped = shapely.intersection(frame.geometry.values, area)
     keep = [g for g in (terr.io.polygonal(shapely.make_valid(c)) for c in clipped)
             if g is not None]
     if not keep:
-        raise ValidationError("units", "no unit overlaps the service area")
+        raise ValidationError("units", _("no unit overlaps the service area"))
     if len(keep) > MAX_UNITS:
-        raise ValidationError("units", f"{len(keep)} units; at most {MAX_UNITS}")
+        raise ValidationError("units", _(
+            "%(num)s units; at most %(most)s", num=len(keep), most=MAX_UNITS))
     return gpd.GeoDataFrame(geometry=keep, crs="EPSG:4326")
 
 
 def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
     """Compute a balance and store it for preview; the territories are not touched."""
     if not svc.can_edit(user):
-        raise NotFoundError("No such page.")
+        raise NotFoundError(_("No such page."))
     if not 1.0 < request.target <= 3.0:
-        raise ValidationError("target", "a max/min workload ratio between 1.01 and 3")
+        raise ValidationError("target", _("a max/min workload ratio between 1.01 and 3"))
     if request.cell_km is not None and not 0.05 <= request.cell_km <= 100:
-        raise ValidationError("cell_km", "a cell width between 0.05 and 100 km")
+        raise ValidationError("cell_km", _("a cell width between 0.05 and 100 km"))
     if request.mode not in MODES:
-        raise ValidationError("mode", "rebalance or scratch")
+        raise ValidationError("mode", _("rebalance or scratch"))
     if request.mode == "rebalance" and request.area_path is not None:
-        raise ValidationError("area", "a rebalance starts from your territories, not a file")
+        raise ValidationError("area", _("a rebalance starts from your territories, not a file"))
     area, replaced = _area(request, user)
     reps = _homes_of(replaced) if request.mode == "rebalance" else _reps(request.rep_ids)
     units = _units(request, area)
@@ -125,7 +128,8 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
         cell = request.cell_km * 1000 if request.cell_km else None
         cells = metric_area / (cell**2 if cell else metric_area / (50 * len(reps)))
         if cells > MAX_UNITS * 1.5:
-            raise ValidationError("cell_km", f"about {cells:.0f} cells; choose wider cells")
+            raise ValidationError("cell_km", _(
+                "about %(cells)s cells; choose wider cells", cells=format(cells, '.0f')))
     if request.mode == "rebalance":
         return preview_rebalance(user, request, area, replaced, reps, units, accounts, homes)
     try:
@@ -145,7 +149,8 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
     taken = {t.name for t in replaced}
     for r, rep in enumerate(reps):
         if r not in proposed.index:
-            raise ValidationError("reps", f"no territory could be made for {rep.name}")
+            raise ValidationError("reps", _(
+                "no territory could be made for %(name)s", name=rep.name))
         row = proposed.loc[r]
         target = next((t for t in sorted(replaced, key=lambda t: t.id)
                        if t.id not in reused and rep in t.reps), None)
@@ -153,7 +158,7 @@ def preview_balance(user: User, request: BalanceRequest) -> BalanceProposal:
             reused.add(target.id)
         name = target.name if target else _fresh_name(f"{rep.name} territory", taken)
         taken.add(name)
-        geom, _ = svc.check_polygon(row.geometry, field_name="proposal")
+        geom, _notes = svc.check_polygon(row.geometry, field_name="proposal")
         proposal.append({
             "rep_id": rep.id, "rep_name": rep.name, "territory_id": target.id if target else None,
             "name": name, "geometry": mapping(geom),
@@ -185,7 +190,8 @@ def _homes_of(replaced: list[Territory]) -> list[User]:
                     if u.home_lat is not None and u.home_lon is not None), None)
         if rep is None:
             raise ValidationError(
-                "territories", f"{t.name} has no rep with a home location: assign one first")
+                "territories", _(
+                    "%(name)s has no rep with a home location: assign one first", name=t.name))
         reps.append(rep)
     return reps
 
@@ -204,7 +210,7 @@ def get_proposal_or_404(proposal_id: int, user: User) -> BalanceProposal:
     """A proposal of this user's; others' answer 404."""
     found = db.session.get(BalanceProposal, proposal_id)
     if found is None or not svc.can_edit(user) or found.created_by_id != user.id:
-        raise NotFoundError(f"No proposal {proposal_id}.")
+        raise NotFoundError(_("No proposal %(id)s.", id=proposal_id))
     return found
 
 
@@ -215,12 +221,12 @@ def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
     """
     proposal = get_proposal_or_404(proposal_id, user)
     if proposal.status != "preview":
-        raise ConflictError("This proposal was already applied.")
+        raise ConflictError(_("This proposal was already applied."))
     replaced = [svc.get_editable_or_404(i, user) for i in proposal.replaces
                 if db.session.get(Territory, i) is not None]
     if (len(replaced) != len(proposal.replaces)
             or fingerprint(replaced) != proposal.params.get("fingerprint")):
-        raise ConflictError("The territories changed since this preview: preview again.")
+        raise ConflictError(_("The territories changed since this preview: preview again."))
     by_id = {t.id: t for t in replaced}
     reps = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_([p["rep_id"] for p in proposal.proposal])))}
@@ -231,7 +237,7 @@ def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
         geom = shape(p["geometry"])
         rep = reps.get(p["rep_id"])
         if rep is None:
-            raise ConflictError("A rep of this proposal no longer exists: preview again.")
+            raise ConflictError(_("A rep of this proposal no longer exists: preview again."))
         if p["territory_id"] is not None and p["territory_id"] in by_id:
             t = change.touch(by_id[p["territory_id"]])
             t.set_geometry(geom)

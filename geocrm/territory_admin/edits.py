@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import shapely
+from flask_babel import gettext as _
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split as split_geometry
 from sqlalchemy import func, select
@@ -52,7 +53,8 @@ def _carve(change: Change, geom: BaseGeometry, user: User, exclude: Iterable[int
         rest = terr.io.polygonal(shapely.make_valid(shapely.difference(other.geom, geom)))
         if rest is None or area_m2(rest) < MIN_AREA_M2:
             raise ValidationError(
-                "geometry", f"the shape covers all of {other.name!r}: delete it instead"
+                "geometry", _(
+                    "the shape covers all of %(name)s: delete it instead", name=repr(other.name))
             )
         change.touch(other)
         other.set_geometry(rest)
@@ -77,7 +79,7 @@ def create_territory(
 ) -> tuple[Territory, TerritoryRevision]:
     """A new territory from a drawn shape; with ``carve`` it is cut out of its neighbours."""
     if not can_edit(user):
-        raise NotFoundError("No such page.")
+        raise NotFoundError(_("No such page."))
     geom, notes = check_polygon(parse_geojson(geometry), repair=repair)
     clean = check_name(name)
     change = Change("create", user, notes=notes)
@@ -98,9 +100,9 @@ def _priority(value: Any) -> int:
     try:
         number = int(value or 0)
     except (TypeError, ValueError) as exc:
-        raise ValidationError("priority", "a whole number") from exc
+        raise ValidationError("priority", _("a whole number")) from exc
     if not -1000 <= number <= 1000:
-        raise ValidationError("priority", "between -1000 and 1000")
+        raise ValidationError("priority", _("between -1000 and 1000"))
     return number
 
 
@@ -113,10 +115,10 @@ def manager_for(user: User, manager_id: Any) -> int | None:
     try:
         mid = int(manager_id)
     except (TypeError, ValueError) as exc:
-        raise ValidationError("manager", "not a user id") from exc
+        raise ValidationError("manager", _("not a user id")) from exc
     manager = db.session.get(User, mid)
     if manager is None or manager.role != Role.MANAGER:
-        raise ValidationError("manager", f"user {mid} is not a manager")
+        raise ValidationError("manager", _("user %(id)s is not a manager", id=mid))
     return mid
 
 
@@ -176,31 +178,37 @@ def split_territory(
     t = get_editable_or_404(territory_id, user)
     shape_ = parse_geojson(cutter, "cutter")
     if shape_.geom_type in ("Polygon", "MultiPolygon"):
-        shape_, _ = check_polygon(shape_, field_name="cutter")
+        shape_, _notes = check_polygon(shape_, field_name="cutter")
         inside = terr.io.polygonal(shapely.make_valid(shapely.intersection(t.geom, shape_)))
         rest = terr.io.polygonal(shapely.make_valid(shapely.difference(t.geom, shape_)))
         if inside is None or area_m2(inside) < MIN_AREA_M2:
-            raise ValidationError("cutter", f"the shape does not overlap {t.name!r}")
+            raise ValidationError("cutter", _(
+                "the shape does not overlap %(name)s", name=repr(t.name)))
         if rest is None or area_m2(rest) < MIN_AREA_M2:
-            raise ValidationError("cutter", f"the shape covers all of {t.name!r}: nothing to split")
+            raise ValidationError("cutter", _(
+                "the shape covers all of %(name)s: nothing to split", name=repr(t.name)))
         keep, new = rest, inside
     elif shape_.geom_type in ("LineString", "MultiLineString"):
         pieces = [p for p in split_geometry(t.geom, shape_).geoms
                   if p.geom_type == "Polygon" and area_m2(p) >= MIN_AREA_M2]
         if len(pieces) < 2:
-            raise ValidationError("cutter", f"the line must cross {t.name!r} from edge to edge")
+            raise ValidationError("cutter", _(
+                "the line must cross %(name)s from edge to edge", name=repr(t.name)))
         untouched = [p for p in pieces if any(p.equals(g) for g in getattr(t.geom, "geoms", []))]
         cut = [p for p in pieces if not any(p.equals(u) for u in untouched)]
         if len(cut) != 2:
             raise ValidationError(
                 "cutter",
-                f"the line cuts {t.name!r} into {len(cut)} pieces; draw one that cuts it in two",
+                _(
+                    "the line cuts %(name)s into %(num)s pieces; draw one that cuts it in two",
+                    name=repr(t.name), num=len(cut)),
             )
         cut.sort(key=area_m2, reverse=True)
         keep = shapely.union_all([cut[0], *untouched])
         new = cut[1]
     else:
-        raise ValidationError("cutter", f"split with a line or a polygon, not a {shape_.geom_type}")
+        raise ValidationError("cutter", _(
+            "split with a line or a polygon, not a %(kind)s", kind=shape_.geom_type))
     change = Change("split", user)
     change.touch(t)
     t.set_geometry(keep)
@@ -220,13 +228,13 @@ def set_reps(user: User, territory_id: int, rep_ids: Iterable[Any]) -> Territory
         try:
             wanted.append(int(raw))
         except (TypeError, ValueError) as exc:
-            raise ValidationError("reps", f"{raw!r} is not a user id") from exc
+            raise ValidationError("reps", _("%(value)s is not a user id", value=repr(raw))) from exc
     reps = list(db.session.scalars(select(User).where(User.id.in_(wanted)))) if wanted else []
     by_id = {u.id: u for u in reps}
     for rid in wanted:
         u = by_id.get(rid)
         if u is None or u.role != Role.REP or not u.active:
-            raise ValidationError("reps", f"user {rid} is not an active rep")
+            raise ValidationError("reps", _("user %(id)s is not an active rep", id=rid))
     change = Change("reps", user)
     change.reassign = False
     change.touch(t)

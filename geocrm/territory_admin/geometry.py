@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
+from flask_babel import gettext as _
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
@@ -24,7 +25,7 @@ MIN_AREA_M2 = 1.0
 def parse_geojson(data: Any, field_name: str = "geometry") -> BaseGeometry:
     """A shapely geometry from a GeoJSON geometry, Feature or FeatureCollection (unioned)."""
     if not isinstance(data, dict) or "type" not in data:
-        raise ValidationError(field_name, "expected a GeoJSON geometry")
+        raise ValidationError(field_name, _("expected a GeoJSON geometry"))
     kind = data.get("type")
     try:
         if kind == "Feature":
@@ -32,13 +33,14 @@ def parse_geojson(data: Any, field_name: str = "geometry") -> BaseGeometry:
         if kind == "FeatureCollection":
             geoms = [parse_geojson(f, field_name) for f in data.get("features") or []]
             if not geoms:
-                raise ValidationError(field_name, "the collection has no features")
+                raise ValidationError(field_name, _("the collection has no features"))
             return shapely.union_all(geoms)
         geom = shape(data)
     except ValidationError:
         raise
     except Exception as exc:  # shapely raises several types for malformed coordinates
-        raise ValidationError(field_name, f"not a valid GeoJSON geometry ({exc})") from exc
+        raise ValidationError(field_name, _(
+            "not a valid GeoJSON geometry (%(error)s)", error=exc)) from exc
     return shapely.force_2d(geom)
 
 
@@ -53,26 +55,28 @@ def check_polygon(
     it was invalid and what it became.
     """
     if geom is None or geom.is_empty:
-        raise ValidationError(field_name, "the shape is empty")
+        raise ValidationError(field_name, _("the shape is empty"))
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise ValidationError(field_name, f"a territory must be a polygon, not a {geom.geom_type}")
+        raise ValidationError(field_name, _(
+            "a territory must be a polygon, not a %(kind)s", kind=geom.geom_type))
     if not looks_like_degrees(geom.bounds):
         raise ValidationError(
-            field_name, "coordinates are not longitude/latitude degrees (projected data?)"
+            field_name, _("coordinates are not longitude/latitude degrees (projected data?)")
         )
     notes: list[str] = []
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         if not repair:
-            raise ValidationError(field_name, f"invalid polygon: {reason}")
+            raise ValidationError(field_name, _("invalid polygon: %(reason)s", reason=reason))
         fixed = terr.io.polygonal(shapely.make_valid(geom))
         if fixed is None:
-            raise ValidationError(field_name, f"invalid polygon with no area left: {reason}")
+            raise ValidationError(field_name, _(
+                "invalid polygon with no area left: %(reason)s", reason=reason))
         pieces = len(getattr(fixed, "geoms", [fixed]))
         notes.append(f"invalid polygon ({reason}) repaired into {pieces} part(s)")
         geom = fixed
     if area_m2(geom) < MIN_AREA_M2:
-        raise ValidationError(field_name, "the shape has no area (zero-area polygon)")
+        raise ValidationError(field_name, _("the shape has no area (zero-area polygon)"))
     return geom, notes
 
 
@@ -80,12 +84,13 @@ def check_name(name: Any, *, exclude_id: int | None = None, field_name: str = "n
     """A stripped, unique territory name of at most 120 characters."""
     text = str(name or "").strip()
     if not text:
-        raise ValidationError(field_name, "a territory needs a name")
+        raise ValidationError(field_name, _("a territory needs a name"))
     if len(text) > 120:
-        raise ValidationError(field_name, "at most 120 characters")
+        raise ValidationError(field_name, _("at most 120 characters"))
     stmt = select(Territory.id).where(Territory.name == text)
     if exclude_id is not None:
         stmt = stmt.where(Territory.id != exclude_id)
     if db.session.scalar(stmt) is not None:
-        raise ValidationError(field_name, f"a territory named {text!r} already exists")
+        raise ValidationError(field_name, _(
+            "a territory named %(name)s already exists", name=repr(text)))
     return text

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from geocrm.errors import NotFoundError
 from geocrm.extensions import db
@@ -30,7 +31,7 @@ def use_job(accounts: int) -> bool:
 def _user(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFoundError(f"No user {user_id}.")
+        raise NotFoundError(_("No user %(id)s.", id=user_id))
     return user
 
 
@@ -41,7 +42,7 @@ def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
     user = _user(user_id)
     rev = transfer.apply_import(token, user, assume_crs=assume_crs,
                                 name_column=name_column, layer=layer)
-    outside, _ = transfer.accounts_outside(user, limit=0)
+    outside, _total = transfer.accounts_outside(user, limit=0)
     return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved),
             "outside": outside}
 

@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from flask_babel import gettext as _
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
@@ -56,7 +57,7 @@ def preview_rebalance(
     every territory keeps its name, colour and reps.
     """
     if len(replaced) < 2:
-        raise ValidationError("territories", "choose at least two territories to rebalance")
+        raise ValidationError("territories", _("choose at least two territories to rebalance"))
     units = units if units is not None else _grid_units(request, area, len(replaced))
     units = units.reset_index(drop=True)
     grid_units = len(units)
@@ -127,8 +128,8 @@ def _reshaped(
             geom = shapely.union(geom, shapely.intersection(shapely.union_all(gained), area))
         geom = terr.io.polygonal(shapely.make_valid(geom))
         if geom is None:
-            raise ValidationError("territories", f"{t.name} would be left empty")
-        geom, _ = svc.check_polygon(geom, field_name="proposal")
+            raise ValidationError("territories", _("%(name)s would be left empty", name=t.name))
+        geom, _notes = svc.check_polygon(geom, field_name="proposal")
         new_geoms.append(geom)
         proposal.append({
             "rep_id": rep.id, "rep_name": ", ".join(u.name for u in t.reps) or rep.name,
@@ -178,7 +179,7 @@ def _catchments(units: gpd.GeoDataFrame, current: np.ndarray, accounts: gpd.GeoD
     keep = a < b
     a, b = a[keep], b[keep]
     shared = shapely.area(shapely.intersection(grown[a], grown[b])) > 2.0
-    neighbours: list[list[int]] = [[] for _ in range(n)]
+    neighbours: list[list[int]] = [[] for _i in range(n)]
     for i, j in zip(a[shared].tolist(), b[shared].tolist(), strict=True):
         if current[i] == current[j]:
             neighbours[i].append(j)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
 from geocrm.core.assignment import reassign_area
@@ -150,7 +151,7 @@ def get_revision(user: User, revision_id: int) -> TerritoryRevision:
     a missing one."""
     rev = db.session.get(TerritoryRevision, revision_id) if can_edit(user) else None
     if rev is None or (user.role != Role.ADMIN and rev.created_by_id != user.id):
-        raise NotFoundError(f"No revision {revision_id}.")
+        raise NotFoundError(_("No revision %(id)s.", id=revision_id))
     return rev
 
 
@@ -163,7 +164,8 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
     """
     rev = get_revision(user, revision_id)
     if rev.undone_at is not None:
-        raise ConflictError(f"Revision {revision_id} was already undone.")
+        raise ConflictError(_(
+            "Revision %(id)s was already undone.", id=revision_id))
     later = db.session.scalars(
         select(TerritoryRevision).where(TerritoryRevision.id > rev.id,
                                         TerritoryRevision.undone_at.is_(None))
@@ -172,8 +174,9 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
     for other in later:
         if mine & set(other.territory_ids):
             raise ConflictError(
-                f"Change #{other.id} ({other.summary}) touched the same territories later: "
-                "undo it first."
+                _(
+                    "Change #%(id)s (%(summary)s) touched the same territories later: undo it "
+                    "first.", id=other.id, summary=other.summary)
             )
     now = utcnow()
     gone = [t for t in (db.session.get(Territory, i) for i in rev.created) if t is not None]

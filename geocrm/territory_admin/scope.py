@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from geocrm.access import scope_territories
@@ -31,14 +32,14 @@ def get_territory_or_404(territory_id: int, user: User) -> Territory:
     stmt = scope_territories(select(Territory).where(Territory.id == territory_id), user)
     found = db.session.scalars(stmt).one_or_none()
     if found is None:
-        raise NotFoundError(f"No territory {territory_id}.")
+        raise NotFoundError(_("No territory %(id)s.", id=territory_id))
     return found
 
 
 def get_editable_or_404(territory_id: int, user: User) -> Territory:
     """A territory ``user`` may change: in scope, and the user edits at all (else 404)."""
     if not can_edit(user):
-        raise NotFoundError(f"No territory {territory_id}.")
+        raise NotFoundError(_("No territory %(id)s.", id=territory_id))
     return get_territory_or_404(territory_id, user)
 
 

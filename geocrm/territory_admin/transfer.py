@@ -18,6 +18,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 import shapely
+from flask_babel import gettext as _
 from shapely.geometry import mapping
 from sqlalchemy import func, select
 
@@ -43,11 +44,12 @@ def save_upload(filename: str, data: bytes, user: User) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix not in ALLOWED:
         raise ValidationError(
-            "file", "upload GeoJSON (.geojson/.json), a zipped Shapefile (.zip), "
-            "GeoPackage (.gpkg) or KML (.kml)"
+            "file", _(
+                "upload GeoJSON (.geojson/.json), a zipped Shapefile (.zip), GeoPackage (.gpkg) "
+                "or KML (.kml)")
         )
     if not data:
-        raise ValidationError("file", "the file is empty")
+        raise ValidationError("file", _("the file is empty"))
     meta = {"user_id": user.id, "filename": Path(filename).name[:200]}
     return TERRITORY_FILES.save(data, meta, suffix=suffix)
 
@@ -74,7 +76,8 @@ def read_file(path: Path, *, assume_crs: str | None = None, label: str = "file",
 
             CRS.from_user_input(assume_crs)
         except Exception as exc:  # pyproj raises CRSError and friends
-            raise ValidationError("crs", f"{assume_crs!r} is not a known CRS") from exc
+            raise ValidationError("crs", _(
+                "%(crs)s is not a known CRS", crs=repr(assume_crs))) from exc
     try:
         return terr.read_territories(path, assume_crs=assume_crs or None,
                                      name_column=name_column, layer=layer or None)
@@ -134,7 +137,8 @@ def _fields(path: Path, label: str, layer: str | None = None) -> dict[str, str]:
 
         info = pyogrio.read_info(path, layer=layer) if layer else pyogrio.read_info(path)
     except Exception as exc:  # pyogrio raises several types; all mean "cannot read"
-        raise ValidationError("file", f"{label}: cannot read ({exc})") from exc
+        raise ValidationError("file", _(
+            "%(label)s: cannot read (%(error)s)", label=label, error=exc)) from exc
     return {str(n): str(t) for n, t in zip(info["fields"], info["dtypes"], strict=True)}
 
 
@@ -177,13 +181,14 @@ def preview_import(
     lists the layers and says which one it shows (``layer`` picks another, or all).
     """
     if not svc.can_edit(user):
-        raise NotFoundError("No such upload.")
+        raise NotFoundError(_("No such upload."))
     path, meta = load_upload(token, user)
     layers = _layers(path, meta["filename"])
     names = [n for n, _ in layers]
     if layer and layer != terr.ALL_LAYERS and layer not in names:
-        raise ValidationError("layer", f"{meta['filename']} has no polygon layer {layer!r} "
-                              f"(it has {', '.join(names)})")
+        raise ValidationError("layer", _(
+            "%(filename)s has no polygon layer %(layer)s (it has %(values)s)",
+            filename=meta['filename'], layer=repr(layer), values=', '.join(names)))
     chosen = layer or (names[0] if len(names) > 1 else None)
     # All layers: the first one's columns (plus which layer), like the file's own order.
     fields = _fields(path, meta["filename"],
@@ -192,7 +197,8 @@ def preview_import(
         fields["layer"] = "object"
     column = name_column or _guess_name_column(fields)
     if column and column not in fields:
-        raise ValidationError("name_column", f"the file has no column {column!r}")
+        raise ValidationError("name_column", _(
+            "the file has no column %(column)s", column=repr(column)))
     # Read with the name column, so repair notes name the feature, not its row number.
     result = read_file(path, assume_crs=assume_crs, label=meta["filename"], name_column=column,
                        layer=chosen)
@@ -212,14 +218,15 @@ def preview_import(
         name = "" if raw is None or (isinstance(raw, float) and pd.isna(raw)) else str(raw).strip()
         name = name or f"Territory {row}"
         if len(name) > 120:
-            raise ValidationError("name", "at most 120 characters", row=row)
+            raise ValidationError("name", _("at most 120 characters"), row=row)
         if name in seen:
             unique = [c for c in _unique_columns(frame, columns) if c != column]
-            advice = (f"; column {unique[0]!r} names every feature once: choose it as the "
-                      "name column" if unique else
-                      "; no column names every feature once: make the names unique in the file")
-            raise ValidationError("name", f"{name!r} is also in row {seen[name]}{advice}",
-                                  row=row)
+            raise ValidationError("name", _(
+                "%(name)s is also in row %(row)s; column %(column)s names every feature once: "
+                "choose it as the name column", name=repr(name), row=seen[name],
+                column=repr(unique[0])) if unique else _(
+                "%(name)s is also in row %(row)s; no column names every feature once: make the "
+                "names unique in the file", name=repr(name), row=seen[name]), row=row)
         seen[name] = row
         geom, notes = svc.check_polygon(geom, field_name=f"row {row} geometry")
         preview.notes += [f"{name!r}: {n}" for n in notes]
@@ -227,7 +234,9 @@ def preview_import(
         if existing is None and db.session.scalar(select(Territory.id).where(
                 Territory.name == name)) is not None:
             raise ValidationError(
-                "name", f"a territory named {name!r} exists and is not yours to replace", row=row
+                "name", _(
+                    "a territory named %(name)s exists and is not yours to replace",
+                    name=repr(name)), row=row
             )
         preview.features.append(ImportFeature(
             row, name, "replace" if existing else "create",
@@ -323,11 +332,11 @@ EXPORTS = {"geojson": ("GeoJSON", ".geojson", "application/geo+json"),
 def export_territories(user: User, fmt: str) -> tuple[bytes, str, str]:
     """The user's visible territories as a file: (content, filename, mimetype)."""
     if fmt not in EXPORTS:
-        raise NotFoundError("No such export format.")
+        raise NotFoundError(_("No such export format."))
     items = svc.visible_territories(user)
     if not items:
-        raise ValidationError("territories", "no territories to export")
-    _, suffix, mimetype = EXPORTS[fmt]
+        raise ValidationError("territories", _("no territories to export"))
+    _driver, suffix, mimetype = EXPORTS[fmt]
     counts = dict(db.session.execute(
         select(Account.territory_id, func.count(Account.id))
         .where(Account.territory_id.in_([t.id for t in items]))

@@ -66,7 +66,7 @@ def _bounds(geoms: list[Any]) -> tuple[tuple[float, float], tuple[float, float]]
 def _json() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationError("body", "send a JSON object")
+        raise ValidationError("body", _("send a JSON object"))
     return body
 
 
@@ -201,7 +201,7 @@ def api_reps(territory_id: int) -> Any:
     """Set the reps who work a territory."""
     ids = _json().get("rep_ids") or []
     if not isinstance(ids, list):
-        raise ValidationError("rep_ids", "a list of user ids")
+        raise ValidationError("rep_ids", _("a list of user ids"))
     return _done(svc.set_reps(current_user, territory_id, ids), territory=territory_id)
 
 
@@ -240,7 +240,7 @@ def import_upload() -> Any:
         upload = request.files.get("file")
         try:
             if upload is None or not upload.filename:
-                raise ValidationError("file", "choose a file")
+                raise ValidationError("file", _("choose a file"))
             token = transfer.save_upload(upload.filename, upload.read(), current_user)
         except ValidationError as err:
             flash(err.message, "error")
@@ -328,7 +328,7 @@ def _save_temp(field: str) -> Path | None:
     if upload is None or not upload.filename:
         return None
     token = transfer.save_upload(upload.filename, upload.read(), current_user)
-    path, _ = transfer.load_upload(token, current_user)
+    path, _meta = transfer.load_upload(token, current_user)
     return path
 
 
@@ -344,7 +344,7 @@ def balance() -> Any:
         try:
             area_path = _save_temp("area_file") if form.get("area") == "upload" else None
             if form.get("area") == "upload" and area_path is None:
-                raise ValidationError("area_file", "upload the service area file")
+                raise ValidationError("area_file", _("upload the service area file"))
             units_path = _save_temp("units_file") if form.get("units") == "upload" else None
             req = balancing.BalanceRequest(
                 territory_ids=to_ids(form.getlist("territory"), "territory"),

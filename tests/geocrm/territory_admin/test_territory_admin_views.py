@@ -240,3 +240,20 @@ def test_large_balance_applies_as_a_background_job(app, client, auth, world):
     auth.logout()
     auth.login(other.email)
     assert client.get(applied.headers["Location"]).status_code == 404
+
+
+def test_errors_speak_the_readers_language(client, auth, world):
+    """A shape or id problem comes back in Korean / Japanese with its values kept (the field
+    stays the programs' key): issue 12."""
+    auth.login("manager@example.com")
+    ko = post_json(client, "/territories/api/territories", {"name": "", "geometry": SQUARE},
+                   **{"Accept-Language": "ko"})
+    assert ko.status_code == 422 and ko.get_json()["detail"] == "name: 구역에는 이름이 필요합니다"
+    ja = post_json(client, "/territories/api/territories/99999/delete", {},
+                   **{"Accept-Language": "ja"})
+    assert ja.status_code == 404 and ja.get_json()["detail"] == "エリア 99999 はありません。"
+    line = {"type": "LineString", "coordinates": [[24.0, 60.0], [24.001, 60.001]]}
+    cut = post_json(client, f"/territories/api/territories/{world.west.id}/split",
+                    {"cutter": line}, **{"Accept-Language": "ko"})
+    assert cut.status_code == 422 and "'West'" in cut.get_json()["detail"]
+    assert "line" not in cut.get_json()["detail"].split(":", 1)[1]
