@@ -41,3 +41,25 @@ def test_korean_admin_sees_korean_region_pages(
     assert "river_town 불러옴: 차량 통행 도로 4개" in done
     ja = client.get("/region/", headers=JA).get_data(as_text=True)
     assert "読み込み済み:<strong>river_town</strong>" in ja
+
+
+def test_load_job_progress_in_the_readers_language(app) -> None:  # noqa: F811
+    """The job's two progress messages (as geocrm.region.jobs writes them) and its states
+    read in Korean and Japanese on the job page, the values kept."""
+    from flask_babel import refresh
+
+    from geocrm.region.jobs import reading_message, saved_message
+    from geocrm.region.views import region_progress
+
+    meta = {"ways": 412, "road_km": 38.5, "basemap": {"tiles": 96, "bytes": 2_400_000},
+            "addresses": {"addresses": 1500}}
+    for lang, words in (("ko", ("헬싱키", "도로 412개", "2.4 MB", "시작")),
+                        ("ja", ("ヘルシンキ", "道路412本", "2.4 MB", "開始"))):
+        with app.test_request_context(headers={"Accept-Language": lang}):
+            refresh()
+            said = [region_progress(m) for m in (
+                reading_message("헬싱키" if lang == "ko" else "ヘルシンキ"), saved_message(meta),
+                "started", "queued")]
+        assert words[0] in said[0] and words[1] in said[1] and words[2] in said[1]
+        assert words[3] in said[2] and said[3] != "queued"
+        assert not any("road" in s or "basemap" in s for s in said), said
