@@ -422,12 +422,13 @@ def _to_tile(minx: float, maxy: float,
 
 
 def _metadata(data: BasemapData, name: str, max_zoom: int) -> dict[str, Any]:
+    names = {"name": "String", **{f"name:{lang}": "String" for lang in LANGS}}
     fields = {
-        "earth": {"kind": "String"}, "water": {"kind": "String", "name": "String"},
-        "landuse": {"kind": "String", "name": "String"},
-        "roads": {"kind": "String", "kind_detail": "String", "name": "String", "ref": "String"},
+        "earth": {"kind": "String"}, "water": {"kind": "String", **names},
+        "landuse": {"kind": "String", **names},
+        "roads": {"kind": "String", "kind_detail": "String", **names, "ref": "String"},
         "buildings": {"kind": "String"},
-        "places": {"kind": "String", "kind_detail": "String", "name": "String",
+        "places": {"kind": "String", "kind_detail": "String", **names,
                    "min_zoom": "Number", "population_rank": "Number"},
     }
     return {

@@ -181,3 +181,25 @@ def test_offline_subset_keeps_territory_zooms_first(
     with pytest.raises(RegionError, match="no tiles fit"):
         places.offline_subset(source, tmp_path / "none.pmtiles", [(24.0, 60.0, 24.001, 60.001)],
                               10)
+
+
+def test_tiles_carry_the_apps_languages_beside_name(archive: tuple[Path, dict[str, Any]]) -> None:
+    """A map in Korean or Japanese labels with name:ko / name:ja (protomaps-leaflet's ``lang``
+    picks ``name:<lang>``, then ``name``): the tiles keep them where OSM has them, and English
+    too; other languages (name:fi) are left out, and the metadata lists the fields."""
+    z15 = decoded(archive[0])[15]
+    suburb = next(f["properties"] for f in z15["places"]
+                  if f["properties"]["name"] == "Kalliosaari")
+    assert (suburb["name:ko"], suburb["name:ja"], suburb["name:en"]) == (
+        "칼리오사리", "カッリオサーリ", "Rock Island")
+    assert "name:fi" not in suburb
+    street = next(f["properties"] for f in z15["roads"]
+                  if f["properties"].get("name") == "Meritie")
+    assert (street["name:ko"], street["name:ja"]) == ("메리티에", "メリティエ")
+    city = next(f["properties"] for f in z15["places"]
+                if f["properties"]["name"] == "Testikaupunki")
+    assert not any(k.startswith("name:") for k in city)  # no name:xx in OSM: name alone
+    with open(archive[0], "rb") as f:
+        layers = {layer["id"]: layer["fields"]
+                  for layer in Reader(MmapSource(f)).metadata()["vector_layers"]}
+    assert {"name:ko", "name:ja", "name:en"} <= set(layers["places"]) & set(layers["roads"])

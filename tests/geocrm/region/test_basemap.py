@@ -164,3 +164,21 @@ def test_field_app_keeps_the_reps_part_within_the_budget(
     assert meta["territory_max_zoom"] >= meta["region_max_zoom"]
     r = Got(client, "/region/basemap/offline.pmtiles", Range="bytes=0-126")
     assert r.status_code == 206 and r.data[:7] == b"PMTiles"
+
+
+def test_labels_follow_the_page_language(client: FlaskClient, auth: AuthActions, world: World,
+                                         loaded: Path) -> None:
+    """The basemap layer gets the page's language: protomaps-leaflet then labels with
+    ``name:ko`` / ``name:ja`` / ``name:en``, falling back to ``name`` (the vendored build's
+    label rules are checked, so an upgrade that drops this fails here)."""
+    auth.login("manager@example.com")
+    for lang in ("ko", "ja", "en"):
+        html = client.get("/maps/territories",
+                          headers={"Accept-Language": lang}).get_data(as_text=True)
+        assert f'"lang": "{lang}"' in html, lang
+    vendored = (Path(__file__).parents[3] / "geocrm" / "static" / "vendor" / "protomaps-leaflet"
+                / "protomaps-leaflet.js")
+    if not vendored.exists():
+        pytest.skip("the vendored map assets are not installed (make assets)")
+    rules = vendored.read_text(encoding="utf-8")
+    assert re.search(r'\[`name:\$\{\w+\}`,\s*"name"\]', rules), "labels: name:<lang>, then name"
