@@ -50,6 +50,8 @@ def test_the_profile_sets_skills_and_vehicle_for_the_planner(app: Any, client: A
     """A planner gives a rep skills and a bike; the planner's rep has both; a speed out of
     range is refused under its field and nothing is written."""
     _as(client, world.planner)
+    planning = client.get("/planning/").get_data(as_text=True)
+    assert f'href="/people/{world.rep_west.id}/profile"' in planning  # how planners get there
     html = client.get(f"/people/{world.rep_west.id}/profile").get_data(as_text=True)
     assert 'name="skills"' in html and 'name="vehicle"' in html and 'name="speed_kmh"' in html
     r = client.post(f"/people/{world.rep_west.id}/profile",
