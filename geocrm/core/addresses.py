@@ -36,6 +36,7 @@ Pure: no Flask, no database; the geocoder and the import call :func:`parse_addre
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -225,6 +226,7 @@ _KANA = re.compile("[\u3040-\u30ff\uff66-\uff9f]")
 _JP_PREF = re.compile(r"^(?:〒?\s*\d{3}-?\d{4}\s*)?(?:東京都|北海道|京都府|大阪府|\S{2,3}県)")
 
 
+@functools.lru_cache(maxsize=65536)  # an import asks for each row's address
 def guess_country(text: str | None) -> str | None:
     """``"KR"`` for a Hangul address, ``"JP"`` for a Japanese one (kana, a 〒 or a
     prefecture first); ``None`` when the script says nothing (Latin text)."""
@@ -265,6 +267,9 @@ def _numbers_dashes(text: str) -> str:
     return re.sub(r"(?<=\d)\s*" + _DASHES.pattern + r"\s*(?=\d)", "-", text)
 
 
+# Pure, and its answer immutable: remembered, as a register repeats its street addresses
+# (with a different postcode or floor on each row, which the split does not read).
+@functools.lru_cache(maxsize=65536)
 def parse_address(text: str | None, country: str | None = None) -> Parsed | None:
     """Split a one-line address into parts; ``None`` when it is not recognised.
 

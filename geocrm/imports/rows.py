@@ -3,6 +3,12 @@
 A cell is judged by :mod:`geocrm.core.accounts` exactly as the form and the API judge
 it; what only a whole file can tell (a point far from the others that would sit among
 them swapped) is checked here.
+
+Rows are cleaned a column at a time (:func:`clean_rows`): a register repeats its values
+(a stage, the same hours, a chain's name, a street address), so each distinct value of a
+column goes through its rule once and the verdict is shared by every cell holding it.
+:func:`clean_row` is the same code for one row (the API's records, a prospect), so the
+preview, the import and every other caller judge a cell alike.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -40,19 +48,8 @@ _ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website
                "opening_hours", "stage", "value", "visit_minutes", "cadence_days", "priority",
                "category", "external_id", "name_reading", "country", "region", "district",
                "street", "housenumber", "building", "required_skills")
-
-
-# Columns whose cells repeat all over a file (a stage, the same hours, a postcode): each
-# distinct value is judged once. Only verdicts are remembered (an error is raised anew,
-# in the current language), and the cleaned values are immutable, so sharing is safe.
-_REPEATING = frozenset({"city", "postcode", "opening_hours", "stage", "visit_minutes",
-                        "cadence_days", "priority", "category", "country", "region",
-                        "district", "required_skills"})
-
-
-@functools.lru_cache(maxsize=16384)
-def _clean_repeating(key: str, raw: str) -> Any:
-    return clean_field(key, raw)
+# A cleaned row's keys, in order: the fields, the pin, the tags and the comparison keys.
+_ROW_KEYS = (*_ROW_FIELDS, "lat", "lon", "tags", "name_key", "address_key", "reading_key")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -60,74 +57,168 @@ def _tags(raw: str) -> tuple[str, ...]:
     return tuple(sorted({t.strip()[:60] for t in re.split(r"[;,|]", raw) if t.strip()}))
 
 
-def clean_row(raw: dict[str, str], row: int, rejects: list[Reject], *,
+def clean_row(raw: dict[str, Any], row: int, rejects: list[Reject], *,
               addresses: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
               ) -> dict[str, Any] | None:
     """Validate one row (target field -> text); ``None`` and rejects appended when invalid.
 
-    Each cell goes through the account rules (:mod:`geocrm.core.accounts`), the same as
-    the form and the API, and every bad cell of the row is reported, not just the first.
-    ``addresses`` remembers, for one file, what :func:`new_address` made of each distinct
-    address (a register repeats its street addresses: one per floor, shop...).
+    :func:`clean_rows` with a row of one: the same rules, the same messages.
     """
-    before = len(rejects)
+    return clean_rows({k: [v] for k, v in raw.items()}, [row], rejects,
+                      addresses=addresses)[0]
 
-    def bad(fieldname: str, reason: str) -> None:
-        rejects.append(Reject(row, fieldname, reason, (raw.get(fieldname) or "")[:200]))
 
-    if max(map(len, raw.values()), default=0) > MAX_FIELD:
-        for key, value in raw.items():
-            if len(value) > MAX_FIELD:
-                bad(key, f"is longer than {MAX_FIELD} characters")
-                raw[key] = ""
-    out: dict[str, Any] = dict.fromkeys(_ROW_FIELDS)
+class _Rows:
+    """The rejects of :func:`clean_rows` as they are found, and which rows they refuse."""
+
+    def __init__(self, columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
+                 rejects: list[Reject]) -> None:
+        self.raw, self.numbers, self.rejects = columns, numbers, rejects
+        self.refused: set[int] = set()
+
+    def bad(self, i: int, fieldname: str, reason: str) -> None:
+        """Row ``i`` (an index) is refused for ``fieldname``, whose raw cell is reported."""
+        column = self.raw.get(fieldname)
+        value = column[i] if column is not None else None
+        self.rejects.append(Reject(self.numbers[i], fieldname, reason, (value or "")[:200]))
+        self.refused.add(i)
+
+
+def clean_rows(columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
+               rejects: list[Reject], *,
+               addresses: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
+               ) -> list[dict[str, Any] | None]:
+    """Validate rows given as columns (target field -> its cells, one per row; ``numbers``
+    the rows' numbers for the report): each row cleaned, or ``None`` when refused, with its
+    rejects appended.
+
+    Each cell goes through the account rules (:mod:`geocrm.core.accounts`), the same as
+    the form and the API, and every bad cell of a row is reported, not just the first
+    (rejects come field by field: sorted by row, as the import does, they read row by row
+    in the order a row was always checked). ``addresses`` remembers, across calls, what
+    :func:`new_address` made of each distinct address (a register repeats its street
+    addresses: one per floor, shop...).
+    """
+    n = len(numbers)
+    found = _Rows(dict(columns), numbers, rejects)
+    raw = found.raw
+    for key, column in list(raw.items()):  # first: cells too long to judge
+        if max(map(len, column), default=0) > MAX_FIELD:
+            column = raw[key] = list(column)
+            for i, value in enumerate(column):
+                if len(value) > MAX_FIELD:
+                    found.bad(i, key, f"is longer than {MAX_FIELD} characters")
+                    column[i] = ""
+    nothing: Sequence[Any] = [None] * n
+    out: dict[str, Sequence[Any]] = dict.fromkeys(_ROW_KEYS, nothing)
     for key in _ROW_FIELDS:
         if key in raw:
+            out[key] = _clean_column(key, raw[key], found)
+    out["lat"], out["lon"] = _clean_pins(raw.get("lat", nothing), raw.get("lon", nothing),
+                                         found)
+    tags = raw.get("tags")
+    # A list of its own per row: the writer pops and keeps it.
+    out["tags"] = [list(_tags(t)) for t in tags] if tags is not None else [[] for _ in nothing]
+    if any(key in raw for key in ADDRESS_FIELDS):
+        _settle_addresses(out, {} if addresses is None else addresses)
+    out["name_key"] = _keys(normalise_name, out["name"])
+    out["address_key"] = _keys(normalise_address, out["address"])
+    out["reading_key"] = _keys(normalise_reading, out["name_reading"])
+    # One dict per row, built in C calls (zip of the columns, then of the keys).
+    rows: list[dict[str, Any] | None] = list(map(
+        dict, map(zip, repeat(_ROW_KEYS), zip(*(out[k] for k in _ROW_KEYS), strict=True))))
+    for i in found.refused:
+        rows[i] = None
+    return rows
+
+
+def _clean_column(key: str, column: Sequence[Any], found: _Rows) -> list[Any]:
+    """One field's cells through its rule: each distinct text once (every cell of a file is
+    text; other values, an API record's numbers, are judged one by one, as ``1`` and
+    ``True`` would be one key)."""
+    if set(map(type, column)) <= {str}:
+        verdicts: dict[Any, Any] = {}
+        errors: dict[Any, ValidationError] = {}
+        for value in dict.fromkeys(column):
             try:
-                value = raw[key]
-                out[key] = (_clean_repeating(key, value) if key in _REPEATING
-                            and type(value) is str else clean_field(key, value))
+                verdicts[value] = clean_field(key, value)
             except ValidationError as err:
-                bad(err.field, err.reason)
-    out["lat"] = out["lon"] = None
-    lat, lon = raw.get("lat"), raw.get("lon")
-    flat = flon = math.nan
-    if type(lat) is str and type(lon) is str:
-        try:  # the common case, two plain numbers in range, without the rule's checks
-            flat, flon = float(lat), float(lon)
-        except ValueError:
-            pass
-    if -90 <= flat <= 90 and -180 <= flon <= 180 and (flat or flon):
-        out["lat"], out["lon"] = flat, flon
-    else:  # blank, a decimal comma, out of range, 0,0...: the rule says what and why
+                errors[value] = err
+        cleaned = list(map(verdicts.get, column))
+        if errors:
+            for i, value in enumerate(column):
+                err = errors.get(value)
+                if err is not None:
+                    found.bad(i, err.field, err.reason)
+        return cleaned
+    cleaned = []
+    for i, value in enumerate(column):
         try:
-            coords = check_coordinates(lat, lon, row=row)
+            cleaned.append(clean_field(key, value))
         except ValidationError as err:
-            bad(err.field, err.reason)
+            found.bad(i, err.field, err.reason)
+            cleaned.append(None)
+    return cleaned
+
+
+def _clean_pins(lats: Sequence[Any], lons: Sequence[Any],
+                found: _Rows) -> tuple[list[float | None], list[float | None]]:
+    """Latitude and longitude, checked as a pair (:func:`check_coordinates`)."""
+    out_lat: list[float | None] = [None] * len(lats)
+    out_lon: list[float | None] = [None] * len(lats)
+    for i, (lat, lon) in enumerate(zip(lats, lons, strict=True)):
+        flat = flon = math.nan
+        if type(lat) is str and type(lon) is str:
+            try:  # the common case, two plain numbers in range, without the rule's checks
+                flat, flon = float(lat), float(lon)
+            except ValueError:
+                pass
+        if -90 <= flat <= 90 and -180 <= flon <= 180 and (flat or flon):
+            out_lat[i], out_lon[i] = flat, flon
+            continue
+        try:  # blank, a decimal comma, out of range, 0,0...: the rule says what and why
+            coords = check_coordinates(lat, lon, row=found.numbers[i])
+        except ValidationError as err:
+            found.bad(i, err.field, err.reason)
         else:
             if coords:
-                out["lat"], out["lon"] = coords
-    tags = raw.get("tags", "")
-    out["tags"] = list(_tags(tags))  # a list of its own: the writer pops and keeps it
-    # The one line and the parts made consistent (a Korean or Japanese line split into
-    # parts the file lacks; parts without a line make the line) before the keys.
-    line = out["address"]
-    if line and line.isascii() and not out["country"]:
-        pass  # a Latin one-line address is kept as it is (new_address would not touch it)
-    elif addresses is None:
-        new_address(out)
-    else:
-        key = tuple(map(out.__getitem__, ADDRESS_FIELDS))
-        made = addresses.get(key)
+                out_lat[i], out_lon[i] = coords
+    return out_lat, out_lon
+
+
+def _settle_addresses(out: dict[str, Sequence[Any]],
+                      memo: dict[tuple[Any, ...], tuple[Any, ...]]) -> None:
+    """The one line and the parts made consistent (a Korean or Japanese line split into
+    parts the file lacks; parts without a line make the line), each distinct address once.
+
+    A Latin one-line address without a country is kept as it is (:func:`new_address` would
+    not touch it).
+    """
+    columns = [out[f] for f in ADDRESS_FIELDS]
+    changed: list[tuple[int, tuple[Any, ...]]] = []
+    for i, key in enumerate(zip(*columns, strict=True)):
+        line = key[0]
+        if line and not key[1] and line.isascii():
+            continue
+        made = memo.get(key)
         if made is None:
-            new_address(out)
-            made = addresses[key] = tuple(map(out.__getitem__, ADDRESS_FIELDS))
-        else:
-            out.update(zip(ADDRESS_FIELDS, made, strict=True))
-    out["name_key"] = normalise_name(out["name"])
-    out["address_key"] = normalise_address(out["address"])
-    out["reading_key"] = normalise_reading(out["name_reading"])
-    return out if len(rejects) == before else None
+            scratch = dict(zip(ADDRESS_FIELDS, key, strict=True))
+            new_address(scratch)
+            made = memo[key] = tuple(map(scratch.__getitem__, ADDRESS_FIELDS))
+        if made != key:
+            changed.append((i, made))
+    if changed:
+        lists = [list(c) for c in columns]
+        for i, made in changed:
+            for column, value in zip(lists, made, strict=True):
+                column[i] = value
+        out.update(zip(ADDRESS_FIELDS, lists, strict=True))
+
+
+def _keys(rule: Any, column: Sequence[Any]) -> list[Any]:
+    """A comparison key of every cell (cleaned text or None), each distinct text once."""
+    keys = {value: rule(value) for value in dict.fromkeys(column)}
+    return list(map(keys.__getitem__, column))
 
 
 # -- swapped coordinates ----------------------------------------------------------------
