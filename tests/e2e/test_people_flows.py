@@ -1,7 +1,7 @@
 """People, profiles, calendar and notification choices in a real Chromium (issue 17): an admin
 invites through the page and the newcomer joins in another browser; deactivation signs them
-out; a planner pins a rep's home on the map; a rep makes a calendar link that icalendar reads
-and chooses notifications."""
+out; a planner pins a rep's home on the map and gives them skills and a bike; a rep makes a
+calendar link that icalendar reads and chooses notifications."""
 
 from __future__ import annotations
 
@@ -67,12 +67,15 @@ def test_planner_pins_a_reps_home_on_the_map(
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     lat = float(page.locator("input[name=home_lat]").input_value())
     lon = float(page.locator("input[name=home_lon]").input_value())
+    page.fill("#skills", "forklift, 日本語")
+    page.select_option("#vehicle", "bike")
     page.click("button[type=submit].primary")
     expect(page.locator(".flash").first).to_contain_text("Saved")
     with live_server.app.app_context():
         rep = db.session.get(User, rep_id)
         assert rep is not None
         assert (round(rep.home_lat, 5), round(rep.home_lon, 5)) == (round(lat, 5), round(lon, 5))
+        assert (rep.skills, rep.vehicle) == ("forklift, 日本語", "bike")
         db.session.remove()
 
 
