@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,25 @@ def offline_basemap(user: User) -> tuple[Path, dict[str, Any]] | None:
             info.write_text(json.dumps(covered))
             _prune(folder)
     return target, {"whole": False, **json.loads(info.read_text())}
+
+
+def basemap_status() -> dict[str, Any] | None:
+    """What every map draws, for the admin's region page: the archive (the region's own or
+    the company's file), when it was written, its size, zoom range and the area it covers
+    (box and its width and height in metres); None when maps use raster tiles."""
+    path = basemap_file()
+    if path is None:
+        return None
+    header, stat = _header(path), path.stat()
+    west, south, east, north = _archive_box(path)
+    mid = math.radians((south + north) / 2)
+    return {
+        "file": path.name, "own": path == basemap_path(), "bytes": stat.st_size,
+        "built_at": datetime.fromtimestamp(stat.st_mtime, UTC).replace(tzinfo=None),
+        "min_zoom": int(header["min_zoom"]), "max_zoom": int(header["max_zoom"]),
+        "bbox": [round(v, 4) for v in (west, south, east, north)],
+        "width_m": (east - west) * 111_320 * math.cos(mid), "height_m": (north - south) * 110_574,
+    }
 
 
 def _header(path: Path) -> dict[str, Any]:

@@ -26,7 +26,12 @@ from geocrm.errors import ValidationError
 from geocrm.i18n import label
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.models import Role
-from geocrm.region.basemap import basemap_file, basemap_version, offline_basemap
+from geocrm.region.basemap import (
+    basemap_file,
+    basemap_status,
+    basemap_version,
+    offline_basemap,
+)
 from geocrm.region.services import region_dir, region_info
 from geocrm.region.travel import travel_mode
 
@@ -65,8 +70,13 @@ def region_progress(message: str | None) -> str:
 @roles_required(Role.ADMIN)
 def index() -> Any:
     """The loaded region and the form to load another."""
-    return render_template("region/index.html", info=region_info(),
-                           mode=travel_mode() or "default", error=None)
+    return _index_page(None)
+
+
+def _index_page(error: str | None) -> str:
+    """The region page: the loaded region, the basemap the maps draw, the load form."""
+    return render_template("region/index.html", info=region_info(), basemap=basemap_status(),
+                           mode=travel_mode() or "default", error=error)
 
 
 @bp.route("/load", methods=["POST"])
@@ -86,8 +96,7 @@ def load() -> Any:
                 raise ValidationError(
                     "extract", _("%(file)s is not an .osm.pbf or .osm file", file=repr(filename)))
         except ValidationError as err:
-            return render_template("region/index.html", info=region_info(),
-                                   mode=travel_mode() or "default", error=err.message), 422
+            return _index_page(err.message), 422
         incoming = region_dir() / "incoming"
         incoming.mkdir(parents=True, exist_ok=True)
         suffix = ".osm" if filename.lower().endswith(".osm") else ".osm.pbf"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from flask.testing import FlaskClient
 
@@ -26,6 +27,7 @@ def test_korean_admin_sees_korean_region_pages(
     page = client.get("/region/", headers=KO).get_data(as_text=True)
     assert '<html lang="ko">' in page
     assert "불러온 지역이 없습니다" in page and "지도 데이터 불러오기" in page
+    assert "벡터 배경 지도가 없습니다" in page  # no basemap yet: the raster URL, if any
     assert "No region is loaded" not in page and "Load an extract" not in page
     bad = client.post("/region/load", data={"extract": (io.BytesIO(b"x"), "shops<b>.csv")},
                       content_type="multipart/form-data", headers=KO)
@@ -41,6 +43,14 @@ def test_korean_admin_sees_korean_region_pages(
     assert "river_town 불러옴: 차량 통행 도로 4개" in done
     ja = client.get("/region/", headers=JA).get_data(as_text=True)
     assert "読み込み済み:<strong>river_town</strong>" in ja
+    # the basemap's status: built when, size, zoom range and area, in Japanese
+    status = ja.split('id="basemap-status"')[1].split("</section>")[0]
+    assert "独自のベクター背景地図" in status and "に作成" in status and "サイズ:" in status
+    assert re.search(r"ズームレベル \d+～\d+", status) and "サイズ: 0 " not in status
+    assert re.search(r"範囲: [\d.,]+\s?k?m × [\d.,]+\s?k?m（経度 23\.9", status)
+    assert "Zoom" not in status and "Size" not in status and "Area" not in status
+    ko = client.get("/region/", headers=KO).get_data(as_text=True)
+    assert "확대 수준" in ko and "생성)" in ko and "Basemap" not in ko
 
 
 def test_load_job_progress_in_the_readers_language(app) -> None:  # noqa: F811
