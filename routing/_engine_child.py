@@ -59,15 +59,35 @@ def solve(day: dict[str, Any], seconds: float, seed: int,
     return out
 
 
-def main() -> None:
-    """Child side of ``routing.search.Helper``."""
-    with open(sys.argv[1], "rb") as fh:  # written by our parent, private to the user
+def answer(path: str) -> bytes:
+    """The pickled answer to the day in the file at ``path``."""
+    with open(path, "rb") as fh:  # written by our parent, private to the user
         day, deadline, seed = pickle.load(fh)  # noqa: S301 - our parent's own file
     try:
-        answer: tuple[str, Any] = ("ok", solve(day, 0.0, seed, deadline=deadline))
+        out: tuple[str, Any] = ("ok", solve(day, 0.0, seed, deadline=deadline))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which carries on
-        answer = ("error", f"{type(exc).__name__}: {exc}")
-    sys.stdout.buffer.write(pickle.dumps(answer))
+        out = ("error", f"{type(exc).__name__}: {exc}")
+    return pickle.dumps(out)
+
+
+def serve() -> None:
+    """A warm helper: PyVRP imported once, then one day per line of stdin (a file path),
+    each answer on stdout as 8 bytes of length and the pickle. Ends at end of stdin (the
+    parent closed it, or is gone)."""
+    import pyvrp  # noqa: F401 - imported now, so a day does not wait for it
+
+    for line in sys.stdin:
+        data = answer(line.strip())
+        sys.stdout.buffer.write(len(data).to_bytes(8, "little") + data)
+        sys.stdout.buffer.flush()
+
+
+def main() -> None:
+    """Child side of ``routing.search.Helper``: one day (``FILE``) or ``--serve``."""
+    if sys.argv[1] == "--serve":
+        serve()
+        return
+    sys.stdout.buffer.write(answer(sys.argv[1]))
     sys.stdout.buffer.flush()
     sys.stdout.close()  # the parent reads to end-of-file: answer before tearing down
 

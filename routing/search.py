@@ -23,12 +23,15 @@ to 30 s. Two remedies, both keeping OR-Tools the model of record:
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import pickle
+import select
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -108,6 +111,68 @@ def plain(day: EngineDay) -> dict[str, Any]:
     return {f.name: getattr(day, f.name) for f in fields(day)}
 
 
+_warm_lock = threading.Lock()  # held by the Helper using the kept child
+_warm: list[subprocess.Popen[bytes]] = []  # the kept child, at most one
+
+
+def _spawn(arg: str) -> subprocess.Popen[bytes]:
+    """A plain Python child running ``routing/_engine_child.py`` with ``arg`` (a day's
+    file, or ``--serve`` for a child that stays and takes days on stdin)."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    child = str(Path(_engine_child.__file__).resolve())
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and file
+        [sys.executable, "-c", "import runpy, sys; sys.argv = sys.argv[1:]; "
+         "runpy.run_path(sys.argv[0], run_name='__main__')", child, arg],
+        stdin=subprocess.PIPE if arg == "--serve" else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+
+
+def _live_warm() -> subprocess.Popen[bytes]:
+    """The kept child, started when there is none (call with ``_warm_lock`` held)."""
+    if not _warm or _warm[0].poll() is not None:
+        _drop_warm()
+        _warm.append(_spawn("--serve"))
+    return _warm[0]
+
+
+def _drop_warm() -> None:
+    """End the kept child (ours alone, by its own handle)."""
+    for proc in _warm:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=5)
+    _warm.clear()
+
+
+def warm_helper() -> bool:
+    """Start the kept helper child now, so that it imports PyVRP while the caller builds
+    its model (it costs up to a second on a busy machine). False when it is in use or
+    cannot start; a Helper then starts a child of its own."""
+    if not pyvrp_installed() or not _warm_lock.acquire(blocking=False):
+        return False
+    try:
+        _live_warm()
+        return True
+    except OSError:
+        return False
+    finally:
+        _warm_lock.release()
+
+
+def _forget_after_fork() -> None:
+    """A forked process (a job runner's work horse) must not talk to its parent's kept
+    child: it starts its own when it needs one."""
+    global _warm_lock
+    _warm_lock = threading.Lock()
+    _warm.clear()
+
+
+atexit.register(_drop_warm)
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 class Helper:
     """PyVRP working on a day in another process until ``deadline`` (``time.time()``).
 
@@ -115,35 +180,76 @@ class Helper:
     day goes to it as a pickle in a private temporary file (so no thread of ours has to
     feed a pipe while OR-Tools holds the interpreter), the answer comes back on stdout.
     Nothing of the caller (its threads, its ``__main__``) is forked or re-imported, so it
-    is safe under a web server or a job runner. The process is ours alone and always
-    ended by ``result``.
+    is safe under a web server or a job runner.
+
+    The child is kept between days (:func:`warm_helper`): importing PyVRP took 0.9 s of
+    a 5 s limit at load 10, every time. One Helper at a time uses it; another (a second
+    thread) starts a child of its own, ended by ``result`` as before. A kept child that
+    does not answer in time is ended too (its late answer must not reach the next day).
     """
 
     def __init__(self, day: EngineDay, deadline: float, seed: int = 0) -> None:
         self.deadline = deadline
         self.error: str | None = None
+        self.answered = False
         fd, self.path = tempfile.mkstemp(prefix="geocrm-routing-", suffix=".pickle")
         with os.fdopen(fd, "wb") as fh:
             pickle.dump((plain(day), deadline, seed), fh, protocol=pickle.HIGHEST_PROTOCOL)
-        env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        child = str(Path(_engine_child.__file__).resolve())
+        self.warm = _warm_lock.acquire(blocking=False)
         try:
-            self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and file
-                [sys.executable, "-c", "import runpy, sys; sys.argv = sys.argv[1:]; "
-                 "runpy.run_path(sys.argv[0], run_name='__main__')", child, self.path],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+            if self.warm:
+                self.process = self._send()
+            else:
+                self.process = _spawn(self.path)
         except OSError:
+            if self.warm:
+                _warm_lock.release()
+                self.warm = False
             os.unlink(self.path)
             raise
+
+    def _send(self) -> subprocess.Popen[bytes]:
+        """The day's file to the kept child (a new one if the old has gone)."""
+        for attempt in range(2):
+            proc = _live_warm()
+            try:
+                assert proc.stdin is not None
+                proc.stdin.write(self.path.encode() + b"\n")
+                proc.stdin.flush()
+                return proc
+            except BrokenPipeError:
+                _drop_warm()
+                if attempt:
+                    raise
+        raise OSError("no helper")  # pragma: no cover - the loop returns or raises
+
+    def _read_warm(self, wait: float) -> bytes:
+        """The kept child's next answer (length, then pickle), within ``wait`` seconds."""
+        assert self.process.stdout is not None
+        fd = self.process.stdout.fileno()
+        end = time.time() + wait
+        buf = b""
+        while True:
+            if len(buf) >= 8 and len(buf) >= 8 + int.from_bytes(buf[:8], "little"):
+                self.answered = True
+                return buf[8:8 + int.from_bytes(buf[:8], "little")]
+            left = end - time.time()
+            if left <= 0:
+                raise subprocess.TimeoutExpired("helper", wait)
+            if select.select([fd], [], [], left)[0]:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    return b""
+                buf += chunk
 
     def result(self, grace: float = 2.0) -> list[list[int]] | None:
         """The helper's routes, waiting at most ``grace`` seconds past its deadline."""
         try:
             wait = max(0.0, self.deadline - time.time()) + grace
-            out, _ = self.process.communicate(timeout=wait)
+            if self.warm:
+                out = self._read_warm(wait)
+            else:
+                out, _ = self.process.communicate(timeout=wait)
             if not out:
                 self.error = "no output"
                 return None
@@ -162,10 +268,17 @@ class Helper:
             self.stop()
 
     def stop(self) -> None:
-        """End the helper process (ours alone, by its own handle) and remove its file."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.communicate(timeout=5)
+        """Done with the child: a kept one that answered stays for the next day, any other
+        is ended (ours alone, by its own handle); the day's file is removed."""
+        if self.warm:
+            if not self.answered:
+                _drop_warm()
+            self.warm = False
+            _warm_lock.release()
+        else:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.communicate(timeout=5)
         if os.path.exists(self.path):
             os.unlink(self.path)
 

@@ -28,7 +28,7 @@ from routing.decompose import solve_decomposed, transport
 from routing.errors import ModelError
 from routing.matrix import GreatCircle, TravelProvider
 from routing.model import Plan, Problem
-from routing.search import EngineDay
+from routing.search import EngineDay, warm_helper
 
 __all__ = ["MUST_PENALTY", "PRIORITY_BASE", "SolveParams", "VrptwResult", "solve",
            "solve_direct", "solve_vrptw", "transport"]
@@ -57,6 +57,8 @@ def solve(
         raise ModelError("solve", "problem", f"expected a Problem, got {type(problem).__name__}")
     time_limit = checks.time_limit(time_limit)
     params = params or SolveParams()
+    if params.workers > 1 and time_limit >= params.helper_min_seconds:
+        warm_helper()  # PyVRP's helper imports while the model is built
     provider = provider or GreatCircle(problem.circuity)
     if len(problem.visits) > params.decompose_above and len(problem.reps) > 1:
         return solve_decomposed(problem, time_limit=time_limit, params=params,
@@ -116,6 +118,8 @@ def solve_vrptw(
     params = params or SolveParams()
     coords, demand, windows, service = _check_vrptw(coords, demand, capacity, windows, service,
                                                     vehicles, time_limit, scale)
+    if params.workers > 1 and time_limit >= params.helper_min_seconds:
+        warm_helper()
     n = len(coords)
     diff = coords[:, None, :] - coords[None, :, :]
     d = np.rint(np.sqrt((diff**2).sum(-1)) * scale).astype(np.int64)

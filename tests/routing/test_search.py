@@ -160,3 +160,33 @@ def test_plan_cost_counts_distance_and_prizes():
     left = [v for v in problem.visits if v.id not in plan.served]
     assert plan_cost(plan, problem.visits) == (sum(r.distance_m for r in plan.routes)
                                                + sum(daymodel.penalty(v) for v in left))
+
+
+@pytest.mark.skipif(not HAS_PYVRP, reason="PyVRP is not installed")
+def test_helper_child_is_kept_between_days_and_replaced_when_it_fails():
+    """The helper child imports PyVRP once and serves the next day too; a second helper at
+    the same time gets a child of its own (ended after); a kept child that has died, or did
+    not answer in time, is replaced by a new one."""
+    import time
+
+    from routing import search
+
+    model = DayModel(crowded_day(12), GreatCircle())
+    model.close(1.0, FAST)
+    day = model.engine_day()
+    assert day is not None and search.warm_helper()
+    kept = search._warm[0]
+    first = search.Helper(day, time.time() + 0.5)
+    other = search.Helper(day, time.time() + 0.5, seed=1)  # the kept child is busy
+    assert first.process is kept and other.process is not kept
+    assert first.result() and other.result()
+    assert other.process.poll() is not None and kept.poll() is None
+    again = search.Helper(day, time.time() + 0.5)
+    assert again.process is kept and again.result()
+    kept.kill()
+    kept.wait()
+    fresh = search.Helper(day, time.time() + 0.5)
+    assert fresh.process is not kept and fresh.result()
+    slow = search.Helper(day, time.time() + 5)
+    assert slow.result(grace=-4.5) is None and slow.error == "no answer in time"
+    assert not search._warm and slow.process.poll() is not None
