@@ -36,7 +36,7 @@ from geocrm.models import Account, RoutePlan, RouteStop, User, utcnow
 from geocrm.planning.base import local_now
 from geocrm.planning.edits import retime
 from geocrm.planning.hours import windows_on
-from geocrm.planning.problem import account_visit, routing_rep, without_skills
+from geocrm.planning.problem import account_visit, routing_rep, skill_set, without_skills
 from geocrm.planning.replan import replan_origin
 from geocrm.planning.scope import can_replan
 from geocrm.prospecting.adding import add_places
@@ -144,12 +144,13 @@ def _best_insertion(day: _Today, visit: routing.Visit) -> tuple[int, routing.Ord
 
 def _overdue(user: User, day: _Today) -> list[tuple[Account, float]]:
     planned = {s.account_id for s in day.plan.stops}
+    can = skill_set(day.plan.rep.skills)  # the planner's rule: only a rep with every skill
     now = utcnow()
     out = []
     for a in db.session.scalars(visible_accounts(user).where(
             Account.archived.is_(False), Account.lat.is_not(None),
             Account.cadence_days.is_not(None), Account.missing_since.is_(None))):
-        if a.id in planned:
+        if a.id in planned or not skill_set(a.required_skills) <= can:
             continue
         since = (now - a.last_visit_at).days if a.last_visit_at else 10 * a.cadence_days
         if since < a.cadence_days:

@@ -43,6 +43,9 @@ def day(app: Flask, world: World, tmp_path: Path) -> dict[str, Any]:
                        stage=Stage.CUSTOMER, cadence_days=14, last_visit_at=old)
     recent = make_account("Tuore Oy", 60.1755, 24.9255, territory_id=world.west.id,
                           stage=Stage.CUSTOMER, cadence_days=14, last_visit_at=utcnow())
+    skilled = make_account("Trukki Oy", 60.1752, 24.9252, territory_id=world.west.id,
+                           stage=Stage.CUSTOMER, cadence_days=14, last_visit_at=old,
+                           required_skills="forklift")
     plan = RoutePlan(rep_id=world.rep_west.id, plan_date=local_now(local_zone()).date(),
                      status=PlanStatus.PUBLISHED, published_at=utcnow())
     db.session.add(plan)
@@ -51,7 +54,7 @@ def day(app: Flask, world: World, tmp_path: Path) -> dict[str, Any]:
         db.session.add(RouteStop(plan_id=plan.id, seq=n, account_id=account.id))
     db.session.commit()
     return {"plan": plan.id, "overdue": overdue.id, "closed": closed.id, "far": far.id,
-            "recent": recent.id}
+            "recent": recent.id, "skilled": skilled.id}
 
 
 def _feasible(plan_id: int, account_ids: list[int], at_s: int, origin: tuple[float, float]
@@ -77,10 +80,15 @@ def test_suggestions_fit_and_are_added(client: FlaskClient, auth: AuthActions, w
     assert str(day["overdue"]) in keys
     assert str(day["closed"]) not in keys  # closed all day today
     assert str(day["far"]) not in keys and str(day["recent"]) not in keys
+    assert str(day["skilled"]) not in keys  # needs a forklift licence the rep has not got
     assert "node/6" in keys and "node/11" in keys  # look-alike places near the route
     assert "node/9" not in keys  # too far from the route
     assert found[0]["key"] == str(day["overdue"])  # priority 1 and overdue: most value
     assert all(d["extraMinutes"] >= 0 for d in found)
+    db.session.get(User, world.rep_west.id).skills = "Forklift, 한국어"
+    db.session.commit()
+    again = client.post("/prospecting/dropins.json", json=body, headers=HEADERS).get_json()
+    assert str(day["skilled"]) in [d["key"] for d in again["dropins"]]
     # Added: it is in the route where it was suggested, and the routing model agrees.
     add = client.post("/prospecting/dropins/add", json={"kind": "account",
                                                         "key": str(day["overdue"]), **body},
