@@ -29,13 +29,18 @@ then name key. Rows of the file join the same indexes as they are taken.
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import Text, cast, select
 
 from geocrm.core.names import similar_names
 from geocrm.extensions import db
@@ -91,13 +96,43 @@ _PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 def source_values(row: dict[str, Any]) -> dict[str, Any]:
     """What a row says, field by field, as a source record keeps it (blank cells left out;
-    the plain text and whole-number fields as they are, the others through :func:`stored`)."""
-    out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
+    the plain text and whole-number fields as they are, the others through :func:`stored`).
+
+    Asked for every row of an import (100,000 of them): the plain fields are picked and
+    the blanks dropped in C calls, and a stage's or an amount's stored form is remembered.
+    """
+    values = list(map(row.get, _PLAIN))
+    out = dict(compress(zip(_PLAIN, values, strict=True), map(is_not, values, repeat(None))))
     for name in _CONVERTED:
         value = field_value(row, name)
         if value is not None:
-            out[name] = stored(name, value)
+            kind = type(value)
+            out[name] = (_stored_amount(value) if kind is Decimal
+                         else _stored_stage(value) if name == "stage" and kind is not str
+                         else stored(name, value))
     return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _stored_amount(value: Decimal) -> Any:
+    return stored("value", value)  # equal amounts have one stored form ("1.00")
+
+
+@functools.lru_cache(maxsize=64)
+def _stored_stage(value: Any) -> Any:
+    return stored("stage", value)
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    """A source record's ``values`` from its JSON text (orjson: 100,000 records a re-import
+    reads in a tenth of the time of the column's own ``json.loads``)."""
+    if not text:
+        return {}
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:  # what only Python's json writes (NaN): its own reader
+        value = json.loads(text)
+    return value or {}
 
 
 _ROW = 2**32
@@ -193,7 +228,8 @@ class Matcher:
         stmt = select(*_EXISTING_COLUMNS)
         rows = conn.execute(stmt if accounts is None else stmt.where(accounts))
         keys = list(rows.keys())
-        self.existing = [dict(zip(keys, r, strict=True)) for r in rows]
+        # Fetched at once and made dicts in C calls (a row at a time costs seconds at 100k).
+        self.existing = list(map(dict, map(zip, repeat(keys), rows.all())))
         self.by_id = {e["id"]: e for e in self.existing}
         self.by_ext = {e["external_id"]: e for e in self.existing
                        if e["external_id"] and e["source"] == source}
@@ -202,10 +238,12 @@ class Matcher:
         self.idless: dict[int, dict[str, Any]] = {}
         self.identified: set[int] = {e["id"] for e in self.existing if e["external_id"]}
         self.owned: set[int] = {e["id"] for e in self.existing if e["source"] == source}
-        for rid, account_id, ext, values in conn.execute(
+        # The values as their JSON text, read by orjson (see _loads).
+        for rid, account_id, ext, text in conn.execute(
                 select(SourceRecord.id, SourceRecord.account_id, SourceRecord.external_id,
-                       SourceRecord.values).where(SourceRecord.source == source)):
-            rec = {"id": rid, "account_id": account_id, "values": values or {}}
+                       cast(SourceRecord.values, Text)).where(SourceRecord.source == source)
+        ).all():
+            rec = {"id": rid, "account_id": account_id, "values": _loads(text)}
             if ext is None:
                 self.idless[account_id] = rec
             else:
@@ -373,9 +411,9 @@ class Matcher:
         changes: dict[str, list[Any]] = {}
         # The source repeating its last word changes nothing, whatever the account holds
         # now (the common case of a re-import: no need to look at the account).
-        same = record is not None and all(
-            base_values.get(k, _MISSING) == v for k, v in said.items())
-        new_base = {**base_values, **said}
+        # (Items of one dict among another's: every key there with an equal value, in C.)
+        same = record is not None and said.items() <= base_values.items()
+        new_base = base_values if same else {**base_values, **said}
         for name in () if same else FIELDS:
             theirs = said.get(name, _MISSING)
             if theirs is _MISSING:
