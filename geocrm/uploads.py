@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -33,6 +34,7 @@ _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _TOKEN_FILE = re.compile(r"^[0-9a-f]{32}\.[A-Za-z0-9.]+$")
 _META = ".meta.json"
 DAY_S = 24 * 3600
+CHUNK = 2**20  # bytes copied at a time from a request to disk
 #: What :meth:`UploadStore.load` says once an upload is gone, by the store's ``used_word``.
 _GONE = {
     "used": _l("This upload has expired or was already used."),
@@ -92,6 +94,21 @@ class UploadStore:
         (folder / f"{token}{_META}").write_text(json.dumps({**meta, "suffix": suffix}))
         return token
 
+    def save_stream(self, stream: BinaryIO, meta: dict[str, Any], *, suffix: str) -> str:
+        """Like :meth:`save`, copying ``stream`` to disk a chunk at a time (issue 18).
+
+        An upload is never held whole in the worker's memory: werkzeug spools a large one
+        to a temporary file, and this copies it from there in 1 MB chunks."""
+        if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):
+            raise ValueError(f"bad upload suffix {suffix!r}")
+        self.purge()
+        token = secrets.token_hex(16)
+        folder = self.folder()
+        with (folder / f"{token}{suffix}").open("wb") as out:
+            shutil.copyfileobj(stream, out, CHUNK)
+        (folder / f"{token}{_META}").write_text(json.dumps({**meta, "suffix": suffix}))
+        return token
+
     def load(self, token: str, user_id: int) -> tuple[Path, dict[str, Any]]:
         """The stored file and metadata for ``token`` if it is this user's; 404 otherwise."""
         if not _TOKEN.match(token or ""):
@@ -116,6 +133,28 @@ class UploadStore:
         """Like :meth:`load`, with the file's bytes."""
         path, meta = self.load(token, user_id)
         return path.read_bytes(), meta
+
+    def update_meta(self, token: str, extra: dict[str, Any]) -> None:
+        """Add to an upload's metadata what was learnt after saving it (its row count)."""
+        if not _TOKEN.match(token):
+            raise ValueError("bad token")
+        path = self.folder() / f"{token}{_META}"
+        path.write_text(json.dumps({**json.loads(path.read_text()), **extra}))
+
+    def read_head(self, token: str, user_id: int,
+                  max_bytes: int) -> tuple[bytes, bool, dict[str, Any]]:
+        """The first ``max_bytes`` of this user's upload, cut after its last whole line, and
+        whether that is all of it: what a preview reads, so a page's memory does not grow
+        with the file."""
+        path, meta = self.load(token, user_id)
+        with path.open("rb") as fh:
+            head = fh.read(max_bytes + 1)
+        if len(head) <= max_bytes:
+            return head, True, meta
+        head = head[:max_bytes]
+        if b"\n" in head:
+            head = head[: head.rindex(b"\n") + 1]
+        return head, False, meta
 
     def put_extra(self, token: str, name: str, text: str) -> None:
         """Keep a by-product of the upload (a reject report) next to it, gone with it."""

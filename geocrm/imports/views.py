@@ -54,21 +54,24 @@ def index() -> Any:
     form = UploadForm()
     status = 200
     if form.validate_on_submit():
-        data = form.file.data.read()
         filename = form.file.data.filename or "upload.csv"
         encoding = form.encoding.data or None
+        # Streamed to disk, then only its head is read to check it (issue 18: a 600k-row
+        # file was read whole, twice, on every page).
+        token = uploads.save_stream(form.file.data.stream, {
+            "user_id": current_user.id, "filename": filename,
+            "source": form.source.data, "snapshot": bool(form.snapshot.data),
+            "encoding": encoding}, suffix=".upload")
         try:
-            table = sources.read_source(data, filename, encoding=encoding)
+            table, whole, rows = services.read_upload_head(uploads, token, current_user.id,
+                                                           filename, encoding=encoding)
         except ValidationError as err:
+            uploads.discard(token)
             flash(_("%(file)s: %(problem)s", file=filename, problem=words.sentence(err.message)),
                   "error")
             status = 422
         else:
-            token = uploads.save(data, {
-                "user_id": current_user.id, "filename": filename,
-                "source": form.source.data, "snapshot": bool(form.snapshot.data),
-                "rows": len(table.rows), "encoding": encoding,
-            }, suffix=".xlsx" if table.format == "xlsx" else ".csv")
+            uploads.update_meta(token, {"rows": rows, "suffix_kind": table.format})
             return redirect(url_for("imports.mapping", token=token))
     elif request.method == "POST":
         status = 422
@@ -95,7 +98,7 @@ def mapping(token: str) -> Any:
     gone, reject, review), so nothing is written before the user has seen what will be.
     ``?encoding=`` re-reads the file in another encoding, ``?sheet=`` a workbook's other sheet.
     """
-    data, meta = uploads.read(token, current_user.id)
+    _path, meta = uploads.load(token, current_user.id)
     wanted = (request.values.get("encoding") or meta.get("encoding") or "").strip()
     if wanted and wanted not in sources.ENCODINGS:
         wanted = ""
@@ -104,8 +107,9 @@ def mapping(token: str) -> Any:
                             "encodings": words.encodings(sources.ENCODINGS),
                             "fields": [*services.FIELDS, *GRID_FIELDS], "preview": None}
     try:
-        table = sources.read_source(data, meta["filename"], encoding=wanted or None,
-                                    sheet=sheet)
+        table, whole, rows = services.read_upload_head(
+            uploads, token, current_user.id, meta["filename"], encoding=wanted or None,
+            sheet=sheet)
     except ValidationError as err:
         flash(words.sentence(err.message), "error")
         return render_template("imports/mapping.html", form=None, table=None,
@@ -114,12 +118,19 @@ def mapping(token: str) -> Any:
     guess = check_guess(services.guess_mapping(table.headers), table.headers, table.rows)
     form = mapping_form(table.headers, guess.mapping, encoding=encoding,
                         sheet=table.sheet or "")
-    page.update(table=table, encoding=encoding, reasons=guess.reasons)
+    # A preview of a large file is of its first rows (the head read above); the import
+    # itself reads the whole file from disk.
+    page.update(table=table, encoding=encoding, reasons=guess.reasons, rows=rows,
+                partial=None if whole else len(table.rows))
 
     def run(chosen: dict[str, str], crs: str, *, dry_run: bool) -> services.ImportResult:
+        data = (services.head_bytes(uploads, token, current_user.id) if dry_run and not whole
+                else uploads.read(token, current_user.id)[0])
         return services.import_accounts(
             data, filename=meta["filename"], user=current_user, source=meta["source"],
-            mapping=chosen, snapshot=meta["snapshot"], dry_run=dry_run,
+            # a snapshot's "gone" rows are unknown from the head alone: not previewed
+            mapping=chosen, snapshot=meta["snapshot"] and (whole or not dry_run),
+            dry_run=dry_run,
             encoding=encoding or None, crs=crs or None, sheet=table.sheet)
 
     if request.method == "POST" and not form.validate_on_submit():
