@@ -361,6 +361,19 @@ def test_upload_shows_the_detected_encoding_sample_rows_and_consequences(client,
     assert {"김밥천국", "서울식당", "(주)한빛상사"} <= names()
 
 
+def test_an_uncertain_encoding_offers_the_other_readings(client, auth, world):
+    """A short Korean file is valid UTF-8 too: read as UTF-8, the preview offers CP949 as
+    one click (in the reader's language), and that link reads the Hangul."""
+    auth.login("manager@example.com")
+    url = _upload(client, "name\n치킨\n".encode("cp949"), "chicken.csv").headers["Location"]
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="encoding-alternatives"' in page and "치킨" not in page
+    link = re.search(r'href="([^"]+)" data-encoding="cp949">Korean \(CP949', page)
+    assert link is not None, page
+    assert "치킨" in client.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    korean = client.get(url, headers={"Accept-Language": "ko"}).get_data(as_text=True)
+    assert "다음 인코딩으로도 읽힙니다" in korean
+
 def test_shift_jis_upload_and_an_encoding_override(client, auth, world):
     """Shift_JIS is detected; a file the detector gets wrong is read again as the user chooses."""
     auth.login("admin@example.com")
