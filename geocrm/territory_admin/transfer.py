@@ -185,6 +185,18 @@ def _check_size(layers: list[tuple[str, int]], chosen: str | None, filename: str
             "those)", filename=filename, count=features, max=MAX_IMPORT_FEATURES))
 
 
+def _repeated_name(name: str, row: int, first: int, unique: list[str]) -> ValidationError:
+    """A name the file repeats, with the column that would name every feature once."""
+    if unique:
+        return ValidationError("name", _(
+            "%(name)s is also in row %(row)s; column %(column)s names every feature once: "
+            "choose it as the name column", name=repr(name), row=first,
+            column=repr(unique[0])), row=row)
+    return ValidationError("name", _(
+        "%(name)s is also in row %(row)s; no column names every feature once: make the names "
+        "unique in the file", name=repr(name), row=first), row=row)
+
+
 def preview_import(
     token: str, user: User, *, assume_crs: str | None = None, name_column: str | None = None,
     layer: str | None = None,
@@ -236,13 +248,8 @@ def preview_import(
         if len(name) > 120:
             raise ValidationError("name", _("at most 120 characters"), row=row)
         if name in seen:
-            unique = [c for c in _unique_columns(frame, columns) if c != column]
-            raise ValidationError("name", _(
-                "%(name)s is also in row %(row)s; column %(column)s names every feature once: "
-                "choose it as the name column", name=repr(name), row=seen[name],
-                column=repr(unique[0])) if unique else _(
-                "%(name)s is also in row %(row)s; no column names every feature once: make the "
-                "names unique in the file", name=repr(name), row=seen[name]), row=row)
+            raise _repeated_name(name, row, seen[name],
+                                 [c for c in _unique_columns(frame, columns) if c != column])
         seen[name] = row
         geom, notes = svc.check_polygon(geom, field_name=f"row {row} geometry")
         preview.notes += [f"{name!r}: {n}" for n in notes]
