@@ -22,6 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from geocrm.extensions import db
+from geocrm.field.sync import MAX_BATCH
 from geocrm.planning import services
 from tests.conftest import PASSWORD
 from tests.factories import World
@@ -187,3 +188,36 @@ def test_every_page_every_role_is_translated(
         client.post("/logout", headers=headers)
     assert pages > 40, pages
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in sorted(problems.items()))
+
+
+@pytest.mark.parametrize("locale", ["ko", "ja"])
+def test_error_reasons_are_translated(
+    app: Flask, world: World, client: FlaskClient, locale: str, engine_name: str
+) -> None:
+    """What a crawl cannot reach: the reasons of refused writes (a territory without a name,
+    a split line that misses, an unknown territory; the field app's bad sync batches) come
+    back in the reader's language, by the same detector."""
+    if engine_name != "sqlite":
+        pytest.skip("the errors' words; the engines are covered elsewhere")
+    fragments = english_fragments(locale)
+    headers = {"Accept-Language": locale, "Accept": "application/json"}
+    square = {"type": "Polygon", "coordinates": [[[24.95, 60.18], [24.99, 60.18], [24.99, 60.19],
+                                                  [24.95, 60.19], [24.95, 60.18]]]}
+    miss = {"type": "LineString", "coordinates": [[24.0, 60.0], [24.001, 60.001]]}
+    said: list[str] = []
+
+    def post(url: str, body: object) -> None:
+        r = client.post(url, json=body, headers=headers)
+        assert 400 <= r.status_code < 500, (url, r.status_code)
+        said.append(str(r.get_json().get("detail")))
+
+    client.post("/login", data={"email": world.manager.email, "password": PASSWORD})
+    post("/territories/api/territories", {"name": "", "geometry": square})
+    post(f"/territories/api/territories/{world.west.id}/split", {"cutter": miss})
+    post("/territories/api/territories/99999/delete", {})
+    client.post("/logout")
+    client.post("/login", data={"email": world.rep_west.email, "password": PASSWORD})
+    post("/api/v1/sync", {"ops": "everything"})
+    post("/api/v1/sync", {"ops": [{}] * (MAX_BATCH + 1)})
+    assert len(said) == 5 and all(said), said
+    assert {s: untranslated(s, fragments) for s in said if untranslated(s, fragments)} == {}
