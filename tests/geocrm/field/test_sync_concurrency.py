@@ -126,3 +126,74 @@ def test_an_interaction_sent_again_keeps_one_task_and_one_photo(app, client, wor
             assert result["status"] == 201
     db.session.expire_all()
     assert _count(Interaction) == 1 and _count(Task) == 1 and _count(VisitPhoto) == 1
+
+
+def test_twenty_clients_over_http_replay_the_batch_and_edit_the_account(app, world):
+    """The Done-when of issue 18 through the HTTP API: twenty signed-in clients (each its own
+    test client and session, in its own thread) send the same outbox in shuffled orders, each
+    with its own offline edit of the same field; then all PATCH the account with the
+    ``If-Match`` they read (one wins, nineteen get 412), then all PATCH it without (twenty
+    edits, twenty new versions). No 5xx, every write once, every same-field conflict
+    recorded, no lost update."""
+    from tests.conftest import PASSWORD
+
+    account_id, email = world.west_accounts[0].id, world.rep_west.email
+    accounts = [a.id for a in world.west_accounts]
+    ops = _outbox(accounts)
+    seen = (utcnow() - timedelta(minutes=30)).isoformat()
+    statuses: dict[str, list[int]] = {"sync": [], "if_match": [], "plain": [], "read": []}
+    versions: list[str] = []
+    step = threading.Barrier(CLIENTS)
+    lock = threading.Lock()
+
+    def client_run(k: int) -> None:
+        client = app.test_client()
+        assert client.post("/login", data={"email": email,
+                                           "password": PASSWORD}).status_code == 302
+        batch = list(ops)
+        random.Random(k).shuffle(batch)
+        batch.append({"id": str(uuid.uuid4()), "op": "account_edit", "data": {
+            "account_id": account_id, "seen_at": seen,
+            "edited_at": (utcnow() - timedelta(minutes=20 - k / 10)).isoformat(),
+            "changes": {"phone": f"+358 40 {k:07d}"}}})
+        url = f"/api/v1/accounts/{account_id}"
+        step.wait(timeout=120)
+        synced = client.post("/api/v1/sync", json={"ops": batch})
+        step.wait(timeout=120)  # every batch is in: all read the same version
+        read = client.get(url)
+        step.wait(timeout=120)
+        stale = client.patch(url, json={"website": f"https://if-match-{k}.example.com"},
+                             headers={"If-Match": read.headers.get("ETag", "")})
+        plain = client.patch(url, json={"website": f"https://client-{k}.example.com"})
+        with lock:
+            statuses["sync"].append(synced.status_code)
+            statuses["read"].append(read.status_code)
+            statuses["if_match"].append(stale.status_code)
+            statuses["plain"].append(plain.status_code)
+            versions.append(plain.headers.get("ETag", ""))
+
+    errors: list[BaseException] = []
+
+    def guarded(k: int) -> None:
+        try:
+            client_run(k)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion
+            errors.append(exc)
+            step.abort()
+
+    threads = [threading.Thread(target=guarded, args=(k,)) for k in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert errors == []
+    assert statuses["sync"] == statuses["read"] == statuses["plain"] == [200] * CLIENTS
+    assert sorted(statuses["if_match"]) == [200] + [412] * (CLIENTS - 1)
+    assert len(set(versions)) == CLIENTS  # each plain edit made its own version
+    db.session.expire_all()
+    assert _count(SyncRecord) == len(ops) + CLIENTS  # each write recorded once
+    assert _count(Interaction) == len(accounts) and _count(Task) == len(accounts)
+    assert _count(SyncConflict) == CLIENTS - 1  # every later edit of the phone, recorded
+    final = db.session.get(Account, account_id)
+    assert final.website.startswith("https://client-") and f'"{final.version}"' in versions
