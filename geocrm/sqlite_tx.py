@@ -14,10 +14,14 @@ emitted when SQLAlchemy begins the transaction. The write lock is taken first, a
 for (up to ``busy_timeout``) instead of failing; reads and writes in the transaction are
 one serializable unit, and SAVEPOINTs nest properly. Readers carry on meanwhile (WAL).
 
-Which transactions will write: those of POST/PUT/PATCH/DELETE requests (views commit what
-they write; GETs do not write) and any begun inside :func:`write_intent` (jobs and commands
-that read, then write, while others write too). Every other transaction keeps pysqlite's
-own handling, so a read-only page or a long read in a job never holds the write lock.
+Which transactions will write: those of PUT/PATCH/DELETE requests (edits that read the
+current version, check ``If-Match`` and write) and any begun inside :func:`write_intent`
+(jobs and commands that read, then write, while others write too). POST is not among them:
+many POSTs only read (near-me takes its position in the body, to keep it out of URLs), and a
+write lock taken at their BEGIN would queue every one of them behind every writer. A POST
+that writes keeps pysqlite's handling: its BEGIN comes just before its first write, which
+waits for the lock (``busy_timeout``) like ours. Every other transaction keeps pysqlite's
+own handling too, so a read-only page or a long read in a job never holds the write lock.
 
 In-memory databases (one connection shared by every thread through ``StaticPool``) always
 keep pysqlite's own handling: an explicit ``BEGIN`` per session on one shared connection
@@ -35,8 +39,8 @@ from flask import has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-#: Methods whose requests write: their transactions take the write lock at BEGIN.
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Methods whose requests always write: their transactions take the write lock at BEGIN.
+WRITE_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 #: ``connection_record.info`` key set on file databases whose BEGIN this module emits.
 _OWN_BEGIN = "geocrm_sqlite_begin"
 _write_intent: ContextVar[bool] = ContextVar("geocrm_sqlite_write_intent", default=False)

@@ -72,9 +72,9 @@ def _count() -> int:
     return int(db.session.execute(text("SELECT n FROM counter WHERE id = 1")).scalar_one())
 
 
-def test_concurrent_post_requests_all_commit(file_app: Flask) -> None:
-    """Concurrent POSTs reading then writing one row: none fails and no increment is lost."""
-    errors = _hammer(file_app, lambda: file_app.test_request_context("/", method="POST"))
+def test_concurrent_patch_requests_all_commit(file_app: Flask) -> None:
+    """Concurrent PATCHes reading then writing one row: none fails and no increment is lost."""
+    errors = _hammer(file_app, lambda: file_app.test_request_context("/", method="PATCH"))
     assert errors == []
     assert _count() == THREADS * ROUNDS
 
@@ -103,9 +103,12 @@ def test_jobs_declare_their_writes(file_app: Flask) -> None:
 
 
 def test_reads_do_not_take_the_write_lock(file_app: Flask) -> None:
-    """A GET's transaction stays deferred: it reads while a POST holds the write lock."""
+    """GETs and POSTs (near-me is a POST that only reads) do not take the write lock; they
+    read while a PATCH holds it."""
     writer = db.engine.connect()
     with file_app.test_request_context("/", method="POST"):
+        assert not wants_write_lock()
+    with file_app.test_request_context("/", method="PATCH"):
         assert wants_write_lock()
         writer.begin()
         writer.execute(text("UPDATE counter SET n = 41 WHERE id = 1"))
@@ -127,7 +130,7 @@ def test_reads_do_not_take_the_write_lock(file_app: Flask) -> None:
 
 def test_savepoints_roll_back_alone(file_app: Flask) -> None:
     """With our own BEGIN, a SAVEPOINT really nests (pysqlite's own handling broke them)."""
-    with file_app.test_request_context("/", method="POST"):
+    with file_app.test_request_context("/", method="DELETE"):
         db.session.execute(text("UPDATE counter SET n = 1 WHERE id = 1"))
         nested = db.session.begin_nested()
         db.session.execute(text("UPDATE counter SET n = 2 WHERE id = 1"))
