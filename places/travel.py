@@ -245,14 +245,15 @@ class RoadRouter:
         if helpers < 1 or len(at) * core.shape[0] < PARALLEL_CELLS:
             out[order] = dijkstra_rows(core, at[order], at, limits[order])
             return out
-        size = max(8, len(at) // (8 * self.workers))
+        size = max(8, len(at) // (16 * self.workers))
         chunks = deque(order[lo:lo + size] for lo in range(0, len(at), size))
         pool = _pool(helpers)
         key = os.urandom(8).hex()
         flying: list[tuple[npt.NDArray[np.int64], Future[npt.NDArray[np.float64]]]] = []
         sent = False
         while chunks:
-            while chunks and len(flying) < 2 * helpers:
+            # a few chunks queued per helper, so it never waits for this process to top up
+            while helpers and chunks and sum(not f.done() for _, f in flying) < 4 * helpers:
                 rows = chunks.popleft()
                 try:
                     fut = pool.submit(_helper_rows, key, None if sent else core, at[rows], at,
@@ -267,11 +268,13 @@ class RoadRouter:
             if chunks:
                 rows = chunks.pop()
                 out[rows] = dijkstra_rows(core, at[rows], at, limits[rows])
-            for rows, fut in [f for f in flying if f[1].done()]:
-                flying.remove((rows, fut))
-                out[rows] = _result_or_here(fut, core, at[rows], at, limits[rows])
+        # what a helper has not started yet is done here rather than waited for
+        for rows, fut in reversed(flying):
+            if fut.cancel():
+                out[rows] = dijkstra_rows(core, at[rows], at, limits[rows])
         for rows, fut in flying:
-            out[rows] = _result_or_here(fut, core, at[rows], at, limits[rows])
+            if not fut.cancelled():
+                out[rows] = _result_or_here(fut, core, at[rows], at, limits[rows])
         return out
 
     # -- route lines ---------------------------------------------------------------------
