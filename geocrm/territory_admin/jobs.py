@@ -21,6 +21,11 @@ from geocrm.territory_admin import balancing, transfer
 
 DEFAULT_THRESHOLD = 20_000
 
+#: The jobs' progress, in English (logs, the job API); the job page translates it
+#: (geocrm.territory_admin.views.territory_progress).
+READING = "reading the file and re-assigning accounts"
+RESHAPING = "reshaping territories and re-assigning accounts"
+
 
 def use_job(accounts: int) -> bool:
     """Whether a change touching about ``accounts`` accounts should run in the background."""
@@ -38,7 +43,7 @@ def _user(user_id: int) -> User:
 def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
                      name_column: str | None = None, layer: str | None = None) -> dict[str, Any]:
     """Apply a previewed territory file (job body; the runner commits)."""
-    report_progress(0.05, "reading the file and re-assigning accounts")
+    report_progress(0.05, READING)
     user = _user(user_id)
     rev = transfer.apply_import(token, user, assume_crs=assume_crs,
                                 name_column=name_column, layer=layer)
@@ -49,6 +54,6 @@ def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
 
 def apply_balance_job(proposal_id: int, user_id: int) -> dict[str, Any]:
     """Apply a previewed balance (job body; the runner commits)."""
-    report_progress(0.05, "reshaping territories and re-assigning accounts")
+    report_progress(0.05, RESHAPING)
     rev = balancing.apply_balance(_user(user_id), proposal_id)
     return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved)}

@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from shapely.geometry import mapping, shape
 
@@ -30,6 +31,7 @@ from geocrm.colours import palette_colour
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import label
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.maps.build import leaflet_handles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
@@ -47,6 +49,17 @@ from geocrm.territory_admin.maps import (
 from territories.geodesy import latlon_bounds
 
 bp = Blueprint("territory_admin", __name__, url_prefix="/territories")
+#: The territory jobs' progress (geocrm.territory_admin.jobs) in the reader's language.
+_PROGRESS = {jobs.READING: _l("reading the file and re-assigning accounts"),
+             jobs.RESHAPING: _l("reshaping territories and re-assigning accounts"),
+             "started": _l("started")}
+
+
+@bp.app_template_filter("territory_progress")
+def territory_progress(message: str | None) -> str:
+    """A territory job's progress message as the reader reads it (as written when unknown)."""
+    found = _PROGRESS.get(str(message or ""))
+    return str(found) if found is not None else label(message or "")
 
 EDIT = svc.EDIT_ROLES
 VIEW = svc.VIEW_ROLES

@@ -14,6 +14,7 @@ from geocrm.extensions import db
 from geocrm.models import Account, Role, Territory
 from tests.conftest import PASSWORD
 from tests.factories import make_account, make_user
+from tests.geocrm.test_i18n import compiled_catalogues  # noqa: F401
 
 SQUARE = mapping(shapely.box(24.955, 60.185, 24.995, 60.195))  # over the script-named one
 
@@ -257,3 +258,18 @@ def test_errors_speak_the_readers_language(client, auth, world):
                     {"cutter": line}, **{"Accept-Language": "ko"})
     assert cut.status_code == 422 and "'West'" in cut.get_json()["detail"]
     assert "line" not in cut.get_json()["detail"].split(":", 1)[1]
+
+
+def test_job_progress_in_the_readers_language(app):
+    """A background territory job's progress reads in Korean and Japanese on its page."""
+    from flask_babel import refresh
+
+    from geocrm.territory_admin.jobs import READING, RESHAPING
+    from geocrm.territory_admin.views import territory_progress
+
+    for lang in ("ko", "ja"):
+        with app.test_request_context(headers={"Accept-Language": lang}):
+            refresh()
+            said = [territory_progress(m) for m in (READING, RESHAPING, "started", "queued")]
+        assert not any(any(w in s for w in ("reading", "reshaping", "started", "queued"))
+                       for s in said), said
