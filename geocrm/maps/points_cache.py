@@ -17,11 +17,17 @@ scope, the filters, the colouring, the language and rows that carry a change sta
 One build per ETag even when fifty requests ask at once (the others wait for it), a byte
 budget with least-recently-used eviction, and the previous version of a slot dropped as soon
 as its successor is stored.
+
+The aggregates are one scan of the matching accounts (tens of milliseconds at 100,000, more
+under a manager's scope), so a slot's ETag is reused for ``GEOCRM_MAP_VERSION_TTL`` seconds
+(2 by default, 0 under tests): an edit reaches the map's data within that time, and a crowd
+of map requests costs one scan per slot per process and interval.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -29,6 +35,8 @@ from flask import Flask, current_app
 
 #: Bytes of payloads one process keeps (a 100,000-account payload is about 2.5 MB).
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+#: Seconds a slot's computed ETag is reused before the aggregates run again.
+DEFAULT_VERSION_TTL = 2.0
 EXTENSION = "geocrm_map_points"
 
 
@@ -42,7 +50,22 @@ class PointsCache:
         self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()  # etag: slot, body
         self._slots: dict[str, str] = {}  # slot (scope, filters, colour, language): etag
         self._gates: dict[str, threading.Lock] = {}
+        self._versions: dict[str, tuple[float, str]] = {}  # slot: (computed at, etag)
         self._bytes = 0
+
+    def etag(self, slot: str, compute: Callable[[], str], ttl: float) -> str:
+        """``slot``'s ETag: computed again once ``ttl`` seconds have passed since the last."""
+        now = time.monotonic()
+        with self._lock:
+            known = self._versions.get(slot)
+        if known is not None and now - known[0] < ttl:
+            return known[1]
+        etag = compute()
+        with self._lock:
+            self._versions[slot] = (now, etag)
+            if len(self._versions) > 4096:  # slots are few; never let them pile up
+                self._versions.clear()
+        return etag
 
     def get(self, etag: str) -> bytes | None:
         """The stored payload of ``etag``, if any (and mark it recently used)."""
@@ -107,6 +130,12 @@ class PointsCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def version_ttl(app: Flask) -> float:
+    """How long a computed ETag stands (``GEOCRM_MAP_VERSION_TTL``; tests see edits at once)."""
+    default = 0.0 if app.testing else DEFAULT_VERSION_TTL
+    return float(app.config.get("GEOCRM_MAP_VERSION_TTL", default))
 
 
 def init_app(app: Flask) -> PointsCache:

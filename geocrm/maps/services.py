@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
+from sqlalchemy import BigInteger, Integer, String, case, cast, func, select, type_coerce
 
 from geocrm.access import get_account_or_404, scope_accounts, scope_territories
 from geocrm.colours import safe_colour
@@ -179,6 +179,29 @@ def map_bounds(
     return (float(row[0]), float(row[1])), (float(row[2]), float(row[3]))
 
 
+def _point_columns() -> list[Any]:
+    """What each point is made of, as SQL: id, lat and lon in 1e-5 degrees, stage index,
+    territory id (0 = none), 1 for a low-confidence pin. One list for the payload and for
+    the checksum of :func:`points_version`, so the two cannot drift apart."""
+
+    def scaled(column: Any) -> Any:
+        return cast(func.round(column * COORD_SCALE), Integer)
+
+    return [
+        Account.id,
+        scaled(Account.lat),
+        scaled(Account.lon),
+        case(
+            {stage: i for i, stage in enumerate(STAGES)},
+            value=type_coerce(Account.stage, String),
+            else_=0,
+        ),
+        func.coalesce(Account.territory_id, 0),
+        # a low-confidence pin (a geocoder's street, postcode or town): drawn as such
+        case((Account.location_confidence < LOW_CONFIDENCE, 1), else_=0),
+    ]
+
+
 def map_points(user: User, filters: AccountFilters, colour_by: str = "stage") -> dict[str, Any]:
     """The matching accounts as compact columnar arrays (see ``territory_map.js``).
 
@@ -192,25 +215,7 @@ def map_points(user: User, filters: AccountFilters, colour_by: str = "stage") ->
     The database does the encoding (rounding, stage index, null territory) and the rows go
     through Core, not the ORM: at 100,000 rows Python's per-row work is what costs.
     """
-
-    def scaled(column: Any) -> Any:
-        return cast(func.round(column * COORD_SCALE), Integer)
-
-    stmt = _points_statement(
-        user,
-        filters,
-        Account.id,
-        scaled(Account.lat),
-        scaled(Account.lon),
-        case(
-            {stage: i for i, stage in enumerate(STAGES)},
-            value=type_coerce(Account.stage, String),
-            else_=0,
-        ),
-        func.coalesce(Account.territory_id, 0),
-        # a low-confidence pin (a geocoder's street, postcode or town): drawn as such
-        case((Account.location_confidence < LOW_CONFIDENCE, 1), else_=0),
-    ).order_by(Account.id)
+    stmt = _points_statement(user, filters, *_point_columns()).order_by(Account.id)
     result = db.session.connection().execute(stmt)
     try:
         # Every column is already a plain int: take the driver's tuples as they are rather
@@ -269,17 +274,25 @@ def points_slot(user: User, filters: AccountFilters, colour_by: str) -> str:
 
 
 def points_version(user: User, filters: AccountFilters, colour_by: str) -> list[Any]:
-    """Aggregates that change whenever the payload would: one scan, no rows to Python.
+    """Numbers that change whenever the payload would: one scan in SQL, no rows to Python.
 
-    Every account write stamps ``updated_at`` (the column's ``onupdate``): an edit raises the
-    latest stamp, an account that enters or leaves the filtered scope changes the count and
-    the id sum, an edit that keeps an old stamp still bumps ``version``. The territories'
-    (names, colours, managers) and, for the owner colouring, the owners' names come along;
-    the last-visit colouring ages by the hour.
+    For the stage and territory colourings, sums over exactly what the points show (count,
+    ids, coordinates, and id-weighted stage, territory and low-confidence flags): an edit that
+    moves, restages, re-assigns, archives or adds an account changes them, and the many edits
+    that leave the map as it was (a phone number, a note, a visit) keep the version and the
+    cache. Other colourings read more columns, so they also follow every edit (the last
+    ``updated_at`` and the sum of ``version``), the owners' names or the hour (last-visit
+    ages). The territories (names, colours, managers) always count. Integer sums only (the
+    payload's own metre-scaled coordinates), so no summation order can change a digit.
     """
-    accounts = db.session.execute(_points_statement(
-        user, filters, func.count(), func.max(Account.updated_at), func.sum(Account.id),
-        func.sum(Account.version))).one()
+    _id, lat, lon, stage, territory, low = _point_columns()
+    weighted = cast(Account.id, BigInteger)
+    aggregates = [func.count(), func.sum(weighted), func.sum(cast(lat, BigInteger)),
+                  func.sum(cast(lon, BigInteger)), func.sum(weighted * stage),
+                  func.sum(weighted * territory), func.sum(weighted * low)]
+    if colour_by not in ("stage", "territory"):
+        aggregates += [func.max(Account.updated_at), func.sum(Account.version)]
+    accounts = db.session.execute(_points_statement(user, filters, *aggregates)).one()
     territories = db.session.execute(select(
         func.count(), func.max(Territory.updated_at), func.sum(Territory.id))).one()
     version: list[Any] = [POINTS_FORMAT, *map(str, accounts), *map(str, territories)]

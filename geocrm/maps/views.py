@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 from flask_login import current_user
 
 from geocrm.access import roles_required
 from geocrm.maps import colouring, services
 from geocrm.maps.build import build_territory_map, leaflet_handles, render_parts
-from geocrm.maps.points_cache import points_cache
+from geocrm.maps.points_cache import points_cache, version_ttl
 from geocrm.maps.web import configured_tiles, local_assets
 from geocrm.models import Role
 
@@ -69,17 +69,25 @@ def points() -> Any:
     choices = services.filter_choices(current_user)
     filters = services.parse_filters(request.args, choices)
     colour_by = colouring.parse_colour_by(request.args, current_user)
-    etag = services.points_etag(current_user, filters, colour_by)
+    cache = points_cache()
+    slot = services.points_slot(current_user, filters, colour_by)
+
+    def etag_now() -> str:
+        return services.points_etag(current_user, filters, colour_by)
+
+    etag = cache.etag(slot, etag_now, version_ttl(current_app))
+    if cache.get(etag) is None and not request.if_none_match.contains_weak(etag):
+        etag = cache.etag(slot, etag_now, 0.0)  # about to build: the version as of now
     # Weak comparison (RFC 9110 for If-None-Match): a gzipping proxy weakens the ETag it passes.
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
         response.set_etag(etag)
     else:
-        body, current = points_cache().get_or_build(
+        body, current = cache.get_or_build(
             etag,
-            services.points_slot(current_user, filters, colour_by),
+            slot,
             lambda: services.points_json(current_user, filters, colour_by).encode(),
-            lambda: services.points_etag(current_user, filters, colour_by) == etag,
+            lambda: etag_now() == etag,
         )
         response = Response(body, mimetype="application/json")
         if current:  # else a write landed while it was built: no ETag to come back with

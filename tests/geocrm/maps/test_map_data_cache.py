@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import threading
 
-import pytest
 import shapely
 from flask import Flask, g
 from flask.testing import FlaskClient
@@ -66,9 +65,17 @@ def test_repeat_answers_304_and_builds_once(app: Flask, world: World) -> None:
 
 def test_every_kind_of_edit_gives_a_new_etag(app: Flask, world: World) -> None:
     """Editing, re-assigning (a Core UPDATE), adding and archiving accounts, and renaming a
-    territory all change the ETag; the old one then gets the new payload, not a 304."""
+    territory all change the ETag; the old one then gets the new payload, not a 304. An edit
+    the map does not show (a phone number) keeps the version, unless the colouring reads
+    more than the points (by value: every edit counts)."""
     client = signed_in(app, "admin@example.com")
     seen: list[str] = []
+    by_value = client.get(POINTS + "?colour=value", headers=JSON).headers["ETag"]
+    first = client.get(POINTS, headers=JSON).headers["ETag"]
+    world.west_accounts[1].phone = "+358 40 1234567"
+    db.session.commit()
+    assert client.get(POINTS, headers={**JSON, "If-None-Match": first}).status_code == 304
+    assert client.get(POINTS + "?colour=value", headers=JSON).headers["ETag"] != by_value
 
     def etag(query: str = "") -> str:
         response = client.get(POINTS + query, headers=JSON)
@@ -165,6 +172,18 @@ def test_bytes_budget_and_superseded_versions() -> None:
     assert (body, current) == (b"dd", False) and cache.get("d1") is None
 
 
-@pytest.fixture(autouse=True)
-def _no_leak() -> None:
-    """The cache is per app: nothing here depends on another test's entries."""
+def test_a_slots_etag_is_reused_for_the_ttl_only() -> None:
+    """Within the TTL the aggregates are not run again; with 0 (tests, and just before a
+    build) every call asks."""
+    cache = PointsCache()
+    calls: list[int] = []
+
+    def compute() -> str:
+        calls.append(1)
+        return f"v{len(calls)}"
+
+    assert cache.etag("A", compute, 60) == "v1"
+    assert cache.etag("A", compute, 60) == "v1"
+    assert cache.etag("A", compute, 0) == "v2"
+    assert cache.etag("B", compute, 60) == "v3"
+    assert len(calls) == 3
