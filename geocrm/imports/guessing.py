@@ -9,8 +9,9 @@ x/y) with a reason the mapping page shows; what the user maps by hand is never c
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from flask_babel import gettext as _
 
@@ -30,12 +31,11 @@ class CheckedGuess:
 def _column(headers: list[str], rows: list[list[str]], header: str) -> list[tuple[int, str]]:
     """(row number, stripped value) of the non-blank cells of a column; header is row 1."""
     i = headers.index(header)
-    out = []
-    for n, cells in enumerate(rows, start=2):
-        value = cells[i].strip() if i < len(cells) else ""
-        if value:
-            out.append((n, value))
-    return out
+    if min(map(len, rows), default=0) > i:  # every row has the cell: picked in C calls
+        values: Iterable[str] = map(str.strip, map(itemgetter(i), rows))
+    else:
+        values = ((cells[i] if i < len(cells) else "").strip() for cells in rows)
+    return [(n, value) for n, value in enumerate(values, start=2) if value]
 
 
 def _float(text: str) -> float | None:

@@ -29,14 +29,12 @@ then name key. Rows of the file join the same indexes as they are taken.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from itertools import compress, repeat
-from operator import is_not
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -96,31 +94,13 @@ _PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 def source_values(row: dict[str, Any]) -> dict[str, Any]:
     """What a row says, field by field, as a source record keeps it (blank cells left out;
-    the plain text and whole-number fields as they are, the others through :func:`stored`).
-
-    Asked for every row of an import (100,000 of them): the plain fields are picked and
-    the blanks dropped in C calls, and a stage's or an amount's stored form is remembered.
-    """
-    values = list(map(row.get, _PLAIN))
-    out = dict(compress(zip(_PLAIN, values, strict=True), map(is_not, values, repeat(None))))
+    the plain text and whole-number fields as they are, the others through :func:`stored`)."""
+    out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
     for name in _CONVERTED:
         value = field_value(row, name)
         if value is not None:
-            kind = type(value)
-            out[name] = (_stored_amount(value) if kind is Decimal
-                         else _stored_stage(value) if name == "stage" and kind is not str
-                         else stored(name, value))
+            out[name] = stored(name, value)
     return out
-
-
-@functools.lru_cache(maxsize=65536)
-def _stored_amount(value: Decimal) -> Any:
-    return stored("value", value)  # equal amounts have one stored form ("1.00")
-
-
-@functools.lru_cache(maxsize=64)
-def _stored_stage(value: Any) -> Any:
-    return stored("stage", value)
 
 
 def _loads(text: str | None) -> dict[str, Any]:
