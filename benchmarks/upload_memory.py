@@ -84,6 +84,14 @@ def _app(tmp: str) -> Any:
     return app
 
 
+class Steps(list):  # type: ignore[type-arg]
+    """The steps of one scenario, each printed as it is measured (a slow one shows progress)."""
+
+    def append(self, item: Any) -> None:
+        print("  ", item, flush=True)
+        super().append(item)
+
+
 def _step(name: str, started: float, before: float, out: list[dict[str, Any]]) -> None:
     out.append({"step": name, "s": round(time.perf_counter() - started, 2),
                 "rss_growth_mb": round(rss_mb() - before, 1), "peak_mb": round(peak_mb(), 1)})
@@ -91,13 +99,12 @@ def _step(name: str, started: float, before: float, out: list[dict[str, Any]]) -
 
 def run_csv(rows: int, queue: Any) -> None:
     data = make_csv(rows)
-    out: list[dict[str, Any]] = [{"step": f"file {len(data) / 2**20:.1f} MB, {rows} rows"}]
+    out: list[dict[str, Any]] = Steps()
+    out.append({"step": f"file {len(data) / 2**20:.1f} MB, {rows} rows"})
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(tmp)
         client = app.test_client()
         client.post("/login", data={"email": "admin@bench.local", "password": PASSWORD})
-        with app.app_context():
-            pass
         base, t = rss_mb(), time.perf_counter()
         out.append({"step": "baseline", "rss_mb": round(base, 1), "peak_mb": round(peak_mb(), 1)})
         r = client.post("/imports/", data={"file": (io.BytesIO(data), "big.csv"), "source": "erp",
@@ -110,12 +117,13 @@ def run_csv(rows: int, queue: Any) -> None:
             page = client.get(r.location)
             assert page.status_code == 200, page.status_code
             _step(f"mapping page view {k + 1}", t, before, out)
-    queue.put(out)
+    queue.put(list(out))
 
 
 def run_territories(polygons: int, queue: Any) -> None:
     data = make_geojson(polygons)
-    out: list[dict[str, Any]] = [{"step": f"file {len(data) / 2**20:.1f} MB, {polygons} polygons"}]
+    out: list[dict[str, Any]] = Steps()
+    out.append({"step": f"file {len(data) / 2**20:.1f} MB, {polygons} polygons"})
     with tempfile.TemporaryDirectory() as tmp:
         app = _app(tmp)
         client = app.test_client()
@@ -130,7 +138,7 @@ def run_territories(polygons: int, queue: Any) -> None:
         page = client.get(r.location)
         out.append({"status": page.status_code})
         _step("preview page", t, before, out)
-    queue.put(out)
+    queue.put(list(out))
 
 
 def _in_fresh_process(target: Any, arg: int) -> list[dict[str, Any]]:
@@ -151,12 +159,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.only in (None, "csv"):
         print("accounts CSV:")
-        for line in _in_fresh_process(run_csv, args.rows):
-            print("  ", line)
+        _in_fresh_process(run_csv, args.rows)
     if args.only in (None, "territories"):
         print("territory file:")
-        for line in _in_fresh_process(run_territories, args.polygons):
-            print("  ", line)
+        _in_fresh_process(run_territories, args.polygons)
 
 
 if __name__ == "__main__":

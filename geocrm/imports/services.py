@@ -59,7 +59,7 @@ from geocrm.models import (
 from geocrm.uploads import UploadStore
 
 #: How much of an uploaded CSV the mapping page and its preview read.
-HEAD_BYTES = 2 * 2**20
+HEAD_BYTES = 512 * 1024  # ~5,000 rows of a typical register: a preview, not the import
 #: How the matcher names an existing account in a duplicate (``matching._label``).
 _ACCOUNT_LABEL = re.compile(r"^account (\d+) ")
 #: Who may import accounts: the upload page and the API's bulk upsert both ask this.
