@@ -126,8 +126,21 @@ def test_timeouts_nest_and_the_upstream_is_gunicorn(nginx: list[Directive],
 def test_the_readme_runs_what_docs_deploy_holds() -> None:
     """The production section starts gunicorn with this file and points at the nginx one."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert 'gunicorn -c docs/deploy/gunicorn.conf.py "geocrm:create_app()"' in readme
+    assert "gunicorn -c docs/deploy/gunicorn.conf.py geocrm.wsgi:app" in readme
     assert "docs/deploy/nginx.conf" in readme
+
+
+def test_behind_the_proxy_the_client_address_is_the_forwarded_one() -> None:
+    """geocrm.wsgi trusts one hop: remote_addr and the scheme come from nginx's headers."""
+    from flask import Flask, request
+
+    from geocrm.wsgi import behind_proxy
+
+    app = behind_proxy(Flask("t"), 1)
+    app.add_url_rule("/", "who", lambda: f"{request.remote_addr} {request.scheme}")
+    answer = app.test_client().get("/", headers={"X-Forwarded-For": "203.0.113.7",
+                                                 "X-Forwarded-Proto": "https"})
+    assert answer.get_data(as_text=True) == "203.0.113.7 https"
 
 
 def test_the_parser_rejects_broken_files() -> None:

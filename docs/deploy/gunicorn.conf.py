@@ -1,6 +1,9 @@
 """gunicorn settings for GeoCRM behind nginx (docs/deploy/nginx.conf).
 
-    gunicorn -c docs/deploy/gunicorn.conf.py "geocrm:create_app()"
+    gunicorn -c docs/deploy/gunicorn.conf.py geocrm.wsgi:app
+
+(``geocrm.wsgi`` trusts nginx's X-Forwarded-For for the client's address: sign-in throttling
+and rate limits count clients, not the proxy.)
 
 nginx buffers every request body before it calls us (``proxy_request_buffering on``) and
 every answer before the client reads it (``proxy_buffering on``), so a slow phone on a
