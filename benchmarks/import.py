@@ -133,9 +133,15 @@ def measure_xlsx(url: str, data: bytes, rows: int) -> None:
     took, cpu = time.perf_counter() - start, time.process_time() - cpu
     assert len(table.rows) == rows
     print(f"{'xlsx':<10} {'read only':<13} {rows:>8} rows {took:7.2f} s {rows / took:10,.0f} rows/s"
-          f" (CPU {cpu:.2f} s: {rows / cpu:,.0f} rows/s)", flush=True)
+          f" (CPU {cpu:.2f} s: {rows / cpu:,.0f} rows/s); load {_load()}", flush=True)
     sources._XLSX_CACHE.clear()  # noqa: SLF001
     measure(url, data, rows, "xlsx", filename="bench.xlsx", runs=("first import",))
+
+
+def _load() -> str:
+    """The machine's 1-minute load average: the wall clock (and, less, the CPU time) of a
+    shared machine measures its neighbours too."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def territories() -> None:
@@ -165,7 +171,8 @@ def measure(url: str, data: bytes, rows: int, label: str, *, filename: str = "be
                   f" ({result.status}: inserted {result.inserted}, "
                   f"updated {result.updated}, unchanged {result.unchanged}, "
                   f"to review {result.counts['to_review']}, repeats "
-                  f"{sum(d.outcome == 'repeat' for d in result.duplicates)})", flush=True)
+                  f"{sum(d.outcome == 'repeat' for d in result.duplicates)}); "
+                  f"load {_load()}", flush=True)
         db.session.remove()
         db.engine.dispose()
 
