@@ -16,7 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ORDER = ["map_load", "import", "import_sources", "duplicates", "territories", "near_me",
          "lighthouse_today", "plan_page", "reports", "road_matrix", "solomon", "routing_scale",
-         "weekly_balance", "geocode", "geocode_job", "basemap", "prospects", "team_day"]
+         "weekly_balance", "geocode", "geocode_job", "basemap", "prospects", "team_day",
+         "api_load"]
 QUICK = {
     "map_load": ["--accounts", "20000"],
     "import": ["--rows", "20000"],
@@ -32,6 +33,7 @@ QUICK = {
     "geocode_job": ["--copies", "2"],
     "prospects": ["--places", "50000", "--accounts", "2000", "--runs", "3"],
     "team_day": ["--reps", "20", "--runs", "2"],
+    "api_load": ["--accounts", "20000", "--clients", "20", "--seconds", "10"],
 }
 
 
