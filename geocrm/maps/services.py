@@ -63,15 +63,19 @@ class MapChoices:
     stages: tuple[str, ...] = STAGES
 
 
-def filter_choices(user: User) -> MapChoices:
+def filter_choices(user: User, owners: bool = True) -> MapChoices:
     """Territories the user works or manages, and the owners worth filtering on.
 
     Owners are the users owning an account the user can see, plus the reps of the user's
-    territories (so a rep with no accounts yet can still be picked).
+    territories (so a rep with no accounts yet can still be picked). Finding them reads every
+    visible account's owner, so the points endpoint skips it (``owners=False``) unless the
+    request filters by owner.
     """
     territories = db.session.execute(
         scope_territories(select(Territory.id, Territory.name), user).order_by(Territory.name)
     ).all()
+    if not owners:
+        return MapChoices(territories=[Choice(t.id, t.name) for t in territories])
     owned = scope_accounts(select(Account.owner_id).where(Account.owner_id.is_not(None)), user)
     reps = select(territory_reps.c.user_id).where(
         territory_reps.c.territory_id.in_([t.id for t in territories])

@@ -66,7 +66,7 @@ def points() -> Any:
     Built once per version of the data (:mod:`geocrm.maps.points_cache`); a browser sending
     the current ETag back gets a 304 without the payload being built or sent.
     """
-    choices = services.filter_choices(current_user)
+    choices = services.filter_choices(current_user, owners=bool(request.args.getlist("owner")))
     filters = services.parse_filters(request.args, choices)
     colour_by = colouring.parse_colour_by(request.args, current_user)
     cache = points_cache()
