@@ -601,6 +601,9 @@ def test_cadence_run_spreads_visits_over_two_weeks(app: Flask, world: World, cli
     auth.login("planner@example.com")
     page = client.get(f"/planning/runs/{run.id}").get_data(as_text=True)
     assert "Weekly Kiosk" in page and "no visit cadence set" in page
+    # the week's notes name the rep, not routing's id (issue 12)
+    assert f"{world.rep_west.name}: " in page and f"r{world.rep_west.id}:" not in page
+    assert "3 visits due for 2 accounts from Mon, May 11, 2026 to Fri, May 22, 2026" in page
 
 
 def test_cadence_form_fields(app: Flask, world: World) -> None:
