@@ -51,20 +51,29 @@ class PointsCache:
         self._slots: dict[str, str] = {}  # slot (scope, filters, colour, language): etag
         self._gates: dict[str, threading.Lock] = {}
         self._versions: dict[str, tuple[float, str]] = {}  # slot: (computed at, etag)
+        self._version_gates: dict[str, threading.Lock] = {}
         self._bytes = 0
 
     def etag(self, slot: str, compute: Callable[[], str], ttl: float) -> str:
-        """``slot``'s ETag: computed again once ``ttl`` seconds have passed since the last."""
-        now = time.monotonic()
+        """``slot``'s ETag: computed again once ``ttl`` seconds have passed since the last,
+        by one request at a time (those waiting take the value computed meanwhile)."""
+        asked = time.monotonic()
         with self._lock:
             known = self._versions.get(slot)
-        if known is not None and now - known[0] < ttl:
+            gate = self._version_gates.setdefault(slot, threading.Lock())
+        if known is not None and asked - known[0] < ttl:
             return known[1]
-        etag = compute()
-        with self._lock:
-            self._versions[slot] = (now, etag)
-            if len(self._versions) > 4096:  # slots are few; never let them pile up
-                self._versions.clear()
+        with gate:
+            with self._lock:
+                known = self._versions.get(slot)
+            if known is not None and known[0] > asked:  # computed while this one waited
+                return known[1]
+            etag = compute()
+            with self._lock:
+                if len(self._versions) > 4096:  # slots are few; never let them pile up
+                    self._versions.clear()
+                    self._version_gates = {slot: gate}
+                self._versions[slot] = (time.monotonic(), etag)
         return etag
 
     def get(self, etag: str) -> bytes | None:

@@ -76,8 +76,6 @@ def points() -> Any:
         return services.points_etag(current_user, filters, colour_by)
 
     etag = cache.etag(slot, etag_now, version_ttl(current_app))
-    if cache.get(etag) is None and not request.if_none_match.contains_weak(etag):
-        etag = cache.etag(slot, etag_now, 0.0)  # about to build: the version as of now
     # Weak comparison (RFC 9110 for If-None-Match): a gzipping proxy weakens the ETag it passes.
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
@@ -90,7 +88,9 @@ def points() -> Any:
             lambda: etag_now() == etag,
         )
         response = Response(body, mimetype="application/json")
-        if current:  # else a write landed while it was built: no ETag to come back with
+        # Not current: a write landed since the ETag was computed (within the TTL, or while
+        # building): the body is newer than the ETag, so it goes without one and is not kept.
+        if current:
             response.set_etag(etag)
     # private: per user; no-cache: the browser keeps it but asks (If-None-Match) every time.
     response.headers["Cache-Control"] = "private, no-cache"

@@ -187,3 +187,26 @@ def test_a_slots_etag_is_reused_for_the_ttl_only() -> None:
     assert cache.etag("A", compute, 0) == "v2"
     assert cache.etag("B", compute, 60) == "v3"
     assert len(calls) == 3
+
+
+def test_concurrent_requests_compute_the_version_once() -> None:
+    """A crowd arriving when a slot's ETag has expired runs the aggregates once."""
+    cache = PointsCache()
+    start = threading.Barrier(8)
+    calls: list[int] = []
+    seen: list[str] = []
+
+    def compute() -> str:
+        calls.append(1)
+        return "v"
+
+    def ask() -> None:
+        start.wait()
+        seen.append(cache.etag("A", compute, 60))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == ["v"] * 8 and len(calls) == 1
