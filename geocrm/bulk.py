@@ -6,7 +6,8 @@ becomes a tuple in one C call (``itemgetter``); only the columns whose type need
 processor (enums, JSON, datetimes on SQLite...) are converted, a column at a time and once
 per value object; floats going into a FLOAT column are not touched; values that are the
 same for every row (``same=``: a batch's timestamp, its source) are converted once and
-appended to each tuple. Then the driver's ``executemany`` gets plain tuples.
+appended to each tuple. Then the driver's ``executemany`` gets plain tuples (on PostgreSQL
+with psycopg, its ``COPY``).
 """
 
 from __future__ import annotations
@@ -66,7 +67,12 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         sql = (f"INSERT INTO {preparer.format_table(table)} "
                f"({', '.join(preparer.format_column(table.c[k]) for k in order)}) "
                f"VALUES ({', '.join('?' * len(order))})")
-    elif not compiled.positional:  # PostgreSQL (psycopg): named parameters, any order
+    elif dialect.name == "postgresql" and dialect.driver == "psycopg":
+        # COPY: the rows stream as one command, each adapted in C (an executemany of
+        # 100,000 rows costs the client ~30 µs a row in parameter dicts and binding).
+        _copy(conn, table, order, params)
+        return
+    elif not compiled.positional:  # another named style: parameters by name, any order
         sql = compiled.string
         names = [bind_of[k] for k in order]
         params = [dict(zip(names, p, strict=True)) for p in params]
@@ -78,6 +84,20 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.executemany(sql, params)
+    finally:
+        cursor.close()
+
+
+def _copy(conn: Any, table: Table, order: Sequence[str], params: list[Any]) -> None:
+    """The rows into ``table`` with PostgreSQL's COPY (psycopg 3), in the session's
+    transaction; values are the bind-processed ones an INSERT would send, in ``order``."""
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(preparer.format_column(table.c[k]) for k in order)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy:
+            for row in params:
+                copy.write_row(row)
     finally:
         cursor.close()
 
