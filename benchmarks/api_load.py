@@ -22,7 +22,11 @@
    Before the clock starts each client signs in and opens the plain map once (a browser
    that has the map open): those first loads, which build the payloads, are reported apart
    ("first map") and not in the figures.
-4. Prints p50/p95/max and errors overall and per kind, how many map answers were 304, and the
+4. Does it twice, as ``benchmarks/near_me.py`` does: a closed loop (each client asks again as
+   soon as it has its answer: the server's saturation throughput, where latency is just
+   clients / throughput) and with ``--think-ms`` (default 1000, +-50 %) between a client's
+   requests, like people using the app.
+5. Prints p50/p95/max and errors overall and per kind, how many map answers were 304, and the
    load average before and after. Goal (issue 18): 0 errors and p95 <= 500 ms on both.
 
 The API rate limit is lifted for the run (``GEOCRM_API_RATE_LIMIT``): this measures the
@@ -254,7 +258,8 @@ def one_request(client: Client, kind: str, rng: random.Random, world: World,
     return status == 200, False
 
 
-def load(port: int, world: World, clients: int, seconds: float, edit_every: float) -> Tally:
+def load(port: int, world: World, clients: int, seconds: float, edit_every: float,
+         think_s: float = 0.0) -> Tally:
     tally = Tally()
     clock = {"warm_until": 0.0, "stop_at": 0.0}  # set once every client has signed in
     go = threading.Event()
@@ -285,6 +290,8 @@ def load(port: int, world: World, clients: int, seconds: float, edit_every: floa
                 ok, not_modified, error = False, False, type(exc).__name__
             if t0 >= clock["warm_until"]:
                 tally.add(kind, time.perf_counter() - t0, error, not_modified)
+            if think_s:
+                time.sleep(rng.uniform(0.5, 1.5) * think_s)
 
     def stage_editor() -> None:
         rng = random.Random(-1)
@@ -324,14 +331,16 @@ def quantiles(values: list[float]) -> tuple[float, float, float]:
     return q[49] * 1000, q[94] * 1000, max(values) * 1000
 
 
-def report(engine: str, tally: Tally, seconds: float) -> bool:
+def report(engine: str, tally: Tally, seconds: float, think_s: float) -> bool:
     every = [x for kind, values in tally.latencies.items() if kind != "first map"
              for x in values]
     errors = sum(len(e) for e in tally.errors.values())
     p50, p95, worst = quantiles(every)
     maps = len(tally.latencies.get("map", []))
     ok = errors == 0 and p95 <= 500
-    print(f"[{engine}] {len(every):,} requests in {seconds:.0f} s ({len(every) / seconds:.0f}/s), "
+    mode = f"think {think_s * 1000:.0f} ms (+-50 %)" if think_s else "closed loop"
+    rate = len(every) / seconds
+    print(f"[{engine}] {mode}: {len(every):,} requests in {seconds:.0f} s ({rate:.0f}/s), "
           f"errors {errors}; p50 {p50:.0f} ms, p95 {p95:.0f} ms, max {worst:.0f} ms; "
           f"map answers 304: {tally.not_modified} of {maps} -> "
           f"{'OK' if ok else 'goal missed'} (0 errors, p95 <= 500 ms)", flush=True)
@@ -353,10 +362,13 @@ def run(engine: str, url: str, args: argparse.Namespace) -> bool:
           flush=True)
     proc, port = serve(url, args.workers, args.threads)
     try:
-        print(f"[{engine}] load average before: {os.getloadavg()[0]:.2f}", flush=True)
-        tally = load(port, world, args.clients, args.seconds, args.stage_edit_every)
-        print(f"[{engine}] load average after: {os.getloadavg()[0]:.2f}", flush=True)
-        return report(engine, tally, args.seconds)
+        ok = True
+        for think in sorted({0.0, args.think_ms / 1000}):
+            print(f"[{engine}] load average before: {os.getloadavg()[0]:.2f}", flush=True)
+            tally = load(port, world, args.clients, args.seconds, args.stage_edit_every, think)
+            print(f"[{engine}] load average after: {os.getloadavg()[0]:.2f}", flush=True)
+            ok &= report(engine, tally, args.seconds, think)
+        return ok
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -372,6 +384,9 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn process")
     parser.add_argument("--stage-edit-every", type=float, default=60.0,
                         help="seconds between the stage edits the map shows")
+    parser.add_argument("--think-ms", type=float, default=1000,
+                        help="also run with each client pausing ~this long between requests "
+                        "(people, not a load generator); 0 runs only the closed loop")
     parser.add_argument("--engine", choices=["sqlite", "postgres", "all"], default="all")
     args = parser.parse_args()
     print(f"api_load: {os.cpu_count()} CPUs, gunicorn {args.workers} x {args.threads} threads "
