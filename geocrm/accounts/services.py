@@ -6,11 +6,12 @@ caller cannot forget the scoping.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.core import accounts as rules
@@ -213,23 +214,78 @@ def update_account(account_id: int, user: User, values: dict[str, Any]) -> Accou
     return account
 
 
-def add_contact(account_id: int, user: User, values: dict[str, Any]) -> Contact:
+#: What a contact keeps and how long each text may be (the columns' sizes).
+CONTACT_TEXT = {"name": 120, "title": 120, "phone": 40, "email": 254, "notes": 4000}
+
+
+def _contact_values(values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+    """The contact fields in ``values``, checked: a name, an email with an ``@``, lengths.
+
+    ``partial`` (an edit) takes only the fields given; a new contact needs a name."""
+    out: dict[str, Any] = {}
+    for key, limit in CONTACT_TEXT.items():
+        if partial and key not in values:
+            continue
+        raw = values.get(key)
+        if raw is not None and not isinstance(raw, str):
+            raise ValidationError(key, "must be text")
+        text = (raw or "").strip()
+        if len(text) > limit:
+            raise ValidationError(key, f"is longer than {limit} characters")
+        out[key] = text or None
+    if (not partial or "name" in values) and not out.get("name"):
+        raise ValidationError("name", "is required")
+    if out.get("email") and "@" not in out["email"]:
+        raise ValidationError("email", "must be an email address")
+    if "is_primary" in values:
+        out["is_primary"] = values.get("is_primary") in (True, "1", "true", "on", "yes")
+    return out
+
+
+def add_contact(account_id: int, user: User, values: Mapping[str, Any]) -> Contact:
     """Add a person to an account the user may see."""
     account = get_account_or_404(account_id, user)
-    name = (values.get("name") or "").strip()
-    if not name:
-        raise ValidationError("name", "is required")
-    email = (values.get("email") or "").strip() or None
-    if email and "@" not in email:
-        raise ValidationError("email", "must be an email address")
-    contact = Contact(
-        account_id=account.id,
-        name=name[:120],
-        title=(values.get("title") or None),
-        phone=(values.get("phone") or None),
-        email=email,
-    )
+    contact = Contact(account_id=account.id, **_contact_values(values, partial=False))
     db.session.add(contact)
     db.session.flush()
     return contact
+
+
+def visible_contacts(user: User) -> Select[tuple[Contact]]:
+    """Contacts of the accounts ``user`` may see (the accounts' rule, nothing of its own)."""
+    return select(Contact).where(Contact.account_id.in_(visible_accounts(user)
+                                                        .with_only_columns(Account.id)))
+
+
+def get_contact_or_404(contact_id: int, user: User, *, lock: bool = False) -> Contact:
+    """The contact if its account is visible to ``user`` (404 otherwise); ``lock`` holds its
+    row until the transaction ends, so a version checked now is the one written over."""
+    stmt = visible_contacts(user).where(Contact.id == contact_id)
+    contact = db.session.scalars(stmt.with_for_update(of=Contact) if lock else stmt
+                                 ).one_or_none()
+    if contact is None:
+        raise NotFoundError(f"No contact {contact_id}.")
+    return contact
+
+
+def update_contact(contact_id: int, user: User, values: Mapping[str, Any]) -> Contact:
+    """Change the fields given of a contact on a visible account; audited."""
+    contact = get_contact_or_404(contact_id, user)
+    changes = _contact_values(values, partial=True)
+    before = audit.snapshot(contact, tuple(changes))
+    for key, value in changes.items():
+        setattr(contact, key, value)
+    audit.record_changes(user, "contact", contact.id, before, audit.snapshot(contact,
+                                                                             tuple(changes)))
+    db.session.flush()
+    return contact
+
+
+def delete_contact(contact_id: int, user: User) -> None:
+    """Remove a contact from a visible account; the audit trail keeps its name."""
+    contact = get_contact_or_404(contact_id, user)
+    audit.record(user, "contact", contact.id, "delete",
+                 {"name": contact.name, "account_id": contact.account_id})
+    db.session.delete(contact)
+    db.session.flush()
 

@@ -1,6 +1,8 @@
 """JSON API of the field app: today's plan, the offline bundle, visits, interactions, tasks,
 photos, tokens and the batch sync. Single writes go through the same exactly-once path as
-the batch (``Idempotency-Key`` header, defaulting to the body's ``uuid``)."""
+the batch (``Idempotency-Key`` header, defaulting to the body's ``uuid``). The lists of
+interactions and tasks are the CRM's (:mod:`geocrm.api.interactions`,
+:mod:`geocrm.api.tasks_api`)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from geocrm.access import get_account_or_404, visible_accounts
 from geocrm.api import bp
 from geocrm.api.accounts import account_json
 from geocrm.api.tokens import (
@@ -23,10 +23,9 @@ from geocrm.api.tokens import (
 )
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError, problem
-from geocrm.extensions import db
 from geocrm.field import services
 from geocrm.field.sync import apply_batch, apply_op, interaction_json, task_json
-from geocrm.models import Account, Interaction, utcnow
+from geocrm.models import utcnow
 from geocrm.models.field import VisitPhoto
 from geocrm.params import arg_int
 
@@ -114,23 +113,6 @@ def bundle() -> Any:
     )
 
 
-@bp.route("/interactions")
-@login_required
-def interactions() -> Any:
-    """Interactions of one account (``account_id``), or the user's own latest."""
-    limit = arg_int("limit", 50, 1, 500)
-    stmt = select(Interaction).order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
-    if request.args.get("account_id"):
-        account = get_account_or_404(arg_int("account_id", 0, 1, 2**31 - 1), current_user)
-        stmt = stmt.where(Interaction.account_id == account.id)
-    else:
-        visible = visible_accounts(current_user).with_only_columns(Account.id)
-        stmt = stmt.where(
-            Interaction.user_id == current_user.id, Interaction.account_id.in_(visible)
-        )
-    return jsonify({"items": [interaction_json(i) for i in db.session.scalars(stmt.limit(limit))]})
-
-
 def _single(op: str) -> Any:
     """One write through the exactly-once path; the answer mirrors the stored result."""
     data = _body()
@@ -186,13 +168,6 @@ def checkout() -> Any:
 def create_account_here() -> Any:
     """Add a prospect at the phone's position (owned by the rep)."""
     return _single("account_create")
-
-
-@bp.route("/tasks")
-@login_required
-def tasks() -> Any:
-    """The user's open tasks."""
-    return jsonify({"items": [task_json(t) for t in services.open_tasks(current_user)]})
 
 
 @bp.route("/tasks", methods=["POST"])

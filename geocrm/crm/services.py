@@ -46,12 +46,14 @@ from geocrm.crm.segments import (  # noqa: F401  (segment_account_ids: the plann
 from geocrm.crm.tasks import (
     HomeTasks,
     create_task,
+    get_interaction_or_404,
     get_task_or_404,
     home_tasks,
     log_interaction,
     task_from_next_step,
     task_list,
     update_task,
+    visible_interactions,
     visible_tasks,
 )
 from geocrm.crm.values import (
@@ -154,6 +156,7 @@ __all__ = [
     "date_value",
     "datetime_value",
     "enum_value",
+    "get_interaction_or_404",
     "get_opportunity_or_404",
     "get_task_or_404",
     "home_tasks",
@@ -171,6 +174,7 @@ __all__ = [
     "text_value",
     "update_opportunity",
     "update_task",
+    "visible_interactions",
     "visible_opportunities",
     "visible_tasks",
 ]

@@ -94,6 +94,21 @@ def log_interaction(user: User, account_id: int, values: Mapping[str, Any]) -> I
     return item
 
 
+def visible_interactions(user: User) -> Select[tuple[Interaction]]:
+    """Interactions ``user`` may see: the whole timeline of every account they may see (the
+    account page shows it), whoever logged them."""
+    return select(Interaction).where(
+        Interaction.account_id.in_(scope_accounts(select(Account.id), user)))
+
+
+def get_interaction_or_404(interaction_id: int, user: User) -> Interaction:
+    item = db.session.scalars(
+        visible_interactions(user).where(Interaction.id == interaction_id)).one_or_none()
+    if item is None:
+        raise NotFoundError(f"No interaction {interaction_id}.")
+    return item
+
+
 _FUTURE_SLACK = timedelta(days=1)  # clocks and time zones: a day ahead is a typo, not drift
 
 
