@@ -21,6 +21,8 @@ from geocrm.planning.base import (
     visit_key,
 )
 from geocrm.planning.hours import windows_on
+from geocrm.planning.locks import keep_week_locks, week_locks
+from geocrm.planning.lockset import RunLocks
 from geocrm.planning.notes import english, from_library, library_notes, note, unique
 from geocrm.planning.problem import (
     DAY_OVER,
@@ -182,7 +184,9 @@ def plan_by_cadence(
         for r in reps
     )
     problem = routing.WeekProblem(reps=rep_weeks, accounts=tuple(week_accounts),
-                                  start=days[0], end=days[-1], holidays=frozenset(req.holidays))
+                                  start=days[0], end=days[-1], holidays=frozenset(req.holidays),
+                                  locks=week_locks(RunLocks.from_json(req.locks), by_key,
+                                                   [r.id for r in reps]))
     jobs.report_progress(0.05, f"{len(week_accounts)} accounts by cadence, {len(reps)} reps, "
                                f"{len(days)} days")
     week = routing.plan_week(problem, time_limit_per_day=limit, params=search,
@@ -195,6 +199,7 @@ def plan_by_cadence(
     for d in week.days:
         dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
         day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search)
+        keep_week_locks(dp, day_plan, problem.locks)
         late += left
         notes += [s.note(u) for u in reps if (s := dp.starts.get(u.id)) is not None]
         solved.append((dp, day_plan))
