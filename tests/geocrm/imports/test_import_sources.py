@@ -518,7 +518,7 @@ def test_x_y_and_crs_through_the_mapping_page(client, auth, world):
     mapping = {"external_id": "관리번호", "name": "사업장명", "x": "좌표정보(X)",
                "y": "좌표정보(Y)", "lat": "", "lon": ""}
     refused = client.post(url, data={**mapping, "preview": "1"})
-    assert refused.status_code == 422 and "crs: x/y columns are mapped" in refused.get_data(
+    assert refused.status_code == 422 and "x/y columns are mapped" in refused.get_data(
         as_text=True)
     before = count()
     shown = client.post(url, data={**mapping, "crs": "EPSG:5174", "preview": "1"})
@@ -556,7 +556,8 @@ def test_a_workbooks_other_sheet_can_be_picked(client, auth, world):
     assert "rows to add: <strong>2</strong>" in page
     missing = client.get(url + "?sheet=없음")
     assert missing.status_code == 422
-    assert "no sheet &#39;없음&#39; (it has 요약, 빈 시트, 가게)" in missing.get_data(as_text=True)
+    assert ("the workbook has no sheet &#39;없음&#39; (its sheets: 요약, 빈 시트, 가게)"
+            in missing.get_data(as_text=True))
     done = client.post(url, data={"name": "Name", "lat": "Latitude", "lon": "Longitude",
                                   "sheet": "가게", "submit": "1"})
     assert done.status_code == 200 and {"김밥천국", "ラーメン 一蘭"} <= names()
