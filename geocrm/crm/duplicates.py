@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from flask_babel import format_number, gettext, ngettext
+from flask_babel import format_number, get_translations, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -334,9 +334,11 @@ _PROGRESS = (
                        num=format_number(int(m["n"].replace(",", ""))))),
     (re.compile(r"^scoring the pairs found$"), lambda m: gettext("scoring the pairs found")),
     (re.compile(r"^(?P<n>[\d,]+) likely pairs$"),
-     lambda m: ngettext("%(num)s likely pair", "%(num)s likely pairs",
-                        int(m["n"].replace(",", "")),
-                        num=format_number(int(m["n"].replace(",", ""))))),
+     # the catalogue's plural form for the count, the count itself with the locale's separators
+     # (flask_babel's ngettext fills %(num)s itself and refuses another num)
+     lambda m: get_translations().ngettext("%(num)s likely pair", "%(num)s likely pairs",
+                                           int(m["n"].replace(",", "")))
+     % {"num": format_number(int(m["n"].replace(",", "")))}),
 )
 
 
