@@ -86,6 +86,8 @@ def test_replan_from_here_online_then_offline(pw: Any, chromium: Any, field_serv
     page.click("#replan-here")
     page.wait_for_selector("#replan-result[data-state='queued']")
     assert "back online" in result.inner_text()
+    # the badge counts the outbox when the outbox announces the queue: wait for it, not race it
+    page.wait_for_selector("#sync-badge[data-pending='1']", state="attached", timeout=10_000)
     assert pending(page) == 1
     assert replans(live) == 1
     context.set_offline(False)
