@@ -4,15 +4,20 @@ a new ETag after any edit, and one user's scope never answered from another's en
 from __future__ import annotations
 
 import itertools
+import os
 import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 import shapely
 from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from geocrm.extensions import db
-from geocrm.maps.points_cache import PointsCache, points_cache
+from geocrm.maps.points_cache import EXTENSION, PointsCache, SharedStore, points_cache
 from geocrm.models import Account, Role, Stage, Territory
 from tests.conftest import PASSWORD
 from tests.factories import World, make_account, make_territory, make_user
@@ -210,3 +215,93 @@ def test_concurrent_requests_compute_the_version_once() -> None:
     for t in threads:
         t.join()
     assert seen == ["v"] * 8 and len(calls) == 1
+
+
+# -- Shared through Redis (several worker processes) ----------------------------------------
+def _redis_url() -> str:
+    """The real Redis, as tests/geocrm/test_jobs.py finds it (skip, or fail in CI)."""
+    url = os.environ.get("GEOCRM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        from redis import Redis
+
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "no Redis here"
+        reason = f"the shared map cache needs Redis at {url} ({type(exc).__name__})"
+        if os.environ.get("GEOCRM_REQUIRE_REDIS") == "1":
+            pytest.fail(f"GEOCRM_REQUIRE_REDIS=1 but {reason}")
+        pytest.skip(reason)
+    return url
+
+
+def _shared_store(prefix: str) -> SharedStore:
+    return SharedStore(_redis_url(), prefix)
+
+
+def _forget(store: SharedStore) -> None:
+    for key in store.redis.scan_iter(f"{store.prefix}*"):
+        store.redis.delete(key)
+
+
+def test_worker_processes_share_payloads_and_versions_through_redis() -> None:
+    """Two processes' caches (two PointsCache on one Redis): the second serves the first's
+    build and reuses its slot version within the TTL; a newer version replaces the old."""
+    store = _shared_store(f"geocrm-test:{uuid.uuid4().hex[:12]}:")
+    try:
+        first, second = PointsCache(shared=store), PointsCache(shared=store)
+        assert first.etag("A", lambda: "e1", 60) == "e1"
+        assert second.etag("A", lambda: "never", 60) == "e1"  # not computed again
+        assert first.get_or_build("e1", "A", lambda: b"one", lambda: True) == (b"one", True)
+        assert second.get_or_build("e1", "A", lambda: b"rebuilt", lambda: True) == (b"one", True)
+        assert (first.builds, second.builds) == (1, 0)
+        second.get_or_build("e2", "A", lambda: b"two", lambda: True)
+        assert store.body("e1") is None and store.body("e2") == b"two"
+        # a body built while the data changed is not shared either
+        second.get_or_build("e3", "B", lambda: b"x", lambda: False)
+        assert store.body("e3") is None
+        # a build in progress elsewhere is awaited, not repeated; when it ends without storing
+        # anything (a write landed), the waiting process builds itself
+        assert store.claim("e4")
+        store.release("e4")
+        assert first.get_or_build("e4", "C", lambda: b"four", lambda: True) == (b"four", True)
+    finally:
+        _forget(store)
+
+
+@pytest.fixture
+def shared_map_cache(app_config: dict[str, Any]) -> Iterator[str]:
+    """The app's map cache on the real Redis under a prefix of its own, deleted afterwards."""
+    prefix = f"geocrm-test:{uuid.uuid4().hex[:12]}:"
+    store = _shared_store(prefix)
+    app_config.update({"GEOCRM_REDIS_URL": _redis_url(), "GEOCRM_MAP_REDIS_PREFIX": prefix})
+    yield prefix
+    _forget(store)
+
+
+def test_map_view_shares_its_payload_through_redis(
+    shared_map_cache: str, app: Flask, world: World
+) -> None:
+    """With GEOCRM_REDIS_URL a second worker process (a fresh cache) serves the first's
+    payload and ETag without building; an edit still gives a new ETag and payload."""
+    client = signed_in(app, "manager@example.com")
+    first = client.get(POINTS, headers=JSON)
+    assert first.status_code == 200 and points_cache().builds == 1
+    del app.extensions[EXTENSION]  # another worker process: nothing of its own yet
+    again = client.get(POINTS, headers=JSON)
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert points_cache().builds == 0 and points_cache().shared is not None
+    world.west_accounts[0].stage = Stage.LEAD
+    db.session.commit()
+    changed = client.get(POINTS, headers={**JSON, "If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+    assert points_cache().builds == 1
+
+
+def test_an_unreachable_redis_falls_back_to_the_process_cache() -> None:
+    """Redis down: every request is still answered, from this process's cache, and Redis is
+    left alone for a while instead of costing a timeout each time."""
+    store = SharedStore("redis://127.0.0.1:1/0")
+    cache = PointsCache(shared=store)
+    assert cache.etag("A", lambda: "e1", 60) == "e1"
+    assert cache.get_or_build("e1", "A", lambda: b"one", lambda: True) == (b"one", True)
+    assert cache.get_or_build("e1", "A", lambda: b"again", lambda: True) == (b"one", True)
+    assert cache.builds == 1 and store._down_until > 0
