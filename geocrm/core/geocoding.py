@@ -45,6 +45,7 @@ JOB_KIND = "geocode"
 JOB_FUNC = "geocrm.geocoding.jobs:geocode_pending_job"
 _QUEUE_FLAG = "geocrm_geocode_queue"
 _SKIP = "geocrm_geocode_skip"
+_QUEUE_USER = "geocrm_geocode_queue_user"
 
 
 def may_geocode(account: Account) -> bool:
@@ -125,15 +126,24 @@ def _mark_address_changes(session: Session, _context: Any, _instances: Any) -> N
         session.info[_QUEUE_FLAG] = True
 
 
+def queue_after_commit(session: Session, user_id: int | None) -> None:
+    """Queue the geocoding job (for ``user_id``) once ``session`` commits: for writers that
+    must not commit themselves, such as an import running as a background job
+    (:func:`geocrm.jobs.run_job` commits its writes with the job's status)."""
+    session.info[_QUEUE_FLAG] = True
+    session.info[_QUEUE_USER] = user_id
+
+
 @event.listens_for(Session, "after_commit")
 def _queue_after_commit(session: Session) -> None:
     session.info.pop(_SKIP, None)
+    user_id = session.info.pop(_QUEUE_USER, None)
     if not session.info.pop(_QUEUE_FLAG, False) or not geocoder_configured():
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with app.app_context():  # a fresh session: this one is mid-commit
-            queue_geocoding(None)
+            queue_geocoding(user_id)
     except Exception:  # noqa: BLE001 - a pin can wait; the edit must not fail for it
         log.warning("could not queue the geocoding job", exc_info=True)
 
@@ -141,6 +151,7 @@ def _queue_after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_marks(session: Session) -> None:
     session.info.pop(_QUEUE_FLAG, None)
+    session.info.pop(_QUEUE_USER, None)
     session.info.pop(_SKIP, None)
 
 

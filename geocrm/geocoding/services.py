@@ -283,12 +283,19 @@ def _move_pins(placed: list[tuple[Account, GeocodeResult]], user: User | None) -
     db.session.expire_all()
 
 
+def mark_after_import() -> int:
+    """Mark an import's rows without coordinates and the geocoded accounts whose address it
+    changed as waiting for the geocoder; how many. Does not commit."""
+    return mark_pinless() + mark_stale()
+
+
 def geocode_after_import(user_id: int | None) -> Job | None:
     """What an import calls once it has committed: its rows without coordinates (every live
     pinless account with an address not looked at yet) and the geocoded accounts whose address
     it changed are marked, and the background job is queued when a geocoder is configured.
-    Commits (the job row must reach the worker)."""
-    marked = mark_pinless() + mark_stale()
+    Commits (the job row must reach the worker); :func:`mark_after_import` is the part that
+    does not."""
+    marked = mark_after_import()
     if not geocoder_configured():
         db.session.commit()
         return None

@@ -4,7 +4,9 @@ The upload page imports while the person waits; a script uploads and polls inste
 runs :func:`geocrm.imports.services.import_accounts` on the stored upload — the same rules,
 all or nothing — and keeps what it answered (counts, rejects, duplicates) as the job's
 result, in the sentences' stored form (each reader sees them in their own language).
-:func:`geocrm.jobs.run_job` commits the import with the job's status.
+:func:`geocrm.jobs.run_job` commits the import with the job's status; rows left without
+coordinates are then geocoded by a job queued right after that commit
+(:func:`geocrm.imports.services.after_import`, as on the upload page).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ def import_upload_job(token: str, user_id: int, mapping: dict[str, str] | None =
         encoding=meta.get("encoding") or None)
     del data
     uploads.discard(token)  # its rejects live on in the result
+    # The same follow-up as the upload page: rows without coordinates get geocoded (queued
+    # once run_job has committed the import).
+    services.after_import(result, user_id)
     return {
         "status": result.status,
         "dry_run": dry_run,

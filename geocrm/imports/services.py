@@ -41,7 +41,9 @@ from typing import Any
 from sqlalchemy import select
 
 from geocrm.access import scope_accounts
+from geocrm.core.geocoding import queue_after_commit
 from geocrm.extensions import db
+from geocrm.geocoding.services import geocode_after_import, mark_after_import
 from geocrm.imports import sources
 from geocrm.imports.guessing import check_guess
 from geocrm.imports.matching import Matcher
@@ -49,6 +51,7 @@ from geocrm.imports.reading import FIELDS, check_mapping, guess_mapping, read_ta
 from geocrm.imports.results import Duplicate, ImportResult, Reject
 from geocrm.imports.rows import MAX_FIELD, clean_row, clean_rows, reject_swapped
 from geocrm.imports.writing import write_import
+from geocrm.jobs import current_job_id
 from geocrm.models import (
     Account,
     ImportBatch,
@@ -56,6 +59,7 @@ from geocrm.models import (
     User,
     utcnow,
 )
+from geocrm.models.planning import Job
 from geocrm.uploads import UploadStore
 
 #: How much of an uploaded CSV the mapping page and its preview read.
@@ -67,7 +71,8 @@ IMPORTERS = (Role.ADMIN, Role.MANAGER)
 
 __all__ = ["FIELDS", "HEAD_BYTES", "IMPORTERS", "MAX_FIELD", "Duplicate", "ImportResult",
            "Reject", "check_mapping", "clean_row", "duplicates_report", "guess_mapping",
-           "head_bytes", "import_accounts", "import_records", "read_table", "read_upload_head"]
+           "after_import", "head_bytes", "import_accounts", "import_records", "read_table",
+           "read_upload_head"]
 
 
 def import_accounts(
@@ -134,6 +139,26 @@ def import_records(
         return result
     _apply(cleaned, result, user=user, source=source, snapshot=False, dry_run=dry_run)
     return result
+
+
+def after_import(result: ImportResult, user_id: int | None) -> Job | None:
+    """What every import does once its rows are written: the upload page and the API's import
+    job call this one function, so rows without coordinates are placed from their addresses
+    (issue 14) whichever door they came through.
+
+    Only a committed import (not a preview, a dry run or a rejected file) queues anything.
+    On a page it commits (the job row must reach the worker) and returns the geocoding job,
+    or None when there is nothing to place or no geocoder. Inside a background job, which
+    must not commit, it only marks the rows: the geocoding job is queued for ``user_id`` as
+    soon as :func:`geocrm.jobs.run_job` commits the import, and None is returned.
+    """
+    if result.status != "committed":
+        return None
+    if current_job_id() is not None:
+        if mark_after_import():
+            queue_after_commit(db.session(), user_id)
+        return None
+    return geocode_after_import(user_id)
 
 
 def _import(

@@ -16,7 +16,6 @@ from geocrm.core.transaction import commits
 from geocrm.csvout import csv_string
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.geocoding.services import geocode_after_import
 from geocrm.imports import conflicts, services, sources, words
 from geocrm.imports.forms import GRID_FIELDS, UploadForm, mapping_form
 from geocrm.imports.guessing import check_guess
@@ -164,7 +163,7 @@ def mapping(token: str) -> Any:
         return render_template("imports/result.html", result=result, token=token), 422
     uploads.discard(token)
     # Rows without coordinates are placed from their addresses in the background (issue 14).
-    geocode = geocode_after_import(current_user.id) if result.status == "committed" else None
+    geocode = services.after_import(result, current_user.id)
     return render_template("imports/result.html", result=result, token=None,
                            geocode_job=job_json(geocode) if geocode is not None else None)
 

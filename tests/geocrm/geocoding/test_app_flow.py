@@ -170,3 +170,39 @@ def test_verified_checkin_offers_to_correct_a_low_confidence_pin(app: Flask,
     moved = correct_pin_from_checkin(world.rep_west, approx.id, offer.interaction_id)
     assert moved.location_source == "checkin" and moved.lat == pytest.approx(60.2)
     assert pin_suggestion(moved, world.rep_west) is None
+
+
+def test_api_import_geocodes_rows_without_coordinates(
+        client: FlaskClient, app: Flask, world: World) -> None:
+    """The API's import job follows a committed import with the same geocoding job as the
+    upload page (imports.services.after_import), queued for the uploader once the import is
+    committed; a dry run queues nothing."""
+    from geocrm import jobs
+    from geocrm.api.tokens import create_token
+
+    _, token = create_token(world.manager, "test", scopes=("read", "write"))
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def upload(**form: str) -> dict[str, Any]:
+        data = {"file": (io.BytesIO(CSV.encode()), "shops.csv"), "source": "erp",
+                "mapping": '{"name": "Company", "address": "Address", "postcode": "Postcode",'
+                           ' "city": "City"}', **form}
+        r = client.post("/api/v1/imports", data=data, headers=headers,
+                        content_type="multipart/form-data")
+        assert r.status_code == 202, r.get_json()
+        assert wait_for_job(r.get_json()["id"], timeout=60).status.value == "done"
+        return client.get(f"/api/v1/imports/{r.get_json()['id']}", headers=headers).get_json()
+
+    try:
+        upload(dry_run="true")
+        assert db.session.scalars(select(Job).where(Job.kind == "geocode")).first() is None
+        done = upload()
+        assert done["result"]["status"] == "committed", done
+        job = db.session.scalars(select(Job).where(Job.kind == "geocode")).one()
+        assert job.created_by_id == world.manager.id
+        job = wait_for_job(job.id, timeout=30)
+        assert job.status.value == "done", job.error
+        assert job.result["placed"] == 2 and job.result["not_found"] == 1
+    finally:
+        jobs.drain(app, 30)
