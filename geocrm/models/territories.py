@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Column, DateTime, Float, ForeignKey, Index, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Column, DateTime, Float, ForeignKey, Index, Integer, String, Table, event
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from geocrm.extensions import db
 from geocrm.models.types import Geometry, utcnow
@@ -60,3 +62,17 @@ class Territory(db.Model):  # type: ignore[name-defined,misc]
 
     def __repr__(self) -> str:
         return f"<Territory {self.name}>"
+
+
+@event.listens_for(Session, "before_flush")
+def _staff_change_is_a_change(session: Session, _context: Any, _instances: Any) -> None:
+    """A territory whose reps changed gets a new ``updated_at``.
+
+    The reps live in ``territory_reps``, so changing them alone updates no ``territories``
+    row and ``onupdate`` never fires; yet the API's ETag, ``updated_since`` and the map's
+    version all read ``updated_at``. Done here, once, for every door: the map editor, the
+    API, undo and redo of a revision.
+    """
+    for obj in session.dirty:
+        if isinstance(obj, Territory) and sa_inspect(obj).attrs.reps.history.has_changes():
+            obj.updated_at = utcnow()

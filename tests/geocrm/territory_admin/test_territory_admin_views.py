@@ -249,7 +249,8 @@ def test_errors_speak_the_readers_language(client, auth, world):
     auth.login("manager@example.com")
     ko = post_json(client, "/territories/api/territories", {"name": "", "geometry": SQUARE},
                    **{"Accept-Language": "ko"})
-    assert ko.status_code == 422 and ko.get_json()["detail"] == "name: 구역에는 이름이 필요합니다"
+    assert ko.status_code == 422 and ko.get_json()["detail"] == "이름: 구역에는 이름이 필요합니다"
+    assert ko.get_json()["field"] == "name"  # the key stays, for programs
     ja = post_json(client, "/territories/api/territories/99999/delete", {},
                    **{"Accept-Language": "ja"})
     assert ja.status_code == 404 and ja.get_json()["detail"] == "エリア 99999 はありません。"
@@ -258,6 +259,7 @@ def test_errors_speak_the_readers_language(client, auth, world):
                     {"cutter": line}, **{"Accept-Language": "ko"})
     assert cut.status_code == 422 and "'West'" in cut.get_json()["detail"]
     assert "line" not in cut.get_json()["detail"].split(":", 1)[1]
+    assert "cutter" not in cut.get_json()["detail"]  # the field's label, not its key
 
 
 def test_job_progress_in_the_readers_language(app):
@@ -273,3 +275,37 @@ def test_job_progress_in_the_readers_language(app):
             said = [territory_progress(m) for m in (READING, RESHAPING, "started", "queued")]
         assert not any(any(w in s for w in ("reading", "reshaping", "started", "queued"))
                        for s in said), said
+
+
+def test_changing_reps_in_the_editor_is_a_change_the_api_sees(client, auth, world):
+    """The reps live in their own table, yet setting them in the map editor (and undoing
+    that) bumps the territory's updated_at: the API's ETag and updated_since see it."""
+    from datetime import timedelta
+
+    from geocrm.api.tokens import create_token
+    from geocrm.models import utcnow
+
+    _, token = create_token(world.manager, "test", scopes=("read",))
+    west = world.west
+    west.updated_at = utcnow() - timedelta(hours=1)
+    db.session.commit()
+    api = {"Authorization": f"Bearer {token}"}
+    before = client.get(f"/api/v1/territories/{west.id}", headers=api)
+    since = (utcnow() - timedelta(minutes=1)).isoformat() + "Z"
+    listed = client.get("/api/v1/territories", headers=api,
+                        query_string={"updated_since": since}).get_json()["features"]
+    assert west.id not in [f["id"] for f in listed]
+    auth.login("manager@example.com")
+    r = post_json(client, f"/territories/api/territories/{west.id}/reps",
+                  {"rep_ids": [world.rep_west.id, world.rep_east.id]})
+    assert r.status_code == 200, r.get_json()
+    auth.logout()
+    after = client.get(f"/api/v1/territories/{west.id}", headers=api)
+    assert after.status_code == 200, after.get_json()
+    assert after.headers["ETag"] != before.headers["ETag"]
+    listed = client.get("/api/v1/territories", headers=api,
+                        query_string={"updated_since": since}).get_json()["features"]
+    assert west.id in [f["id"] for f in listed]
+    db.session.expire_all()
+    stamp = db.session.get(Territory, west.id).updated_at
+    assert stamp > utcnow() - timedelta(minutes=1)
