@@ -34,11 +34,92 @@ class ValidationError(GeocrmError):
     status = 422
 
     def __init__(self, field: str, reason: str, *, row: int | None = None) -> None:
-        where = f"row {row}, " if row is not None else ""
-        super().__init__(f"{where}{field}: {reason}", field=field, row=row)
+        super().__init__(field_message(field, reason, row), field=field, row=row)
         self.field = field
         self.reason = reason
         self.row = row
+
+
+#: Field keys as a person reads them. A ValidationError's message names its field by these
+#: words (the key itself stays in the problem's ``field`` for programs): "cutter: …" must not
+#: reach a Korean reader as an English key.
+FIELD_LABELS: dict[str, Any] = {
+    "file": _l("file"), "body": _l("request body"), "name": _l("name"),
+    "rep_id": _l("rep"), "rep": _l("rep"), "reps": _l("reps"), "rep_ids": _l("reps"),
+    "mapping": _l("column mapping"), "territories": _l("territories"),
+    "territory": _l("territory"), "territory_id": _l("territory"), "lat": _l("latitude"),
+    "lon": _l("longitude"), "polygon": _l("polygon"), "geometry": _l("shape"),
+    "cutter": _l("dividing line or shape"), "start": _l("start date"), "end": _l("end date"),
+    "email": _l("email"), "dropin": _l("drop-in visit"), "days": _l("days"), "day": _l("day"),
+    "at": _l("time"), "url": _l("URL"), "units": _l("units"), "scopes": _l("scopes"),
+    "places": _l("places"), "photo": _l("photo"), "photo.data": _l("photo"),
+    "outcome": _l("outcome"), "segment": _l("segment"), "role": _l("role"),
+    "owner": _l("owner"), "owner_id": _l("owner"), "kind": _l("kind"), "home": _l("home"),
+    "func": _l("job"), "events": _l("events"), "crs": _l("coordinate system"),
+    "area": _l("area"), "area_file": _l("area file"), "account_ids": _l("accounts"),
+    "account_id": _l("account"), "account": _l("account"), "value": _l("value"),
+    "user": _l("user"), "target": _l("target"), "stop": _l("stop"),
+    "priority": _l("priority"), "plan": _l("plan"), "plan_id": _l("plan"),
+    "pins": _l("pinned visits"), "locks": _l("locked visits"), "mode": _l("mode"),
+    "manager": _l("manager"), "endpoint": _l("endpoint"), "direction": _l("direction"),
+    "confirm": _l("confirmation"), "colour": _l("colour"), "color": _l("colour"),
+    "cell_km": _l("cell size (km)"), "campaign": _l("campaign"), "action": _l("action"),
+    "work_start": _l("working day starts"), "work_end": _l("working day ends"),
+    "work_days": _l("working days"), "lunch_start": _l("lunch starts"),
+    "lunch_minutes": _l("lunch minutes"), "max_visits": _l("most visits a day"),
+    "window": _l("time window"), "vehicle": _l("vehicle"), "speed_kmh": _l("speed (km/h)"),
+    "skills": _l("skills"), "time_limit_s": _l("time limit (s)"), "task": _l("task"),
+    "stage": _l("stage"), "stages": _l("stages"), "sort": _l("sort"),
+    "cursor": _l("cursor"), "updated_since": _l("updated since"), "sheet": _l("sheet"),
+    "layer": _l("layer"), "name_column": _l("name column"), "encoding": _l("encoding"),
+    "header": _l("header row"), "notes": _l("notes"), "next_step": _l("next step"),
+    "occurred_at": _l("date and time"), "due": _l("due"), "description": _l("description"),
+    "cadence": _l("visit cadence"), "region": _l("region"), "extract": _l("extract"),
+    "current_password": _l("current password"), "password": _l("password"),
+    "position": _l("position"), "nav_app": _l("navigation app"), "group": _l("group"),
+    "items": _l("items"), "changes": _l("changes"), "features": _l("features"),
+    "merged_id": _l("merged account"), "interaction_id": _l("interaction"),
+    "route_stop_id": _l("stop"), "max_value": _l("maximum value"), "view": _l("view"),
+    "check": _l("check"), "key": _l("key"), "params": _l("parameters"),
+    "phone": _l("phone"), "address": _l("address"), "city": _l("city"),
+    "postcode": _l("postcode"), "website": _l("website"), "locale": _l("language"),
+    "amount": _l("amount"), "title": _l("title"), "unassigned": _l("unassigned"),
+}
+
+
+def field_label(field: str) -> str | None:
+    """A field key in the reader's words: the key's label, else its last known part's
+    (``changes.phone``, ``items.3.name``); ``None`` for a key nobody named."""
+    key = str(field)
+    for part in (key, *reversed(key.split("."))):
+        found = FIELD_LABELS.get(part)
+        if found is not None:
+            return str(found)
+    return None
+
+
+def field_message(field: str, reason: str, row: int | None = None) -> str:
+    """"row 3, name: is required" in the reader's language.
+
+    English keeps the key as written (programs and logs read it); another language shows a
+    known field's label, and leaves an unknown key out (the form, or the problem's ``field``,
+    says which field it is).
+    """
+    label = str(field) if _locale_language() == "en" else field_label(field)
+    text = _("%(field)s: %(reason)s", field=label, reason=reason) if label else str(reason)
+    if row is not None:
+        text = _("row %(num)s, %(problem)s", num=row, problem=text)
+    return text
+
+
+def _locale_language() -> str:
+    try:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+    except RuntimeError:  # no app: the source language
+        return "en"
+    return locale.language if locale is not None else "en"
 
 
 class NotFoundError(GeocrmError):
