@@ -6,10 +6,14 @@ test client) and reports seconds and resident memory:
 * **accounts CSV** (``--rows``, default 600,000): the upload (``POST /imports/``), then three
   views of the mapping page; for each, the seconds, the process's peak RSS so far and how
   much its RSS grew;
+* **accounts .xlsx** (``--xlsx-rows``, default 100,000, shared strings as Excel writes them):
+  the upload, three views of the mapping page (streamed from disk, first rows only), then the
+  import itself (every row);
 * **territory file** (``--polygons``, default 40,000 small squares as GeoJSON, ~7 MB): the
   upload, then the preview page.
 
-    python benchmarks/upload_memory.py [--rows N] [--polygons N] [--only csv|territories]
+    python benchmarks/upload_memory.py [--rows N] [--xlsx-rows N] [--polygons N]
+                                       [--only csv|xlsx|territories]
 """
 
 from __future__ import annotations
@@ -50,6 +54,23 @@ def make_csv(rows: int) -> bytes:
                   f"{rnd.uniform(60.1, 60.3):.5f},{rnd.uniform(24.8, 25.2):.5f},"
                   f"+358 40 {rnd.randint(0, 9_999_999):07d},lead\n")
     return out.getvalue().encode()
+
+
+def make_xlsx(rows: int) -> bytes:
+    """The CSV case's rows as a workbook (openpyxl's normal writer: shared strings and a
+    <dimension>, as Excel saves)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for line in make_csv(rows).decode().splitlines():
+        cells: list[Any] = line.split(",")
+        if cells[0] != "External ID":
+            cells[3], cells[4] = float(cells[3]), float(cells[4])
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def make_geojson(polygons: int) -> bytes:
@@ -120,6 +141,37 @@ def run_csv(rows: int, queue: Any) -> None:
     queue.put(list(out))
 
 
+def run_xlsx(rows: int, queue: Any) -> None:
+    data = make_xlsx(rows)
+    out: list[dict[str, Any]] = Steps()
+    out.append({"step": f"file {len(data) / 2**20:.1f} MB, {rows} rows"})
+    with tempfile.TemporaryDirectory() as tmp:
+        app = _app(tmp)
+        client = app.test_client()
+        client.post("/login", data={"email": "admin@bench.local", "password": PASSWORD})
+        base, t = rss_mb(), time.perf_counter()
+        out.append({"step": "baseline", "rss_mb": round(base, 1), "peak_mb": round(peak_mb(), 1)})
+        r = client.post("/imports/", data={"file": (io.BytesIO(data), "big.xlsx"), "source": "erp",
+                                           "encoding": ""}, content_type="multipart/form-data")
+        del data
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        _step("upload", t, base, out)
+        for k in range(3):
+            before, t = rss_mb(), time.perf_counter()
+            page = client.get(r.location)
+            assert page.status_code == 200, page.status_code
+            _step(f"mapping page view {k + 1}", t, before, out)
+        before, t = rss_mb(), time.perf_counter()
+        done = client.post(r.location, data={"external_id": "External ID", "name": "Company",
+                                             "address": "Address", "lat": "Latitude",
+                                             "lon": "Longitude", "phone": "Phone"})
+        assert done.status_code == 200, done.status_code
+        assert f"inserted: <strong>{rows:,}</strong>" in done.get_data(as_text=True) or \
+            f"inserted: <strong>{rows}</strong>" in done.get_data(as_text=True)
+        _step("import (every row)", t, before, out)
+    queue.put(list(out))
+
+
 def run_territories(polygons: int, queue: Any) -> None:
     data = make_geojson(polygons)
     out: list[dict[str, Any]] = Steps()
@@ -154,12 +206,16 @@ def _in_fresh_process(target: Any, arg: int) -> list[dict[str, Any]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=600_000)
+    parser.add_argument("--xlsx-rows", type=int, default=100_000)
     parser.add_argument("--polygons", type=int, default=40_000)
-    parser.add_argument("--only", choices=["csv", "territories"])
+    parser.add_argument("--only", choices=["csv", "xlsx", "territories"])
     args = parser.parse_args()
     if args.only in (None, "csv"):
         print("accounts CSV:")
         _in_fresh_process(run_csv, args.rows)
+    if args.only in (None, "xlsx"):
+        print("accounts .xlsx:")
+        _in_fresh_process(run_xlsx, args.xlsx_rows)
     if args.only in (None, "territories"):
         print("territory file:")
         _in_fresh_process(run_territories, args.polygons)

@@ -71,16 +71,17 @@ def _key(header: str) -> str:
 
 
 def read_table(data: bytes, notes: list[str] | None = None, *, filename: str = "",
-               encoding: str | None = None,
-               sheet: str | None = None) -> tuple[list[str], list[list[str]]]:
+               encoding: str | None = None, sheet: str | None = None,
+               limit: int | None = None) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of a CSV (any delimiter, detected encoding) or .xlsx file.
 
     The reading rules live in :mod:`geocrm.imports.sources`; ``encoding`` overrides the
-    detected one; ``sheet`` picks a workbook's sheet. Raises :class:`ValidationError` on an
+    detected one; ``sheet`` picks a workbook's sheet and ``limit`` keeps only its first
+    rows (a preview). Raises :class:`ValidationError` on an
     empty file, a file with no data rows, duplicate or blank header names, and bytes that
     do not fit the encoding.
     """
-    table = sources.read_source(data, filename, encoding=encoding, sheet=sheet)
+    table = sources.read_source(data, filename, encoding=encoding, sheet=sheet, limit=limit)
     if notes is not None:
         notes.extend(table.notes)
     return table.headers, table.rows

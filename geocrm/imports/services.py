@@ -64,15 +64,17 @@ from geocrm.uploads import UploadStore
 
 #: How much of an uploaded CSV the mapping page and its preview read.
 HEAD_BYTES = 512 * 1024  # ~5,000 rows of a typical register: a preview, not the import
+#: How many data rows of an .xlsx workbook they read (a zip cannot be cut by bytes).
+HEAD_ROWS = 5_000
 #: How the matcher names an existing account in a duplicate (``matching._label``).
 _ACCOUNT_LABEL = re.compile(r"^account (\d+) ")
 #: Who may import accounts: the upload page and the API's bulk upsert both ask this.
 IMPORTERS = (Role.ADMIN, Role.MANAGER)
 
-__all__ = ["FIELDS", "HEAD_BYTES", "IMPORTERS", "MAX_FIELD", "Duplicate", "ImportResult",
-           "Reject", "check_mapping", "clean_row", "duplicates_report", "guess_mapping",
-           "after_import", "head_bytes", "import_accounts", "import_records", "read_table",
-           "read_upload_head"]
+__all__ = ["FIELDS", "HEAD_BYTES", "HEAD_ROWS", "IMPORTERS", "MAX_FIELD", "Duplicate",
+           "ImportResult", "Reject", "after_import", "check_mapping", "clean_row",
+           "duplicates_report", "guess_mapping", "head_bytes", "import_accounts",
+           "import_records", "read_table", "read_upload_head"]
 
 
 def import_accounts(
@@ -87,6 +89,7 @@ def import_accounts(
     encoding: str | None = None,
     crs: str | None = None,
     sheet: str | None = None,
+    head_rows: int | None = None,
 ) -> ImportResult:
     """Import a CSV file of accounts; see the module docstring for the rules.
 
@@ -94,7 +97,8 @@ def import_accounts(
     row-level problems come back as ``result.rejects`` with ``status == "rejected"`` and
     nothing written. ``encoding`` overrides the detected one; ``crs`` is the coordinate
     system of columns mapped as ``x``/``y`` (required with them, never guessed);
-    ``sheet`` is the sheet of an .xlsx workbook (the first with data without it).
+    ``sheet`` is the sheet of an .xlsx workbook (the first with data without it);
+    ``head_rows`` reads only a workbook's first rows (the preview's dry run of a large one).
     """
     source = (source or "import").strip()[:40]
     # Hundreds of thousands of short-lived dicts would trigger the cyclic garbage collector
@@ -104,7 +108,7 @@ def import_accounts(
     try:
         return _import(data, filename=filename, user=user, source=source, mapping=mapping,
                        snapshot=snapshot, dry_run=dry_run, encoding=encoding, crs=crs,
-                       sheet=sheet)
+                       sheet=sheet, head_rows=head_rows)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -173,11 +177,12 @@ def _import(
     encoding: str | None = None,
     crs: str | None = None,
     sheet: str | None = None,
+    head_rows: int | None = None,
 ) -> ImportResult:
     sha = hashlib.sha256(data).hexdigest()
     result = ImportResult(status="rejected", filename=filename[:255], sha256=sha)
     headers, table = read_table(data, result.notes, filename=filename, encoding=encoding,
-                                sheet=sheet)
+                                sheet=sheet, limit=head_rows)
     if mapping is None:  # a guess is checked against the data; a person's mapping is not
         guess = check_guess(guess_mapping(headers), headers, table)
         mapping = guess.mapping
@@ -213,13 +218,17 @@ def read_upload_head(store: UploadStore, token: str, user_id: int, filename: str
     """The head of an uploaded file as a table, whether that is the whole file, and how many
     data rows the whole file has (its line count past the header when only the head was read).
 
-    The mapping page and its preview read at most :data:`HEAD_BYTES` of a CSV, so a view costs
-    the same whatever the file's size (issue 18: 600,000 rows added 350 MB per view); the
-    import itself reads every row. A workbook is a zip and is read whole."""
-    head, whole, _meta = store.read_head(token, user_id, HEAD_BYTES)
+    The mapping page and its preview read at most :data:`HEAD_BYTES` of a CSV and the first
+    :data:`HEAD_ROWS` rows of a workbook (streamed from the file on disk), so a view costs
+    the same memory whatever the file's size (issue 18: 600,000 rows added 350 MB per view);
+    the import itself reads every row."""
     path, _meta = store.load(token, user_id)
-    if not whole and head.startswith(b"PK\x03\x04"):  # a zip's directory is at its end
-        head, whole = path.read_bytes(), True
+    if sources.is_xlsx_file(path):
+        table = sources.read_xlsx(path, sheet, HEAD_ROWS)
+        sources.check_headers(table.headers, table.rows)
+        total = table.total if table.total is not None else len(table.rows)
+        return table, total == len(table.rows), total
+    head, whole, _meta = store.read_head(token, user_id, HEAD_BYTES)
     table = sources.read_source(head, filename, encoding=encoding, sheet=sheet)
     if whole:
         return table, True, len(table.rows)

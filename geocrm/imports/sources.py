@@ -19,15 +19,13 @@ import codecs
 import csv
 import datetime as dt
 import functools
-import hashlib
 import io
 import math
 import re
-import threading
 import zipfile
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from geocrm.errors import ValidationError
@@ -97,6 +95,8 @@ class Table:
     sheet: str | None = None  # xlsx only: the sheet read
     sheets: list[str] = field(default_factory=list)  # xlsx only: every sheet, in order
     notes: list[str] = field(default_factory=list)
+    #: Data rows in the whole file, when only a head was read (``rows`` is then shorter).
+    total: int | None = None
 
 
 # -- encodings ----------------------------------------------------------------------------
@@ -366,6 +366,18 @@ def is_xlsx(data: bytes, filename: str = "") -> bool:
         return False
 
 
+def is_xlsx_file(path: Path) -> bool:
+    """:func:`is_xlsx` for a file on disk, reading only its zip directory."""
+    with path.open("rb") as fh:
+        if fh.read(4) != b"PK\x03\x04":
+            return False
+        try:
+            with zipfile.ZipFile(fh) as z:
+                return "xl/workbook.xml" in z.namelist()
+        except zipfile.BadZipFile:
+            return False
+
+
 def _cell_text(value: Any) -> str:
     if type(value) is str:  # most cells: no other test
         return value.strip()
@@ -384,40 +396,29 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-# The upload → preview → import flow reads one workbook several times, and openpyxl needs
-# seconds for 100k rows; the last few tables read are kept (per process, by content hash).
-_XLSX_CACHE: OrderedDict[tuple[bytes, str | None], Table] = OrderedDict()
-_XLSX_CACHE_SIZE = 2
-_XLSX_LOCK = threading.Lock()
-
-
-def read_xlsx(data: bytes, sheet: str | None = None) -> Table:
+def read_xlsx(source: bytes | str | Path, sheet: str | None = None,
+              limit: int | None = None) -> Table:
     """Header and rows of one sheet (the first with data rows unless ``sheet`` names one).
 
-    Read-only mode streams rows, so a 100k-row workbook does not build a cell object graph.
-    The answer may be shared with other callers reading the same workbook: do not mutate it.
+    ``source`` is the workbook's bytes or its path on disk (the upload store's file, so a
+    preview never loads the file itself). openpyxl's read-only mode streams the sheet's XML
+    and ``iter_rows(values_only=True)`` gives plain tuples, so no cell object graph is built.
+    With ``limit`` only the first ``limit`` data rows are kept (a preview: memory bounded by
+    the head, whatever the file's size) and ``total`` is the sheet's row count, from its
+    stated dimension or else counted without keeping the rows. Nothing is cached: a process
+    that kept whole tables of recent workbooks (as it once did) kept 100k rows per import.
     """
-    key = (hashlib.sha256(data).digest(), sheet)
-    with _XLSX_LOCK:
-        cached = _XLSX_CACHE.get(key)
-        if cached is not None:
-            _XLSX_CACHE.move_to_end(key)
-            return Table(cached.headers, cached.rows, "xlsx", sheet=cached.sheet,
-                         sheets=cached.sheets, notes=list(cached.notes))
-    table = _read_xlsx(data, sheet)
-    with _XLSX_LOCK:
-        _XLSX_CACHE[key] = table
-        while len(_XLSX_CACHE) > _XLSX_CACHE_SIZE:
-            _XLSX_CACHE.popitem(last=False)
-    return Table(table.headers, table.rows, "xlsx", sheet=table.sheet, sheets=table.sheets,
-                 notes=list(table.notes))
+    # A file object, not a path: openpyxl refuses paths not named .xlsx (uploads are .upload).
+    handle = io.BytesIO(source) if isinstance(source, bytes) else Path(source).open("rb")
+    with handle:
+        return _read_xlsx(handle, sheet, limit)
 
 
-def _read_xlsx(data: bytes, sheet: str | None) -> Table:
+def _read_xlsx(handle: Any, sheet: str | None, limit: int | None) -> Table:
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        book = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises zip, XML and key errors for broken files
         raise ValidationError("file", f"is not a readable .xlsx workbook ({exc})") from exc
     try:
@@ -427,7 +428,8 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
                                   f"(it has {', '.join(names)})")
         notes: list[str] = []
         for name in [sheet] if sheet else names:
-            rows_iter = book[name].iter_rows(values_only=True)
+            worksheet = book[name]
+            rows_iter = worksheet.iter_rows(values_only=True)
             header_cells = next(rows_iter, None)
             if header_cells is None or not any(c not in (None, "") for c in header_cells):
                 continue
@@ -435,17 +437,27 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
             while headers and not headers[-1]:
                 headers.pop()
             width = len(headers)
-            rows = []
+            rows: list[list[str]] = []
+            more = False
             for cells in rows_iter:
                 row = [_cell_text(c) for c in cells[:width]]
                 if any(row):
+                    if limit is not None and len(rows) >= limit:
+                        more = True
+                        break
                     rows.append(row)
             if not rows and sheet is None:
                 continue  # a title or notes sheet: the first sheet with data rows is read
+            total = len(rows)
+            if more:
+                stated = worksheet.max_row  # the sheet's <dimension>, when the writer gave one
+                total = (stated - 1 if stated else
+                         len(rows) + 1 + sum(1 for _ in rows_iter))
             if len(names) > 1:
                 notes.append(f"The workbook has {len(names)} sheets ({', '.join(names)}); "
                              f"sheet {name!r} was read.")
-            return Table(headers, rows, "xlsx", sheet=name, sheets=names, notes=notes)
+            return Table(headers, rows, "xlsx", sheet=name, sheets=names, notes=notes,
+                         total=max(total, len(rows)))
         raise ValidationError("file", "is empty (no sheet has a header row)")
     finally:
         book.close()
@@ -453,8 +465,11 @@ def _read_xlsx(data: bytes, sheet: str | None) -> Table:
 
 # -- any file -----------------------------------------------------------------------------
 def read_source(data: bytes, filename: str = "", *, encoding: str | None = None,
-                sheet: str | None = None) -> Table:
+                sheet: str | None = None, limit: int | None = None) -> Table:
     """Header and rows of an uploaded CSV or .xlsx file; ``encoding`` overrides detection.
+
+    ``limit`` keeps only a workbook's first rows (:func:`read_xlsx`); a CSV's head is cut
+    by bytes before it gets here.
 
     Raises :class:`ValidationError` on an empty file, a file with no data rows, blank or
     repeated header names, bytes that do not fit the encoding, and an old binary ``.xls``.
@@ -462,7 +477,7 @@ def read_source(data: bytes, filename: str = "", *, encoding: str | None = None,
     if not data.strip():
         raise ValidationError("file", "is empty")
     if is_xlsx(data, filename):
-        table = read_xlsx(data, sheet)
+        table = read_xlsx(data, sheet, limit)
     elif data.startswith(b"\xd0\xcf\x11\xe0") or filename.lower().endswith(".xls"):
         raise ValidationError("file", "is an old Excel .xls workbook: save it as .xlsx or CSV")
     else:

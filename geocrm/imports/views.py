@@ -123,13 +123,15 @@ def mapping(token: str) -> Any:
                 partial=None if whole else len(table.rows))
 
     def run(chosen: dict[str, str], crs: str, *, dry_run: bool) -> services.ImportResult:
-        data = (services.head_bytes(uploads, token, current_user.id) if dry_run and not whole
+        head = dry_run and not whole  # the preview of a large file: its head only
+        workbook = table.format == "xlsx"  # a zip is not cut by bytes: read its first rows
+        data = (services.head_bytes(uploads, token, current_user.id) if head and not workbook
                 else uploads.read(token, current_user.id)[0])
         return services.import_accounts(
             data, filename=meta["filename"], user=current_user, source=meta["source"],
             # a snapshot's "gone" rows are unknown from the head alone: not previewed
             mapping=chosen, snapshot=meta["snapshot"] and (whole or not dry_run),
-            dry_run=dry_run,
+            dry_run=dry_run, head_rows=services.HEAD_ROWS if head and workbook else None,
             encoding=encoding or None, crs=crs or None, sheet=table.sheet)
 
     if request.method == "POST" and not form.validate_on_submit():

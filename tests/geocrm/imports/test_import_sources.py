@@ -178,21 +178,30 @@ def test_xlsx_rows_are_text_with_ids_kept_whole():
     assert "2 sheets" in table.notes[0]
 
 
-def test_a_workbook_read_again_is_not_parsed_again(monkeypatch):
-    """Upload, preview and import read one workbook: openpyxl parses it once per sheet."""
+def test_a_workbook_preview_reads_its_head_from_disk(tmp_path):
+    """A preview keeps only the first rows of a workbook, read from its file, and still
+    knows how many rows the sheet has (from its dimension, else counted without keeping)."""
+    from openpyxl import Workbook
+
     from geocrm.imports import sources
 
-    calls = []
-    real = sources._read_xlsx
-    monkeypatch.setattr(sources, "_read_xlsx", lambda d, s: calls.append(s) or real(d, s))
-    data = _xlsx([["Name"], ["캐시 테스트 가게"]], extra_sheet=True)
-    first = read_source(data, "a.xlsx")
-    first.notes.append("a caller's own note")
-    again = read_source(data, "a.xlsx")
-    assert again.rows == [["캐시 테스트 가게"]] and len(again.notes) == 1
-    with pytest.raises(ValidationError, match="no data rows"):  # another sheet: parsed
-        read_source(data, "a.xlsx", sheet="notes")
-    assert calls == [None, "notes"]
+    rows = [["Name", "Lat"], *([f"가게 {i}", 60 + i / 1000] for i in range(30))]
+    path = tmp_path / "big.xlsx"
+    path.write_bytes(_xlsx(rows))
+    assert sources.is_xlsx_file(path)
+    head = sources.read_xlsx(path, None, 10)
+    assert [r[0] for r in head.rows] == [f"가게 {i}" for i in range(10)]
+    assert head.total == 30
+    assert sources.read_xlsx(path).rows[-1][0] == "가게 29"
+    whole = sources.read_xlsx(path, None, 30)
+    assert len(whole.rows) == whole.total == 30
+    book = Workbook(write_only=True)  # writes no <dimension>: the rows are counted
+    sheet = book.create_sheet("店舗")
+    for row in rows:
+        sheet.append(row)
+    book.save(tmp_path / "streamed.xlsx")
+    counted = sources.read_xlsx(tmp_path / "streamed.xlsx", None, 10)
+    assert len(counted.rows) == 10 and counted.total == 30
 
 
 def test_grid_rows_that_are_not_numbers_or_half_given_are_rejected_by_row_and_field():

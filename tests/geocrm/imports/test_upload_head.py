@@ -49,3 +49,32 @@ def test_a_large_file_is_previewed_from_its_head_and_imported_whole(client, auth
         as_text=True)
     assert db.session.scalar(select(func.count(Account.id)).where(
         Account.external_id.like("L%"))) == ROWS
+
+
+def test_a_large_workbook_is_previewed_from_its_first_rows_and_imported_whole(
+        client, auth, world, monkeypatch):
+    """An .xlsx cannot be cut by bytes: with a 7-row head the page counts all 60 rows (the
+    sheet's dimension), its preview adds the first 7 (streamed from the file), and the
+    import adds all 60."""
+    from openpyxl import Workbook
+
+    monkeypatch.setattr(services, "HEAD_ROWS", 7)
+    book = Workbook()
+    sheet = book.active
+    for line in CSV.splitlines():
+        sheet.append(line.replace("Kahvila", "카페").split(","))
+    out = io.BytesIO()
+    book.save(out)
+    auth.login("manager@example.com")
+    r = client.post("/imports/", data={"file": (io.BytesIO(out.getvalue()), "big.xlsx"),
+                                       "source": "erp"}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    page = client.get(r.location).get_data(as_text=True)
+    assert f"{ROWS} data rows" in page and 'id="partial-preview"' in page
+    assert "카페 0" in page
+    assert int(page.split("rows to add: <strong>")[1].split("<")[0]) == 7
+    mapping = {"name": "Company", "external_id": "External ID", "lat": "Latitude",
+               "lon": "Longitude"}
+    done = client.post(r.location, data=mapping)
+    assert done.status_code == 200 and f"inserted: <strong>{ROWS}</strong>" in done.get_data(
+        as_text=True)
