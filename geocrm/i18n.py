@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -130,6 +132,33 @@ def label(value: Any) -> str:
     key = getattr(value, "value", value)
     found = LABELS.get(str(key))
     return str(found) if found is not None else str(key)
+
+
+#: The forms of progress message the job functions write, each with its words in the reader's
+#: language. A job's progress is stored in English (logs, the JSON job API read it as written);
+#: the pages show it through :func:`progress_text`. A job module teaches a form with
+#: :func:`progress_form` beside the function that writes it, so the two cannot drift apart.
+_PROGRESS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Any]]] = []
+
+
+def progress_form(pattern: str, words: Callable[[re.Match[str]], Any]) -> None:
+    """Teach :func:`progress_text` one form of progress message: the whole message must match
+    ``pattern``; ``words`` gives it in the reader's language from the match."""
+    _PROGRESS.append((re.compile(pattern, re.S), words))
+
+
+def progress_text(message: str | None) -> str:
+    """A job's stored progress message in the reader's language: a taught form with its
+    values, a job state (queued, done) as its label, anything else as written."""
+    text = str(message or "")
+    for pattern, words in _PROGRESS:
+        found = pattern.fullmatch(text)
+        if found:
+            return str(words(found))
+    return label(text)
+
+
+progress_form(r"started", lambda m: lazy_gettext("started"))
 
 
 def default_locale() -> str:
@@ -346,6 +375,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["label"] = label
+    app.jinja_env.filters["job_progress"] = progress_text
     app.jinja_env.filters["distance"] = distance
     app.jinja_env.filters["number"] = format_number  # 12,345 / 12 345 / 12.345 per locale
 

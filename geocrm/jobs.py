@@ -49,6 +49,7 @@ from sqlalchemy.pool import StaticPool
 
 from geocrm.errors import GeocrmError, NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import progress_form
 from geocrm.models import Role, User, utcnow
 from geocrm.models.planning import Job, JobStatus
 
@@ -139,6 +140,10 @@ def report_progress(fraction: float, message: str) -> None:
             conn.execute(stmt)
     except SQLAlchemyError:
         log.warning("could not record progress of job %s", job_id, exc_info=True)
+
+
+# A job's progress is stored in English; pages show it through geocrm.i18n.progress_text.
+progress_form(r"pinging", lambda m: _("pinging"))
 
 
 def current_job_id() -> int | None:

@@ -17,6 +17,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from territories import notes as repair_notes
 from territories.errors import CRSError, GeometryError
 from territories.geodesy import looks_like_degrees
 
@@ -31,13 +32,16 @@ _IMPLIED_WGS84 = (".geojson", ".json", ".kml")
 class ReadResult:
     """The territories read, and one note per feature that was repaired or dropped.
 
+    The notes are :class:`territories.notes.Note`: English sentences with a code and
+    parameters, so an app can show them in its reader's language.
+
     ``layers`` lists the file's polygon layers (name, feature count) and ``layer`` says
     which was read (``ALL_LAYERS`` for all of them; a ``layer`` column then names each
     feature's), so a caller can offer the choice instead of silently taking the first.
     """
 
     frame: gpd.GeoDataFrame
-    notes: list[str] = field(default_factory=list)
+    notes: list[repair_notes.Note] = field(default_factory=list)
     layers: list[tuple[str, int]] = field(default_factory=list)
     layer: str | None = None
 
@@ -90,28 +94,28 @@ def polygonal(geom: BaseGeometry | None) -> BaseGeometry | None:
 
 def repair(frame: gpd.GeoDataFrame, name_column: str | None = None) -> ReadResult:
     """Make every geometry valid and polygonal; drop what has no area left. Notes name rows."""
-    notes: list[str] = []
+    notes: list[repair_notes.Note] = []
     keep = []
     geoms = []
     for pos, (label, geom) in enumerate(zip(frame.index, frame.geometry, strict=True)):
         name = frame[name_column].iloc[pos] if name_column and name_column in frame else label
-        what = f"feature {name!r}"
+        what = str(name)
         if geom is None or geom.is_empty:
-            notes.append(f"{what}: empty geometry, dropped")
+            notes.append(repair_notes.empty_dropped(what))
             continue
         fixed = geom
         if not geom.is_valid:
             reason = shapely.is_valid_reason(geom)
             fixed = shapely.make_valid(geom)
-            notes.append(f"{what}: invalid ({reason}), repaired")
+            notes.append(repair_notes.invalid_repaired(what, reason))
         poly = polygonal(fixed)
         if poly is None:
-            notes.append(f"{what}: no area ({geom.geom_type}), dropped")
+            notes.append(repair_notes.no_area_dropped(what, geom.geom_type))
             continue
         n_before = len(getattr(fixed, "geoms", [fixed]))
         n_after = len(getattr(poly, "geoms", [poly]))
         if n_after < n_before and fixed.geom_type != "GeometryCollection":
-            notes.append(f"{what}: {n_before - n_after} empty or zero-area part(s) dropped")
+            notes.append(repair_notes.parts_dropped(what, n_before - n_after))
         keep.append(pos)
         geoms.append(poly)
     out = frame.iloc[keep].copy()
@@ -148,7 +152,7 @@ def read_territories(
                             f"(it has {', '.join(names) or 'none'})")
     if layer is None and len(names) > 1:
         layer = names[0]
-    notes: list[str] = []
+    notes: list[repair_notes.Note] = []
     if layer == ALL_LAYERS and len(names) > 1:
         frames = [_read(path, n, assume_crs).assign(layer=n) for n in names]
         if len({f.crs.to_string() if f.crs else None for f in frames}) > 1:
@@ -157,14 +161,14 @@ def read_territories(
                     raise CRSError(f"{path.name}: layer {n!r} has no CRS; supply its EPSG code")
             frames = [f.to_crs(WGS84) for f in frames]
         frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
-        notes.append(f"read all {len(names)} layers: {', '.join(names)}")
+        notes.append(repair_notes.all_layers(names))
     else:
         frame = _read(path, None if layer in (None, ALL_LAYERS) else layer, assume_crs)
     if frame.empty:
         raise GeometryError(f"{path.name}: no features")
     declared = frame.attrs.get("declared_crs")
     if declared and path.suffix.lower() not in _IMPLIED_WGS84:
-        notes.append(f"{path.name} declares {declared}; read as {assume_crs} as chosen")
+        notes.append(repair_notes.crs_overridden(path.name, str(declared), assume_crs))
     result = _check_and_repair(frame, path, name_column)
     result.notes[:0] = notes
     result.layers = layers

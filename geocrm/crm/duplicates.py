@@ -19,7 +19,6 @@ user's pick per field); its names are importable from here too, as the pages use
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +64,7 @@ from geocrm.crm.merging import (
 )
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
+from geocrm.i18n import progress_form, progress_text
 from geocrm.jobs import report_progress, submit_job
 from geocrm.models import Account, User
 from geocrm.models.crm import DuplicateDismissal
@@ -326,14 +326,17 @@ __all__ = [
 
 # -- the background scan's progress, in the reader's language --------------------------------------
 # The job runs without a page language and keeps its progress as plain English (jobs.py);
-# the list page puts each known step into words. An unknown message is shown as it is.
+# the list page puts each known step into words through geocrm.i18n.progress_text, taught
+# here (the one rule every job's progress follows). An unknown message is shown as it is.
 _PROGRESS = (
-    (re.compile(r"^reading the accounts$"), lambda m: gettext("reading the accounts")),
-    (re.compile(r"^blocking (?P<n>[\d,]+) accounts$"),
+    (r"reading the accounts", lambda m: gettext("reading the accounts")),
+    (r"comparing names in neighbouring cells",
+     lambda m: gettext("comparing names in neighbouring cells")),
+    (r"blocking (?P<n>[\d,]+) accounts",
      lambda m: gettext("grouping %(num)s accounts by name and place",
                        num=format_number(int(m["n"].replace(",", ""))))),
-    (re.compile(r"^scoring the pairs found$"), lambda m: gettext("scoring the pairs found")),
-    (re.compile(r"^(?P<n>[\d,]+) likely pairs$"),
+    (r"scoring the pairs found", lambda m: gettext("scoring the pairs found")),
+    (r"(?P<n>[\d,]+) likely pairs",
      # the catalogue's plural form for the count, the count itself with the locale's separators
      # (flask_babel's ngettext fills %(num)s itself and refuses another num)
      lambda m: get_translations().ngettext("%(num)s likely pair", "%(num)s likely pairs",
@@ -342,11 +345,10 @@ _PROGRESS = (
 )
 
 
+for _pattern, _words in _PROGRESS:
+    progress_form(_pattern, _words)
+
+
 def progress_words(message: str | None) -> str:
     """A scan job's progress message in the reader's language."""
-    text = str(message or "")
-    for pattern, words in _PROGRESS:
-        m = pattern.match(text)
-        if m:
-            return str(words(m))
-    return text
+    return progress_text(message)

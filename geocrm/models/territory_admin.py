@@ -36,7 +36,11 @@ class TerritoryRevision(db.Model):  # type: ignore[name-defined,misc]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # create/edit/split/delete/import/reps/balance
+    # The summary in English as written (older rows have only this) and, since issue 12, as a
+    # code with parameters that the history shows in its reader's language
+    # (geocrm.territory_admin.notes); ``notes`` holds such codes too, or older rows' English.
     summary: Mapped[str] = mapped_column(String(300))
+    summary_note: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
@@ -45,7 +49,7 @@ class TerritoryRevision(db.Model):  # type: ignore[name-defined,misc]
     before: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created: Mapped[list[int]] = mapped_column(JSON, default=list)
     moved: Mapped[dict[str, int | None]] = mapped_column(JSON, default=dict)
-    notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime)
     undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -11,6 +11,7 @@ import routing
 from geocrm import jobs
 from geocrm.core.skills import skill_keys
 from geocrm.models import Account, User, utcnow
+from geocrm.planning import progress
 from geocrm.planning.base import (
     APP_REASON_TEXT,
     DAY,
@@ -187,11 +188,10 @@ def plan_by_cadence(
                                   start=days[0], end=days[-1], holidays=frozenset(req.holidays),
                                   locks=week_locks(RunLocks.from_json(req.locks), by_key,
                                                    [r.id for r in reps]))
-    jobs.report_progress(0.05, f"{len(week_accounts)} accounts by cadence, {len(reps)} reps, "
-                               f"{len(days)} days")
+    jobs.report_progress(0.05, progress.by_cadence(len(week_accounts), len(reps), len(days)))
     week = routing.plan_week(problem, time_limit_per_day=limit, params=search,
                              provider=travel_provider())
-    jobs.report_progress(0.9, "saving the plans")
+    jobs.report_progress(0.9, progress.SAVING)
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
     summaries = []
     late: list[LeftOutVisit] = []

@@ -14,6 +14,7 @@ from geocrm.errors import NotFoundError
 from geocrm.extensions import db
 from geocrm.models import Account, User, utcnow
 from geocrm.models.planning import PlanRun
+from geocrm.planning import progress
 from geocrm.planning.base import NOT_PLANNED, local_now, reason_text
 from geocrm.planning.cadence import plan_by_cadence
 from geocrm.planning.locks import RunLocks, apply_locks
@@ -52,7 +53,7 @@ def plan_run_job(run_id: int) -> dict[str, Any]:
         solved, result = plan_by_cadence(req, reps, accounts, limit, search, tz, local_now(tz))
     else:
         solved, result = plan_days(req, reps, accounts, limit, search, local_now(tz))
-    jobs.report_progress(0.95, "saving the plans")
+    jobs.report_progress(0.95, progress.SAVING)
     return write_run(run, req, reps, solved, result, tz)
 
 
@@ -69,10 +70,10 @@ def plan_days(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Account
     notes: list[Any] = []
     summaries: list[DaySummary] = []
     solved: list[tuple[DayProblem, routing.Plan | None]] = []
-    jobs.report_progress(0.02, f"{len(accounts)} accounts, {len(reps)} reps, {len(days)} days")
+    jobs.report_progress(0.02, progress.counted(len(accounts), len(reps), len(days)))
     for i, day in enumerate(days):
         jobs.report_progress(0.05 + 0.85 * i / len(days),
-                             f"planning {day.isoformat()}: {len(remaining)} visits to place")
+                             progress.planning_day(day, len(remaining)))
         dp = apply_locks(build_day_problem(day, reps, remaining, pins,
                                            starts_now(day, reps, now)), locks)
         plan = None

@@ -28,7 +28,7 @@ from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
-from geocrm.i18n import current_locale
+from geocrm.i18n import current_locale, progress_text
 from geocrm.maps.web import (
     configured_tiles,
     local_assets,
@@ -37,7 +37,7 @@ from geocrm.maps.web import (
     naver_appname,
 )
 from geocrm.models import Role
-from geocrm.planning import exports, services
+from geocrm.planning import exports, progress, services  # noqa: F401 - progress: its words
 from geocrm.planning.maps import LeftOut
 from geocrm.planning.notes import reason_words
 from geocrm.planning.notes import render as render_note
@@ -337,6 +337,8 @@ def replan(plan_id: int) -> Any:
 @login_required
 def job_status(job_id: int) -> Any:
     """A background job's status and progress as JSON (its creator and admins only)."""
-    response = jsonify(jobs.job_json(jobs.get_job_for(job_id, current_user)))
+    found = jobs.get_job_for(job_id, current_user)
+    # The progress as stored (English, for programs) and in the reader's words, for the page.
+    response = jsonify({**jobs.job_json(found), "message_text": progress_text(found.message)})
     response.headers["Cache-Control"] = "no-store"
     return response

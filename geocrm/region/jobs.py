@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
+from geocrm.i18n import progress_form
 from geocrm.jobs import report_progress
 from geocrm.region.services import demo_extract, load_region, region_loaded
 
@@ -32,9 +34,14 @@ def load_region_job(path: str | None = None, name: str | None = None,
 
 
 # The job's progress is stored in English (logs, the JSON job API); the region page puts it
-# into its reader's language (geocrm.region.views.region_progress reads these two forms).
+# into its reader's language through geocrm.i18n.progress_text, taught each form right here.
 def reading_message(name: str) -> str:
     return f"reading {name}: the road graph, the basemap and the addresses"
+
+
+progress_form(r"reading (?P<name>.+): the road graph, the basemap and the addresses",
+               lambda m: _("reading %(name)s: the road graph, the basemap and the addresses",
+                           name=m["name"]))
 
 
 def saved_message(meta: dict[str, Any]) -> str:
@@ -42,3 +49,11 @@ def saved_message(meta: dict[str, Any]) -> str:
             f"basemap {meta['basemap']['tiles']} tiles "
             f"({meta['basemap']['bytes'] / 1e6:.1f} MB), "
             f"{meta['addresses']['addresses']} addresses")
+
+
+progress_form(r"saved: (?P<ways>\d+) drivable ways, (?P<km>[\d.]+) km of road, basemap "
+               r"(?P<tiles>\d+) tiles \((?P<mb>[\d.]+) MB\), (?P<addresses>\d+) addresses",
+               lambda m: _("saved: %(ways)s drivable ways, %(km)s km of road, a basemap of "
+                           "%(tiles)s tiles (%(mb)s MB), %(addresses)s addresses",
+                           ways=m["ways"], km=m["km"], tiles=m["tiles"], mb=m["mb"],
+                           addresses=m["addresses"]))

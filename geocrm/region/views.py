@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Any
 
@@ -23,9 +22,10 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from geocrm.access import roles_required
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
-from geocrm.i18n import label
+from geocrm.i18n import progress_text
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.models import Role
+from geocrm.region import jobs as region_jobs  # noqa: F401 - teaches the progress words
 from geocrm.region.basemap import (
     basemap_file,
     basemap_status,
@@ -40,30 +40,13 @@ JOB_FUNC = "geocrm.region.jobs:load_region_job"
 SUFFIXES = (".osm.pbf", ".pbf", ".osm")
 
 
-#: What the region load job reports (geocrm.region.jobs writes English, the page reads
-#: it in its own language).
-_PROGRESS: list[tuple[re.Pattern[str], Any]] = [
-    (re.compile(r"^reading (?P<name>.+): the road graph, the basemap and the addresses$"),
-     lambda m: _("reading %(name)s: the road graph, the basemap and the addresses",
-                 name=m["name"])),
-    (re.compile(r"^saved: (?P<ways>\d+) drivable ways, (?P<km>[\d.]+) km of road, basemap "
-                r"(?P<tiles>\d+) tiles \((?P<mb>[\d.]+) MB\), (?P<addresses>\d+) addresses$"),
-     lambda m: _("saved: %(ways)s drivable ways, %(km)s km of road, a basemap of %(tiles)s "
-                 "tiles (%(mb)s MB), %(addresses)s addresses", ways=m["ways"], km=m["km"],
-                 tiles=m["tiles"], mb=m["mb"], addresses=m["addresses"])),
-    (re.compile(r"^started$"), lambda m: _("started")),
-]
 
 
 @bp.app_template_filter("region_progress")
 def region_progress(message: str | None) -> str:
-    """A region load's progress message in the reader's language (as written when unknown)."""
-    text = str(message or "")
-    for pattern, words in _PROGRESS:
-        m = pattern.match(text)
-        if m:
-            return str(words(m))
-    return label(text)
+    """A region load's progress message in the reader's language (geocrm.region.jobs teaches
+    its forms to geocrm.i18n.progress_text; as written when unknown)."""
+    return progress_text(message)
 
 
 @bp.route("/")

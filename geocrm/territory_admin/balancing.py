@@ -30,6 +30,7 @@ from geocrm.models import Account, Role, Territory, User
 from geocrm.models.territory_admin import BalanceProposal, TerritoryRevision
 from geocrm.region.travel import workload_model
 from geocrm.spatial import SpatialRepository
+from geocrm.territory_admin import notes as tn
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.proposals import (
     MAX_UNITS,
@@ -254,8 +255,7 @@ def apply_balance(user: User, proposal_id: int) -> TerritoryRevision:
             change.delete(t)
     ratio = proposal.stats.get("after_max_min")
     verb = "rebalanced" if proposal.params.get("mode") == "rebalance" else "balanced"
-    revision = change.record(
-        f"{verb} {len(proposal.proposal)} territories (max/min workload {ratio})")
+    revision = change.record(tn.note(verb, num=len(proposal.proposal), ratio=ratio))
     proposal.status = "applied"
     proposal.revision_id = revision.id
     db.session.flush()

@@ -20,6 +20,7 @@ from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Role, Territory, User
 from geocrm.models.territory_admin import TerritoryRevision
+from geocrm.territory_admin import notes as tn
 from geocrm.territory_admin.geometry import MIN_AREA_M2, check_name, check_polygon, parse_geojson
 from geocrm.territory_admin.revisions import Change
 from geocrm.territory_admin.scope import can_edit, get_editable_or_404, visible_territories
@@ -48,7 +49,7 @@ def _carve(change: Change, geom: BaseGeometry, user: User, exclude: Iterable[int
     editable = {t.id for t in visible_territories(user)} if can_edit(user) else set()
     for other in _overlapping(geom, exclude=exclude):
         if other.id not in editable:
-            change.notes.append(f"overlaps {other.name!r}, which you do not manage: not cut")
+            change.notes.append(tn.note("overlaps_not_managed", name=other.name))
             continue
         rest = terr.io.polygonal(shapely.make_valid(shapely.difference(other.geom, geom)))
         if rest is None or area_m2(rest) < MIN_AREA_M2:
@@ -58,12 +59,12 @@ def _carve(change: Change, geom: BaseGeometry, user: User, exclude: Iterable[int
             )
         change.touch(other)
         other.set_geometry(rest)
-        change.notes.append(f"cut out of {other.name!r}")
+        change.notes.append(tn.note("cut_out_of", name=other.name))
 
 
 def _overlap_notes(change: Change, geom: BaseGeometry, exclude: Iterable[int]) -> None:
     for other in _overlapping(geom, exclude=exclude):
-        change.notes.append(f"overlaps {other.name!r} (the overlap rule decides its accounts)")
+        change.notes.append(tn.note("overlaps_rule", name=other.name))
 
 
 def create_territory(
@@ -92,7 +93,7 @@ def create_territory(
     )
     if not carve:
         _overlap_notes(change, geom, exclude=[])
-    revision = change.record(f"created {clean!r}")
+    revision = change.record(tn.note("created", name=clean))
     return t, revision
 
 
@@ -135,7 +136,7 @@ def update_geometry(
     else:
         _overlap_notes(change, geom, exclude=[t.id])
     t.set_geometry(geom)
-    return change.record(f"reshaped {t.name!r}")
+    return change.record(tn.note("reshaped", name=t.name))
 
 
 def update_properties(
@@ -156,7 +157,7 @@ def update_properties(
         change.reassign = True  # the overlap rule depends on it
     if manager_id != "keep" and user.role == Role.ADMIN:
         t.manager_id = manager_for(user, manager_id)
-    return change.record(f"edited {t.name!r}")
+    return change.record(tn.note("edited", name=t.name))
 
 
 def delete_territory(user: User, territory_id: int) -> TerritoryRevision:
@@ -164,7 +165,7 @@ def delete_territory(user: User, territory_id: int) -> TerritoryRevision:
     t = get_editable_or_404(territory_id, user)
     change = Change("delete", user)
     change.delete(t)
-    return change.record(f"deleted {t.name!r}")
+    return change.record(tn.note("deleted", name=t.name))
 
 
 def split_territory(
@@ -216,7 +217,7 @@ def split_territory(
     count = db.session.scalar(select(func.count(Territory.id))) or 0
     created = change.create(name=name, color=safe_colour(color, count), priority=t.priority,
                             manager_id=t.manager_id, geom=new)
-    revision = change.record(f"split {t.name!r}: new {name!r}")
+    revision = change.record(tn.note("split", name=t.name, new=name))
     return created, revision
 
 
@@ -239,5 +240,5 @@ def set_reps(user: User, territory_id: int, rep_ids: Iterable[Any]) -> Territory
     change.reassign = False
     change.touch(t)
     t.reps = [by_id[r] for r in sorted(set(wanted))]
-    names = ", ".join(u.name for u in t.reps) or "nobody"
-    return change.record(f"{t.name!r} worked by {names}")
+    names: Any = [u.name for u in t.reps] or tn.note("nobody")
+    return change.record(tn.note("worked_by", name=t.name, reps=names))

@@ -14,6 +14,7 @@ import territories as terr
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Territory
+from geocrm.territory_admin import notes as tn
 from territories.geodesy import area_m2, looks_like_degrees
 
 # Below a square metre a polygon is a drawing slip, not a territory.
@@ -45,38 +46,42 @@ def parse_geojson(data: Any, field_name: str = "geometry") -> BaseGeometry:
 
 
 def check_polygon(
-    geom: BaseGeometry, *, repair: bool = True, field_name: str = "geometry"
-) -> tuple[BaseGeometry, list[str]]:
+    geom: BaseGeometry, *, repair: bool = True, field_name: str = "geometry",
+    row: int | None = None,
+) -> tuple[BaseGeometry, list[tn.Note]]:
     """A valid polygon/multipolygon in lon/lat and notes on what was repaired.
 
     Refused with a message naming the problem: empty, not polygonal, not in degrees, zero
     area, or (with ``repair=False``) invalid. With ``repair=True`` an invalid polygon (a
     bow-tie, a ring crossing itself) goes through ``make_valid`` and the note says where
-    it was invalid and what it became.
+    it was invalid and what it became (a coded note, :mod:`geocrm.territory_admin.notes`).
+    ``row`` is the file row a refusal names.
     """
     if geom is None or geom.is_empty:
-        raise ValidationError(field_name, _("the shape is empty"))
+        raise ValidationError(field_name, _("the shape is empty"), row=row)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise ValidationError(field_name, _(
-            "a territory must be a polygon, not a %(kind)s", kind=geom.geom_type))
+            "a territory must be a polygon, not a %(kind)s", kind=geom.geom_type), row=row)
     if not looks_like_degrees(geom.bounds):
         raise ValidationError(
-            field_name, _("coordinates are not longitude/latitude degrees (projected data?)")
-        )
-    notes: list[str] = []
+            field_name, _("coordinates are not longitude/latitude degrees (projected data?)"),
+            row=row)
+    notes: list[tn.Note] = []
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         if not repair:
-            raise ValidationError(field_name, _("invalid polygon: %(reason)s", reason=reason))
+            raise ValidationError(field_name, _("invalid polygon: %(reason)s", reason=reason),
+                                  row=row)
         fixed = terr.io.polygonal(shapely.make_valid(geom))
         if fixed is None:
             raise ValidationError(field_name, _(
-                "invalid polygon with no area left: %(reason)s", reason=reason))
+                "invalid polygon with no area left: %(reason)s", reason=reason), row=row)
         pieces = len(getattr(fixed, "geoms", [fixed]))
-        notes.append(f"invalid polygon ({reason}) repaired into {pieces} part(s)")
+        notes.append(tn.note("polygon_repaired", reason=reason, num=pieces))
         geom = fixed
     if area_m2(geom) < MIN_AREA_M2:
-        raise ValidationError(field_name, _("the shape has no area (zero-area polygon)"))
+        raise ValidationError(field_name, _("the shape has no area (zero-area polygon)"),
+                              row=row)
     return geom, notes
 
 

@@ -8,6 +8,7 @@ Small changes stay synchronous (see :func:`use_job`), so the editor answers at o
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import current_app
@@ -15,16 +16,19 @@ from flask_babel import gettext as _
 
 from geocrm.errors import NotFoundError
 from geocrm.extensions import db
+from geocrm.i18n import progress_form
 from geocrm.jobs import report_progress
 from geocrm.models import User
 from geocrm.territory_admin import balancing, transfer
 
 DEFAULT_THRESHOLD = 20_000
 
-#: The jobs' progress, in English (logs, the job API); the job page translates it
-#: (geocrm.territory_admin.views.territory_progress).
+#: The jobs' progress, in English (logs, the job API); the job page shows it in its reader's
+#: language through geocrm.i18n.progress_text, taught here.
 READING = "reading the file and re-assigning accounts"
 RESHAPING = "reshaping territories and re-assigning accounts"
+progress_form(re.escape(READING), lambda m: _("reading the file and re-assigning accounts"))
+progress_form(re.escape(RESHAPING), lambda m: _("reshaping territories and re-assigning accounts"))
 
 
 def use_job(accounts: int) -> bool:
@@ -48,12 +52,13 @@ def apply_import_job(token: str, user_id: int, assume_crs: str | None = None,
     rev = transfer.apply_import(token, user, assume_crs=assume_crs,
                                 name_column=name_column, layer=layer)
     outside, _total = transfer.accounts_outside(user, limit=0)
-    return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved),
-            "outside": outside}
+    return {"revision": rev.id, "summary": rev.summary, "summary_note": rev.summary_note,
+            "moved": len(rev.moved), "outside": outside}
 
 
 def apply_balance_job(proposal_id: int, user_id: int) -> dict[str, Any]:
     """Apply a previewed balance (job body; the runner commits)."""
     report_progress(0.05, RESHAPING)
     rev = balancing.apply_balance(_user(user_id), proposal_id)
-    return {"revision": rev.id, "summary": rev.summary, "moved": len(rev.moved)}
+    return {"revision": rev.id, "summary": rev.summary, "summary_note": rev.summary_note,
+            "moved": len(rev.moved)}

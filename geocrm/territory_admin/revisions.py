@@ -22,6 +22,7 @@ from geocrm.errors import ConflictError, NotFoundError
 from geocrm.extensions import db
 from geocrm.models import AssignmentHistory, Role, Territory, User, utcnow
 from geocrm.models.territory_admin import TerritoryRevision
+from geocrm.territory_admin import notes as tn
 from geocrm.territory_admin.scope import can_edit
 
 # --- changes and revisions --------------------------------------------------------------
@@ -77,7 +78,7 @@ class Change:
     before: dict[int, dict[str, Any]] = field(default_factory=dict)
     created: list[Territory] = field(default_factory=list)
     deleted: list[Territory] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)  # coded (geocrm.territory_admin.notes)
     reassign: bool = True
 
     def touch(self, t: Territory) -> Territory:
@@ -98,13 +99,18 @@ class Change:
         self.touch(t)
         self.deleted.append(t)
 
-    def record(self, summary: str) -> TerritoryRevision:
+    def record(self, summary: tn.Note) -> TerritoryRevision:
         """Re-assign the affected accounts and write the revision; flushes, never commits.
+
+        ``summary`` is a coded note (:mod:`geocrm.territory_admin.notes`): the history shows
+        it in its reader's language; the English text is kept beside it for logs and the
+        accounts' assignment history.
 
         The entry point commits the whole change (or rolls it all back): a view with
         :func:`~geocrm.core.transaction.commits`, or the job runner for a background job.
         """
         db.session.flush()
+        text = tn.english(summary)
         now = utcnow()
         area_parts = [shapely.from_wkb(b["geom"]) for b in self.before.values()]
         area_parts += [t.geom for t in self.created]
@@ -115,7 +121,7 @@ class Change:
         if self.reassign and area_parts:
             area = shapely.union_all(area_parts)
             moved = reassign_area(area, touched, user_id=self.user.id,
-                                  reason=f"{self.kind}: {summary}",
+                                  reason=f"{self.kind}: {text}",
                                   exclude_ids=[t.id for t in self.deleted], now=now)
         for t in self.deleted:
             # The database nulls the history rows that name a deleted territory (ON
@@ -125,7 +131,7 @@ class Change:
                 .order_by(AssignmentHistory.id)))
             db.session.delete(t)
         revision = TerritoryRevision(
-            kind=self.kind, summary=summary[:300], created_by_id=self.user.id,
+            kind=self.kind, summary=text[:300], summary_note=summary, created_by_id=self.user.id,
             created_at=now, territory_ids=touched, before=list(self.before.values()),
             created=[t.id for t in self.created],
             moved={str(k): v for k, v in moved.items()}, notes=self.notes[:200],
@@ -176,7 +182,7 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
             raise ConflictError(
                 _(
                     "Change #%(id)s (%(summary)s) touched the same territories later: undo it "
-                    "first.", id=other.id, summary=other.summary)
+                    "first.", id=other.id, summary=tn.summary(other))
             )
     now = utcnow()
     gone = [t for t in (db.session.get(Territory, i) for i in rev.created) if t is not None]
@@ -214,9 +220,8 @@ def undo(user: User, revision_id: int) -> TerritoryRevision:
         db.session.delete(t)
     rev.undone_at = now
     rev.undone_by_id = user.id
-    note = f"undone: {len(moved)} account(s) moved back"
-    if relinked:
-        note += f", {relinked} history row(s) linked to their territory again"
+    note = (tn.note("undone_relinked", num=len(moved), rows=relinked) if relinked
+            else tn.note("undone", num=len(moved)))
     rev.notes = [*rev.notes, note][:200]
     db.session.flush()
     return rev

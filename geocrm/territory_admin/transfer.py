@@ -29,6 +29,7 @@ from geocrm.errors import NotFoundError, ValidationError
 from geocrm.extensions import db
 from geocrm.models import Account, Territory, User
 from geocrm.models.territory_admin import TerritoryRevision
+from geocrm.territory_admin import notes as tn
 from geocrm.territory_admin import services as svc
 from geocrm.uploads import TERRITORY_FILES
 
@@ -110,7 +111,7 @@ class ImportPreview:
     name_column: str | None
     columns: list[str]
     features: list[ImportFeature] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[Any] = field(default_factory=list)  # coded (geocrm.territory_admin.notes)
     overlaps: list[dict[str, Any]] = field(default_factory=list)
     layers: list[tuple[str, int]] = field(default_factory=list)  # polygon layers, counts
     layer: str | None = None  # the layer read (terr.ALL_LAYERS: all)
@@ -231,12 +232,15 @@ def preview_import(
                        layer=chosen)
     frame = result.frame.reset_index(drop=True)
     columns = list(fields)
-    preview = ImportPreview(token, meta["filename"], column, columns, notes=list(result.notes),
+    read_notes = [tn.note(n["code"], **{**n["params"], "filename": meta["filename"]})
+             if tn.is_note(n) and "filename" in n["params"] else n  # the upload's name
+             for n in tn.library_notes(result.notes)]
+    preview = ImportPreview(token, meta["filename"], column, columns, notes=read_notes,
                             layers=layers, layer=chosen if len(names) > 1 else None)
     if len(names) > 1 and chosen != terr.ALL_LAYERS:
-        counts = ", ".join(f"{n!r} ({c} features)" for n, c in layers)
-        preview.notes.insert(0, f"{meta['filename']} has {len(names)} polygon layers: {counts}; "
-                             f"this is layer {chosen!r}. Choose another layer, or all of them.")
+        counts = [tn.note("layer_count", name=n, num=c) for n, c in layers]
+        preview.notes.insert(0, tn.note("layers_choice", filename=meta["filename"],
+                                        num=len(names), counts=counts, layer=chosen))
     mine = {t.name: t for t in svc.visible_territories(user)}
     taken = set(db.session.scalars(select(Territory.name)))  # one query, not one a feature
     seen: dict[str, int] = {}
@@ -251,8 +255,8 @@ def preview_import(
             raise _repeated_name(name, row, seen[name],
                                  [c for c in _unique_columns(frame, columns) if c != column])
         seen[name] = row
-        geom, notes = svc.check_polygon(geom, field_name=f"row {row} geometry")
-        preview.notes += [f"{name!r}: {n}" for n in notes]
+        geom, notes = svc.check_polygon(geom, field_name="geometry", row=row)
+        preview.notes += [tn.note("feature_note", name=name, note=n) for n in notes]
         existing = mine.get(name)
         if existing is None and name in taken:
             raise ValidationError(
@@ -337,10 +341,11 @@ def apply_import(
             change.create(name=f.name, color=safe_colour(None, base + i), priority=0,
                           manager_id=svc.manager_for(user, None), geom=f.geometry)
     for o in preview.overlaps:
-        change.notes.append(f"{o['a']!r} overlaps {o['b']!r} ({o['area_m2']:.0f} m²)")
+        change.notes.append(tn.note("import_overlap", a=o["a"], b=o["b"],
+                                    area=f"{o['area_m2']:.0f}"))
     created = sum(f.action == "create" for f in preview.features)
-    revision = change.record(
-        f"imported {preview.filename}: {created} new, {len(preview.features) - created} reshaped")
+    revision = change.record(tn.note("imported", filename=preview.filename, created=created,
+                                     reshaped=len(preview.features) - created))
     discard_upload(token)
     return revision
 

@@ -22,7 +22,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from shapely.geometry import mapping, shape
 
@@ -31,7 +30,7 @@ from geocrm.colours import palette_colour
 from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
-from geocrm.i18n import label
+from geocrm.i18n import progress_text
 from geocrm.jobs import get_job_for, job_json, submit_job
 from geocrm.maps.build import leaflet_handles, render_parts
 from geocrm.maps.services import DEFAULT_BOUNDS
@@ -39,6 +38,7 @@ from geocrm.maps.web import configured_tiles, draw_assets, local_assets
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.params import to_float, to_ids
 from geocrm.territory_admin import balancing, jobs, revisions, transfer
+from geocrm.territory_admin import notes as tn
 from geocrm.territory_admin import services as svc
 from geocrm.territory_admin.maps import (
     EditorAssets,
@@ -49,17 +49,23 @@ from geocrm.territory_admin.maps import (
 from territories.geodesy import latlon_bounds
 
 bp = Blueprint("territory_admin", __name__, url_prefix="/territories")
-#: The territory jobs' progress (geocrm.territory_admin.jobs) in the reader's language.
-_PROGRESS = {jobs.READING: _l("reading the file and re-assigning accounts"),
-             jobs.RESHAPING: _l("reshaping territories and re-assigning accounts"),
-             "started": _l("started")}
-
-
 @bp.app_template_filter("territory_progress")
 def territory_progress(message: str | None) -> str:
-    """A territory job's progress message as the reader reads it (as written when unknown)."""
-    found = _PROGRESS.get(str(message or ""))
-    return str(found) if found is not None else label(message or "")
+    """A territory job's progress message as the reader reads it (geocrm.territory_admin.jobs
+    teaches its forms to geocrm.i18n.progress_text; as written when unknown)."""
+    return progress_text(message)
+
+
+@bp.app_template_filter("territory_note")
+def territory_note(value: Any) -> str:
+    """A territory change's summary or note (coded, or an older row's English) for its reader."""
+    return tn.render(value)
+
+
+@bp.app_template_filter("territory_summary")
+def territory_summary(revision: TerritoryRevision) -> str:
+    """A revision's kind and summary, "edit: reshaped 'North'", in its reader's language."""
+    return _("%(kind)s: %(summary)s", kind=tn.kind(revision.kind), summary=tn.summary(revision))
 
 EDIT = svc.EDIT_ROLES
 VIEW = svc.VIEW_ROLES
@@ -86,8 +92,8 @@ def _json() -> dict[str, Any]:
 def _done(revision: TerritoryRevision, **extra: Any) -> Any:
     """What every editor change answers: the revision to undo, its notes and moves."""
     return jsonify({
-        "ok": True, "revision": revision.id, "summary": revision.summary,
-        "notes": revision.notes, "moved": len(revision.moved),
+        "ok": True, "revision": revision.id, "summary": tn.summary(revision),
+        "notes": tn.render_all(revision.notes), "moved": len(revision.moved),
         "undo_url": url_for("territory_admin.undo", revision_id=revision.id), **extra,
     })
 
@@ -236,8 +242,9 @@ def undo(revision_id: int) -> Any:
     """Undo one change (JSON for the editor, a redirect for the history page)."""
     rev = svc.undo(current_user, revision_id)
     if request.accept_mimetypes.best == "application/json" or request.is_json:
-        return jsonify({"ok": True, "revision": rev.id, "summary": f"undone: {rev.summary}"})
-    flash(_("Undone: %(summary)s", summary=rev.summary), "success")
+        return jsonify({"ok": True, "revision": rev.id,
+                        "summary": _("undone: %(summary)s", summary=tn.summary(rev))})
+    flash(_("Undone: %(summary)s", summary=tn.summary(rev)), "success")
     return redirect(url_for("territory_admin.history"))
 
 
@@ -308,7 +315,7 @@ def import_apply(token: str) -> Any:
         flash(err.message, "error")
         return redirect(url_for("territory_admin.import_preview", token=token, **{
             k: v for k, v in options.items() if v}))
-    flash(_("%(summary)s; %(count)s account(s) re-assigned.", summary=rev.summary,
+    flash(_("%(summary)s; %(count)s account(s) re-assigned.", summary=tn.summary(rev),
             count=len(rev.moved)), "success")
     return redirect(url_for("territory_admin.import_done", revision_id=rev.id))
 
@@ -421,7 +428,7 @@ def balance_apply(proposal_id: int) -> Any:
         return redirect(url_for("territory_admin.job", job_id=job.id))
     rev = balancing.apply_balance(current_user, proposal_id)
     flash(_("%(summary)s; %(count)s account(s) re-assigned. Undo it from the history page.",
-            summary=rev.summary, count=len(rev.moved)), "success")
+            summary=tn.summary(rev), count=len(rev.moved)), "success")
     return redirect(url_for("territory_admin.history"))
 
 

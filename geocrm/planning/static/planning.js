@@ -12,7 +12,7 @@ function poll() {
     .then((r) => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
     .then((job) => {
       bar.value = job.progress;
-      message.textContent = job.message || job.status;
+      message.textContent = job.message_text || job.message || job.status;
       box.setAttribute("data-status", job.status);
       if (job.finished) { window.location.reload(); return; }
       setTimeout(poll, 700);

@@ -20,6 +20,7 @@ from geocrm.extensions import db
 from geocrm.models import Account, AssignmentHistory, Role, Territory
 from geocrm.models.territory_admin import TerritoryRevision
 from geocrm.territory_admin import services as svc
+from geocrm.territory_admin.notes import english, english_all
 from tests.conftest import PASSWORD
 from tests.factories import make_account, make_user
 
@@ -51,7 +52,7 @@ def test_drawn_polygon_carves_neighbour_moves_accounts_and_records_history(world
     assert west.geom.area == pytest.approx(0.05 * 0.05 - 0.01 * 0.01)
     assert new.manager_id == world.manager.id
     assert rev.moved == {str(aalto.id): world.west.id}
-    assert "cut out of 'West'" in rev.notes
+    assert "cut out of 'West'" in english_all(rev.notes)
     rows = open_history(aalto.id)
     assert [(h.territory_id, h.changed_by_id) for h in rows] == [(new.id, world.manager.id)]
     assert rows[0].reason.startswith("create")
@@ -113,7 +114,7 @@ def test_bow_tie_is_repaired_and_reported_or_refused_when_asked(world):
     t, rev = svc.create_territory(world.admin, name="Bow", geometry=bow)
     assert t.geom.geom_type == "MultiPolygon" and len(t.geom.geoms) == 2
     assert t.geom.is_valid
-    assert any("Self-intersection" in n and "2 part(s)" in n for n in rev.notes)
+    assert any("Self-intersection" in n and "2 part(s)" in n for n in english_all(rev.notes))
 
 
 @pytest.mark.parametrize(
@@ -242,7 +243,7 @@ def test_undo_of_a_delete_links_the_nulled_history_rows_to_the_territory_again(w
     assert rows(kirja.id) == [(None, "Temp", False), (None, None, True)]  # Temp is still gone
     bakery = world.east_accounts[0]
     assert rows(bakery.id) == [(None, None, False), (world.east.id, "East", True)]
-    assert db.session.get(TerritoryRevision, rev.id).notes[-1] == (
+    assert english(db.session.get(TerritoryRevision, rev.id).notes[-1]) == (
         "undone: 3 account(s) moved back, 1 history row(s) linked to their territory again")
 
 
@@ -285,7 +286,7 @@ def test_carving_does_not_touch_territories_of_another_manager(world):
     new, rev = svc.create_territory(other, name="Poacher",
                                     geometry=box(24.905, 60.155, 24.915, 60.165))
     assert db.session.get(Territory, world.west.id).geom.area == pytest.approx(0.05 * 0.05)
-    assert "overlaps 'West', which you do not manage: not cut" in rev.notes
+    assert "overlaps 'West', which you do not manage: not cut" in english_all(rev.notes)
     assert territory_of(world.west_accounts[0].id) == new.id
     data = svc.editor_data(world.admin)
     assert [(o["a_name"], o["b_name"], o["accounts"]) for o in data["overlaps"]] == [

@@ -25,6 +25,7 @@ from geocrm.models import Account, Role, Territory
 from geocrm.spatial import assign_points
 from geocrm.territory_admin import balancing, transfer
 from geocrm.territory_admin import services as svc
+from geocrm.territory_admin.notes import english_all
 from tests.conftest import PASSWORD
 from tests.factories import make_account, make_user
 from tests.shared_data import shared_data
@@ -70,7 +71,7 @@ def test_overlapping_geojson_import_previews_overlap_then_applies_with_the_rule(
     assert territory_of(inner.id) == small.id
     assert territory_of(only_big.id) == big.id
     assert small.manager_id == world.manager.id
-    assert any("overlaps" in n for n in rev.notes)
+    assert any("overlaps" in n for n in english_all(rev.notes))
     with pytest.raises(NotFoundError):  # the upload is gone once applied
         transfer.preview_import(token, world.manager)
     svc.undo(world.manager, rev.id)
@@ -201,7 +202,7 @@ def test_real_pittsburgh_neighbourhoods_zip_imports_repaired_and_reprojected(wor
     token = transfer.save_upload("hoods.zip", out.read_bytes(), world.admin)
     preview = transfer.preview_import(token, world.admin, name_column="HOOD")
     assert len(preview.features) == 91
-    assert any("Knoxville" in n and "repaired" in n for n in preview.notes)
+    assert any("Knoxville" in n and "repaired" in n for n in english_all(preview.notes))
     transfer.apply_import(token, world.admin, name_column="HOOD")
     hood = by_name("Central Oakland")
     assert territory_of(store.id) == hood.id

@@ -17,6 +17,7 @@ from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.models import Territory
 from geocrm.territory_admin import transfer
+from geocrm.territory_admin.notes import english, english_all
 from tests.factories import make_account
 from tests.shared_data import shared_data
 
@@ -47,7 +48,8 @@ def test_a_multi_layer_geopackage_says_so_and_each_layer_or_all_can_be_picked(wo
     token = transfer.save_upload("areas.gpkg", _two_layers(tmp_path), world.admin)
     first = transfer.preview_import(token, world.admin)
     assert first.layers == [("districts", 2), ("zones", 1)] and first.layer == "districts"
-    assert "2 polygon layers" in first.notes[0] and "'zones' (1 features)" in first.notes[0]
+    head = english(first.notes[0])
+    assert "2 polygon layers" in head and "'zones' (1 features)" in head
     zones = transfer.preview_import(token, world.admin, layer="zones")
     assert [f.name for f in zones.features] == ["Zone Z"]
     every = transfer.preview_import(token, world.admin, layer="*")
@@ -80,7 +82,7 @@ def test_the_crs_field_overrides_a_declared_crs_with_a_note(world, tmp_path):
                              crs="EPSG:3857")
     token = transfer.save_upload("a.gpkg", _gpkg(tmp_path, {"a": wrong}), world.admin)
     preview = transfer.preview_import(token, world.admin, assume_crs="EPSG:2272")
-    assert any("declares EPSG:3857; read as EPSG:2272" in n for n in preview.notes)
+    assert any("declares EPSG:3857; read as EPSG:2272" in n for n in english_all(preview.notes))
     assert -80.05 < preview.features[0].geometry.bounds[0] < -79.95
 
 
