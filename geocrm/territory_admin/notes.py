@@ -12,7 +12,8 @@ The file reader (``territories``) is a pure library: its notes are ``territories
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask_babel import force_locale, gettext, lazy_gettext
@@ -150,3 +151,57 @@ def render_all(values: Iterable[Any]) -> list[str]:
 def english_all(values: Iterable[Any]) -> list[str]:
     """:func:`english` over a list of notes (tests, logs)."""
     return [english(v) for v in values]
+
+
+# -- why an account changed territory (AssignmentHistory.reason) ---------------------------------
+# The history row keeps a short English reason (60 characters) written by whoever moved the
+# account; the account page shows it through :func:`assignment_reason`. A territory change's
+# reason is "<kind>: <its English summary>", read back into a note when its form is known.
+REASONS: dict[str, Any] = {
+    "import": lazy_gettext("import"),
+    "import: pin moved": lazy_gettext("import: pin moved"),
+    "import conflict taken": lazy_gettext("import: the file's pin taken"),
+    "pin moved by hand": lazy_gettext("pin moved by hand"),
+    "pin moved to a check-in": lazy_gettext("pin moved to a check-in"),
+    "placed from the address": lazy_gettext("placed from the address"),
+    "merged": lazy_gettext("merged"),
+    "merge: the merged account's pin": lazy_gettext("merge: the merged account's pin"),
+    "territories drawn": lazy_gettext("territories drawn"),
+}
+_NAME = r"'(?P<name>[^']*)'"
+_SUMMARIES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], Note]]] = [
+    (re.compile(rf"^(?P<verb>created|reshaped|edited|deleted) {_NAME}$"),
+     lambda m: note(m["verb"], name=m["name"])),
+    (re.compile(rf"^split {_NAME}: new '(?P<new>[^']*)'$"),
+     lambda m: note("split", name=m["name"], new=m["new"])),
+    (re.compile(r"^(?P<verb>balanced|rebalanced) (?P<num>\d+) territories \(max/min workload "
+                r"(?P<ratio>[^)]*)\)$"),
+     lambda m: note(m["verb"], num=int(m["num"]), ratio=m["ratio"])),
+    (re.compile(rf"^{_NAME} worked by (?P<reps>.+)$"),
+     lambda m: note("worked_by", name=m["name"], reps=note("nobody") if m["reps"] == "nobody"
+                    else m["reps"].split(", "))),
+    (re.compile(r"^imported (?P<f>.+): (?P<c>\d+) new, (?P<r>\d+) reshaped$"),
+     lambda m: note("imported", filename=m["f"], created=int(m["c"]), reshaped=int(m["r"]))),
+]
+_CHANGE = re.compile(r"^(?P<kind>create|edit|split|delete|import|reps|balance): (?P<rest>.+)$")
+_UNDO = re.compile(r"^undo #(?P<id>\d+)$")
+
+
+def assignment_reason(reason: str | None) -> str:
+    """Why an account changed territory, in the reader's language when the reason's form is
+    known; anything else (a cut-off summary, a reason of an older form) as written."""
+    text = str(reason or "")
+    found = REASONS.get(text)
+    if found is not None:
+        return str(found)
+    m = _UNDO.match(text)
+    if m:
+        return gettext("undo of change #%(id)s", id=m["id"])
+    m = _CHANGE.match(text)
+    if m:
+        for pattern, build in _SUMMARIES:
+            s = pattern.match(m["rest"])
+            if s:
+                return gettext("%(kind)s: %(summary)s", kind=kind(m["kind"]),
+                               summary=render(build(s)))
+    return text

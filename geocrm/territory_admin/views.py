@@ -62,6 +62,12 @@ def territory_note(value: Any) -> str:
     return tn.render(value)
 
 
+@bp.app_template_filter("assignment_reason")
+def assignment_reason(reason: str | None) -> str:
+    """Why an account changed territory (its history row's reason) in the reader's language."""
+    return tn.assignment_reason(reason)
+
+
 @bp.app_template_filter("territory_summary")
 def territory_summary(revision: TerritoryRevision) -> str:
     """A revision's kind and summary, "edit: reshaped 'North'", in its reader's language."""

@@ -95,3 +95,14 @@ def test_a_validation_reason_names_its_field_by_a_label(app: Flask) -> None:
         refresh()
         err = ValidationError("cutter", "…")
     assert err.field == "cutter"  # programs still read the key
+
+
+def test_why_an_account_changed_territory_reads_in_the_readers_language(app: Flask) -> None:
+    reason = tn.assignment_reason
+    assert say(app, "ko", reason, "edit: reshaped 'West'") == "수정: 'West' 경계 변경"
+    assert say(app, "ja", reason, "reps: 'N' worked by A, B") == "営業担当: 'N' の担当: A、B"
+    assert say(app, "ko", reason, "undo #12") == "변경 #12 되돌림"
+    assert say(app, "ja", reason, "pin moved by hand") == "手動でピンを移動"
+    assert say(app, "en", reason, "edit: reshaped 'West'") == "edit: reshaped 'West'"
+    cut = "import: imported a-very-long-file-name-that-the-sixty-charac"
+    assert say(app, "ko", reason, cut) == cut  # cut off at 60 characters: as written
