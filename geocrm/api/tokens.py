@@ -50,6 +50,7 @@ class BearerAuth(NamedTuple):
     user: User
     token_id: int
     scopes: frozenset[str]
+    touched: bool = False  # this lookup wrote last_used_at (hourly)
 
 
 def requires_scope(scope: str) -> Callable[[F], F]:
@@ -172,9 +173,10 @@ def auth_for_token(plain: str) -> BearerAuth | None:
     if found is None:
         return None
     user, token_id, last_used, scopes = found
-    if last_used is None or now - last_used > timedelta(hours=1):
+    touched = last_used is None or now - last_used > timedelta(hours=1)
+    if touched:
         db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
-    return BearerAuth(user, token_id, frozenset((scopes or "").split()))
+    return BearerAuth(user, token_id, frozenset((scopes or "").split()), touched)
 
 
 def token_json(row: ApiToken) -> dict[str, Any]:
@@ -201,16 +203,24 @@ def _bearer() -> str | None:
 
 
 def bearer_auth() -> BearerAuth | None:
-    """This request's token (looked up once per request, in its own transaction for the
-    last-used touch), or ``None`` without a valid bearer token. The rate limiter keys on it
-    before the API's own check runs, so both share the one lookup."""
+    """This request's token (looked up once per request; the hourly last-used touch is
+    committed at once), or ``None`` without a valid bearer token. The rate limiter keys on
+    it before the API's own check runs, so both share the one lookup."""
     if "bearer_auth" not in g:
         token = _bearer()
         if not token:
             g.bearer_auth = None
         else:
-            with transaction():
-                g.bearer_auth = auth_for_token(token)
+            try:
+                found = auth_for_token(token)
+                if found is not None and found.touched:
+                    db.session.commit()
+            except BaseException:
+                db.session.rollback()
+                raise
+            # Only the hourly touch commits: a commit expires the user just loaded, and every
+            # request then paid a second query to load it again (issue 18's load).
+            g.bearer_auth = found
     found: BearerAuth | None = g.bearer_auth
     return found
 
