@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any, Literal
 
 from flask import jsonify, request
 from flask_babel import gettext as _
@@ -18,17 +16,25 @@ from werkzeug.datastructures import MultiDict
 from geocrm.access import get_account_or_404, roles_required, visible_accounts
 from geocrm.accounts import services
 from geocrm.api import bp
+from geocrm.api.object_lists import (
+    Ids,
+    PageQuery,
+    check_if_match,
+    decode_cursor,
+    encode_cursor,
+    page_json,
+    utc_naive,
+)
 from geocrm.api.schema import Loose, Schema, api_schema
 from geocrm.core.account_filters import AccountFilters
 from geocrm.core.accounts import account_address, display_lines
 from geocrm.core.addresses import PARTS
 from geocrm.core.transaction import commits
 from geocrm.crm import services as crm_services
-from geocrm.errors import PreconditionFailed, ValidationError, problem
+from geocrm.errors import ValidationError, problem
 from geocrm.extensions import db
 from geocrm.imports.reading import FIELDS
 from geocrm.imports.services import IMPORTERS, import_records
-from geocrm.limits import MAX_DB_ID
 from geocrm.models import Account, Stage
 from geocrm.params import to_float, to_int
 from geocrm.spatial import SpatialRepository, bbox_around
@@ -67,21 +73,18 @@ def account_json(a: Account) -> dict[str, Any]:
     }
 
 
-class AccountListQuery(Schema):
+class AccountListQuery(PageQuery):
     """Filters, order and place of a page of accounts."""
 
     q: str | None = Field(None, max_length=100, description="words of the name or address")
     stage: list[Stage] = Field(default_factory=list)
-    territory: list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]] = Field(default_factory=list)
-    owner: list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]] = Field(default_factory=list)
+    territory: Ids = Field(default_factory=list)
+    owner: Ids = Field(default_factory=list)
     unassigned: bool = Field(False, description="include accounts outside every territory")
     updated_since: datetime | None = Field(
         None, description="only accounts changed at or after this time (archived ones too): "
         "incremental sync")
     sort: Literal[services.SORTS] = "id"  # type: ignore[valid-type]
-    cursor: str | None = Field(None, max_length=400,
-                               description="`next_cursor` of the previous page")
-    limit: int = Field(100, ge=1, le=1000)
 
 
 class AccountOut(Loose):
@@ -99,36 +102,13 @@ class AccountPage(Loose):
     next_cursor: str | None = Field(description="absent or null on the last page")
 
 
-def _utc_naive(moment: datetime | None) -> datetime | None:
-    """The database keeps naive UTC; an offset in the question is honoured, not dropped."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+#: How each sort's cursor value is read back (``name`` is the reading-order key, a text).
+CURSOR_KINDS = {"id": "int", "name": "str", "updated_at": "time"}
 
 
-def _cursor_encode(sort: str, account: Account) -> str:
-    value = services.sort_value(account, sort)
-    raw = json.dumps([sort, value.isoformat() if isinstance(value, datetime) else value,
-                      account.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _cursor_decode(cursor: str, sort: str) -> tuple[Any, int]:
-    """The place a cursor names; a cursor of another order or a mangled one is a 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, last_id = json.loads(raw)
-        if cursor_sort != sort or type(last_id) is not int or not 0 <= last_id <= MAX_DB_ID:
-            raise ValueError
-        if sort.lstrip("-") == "updated_at":
-            value = datetime.fromisoformat(value)
-        elif sort.lstrip("-") == "name" and not isinstance(value, str):
-            raise ValueError
-        elif sort.lstrip("-") == "id":
-            value = last_id
-    except (ValueError, TypeError, UnicodeDecodeError):
-        raise ValidationError("cursor", _("is not a cursor of this list and order")) from None
-    return value, last_id
+def _cursor(sort: str, account: Account) -> str:
+    """The place after ``account`` in ``sort`` order, in the one cursor format of the API."""
+    return encode_cursor(sort, services.sort_value(account, sort), account.id)
 
 
 @bp.route("/accounts")
@@ -143,36 +123,20 @@ def accounts(query: AccountListQuery) -> Any:
         q=(query.q or "").strip(), stages=[s.value for s in query.stage],
         territory_ids=list(query.territory), owner_ids=list(query.owner),
         unassigned=query.unassigned)
-    after = None if query.cursor is None else _cursor_decode(query.cursor, query.sort)
-    since = _utc_naive(query.updated_since)
+    after = None if query.cursor is None else decode_cursor(
+        query.cursor, query.sort, CURSOR_KINDS[query.sort.lstrip("-")])
+    since = utc_naive(query.updated_since)
     rows = services.account_page(current_user, filters, sort=query.sort, after=after,
                                  limit=query.limit + 1, updated_since=since)
     more = len(rows) > query.limit
     rows = rows[:query.limit]
     total = services.count_accounts(current_user, filters, updated_since=since)
-    return jsonify({
-        "total": total,
-        "items": [account_json(a) for a in rows],
-        "next_cursor": _cursor_encode(query.sort, rows[-1]) if more else None,
-    })
+    return page_json(rows, account_json, _cursor(query.sort, rows[-1]) if more else None, total)
 
 
 def account_etag(account: Account) -> str:
     """The account's ``version`` as a strong entity tag (every edit bumps it)."""
     return f'"{account.version}"'
-
-
-def check_if_match(current: str) -> None:
-    """412 when the client's ``If-Match`` names another version than ``current``.
-
-    Without the header the write goes through (the phone's own edits merge by field in the
-    sync); integrations send it to never overwrite an edit they have not seen.
-    """
-    if request.if_match and not request.if_match.contains_raw(current) \
-            and not request.if_match.star_tag:
-        raise PreconditionFailed(
-            _("The account changed since you read it; GET it again and re-apply your edit."),
-            current_etag=current)
 
 
 @bp.route("/accounts/<int:account_id>")
@@ -234,10 +198,10 @@ def correct_pin(account_id: int) -> Any:
     get_account_or_404(account_id, current_user)  # 404 before any word about the body
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
+        raise ValidationError("body", _("must be a JSON object"))
     interaction_id = data.get("interaction_id")
     if not isinstance(interaction_id, int) or isinstance(interaction_id, bool):
-        raise ValidationError("interaction_id", "must be an integer")
+        raise ValidationError("interaction_id", _("must be an integer"))
     account = crm_services.correct_pin_from_checkin(current_user, account_id, interaction_id)
     return jsonify(account_json(account))
 
@@ -257,9 +221,10 @@ def patch_account(account_id: int, body: AccountEdit) -> Any:
     ``If-Match``."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValidationError("body", "must be a JSON object")
+        raise ValidationError("body", _("must be a JSON object"))
     current = services.locked_account(account_id, current_user)
-    check_if_match(account_etag(current))
+    check_if_match(account_etag(current), _(
+        "The account changed since you read it; GET it again and re-apply your edit."))
     account = services.update_account(account_id, current_user, data)
     response = jsonify(account_json(account))
     response.headers["ETag"] = account_etag(account)
@@ -381,7 +346,7 @@ def accounts_near() -> Any:
     """
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ValidationError("body", "must be a JSON object")
+        raise ValidationError("body", _("must be a JSON object"))
     lat = to_float(body.get("lat"), "lat", lo=-90, hi=90)
     lon = to_float(body.get("lon"), "lon", lo=-180, hi=180)
     radius = to_float(body.get("radius"), "radius", lo=1, hi=200_000, default=2000)

@@ -8,31 +8,28 @@ answers 412.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from flask import jsonify
 from flask_login import current_user, login_required
 from pydantic import Field
 
 from geocrm.accounts import services
 from geocrm.api import bp
 from geocrm.api.object_lists import (
+    NO_NUL,
+    DbId,
+    PageQuery,
     SortKey,
-    check_if_match,
-    content_etag,
+    changed_since,
+    check_unchanged,
+    etag_answer,
     iso,
     keyset_page,
-    utc_naive,
+    page_json,
 )
 from geocrm.api.schema import Loose, Schema, api_schema
 from geocrm.core.transaction import commits
-from geocrm.limits import MAX_DB_ID
 from geocrm.models import Contact
-
-DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
-#: Text as the database can keep it: PostgreSQL refuses NUL characters.
-NO_NUL = r"^[^\x00]*$"
 
 
 def text(limit: int, description: str | None = None) -> Any:
@@ -52,18 +49,13 @@ def contact_json(c: Contact) -> dict[str, Any]:
             "updated_at": iso(c.updated_at)}
 
 
-class ContactListQuery(Schema):
+class ContactListQuery(PageQuery):
     """Filters, order and place of a page of contacts."""
 
     account: list[DbId] = Field(default_factory=list, description="only these accounts'")
     q: str | None = Field(None, max_length=100, pattern=NO_NUL,
                           description="part of the name, email or phone")
-    updated_since: datetime | None = Field(
-        None, description="only contacts changed at or after this time: incremental sync")
     sort: Literal[SORTS] = "id"  # type: ignore[valid-type]
-    cursor: str | None = Field(None, max_length=400,
-                               description="`next_cursor` of the previous page")
-    limit: int = Field(100, ge=1, le=1000)
 
 
 class ContactOut(Loose):
@@ -103,14 +95,6 @@ class ContactNew(ContactEdit):
     name: str = Field(min_length=1, max_length=120, pattern=NO_NUL)  # type: ignore[assignment]
 
 
-def _answer(contact: Contact, status: int = 200) -> Any:
-    body = contact_json(contact)
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["ETag"] = content_etag(body)
-    return response
-
-
 @bp.route("/contacts")
 @login_required
 @api_schema(query=ContactListQuery, responses={200: ContactPage})
@@ -124,14 +108,11 @@ def contacts(query: ContactListQuery) -> Any:
         stmt = stmt.where(Contact.name.icontains(q, autoescape=True)
                           | Contact.email.icontains(q, autoescape=True)
                           | Contact.phone.icontains(q, autoescape=True))
-    since = utc_naive(query.updated_since)
-    if since is not None:
-        stmt = stmt.where(Contact.updated_at >= since)
+    stmt = changed_since(stmt, Contact.updated_at, query.updated_since)
     rows, next_cursor, total = keyset_page(stmt, sort=query.sort, keys=KEYS,
                                            id_column=Contact.id, cursor=query.cursor,
                                            limit=query.limit)
-    return jsonify({"total": total, "items": [contact_json(c) for c in rows],
-                    "next_cursor": next_cursor})
+    return page_json(rows, contact_json, next_cursor, total)
 
 
 @bp.route("/contacts", methods=["POST"])
@@ -143,7 +124,7 @@ def create_contact(body: ContactNew) -> Any:
     """Add a contact to an account the user may see (404 for any other account)."""
     values = body.model_dump(exclude_unset=True)
     contact = services.add_contact(values.pop("account_id"), current_user, values)
-    return _answer(contact, 201)
+    return etag_answer(contact_json(contact), 201)
 
 
 @bp.route("/contacts/<int:contact_id>")
@@ -151,7 +132,7 @@ def create_contact(body: ContactNew) -> Any:
 @api_schema(responses={200: ContactOut}, headers={200: {"ETag": "the contact's entity tag"}})
 def contact(contact_id: int) -> Any:
     """One contact (``ETag``: its content)."""
-    return _answer(services.get_contact_or_404(contact_id, current_user))
+    return etag_answer(contact_json(services.get_contact_or_404(contact_id, current_user)))
 
 
 @bp.route("/contacts/<int:contact_id>", methods=["PATCH"])
@@ -162,9 +143,9 @@ def contact(contact_id: int) -> Any:
 def patch_contact(contact_id: int, body: ContactEdit) -> Any:
     """Change fields of a contact; 422 names a bad field, 412 a stale ``If-Match``."""
     current = services.get_contact_or_404(contact_id, current_user, lock=True)
-    check_if_match(content_etag(contact_json(current)))
-    return _answer(services.update_contact(contact_id, current_user,
-                                           body.model_dump(exclude_unset=True)))
+    check_unchanged(contact_json(current))
+    return etag_answer(contact_json(services.update_contact(
+        contact_id, current_user, body.model_dump(exclude_unset=True))))
 
 
 @bp.route("/contacts/<int:contact_id>", methods=["DELETE"])
@@ -174,6 +155,6 @@ def patch_contact(contact_id: int, body: ContactEdit) -> Any:
 def delete_contact(contact_id: int) -> Any:
     """Remove a contact (audited); 412 on a stale ``If-Match``."""
     current = services.get_contact_or_404(contact_id, current_user, lock=True)
-    check_if_match(content_etag(contact_json(current)))
+    check_unchanged(contact_json(current))
     services.delete_contact(contact_id, current_user)
     return "", 204

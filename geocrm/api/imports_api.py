@@ -25,6 +25,7 @@ from geocrm import jobs
 from geocrm.access import roles_required
 from geocrm.api import bp
 from geocrm.api.object_lists import (
+    PageQuery,
     SortKey,
     Text,
     decode_cursor,
@@ -63,12 +64,11 @@ class ImportUpload(Schema):
                                 '{"name": "상호", "lat": "위도"} (guessed without it)')
 
 
-class ImportListQuery(Schema):
+class ImportListQuery(PageQuery):
     status: list[JobStatus] = Field(default_factory=list)
     updated_since: datetime | None = Field(
         None, description="imports uploaded or finished at or after this time")
     sort: Literal["id", "-id", "created_at", "-created_at"] = "id"
-    cursor: Text | None = Field(None, max_length=400)
     limit: int = Field(50, ge=1, le=200)
 
 

@@ -13,15 +13,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from flask import jsonify
 from flask_login import current_user, login_required
 from pydantic import Field
 from sqlalchemy import Select
 
 from geocrm.api import bp
-from geocrm.api.contacts import DbId
-from geocrm.api.object_lists import SortKey, content_etag, iso, keyset_page, utc_naive
-from geocrm.api.schema import Loose, Schema, api_schema
+from geocrm.api.object_lists import (
+    DbId,
+    PageQuery,
+    SortKey,
+    changed_since,
+    etag_answer,
+    iso,
+    keyset_page,
+    page_json,
+    utc_naive,
+)
+from geocrm.api.schema import Loose, api_schema
 from geocrm.crm import services
 from geocrm.field.sync import interaction_json as field_interaction_json
 from geocrm.models import Interaction, InteractionKind, User
@@ -39,7 +47,7 @@ def interaction_json(i: Interaction) -> dict[str, Any]:
             "updated_at": iso(i.updated_at)}
 
 
-class InteractionListQuery(Schema):
+class InteractionListQuery(PageQuery):
     """Filters, order and place of a page of interactions."""
 
     account: list[DbId] = Field(default_factory=list)
@@ -48,12 +56,7 @@ class InteractionListQuery(Schema):
     kind: list[InteractionKind] = Field(default_factory=list)
     occurred_from: datetime | None = Field(None, description="happened at or after")
     occurred_to: datetime | None = Field(None, description="happened before")
-    updated_since: datetime | None = Field(
-        None, description="only interactions changed at or after this time: incremental sync")
     sort: Literal[SORTS] = "id"  # type: ignore[valid-type]
-    cursor: str | None = Field(None, max_length=400,
-                               description="`next_cursor` of the previous page")
-    limit: int = Field(100, ge=1, le=1000)
 
 
 class InteractionOut(Loose):
@@ -87,10 +90,7 @@ def filtered_interactions(user: User, query: InteractionListQuery) -> Select[tup
         stmt = stmt.where(Interaction.occurred_at >= utc_naive(query.occurred_from))
     if query.occurred_to is not None:
         stmt = stmt.where(Interaction.occurred_at < utc_naive(query.occurred_to))
-    since = utc_naive(query.updated_since)
-    if since is not None:
-        stmt = stmt.where(Interaction.updated_at >= since)
-    return stmt
+    return changed_since(stmt, Interaction.updated_at, query.updated_since)
 
 
 @bp.route("/interactions")
@@ -101,8 +101,7 @@ def interactions(query: InteractionListQuery) -> Any:
     rows, next_cursor, total = keyset_page(
         filtered_interactions(current_user, query), sort=query.sort, keys=KEYS,
         id_column=Interaction.id, cursor=query.cursor, limit=query.limit)
-    return jsonify({"total": total, "items": [interaction_json(i) for i in rows],
-                    "next_cursor": next_cursor})
+    return page_json(rows, interaction_json, next_cursor, total)
 
 
 @bp.route("/interactions/<int:interaction_id>")
@@ -111,7 +110,5 @@ def interactions(query: InteractionListQuery) -> Any:
             headers={200: {"ETag": "the interaction's entity tag"}})
 def interaction(interaction_id: int) -> Any:
     """One interaction (``ETag``: its content)."""
-    body = interaction_json(services.get_interaction_or_404(interaction_id, current_user))
-    response = jsonify(body)
-    response.headers["ETag"] = content_etag(body)
-    return response
+    return etag_answer(
+        interaction_json(services.get_interaction_or_404(interaction_id, current_user)))

@@ -18,17 +18,38 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask_babel import gettext as _
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 from sqlalchemy import Select, and_, func, or_, select
 
+from geocrm.api.schema import Schema
 from geocrm.errors import PreconditionFailed, ValidationError
 from geocrm.extensions import db
 from geocrm.limits import MAX_DB_ID
 
-#: Text from a client: PostgreSQL refuses NUL characters in text, so they never get that far.
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+#: PostgreSQL refuses NUL characters in text, so client text with one never gets that far.
+NO_NUL = r"^[^\x00]*$"
+#: Text from a client (see :data:`NO_NUL`).
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+#: A row id as a client may send it: the database's integer range, never 0 or negative.
+DbId = Annotated[int, Field(ge=1, le=MAX_DB_ID)]
+#: A filter on several ids.
+Ids = list[DbId]
+
+
+class PageQuery(Schema):
+    """What every list's query shares: changes since a moment, and the place of the page.
+
+    Lists override ``limit`` where their rows are heavy (territories with geometry) and
+    ``updated_since`` where "changed" means more than an edit (a plan's job finishing).
+    """
+
+    updated_since: datetime | None = Field(
+        None, description="only the ones changed at or after this time: incremental sync")
+    cursor: Text | None = Field(None, max_length=400,
+                                description="`next_cursor` of the previous page")
+    limit: int = Field(100, ge=1, le=1000)
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,12 @@ def utc_naive(moment: datetime | None) -> datetime | None:
         return moment.astimezone(UTC).replace(tzinfo=None)
     except OverflowError:  # year 1 east of Greenwich, year 9999 west of it
         raise ValidationError("updated_since", _("is out of range")) from None
+
+
+def changed_since(stmt: Select[Any], column: Any, moment: datetime | None) -> Select[Any]:
+    """``stmt`` narrowed to rows whose ``column`` is at or after ``moment`` (any offset)."""
+    since = utc_naive(moment)
+    return stmt if since is None else stmt.where(column >= since)
 
 
 def _plain(value: Any) -> Any:
@@ -116,14 +143,36 @@ def content_etag(body: Any) -> str:
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
-def check_if_match(current: str) -> None:
-    """412 when the client's ``If-Match`` names another state than ``current``; without the
-    header the write goes through (as for accounts)."""
+def check_if_match(current: str, message: str | None = None) -> None:
+    """412 when the client's ``If-Match`` names another state than ``current``.
+
+    Without the header the write goes through: the phone's own edits merge by field in the
+    sync, and integrations send it to never overwrite an edit they have not seen.
+    """
     if request.if_match and not request.if_match.star_tag \
             and not request.if_match.contains_raw(current):
         raise PreconditionFailed(
-            _("This changed since you read it; GET it again and re-apply your change."),
+            message or _("This changed since you read it; GET it again and re-apply your change."),
             current_etag=current)
+
+
+def etag_answer(body: dict[str, Any], status: int = 200) -> Response:
+    """An object as JSON with its content's entity tag, for objects without a version."""
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["ETag"] = content_etag(body)
+    return response
+
+
+def check_unchanged(body: dict[str, Any]) -> None:
+    """412 unless ``If-Match`` (when sent) names this state of the object, read locked."""
+    check_if_match(content_etag(body))
+
+
+def page_json(rows: list[Any], to_json: Any, next_cursor: str | None, total: int) -> Response:
+    """A list page in the one shape every list answers."""
+    return jsonify({"total": total, "items": [to_json(row) for row in rows],
+                    "next_cursor": next_cursor})
 
 
 def iso(value: datetime | date | None) -> str | None:

@@ -7,24 +7,26 @@ on a stale ``If-Match``). The rules, the audit and the ``opportunity.created`` /
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from flask import jsonify
 from flask_login import current_user, login_required
 from pydantic import Field
 from sqlalchemy import Select, select
 
 from geocrm.api import bp
-from geocrm.api.contacts import NO_NUL, DbId
 from geocrm.api.object_lists import (
+    NO_NUL,
+    DbId,
+    PageQuery,
     SortKey,
-    check_if_match,
-    content_etag,
+    changed_since,
+    check_unchanged,
+    etag_answer,
     iso,
     keyset_page,
-    utc_naive,
+    page_json,
 )
 from geocrm.api.schema import Loose, Schema, api_schema
 from geocrm.core.transaction import commits
@@ -46,7 +48,7 @@ def opportunity_json(o: Opportunity) -> dict[str, Any]:
             "created_at": iso(o.created_at), "updated_at": iso(o.updated_at)}
 
 
-class OpportunityListQuery(Schema):
+class OpportunityListQuery(PageQuery):
     """Filters, order and place of a page of opportunities."""
 
     stage: list[OpportunityStage] = Field(default_factory=list)
@@ -56,12 +58,7 @@ class OpportunityListQuery(Schema):
     territory: list[DbId] = Field(default_factory=list, description="the account's territory")
     close_from: date | None = Field(None, description="expected to close on or after")
     close_to: date | None = Field(None, description="expected to close on or before")
-    updated_since: datetime | None = Field(
-        None, description="only deals changed at or after this time: incremental sync")
     sort: Literal[SORTS] = "id"  # type: ignore[valid-type]
-    cursor: str | None = Field(None, max_length=400,
-                               description="`next_cursor` of the previous page")
-    limit: int = Field(100, ge=1, le=1000)
 
 
 class OpportunityOut(Loose):
@@ -117,18 +114,7 @@ def filtered_opportunities(user: User, query: OpportunityListQuery
         stmt = stmt.where(Opportunity.expected_close >= query.close_from)
     if query.close_to is not None:
         stmt = stmt.where(Opportunity.expected_close <= query.close_to)
-    since = utc_naive(query.updated_since)
-    if since is not None:
-        stmt = stmt.where(Opportunity.updated_at >= since)
-    return stmt
-
-
-def _answer(opp: Opportunity, status: int = 200) -> Any:
-    body = opportunity_json(opp)
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["ETag"] = content_etag(body)
-    return response
+    return changed_since(stmt, Opportunity.updated_at, query.updated_since)
 
 
 def _values(body: OpportunityEdit) -> dict[str, Any]:
@@ -147,8 +133,7 @@ def opportunities(query: OpportunityListQuery) -> Any:
     rows, next_cursor, total = keyset_page(
         filtered_opportunities(current_user, query), sort=query.sort, keys=KEYS,
         id_column=Opportunity.id, cursor=query.cursor, limit=query.limit)
-    return jsonify({"total": total, "items": [opportunity_json(o) for o in rows],
-                    "next_cursor": next_cursor})
+    return page_json(rows, opportunity_json, next_cursor, total)
 
 
 @bp.route("/opportunities", methods=["POST"])
@@ -160,7 +145,7 @@ def create_opportunity(body: OpportunityNew) -> Any:
     """Open a deal on an account the user may see (404 for any other account)."""
     values = _values(body)
     opp = services.create_opportunity(current_user, values.pop("account_id"), values)
-    return _answer(opp, 201)
+    return etag_answer(opportunity_json(opp), 201)
 
 
 @bp.route("/opportunities/<int:opportunity_id>")
@@ -168,7 +153,8 @@ def create_opportunity(body: OpportunityNew) -> Any:
 @api_schema(responses={200: OpportunityOut}, headers={200: {"ETag": "the deal's entity tag"}})
 def opportunity(opportunity_id: int) -> Any:
     """One deal (``ETag``: its content)."""
-    return _answer(services.get_opportunity_or_404(opportunity_id, current_user))
+    opp = services.get_opportunity_or_404(opportunity_id, current_user)
+    return etag_answer(opportunity_json(opp))
 
 
 @bp.route("/opportunities/<int:opportunity_id>", methods=["PATCH"])
@@ -181,5 +167,6 @@ def patch_opportunity(opportunity_id: int, body: OpportunityEdit) -> Any:
     412 on a stale ``If-Match``."""
     current = services.get_opportunity_or_404(opportunity_id, current_user)
     db.session.refresh(current, with_for_update=True)  # the version checked is the one written
-    check_if_match(content_etag(opportunity_json(current)))
-    return _answer(services.update_opportunity(current_user, opportunity_id, _values(body)))
+    check_unchanged(opportunity_json(current))
+    opp = services.update_opportunity(current_user, opportunity_id, _values(body))
+    return etag_answer(opportunity_json(opp))

@@ -15,7 +15,7 @@ published days reach them through the field app).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from flask import jsonify, url_for
 from flask_login import current_user, login_required
@@ -27,10 +27,11 @@ from geocrm import jobs
 from geocrm.access import roles_required
 from geocrm.api import bp
 from geocrm.api.object_lists import (
+    Ids,
+    PageQuery,
     SortKey,
-    Text,
-    check_if_match,
-    content_etag,
+    check_unchanged,
+    etag_answer,
     iso,
     keyset_page,
     utc_naive,
@@ -46,7 +47,6 @@ from geocrm.planning.notes import reason_words
 from geocrm.planning.results import PlanResult
 
 SORT_KEYS = {"id": SortKey(PlanRun.id), "created_at": SortKey(PlanRun.created_at, "time")}
-Ids = list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]]
 #: The planner form's field names, as the API calls them.
 FIELD_NAMES = {"rep": "rep_ids", "territory": "territory_ids", "segment": "segment_id",
                "overdue": "overdue_only", "cadence": "by_cadence", "account": "account_ids"}
@@ -66,13 +66,12 @@ class PlanCreate(Schema):
     holidays: list[date] = Field(default_factory=list, max_length=366)
 
 
-class PlanListQuery(Schema):
+class PlanListQuery(PageQuery):
     status: list[PlanStatus] = Field(default_factory=list)
     updated_since: datetime | None = Field(
         None, description="runs created, planned (job finished) or published at or after "
         "this time")
     sort: Literal["id", "-id", "created_at", "-created_at"] = "id"
-    cursor: Text | None = Field(None, max_length=400)
     limit: int = Field(50, ge=1, le=200)
 
 
@@ -131,11 +130,7 @@ def run_json(run: PlanRun, *, detail: bool = True) -> dict[str, Any]:
 
 
 def _answer(run: PlanRun, status: int = 200) -> Any:
-    body = run_json(run)
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["ETag"] = content_etag(body)
-    return response
+    return etag_answer(run_json(run), status)
 
 
 @bp.route("/plans")
@@ -213,7 +208,7 @@ def publish_plan(run_id: int) -> Any:
     """Publish the run's plans to the reps (their notifications and the ``plan.published``
     webhooks, as on the page); 409 while it is planning or once published."""
     run = services.get_run_or_404(run_id, current_user)
-    check_if_match(content_etag(run_json(run)))
+    check_unchanged(run_json(run))
     services.publish(run)
     return _answer(run)
 

@@ -10,7 +10,6 @@ their scope, on the day they ask.
 from __future__ import annotations
 
 import bisect
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,16 +20,20 @@ from sqlalchemy import select
 
 from geocrm.api import bp
 from geocrm.api.accounts import AccountPage, account_json
-from geocrm.api.contacts import NO_NUL, DbId
 from geocrm.api.object_lists import (
+    NO_NUL,
+    DbId,
+    PageQuery,
     SortKey,
-    check_if_match,
-    content_etag,
+    Text,
+    changed_since,
+    check_unchanged,
     decode_cursor,
     encode_cursor,
+    etag_answer,
     iso,
     keyset_page,
-    utc_naive,
+    page_json,
 )
 from geocrm.api.schema import Loose, Schema, api_schema
 from geocrm.core.transaction import commits
@@ -90,14 +93,11 @@ class SegmentOut(Loose):
     updated_at: str
 
 
-class SegmentListQuery(Schema):
+class SegmentListQuery(PageQuery):
     """Order and place of a page of segments (mine and the shared ones)."""
 
     mine: bool = Field(False, description="only the segments I made")
-    updated_since: datetime | None = Field(None, description="changed at or after this time")
     sort: Literal[SORTS] = "id"  # type: ignore[valid-type]
-    cursor: str | None = Field(None, max_length=400)
-    limit: int = Field(100, ge=1, le=1000)
 
 
 class SegmentPage(Loose):
@@ -107,7 +107,7 @@ class SegmentPage(Loose):
 
 
 class SegmentAccountsQuery(Schema):
-    cursor: str | None = Field(None, max_length=400)
+    cursor: Text | None = Field(None, max_length=400)
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -129,19 +129,11 @@ def _form(segment: Segment | None, body: SegmentEdit) -> dict[str, Any]:
     return values
 
 
-def _answer(segment: Segment, status: int = 200) -> Any:
-    body = segment_json(segment)
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["ETag"] = content_etag(body)
-    return response
-
-
 def _locked(segment_id: int) -> Segment:
     """The segment if the user may open it, its row locked and its ``If-Match`` checked."""
     segment = segments.get_segment_or_404(segment_id, current_user)
     db.session.refresh(segment, with_for_update=True)
-    check_if_match(content_etag(segment_json(segment)))
+    check_unchanged(segment_json(segment))
     return segment
 
 
@@ -153,14 +145,11 @@ def segment_list(query: SegmentListQuery) -> Any:
     stmt = segments.visible_segments(current_user)
     if query.mine:
         stmt = stmt.where(Segment.created_by_id == current_user.id)
-    since = utc_naive(query.updated_since)
-    if since is not None:
-        stmt = stmt.where(Segment.updated_at >= since)
+    stmt = changed_since(stmt, Segment.updated_at, query.updated_since)
     rows, next_cursor, total = keyset_page(stmt, sort=query.sort, keys=KEYS,
                                            id_column=Segment.id, cursor=query.cursor,
                                            limit=query.limit)
-    return jsonify({"total": total, "items": [segment_json(s) for s in rows],
-                    "next_cursor": next_cursor})
+    return page_json(rows, segment_json, next_cursor, total)
 
 
 @bp.route("/segments", methods=["POST"])
@@ -170,7 +159,7 @@ def segment_list(query: SegmentListQuery) -> Any:
             headers={201: {"ETag": "the segment's entity tag"}})
 def create_segment(body: SegmentNew) -> Any:
     """Save a segment (a named filter), private unless ``shared``."""
-    return _answer(segments.save_segment(current_user, _form(None, body)), 201)
+    return etag_answer(segment_json(segments.save_segment(current_user, _form(None, body))), 201)
 
 
 @bp.route("/segments/<int:segment_id>")
@@ -178,7 +167,7 @@ def create_segment(body: SegmentNew) -> Any:
 @api_schema(responses={200: SegmentOut}, headers={200: {"ETag": "the segment's entity tag"}})
 def segment(segment_id: int) -> Any:
     """One segment (``ETag``: its content)."""
-    return _answer(segments.get_segment_or_404(segment_id, current_user))
+    return etag_answer(segment_json(segments.get_segment_or_404(segment_id, current_user)))
 
 
 @bp.route("/segments/<int:segment_id>", methods=["PATCH"])
@@ -190,7 +179,8 @@ def patch_segment(segment_id: int, body: SegmentEdit) -> Any:
     """Change a segment's name, description, sharing or filters (its maker or an admin:
     403 otherwise); 412 on a stale ``If-Match``."""
     segment = _locked(segment_id)
-    return _answer(segments.save_segment(current_user, _form(segment, body), segment_id))
+    saved = segments.save_segment(current_user, _form(segment, body), segment_id)
+    return etag_answer(segment_json(saved))
 
 
 @bp.route("/segments/<int:segment_id>", methods=["DELETE"])

@@ -10,23 +10,25 @@ page's ``task.updated`` webhook. A task is cancelled (``status``), never deleted
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
-from flask import jsonify
 from flask_login import current_user, login_required
 from pydantic import Field
 from sqlalchemy import Select
 
 from geocrm.api import bp
-from geocrm.api.contacts import NO_NUL, DbId
 from geocrm.api.object_lists import (
+    NO_NUL,
+    DbId,
+    PageQuery,
     SortKey,
-    check_if_match,
-    content_etag,
+    changed_since,
+    check_unchanged,
+    etag_answer,
     iso,
     keyset_page,
-    utc_naive,
+    page_json,
 )
 from geocrm.api.schema import Loose, Schema, api_schema
 from geocrm.core.transaction import commits
@@ -46,7 +48,7 @@ def task_json(t: Task) -> dict[str, Any]:
             "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)}
 
 
-class TaskListQuery(Schema):
+class TaskListQuery(PageQuery):
     """Filters, order and place of a page of tasks."""
 
     status: list[TaskStatus] = Field(default_factory=list)
@@ -55,12 +57,7 @@ class TaskListQuery(Schema):
     account: list[DbId] = Field(default_factory=list)
     due_from: date | None = Field(None, description="due on or after this day")
     due_to: date | None = Field(None, description="due on or before this day")
-    updated_since: datetime | None = Field(
-        None, description="only tasks changed at or after this time: incremental sync")
     sort: Literal[SORTS] = "id"  # type: ignore[valid-type]
-    cursor: str | None = Field(None, max_length=400,
-                               description="`next_cursor` of the previous page")
-    limit: int = Field(100, ge=1, le=1000)
 
 
 class TaskOut(Loose):
@@ -104,17 +101,7 @@ def filtered_tasks(user: User, query: TaskListQuery) -> Select[tuple[Task]]:
         stmt = stmt.where(Task.due_date >= query.due_from)
     if query.due_to is not None:
         stmt = stmt.where(Task.due_date <= query.due_to)
-    since = utc_naive(query.updated_since)
-    if since is not None:
-        stmt = stmt.where(Task.updated_at >= since)
-    return stmt
-
-
-def _answer(task: Task) -> Any:
-    body = task_json(task)
-    response = jsonify(body)
-    response.headers["ETag"] = content_etag(body)
-    return response
+    return changed_since(stmt, Task.updated_at, query.updated_since)
 
 
 @bp.route("/tasks")
@@ -126,8 +113,7 @@ def tasks(query: TaskListQuery) -> Any:
     rows, next_cursor, total = keyset_page(
         filtered_tasks(current_user, query), sort=query.sort, keys=KEYS, id_column=Task.id,
         cursor=query.cursor, limit=query.limit)
-    return jsonify({"total": total, "items": [task_json(t) for t in rows],
-                    "next_cursor": next_cursor})
+    return page_json(rows, task_json, next_cursor, total)
 
 
 @bp.route("/tasks/<int:task_id>")
@@ -135,7 +121,7 @@ def tasks(query: TaskListQuery) -> Any:
 @api_schema(responses={200: TaskOut}, headers={200: {"ETag": "the task's entity tag"}})
 def task(task_id: int) -> Any:
     """One task (``ETag``: its content)."""
-    return _answer(services.get_task_or_404(task_id, current_user))
+    return etag_answer(task_json(services.get_task_or_404(task_id, current_user)))
 
 
 @bp.route("/tasks/<int:task_id>", methods=["PATCH"])
@@ -148,6 +134,6 @@ def patch_task(task_id: int, body: TaskEdit) -> Any:
     webhook); 412 on a stale ``If-Match``."""
     current = services.get_task_or_404(task_id, current_user)
     db.session.refresh(current, with_for_update=True)  # the version checked is the one written
-    check_if_match(content_etag(task_json(current)))
+    check_unchanged(task_json(current))
     values = body.model_dump(mode="json", exclude_unset=True)
-    return _answer(services.update_task(current_user, task_id, values))
+    return etag_answer(task_json(services.update_task(current_user, task_id, values)))

@@ -14,7 +14,7 @@ swapped, or a polygon that crosses itself, is a 422 that names the feature.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from flask import jsonify
 from flask_babel import gettext as _
@@ -26,10 +26,13 @@ from sqlalchemy import select
 from geocrm.access import roles_required, scope_territories
 from geocrm.api import bp
 from geocrm.api.object_lists import (
+    Ids,
+    PageQuery,
     SortKey,
     Text,
     check_if_match,
     content_etag,
+    etag_answer,
     iso,
     keyset_page,
     utc_naive,
@@ -46,7 +49,6 @@ from geocrm.territory_admin import services as svc
 SORT_KEYS = {"id": SortKey(Territory.id), "name": SortKey(Territory.name, "str"),
              "updated_at": SortKey(Territory.updated_at, "time")}
 SORTS = Literal["id", "-id", "name", "-name", "updated_at", "-updated_at"]
-Ids = list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]]
 
 
 class GeometryIn(BaseModel):
@@ -103,7 +105,7 @@ class WriteOptions(Schema):
                          "instead of refusing it")
 
 
-class TerritoryListQuery(Schema):
+class TerritoryListQuery(PageQuery):
     q: Text | None = Field(None, max_length=100, description="words of the name")
     manager: Ids = Field(default_factory=list, max_length=100)
     rep: Ids = Field(default_factory=list, max_length=100)
@@ -111,7 +113,6 @@ class TerritoryListQuery(Schema):
         None, description="only territories changed at or after this time")
     geometry: bool = Field(True, description="false: properties only (geometry null)")
     sort: SORTS = "id"
-    cursor: Text | None = Field(None, max_length=400)
     limit: int = Field(50, ge=1, le=500)
 
 
@@ -148,10 +149,7 @@ def _etag(t: Territory) -> str:
 
 
 def _answer(t: Territory, status: int = 200) -> Any:
-    response = jsonify(territory_feature(t))
-    response.status_code = status
-    response.headers["ETag"] = _etag(t)
-    return response
+    return etag_answer(territory_feature(t), status)
 
 
 @bp.route("/territories")

@@ -10,7 +10,7 @@ and tokens at once, the last admin stays an admin, and each change is audited.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from flask import jsonify, url_for
 from flask_login import current_user
@@ -20,10 +20,12 @@ from sqlalchemy import exists, or_, select
 from geocrm.access import roles_required
 from geocrm.api import bp
 from geocrm.api.object_lists import (
+    Ids,
+    PageQuery,
     SortKey,
     Text,
-    check_if_match,
-    content_etag,
+    check_unchanged,
+    etag_answer,
     iso,
     keyset_page,
     utc_naive,
@@ -31,16 +33,14 @@ from geocrm.api.object_lists import (
 from geocrm.api.schema import Loose, Schema, api_schema
 from geocrm.api.tokens import requires_scope
 from geocrm.core.transaction import commits
-from geocrm.limits import MAX_DB_ID
 from geocrm.models import AuditEntry, Role, Territory, User
 from geocrm.people import services
 
 SORT_KEYS = {"id": SortKey(User.id), "name": SortKey(User.name, "str"),
              "email": SortKey(User.email, "str")}
-Ids = list[Annotated[int, Field(ge=1, le=MAX_DB_ID)]]
 
 
-class UserListQuery(Schema):
+class UserListQuery(PageQuery):
     q: Text | None = Field(None, max_length=100, description="words of the name or email")
     role: list[Role] = Field(default_factory=list)
     active: bool | None = None
@@ -49,7 +49,6 @@ class UserListQuery(Schema):
         None, description="people created or changed (role, territories, activation, "
         "profile, password) at or after this time")
     sort: Literal["id", "-id", "name", "-name", "email", "-email"] = "id"
-    cursor: Text | None = Field(None, max_length=400)
     limit: int = Field(100, ge=1, le=500)
 
 
@@ -107,11 +106,7 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def _answer(user: User, status: int = 200) -> Any:
-    body = user_json(user)
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["ETag"] = content_etag(body)
-    return response
+    return etag_answer(user_json(user), status)
 
 
 ADMIN_ERRORS = (403,)
@@ -191,7 +186,7 @@ def patch_user(user_id: int, body: UserPatch) -> Any:
     signed out everywhere, tokens revoked, history kept) or reactivate them; 412 on a
     stale ``If-Match``."""
     person = services.get_person(user_id)
-    check_if_match(content_etag(user_json(person)))
+    check_unchanged(user_json(person))
     if body.name is not None or body.role is not None or body.territory_ids is not None:
         services.update_person(
             current_user, user_id, name=body.name if body.name is not None else person.name,
