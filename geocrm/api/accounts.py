@@ -60,6 +60,7 @@ def account_json(a: Account) -> dict[str, Any]:
         "visit_minutes": a.visit_minutes,
         "cadence_days": a.cadence_days,
         "priority": a.priority,
+        "required_skills": a.required_skills,
         "value": str(a.value) if a.value is not None else None,
         "phone": a.phone,
         "email": a.email,

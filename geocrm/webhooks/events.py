@@ -65,7 +65,8 @@ def jsonable(value: Any) -> Any:
 #: sent: the distance to the account and the flag say what an integration needs).
 FIELDS: dict[str, tuple[str, ...]] = {
     "account": ("id", "version", "name", "address", "city", "postcode", "country", "phone",
-                "email", "stage", "lat", "lon", "owner_id", "territory_id", "updated_at"),
+                "email", "stage", "lat", "lon", "owner_id", "territory_id", "required_skills",
+                "updated_at"),
     "interaction": ("id", "uuid", "account_id", "user_id", "kind", "occurred_at", "outcome",
                     "notes", "next_step", "checkin_at", "checkout_at", "distance_m",
                     "location_flag"),

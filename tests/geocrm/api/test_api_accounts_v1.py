@@ -208,3 +208,29 @@ def test_document_comes_from_the_declarations(client):
             problems = [s for s in op["responses"] if s.startswith("4")]
             assert all(op["responses"][s] == {"$ref": "#/components/responses/Problem"}
                        for s in problems), (path, method)
+
+
+@pytest.fixture
+def private_hooks(app_config):
+    app_config["GEOCRM_WEBHOOK_ALLOW_PRIVATE"] = True
+    return app_config
+
+
+def test_required_skills_in_the_account_and_its_webhook(private_hooks, client, world):
+    """The skills a visit needs travel with the account: read, written through the account
+    rules (tags cleaned, any script), and carried by the ``account.updated`` event."""
+    from geocrm.models.webhooks import WebhookDelivery
+    from geocrm.webhooks import endpoints
+
+    endpoints.create_endpoint(world.admin, "http://127.0.0.1:9/hook", ["account.*"])
+    db.session.commit()
+    headers = _bearer(world.rep_west)
+    account = world.west_accounts[0]
+    r = client.patch(f"/api/v1/accounts/{account.id}",
+                     json={"required_skills": " Forklift,  지게차 , forklift"}, headers=headers)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["required_skills"] == "Forklift, 지게차"
+    assert client.get(f"/api/v1/accounts/{account.id}",
+                      headers=headers).get_json()["required_skills"] == "Forklift, 지게차"
+    payloads = [d.payload for d in db.session.scalars(select(WebhookDelivery))]
+    assert any(p["data"].get("required_skills") == "Forklift, 지게차" for p in payloads), payloads
