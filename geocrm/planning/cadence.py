@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -120,14 +121,34 @@ def _week_accounts(req: PlanRequest, reps: Sequence[User], accounts: Sequence[Ac
     return week_accounts, by_key, left_out
 
 
+def _today_locks(day: date, locks: Sequence[routing.WeekLock], present: set[str],
+                ) -> tuple[dict[str, tuple[str, int]], set[str]]:
+    """Today's locks for the afternoon re-solve: visit key → (rep key, stop number), and the
+    reps whose whole route is locked. A locked route is renumbered 1, 2, 3... over the visits
+    still in it (as a day run's ``apply_locks`` does), so one that has gone leaves no gap."""
+    today = [x for x in locks if x.day == day]
+    routes = {x.rep_id for x in today if x.route}
+    held = {aid: (x.rep_id, pos) for x in today for aid, pos in x.positions if aid in present}
+    for rep in routes:
+        mine = sorted((pos, aid) for aid, (r, pos) in held.items() if r == rep)
+        for i, (_, aid) in enumerate(mine, start=1):
+            held[aid] = (rep, i)
+    return held, routes
+
+
 def _today_from_now(dp: DayProblem, plan: routing.Plan, reps: Sequence[User], now: datetime,
                     limit: float, search: routing.SolveParams,
+                    locks: Sequence[routing.WeekLock] = (),
                     ) -> tuple[routing.Plan, list[LeftOutVisit]]:
     """Today's cadence routes again, from now for the reps whose shift has begun: each keeps
-    the visits the week placed on them today; what no longer fits is left out, with why."""
+    the visits the week placed on them today, and today's locks hold as in the week (a
+    locked stop at its stop number, a locked route exactly); what no longer fits is left
+    out, with why."""
     starts = starts_now(dp.day, reps, now)
     if not starts:
         return plan, []
+    held, locked_routes = _today_locks(dp.day, locks,
+                                       {s.visit_id for r in plan.routes for s in r.stops})
     by_rep = {rep_key(r.id): r for r in reps}
     day_reps, gone = [], []
     for route in plan.routes:
@@ -140,17 +161,30 @@ def _today_from_now(dp: DayProblem, plan: routing.Plan, reps: Sequence[User], no
         if start is not None:
             rep = routing.rest_of_day(rep, now=start.at_s, position=start.position.location)
             dp.starts[user.id] = start
+        if rep.id in locked_routes:
+            rep = replace(rep, route_locked=True)
         day_reps.append(rep)
     visits = []
+    off_route: list[LeftOutVisit] = []
     for route in plan.routes:
         for s in route.stops:
             if s.visit_id not in gone:
                 a = dp.accounts[s.visit_id]
+                if route.rep_id in locked_routes and s.visit_id not in held:
+                    # Not one of the locked route's stops: that route takes nothing else.
+                    why = note("route_locked", rep=by_rep[route.rep_id].name)
+                    off_route.append(LeftOutVisit(a.id, a.name, dp.day.isoformat(),
+                                                  "route_locked", english(why), why))
+                    continue
                 hours = windows_on(a.opening_hours, dp.day)
-                visits.append(account_visit(a, [(0, DAY)] if not hours else hours,
-                                            pinned_rep=route.rep_id))
+                v = account_visit(a, [(0, DAY)] if not hours else hours,
+                                  pinned_rep=route.rep_id)
+                lock = held.get(s.visit_id)
+                if lock is not None and lock[0] == route.rep_id:
+                    v = replace(v, position=lock[1], must_visit=True)
+                visits.append(v)
     left = [LeftOutVisit(dp.accounts[v].id, dp.accounts[v].name, dp.day.isoformat(), DAY_OVER,
-                         DAY_OVER_TEXT) for v in gone]
+                         DAY_OVER_TEXT) for v in gone] + off_route
     if not day_reps:
         return routing.Plan((), (), 0, 0.0), left
     dp.problem = routing.Problem(tuple(day_reps), tuple(visits))
@@ -198,7 +232,7 @@ def plan_by_cadence(
     notes: list[Any] = library_notes(week.notes, {rep_key(r.id): r.name for r in reps})
     for d in week.days:
         dp = DayProblem(d.day, routing.Problem(tuple(r.rep for r in rep_weeks), ()), by_key)
-        day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search)
+        day_plan, left = _today_from_now(dp, d.plan, reps, now, limit, search, problem.locks)
         keep_week_locks(dp, day_plan, problem.locks)
         late += left
         notes += [s.note(u) for u in reps if (s := dp.starts.get(u.id)) is not None]

@@ -297,3 +297,38 @@ def test_move_check_covers_the_day_the_stop_leaves(app: Flask, world: World,
     assert locks.violation_words(behind[0]).startswith(f"On {world.rep_west.name}'s day: ")
     same = locks.check_move(stop, world.rep_west.id, 2)
     assert not [v for v in same.violations if v.get("left")]
+
+
+def test_afternoon_cadence_resolve_keeps_todays_locks(app: Flask, world: World) -> None:
+    """Re-solving a cadence run's today from now (the afternoon) keeps today's locks: a stop
+    locked at its place is still that stop, a locked route gives back exactly its locked
+    stops (renumbered over those still in it) and leaves the others out."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from geocrm.planning import cadence
+    from geocrm.planning.base import rep_key, visit_key
+    from geocrm.planning.problem import DayProblem
+
+    line = west_day(world)  # Line 1..4 north of West's home: driven 1-2-3-4 or 4-3-2-1
+    db.session.commit()
+    keys = [visit_key(a.id) for a in line]
+    west = rep_key(world.rep_west.id)
+    stops = tuple(routing.Stop(k, 0, 0, 0, 0, 0, 0) for k in keys)
+    week_plan = routing.Plan((routing.RepRoute(west, stops, 0, 0, 0, 0, 0, 0),), (), 0, 0.0)
+    now = datetime(2026, 5, 15, 13, 0, tzinfo=ZoneInfo("Europe/Helsinki"))
+    search = routing.SolveParams(solution_limit=50)
+
+    def again(lock: routing.WeekLock) -> tuple[routing.Plan, list[Any]]:
+        dp = DayProblem(FRIDAY, None, dict(zip(keys, line, strict=True)))
+        return cadence._today_from_now(dp, week_plan, [world.rep_west], now, 0.3, search,
+                                       (lock,))
+
+    plan, left = again(routing.WeekLock(west, FRIDAY, ((keys[1], 1),)))
+    assert plan.route(west).stops[0].visit_id == keys[1] and not left
+    assert len(plan.route(west).stops) == 4
+    # A locked route of Line 3 then Line 1, whose third stop (an account since gone) left a
+    # gap: exactly those two, in that order; Line 2 and 4 are left out.
+    plan, left = again(routing.WeekLock(west, FRIDAY, ((keys[2], 1), (keys[0], 3)), route=True))
+    assert [s.visit_id for s in plan.route(west).stops] == [keys[2], keys[0]]
+    assert {v.account_id for v in left} == {line[1].id, line[3].id}
