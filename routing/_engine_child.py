@@ -51,7 +51,13 @@ def solve(day: dict[str, Any], seconds: float, seed: int,
     def stop(best_cost: int) -> bool:  # noqa: ARG001 - the StoppingCriterion signature
         return time.time() >= end
 
-    result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False)
+    params = pyvrp.SolveParams()
+    if day.get("perturbations"):
+        from pyvrp.search import PerturbationParams
+
+        params = pyvrp.SolveParams(perturbation=PerturbationParams(1, day["perturbations"]))
+    result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False,
+                         params=params)
     out: list[list[int]] = [[] for _ in day["starts"]]
     free = [list(members) for members in kinds.values()]
     for route in result.best.routes():

@@ -39,6 +39,7 @@ from routing.search import (
     EngineDay,
     Helper,
     configure_ils,
+    perturbations,
     planar,
     pyvrp_installed,
     solve_engine_day,
@@ -440,7 +441,8 @@ class DayModel:
             capacities=tuple(r.max_visits if r.max_visits is not None else n for r in reps),
             service=tuple(visits[j].duration for j in every), windows=tuple(windows),
             prizes=tuple(0 if visits[j].must_visit else penalty(visits[j]) for j in every),
-            required=tuple(visits[j].must_visit for j in every))
+            required=tuple(visits[j].must_visit for j in every),
+            perturbations=perturbations(n, not all(visits[j].must_visit for j in every)))
 
     def engine_ids(self, positions: Sequence[Sequence[int]]) -> list[list[str]]:
         """An engine's routes (positions among the reachable visits) as visit ids."""

@@ -190,3 +190,14 @@ def test_helper_child_is_kept_between_days_and_replaced_when_it_fails():
     slow = search.Helper(day, time.time() + 5)
     assert slow.result(grace=-4.5) is None and slow.error == "no answer in time"
     assert not search._warm and slow.process.poll() is not None
+
+
+def test_engine_perturbation_size_follows_the_day() -> None:
+    """Days that may leave visits out get a gentler ILS kick (measured on the field day);
+    all-required days keep PyVRP's default; large days grow back to it."""
+    from routing.search import perturbations
+
+    assert perturbations(100, optional=False) is None
+    assert perturbations(152, optional=True) == 10
+    assert perturbations(300, optional=True) == 20
+    assert perturbations(2000, optional=True) == 25
