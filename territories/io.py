@@ -144,7 +144,7 @@ def read_territories(
     """
     path = Path(path)
     if not path.exists():
-        raise GeometryError(f"{path}: no such file")
+        raise GeometryError(f"{path}: no such file", "no_such_file", file=path.name)
     layers = polygon_layers(path)
     names = [n for n, _ in layers]
     if layer is not None and layer != ALL_LAYERS and layer not in names:
@@ -158,14 +158,15 @@ def read_territories(
         if len({f.crs.to_string() if f.crs else None for f in frames}) > 1:
             for n, f in zip(names, frames, strict=True):
                 if f.crs is None:
-                    raise CRSError(f"{path.name}: layer {n!r} has no CRS; supply its EPSG code")
+                    raise CRSError(f"{path.name}: layer {n!r} has no CRS; supply its EPSG code",
+                                   "layer_no_crs", file=path.name, layer=n)
             frames = [f.to_crs(WGS84) for f in frames]
         frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
         notes.append(repair_notes.all_layers(names))
     else:
         frame = _read(path, None if layer in (None, ALL_LAYERS) else layer, assume_crs)
     if frame.empty:
-        raise GeometryError(f"{path.name}: no features")
+        raise GeometryError(f"{path.name}: no features", "no_features", file=path.name)
     declared = frame.attrs.get("declared_crs")
     if declared and path.suffix.lower() not in _IMPLIED_WGS84:
         notes.append(repair_notes.crs_overridden(path.name, str(declared), assume_crs))
@@ -203,20 +204,23 @@ def _check_and_repair(frame: gpd.GeoDataFrame, path: Path,
     """Refuse a missing or implausible CRS, repair, and end in EPSG:4326."""
     bounds = frame.total_bounds
     if frame.crs is None:
-        hint = ("coordinates look like degrees: pass assume_crs='EPSG:4326' if so"
-                if looks_like_degrees(bounds) else
-                f"coordinates such as {bounds[0]:.0f}, {bounds[1]:.0f} are not degrees: the "
-                "file is projected; supply its .prj or its EPSG code")
-        raise CRSError(f"{path.name} has no CRS; {hint}")
+        if looks_like_degrees(bounds):
+            raise CRSError(f"{path.name} has no CRS; coordinates look like degrees: pass "
+                           "assume_crs='EPSG:4326' if so", "no_crs_degrees", file=path.name)
+        x, y = f"{bounds[0]:.0f}", f"{bounds[1]:.0f}"
+        raise CRSError(f"{path.name} has no CRS; coordinates such as {x}, {y} are not degrees: "
+                       "the file is projected; supply its .prj or its EPSG code",
+                       "no_crs_projected", file=path.name, x=x, y=y)
     if frame.crs.is_geographic and not looks_like_degrees(bounds):
+        crs, x, y = frame.crs.to_string(), f"{bounds[0]:.0f}", f"{bounds[1]:.0f}"
         raise CRSError(
-            f"{path.name}: CRS {frame.crs.to_string()} is in degrees but coordinates reach "
-            f"{bounds[0]:.0f}, {bounds[1]:.0f}; the CRS is wrong (projected data?)"
-        )
+            f"{path.name}: CRS {crs} is in degrees but coordinates reach {x}, {y}; the CRS is "
+            "wrong (projected data?)", "crs_not_degrees", file=path.name, crs=crs, x=x, y=y)
     result = repair(frame, name_column)
     result.frame = result.frame.to_crs(WGS84)
     if result.frame.empty:
-        raise GeometryError(f"{path.name}: no usable polygon after repair")
+        raise GeometryError(f"{path.name}: no usable polygon after repair", "nothing_usable",
+                            file=path.name)
     return result
 
 

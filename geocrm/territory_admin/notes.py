@@ -60,6 +60,20 @@ MESSAGES: dict[str, Any] = {
     "all_layers": lazy_gettext("read all %(num)s layers: %(layers)s"),
     "crs_overridden": lazy_gettext("%(filename)s declares %(declared)s; read as %(chosen)s as "
                                    "chosen"),
+    # the file reader's refusals (territories.errors)
+    "no_such_file": lazy_gettext("%(file)s: no such file"),
+    "layer_no_crs": lazy_gettext(
+        "%(file)s: layer %(layer)s has no CRS; choose its EPSG code"),
+    "no_features": lazy_gettext("%(file)s: no features"),
+    "no_crs_degrees": lazy_gettext(
+        "%(file)s has no CRS; the coordinates look like degrees: choose EPSG:4326 if so"),
+    "no_crs_projected": lazy_gettext(
+        "%(file)s has no CRS; coordinates such as %(x)s, %(y)s are not degrees: the file is "
+        "projected; add its .prj or choose its EPSG code"),
+    "crs_not_degrees": lazy_gettext(
+        "%(file)s: CRS %(crs)s is in degrees but coordinates reach %(x)s, %(y)s; the CRS is "
+        "wrong (projected data?)"),
+    "nothing_usable": lazy_gettext("%(file)s: no usable polygon after repair"),
 }
 
 #: Parameters that are names, shown quoted ('North') as the English sentences always were.
@@ -123,6 +137,17 @@ def render(value: Any) -> str:
         return str(message) % params if params else str(message)
     except (KeyError, TypeError, ValueError):
         return str(value.get("text") or value["code"])
+
+
+def error_words(error: Exception, label: str) -> str:
+    """A refusal of the file reader (``territories.errors``) in the reader's language, naming
+    the upload by ``label`` (the stored file has a token for a name); an uncoded one as its
+    English text."""
+    code = getattr(error, "code", None)
+    if code in MESSAGES:
+        params = {**getattr(error, "params", {}), "file": label}
+        return render(note(code, **params))
+    return str(error)
 
 
 def english(value: Any) -> str:

@@ -85,9 +85,10 @@ def read_file(path: Path, *, assume_crs: str | None = None, label: str = "file",
         return terr.read_territories(path, assume_crs=assume_crs or None,
                                      name_column=name_column, layer=layer or None)
     except terr.CRSError as exc:
-        raise ValidationError("crs", str(exc).replace(path.name, label)) from exc
+        raise ValidationError("crs", tn.error_words(exc, label).replace(path.name, label)) from exc
     except terr.TerritoryError as exc:
-        raise ValidationError("file", str(exc).replace(path.name, label)) from exc
+        raise ValidationError("file", tn.error_words(exc, label).replace(path.name, label)) \
+            from exc
 
 
 # --- preview and apply -------------------------------------------------------------------

@@ -106,3 +106,13 @@ def test_why_an_account_changed_territory_reads_in_the_readers_language(app: Fla
     assert say(app, "en", reason, "edit: reshaped 'West'") == "edit: reshaped 'West'"
     cut = "import: imported a-very-long-file-name-that-the-sixty-charac"
     assert say(app, "ko", reason, cut) == cut  # cut off at 60 characters: as written
+
+
+def test_a_refusal_of_the_file_reader_reads_in_the_readers_language(app: Flask) -> None:
+    from territories.errors import CRSError
+
+    refused = CRSError("x.shp has no CRS; …", "no_crs_projected", file="x.shp", x="1338000",
+                       y="410000")
+    ko = say(app, "ko", tn.error_words, refused, "구역.zip")
+    assert ko.startswith("구역.zip") and "1338000" in ko and "CRS;" not in ko
+    assert say(app, "en", tn.error_words, CRSError("plain words"), "a.zip") == "plain words"

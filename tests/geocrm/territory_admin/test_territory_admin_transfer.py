@@ -138,6 +138,7 @@ def test_projected_shapefile_without_prj_is_refused_and_accepted_with_its_crs(wo
         transfer.preview_import(token, world.admin)
     assert err.value.field == "crs"
     assert "has no CRS" in err.value.reason and "not degrees" in err.value.reason
+    assert err.value.reason.startswith("areas.zip")  # the upload's name, not its token
     preview = transfer.preview_import(token, world.admin, assume_crs="EPSG:2272")
     minx, miny, maxx, maxy = preview.features[0].geometry.bounds
     assert -80.05 < minx < maxx < -79.95 and 40.40 < miny < maxy < 40.47
