@@ -51,11 +51,12 @@ def solve(day: dict[str, Any], seconds: float, seed: int,
     def stop(best_cost: int) -> bool:  # noqa: ARG001 - the StoppingCriterion signature
         return time.time() >= end
 
-    params = pyvrp.SolveParams()
-    if day.get("perturbations"):
-        from pyvrp.search import PerturbationParams
+    from pyvrp.IteratedLocalSearch import IteratedLocalSearchParams
+    from pyvrp.search import PerturbationParams
 
-        params = pyvrp.SolveParams(perturbation=PerturbationParams(1, day["perturbations"]))
+    params = pyvrp.SolveParams(
+        ils=IteratedLocalSearchParams(history_length=day.get("history") or 300),
+        perturbation=PerturbationParams(1, day.get("perturbations") or 25))
     result = pyvrp.solve(data, stop=stop, seed=seed, collect_stats=False, display=False,
                          params=params)
     out: list[list[int]] = [[] for _ in day["starts"]]

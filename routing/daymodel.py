@@ -39,6 +39,7 @@ from routing.search import (
     EngineDay,
     Helper,
     configure_ils,
+    history,
     perturbations,
     planar,
     pyvrp_installed,
@@ -428,6 +429,7 @@ class DayModel:
         durations = tuple(np.ascontiguousarray(self.mats[s].travel_s[full], dtype=np.int64)
                           for s in self.speeds)
         n = len(every)
+        optional = not all(visits[j].must_visit for j in every)
         where = [self.locations[node] for node in self.full_nodes]
         return EngineDay(
             distance=np.ascontiguousarray(self.mats[self.speeds[0]].distance_m[full],
@@ -442,7 +444,7 @@ class DayModel:
             service=tuple(visits[j].duration for j in every), windows=tuple(windows),
             prizes=tuple(0 if visits[j].must_visit else penalty(visits[j]) for j in every),
             required=tuple(visits[j].must_visit for j in every),
-            perturbations=perturbations(n, not all(visits[j].must_visit for j in every)))
+            perturbations=perturbations(n, optional), history=history(n, optional))
 
     def engine_ids(self, positions: Sequence[Sequence[int]]) -> list[list[str]]:
         """An engine's routes (positions among the reachable visits) as visit ids."""
@@ -467,11 +469,24 @@ class DayModel:
         if whole is not None:
             return whole
         fixed: list[list[str]] = [[] for _ in routes]
+
+        def passes(v_i: int, route: Sequence[str]) -> bool:
+            trial = [list(r) if i != v_i else list(route) for i, r in enumerate(fixed)]
+            return self.from_routes(trial) is not None
+
         for v_i, route in enumerate(routes):
-            for cut in range(len(route), -1, -1):
-                trial = [list(r) if i != v_i else list(route[:cut])
-                         for i, r in enumerate(fixed)]
-                if self.from_routes(trial) is not None:
+            if passes(v_i, route):
+                fixed[v_i] = list(route)
+                continue
+            # Usually one visit breaks it (the lunch break pushes a later visit past its
+            # window): leave out that one rather than the route's whole tail.
+            one = next((cut for cut in range(len(route) - 1, -1, -1)
+                        if passes(v_i, [*route[:cut], *route[cut + 1:]])), None)
+            if one is not None:
+                fixed[v_i] = [*route[:one], *route[one + 1:]]
+                continue
+            for cut in range(len(route) - 1, -1, -1):
+                if passes(v_i, route[:cut]):
                     fixed[v_i] = list(route[:cut])
                     break
         return self.from_routes(fixed)
