@@ -44,8 +44,6 @@ import os
 import random
 import re
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,14 +53,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # geocrm ahead of benchmarks/
 
-from near_me import drop_pg, free_port, pg_bench_url  # noqa: E402
+from _common import (  # noqa: E402
+    BOX,
+    PASSWORD,
+    account_rows,
+    analyze,
+    bench_app,
+    drop_pg,
+    insert_accounts,
+    percentiles,
+    pg_bench_url,
+)
+from _common import serve as serve_gunicorn  # noqa: E402
 
-BOX = (24.60, 60.05, 25.40, 60.45)  # min_lon, min_lat, max_lon, max_lat (~45 x 45 km)
-PASSWORD = "bench-password-1"
 WEB_USERS = ("manager1@bench.example.com", "manager2@bench.example.com",
              "admin@bench.example.com", "planner@bench.example.com")
 MAP_URLS = ("/maps/territories/points.json", "/maps/territories/points.json?stage=customer",
@@ -80,18 +85,15 @@ class World:
 def seed(url: str, n: int) -> World:
     """Schema, users, eight territories in a 4 x 2 grid, ``n`` accounts bulk-inserted."""
     import shapely
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
-    from geocrm import create_app
     from geocrm.api.tokens import create_token
     from geocrm.auth.services import create_user
     from geocrm.extensions import db
     from geocrm.models import Account, Role, Territory
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
-                      "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000"})
+    app = bench_app(url)
     with app.app_context():
-        db.create_all()
         managers = [create_user(e, e.split("@")[0], PASSWORD, Role.MANAGER)
                     for e in WEB_USERS[:2]]
         create_user(WEB_USERS[2], "Admin", PASSWORD, Role.ADMIN)
@@ -114,54 +116,27 @@ def seed(url: str, n: int) -> World:
             territories.append((t.id, box))
             tokens.append(create_token(rep, "bench")[1])
         db.session.flush()
-        rng = random.Random(42)
-        rows: list[dict[str, Any]] = []
-        for i in range(n):
-            unassigned = i % 50 == 49
+
+        def place(i: int, rng: random.Random) -> tuple[float, float, int | None, str]:
             territory_id, (w, s, e, nn) = territories[i % 8]
-            rows.append({"name": f"Account {i}", "name_key": f"account {i}",
-                         "lat": rng.uniform(s, nn), "lon": rng.uniform(w, e),
-                         "territory_id": None if unassigned else territory_id,
-                         "stage": STAGES[i % 3], "visit_minutes": 30, "priority": 3,
-                         "source": "bench", "custom_fields": {}, "archived": False, "version": 1})
-            if len(rows) == 10_000:
-                db.session.execute(insert(Account), rows)
-                rows = []
-        if rows:
-            db.session.execute(insert(Account), rows)
+            lat, lon = rng.uniform(s, nn), rng.uniform(w, e)
+            return lat, lon, None if i % 50 == 49 else territory_id, STAGES[i % 3]
+
+        insert_accounts(account_rows(n, place))
         db.session.commit()
         samples = []
         for territory_id, _box in territories:
             samples.append(list(db.session.scalars(
                 select(Account.id).where(Account.territory_id == territory_id).limit(200))))
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
+        analyze()
         db.session.remove()
         db.engine.dispose()
     return World(tokens, samples)
 
 
 def serve(url: str, workers: int, threads: int) -> tuple[subprocess.Popen[bytes], int]:
-    """gunicorn with the production config file (docs/deploy/gunicorn.conf.py)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "GEOCRM_TILE_URL": "",
-           "GEOCRM_API_RATE_LIMIT": "1000000/minute"}
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-c",
-         str(ROOT / "docs" / "deploy" / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
-         "--access-logfile", "/dev/null",
-         "geocrm.wsgi:app"],
-        cwd=ROOT, env=env)
-    for _ in range(300):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
+    """gunicorn with the production config file, the API rate limit lifted."""
+    return serve_gunicorn(url, workers, threads, {"GEOCRM_API_RATE_LIMIT": "1000000/minute"})
 
 
 class Client:
@@ -323,12 +298,8 @@ def load(port: int, world: World, clients: int, seconds: float, edit_every: floa
 
 
 def quantiles(values: list[float]) -> tuple[float, float, float]:
-    if not values:
-        return float("nan"), float("nan"), float("nan")
-    if len(values) == 1:
-        return values[0] * 1000, values[0] * 1000, values[0] * 1000
-    q = statistics.quantiles(values, n=100, method="inclusive")
-    return q[49] * 1000, q[94] * 1000, max(values) * 1000
+    q = percentiles(values)
+    return q["p50"], q["p95"], q["max"]
 
 
 def report(engine: str, tally: Tally, seconds: float, think_s: float) -> bool:

@@ -2,7 +2,8 @@
 
 1. Seeds ``--accounts`` (default 100,000) accounts over a 45 x 45 km region, all in one
    territory worked by one rep, so every query goes through the rep's scoping.
-2. Serves the app with gunicorn (``gthread`` workers) on 127.0.0.1, then runs
+2. Serves the app with gunicorn as the README's production set-up does
+   (``docs/deploy/gunicorn.conf.py``, ``gthread`` workers) on 127.0.0.1, then runs
    ``--clients`` (default 20) concurrent keep-alive clients for ``--seconds`` (default 30),
    each asking ``POST /api/v1/accounts/near`` (the position in the body) at a random point
    (radius 2 km, 100 nearest)
@@ -25,9 +26,7 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,111 +35,53 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # geocrm ahead of benchmarks/
 
-BOX = (24.60, 60.05, 25.40, 60.45)  # min_lon, min_lat, max_lon, max_lat (~45 x 45 km)
+from _common import (  # noqa: E402
+    BOX,
+    PASSWORD,
+    account_rows,
+    analyze,
+    bench_app,
+    drop_pg,
+    insert_accounts,
+    percentiles,
+    pg_bench_url,
+    serve,
+)
 
 
 def seed(url: str, n: int) -> tuple[str, list[int]]:
     """Create the schema and the accounts; return a bearer token of the rep and some ids."""
     import shapely
-    from sqlalchemy import insert
 
-    from geocrm import create_app
     from geocrm.api.tokens import create_token
     from geocrm.auth.services import create_user
     from geocrm.extensions import db
     from geocrm.models import Account, Role, Territory
 
-    app = create_app(
-        {
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SECRET_KEY": "bench",
-            "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000",
-        }
-    )
+    app = bench_app(url)
     with app.app_context():
-        db.create_all()
-        rep = create_user("rep@bench.example.com", "Bench Rep", "bench-password-1", Role.REP)
+        rep = create_user("rep@bench.example.com", "Bench Rep", PASSWORD, Role.REP)
         territory = Territory(name="Everything", color="#123456")
         territory.set_geometry(shapely.box(*BOX))
         db.session.add(territory)
         db.session.flush()
         territory.reps.append(rep)
         db.session.flush()
-        rng = random.Random(42)
-        rows = []
-        for i in range(n):
-            rows.append(
-                {
-                    "name": f"Account {i}",
-                    "name_key": f"account {i}",
-                    "lat": rng.uniform(BOX[1], BOX[3]),
-                    "lon": rng.uniform(BOX[0], BOX[2]),
-                    "territory_id": territory.id,
-                    "stage": "prospect" if i % 3 else "customer",
-                    "visit_minutes": 30,
-                    "priority": 3,
-                    "source": "bench",
-                    "custom_fields": {},
-                    "archived": False,
-                    "version": 1,
-                }
-            )
-            if len(rows) == 10_000:
-                db.session.execute(insert(Account), rows)
-                rows = []
-        if rows:
-            db.session.execute(insert(Account), rows)
-        db.session.commit()
+
+        def place(i: int, rng: random.Random) -> tuple[float, float, int, str]:
+            lat, lon = rng.uniform(BOX[1], BOX[3]), rng.uniform(BOX[0], BOX[2])
+            return lat, lon, territory.id, "prospect" if i % 3 else "customer"
+
+        insert_accounts(account_rows(n, place))
         _, token = create_token(rep, "bench")
+        db.session.commit()  # create_token only flushes: the token must be there to be used
         ids = [a for (a,) in db.session.execute(db.select(Account.id).limit(50))]
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE accounts")
+        analyze()
         db.session.remove()
         db.engine.dispose()
     return token, ids
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(url: str, workers: int, threads: int) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "GEOCRM_TILE_URL": ""}
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "--keep-alive",
-            "30",
-            "geocrm:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def load(
@@ -197,16 +138,16 @@ def load(
         t.start()
     for t in pool:
         t.join()
-    flat = sorted(x for per in latencies for x in per)
-    q = statistics.quantiles(flat, n=100) if len(flat) > 1 else [float("nan")] * 99
+    flat = [x for per in latencies for x in per]
+    q = percentiles(flat)
     return {
         "requests": len(flat),
         "errors": sum(errors),
         "rps": len(flat) / seconds,
-        "p50_ms": q[49] * 1000,
-        "p95_ms": q[94] * 1000,
-        "p99_ms": q[98] * 1000,
-        "max_ms": flat[-1] * 1000 if flat else float("nan"),
+        "p50_ms": q["p50"],
+        "p95_ms": q["p95"],
+        "p99_ms": q["p99"],
+        "max_ms": q["max"],
         "mean_items": statistics.mean(counts) if counts else 0,
     }
 
@@ -240,6 +181,8 @@ def sync_1000(port: int, token: str, account_ids: list[int], url: str) -> dict[s
         res = conn.getresponse()
         answer = json.loads(res.read())
         timings.append(time.perf_counter() - t0)
+        if res.status != 200:
+            raise RuntimeError(f"sync answered {res.status}: {str(answer)[:300]}")
         answers.append(answer)
         conn.close()
     from sqlalchemy import create_engine, text
@@ -257,37 +200,6 @@ def sync_1000(port: int, token: str, account_ids: list[int], url: str) -> dict[s
         "replay_replayed": answers[1]["replayed"],
         "rows": rows,
     }
-
-
-def pg_bench_url(base: str) -> str:
-    from sqlalchemy import create_engine, text
-
-    from geocrm.config import normalise_database_url
-
-    base = normalise_database_url(base)
-    root, _, name = base.rpartition("/")
-    bench = f"{name}_bench"
-    admin = create_engine(f"{root}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{bench}"'))
-        conn.execute(text(f'CREATE DATABASE "{bench}"'))
-    admin.dispose()
-    url = f"{root}/{bench}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    engine.dispose()
-    return url
-
-
-def drop_pg(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    root, _, name = url.rpartition("/")
-    admin = create_engine(f"{root}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def near_report(engine: str, r: dict[str, Any], args: argparse.Namespace, think: float) -> None:

@@ -23,26 +23,15 @@ import io
 import json
 import multiprocessing as mp
 import random
-import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # geocrm ahead of benchmarks/
 
-PASSWORD = "bench-password-1"
-
-
-def rss_mb() -> float:
-    """The process's resident memory now."""
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _common import PASSWORD, bench_app, peak_mb, rss_mb  # noqa: E402
 
 
 def make_csv(rows: int) -> bytes:
@@ -88,18 +77,14 @@ def make_geojson(polygons: int) -> bytes:
 
 
 def _app(tmp: str) -> Any:
-    from geocrm import create_app
     from geocrm.auth.services import create_user
     from geocrm.extensions import db
     from geocrm.models import Role
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
-                      "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False, "TESTING": True,
-                      "GEOCRM_GEOCODER": "off", "GEOCRM_PASSWORD_METHOD": "pbkdf2:sha256:1000",
-                      "MAX_CONTENT_LENGTH": 512 * 2**20})
+    app = bench_app(f"sqlite:///{tmp}/bench.sqlite", WTF_CSRF_ENABLED=False, TESTING=True,
+                    GEOCRM_GEOCODER="off", MAX_CONTENT_LENGTH=512 * 2**20)
     app.instance_path = tmp
     with app.app_context():
-        db.create_all()
         create_user("admin@bench.local", "Admin", PASSWORD, Role.ADMIN)
         db.session.commit()
     return app
