@@ -8,6 +8,7 @@ and the process's memory. Each script keeps only what it measures.
 
 from __future__ import annotations
 
+import http.client
 import os
 import random
 import resource
@@ -128,12 +129,19 @@ def serve(url: str, workers: int, threads: int,
          "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
          "--access-logfile", "/dev/null", "geocrm.wsgi:app"],
         cwd=ROOT, env=full_env)
-    for _ in range(300):
+    # The master listens at once, but a worker answers only once it has imported the app
+    # (10-30 s on a loaded machine): wait for an answer, or the first measured requests
+    # (near_me.py's warm-up is 3 s) would time the workers' start instead.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, port
-        except OSError:
-            time.sleep(0.1)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn.request("GET", "/login")
+            conn.getresponse().read()
+            conn.close()
+            return proc, port
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.2)
     proc.kill()
     raise RuntimeError("gunicorn did not start")
 
