@@ -63,6 +63,7 @@ from _common import (  # noqa: E402
     bench_app,
     drop_pg,
     insert_accounts,
+    load_average,
     percentiles,
     pg_bench_url,
 )
@@ -362,7 +363,10 @@ def main() -> int:
     args = parser.parse_args()
     print(f"api_load: {os.cpu_count()} CPUs, gunicorn {args.workers} x {args.threads} threads "
           f"(docs/deploy/gunicorn.conf.py), {args.clients} clients, mix "
-          + ", ".join(f"{k} {w:.0%}" for k, w in MIX), flush=True)
+          + ", ".join(f"{k} {w:.0%}" for k, w in MIX)
+          + f"; Redis (GEOCRM_REDIS_URL: rate limits, shared map cache): "
+          f"{'on' if os.environ.get('GEOCRM_REDIS_URL') else 'off'}; load {load_average()}",
+          flush=True)
     ok = True
     if args.engine in ("sqlite", "all"):
         tmp = Path(tempfile.mkdtemp(prefix="geocrm-load-"))
