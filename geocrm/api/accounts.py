@@ -34,7 +34,7 @@ from geocrm.crm import services as crm_services
 from geocrm.errors import ValidationError, problem
 from geocrm.extensions import db
 from geocrm.imports.reading import FIELDS
-from geocrm.imports.services import IMPORTERS, import_records
+from geocrm.imports.services import IMPORTERS, after_import, import_records
 from geocrm.models import Account, Stage
 from geocrm.params import to_float, to_int
 from geocrm.spatial import SpatialRepository, bbox_around
@@ -299,6 +299,7 @@ def bulk_upsert(body: BulkUpsert) -> Any:
         return problem(422, "ValidationError", _("Some records are invalid; nothing was written."),
                        rejects=[{"row": r.row, "field": r.field, "reason": r.reason}
                                 for r in result.rejects])
+    after_import(result, current_user.id)  # records without coordinates get placed, as uploads
     return jsonify({
         "status": result.status,
         "batch_id": result.batch_id,

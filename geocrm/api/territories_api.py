@@ -43,7 +43,7 @@ from geocrm.core.transaction import commits
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.limits import MAX_DB_ID
-from geocrm.models import Territory, territory_reps, utcnow
+from geocrm.models import Territory, territory_reps
 from geocrm.territory_admin import services as svc
 
 SORT_KEYS = {"id": SortKey(Territory.id), "name": SortKey(Territory.name, "str"),
@@ -266,7 +266,6 @@ def patch_territory(territory_id: int, query: WriteOptions, body: TerritoryPatch
                 manager_id=props.manager_id if "manager_id" in fields else "keep")
         if props.rep_ids is not None:
             svc.set_reps(current_user, t.id, props.rep_ids)
-            t.updated_at = utcnow()  # a change of staff is a change an incremental sync sees
     except ValidationError as err:
         raise _named("", feature_label(None, props.name or t.name, ""), err) from None
     db.session.flush()

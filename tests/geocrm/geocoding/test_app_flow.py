@@ -206,3 +206,34 @@ def test_api_import_geocodes_rows_without_coordinates(
         assert job.result["placed"] == 2 and job.result["not_found"] == 1
     finally:
         jobs.drain(app, 30)
+
+
+def test_api_bulk_upsert_geocodes_records_without_coordinates(
+        client: FlaskClient, app: Flask, world: World) -> None:
+    """The bulk upsert is an import too: its records without coordinates are placed by the same
+    geocoding job as an upload's; a dry run queues nothing."""
+    from geocrm import jobs
+    from geocrm.api.tokens import create_token
+
+    _, token = create_token(world.manager, "test", scopes=("read", "write"))
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    items = [{"external_id": "k-1", "name": "Kahvila Kulma", "address": "Aleksanterinkatu 52",
+              "postcode": "00100", "city": "Helsinki"},
+             {"external_id": "k-2", "name": "Kukkakauppa", "address": "Nosuchstreet 4",
+              "city": "Atlantis"}]
+    try:
+        r = client.post("/api/v1/accounts/bulk", json={"source": "erp", "dry_run": True,
+                                                        "items": items}, headers=headers)
+        assert r.status_code == 200, r.get_json()
+        assert db.session.scalars(select(Job).where(Job.kind == "geocode")).first() is None
+        r = client.post("/api/v1/accounts/bulk", json={"source": "erp", "items": items},
+                        headers=headers)
+        assert r.status_code == 200 and r.get_json()["status"] == "committed", r.get_json()
+        job = db.session.scalars(select(Job).where(Job.kind == "geocode")).one()
+        assert job.created_by_id == world.manager.id
+        job = wait_for_job(job.id, timeout=30)
+        assert job.status.value == "done", job.error
+        assert job.result["placed"] == 1 and job.result["not_found"] == 1
+    finally:
+        jobs.drain(app, 30)
