@@ -202,9 +202,14 @@ def _settle_addresses(out: dict[str, Sequence[Any]],
             continue
         made = memo.get(key)
         if made is None:
-            scratch = dict(zip(ADDRESS_FIELDS, key, strict=True))
-            new_address(scratch)
-            made = memo[key] = tuple(map(scratch.__getitem__, ADDRESS_FIELDS))
+            general = _any_postcode(key)
+            if general is None:
+                made = memo[key] = _settled(key)
+            else:  # the street address settled once, whatever its postcode
+                shape = memo.get(general)
+                if shape is None:
+                    shape = memo[general] = _settled(key)
+                made = (*shape[:_POSTCODE], key[_POSTCODE], *shape[_POSTCODE + 1:])
         if made != key:
             changed.append((i, made))
     if changed:
@@ -213,6 +218,34 @@ def _settle_addresses(out: dict[str, Sequence[Any]],
             for column, value in zip(lists, made, strict=True):
                 column[i] = value
         out.update(zip(ADDRESS_FIELDS, lists, strict=True))
+
+
+_POSTCODE, _REGION, _CITY = (ADDRESS_FIELDS.index(f) for f in ("postcode", "region", "city"))
+_ANY_POSTCODE = object()  # in a memo key: any postcode of plain digits (see _any_postcode)
+
+
+def _settled(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """:func:`new_address` of one address (``ADDRESS_FIELDS`` values) as a tuple."""
+    scratch = dict(zip(ADDRESS_FIELDS, key, strict=True))
+    new_address(scratch)
+    return tuple(map(scratch.__getitem__, ADDRESS_FIELDS))
+
+
+def _any_postcode(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The memo key of an address whose settling cannot depend on its postcode, or None.
+
+    A register repeats a street address with other postcodes (one per building, or typed
+    differently); then :func:`new_address` answers alike for all of them when the one line
+    is given, there is no region or city it could be rebuilt from (the only way the
+    postcode enters the line), and the postcode is plain ASCII digits not seven long (it
+    is kept as given, and the script guess, which reads it first, sees nothing in it: only
+    a Japanese 〒123-4567 shape may stand before a prefecture).
+    """
+    postcode = key[_POSTCODE]
+    if (not key[0] or not postcode or key[_REGION] or key[_CITY] or not postcode.isascii()
+            or not postcode.isdigit() or len(postcode) == 7):
+        return None
+    return (*key[:_POSTCODE], _ANY_POSTCODE, *key[_POSTCODE + 1:])
 
 
 def _keys(rule: Any, column: Sequence[Any]) -> list[Any]:

@@ -410,3 +410,32 @@ def test_a_bulk_import_keeps_every_index_and_a_failed_one_restores_them(app, wor
     assert count() == db.session.scalar(select(func.count(Account.id)))
     assert db.session.scalar(select(func.count(Account.id)).where(
         Account.name.like("Store%"))) == 0
+
+
+def test_a_street_address_is_settled_once_whatever_its_postcode():
+    """rows._settle_addresses shares one settling among the postcodes of a street address
+    only where the postcode cannot change it: the same rows as one row at a time."""
+    from geocrm.core.accounts import ADDRESS_FIELDS
+    from geocrm.imports.rows import clean_rows
+
+    lines = ["서울특별시 종로구 세종대로 175", "세종대로 175", "東京都千代田区丸の内1-9-1",
+             "丸の内1-9-1", "大阪府大阪市北区梅田1-1", "Hämeenkatu 5", "Main Street 5", ""]
+    postcodes = ["03154", "00100", "1000005", "100-0005", "１２３", "", "4", "123456789"]
+    columns: dict[str, list[str]] = {f: [] for f in ("name", "address", "postcode", "city",
+                                                     "region", "country")}
+    for line in lines:
+        for postcode in postcodes:
+            for city, region, country in (("", "", ""), ("Seoul", "", ""), ("", "東京都", ""),
+                                          ("", "", "JP")):
+                for f, v in zip(columns, ("A", line, postcode, city, region, country),
+                                strict=True):
+                    columns[f].append(v)
+    n = len(columns["name"])
+    memo: dict = {}
+    rows = clean_rows(columns, range(2, n + 2), [], addresses=memo)
+    rows_again = clean_rows(columns, range(2, n + 2), [], addresses=memo)  # from the memo
+    for i in range(n):
+        one = clean_rows({k: [v[i]] for k, v in columns.items()}, [i + 2], [])[0]
+        expected = {f: one[f] for f in ADDRESS_FIELDS}
+        assert {f: rows[i][f] for f in ADDRESS_FIELDS} == expected
+        assert {f: rows_again[i][f] for f in ADDRESS_FIELDS} == expected
