@@ -13,11 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from geocrm.clock import local_zone
 from geocrm.extensions import db
 from geocrm.models import Account, PlanStatus, RoutePlan, User
-from geocrm.models.planning import Job, PlanRun
+from geocrm.models.planning import Job, PlanRun, RouteStop
 from geocrm.planning.base import PALETTE, drive_text, to_local_seconds
 from geocrm.planning.maps import LeftOut
 from geocrm.planning.notes import reason_words
@@ -125,12 +126,34 @@ def plan_page_view(plan: RoutePlan) -> PlanView:
     return plan_view(plan, colours.get(plan.rep_id, PALETTE[0]), local_zone())
 
 
+def _load_run_plans(run: PlanRun) -> list[Any]:
+    """Bring the run's stops, their accounts and the reps into the session in three queries.
+
+    Without it each plan loads its stops and each stop its account one by one: 6 reps x 20
+    stops cost ~130 queries and most of the plan page's server time (issue 13's <= 1 s).
+    Loaded rows sit in the identity map, where the relationships then find them; the
+    identity map holds them weakly, so the caller keeps the returned list while it reads.
+    """
+    in_run = select(RoutePlan.id).where(RoutePlan.run_id == run.id)
+    return [
+        *db.session.scalars(select(RoutePlan).where(RoutePlan.run_id == run.id)
+                            .options(selectinload(RoutePlan.stops))),
+        *db.session.scalars(select(Account).where(Account.id.in_(
+            select(RouteStop.account_id).where(RouteStop.plan_id.in_(in_run))))),
+        *db.session.scalars(select(User).where(User.id.in_(
+            select(RoutePlan.rep_id).where(RoutePlan.run_id == run.id)))),
+    ]
+
+
 def run_plan_views(run: PlanRun) -> list[PlanView]:
     """Every plan of the run that is not archived, in the run's colours."""
+    loaded = _load_run_plans(run)
     tz = local_zone()
     colours = rep_colours(run)
-    return [plan_view(p, colours.get(p.rep_id, PALETTE[0]), tz) for p in run.plans
-            if p.status != PlanStatus.ARCHIVED]
+    views = [plan_view(p, colours.get(p.rep_id, PALETTE[0]), tz) for p in run.plans
+             if p.status != PlanStatus.ARCHIVED]
+    del loaded
+    return views
 
 
 def rep_colours(run: PlanRun) -> dict[int, str]:
