@@ -3,6 +3,7 @@ geofence and denied-location paths, installability and accessibility."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -254,6 +255,90 @@ def test_denied_location_still_logs_a_flagged_visit(
     wait_outbox_empty(page)
     assert live.blocked == []
     assert live.page_errors == []
+    context.close()
+
+
+class SyncGate:
+    """Holds every ``POST /api/v1/sync`` at the live server until released: a sync that lands
+    late, as on a slow network or a loaded machine, made deterministic."""
+
+    def __init__(self, live: LiveField) -> None:
+        self.live = live
+        self.inner = live.app.wsgi_app
+        self.open = threading.Event()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("REQUEST_METHOD") == "POST" and environ.get("PATH_INFO") == "/api/v1/sync":
+            self.open.wait(60)
+        return self.inner(environ, start_response)
+
+    def __enter__(self) -> SyncGate:
+        self.live.app.wsgi_app = self  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.open.set()
+        self.live.app.wsgi_app = self.inner  # type: ignore[method-assign]
+
+
+def test_a_sync_landing_while_the_log_form_is_filled_in_keeps_what_was_typed(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """The check-in's sync finishes while the rep types the visit's log: the new data must not
+    redraw the form under the rep's fingers (the CI failure of 2026-11-27: the redraw emptied
+    the outcome, and the save then refused). The check-in's message stays on its screen too."""
+    live = field_server
+    email = "west@example.com"
+    kirja = live.accounts["Kirja & Co"]
+    context = phone_context(pw, chromium, live, at=KIRJA)
+    page = context.new_page()
+    sign_in(page, live, email)
+    with SyncGate(live) as gate:
+        open_account(page, kirja)
+        page.click("#checkin")
+        page.wait_for_selector("#checkout")
+        page.click("#log-link")
+        page.wait_for_selector("#log-form")
+        page.select_option("#kind", "visit")
+        page.select_option("#outcome", "interested")
+        page.fill("#notes", "Typed before the sync landed")
+        # data-ready is set again when the new bundle is read; the redraw runs right after it
+        page.evaluate("document.body.removeAttribute('data-ready')")
+        gate.open.set()
+        page.wait_for_selector("body[data-ready='1']", timeout=30_000)
+        assert page.input_value("#notes") == "Typed before the sync landed"
+        assert page.input_value("#outcome") == "interested"
+        page.click("#log-form button[type=submit]")
+        page.wait_for_function(f"() => location.hash === '#/account/{kirja}'", timeout=30_000)
+    wait_outbox_empty(page)
+    logged = [i for i in live.interactions(email) if i.notes == "Typed before the sync landed"]
+    assert [(i.account_id, i.outcome) for i in logged] == [(kirja, "interested")]
+    assert live.page_errors == []
+    context.close()
+
+
+def test_the_notifications_button_has_words_from_its_first_frame(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """The Sync screen's notifications switch is drawn before the browser says whether this
+    phone is subscribed; until then it says so and is disabled, never a nameless button."""
+    live = field_server
+    context = phone_context(pw, chromium, live, at=KIRJA)
+    page = context.new_page()
+    sign_in(page, live, "west@example.com")
+    first = page.evaluate(
+        """() => new Promise((resolve) => {
+          // listeners run in the order they were added: the app's router draws first
+          addEventListener("hashchange", () => {
+            const b = document.querySelector("#push-toggle");
+            resolve({ text: b.textContent.trim(), disabled: b.disabled });
+          }, { once: true });
+          location.hash = "#/sync";
+        })"""
+    )
+    assert first == {"text": "Checking notifications…", "disabled": True}
+    page.wait_for_function("() => !document.querySelector('#push-toggle').disabled")
+    assert page.inner_text("#push-toggle") in {"Turn on", "Turn off"}
     context.close()
 
 

@@ -18,13 +18,33 @@ const state = { bundle: null, byId: {}, map: null, fromCache: false };
 const VISITS_KEY = "geocrm.visits";
 
 /* ---------- the screen ---------- */
+// Set while a background refresh redraws the screen: focus stays where the rep left it.
+let refreshing = false;
+// Whether the rep has changed a field on this screen since it was drawn.
+let screenEdited = false;
+screen.addEventListener("input", function () { screenEdited = true; });
+screen.addEventListener("change", function () { screenEdited = true; });
 function show() {
   const parts = Array.prototype.filter.call(arguments, function (x) { return x !== null && x !== undefined && x !== false; });
   screen.replaceChildren.apply(screen, parts);
-  screen.focus({ preventScroll: true });
+  screenEdited = false;
+  if (!refreshing) screen.focus({ preventScroll: true });
+}
+/* A sync that applied something (here or in the worker) brings new data, and the screen is
+ * drawn again from it - but never under the rep's fingers: a screen with a field the rep has
+ * changed stays as it is (a sync can finish while the log form is half filled in; its save
+ * needs nothing from the redraw), and the messages already on the screen stay on it. */
+function refreshScreen() {
+  if (screenEdited) return;
+  const hash = location.hash;
+  const flashes = Array.prototype.slice.call(screen.querySelectorAll(":scope > [data-said]"));
+  refreshing = true;
+  try { route(); } finally { refreshing = false; }
+  if (location.hash !== hash || !screen.firstChild) return;
+  flashes.reverse().forEach(function (p) { screen.insertBefore(p, screen.firstChild.nextSibling); });
 }
 function say(msg, kind) {
-  const p = h("p", { class: "flash " + (kind || "info"), role: kind === "error" ? "alert" : "status", text: msg });
+  const p = h("p", { class: "flash " + (kind || "info"), role: kind === "error" ? "alert" : "status", "data-said": "1", text: msg });
   screen.insertBefore(p, screen.firstChild.nextSibling);
   return p;
 }
@@ -66,7 +86,7 @@ function requestSync() {
 function syncNow() {
   return Outbox.replay().then(function (r) {
     refreshBadge();
-    if (r && r.applied) return loadBundle().then(route, function () {});
+    if (r && r.applied) return loadBundle().then(refreshScreen, function () {});
   }, function () { refreshBadge(); });
 }
 
@@ -89,7 +109,7 @@ badge.addEventListener("click", function () { location.hash = "#/sync"; });
 try {
   new BroadcastChannel("geocrm-sync").onmessage = function (ev) {
     refreshBadge();
-    if (ev.data && ev.data.type === "synced" && ev.data.applied) loadBundle().then(route, function () {});
+    if (ev.data && ev.data.type === "synced" && ev.data.applied) loadBundle().then(refreshScreen, function () {});
   };
 } catch (e) { /* no BroadcastChannel */ }
 

@@ -51,7 +51,9 @@ export function unsubscribe() {
 // The card on the Sync screen: whether this phone gets notifications, and the switch.
 export function pushCard() {
   const status = h("p", { role: "status", id: "push-status" });
-  const button = h("button", { type: "button", id: "push-toggle" });
+  // Named and disabled until the browser says whether this phone is subscribed: a button
+  // without words is unusable with a screen reader, however briefly.
+  const button = h("button", { type: "button", id: "push-toggle", disabled: true }, _("Checking notifications…"));
   const card = h("section", { class: "card", id: "push-card" }, h("h2", {}, _("Notifications on this phone")), status, button);
   if (!pushSupported()) {
     status.textContent = _("This browser cannot receive notifications.");
@@ -62,6 +64,7 @@ export function pushCard() {
     navigator.serviceWorker.ready.then(function (reg) { return reg.pushManager.getSubscription(); }).then(function (sub) {
       status.textContent = sub ? _("On: this phone gets your notifications.") : _("Off.");
       button.textContent = sub ? _("Turn off") : _("Turn on");
+      button.disabled = false;
       button.onclick = function () {
         status.textContent = _("Sending…");
         (sub ? unsubscribe() : subscribe()).then(draw, function (err) { status.textContent = err.message; });
