@@ -317,6 +317,50 @@ def test_a_sync_landing_while_the_log_form_is_filled_in_keeps_what_was_typed(
     context.close()
 
 
+def test_a_write_the_phone_cannot_keep_leaves_the_form_filled_in_and_says_why(
+    pw: Any, chromium: Any, field_server: LiveField
+) -> None:
+    """Storage refuses the outbox write (as a full phone does): the log form stays filled in,
+    says why in an alert, and its save works again once storage does."""
+    live = field_server
+    email = "west@example.com"
+    aalto = live.accounts["Kahvila Aalto"]
+    context = phone_context(pw, chromium, live, at=AALTO)
+    context.add_init_script(
+        """(() => {
+          const add = IDBObjectStore.prototype.add;
+          IDBObjectStore.prototype.add = function () {
+            if (self.testStorageFull) {
+              throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+            }
+            return add.apply(this, arguments);
+          };
+        })()"""
+    )
+    page = context.new_page()
+    sign_in(page, live, email)
+    open_account(page, aalto)
+    page.click("#log-link")
+    page.wait_for_selector("#log-form")
+    page.select_option("#kind", "call")
+    page.select_option("#outcome", "follow_up")
+    page.fill("#notes", "Kept after a full phone")
+    page.evaluate("self.testStorageFull = true")
+    page.click("#log-form button[type=submit]")
+    alert = page.wait_for_selector("#screen [role=alert]")
+    assert "quota has been exceeded" in alert.inner_text()
+    assert page.evaluate("location.hash") == f"#/log/{aalto}"
+    assert page.input_value("#notes") == "Kept after a full phone"
+    assert page.is_enabled("#log-form button[type=submit]")
+    page.evaluate("self.testStorageFull = false")
+    page.click("#log-form button[type=submit]")
+    page.wait_for_function(f"() => location.hash === '#/account/{aalto}'", timeout=30_000)
+    wait_outbox_empty(page)
+    kept = [i for i in live.interactions(email) if i.notes == "Kept after a full phone"]
+    assert [(i.account_id, i.outcome) for i in kept] == [(aalto, "follow_up")]
+    context.close()
+
+
 def test_the_notifications_button_has_words_from_its_first_frame(
     pw: Any, chromium: Any, field_server: LiveField
 ) -> None:

@@ -77,6 +77,15 @@ function queue(op, data, id) {
     return item;
   });
 }
+/* The outbox is the phone's storage: when it refuses a write (storage full, private mode),
+ * the form stays as the rep filled it in and says why, rather than waiting for ever. */
+function keepFailed(button) {
+  return function (err) {
+    if (button) button.disabled = false;
+    say(_("This phone could not keep it (%(reason)s). What you typed is still here: try again.",
+      { reason: (err && err.message) || String(err) }), "error");
+  };
+}
 function requestSync() {
   if (navigator.serviceWorker && navigator.serviceWorker.ready && "SyncManager" in window) {
     navigator.serviceWorker.ready.then(function (reg) { return reg.sync.register("geocrm-outbox"); }).catch(function () {});
@@ -483,7 +492,7 @@ function viewLog(id) {
       if (useVisit) { cur.logged = true; saveVisits(v); }
       location.hash = "#/account/" + id;
       setTimeout(function () { say(_("Saved. It is sent when you are online."), "info"); }, 0);
-    });
+    }, keepFailed(form.querySelector("button[type=submit]")));
   } } },
     field("kind", _("Kind"), kind),
     field("outcome", _("Outcome (required)"), outcome),
@@ -522,7 +531,7 @@ function viewEdit(id) {
       seen_at: state.bundle.generated_at }).then(function () {
       Object.assign(a, changes);
       location.hash = "#/account/" + id;
-    });
+    }, keepFailed(null));
   } } },
     EDITABLE.map(function (f) {
       inputs[f[0]] = h("input", { id: "edit_" + f[0], name: f[0], type: f[2], value: a[f[0]] || "" });
@@ -571,7 +580,7 @@ function viewAdd() {
       queue("account_create", data).then(function () {
         form.reset();
         say(_("Added. It appears in your accounts after the next sync."), "info");
-      });
+      }, keepFailed(null));
     });
   } } },
     field("acc_name", _("Name (required)"), inputs.name),
