@@ -120,6 +120,20 @@ class SolveParams:
         if self.main_engine not in ("ortools", "pyvrp"):
             raise ModelError("SolveParams", "main_engine", "is 'ortools' or 'pyvrp'")
 
+    def uses_helper(self, time_limit: float) -> bool:
+        """Whether a second process runs PyVRP beside this one.
+
+        Never with a ``solution_limit``: PyVRP stops on time, not on a count, so its plan
+        would depend on the machine's speed and the pinned limit would no longer pin."""
+        return (self.solution_limit is None and self.workers > 1
+                and time_limit >= self.helper_min_seconds)
+
+    def uses_engine(self, time_limit: float) -> bool:
+        """Whether PyVRP may run at all (here or in the helper); never with a
+        ``solution_limit``, for the reason given in ``uses_helper``."""
+        return self.solution_limit is None and time_limit >= min(
+            self.engine_min_seconds, self.helper_min_seconds)
+
     @property
     def iterated(self) -> bool:
         """Whether the search is OR-Tools' ruin-and-recreate ILS."""
@@ -664,8 +678,8 @@ def _solve_pooled(model: DayModel, time_limit: float, params: SolveParams, start
     with every constraint, PyVRP's descended there, and the better one is returned.
     """
     reserve = min(1.0, 0.1 * time_limit)  # final model, checks and a descent
-    day = (model.engine_day() if pyvrp_installed() and time_limit >= params.helper_min_seconds
-           else None)
+    day = (model.engine_day() if pyvrp_installed() and params.uses_engine(time_limit)
+           and time_limit >= params.helper_min_seconds else None)
     deadline = time.time() + time_limit - (time.perf_counter() - started) - reserve
     helper = None
     if day is not None and params.workers > 1:
@@ -740,10 +754,9 @@ def portfolio(routing: Any, time_limit: float, params: SolveParams, started: flo
     """
     reserve = min(0.25, 0.025 * time_limit)  # to check and finalise the helper's plans
     helper = None
-    day = engine_day() if pyvrp_installed() and time_limit >= min(
-        params.engine_min_seconds, params.helper_min_seconds) else None
+    day = engine_day() if pyvrp_installed() and params.uses_engine(time_limit) else None
     deadline = time.time() + time_limit - (time.perf_counter() - started) - reserve
-    if day is not None and params.workers > 1 and time_limit >= params.helper_min_seconds:
+    if day is not None and params.uses_helper(time_limit):
         try:
             helper = Helper(day, deadline)
         except OSError:  # no process could be started (limits): carry on alone

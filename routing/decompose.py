@@ -309,8 +309,7 @@ def solve_decomposed(problem: Problem, *, time_limit: float, params: SolveParams
     fixed = FixedMatrices(locations, mats)
     helper = probe = day = None
     deadline = 0.0
-    if (params.iterated and params.workers > 1 and pyvrp_installed()
-            and time_limit >= params.helper_min_seconds):
+    if params.iterated and pyvrp_installed() and params.uses_helper(time_limit):
         probe = DayModel(problem, fixed, only=())  # checks every visit, plans none
         day = probe.engine_day()
         reserve = min(1.0, 0.05 * time_limit)  # to check PyVRP's routes rep by rep (0.1 s)

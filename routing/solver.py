@@ -57,7 +57,7 @@ def solve(
         raise ModelError("solve", "problem", f"expected a Problem, got {type(problem).__name__}")
     time_limit = checks.time_limit(time_limit)
     params = params or SolveParams()
-    if params.workers > 1 and time_limit >= params.helper_min_seconds:
+    if params.uses_helper(time_limit):
         warm_helper()  # PyVRP's helper imports while the model is built
     provider = provider or GreatCircle(problem.circuity)
     if len(problem.visits) > params.decompose_above and len(problem.reps) > 1:
@@ -118,7 +118,7 @@ def solve_vrptw(
     params = params or SolveParams()
     coords, demand, windows, service = _check_vrptw(coords, demand, capacity, windows, service,
                                                     vehicles, time_limit, scale)
-    if params.workers > 1 and time_limit >= params.helper_min_seconds:
+    if params.uses_helper(time_limit):
         warm_helper()
     n = len(coords)
     diff = coords[:, None, :] - coords[None, :, :]

@@ -141,6 +141,17 @@ def test_same_input_same_plan():
     assert a.routes == b.routes
 
 
+def test_a_solution_limit_keeps_pyvrp_out():
+    """PyVRP stops on time, not on a count: with a pinned solution limit neither this process
+    nor a helper runs it, whatever the time limit (so the pinned plan does not depend on the
+    machine), and without one both do from their thresholds."""
+    pinned, free = SolveParams(solution_limit=200), SolveParams()
+    assert not pinned.uses_engine(60) and not pinned.uses_helper(60)
+    assert free.uses_engine(free.engine_min_seconds) and not free.uses_helper(1.0)
+    assert free.uses_helper(free.helper_min_seconds)
+    assert not SolveParams(workers=1).uses_helper(60)
+
+
 @pytest.mark.parametrize(
     ("build", "field"),
     [
