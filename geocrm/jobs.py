@@ -21,8 +21,10 @@ that breaks halfway never leaves half a plan behind. The runner enforces it: a c
 inside a job function raises (and so fails the job). The job's own row is the runner's
 book-keeping: :func:`submit_job` commits it (a worker in another thread or process must see
 it) and polling commits a job found orphaned. :func:`report_progress` writes on its own
-connection, so progress shows while the job's own transaction is still open (call it before
-the function starts writing: on SQLite a pending write would hold the database lock).
+connection, so progress shows while the job's own transaction is still open. On SQLite a job
+that has written holds the database's one write lock until it ends: the progress row then
+cannot be written, so it is tried for at most ``PROGRESS_LOCK_WAIT_MS`` (not the 5 s every
+other writer waits) and kept in this process, where pollers of the in-process backend read it.
 """
 
 from __future__ import annotations
@@ -118,6 +120,26 @@ def submit_job(kind: str, func: str, kwargs: dict[str, Any], user_id: int | None
     return job
 
 
+#: SQLite: how long a progress write waits for the write lock a running job may hold.
+PROGRESS_LOCK_WAIT_MS = 50
+#: The latest progress of the jobs running in this process: (fraction, message) by job id.
+_live_progress: dict[int, tuple[float, str]] = {}
+
+
+def _write_progress(stmt: Any) -> None:
+    """The progress update on a connection of its own, committed at once."""
+    with db.engine.begin() as conn:
+        if conn.dialect.name != "sqlite":
+            conn.execute(stmt)
+            return
+        waited = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={PROGRESS_LOCK_WAIT_MS}")
+        try:
+            conn.execute(stmt)
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
+
+
 def report_progress(fraction: float, message: str) -> None:
     """Inside a job function: record how far it got (0..1) and what it is doing.
 
@@ -129,6 +151,7 @@ def report_progress(fraction: float, message: str) -> None:
         return
     fraction = min(1.0, max(0.0, float(fraction)))
     values = {"progress": fraction, "message": str(message)[:300]}
+    _live_progress[job_id] = (fraction, values["message"])
     stmt = update(Job).where(Job.id == job_id).values(**values)
     try:
         if isinstance(db.engine.pool, StaticPool):
@@ -136,10 +159,10 @@ def report_progress(fraction: float, message: str) -> None:
             # committing it would commit the job's own writes early. Readers share it anyway.
             db.session.execute(stmt)
             return
-        with db.engine.begin() as conn:
-            conn.execute(stmt)
+        _write_progress(stmt)
     except SQLAlchemyError:
-        log.warning("could not record progress of job %s", job_id, exc_info=True)
+        log.info("progress of job %s kept in this process only (database busy)", job_id,
+                 exc_info=True)
 
 
 # A job's progress is stored in English; pages show it through geocrm.i18n.progress_text.
@@ -157,13 +180,17 @@ def job_json(job: Job) -> dict[str, Any]:
     def iso(value: Any) -> str | None:
         return value.isoformat() + "Z" if value else None
 
+    progress, message = float(job.progress or 0.0), job.message
+    live = _live_progress.get(job.id) if job.status == JobStatus.RUNNING else None
+    if live is not None and live[0] >= progress:  # written here, not yet in the database
+        progress, message = live
     return {
         "id": job.id,
         "kind": job.kind,
         "status": job.status.value,
         "finished": job.finished,
-        "progress": round(float(job.progress or 0.0), 4),
-        "message": job.message,
+        "progress": round(progress, 4),
+        "message": message,
         "result": job.result,
         "error": job.error,
         "backend": job.backend,
@@ -300,6 +327,7 @@ def run_job(job_id: int) -> None:
         _record_failure(job_id, exc)
     finally:
         _current_job.reset(token)
+        _live_progress.pop(job_id, None)
 
 
 def _record_failure(job_id: int, exc: BaseException) -> None:

@@ -52,6 +52,15 @@ def write_then_fail(name: str) -> None:
     raise ValueError("boom after writing")
 
 
+def write_then_wait(name: str) -> str:
+    db.session.add(Tag(name=name))
+    db.session.flush()  # on SQLite this job now holds the write lock until it ends
+    jobs.report_progress(0.6, "written, waiting")
+    REACHED.set()
+    assert RELEASE.wait(30)
+    return "released"
+
+
 def wait_for_release() -> str:
     jobs.report_progress(0.25, "waiting for the test")
     REACHED.set()
@@ -127,6 +136,28 @@ def test_progress_is_visible_while_the_job_runs(app: Flask) -> None:
     finally:
         RELEASE.set()
     assert jobs.wait_for_job(job.id, timeout=30).result == "released"
+
+
+def test_progress_after_the_job_has_written_is_seen_without_waiting_for_the_lock(
+    app: Flask,
+) -> None:
+    """On SQLite a job that has written holds the one write lock: its progress cannot reach
+    the table until it ends, so it is not waited for (it was, 5 s per report) and the poller
+    of this process still sees it. On PostgreSQL it is simply in the table."""
+    REACHED.clear()
+    RELEASE.clear()
+    job = jobs.submit_job("test", f"{HERE}:write_then_wait", {"name": "written"}, None)
+    try:
+        assert REACHED.wait(30)
+        seen = jobs.job_json(jobs.wait_for_job(job.id, timeout=0))
+        assert (seen["status"], seen["progress"], seen["message"]) == (
+            "running", 0.6, "written, waiting")
+    finally:
+        RELEASE.set()
+    done = jobs.wait_for_job(job.id, timeout=30)
+    assert (done.status, done.result) == (JobStatus.DONE, "released")
+    assert jobs.job_json(done)["progress"] == 1.0
+    assert "written" in _tags()
 
 
 def test_report_progress_outside_a_job_does_nothing(app: Flask) -> None:
