@@ -20,12 +20,20 @@ Entry points:
   ``check_order(rep, visits)`` drives a planner's manual order and names every rule it
   breaks (late, overtime, break, too many) as structured ``Violation`` records.
 * Travel providers: ``GreatCircle`` (default), ``OsrmTable`` (an OSRM-compatible service),
+  ``ValhallaMatrix`` (a Valhalla server; both are a ``RoadService``, which also draws legs),
   ``RoadNetwork`` (a graph built from an OpenStreetMap extract file).
 """
 
 from routing.errors import ModelError, RoutingError
 from routing.manual import OrderCheck, Violation, ViolationKind, check_order
-from routing.matrix import GreatCircle, Matrices, OsrmTable, TravelProvider, haversine_matrix
+from routing.matrix import (
+    GreatCircle,
+    Matrices,
+    OsrmTable,
+    RoadService,
+    TravelProvider,
+    haversine_matrix,
+)
 from routing.model import (
     Break,
     Location,
@@ -44,6 +52,7 @@ from routing.osrm_route import RouteLeg, osrm_route
 from routing.replan import Change, ChangeKind, KeepOrder, Replan, replan, rest_of_day
 from routing.roadnet import RoadNetwork
 from routing.solver import SolveParams, VrptwResult, solve, solve_vrptw
+from routing.valhalla import ValhallaMatrix, decode_polyline
 from routing.weeklocks import WeekLock
 from routing.weekly import (
     Account,
@@ -64,9 +73,10 @@ __all__ = [
     "Account", "Break", "Cadence", "Change", "ChangeKind", "DayPlan", "GreatCircle",
     "KeepOrder", "Location", "Matrices", "ModelError", "Note", "Occurrence", "OsrmTable",
     "Placement", "Plan", "Problem", "Reason", "Rep", "RepRoute", "RepWeek", "Replan",
-    "RoadNetwork", "RouteLeg", "RoutingError", "osrm_route",
+    "RoadNetwork", "RoadService", "RouteLeg", "RoutingError", "osrm_route",
     "SolveParams", "Stop", "TimeWindow", "TravelProvider", "Unassigned", "Unplaced", "Visit",
     "VrptwResult", "WeekLock", "WeekPlan", "WeekProblem", "WeekReason", "haversine_matrix",
     "occurrences", "OrderCheck", "Violation", "ViolationKind", "check_order",
-    "plan_week", "replan", "rest_of_day", "solve", "solve_vrptw",
+    "ValhallaMatrix", "decode_polyline", "plan_week", "replan", "rest_of_day", "solve",
+    "solve_vrptw",
 ]

@@ -2,7 +2,9 @@
 
 The default needs no service: great-circle distance times a road circuity factor, at the
 rep's speed. :class:`OsrmTable` asks an OSRM-compatible ``/table`` service the customer runs,
-in blocks, and falls back to great-circle (with a warning in the plan) when it cannot.
+in blocks, and falls back to great-circle (with a warning in the plan) when it cannot;
+:class:`routing.ValhallaMatrix` does the same on a Valhalla server. Both are road services
+(:class:`RoadService`): they also draw the legs of a planned route.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,6 +41,18 @@ class TravelProvider(Protocol):
     """Anything that turns locations into distance and time matrices."""
 
     def matrices(self, locations: Sequence[Location], speed_kmh: float) -> Matrices: ...
+
+
+@runtime_checkable
+class RoadService(TravelProvider, Protocol):
+    """A road server the company runs (:class:`OsrmTable`, :class:`routing.ValhallaMatrix`):
+    it gives the matrices and, once the order is known, the legs a map draws. One protocol so
+    the app asks "can it draw legs?" in one place, whatever the engine."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def route(self, locations: Sequence[Location]) -> list[RouteLeg]: ...
 
 
 def haversine_matrix(locations: Sequence[Location]) -> np.ndarray:
