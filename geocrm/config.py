@@ -109,9 +109,11 @@ def build_config(instance_path: Path, overrides: Mapping[str, Any] | None = None
         "GEOCRM_TERRITORY_JOB_ACCOUNTS": int(env.get("GEOCRM_TERRITORY_JOB_ACCOUNTS", "20000")),
         "GEOCRM_DUPLICATE_JOB_ACCOUNTS": int(env.get("GEOCRM_DUPLICATE_JOB_ACCOUNTS", "10000")),
         # Travel for every plan (geocrm.region.travel): region (the loaded region's roads, the
-        # default when one is loaded), osrm (GEOCRM_OSRM_URL) or straight (great-circle).
+        # default when one is loaded), osrm (GEOCRM_OSRM_URL), valhalla (GEOCRM_VALHALLA_URL)
+        # or straight (great-circle).
         "GEOCRM_TRAVEL": env.get("GEOCRM_TRAVEL", ""),
         "GEOCRM_OSRM_URL": env.get("GEOCRM_OSRM_URL", ""),
+        "GEOCRM_VALHALLA_URL": env.get("GEOCRM_VALHALLA_URL", ""),
         # Distances shown in km or mi (geocrm.i18n.distance); stored and planned in metres.
         "GEOCRM_DISTANCE_UNIT": env.get("GEOCRM_DISTANCE_UNIT", "km"),
         # The appname Naver Map links carry (its registered app id); default: this site's URL.

@@ -4,6 +4,7 @@
 * ``osrm`` — an OSRM-compatible server the company runs (``GEOCRM_OSRM_URL``), for regions
   too large for one machine; it falls back to great-circle per request when unreachable, and
   the plan says so.
+* ``valhalla`` — a Valhalla server the company runs (``GEOCRM_VALHALLA_URL``), the same way.
 * ``straight`` — great-circle × circuity at the rep's speed; the default when nothing else is
   configured. Every plan made this way carries :data:`STRAIGHT_NOTE`.
 
@@ -33,7 +34,9 @@ from geocrm.region.services import road_router
 STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuity} at the rep's "
                  "speed, not roads (load a region with 'flask region load' or set "
                  "GEOCRM_TRAVEL=osrm for road times)")
-MODES = ("region", "osrm", "straight")
+MODES = ("region", "osrm", "valhalla", "straight")
+#: the road servers a company can run, with the setting that holds each one's URL
+SERVICES = {"osrm": "GEOCRM_OSRM_URL", "valhalla": "GEOCRM_VALHALLA_URL"}
 LINE_TOLERANCE_DEG = 1e-5  # about a metre: below what a street map shows
 log = logging.getLogger(__name__)
 _factors: dict[tuple[int, float], float] = {}
@@ -80,15 +83,29 @@ class OsrmRoads(routing.OsrmTable):
 
     def matrices(self, locations: Sequence[routing.Location],
                  speed_kmh: float) -> routing.Matrices:
-        m = super().matrices(locations, speed_kmh)
-        m.travel_s = _whole(slower(m.travel_s, m.distance_m, speed_kmh))
-        return m
+        return _slowed(super().matrices(locations, speed_kmh), speed_kmh)
+
+
+@dataclass(frozen=True)
+class ValhallaRoads(routing.ValhallaMatrix):
+    """A Valhalla server's car times, slowed for reps slower than a car (see :func:`slower`)."""
+
+    def matrices(self, locations: Sequence[routing.Location],
+                 speed_kmh: float) -> routing.Matrices:
+        return _slowed(super().matrices(locations, speed_kmh), speed_kmh)
+
+
+def _slowed(m: routing.Matrices, speed_kmh: float) -> routing.Matrices:
+    """A road server's matrices with :func:`slower` times: one rule for every server."""
+    m.travel_s = _whole(slower(m.travel_s, m.distance_m, speed_kmh))
+    return m
 
 
 def slower(seconds: np.ndarray, metres: np.ndarray, speed_kmh: float) -> np.ndarray:
-    """Road times for a rep at ``speed_kmh``: the road graph and OSRM know a car's times, so
-    a rep slower than a car (a bike, on foot) takes at least the road's metres at their own
-    speed on each trip; a car, or anything faster, keeps the road's times."""
+    """Road times for a rep at ``speed_kmh``: the road graph and the road servers (OSRM,
+    Valhalla) know a car's times, so a rep slower than a car (a bike, on foot) takes at least
+    the road's metres at their own speed on each trip; a car, or anything faster, keeps the
+    road's times."""
     if speed_kmh >= CAR_KMH:
         return seconds
     return np.maximum(seconds, metres / (speed_kmh / 3.6))
@@ -97,15 +114,16 @@ def slower(seconds: np.ndarray, metres: np.ndarray, speed_kmh: float) -> np.ndar
 def route_legs(points: Sequence[routing.Location], speed_kmh: float) -> list[dict[str, Any]]:
     """The legs between consecutive ``points`` along the roads, for the plan map:
     ``{"s": seconds, "m": metres, "line": [[lat, lon], ...]}`` each (coordinates to 1e-5°,
-    about a metre), from the region or the OSRM server. Empty for straight-line plans or when
-    the server cannot answer (the map then joins the stops with straight lines)."""
+    about a metre), from the region or the road server (OSRM or Valhalla: any
+    :class:`routing.RoadService`). Empty for straight-line plans or when the server cannot
+    answer (the map then joins the stops with straight lines)."""
     provider = travel_provider()
     if len(points) < 2:
         return []
     legs: Sequence[places.Leg | routing.RouteLeg]
     if isinstance(provider, RegionRoads):
         legs = provider.legs(points, speed_kmh)
-    elif isinstance(provider, routing.OsrmTable):
+    elif isinstance(provider, routing.RoadService):
         try:
             legs = provider.route(points)
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -138,7 +156,8 @@ def workload_model() -> territories.WorkloadModel:
     """The territory workload estimate's assumptions, with its road factor from the travel
     provider: on a region, how much longer the roads take than great-circle at the model's
     speed (median over seeded random pairs of road nodes, measured once per loaded region);
-    otherwise the straight-line circuity (an OSRM server is not asked for an estimate)."""
+    otherwise the straight-line circuity (a road server, OSRM or Valhalla, is not asked for an
+    estimate)."""
     base = territories.WorkloadModel()
     provider = travel_provider(base.circuity)
     if not isinstance(provider, RegionRoads):
@@ -163,7 +182,8 @@ def _road_factor(router: places.RoadRouter, speed_kmh: float) -> float:
 
 
 def travel_mode() -> str:
-    """The configured mode (``region``/``osrm``/``straight``), or ``""`` for the default."""
+    """The configured mode (``region``/``osrm``/``valhalla``/``straight``), or ``""`` for the
+    default."""
     mode = str(current_app.config.get("GEOCRM_TRAVEL") or "").strip().lower()
     if mode and mode not in MODES:
         raise ValidationError("GEOCRM_TRAVEL", f"must be one of {', '.join(MODES)}, not {mode!r}")
@@ -173,11 +193,13 @@ def travel_mode() -> str:
 def travel_provider(circuity: float = 1.3) -> routing.TravelProvider:
     """What plans drive on now, from ``GEOCRM_TRAVEL`` and whether a region is loaded."""
     mode = travel_mode()
-    if mode == "osrm":
-        url = str(current_app.config.get("GEOCRM_OSRM_URL") or "").strip()
+    if mode in SERVICES:
+        setting = SERVICES[mode]
+        url = str(current_app.config.get(setting) or "").strip()
         if not url:
-            raise ValidationError("GEOCRM_OSRM_URL", "is required when GEOCRM_TRAVEL=osrm")
-        return OsrmRoads(url, fallback=routing.GreatCircle(circuity))
+            raise ValidationError(setting, f"is required when GEOCRM_TRAVEL={mode}")
+        server = OsrmRoads if mode == "osrm" else ValhallaRoads
+        return server(url, fallback=routing.GreatCircle(circuity))
     if mode == "straight":
         return StraightLine(circuity)
     router = road_router()

@@ -2,8 +2,9 @@
 
 No background tracking: the phone reports where it was at each check-in and nothing in
 between, so the distance driven is the travel provider's (:func:`geocrm.region.travel.
-travel_provider`: the region's roads, an OSRM server, or a straight-line estimate that says
-so) between consecutive places of the day. One matrix per rep and period, however many days.
+travel_provider`: the region's roads, an OSRM or Valhalla server, or a straight-line estimate
+that says so) between consecutive places of the day. One matrix per rep and period, however
+many days.
 """
 
 from __future__ import annotations

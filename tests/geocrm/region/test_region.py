@@ -24,10 +24,19 @@ from geocrm.models.planning import JobStatus, PlanRun
 from geocrm.planning import services
 from geocrm.planning.page_data import decode_line
 from geocrm.region.services import demo_extract, region_info, road_router, roads_path
-from geocrm.region.travel import RegionRoads, StraightLine, travel_provider, workload_model
+from geocrm.region.travel import (
+    RegionRoads,
+    StraightLine,
+    ValhallaRoads,
+    route_legs,
+    travel_notes,
+    travel_provider,
+    workload_model,
+)
 from tests.conftest import AuthActions
 from tests.factories import World, make_account
 from tests.routing.test_osrm_route import _Fake, fake  # noqa: F401 (the fake server fixture)
+from tests.routing.test_valhalla import _Valhalla, valhalla  # noqa: F401 (the fake Valhalla)
 
 TOWN = Path(__file__).parents[2] / "places" / "fixtures" / "river_town.osm"
 FRIDAY = date(2026, 5, 15)
@@ -99,9 +108,33 @@ def test_provider_follows_the_setting(app: Flask, instance: Path) -> None:
     app.config["GEOCRM_TRAVEL"] = "osrm"
     with pytest.raises(ValidationError, match="GEOCRM_OSRM_URL"):
         travel_provider()
-    app.config["GEOCRM_TRAVEL"] = "valhalla"
+    app.config["GEOCRM_TRAVEL"] = "graphhopper"
     with pytest.raises(ValidationError, match="GEOCRM_TRAVEL"):
         travel_provider()
+
+
+def test_valhalla_setting_plans_on_the_server_and_draws_its_lines(
+        app: Flask, valhalla: str) -> None:  # noqa: F811
+    """GEOCRM_TRAVEL=valhalla: the matrices (slowed for a bike) and the route lines come from
+    the (fake) Valhalla server; without GEOCRM_VALHALLA_URL it is refused naming the setting."""
+    app.config.update(GEOCRM_TRAVEL="valhalla", GEOCRM_VALHALLA_URL="")
+    with pytest.raises(ValidationError, match="GEOCRM_VALHALLA_URL"):
+        travel_provider()
+    app.config["GEOCRM_VALHALLA_URL"] = valhalla
+    provider = travel_provider()
+    assert isinstance(provider, ValhallaRoads) and provider.base_url == valhalla
+    stops = [places_loc(60.0, 24.9), places_loc(60.001, 24.902), places_loc(60.002, 24.904)]
+    car = provider.matrices(stops, 50)
+    assert car.travel_s[0, 1] == 60 and car.distance_m[0, 1] == 900 and car.warnings == []
+    assert provider.matrices(stops, 9).travel_s[0, 1] == 360  # 900 m at 9 km/h, not 60 s
+    legs = route_legs(stops, 50)
+    assert [(leg["s"], leg["m"]) for leg in legs] == [(60, 400), (60, 400)]
+    assert legs[0]["line"] == [[60.0, 24.9], [60.0, 24.902], [60.001, 24.902]]
+    assert [path for path, _ in _Valhalla.calls][-1] == "/route"
+    _Valhalla.answer = "500"
+    assert route_legs(stops, 50) == []  # the map draws straight lines
+    down = provider.matrices(stops, 50).warnings
+    assert travel_notes(down) == down and "unavailable" in down[0]
 
 
 def places_loc(lat: float, lon: float) -> routing.Location:
