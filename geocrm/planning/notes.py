@@ -95,8 +95,8 @@ MESSAGES: dict[str, Any] = {
     # the travel provider and the solver
     "straight_line": lazy_gettext(
         "straight-line estimate: distances are great-circle × %(circuity)s at the rep's speed, "
-        "not roads (load a region with 'flask region load' or set GEOCRM_TRAVEL=osrm for road "
-        "times)"),
+        "not roads (load a region with 'flask region load' or set GEOCRM_TRAVEL=osrm or valhalla "
+        "for road times)"),
     "no_solution": lazy_gettext("the solver found no solution in time; every visit is unassigned"),
     "on_day": lazy_gettext("%(day)s: %(note)s"),
     "because": lazy_gettext("%(note)s; %(why)s"),

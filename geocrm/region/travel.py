@@ -33,7 +33,7 @@ from geocrm.region.services import road_router
 
 STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuity} at the rep's "
                  "speed, not roads (load a region with 'flask region load' or set "
-                 "GEOCRM_TRAVEL=osrm for road times)")
+                 "GEOCRM_TRAVEL=osrm or valhalla for road times)")
 MODES = ("region", "osrm", "valhalla", "straight")
 #: the road servers a company can run, with the setting that holds each one's URL
 SERVICES = {"osrm": "GEOCRM_OSRM_URL", "valhalla": "GEOCRM_VALHALLA_URL"}

@@ -69,8 +69,11 @@ def test_older_rows_and_library_sentences() -> None:
     assert words("ko", legacy) == legacy
     straight = ("straight-line estimate: distances are great-circle × 1.3 at the rep's speed, "
                 "not roads (load a region with 'flask region load' or set GEOCRM_TRAVEL=osrm "
-                "for road times)")
+                "or valhalla for road times)")
     assert words("ko", straight).startswith("직선 추정: 거리는 도로가 아닌 대권 거리 × 1.3")
+    assert "GEOCRM_TRAVEL=osrm 또는 valhalla" in words("ko", straight)
+    older = straight.replace("osrm or valhalla", "osrm")  # stored before Valhalla came
+    assert words("ko", older) == words("ko", straight)
     assert words("ja", "2026-05-15: " + straight).startswith("2026年5月15日(金): 直線での見積もり")
     assert words("ko", "New order: saves 7 min of travel (12 %).") == (
         "새 순서: 이동 시간이 7분 (12%) 줄어듭니다.")
