@@ -25,6 +25,7 @@ from geocrm.region.services import (
     region_loaded,
     roads_path,
 )
+from geocrm.region.travel import road_server
 
 
 @click.group("region")
@@ -89,7 +90,9 @@ def status_command() -> None:
     """Say which region is loaded."""
     info = region_info()
     if info is None:
-        click.echo("No region loaded: plans use straight-line estimates.")
+        server = road_server()
+        click.echo(f"No region loaded: plans use the road times of the {server} server."
+                   if server else "No region loaded: plans use straight-line estimates.")
         return
     click.echo(f"Region {info['name']} ({info['file']}, data of {info['timestamp']}): "
                f"{info['ways']} ways, {info['road_km']} km of road, loaded {info['built_at']}.")

@@ -37,6 +37,8 @@ STRAIGHT_NOTE = ("straight-line estimate: distances are great-circle × {circuit
 MODES = ("region", "osrm", "valhalla", "straight")
 #: the road servers a company can run, with the setting that holds each one's URL
 SERVICES = {"osrm": "GEOCRM_OSRM_URL", "valhalla": "GEOCRM_VALHALLA_URL"}
+#: each road server's name as people write it
+SERVICE_NAMES = {"osrm": "OSRM", "valhalla": "Valhalla"}
 LINE_TOLERANCE_DEG = 1e-5  # about a metre: below what a street map shows
 log = logging.getLogger(__name__)
 _factors: dict[tuple[int, float], float] = {}
@@ -188,6 +190,13 @@ def travel_mode() -> str:
     if mode and mode not in MODES:
         raise ValidationError("GEOCRM_TRAVEL", f"must be one of {', '.join(MODES)}, not {mode!r}")
     return mode
+
+
+def road_server() -> str | None:
+    """The road server plans drive on when no region is loaded (``"OSRM"``, ``"Valhalla"``),
+    or None when ``GEOCRM_TRAVEL`` names none: then, without a region, plans are straight-line
+    estimates. Pages and commands say which, rather than assume straight lines."""
+    return SERVICE_NAMES.get(travel_mode())
 
 
 def travel_provider(circuity: float = 1.3) -> routing.TravelProvider:

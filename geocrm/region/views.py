@@ -33,7 +33,7 @@ from geocrm.region.basemap import (
     offline_basemap,
 )
 from geocrm.region.services import region_dir, region_info
-from geocrm.region.travel import travel_mode
+from geocrm.region.travel import road_server, travel_mode
 
 bp = Blueprint("region", __name__, url_prefix="/region")
 JOB_FUNC = "geocrm.region.jobs:load_region_job"
@@ -59,7 +59,8 @@ def index() -> Any:
 def _index_page(error: str | None) -> str:
     """The region page: the loaded region, the basemap the maps draw, the load form."""
     return render_template("region/index.html", info=region_info(), basemap=basemap_status(),
-                           mode=travel_mode() or "default", error=error)
+                           mode=travel_mode() or "default", road_server=road_server(),
+                           error=error)
 
 
 @bp.route("/load", methods=["POST"])

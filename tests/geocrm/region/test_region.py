@@ -242,6 +242,14 @@ def test_admin_page_loads_an_upload_as_a_job(app: Flask, instance: Path, world: 
     auth.login(world.admin.email)
     page = client.get("/region/").get_data(as_text=True)
     assert "No region is loaded" in page and "straight-line" in page
+    app.config.update(GEOCRM_TRAVEL="valhalla", GEOCRM_VALHALLA_URL="http://127.0.0.1:9")
+    page = client.get("/region/").get_data(as_text=True)
+    assert "road times of the Valhalla server" in page and "straight-line" not in page
+    status = app.test_cli_runner().invoke(args=["region", "status"]).output
+    assert status.strip() == "No region loaded: plans use the road times of the Valhalla server."
+    app.config.update(GEOCRM_TRAVEL="", GEOCRM_VALHALLA_URL="")
+    status = app.test_cli_runner().invoke(args=["region", "status"]).output
+    assert status.strip() == "No region loaded: plans use straight-line estimates."
     bad = client.post("/region/load", data={"extract": (io.BytesIO(b"x"), "shops.csv")},
                       content_type="multipart/form-data")
     assert bad.status_code == 422 and "shops.csv" in bad.get_data(as_text=True)
