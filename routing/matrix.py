@@ -81,13 +81,13 @@ class GreatCircle:
 
 
 @dataclass(frozen=True)
-class OsrmTable:
-    """An OSRM-compatible ``/table/v1/driving`` service, asked in blocks of ``block`` points.
-
-    Durations come from the service (the rep's speed is ignored: the road network knows
-    better); any failure — timeout, HTTP error, bad JSON, missing cells — falls back to
-    :class:`GreatCircle` for the whole matrix and records why.
-    """
+class BlockedService:
+    """What every road server has in common: asked in blocks of ``block`` points (servers
+    limit the locations per request), and any failure — timeout, HTTP error, an error body,
+    bad JSON, a missing cell, a wrongly shaped answer — falls back to :class:`GreatCircle`
+    for the whole matrix and records why, so a plan is never half roads and half estimates.
+    The warning's words are the same for every server: the app recognises them by their
+    start. A server says how to ask for one block in ``_table``."""
 
     base_url: str
     timeout_s: float = 10.0
@@ -95,13 +95,16 @@ class OsrmTable:
     fallback: GreatCircle = GreatCircle()
 
     def __post_init__(self) -> None:
+        where = type(self).__name__
         if not self.base_url:
-            raise ModelError("OsrmTable", "base_url", "is required")
-        number("OsrmTable", "timeout_s", self.timeout_s, positive=True)
-        if number("OsrmTable", "block", self.block, minimum=2) != int(self.block):
-            raise ModelError("OsrmTable", "block", "must be a whole number")
+            raise ModelError(where, "base_url", "is required")
+        number(where, "timeout_s", self.timeout_s, positive=True)
+        if number(where, "block", self.block, minimum=2) != int(self.block):
+            raise ModelError(where, "block", "must be a whole number")
 
     def matrices(self, locations: Sequence[Location], speed_kmh: float) -> Matrices:
+        """Metres and seconds between every pair of ``locations`` (int64), or great-circle
+        with a ``road service … unavailable`` warning when the server cannot answer."""
         n = len(locations)
         try:
             dist = np.zeros((n, n), dtype=np.int64)
@@ -114,12 +117,27 @@ class OsrmTable:
                     dist[np.ix_(src, dst)] = d
                     dur[np.ix_(src, dst)] = t
             return Matrices(dist, dur)
-        except (OSError, ValueError, KeyError, urllib.error.URLError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, IndexError,
+                urllib.error.URLError) as exc:
             message = f"road service {self.base_url} unavailable ({exc}); used great-circle"
             log.warning(message)
             result = self.fallback.matrices(locations, speed_kmh)
             result.warnings.append(message)
             return result
+
+    def _table(self, locations: Sequence[Location], src: list[int], dst: list[int]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Metres and seconds from ``src`` to ``dst`` (indices into ``locations``)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class OsrmTable(BlockedService):
+    """An OSRM-compatible ``/table/v1/driving`` service (see :class:`BlockedService`).
+
+    Durations come from the service (the rep's speed is ignored: the road network knows
+    better).
+    """
 
     def route(self, locations: Sequence[Location]) -> list[RouteLeg]:
         """The legs between consecutive ``locations`` along the service's roads (its

@@ -20,7 +20,6 @@ recognises by their start.
 from __future__ import annotations
 
 import json
-import logging
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -29,60 +28,21 @@ from typing import Any
 
 import numpy as np
 
-from routing.checks import number
-from routing.errors import ModelError
-from routing.matrix import GreatCircle, Matrices
+from routing.matrix import BlockedService
 from routing.model import Location
 from routing.osrm_route import RouteLeg
 
-log = logging.getLogger(__name__)
 COSTING = "auto"  # a car: reps slower than one are slowed by the app, as for OSRM
 
 
 @dataclass(frozen=True)
-class ValhallaMatrix:
+class ValhallaMatrix(BlockedService):
     """A Valhalla server's ``/sources_to_targets`` and ``/route``, asked in blocks of
     ``block`` points.
 
     Times come from the service (the rep's speed is ignored: the road network knows better);
-    any failure — timeout, HTTP error, an error body, bad JSON, a null or missing cell, a
-    wrongly shaped answer — falls back to :class:`GreatCircle` for the whole matrix and
-    records why, so a plan is never half roads and half estimates.
+    a null cell (no route) is a failure like any other (see :class:`BlockedService`).
     """
-
-    base_url: str
-    timeout_s: float = 10.0
-    block: int = 100
-    fallback: GreatCircle = GreatCircle()
-
-    def __post_init__(self) -> None:
-        if not self.base_url:
-            raise ModelError("ValhallaMatrix", "base_url", "is required")
-        number("ValhallaMatrix", "timeout_s", self.timeout_s, positive=True)
-        if number("ValhallaMatrix", "block", self.block, minimum=2) != int(self.block):
-            raise ModelError("ValhallaMatrix", "block", "must be a whole number")
-
-    def matrices(self, locations: Sequence[Location], speed_kmh: float) -> Matrices:
-        """Metres and seconds between every pair of ``locations`` (int64), or great-circle
-        with a ``road service … unavailable`` warning when the server cannot answer."""
-        n = len(locations)
-        try:
-            dist = np.zeros((n, n), dtype=np.int64)
-            dur = np.zeros((n, n), dtype=np.int64)
-            for i0 in range(0, n, self.block):
-                for j0 in range(0, n, self.block):
-                    src = list(range(i0, min(n, i0 + self.block)))
-                    dst = list(range(j0, min(n, j0 + self.block)))
-                    d, t = self._table(locations, src, dst)
-                    dist[np.ix_(src, dst)] = d
-                    dur[np.ix_(src, dst)] = t
-            return Matrices(dist, dur)
-        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-            message = f"road service {self.base_url} unavailable ({exc}); used great-circle"
-            log.warning(message)
-            result = self.fallback.matrices(locations, speed_kmh)
-            result.warnings.append(message)
-            return result
 
     def route(self, locations: Sequence[Location]) -> list[RouteLeg]:
         """The legs between consecutive ``locations`` along the server's roads, in blocks of
