@@ -43,12 +43,17 @@ def open_account(page: Any, account_id: int) -> None:
     page.wait_for_selector("#log-link")
 
 
-def log_interaction(page: Any, account_id: int, outcome: str, notes: str, kind: str) -> None:
+def fill_log_form(page: Any, outcome: str, notes: str, kind: str) -> None:
+    """From the account screen: open the log form and fill it in, without saving."""
     page.click("#log-link")
     page.wait_for_selector("#log-form")
     page.select_option("#kind", kind)
     page.select_option("#outcome", outcome)
     page.fill("#notes", notes)
+
+
+def log_interaction(page: Any, account_id: int, outcome: str, notes: str, kind: str) -> None:
+    fill_log_form(page, outcome, notes, kind)
     page.click("#log-form button[type=submit]")
     # A same-document (hash) navigation: wait on the hash itself, generously, since the
     # outbox write under a loaded CI machine can take a while.
@@ -297,11 +302,7 @@ def test_a_sync_landing_while_the_log_form_is_filled_in_keeps_what_was_typed(
         open_account(page, kirja)
         page.click("#checkin")
         page.wait_for_selector("#checkout")
-        page.click("#log-link")
-        page.wait_for_selector("#log-form")
-        page.select_option("#kind", "visit")
-        page.select_option("#outcome", "interested")
-        page.fill("#notes", "Typed before the sync landed")
+        fill_log_form(page, "interested", "Typed before the sync landed", "visit")
         # data-ready is set again when the new bundle is read; the redraw runs right after it
         page.evaluate("document.body.removeAttribute('data-ready')")
         gate.open.set()
@@ -340,11 +341,7 @@ def test_a_write_the_phone_cannot_keep_leaves_the_form_filled_in_and_says_why(
     page = context.new_page()
     sign_in(page, live, email)
     open_account(page, aalto)
-    page.click("#log-link")
-    page.wait_for_selector("#log-form")
-    page.select_option("#kind", "call")
-    page.select_option("#outcome", "follow_up")
-    page.fill("#notes", "Kept after a full phone")
+    fill_log_form(page, "follow_up", "Kept after a full phone", "call")
     page.evaluate("self.testStorageFull = true")
     page.click("#log-form button[type=submit]")
     alert = page.wait_for_selector("#screen [role=alert]")
