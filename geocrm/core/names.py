@@ -227,28 +227,56 @@ def name_similarities(keys: Sequence[str], a: npt.ArrayLike,
     return SimilarityTable(keys)(a, b)
 
 
+@functools.lru_cache(maxsize=65536)
+def _shape(key: str) -> tuple[frozenset[str], frozenset[str], frozenset[str], str]:
+    """What :func:`similar_names` asks of one key, worked out once per key: its characters,
+    its store numbers, its words and its space-free form (a file's chains and common names
+    come back in thousands of pairs)."""
+    words = key.split()
+    return (frozenset(key), frozenset(w for w in words if w.isdigit()), frozenset(words),
+            key.replace(" ", ""))
+
+
+#: A ratio (0..100) below this cannot round to :data:`SIMILAR` (``name_similarity`` rounds
+#: to four places), so rapidfuzz may stop early on a pair that scores less.
+_RATIO_CUTOFF = SIMILAR * 100 - 0.01
+
+
 def similar_names(a: str, b: str) -> bool:
     """Two keys that plausibly name the same business: alike, one the other plus words, or
     half their words shared.
 
     Containment needs whole words ("cafe" in "cafe regatta") or, for scripts written without
     spaces, at least two characters ("一蘭" in "ラーメン一蘭"), so a single letter never matches.
+    Names with different store numbers are two branches, never alike.
+
+    The same verdict as ``name_similarity(a, b) >= SIMILAR`` or the containment and shared
+    word tests, in the order that settles most pairs soonest: an import asks it for every
+    other name at a row's address, and most of those are other businesses. Keys with no
+    character in common have no ratio above zero and cannot contain each other.
     """
     if not a or not b:
         return False
-    if name_similarity(a, b) >= SIMILAR:
+    if a == b:
         return True
-    na, nb = _numbers(a), _numbers(b)
-    if na and nb and na != nb:
+    chars_a, numbers_a, words_a, solid_a = _shape(a)
+    chars_b, numbers_b, words_b, solid_b = _shape(b)
+    if numbers_a and numbers_b and numbers_a != numbers_b:
         return False
-    short, long = sorted((a, b), key=len)
-    if f" {short} " in f" {long} ":
+    if chars_a.isdisjoint(chars_b):
+        return False
+    for score in (fuzz.ratio(a, b, score_cutoff=_RATIO_CUTOFF),
+                  fuzz.token_sort_ratio(a, b, score_cutoff=_RATIO_CUTOFF),
+                  fuzz.ratio(solid_a, solid_b, score_cutoff=_RATIO_CUTOFF)):
+        if score and round(score / 100.0, 4) >= SIMILAR:
+            return True
+    if len(a) > len(b):
+        a, b, solid_a, solid_b = b, a, solid_b, solid_a
+    if f" {a} " in f" {b} ":
         return True
-    wa, wb = set(a.split()), set(b.split())
-    if len(wa & wb) / len(wa | wb) >= 0.5:  # half the words shared, in any order
+    if len(words_a & words_b) / len(words_a | words_b) >= 0.5:  # half the words, any order
         return True
-    return len(short) >= 2 and not short.isascii() and short.replace(" ", "") in long.replace(
-        " ", "")
+    return len(a) >= 2 and not a.isascii() and solid_a in solid_b
 
 
 def _like_escape(text: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from geocrm.accounts.services import AccountFilters, list_accounts
 from geocrm.core.names import (
+    SIMILAR,
     name_similarity,
     normalise_address,
     normalise_name,
@@ -67,6 +70,43 @@ def test_similarity():
     assert similar_names(normalise_name("Cafe"), normalise_name("Cafe Regatta"))
     assert not similar_names("family dollar 8406", "family dollar 8407")
     assert not similar_names("a", "abc")
+
+
+def _similar_by_definition(a: str, b: str) -> bool:
+    """similar_names as its docstring defines it, written plainly (the import's fast form
+    must give the same verdict for every pair)."""
+    if not a or not b:
+        return False
+    if name_similarity(a, b) >= SIMILAR:
+        return True
+    na = {w for w in a.split() if w.isdigit()}
+    nb = {w for w in b.split() if w.isdigit()}
+    if na and nb and na != nb:
+        return False
+    short, long = sorted((a, b), key=len)
+    if f" {short} " in f" {long} ":
+        return True
+    wa, wb = set(a.split()), set(b.split())
+    if len(wa & wb) / len(wa | wb) >= 0.5:
+        return True
+    return len(short) >= 2 and not short.isascii() and short.replace(" ", "") in long.replace(
+        " ", "")
+
+
+_NAME_WORDS = ["cafe", "kahvila", "itä", "bakery", "12", "7", "서울", "식당", "김밥", "천국",
+               "ラーメン", "一蘭", "本店", "a", "ab", "mart", "marts", "ølhus", "сад"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_NAME_WORDS), min_size=1, max_size=4),
+       st.lists(st.sampled_from(_NAME_WORDS), min_size=1, max_size=4),
+       st.booleans(), st.text(max_size=6))
+def test_similar_names_gives_the_verdict_of_its_definition(a, b, joined, noise):
+    """Words shared, reordered, run together, a store number, a typo: same verdict."""
+    left = normalise_name(("" if joined else " ").join(a)) or ""
+    right = normalise_name(" ".join(b) + noise) or ""
+    for x, y in ((left, right), (right, left), (left, left + noise), (left, left[1:])):
+        assert similar_names(x, y) == _similar_by_definition(x, y), (x, y)
 
 
 def test_finder_pairs_two_seoul_restaurants_4_m_apart_not_two_cjk_neighbours(app, world):
