@@ -9,10 +9,13 @@ x/y) with a reason the mapping page shows; what the user maps by hand is never c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 
+import numpy as np
+import numpy.typing as npt
 from flask_babel import gettext as _
 
 from geocrm.models import Stage
@@ -28,14 +31,14 @@ class CheckedGuess:
     reasons: dict[str, str] = field(default_factory=dict)  # target -> why
 
 
-def _column(headers: list[str], rows: list[list[str]], header: str) -> list[tuple[int, str]]:
-    """(row number, stripped value) of the non-blank cells of a column; header is row 1."""
+def _cells(headers: list[str], rows: list[list[str]], header: str, width: int) -> list[str]:
+    """The stripped cells of a column, one per row (a short row's missing cell is blank);
+    ``width`` is the shortest row's length. Row ``i`` of the list is the file's row
+    ``i + 2`` (the header is row 1)."""
     i = headers.index(header)
-    if min(map(len, rows), default=0) > i:  # every row has the cell: picked in C calls
-        values: Iterable[str] = map(str.strip, map(itemgetter(i), rows))
-    else:
-        values = ((cells[i] if i < len(cells) else "").strip() for cells in rows)
-    return [(n, value) for n, value in enumerate(values, start=2) if value]
+    if width > i:  # every row has the cell: picked in C calls
+        return list(map(str.strip, map(itemgetter(i), rows)))
+    return [(cells[i] if i < len(cells) else "").strip() for cells in rows]
 
 
 def _float(text: str) -> float | None:
@@ -45,25 +48,46 @@ def _float(text: str) -> float | None:
         return None
 
 
+def _numbers(cells: list[str]) -> npt.NDArray[np.float64]:
+    """The non-blank cells that read as numbers (a decimal comma too).
+
+    A column of plain numbers (the common case: 100,000 coordinates) is parsed by numpy in
+    one call; any other cell sends the column through :func:`_float`, cell by cell.
+    """
+    filled = list(filter(None, cells))
+    try:
+        return np.asarray(filled, dtype=np.float64)
+    except ValueError:
+        return np.asarray([v for t in filled if (v := _float(t)) is not None], np.float64)
+
+
 def check_guess(guessed: Mapping[str, str], headers: list[str],
                 rows: list[list[str]]) -> CheckedGuess:
     """Drop guessed columns whose data contradicts the field they were guessed for.
 
     An external-id column must be unique in the file; a stage column must hold stages in
     most of its cells; "latitude/longitude" beyond ±90/±180 are grid metres (moved to x/y).
+    Each check reads the whole column (a guess is judged on all of the data, not a sample)
+    in C calls where the data is as expected; only a column that fails is walked row by
+    row, to name its rows.
     """
     mapping = dict(guessed)
     reasons: dict[str, str] = {}
+    width = min(map(len, rows), default=0)
     ext = mapping.get("external_id")
     if ext:
-        first: dict[str, int] = {}
-        repeats: list[tuple[str, int, int]] = []
-        for n, value in _column(headers, rows, ext):
-            if value in first:
-                repeats.append((value, first[value], n))
-            else:
-                first[value] = n
-        if repeats:
+        cells = _cells(headers, rows, ext, width)
+        filled = list(filter(None, cells))
+        if len(set(filled)) < len(filled):
+            first: dict[str, int] = {}
+            repeats: list[tuple[str, int, int]] = []
+            for n, value in enumerate(cells, start=2):
+                if not value:
+                    continue
+                if value in first:
+                    repeats.append((value, first[value], n))
+                else:
+                    first[value] = n
             value, a, b = repeats[0]
             del mapping["external_id"]
             reasons["external_id"] = _(
@@ -73,27 +97,26 @@ def check_guess(guessed: Mapping[str, str], headers: list[str],
                 total=len(first) + len(repeats), value=repr(value), a=a, b=b)
     stage = mapping.get("stage")
     if stage:
-        unknown: dict[str, int] = {}
-        cells = _column(headers, rows, stage)
-        for n, value in cells:
-            if value.lower() not in STAGES:
-                unknown.setdefault(value, n)
+        cells = _cells(headers, rows, stage, width)
+        counts = Counter(filter(None, cells))
+        unknown = [v for v in counts if v.lower() not in STAGES]  # in order of first sight
         # Mostly stages: the stage column, whose odd values are rejected row by row. Mostly
         # something else ('open', 'closed'): another column that happens to be named so.
-        if sum(v.lower() not in STAGES for _, v in cells) * 2 > len(cells):
+        if sum(counts[v] for v in unknown) * 2 > counts.total():
             del mapping["stage"]
-            examples = _(", ").join(_("%(value)s (row %(num)s)", value=repr(v), num=n)
-                                    for v, n in list(unknown.items())[:3])
+            examples = _(", ").join(
+                _("%(value)s (row %(num)s)", value=repr(v), num=cells.index(v) + 2)
+                for v in unknown[:3])
             reasons["stage"] = _(
                 "%(column)s was not used as the stage: it holds values that are not stages "
                 "(%(examples)s; stages are %(stages)s). New accounts start as leads.",
                 column=repr(stage), examples=examples, stages=", ".join(STAGES))
     lat, lon = mapping.get("lat"), mapping.get("lon")
     if lat and lon:
-        ys = [v for _, t in _column(headers, rows, lat) if (v := _float(t)) is not None]
-        xs = [v for _, t in _column(headers, rows, lon) if (v := _float(t)) is not None]
-        outside = sum(abs(v) > 90 for v in ys) + sum(abs(v) > 180 for v in xs)
-        if ys and xs and outside > (len(ys) + len(xs)) // 2:
+        ys = _numbers(_cells(headers, rows, lat, width))
+        xs = _numbers(_cells(headers, rows, lon, width))
+        outside = int((np.abs(ys) > 90).sum() + (np.abs(xs) > 180).sum())
+        if len(ys) and len(xs) and outside > (len(ys) + len(xs)) // 2:
             del mapping["lat"], mapping["lon"]
             mapping["x"], mapping["y"] = lon, lat
             reasons["x"] = _(

@@ -348,6 +348,28 @@ def test_a_repeating_id_column_is_not_guessed_as_the_external_id(app, world):
     assert result.inserted == 8 and count() == before + 8
 
 
+def test_guess_checks_name_the_rows_and_read_decimal_commas(app):
+    """The checks read whole columns in bulk, and a failing one still names its rows: the
+    first repeat of an id, the first row of each odd stage, in file order (blanks and short
+    rows counted as rows); coordinates with a decimal comma are read as numbers."""
+    headers = ["ID", "Name", "Stage", "Latitude", "Longitude"]
+    rows = [["A1", "One", "open", "60,171", "24,931"],
+            ["", "Two", "", "", ""],
+            ["A2", "Three", "lead", "60,172", "24,932"],
+            ["A1", "Four", "closed", "60,173", "24,933"],
+            ["A3"],
+            ["A2", "Six", "open", "60,174", "24,934"]]
+    guess = check_guess(guess_mapping(headers), headers, rows)
+    assert "external_id" not in guess.mapping and "stage" not in guess.mapping
+    assert "2 of its 5 values repeat (e.g. 'A1' in rows 2 and 5)" in guess.reasons["external_id"]
+    assert "'open' (row 2), 'closed' (row 5)" in guess.reasons["stage"]
+    assert (guess.mapping["lat"], guess.mapping["lon"]) == ("Latitude", "Longitude")
+    metres = [[f"{200_000 + i},{500_000 + i}".split(",")[0], f"{500_000 + i}"]
+              for i in range(3)]
+    moved = check_guess({"lon": "X", "lat": "Y"}, ["X", "Y"], metres)
+    assert moved.mapping == {"x": "X", "y": "Y"} and "200000" in moved.reasons["x"]
+
+
 # -- the upload pages (both engines) ---------------------------------------------------------
 def _upload(client, data: bytes, filename: str, **form):
     payload = {"file": (io.BytesIO(data), filename), "source": "kr", **form}
