@@ -19,7 +19,7 @@ Nothing here commits: the entry point does (:mod:`geocrm.core.transaction`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -233,6 +233,23 @@ def clean_field(name: str, raw: Any) -> Any:
     if rule is None:
         raise ValidationError(name, _("is not an account field"))
     return rule(name, raw)
+
+
+def clean_texts(name: str, cells: Sequence[str]) -> list[str | None] | None:
+    """Many text cells of a plain text field (an address, a postcode, an external id)
+    cleaned at once, as :func:`clean_field` cleans each: stripped, blank as None.
+
+    None when ``name`` is not a plain text field or a cell is too long; the caller then
+    judges cell by cell, which names the bad cells. An import's id and address columns
+    have a distinct value in almost every row, so judging each distinct value once saves
+    nothing there; this is one pass of C calls.
+    """
+    if _RULES.get(name) is not _text:
+        return None
+    stripped = list(map(str.strip, cells))
+    if max(map(len, stripped), default=0) > TEXT_LIMITS[name]:
+        return None
+    return [text or None for text in stripped]
 
 
 def check_coordinates(lat: Any, lon: Any, *, row: int | None = None) -> tuple[float, float] | None:

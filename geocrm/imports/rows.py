@@ -27,6 +27,7 @@ from geocrm.core.accounts import (
     ADDRESS_FIELDS,
     check_coordinates,
     clean_field,
+    clean_texts,
     new_address,
     normalise_address,
     normalise_name,
@@ -133,10 +134,14 @@ def clean_rows(columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
 
 
 def _clean_column(key: str, column: Sequence[Any], found: _Rows) -> list[Any]:
-    """One field's cells through its rule: each distinct text once (every cell of a file is
-    text; other values, an API record's numbers, are judged one by one, as ``1`` and
-    ``True`` would be one key)."""
+    """One field's cells through its rule: a plain text field's column at once
+    (:func:`clean_texts`), else each distinct text once (every cell of a file is text;
+    other values, an API record's numbers, are judged one by one, as ``1`` and ``True``
+    would be one key)."""
     if set(map(type, column)) <= {str}:
+        texts = clean_texts(key, column)
+        if texts is not None:
+            return texts
         verdicts: dict[Any, Any] = {}
         errors: dict[Any, ValidationError] = {}
         for value in dict.fromkeys(column):
