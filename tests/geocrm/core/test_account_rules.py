@@ -18,11 +18,13 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
 from geocrm.accounts.forms import AccountForm
-from geocrm.core.accounts import EDITABLE
+from geocrm.core.accounts import EDITABLE, clean_field, clean_texts
 from geocrm.crm import duplicates
 from geocrm.errors import ValidationError
 from geocrm.extensions import db
 from geocrm.imports.hours import opening_hours_error
+from geocrm.imports.results import Reject
+from geocrm.imports.rows import clean_rows
 from geocrm.imports.services import import_accounts
 from geocrm.models import Account, AuditEntry, Stage, utcnow
 from tests.factories import make_account
@@ -197,3 +199,18 @@ def test_a_merge_does_not_carry_a_value_no_door_accepts(world):
         Stage.CUSTOMER)
     assert db.session.scalars(select(AuditEntry.action).where(
         AuditEntry.entity_id == w1.id, AuditEntry.action == "merge")).one() == "merge"
+
+
+def test_a_text_column_is_cleaned_as_each_cell_would_be(app):
+    """clean_texts (a file's whole id or address column at once) gives clean_field's verdict
+    for every cell; a column with one cell too long is judged cell by cell, which names it."""
+    cells = ["  E1 ", "", "   ", "서울 7", "E2\u3000"]
+    assert clean_texts("external_id", cells) == [clean_field("external_id", c) for c in cells]
+    assert clean_texts("name", cells) is None  # not a plain text field (required)
+    assert clean_texts("postcode", ["1" * 21]) is None
+    rejects: list[Reject] = []
+    rows = clean_rows({"name": ["A", "B", "C"], "postcode": [" 00100 ", "1" * 21, ""]},
+                      [2, 3, 4], rejects)
+    assert [r and r["postcode"] for r in rows] == ["00100", None, None]
+    assert [(r.row, r.field, r.reason) for r in rejects] == [
+        (3, "postcode", "is longer than 20 characters")]
