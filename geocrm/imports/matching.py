@@ -88,7 +88,7 @@ def field_value(values: dict[str, Any], name: str) -> Any:
     return values.get(name)
 
 
-_CONVERTED = ("location", "stage", "value")
+_CONVERTED = ("location", "stage", "value")  # location first (source_values)
 _PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 
@@ -96,8 +96,11 @@ def source_values(row: dict[str, Any]) -> dict[str, Any]:
     """What a row says, field by field, as a source record keeps it (blank cells left out;
     the plain text and whole-number fields as they are, the others through :func:`stored`)."""
     out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
-    for name in _CONVERTED:
-        value = field_value(row, name)
+    lat = row.get("lat")  # field_value's location, inline: this runs for every row
+    if lat is not None:
+        out["location"] = stored("location", (lat, row.get("lon")))
+    for name in _CONVERTED[1:]:
+        value = row.get(name)
         if value is not None:
             out[name] = stored(name, value)
     return out

@@ -7,11 +7,16 @@ merges undone by the next import, changes missing from the audit trail).
 
 from __future__ import annotations
 
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from geocrm.core.accounts import touch
 from geocrm.crm.duplicates import merge_accounts
 from geocrm.extensions import db
+from geocrm.imports.matching import _Grid
 from geocrm.imports.services import import_accounts
 from geocrm.models import Account, AuditEntry, Role
 from geocrm.models.provenance import ImportConflict, SourceRecord
@@ -298,3 +303,25 @@ def test_a_conflict_out_of_scope_is_a_404_whatever_the_form_says(client, auth, a
         assert client.post(f"/imports/conflicts/{conflict.id}", data=form).status_code == 404
     db.session.expire_all()
     assert db.session.get(ImportConflict, conflict.id).status == "open"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(-60, 70), st.floats(-179, 179), st.integers(0, 2**32 - 1))
+def test_grid_finds_the_earliest_same_name_within_50_m(lat, lon, seed):
+    """The 'same name within 50 m' index gives what comparing with every item gives: the
+    earliest item of that name within 50 m, near cell edges and on both hemispheres too."""
+    rng = random.Random(seed)
+    grid = _Grid(lat)
+    items = []
+    for i in range(120):  # clustered around (lat, lon): many within a few cells
+        name = rng.choice(["a", "b"])
+        plat = lat + rng.uniform(-0.002, 0.002)
+        plon = lon + rng.uniform(-0.002, 0.002)
+        grid.add(name, plat, plon, i)
+        items.append((name, plat, plon, i))
+    for _ in range(40):
+        qlat, qlon = lat + rng.uniform(-0.002, 0.002), lon + rng.uniform(-0.002, 0.002)
+        x, y = qlon * grid.kx, qlat * grid.ky
+        near = [i for name, plat, plon, i in items if name == "a"
+                and (plon * grid.kx - x) ** 2 + (plat * grid.ky - y) ** 2 <= 50.0 ** 2]
+        assert grid.find("a", qlat, qlon) == (near[0] if near else None)
