@@ -163,7 +163,11 @@ def _as_is(rows: Sequence[Mapping[str, Any]], key: str, table: Table) -> bool:
 
 def _convert(column: list[Any], proc: Callable[[Any], Any]) -> list[Any]:
     """A column through its bind processor, once per value object: a batch's one
-    timestamp, its four stages and its shared empty dict are converted once each."""
+    timestamp, its four stages and its shared empty dict are converted once each. A column
+    of mostly distinct objects (an import's values) goes through ``map``, with no memo to
+    fill."""
+    if len(set(map(id, column))) * 2 > len(column):  # the rows hold every value alive
+        return list(map(proc, column))
     memo: dict[int, Any] = {}
     out: list[Any] = []
     append = out.append
