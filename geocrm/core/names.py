@@ -232,8 +232,7 @@ def _shape(key: str) -> tuple[frozenset[str], frozenset[str], frozenset[str], st
     """What :func:`similar_names` asks of one key, worked out once per key: its characters,
     its store numbers, its words and its space-free form (a file's chains and common names
     come back in thousands of pairs)."""
-    words = key.split()
-    return (frozenset(key), frozenset(w for w in words if w.isdigit()), frozenset(words),
+    return (frozenset(key), frozenset(_numbers(key)), frozenset(key.split()),
             key.replace(" ", ""))
 
 

@@ -88,7 +88,8 @@ def field_value(values: dict[str, Any], name: str) -> Any:
     return values.get(name)
 
 
-_CONVERTED = ("location", "stage", "value")  # location first (source_values)
+_STORED = ("stage", "value")  # a column each, through stored()
+_CONVERTED = ("location", *_STORED)
 _PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 
@@ -99,7 +100,7 @@ def source_values(row: dict[str, Any]) -> dict[str, Any]:
     lat = row.get("lat")  # field_value's location, inline: this runs for every row
     if lat is not None:
         out["location"] = stored("location", (lat, row.get("lon")))
-    for name in _CONVERTED[1:]:
+    for name in _STORED:
         value = row.get(name)
         if value is not None:
             out[name] = stored(name, value)
