@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
@@ -12,7 +14,7 @@ from geocrm.extensions import db
 from geocrm.imports import writing
 from geocrm.imports.hours import opening_hours_error
 from geocrm.imports.services import guess_mapping, import_accounts, read_table
-from geocrm.models import Account, AssignmentHistory, ImportBatch
+from geocrm.models import Account, AssignmentHistory, ImportBatch, Tag
 from tests.shared_data import shared_data
 
 DATA = shared_data("geo")
@@ -439,3 +441,30 @@ def test_a_street_address_is_settled_once_whatever_its_postcode():
         expected = {f: one[f] for f in ADDRESS_FIELDS}
         assert {f: rows[i][f] for f in ADDRESS_FIELDS} == expected
         assert {f: rows_again[i][f] for f in ADDRESS_FIELDS} == expected
+
+
+def test_indexes_built_beside_python_work_raise_either_failure(app):
+    """writing.beside: the statements run in a second thread while ``meanwhile`` runs in
+    this one; both are done before it returns, and a failure on either side is raised here
+    only once the thread is finished with the connection."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the index build beside Python work is SQLite's")
+    db.session.add(Tag(name="태그"))
+    db.session.flush()  # the transaction is open, as an import's is by its batch row
+    raw = db.session.connection().connection.driver_connection
+    ran: list[str] = []
+    writing.beside(raw, ["CREATE INDEX ix_test_beside ON tags (name)"],
+                   lambda: ran.append(threading.current_thread().name))
+    assert ran == [threading.current_thread().name]
+    assert {name for name, _ in _indexes()} >= {"ix_test_beside"}
+
+    def boom() -> None:
+        raise RuntimeError("meanwhile failed")
+
+    with pytest.raises(RuntimeError, match="meanwhile failed"):
+        writing.beside(raw, ["CREATE INDEX ix_test_after ON tags (id, name)"], boom)
+    assert {name for name, _ in _indexes()} >= {"ix_test_after"}  # the thread had finished
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        writing.beside(raw, ["CREATE INDEX ix_test_bad ON no_such_table (x)"], lambda: None)
+    db.session.rollback()  # the builds were part of the transaction
+    assert not {name for name, _ in _indexes()} & {"ix_test_beside", "ix_test_after"}
