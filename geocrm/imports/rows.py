@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import deque
 from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import Any
@@ -51,6 +52,7 @@ _ROW_FIELDS = ("name", "address", "city", "postcode", "phone", "email", "website
                "street", "housenumber", "building", "required_skills")
 # A cleaned row's keys, in order: the fields, the pin, the tags and the comparison keys.
 _ROW_KEYS = (*_ROW_FIELDS, "lat", "lon", "tags", "name_key", "address_key", "reading_key")
+_BLANK_ROW: dict[str, Any] = dict.fromkeys(_ROW_KEYS)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -125,9 +127,14 @@ def clean_rows(columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
     out["name_key"] = _keys(normalise_name, out["name"])
     out["address_key"] = _keys(normalise_address, out["address"])
     out["reading_key"] = _keys(normalise_reading, out["name_reading"])
-    # One dict per row, built in C calls (zip of the columns, then of the keys).
-    rows: list[dict[str, Any] | None] = list(map(
-        dict, map(zip, repeat(_ROW_KEYS), zip(*(out[k] for k in _ROW_KEYS), strict=True))))
+    # One dict per row, built in C calls: a copy of a row of Nones (every key, in order),
+    # then the columns the file has (most files fill a third of the keys).
+    rows: list[dict[str, Any] | None] = list(map(dict.copy, repeat(_BLANK_ROW, n)))
+    filled = [k for k in _ROW_KEYS if out[k] is not nothing]
+    if filled:
+        deque(map(dict.update, rows, map(zip, repeat(filled),
+                                         zip(*(out[k] for k in filled), strict=True))),
+              maxlen=0)
     for i in found.refused:
         rows[i] = None
     return rows
@@ -217,12 +224,16 @@ def _settle_addresses(out: dict[str, Sequence[Any]],
                 made = (*shape[:_POSTCODE], key[_POSTCODE], *shape[_POSTCODE + 1:])
         if made != key:
             changed.append((i, made))
-    if changed:
-        lists = [list(c) for c in columns]
+    if changed:  # a new list for each field some address changed; the rest stay as they are
+        lists: dict[int, list[Any]] = {}
         for i, made in changed:
-            for column, value in zip(lists, made, strict=True):
-                column[i] = value
-        out.update(zip(ADDRESS_FIELDS, lists, strict=True))
+            for at, (old, value) in enumerate(zip(columns, made, strict=True)):
+                if value is not old[i] and value != old[i]:
+                    column = lists.get(at)
+                    if column is None:
+                        column = lists[at] = list(old)
+                    column[i] = value
+        out.update((ADDRESS_FIELDS[at], column) for at, column in lists.items())
 
 
 _POSTCODE, _REGION, _CITY = (ADDRESS_FIELDS.index(f) for f in ("postcode", "region", "city"))
