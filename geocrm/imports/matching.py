@@ -182,6 +182,8 @@ class Plan:
     columns; ``changes``: account id -> (row, {field: [old, new]}) for the audit trail;
     ``records``: source records to add, ``record_updates``: id -> new values;
     ``conflicts``; ``missing``/``unflag``: accounts whose snapshot flag is set or cleared.
+    Once written, ``created`` holds each insert's new account as (id, territory id), in
+    the order of ``inserts`` (the rows stay as the file said them).
     """
 
     inserts: list[Row] = field(default_factory=list)
@@ -193,6 +195,7 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
     unflag: list[int] = field(default_factory=list)
+    created: list[tuple[int, int | None]] = field(default_factory=list)
 
 
 _MISSING = object()

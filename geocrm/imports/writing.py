@@ -119,6 +119,7 @@ class _Writer:
         new_rows = [row for _, row in plan.inserts]
         lats = [r["lat"] for r in new_rows]
         tids = assign_points(lats, [r["lon"] for r in new_rows], self.territories)
+        plan.created = list(zip(ids, tids, strict=True))
         lead = Stage.LEAD
         filled = {
             "id": ids, "territory_id": tids,

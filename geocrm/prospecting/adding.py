@@ -136,7 +136,7 @@ def _add_places(user: User, refs: Any, owner_id: Any) -> Added:
                           sha256="", rows=len(fresh))
     plan = Matcher(fresh, result, source=SOURCE, now=now).run(fresh, snapshot=False)
     write_import(plan, result, user=user, source=SOURCE, now=now)
-    new = [(int(row["id"]), row.get("territory_id")) for _, row in plan.inserts]
+    new = plan.created
     reps = _territory_reps(t for _, t in new if t is not None)
     owners = []
     for aid, tid in new:
