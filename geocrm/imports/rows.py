@@ -18,7 +18,9 @@ import math
 import re
 from collections import deque
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -87,13 +89,65 @@ class _Rows:
         self.refused.add(i)
 
 
+@dataclass(frozen=True)
+class Cleaned:
+    """A file's rows after :func:`clean_columns`: every row key's column (one value per
+    row), which keys no column of the file fills (None in every row), and which rows were
+    refused.
+
+    The rows themselves are dicts (:meth:`rows`) for the matcher; the writer takes a new
+    account's values straight from the columns (:meth:`take`), without reading 100,000
+    dicts back into columns or scanning the keys that are None everywhere.
+    """
+
+    columns: Mapping[str, Sequence[Any]]
+    blank: frozenset[str]
+    numbers: Sequence[int]
+    refused: frozenset[int]
+
+    def rows(self) -> list[dict[str, Any] | None]:
+        """One dict per row (every key, in the order of ``_ROW_KEYS``), None where refused;
+        built in C calls: a copy of a row of Nones, then the columns the file fills."""
+        rows: list[dict[str, Any] | None] = list(map(dict.copy,
+                                                     repeat(_BLANK_ROW, len(self.numbers))))
+        filled = [k for k in _ROW_KEYS if k not in self.blank]
+        if filled:
+            deque(map(dict.update, rows, map(zip, repeat(filled), zip(
+                *(self.columns[k] for k in filled), strict=True))), maxlen=0)
+        for i in self.refused:
+            rows[i] = None
+        return rows
+
+    def take(self, numbers: Sequence[int]) -> dict[str, Sequence[Any]] | None:
+        """The filled columns at the rows numbered ``numbers`` (in that order), or None
+        when the rows are not numbered one after another (then only the dicts can say)."""
+        first = self.numbers[0] if self.numbers else 0
+        if not isinstance(self.numbers, range) or self.numbers.step != 1 or not numbers:
+            return None
+        positions = [n - first for n in numbers]
+        if len(positions) == 1:
+            return {k: [c[positions[0]]] for k, c in self.columns.items()
+                    if k not in self.blank}
+        pick = itemgetter(*positions)
+        return {k: pick(c) for k, c in self.columns.items() if k not in self.blank}
+
+
 def clean_rows(columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
                rejects: list[Reject], *,
                addresses: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
                ) -> list[dict[str, Any] | None]:
+    """Validate rows given as columns: :func:`clean_columns`, as one dict per row (None
+    where refused)."""
+    return clean_columns(columns, numbers, rejects, addresses=addresses).rows()
+
+
+def clean_columns(columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
+                  rejects: list[Reject], *,
+                  addresses: dict[tuple[Any, ...], tuple[Any, ...]] | None = None,
+                  ) -> Cleaned:
     """Validate rows given as columns (target field -> its cells, one per row; ``numbers``
-    the rows' numbers for the report): each row cleaned, or ``None`` when refused, with its
-    rejects appended.
+    the rows' numbers for the report): each row cleaned, or refused with its rejects
+    appended.
 
     Each cell goes through the account rules (:mod:`geocrm.core.accounts`), the same as
     the form and the API, and every bad cell of a row is reported, not just the first
@@ -112,32 +166,28 @@ def clean_rows(columns: Mapping[str, Sequence[Any]], numbers: Sequence[int],
                 if len(value) > MAX_FIELD:
                     found.bad(i, key, f"is longer than {MAX_FIELD} characters")
                     column[i] = ""
-    nothing: Sequence[Any] = [None] * n
+    nothing: Sequence[Any] = [None] * n  # every key no column fills: this one list
     out: dict[str, Sequence[Any]] = dict.fromkeys(_ROW_KEYS, nothing)
     for key in _ROW_FIELDS:
         if key in raw:
             out[key] = _clean_column(key, raw[key], found)
-    out["lat"], out["lon"] = _clean_pins(raw.get("lat", nothing), raw.get("lon", nothing),
-                                         found)
+    if "lat" in raw or "lon" in raw:  # one without the other: every row says so
+        out["lat"], out["lon"] = _clean_pins(raw.get("lat", nothing), raw.get("lon", nothing),
+                                             found)
     tags = raw.get("tags")
-    # A list of its own per row: the writer pops and keeps it.
+    # A list of its own per row.
     out["tags"] = [list(_tags(t)) for t in tags] if tags is not None else [[] for _ in nothing]
     if any(key in raw for key in ADDRESS_FIELDS):
         _settle_addresses(out, {} if addresses is None else addresses)
-    out["name_key"] = _keys(normalise_name, out["name"])
-    out["address_key"] = _keys(normalise_address, out["address"])
-    out["reading_key"] = _keys(normalise_reading, out["name_reading"])
-    # One dict per row, built in C calls: a copy of a row of Nones (every key, in order),
-    # then the columns the file has (most files fill a third of the keys).
-    rows: list[dict[str, Any] | None] = list(map(dict.copy, repeat(_BLANK_ROW, n)))
-    filled = [k for k in _ROW_KEYS if out[k] is not nothing]
-    if filled:
-        deque(map(dict.update, rows, map(zip, repeat(filled),
-                                         zip(*(out[k] for k in filled), strict=True))),
-              maxlen=0)
-    for i in found.refused:
-        rows[i] = None
-    return rows
+    for key, rule, of in (("name_key", normalise_name, "name"),
+                          ("address_key", normalise_address, "address"),
+                          ("reading_key", normalise_reading, "name_reading")):
+        if out[of] is not nothing:
+            out[key] = _keys(rule, out[of])
+        elif rule(None) is not None:  # a rule that makes something of nothing
+            out[key] = [rule(None)] * n
+    return Cleaned(out, frozenset(k for k in _ROW_KEYS if out[k] is nothing), numbers,
+                   frozenset(found.refused))
 
 
 def _clean_column(key: str, column: Sequence[Any], found: _Rows) -> list[Any]:

@@ -49,7 +49,7 @@ from geocrm.imports.guessing import check_guess
 from geocrm.imports.matching import Matcher
 from geocrm.imports.reading import FIELDS, check_mapping, guess_mapping, read_table
 from geocrm.imports.results import Duplicate, ImportResult, Reject
-from geocrm.imports.rows import MAX_FIELD, clean_row, clean_rows, reject_swapped
+from geocrm.imports.rows import MAX_FIELD, Cleaned, clean_columns, clean_row, reject_swapped
 from geocrm.imports.writing import write_import
 from geocrm.jobs import current_job_id
 from geocrm.models import (
@@ -195,9 +195,9 @@ def _import(
     columns = _columns(table, {target: index[h] for target, h in result.mapping.items()})
     numbers = range(2, len(table) + 2)
     addresses: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # one file's repeated addresses
-    cleaned = [(number, row) for number, row in zip(
-        numbers, clean_rows(columns, numbers, result.rejects, addresses=addresses), strict=True)
-        if row is not None]
+    columns_cleaned = clean_columns(columns, numbers, result.rejects, addresses=addresses)
+    cleaned = [(number, row) for number, row in zip(numbers, columns_cleaned.rows(),
+                                                    strict=True) if row is not None]
     del columns
     del table  # the cleaned rows are all that is needed now (100 MB at 100k rows)
     reject_swapped(cleaned, result.rejects)
@@ -208,7 +208,8 @@ def _import(
         db.session.scalar(select(ImportBatch.id).where(ImportBatch.sha256 == sha).limit(1))
         is not None
     )
-    _apply(cleaned, result, user=user, source=source, snapshot=snapshot, dry_run=dry_run)
+    _apply(cleaned, result, user=user, source=source, snapshot=snapshot, dry_run=dry_run,
+           columns=columns_cleaned)
     return result
 
 
@@ -289,12 +290,14 @@ def _apply(
     source: str,
     snapshot: bool,
     dry_run: bool,
+    columns: Cleaned | None = None,
 ) -> None:
-    """Match the valid rows, count what would change, and write it unless ``dry_run``."""
+    """Match the valid rows, count what would change, and write it unless ``dry_run``
+    (``columns``: the file's cleaned columns the rows were made from, for the writer)."""
     now = utcnow()
     plan = Matcher(cleaned, result, source=source, now=now).run(cleaned, snapshot=snapshot)
     result.status = "committed" if (plan.inserts or plan.changes or plan.missing or plan.unflag
                                     or plan.conflicts) else "unchanged"
     if dry_run:
         return
-    write_import(plan, result, user=user, source=source, now=now)
+    write_import(plan, result, user=user, source=source, now=now, columns=columns)

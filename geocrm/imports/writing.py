@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -20,6 +19,7 @@ from geocrm.core.assignment import chunks, moves_for_points, record_moves
 from geocrm.extensions import db
 from geocrm.imports.matching import Plan, source_values
 from geocrm.imports.results import ImportResult
+from geocrm.imports.rows import Cleaned
 from geocrm.models import (
     Account,
     AssignmentHistory,
@@ -36,11 +36,16 @@ from geocrm.spatial import assign_points
 
 
 def write_import(
-    plan: Plan, result: ImportResult, *, user: User | None, source: str, now: datetime
+    plan: Plan, result: ImportResult, *, user: User | None, source: str, now: datetime,
+    columns: Cleaned | None = None,
 ) -> None:
     """Write a plan in bulk: the batch, new accounts (placed, tagged, their history opened),
     updates (moved pins re-placed with history), snapshot flags, source records, conflicts,
     and an audit entry per account changed naming the source, the file and the row.
+
+    ``columns`` are the file's cleaned columns the plan's rows were made from, when there
+    is a file (:class:`~geocrm.imports.rows.Cleaned`): new accounts' values are read from
+    them.
 
     Flushes; the upload view, the CLI command or the job commits.
     """
@@ -55,7 +60,7 @@ def write_import(
     db.session.add(batch)
     db.session.flush()
     result.batch_id = batch.id
-    writer = _Writer(plan, batch, user, source, now)
+    writer = _Writer(plan, batch, user, source, now, columns)
     writer.insert_accounts()
     writer.update_accounts()
     writer.flag_missing()
@@ -76,8 +81,9 @@ class _Writer:
     """The steps of :func:`write_import`, collecting the audit trail as they go."""
 
     def __init__(self, plan: Plan, batch: ImportBatch, user: User | None, source: str,
-                 now: datetime) -> None:
+                 now: datetime, columns: Cleaned | None = None) -> None:
         self.plan, self.batch, self.user, self.source, self.now = plan, batch, user, source, now
+        self.columns = columns
         self.user_id = user.id if user else None
         self.territories = list(db.session.scalars(select(Territory)))
         self.trail: list[dict[str, Any]] = []  # "changes" as JSON text (json.dumps)
@@ -117,18 +123,29 @@ class _Writer:
         ids = _reserve_account_ids(len(plan.inserts))
         numbers = [number for number, _ in plan.inserts]
         new_rows = [row for _, row in plan.inserts]
-        lats = [r["lat"] for r in new_rows]
-        tids = assign_points(lats, [r["lon"] for r in new_rows], self.territories)
+        given = self.columns.take(numbers) if self.columns is not None else None
+        accounts = Account.__table__.c
+        blank = {k: None for k in self.columns.blank if k in accounts} if given else {}
+
+        def column(key: str) -> Sequence[Any]:
+            if given is None:
+                return [row.get(key) for row in new_rows]
+            return [None] * len(new_rows) if key in self.columns.blank else given[key]
+
+        lats = column("lat")
+        tids = assign_points(lats, column("lon"), self.territories)
         plan.created = list(zip(ids, tids, strict=True))
         lead = Stage.LEAD
         filled = {
+            **(given or {}),
             "id": ids, "territory_id": tids,
-            "stage": [lead if s is None else s for s in map(itemgetter("stage"), new_rows)],
-            "visit_minutes": [30 if m is None else m
-                              for m in (r.get("visit_minutes") for r in new_rows)],
-            "priority": [3 if p is None else p for p in (r.get("priority") for r in new_rows)],
+            "stage": [lead if s is None else s for s in column("stage")],
+            "visit_minutes": [30 if m is None else m for m in column("visit_minutes")],
+            "priority": [3 if p is None else p for p in column("priority")],
             "location_source": ["import" if lat is not None else None for lat in lats],
         }
+        for key in filled:
+            blank.pop(key, None)
         names = {t.id: t.name for t in self.territories}
         history: list[dict[str, Any]] = []
         prefix = self.origin_prefix
@@ -144,7 +161,7 @@ class _Writer:
         # The ids are set: one prepared statement, no per-row RETURNING.
         with indexes_rebuilt(Account.__table__, len(new_rows), meanwhile=prepare):
             bulk_insert(db.session, Account.__table__, new_rows, columns=filled, same={
-                "source": self.source, "owner_id": None, "created_at": now,
+                **blank, "source": self.source, "owner_id": None, "created_at": now,
                 "updated_at": now, "version": 1, "custom_fields": {}, "archived": False})
         _write_tags(ids, [row["tags"] for row in new_rows])
         bulk_insert(db.session, AssignmentHistory.__table__, history,

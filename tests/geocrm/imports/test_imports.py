@@ -468,3 +468,28 @@ def test_indexes_built_beside_python_work_raise_either_failure(app):
         writing.beside(raw, ["CREATE INDEX ix_test_bad ON no_such_table (x)"], lambda: None)
     db.session.rollback()  # the builds were part of the transaction
     assert not {name for name, _ in _indexes()} & {"ix_test_beside", "ix_test_after"}
+
+
+def test_cleaned_columns_give_the_rows_and_any_rows_values():
+    """clean_columns keeps the cleaned columns: the rows made from them, and the writer's
+    values of any rows taken from them, are the same values; a key no column fills is
+    listed as blank, never taken; numbers that do not follow one another take nothing."""
+    from geocrm.imports.rows import clean_columns
+
+    cols = {"name": ["Kahvila", "서울식당", "", "ラーメン 一蘭"],
+            "lat": ["60.1", "", "60.3", "35.6"], "lon": ["24.9", "", "24.8", "139.7"],
+            "city": ["Helsinki", "", "Espoo", ""], "tags": ["a;b", "", "", "c"]}
+    rejects: list = []
+    cleaned = clean_columns(cols, range(2, 6), rejects)
+    rows = cleaned.rows()
+    assert [r and r["name"] for r in rows] == ["Kahvila", "서울식당", None, "ラーメン 一蘭"]
+    assert [r.row for r in rejects] == [4]
+    assert "phone" in cleaned.blank and "name" not in cleaned.blank
+    taken = cleaned.take([5, 2])
+    assert taken is not None and not set(taken) & cleaned.blank
+    assert taken["lat"] == (35.6, 60.1) and taken["city"] == (None, "Helsinki")
+    for key, values in taken.items():
+        assert list(values) == [rows[3][key], rows[0][key]], key
+    assert all(rows[0][key] is None for key in cleaned.blank)
+    assert cleaned.take([3]) == {key: [rows[1][key]] for key in taken}
+    assert clean_columns(cols, [2, 3, 4, 5], []).take([2]) is None
