@@ -111,6 +111,18 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         cursor.close()
 
 
+def insert_columns(session: Session, table: Table, columns: Mapping[str, Sequence[Any]], *,
+                   json_text: Collection[str] = (),
+                   same: Mapping[str, Any] | None = None) -> None:
+    """:func:`bulk_insert` of rows given only as columns, all of one length (an import's
+    source records, history rows and tag links are made a column at a time)."""
+    lengths = set(map(len, columns.values()))
+    if len(lengths) > 1:
+        raise ValueError(f"insert_columns into {table.name}: columns of lengths {lengths}")
+    bulk_insert(session, table, [{}] * (lengths.pop() if lengths else 0), columns=columns,
+                json_text=json_text, same=same)
+
+
 #: Rows per INSERT statement on SQLite, within its limit of bound variables per statement
 #: (32,766 since 3.32, 999 before).
 SQLITE_ROWS_PER_STATEMENT = 100

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from geocrm.bulk import bulk_insert
+from geocrm.bulk import bulk_insert, insert_columns
 from geocrm.extensions import db
 from geocrm.models import AuditEntry, User
 
@@ -99,10 +99,9 @@ def record_created(entity: str, ids: Sequence[int], changes: Sequence[str], *,
     if len(ids) != len(changes):
         raise ValueError(f"{len(ids)} ids but {len(changes)} changes")
     user_id = user.id if user is not None and user.is_authenticated else None
-    bulk_insert(db.session, AuditEntry.__table__, [
-        {"entity_id": i, "changes": c} for i, c in zip(ids, changes, strict=True)],
-        json_text=("changes",),
-        same={"user_id": user_id, "entity": entity, "action": action, "at": at})
+    insert_columns(db.session, AuditEntry.__table__, {"entity_id": ids, "changes": changes},
+                   json_text=("changes",),
+                   same={"user_id": user_id, "entity": entity, "action": action, "at": at})
 
 
 def record_changes(

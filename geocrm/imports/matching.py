@@ -29,6 +29,7 @@ then name key. Rows of the file join the same indexes as they are taken.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -93,10 +94,19 @@ _CONVERTED = ("location", *_STORED)
 _PLAIN = tuple(f for f in FIELDS if f not in _CONVERTED)
 
 
-def source_values(row: dict[str, Any]) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _plain_without(blank: frozenset[str]) -> tuple[str, ...]:
+    return tuple(f for f in _PLAIN if f not in blank)
+
+
+def source_values(row: dict[str, Any], blank: frozenset[str] = frozenset()) -> dict[str, Any]:
     """What a row says, field by field, as a source record keeps it (blank cells left out;
-    the plain text and whole-number fields as they are, the others through :func:`stored`)."""
-    out = {name: value for name in _PLAIN if (value := row.get(name)) is not None}
+    the plain text and whole-number fields as they are, the others through :func:`stored`).
+
+    ``blank``: fields the caller knows are blank in every row (a file without those
+    columns), not looked at."""
+    plain = _plain_without(blank) if blank else _PLAIN
+    out = {name: value for name in plain if (value := row.get(name)) is not None}
     lat = row.get("lat")  # field_value's location, inline: this runs for every row
     if lat is not None:
         out["location"] = stored("location", (lat, row.get("lon")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Table, func, insert, select, update
 
-from geocrm.bulk import bulk_insert
+from geocrm.bulk import bulk_insert, insert_columns
 from geocrm.core import audit
 from geocrm.core.assignment import chunks, moves_for_points, record_moves
 from geocrm.extensions import db
@@ -87,9 +87,9 @@ class _Writer:
         self.user_id = user.id if user else None
         self.territories = list(db.session.scalars(select(Territory)))
         self.trail: list[dict[str, Any]] = []  # "changes" as JSON text (json.dumps)
-        # New accounts: (ids, row numbers, source values as JSON text) and (ids, the
-        # "create" audit entries' changes as JSON text).
-        self.new_records: tuple[list[int], list[int], list[str]] = ([], [], [])
+        # New accounts: their source records' columns (the values as JSON text) and (ids,
+        # the "create" audit entries' changes as JSON text).
+        self.new_records: dict[str, Sequence[Any]] = {}
         self.created: tuple[list[int], list[str]] = ([], [])
         # A created account's changes are only its origin: the JSON text of
         # origin(row) is this prefix, the row number and "}}" (json.dumps's own output).
@@ -147,26 +147,36 @@ class _Writer:
         for key in filled:
             blank.pop(key, None)
         names = {t.id: t.name for t in self.territories}
-        history: list[dict[str, Any]] = []
         prefix = self.origin_prefix
+        unfilled = self.columns.blank if given is not None else frozenset()
+        history: dict[str, list[Any]] = {}
+        tag_links: tuple[list[int], list[str]] = ([], [])
 
         def prepare() -> None:  # Python alone: it runs while SQLite builds the indexes
             # What the file said, without the defaults the account takes.
-            self.new_records = (ids, numbers, [json_text(source_values(r)) for r in new_rows])
+            self.new_records = {
+                "account_id": ids, "external_id": column("external_id"), "row": numbers,
+                "values": [json_text(source_values(r, unfilled)) for r in new_rows]}
             self.created = (ids, [f"{prefix}{int(n)}}}}}" for n in numbers])
             # Who owned what since when starts with the import that placed the account.
-            history.extend({"account_id": i, "territory_id": tid, "territory_name": names[tid]}
-                           for i, tid in zip(ids, tids, strict=True) if tid is not None)
+            placed = [(i, tid) for i, tid in zip(ids, tids, strict=True) if tid is not None]
+            history["account_id"] = [i for i, _ in placed]
+            history["territory_id"] = [tid for _, tid in placed]
+            history["territory_name"] = [names[tid] for _, tid in placed]
+            for i, tags in zip(ids, column("tags"), strict=True):
+                for tag in tags:
+                    tag_links[0].append(i)
+                    tag_links[1].append(tag)
 
         # The ids are set: one prepared statement, no per-row RETURNING.
         with indexes_rebuilt(Account.__table__, len(new_rows), meanwhile=prepare):
             bulk_insert(db.session, Account.__table__, new_rows, columns=filled, same={
                 **blank, "source": self.source, "owner_id": None, "created_at": now,
                 "updated_at": now, "version": 1, "custom_fields": {}, "archived": False})
-        _write_tags(ids, [row["tags"] for row in new_rows])
-        bulk_insert(db.session, AssignmentHistory.__table__, history,
-                    same={"since": now, "until": None, "changed_by_id": self.user_id,
-                          "reason": "import"})
+        _write_tags(*tag_links)
+        insert_columns(db.session, AssignmentHistory.__table__, history,
+                       same={"since": now, "until": None, "changed_by_id": self.user_id,
+                             "reason": "import"})
 
     def update_accounts(self) -> None:
         """Changed fields (a new version), accounts back in the snapshot, moved pins."""
@@ -221,18 +231,16 @@ def _versions(ids: list[int]) -> dict[int, int]:
     return out
 
 
-def _write_records(plan: Plan, new: tuple[list[int], list[int], list[str]], batch_id: int,
+def _write_records(plan: Plan, new: Mapping[str, Sequence[Any]], batch_id: int,
                    source: str, now: datetime) -> None:
-    """The source records: of new accounts (``new``: ids, rows, values as JSON text), of
-    first matches, and changed values."""
+    """The source records: of new accounts (``new``: their columns, the values as JSON
+    text), of first matches, and changed values."""
     same = {"source": source, "batch_id": batch_id, "imported_at": now}
-    ids, numbers, values = new
-    if ids:
-        with indexes_rebuilt(SourceRecord.__table__, len(ids)):
-            bulk_insert(db.session, SourceRecord.__table__, [
-                {"account_id": i, "external_id": r["external_id"], "values": v, "row": n}
-                for i, (_, r), n, v in zip(ids, plan.inserts, numbers, values, strict=True)],
-                json_text=("values",), same=same)
+    count = len(new.get("account_id", ()))
+    if count:
+        with indexes_rebuilt(SourceRecord.__table__, count):
+            insert_columns(db.session, SourceRecord.__table__, new, json_text=("values",),
+                           same=same)
     if plan.records:
         bulk_insert(db.session, SourceRecord.__table__, [
             {"account_id": r["account_id"], "external_id": r["external_id"],
@@ -364,17 +372,17 @@ def _reserve_account_ids(n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def _write_tags(ids: list[int], tag_lists: list[list[str]]) -> None:
-    names = sorted({t for tags in tag_lists for t in tags})
+def _write_tags(accounts: list[int], names: list[str]) -> None:
+    """Tag links, ``accounts[i]`` tagged ``names[i]``; tags not known yet are made."""
     if not names:
         return
-    known = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(names))).all())
-    fresh = [n for n in names if n not in known]
+    distinct = sorted(set(names))
+    known = dict(db.session.execute(
+        select(Tag.name, Tag.id).where(Tag.name.in_(distinct))).all())
+    fresh = [n for n in distinct if n not in known]
     if fresh:
         db.session.execute(insert(Tag), [{"name": n} for n in fresh])
         known.update(db.session.execute(
             select(Tag.name, Tag.id).where(Tag.name.in_(fresh))).all())
-    links = [{"account_id": i, "tag_id": known[t]} for i, tags in zip(ids, tag_lists, strict=True)
-             for t in tags]
-    if links:
-        bulk_insert(db.session, account_tags, links)
+    insert_columns(db.session, account_tags,
+                   {"account_id": accounts, "tag_id": list(map(known.__getitem__, names))})

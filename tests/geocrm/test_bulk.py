@@ -89,3 +89,12 @@ def test_a_given_column_must_have_a_value_per_row(app):
     (True, None)])
 def test_sqlite_literals_are_exact_or_absent(value, literal):
     assert bulk._sqlite_literal(value) == literal  # noqa: SLF001
+
+
+def test_insert_columns_needs_columns_of_one_length(app):
+    bulk.insert_columns(db.session, Tag.__table__, {"name": ["가", "あ", "a"]})
+    assert list(db.session.scalars(select(Tag.name).order_by(Tag.id))) == ["가", "あ", "a"]
+    with pytest.raises(ValueError, match="lengths"):
+        bulk.insert_columns(db.session, AuditEntry.__table__,
+                            {"entity_id": [1, 2], "changes": ["{}"]}, json_text=("changes",))
+    bulk.insert_columns(db.session, Tag.__table__, {})  # nothing to insert
