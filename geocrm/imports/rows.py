@@ -321,19 +321,34 @@ def _keys(rule: Any, column: Sequence[Any]) -> list[Any]:
 
 
 # -- swapped coordinates ----------------------------------------------------------------
-def _reference_points(cleaned: list[tuple[int, dict[str, Any]]]) -> list[tuple[float, float]]:
-    """Where this file's and this company's accounts are: the file median, the company median."""
+def _pins(cleaned: list[tuple[int, dict[str, Any]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Every row's latitude and longitude as arrays, NaN where the row has no pin."""
+    nan = math.nan
+    lats = np.fromiter((nan if (v := r.get("lat")) is None else v for _, r in cleaned),
+                       np.float64, len(cleaned))
+    lons = np.fromiter((nan if (v := r.get("lon")) is None else v for _, r in cleaned),
+                       np.float64, len(cleaned))
+    return lats, lons
+
+
+def _median(values: np.ndarray) -> float:
+    """The upper median (the middle of an odd count, the later middle of an even one)."""
+    middle = len(values) // 2
+    return float(np.partition(values, middle)[middle])
+
+
+def _reference_points(lats: np.ndarray, lons: np.ndarray) -> list[tuple[float, float]]:
+    """Where this file's and this company's accounts are: the file median (of ``lats`` and
+    ``lons``, the file's pins), the company median."""
     refs = []
-    coords = [(r["lat"], r["lon"]) for _, r in cleaned if r.get("lat") is not None]
-    if len(coords) >= 3:
-        lats, lons = sorted(c[0] for c in coords), sorted(c[1] for c in coords)
-        refs.append((lats[len(lats) // 2], lons[len(lons) // 2]))
+    if len(lats) >= 3:
+        refs.append((_median(lats), _median(lons)))
     known = db.session.execute(
         select(Account.lat, Account.lon).where(Account.lat.is_not(None)).limit(2000)
     ).all()
     if known:
-        lats, lons = sorted(k[0] for k in known), sorted(k[1] for k in known)
-        refs.append((lats[len(lats) // 2], lons[len(lons) // 2]))
+        refs.append((_median(np.array([k[0] for k in known], np.float64)),
+                     _median(np.array([k[1] for k in known], np.float64))))
     return refs
 
 
@@ -344,15 +359,13 @@ def reject_swapped(cleaned: list[tuple[int, dict[str, Any]]], rejects: list[Reje
     catch a swap in Helsinki. A point more than 500 km from where the file's (or the
     company's) accounts are, that swapped lies within 100 km of it, is a swap.
     """
-    refs = _reference_points(cleaned)
-    located = [(i, r["lat"], r["lon"]) for i, (_, r) in enumerate(cleaned)
-               if r.get("lat") is not None]
-    if not refs or not located:
+    all_lats, all_lons = _pins(cleaned)
+    idx = np.flatnonzero(~np.isnan(all_lats))
+    lats, lons = all_lats[idx], all_lons[idx]
+    refs = _reference_points(lats, lons)
+    if not refs or not len(idx):
         return
-    idx = np.array([p[0] for p in located])
-    lats = np.array([p[1] for p in located])
-    lons = np.array([p[2] for p in located])
-    swapped = np.zeros(len(located), dtype=bool)
+    swapped = np.zeros(len(idx), dtype=bool)
     can_swap = np.abs(lons) <= 90
     for rlat, rlon in refs:
         far = haversine_many_m(rlat, rlon, lats, lons) > 500_000
