@@ -4,6 +4,7 @@ source records, conflicts and the audit trail."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -333,10 +334,18 @@ def beside(driver_connection: Any, statements: list[str],
         _execute_all(driver_connection, statements)
         return
     failure: list[BaseException] = []
+    here: list[bool] = []  # the connection refuses other threads: built here, after
 
     def build() -> None:
         try:
-            _execute_all(driver_connection, statements)
+            cursor = driver_connection.cursor()
+        except sqlite3.ProgrammingError as exc:  # opened with check_same_thread=True
+            if "thread" not in str(exc):
+                failure.append(exc)
+            here.append(True)
+            return
+        try:
+            _execute_all(driver_connection, statements, cursor)
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             failure.append(exc)
 
@@ -348,10 +357,12 @@ def beside(driver_connection: Any, statements: list[str],
         thread.join()  # the connection is free again before anything else (a rollback)
     if failure:
         raise failure[0]
+    if here:
+        _execute_all(driver_connection, statements)
 
 
-def _execute_all(driver_connection: Any, statements: list[str]) -> None:
-    cursor = driver_connection.cursor()
+def _execute_all(driver_connection: Any, statements: list[str], cursor: Any = None) -> None:
+    cursor = cursor if cursor is not None else driver_connection.cursor()
     try:
         for sql in statements:
             cursor.execute(sql)

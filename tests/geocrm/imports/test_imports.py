@@ -493,3 +493,18 @@ def test_cleaned_columns_give_the_rows_and_any_rows_values():
     assert all(rows[0][key] is None for key in cleaned.blank)
     assert cleaned.take([3]) == {key: [rows[1][key]] for key in taken}
     assert clean_columns(cols, [2, 3, 4, 5], []).take([2]) is None
+
+
+def test_indexes_are_built_here_when_the_connection_refuses_other_threads(tmp_path):
+    """A database opened with the driver's same-thread check (a URL may ask for it): the
+    thread cannot use the connection, so the statements run in this thread after
+    ``meanwhile``, once each."""
+    conn = sqlite3.connect(tmp_path / "strict.sqlite")  # check_same_thread=True
+    conn.execute("CREATE TABLE t (a INTEGER, b TEXT)")
+    ran: list[str] = []
+    writing.beside(conn, ["CREATE INDEX ix_t_a ON t (a)", "CREATE INDEX ix_t_b ON t (b)"],
+                   lambda: ran.append("meanwhile"))
+    assert ran == ["meanwhile"]
+    assert {name for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")} == {"ix_t_a", "ix_t_b"}
+    conn.close()
