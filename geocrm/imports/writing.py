@@ -111,11 +111,11 @@ class _Writer:
     def insert_accounts(self) -> None:
         """New accounts: placed, tagged, their source record and history opened.
 
-        Built a column at a time where it can be: the rows themselves are the inserts
-        (no copy of 100,000 dicts, and they keep what the file said: defaults, ids and
-        territories are columns of their own), what every new account shares is given
-        once (``same=``), and the source records, audit entries and history rows are made
-        from the id list without an intermediate dict per account, while SQLite builds
+        Built a column at a time: the values come from the file's cleaned columns when
+        there is a file (else from the rows), defaults, ids and territories are columns
+        of their own (the rows keep what the file said), what every new account shares is
+        given once (``same=``), and the source records, audit entries, history rows and
+        tag links are made as columns, without a dict per account, while SQLite builds
         the accounts' indexes (:func:`indexes_rebuilt`).
         """
         plan, now = self.plan, self.now
