@@ -170,7 +170,7 @@ class _Grid:
         return None if best is None else best[1]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Seen:
     """A row of the file already taken, as later rows of the file see it."""
 
