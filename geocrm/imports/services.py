@@ -24,7 +24,8 @@ One function, :func:`import_accounts`, serves the upload page, the CLI and jobs.
   territory assignment is vectorised, and the 50 m test uses a grid hash, not pairs.
 
 The steps live in their own modules: :mod:`~geocrm.imports.reading` (file and mapping),
-:mod:`~geocrm.imports.rows` (validation), :mod:`~geocrm.imports.matching` (duplicates),
+:mod:`~geocrm.imports.rows` (validation; a large file's in two processes,
+:mod:`~geocrm.imports.halves`), :mod:`~geocrm.imports.matching` (duplicates),
 :mod:`~geocrm.imports.writing` (bulk writes); :mod:`~geocrm.imports.results` is what an
 import answers.
 """
@@ -46,10 +47,11 @@ from geocrm.extensions import db
 from geocrm.geocoding.services import geocode_after_import, mark_after_import
 from geocrm.imports import sources
 from geocrm.imports.guessing import check_guess
+from geocrm.imports.halves import clean_columns_in_two
 from geocrm.imports.matching import Matcher
 from geocrm.imports.reading import FIELDS, check_mapping, guess_mapping, read_table
 from geocrm.imports.results import Duplicate, ImportResult, Reject
-from geocrm.imports.rows import MAX_FIELD, Cleaned, clean_columns, clean_row, reject_swapped
+from geocrm.imports.rows import MAX_FIELD, Cleaned, clean_row, reject_swapped
 from geocrm.imports.writing import write_import
 from geocrm.jobs import current_job_id
 from geocrm.models import (
@@ -195,7 +197,7 @@ def _import(
     columns = _columns(table, {target: index[h] for target, h in result.mapping.items()})
     numbers = range(2, len(table) + 2)
     addresses: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # one file's repeated addresses
-    columns_cleaned = clean_columns(columns, numbers, result.rejects, addresses=addresses)
+    columns_cleaned = clean_columns_in_two(columns, numbers, result.rejects, addresses=addresses)
     cleaned = [(number, row) for number, row in zip(numbers, columns_cleaned.rows(),
                                                     strict=True) if row is not None]
     del columns
