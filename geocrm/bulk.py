@@ -141,7 +141,7 @@ def _insert_sqlite(cursor: Any, head: str, width: int, rows: Iterator[tuple[Any,
     0.85 s). The rows are flattened and cut into statements' parameters in C calls; the
     last rows that do not fill a statement go in one of their own.
     """
-    if width == 0:  # every value is a literal: one row's values, a statement per row
+    if width == 0:  # every value is a literal: each row binds nothing
         rows = repeat((), count)
     per = max(1, min(SQLITE_ROWS_PER_STATEMENT, _SQLITE_VARIABLES // max(width, 1)))
     row = f"({', '.join(['?'] * width + list(tail))})"

@@ -6,7 +6,7 @@ distinct value's verdict, each distinct address's settling, is the same whicheve
 it first). So the rows can be cut in two: a child forked from this process (it shares the
 file's columns without copying them) cleans the second half while this process cleans the
 first, and sends back its columns and rejects, pickled through a pipe. At 100,000 rows
-that takes about a quarter off the cleaning.
+that takes about a sixth off the cleaning (0.94 s to 0.78 s, the fork and pickles paid).
 
 Only where forking is safe and pays: a POSIX system, two usable cores, a large file, and no
 other thread in this process (a lock another thread holds at the fork would stay held in

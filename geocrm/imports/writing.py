@@ -300,24 +300,27 @@ def indexes_rebuilt(table: Table, adding: int, *,
     (100,000 accounts: nine indexes, the source records' JSON beside them).
     """
     conn = db.session.connection()
-    if conn.dialect.name != "sqlite" or adding < REBUILD_FROM:
-        yield
-        if meanwhile is not None:
-            meanwhile()
-        return
-    existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
-    if existing * 2 > adding:
-        yield
-        if meanwhile is not None:
-            meanwhile()
-        return
-    indexes = [(name, sql) for name, sql in conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL", (table.name,)) if not sql.upper().startswith("CREATE UNIQUE")]
+    indexes = _rebuildable_indexes(conn, table, adding)
     for name, _ in indexes:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
     yield
-    beside(conn.connection.driver_connection, [sql for _, sql in indexes], meanwhile)
+    if indexes:
+        beside(conn.connection.driver_connection, [sql for _, sql in indexes], meanwhile)
+    elif meanwhile is not None:
+        meanwhile()
+
+
+def _rebuildable_indexes(conn: Any, table: Table, adding: int) -> list[tuple[str, str]]:
+    """The secondary indexes (name, SQL) :func:`indexes_rebuilt` drops and builds again;
+    none unless SQLite gets at least :data:`REBUILD_FROM` rows that double the table."""
+    if conn.dialect.name != "sqlite" or adding < REBUILD_FROM:
+        return []
+    existing = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    if existing * 2 > adding:
+        return []
+    return [(name, sql) for name, sql in conn.exec_driver_sql(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+        "AND sql IS NOT NULL", (table.name,)) if not sql.upper().startswith("CREATE UNIQUE")]
 
 
 def beside(driver_connection: Any, statements: list[str],
